@@ -1,0 +1,52 @@
+// Lint rules, including the layer boundaries from the architecture:
+// planner/ and drift/ are pure (no I/O), aws/ knows no Kubernetes, runtime/ knows no AWS or CRDs,
+// and controllers/ is the only layer that talks to both sides.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const io = ['@aws-sdk/*', '@kubernetes/*', 'node:fs', 'node:fs/*', 'node:net', 'node:http', 'node:https', 'node:child_process', 'pino', 'prom-client'];
+const restrict = (message, groups) => ({
+  'no-restricted-imports': ['error', { patterns: groups.map((group) => ({ group: [group].flat(), message })) }],
+});
+
+export default tseslint.config(
+  { ignores: ['dist/', 'node_modules/', '.slipway/', 'charts/**/templates/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.strict,
+  {
+    languageOptions: { parserOptions: { projectService: false } },
+    rules: {
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-non-null-assertion': 'off',
+    },
+  },
+  {
+    files: ['src/planner/**', 'src/drift/**'],
+    rules: restrict('planner/ and drift/ are pure: no I/O, no SDKs, no runtime, no AWS facades.', [
+      io, '**/aws/**', '**/runtime/**', '**/reconcilers/**', '**/controllers/**',
+    ]),
+  },
+  {
+    files: ['src/aws/**'],
+    rules: restrict('aws/ is a thin SDK layer: it knows nothing of Kubernetes, the runtime or controllers.', [
+      '@kubernetes/*', '**/runtime/**', '**/controllers/**', '**/planner/**', '**/drift/**',
+    ]),
+  },
+  {
+    files: ['src/reconcilers/**'],
+    rules: restrict('reconcilers/ talk to AWS only: no Kubernetes, no runtime, no controllers.', [
+      '@kubernetes/*', '**/runtime/**', '**/controllers/**',
+    ]),
+  },
+  {
+    files: ['src/runtime/**'],
+    rules: restrict('runtime/ is a generic controller runtime: it knows no AWS and none of our CRDs.', [
+      '@aws-sdk/*', '**/aws/**', '**/api/**', '**/planner/**', '**/reconcilers/**', '**/controllers/**', '**/drift/**',
+    ]),
+  },
+  {
+    files: ['src/api/**'],
+    rules: restrict('api/ holds CRD types only.', [io, '**/aws/**', '**/runtime/**', '**/controllers/**']),
+  },
+);
