@@ -1,0 +1,260 @@
+// The controller loop: informer events become keys, N workers take keys off the queue and call reconcile, and the
+// outcome decides what happens to the key next. This is the one place retry policy lives:
+//   success                → forget the failure count, come back after the periodic requeue (jittered)
+//   { requeueAfterMs }     → forget, come back after exactly that long
+//   thrown error           → come back after the key's exponential backoff
+//   thrown TerminalError   → no retry (a user must fix something); only the periodic requeue remains
+import { randomUUID } from 'node:crypto';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { type Clock, jitter, systemClock } from './clock.js';
+import type { Informer } from './informer.js';
+import { type ResourceType, apiVersionOf, isConflict, keyOf } from './kube.js';
+import { type ReconcileResult, type RuntimeMetrics, runtimeMetrics } from './metrics.js';
+import { WorkQueue, type WorkQueueOptions } from './workqueue.js';
+
+/**
+ * An error that retrying cannot fix (a bad reference, a quota, a name someone else holds). The controller logs it
+ * and does not back off and retry; the controller layer is expected to have written a condition saying why.
+ */
+export class TerminalError extends Error {
+  override readonly name = 'TerminalError';
+  /** Lets isTerminalError recognise instances from another copy of this module. */
+  readonly terminal = true;
+  /** A CamelCase reason for conditions and events, e.g. 'InvalidReference'. */
+  readonly reason: string;
+
+  constructor(message: string, options: { readonly reason?: string; readonly cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.reason = options.reason ?? 'Terminal';
+  }
+}
+
+export function isTerminalError(err: unknown): err is TerminalError {
+  return err instanceof TerminalError || (err instanceof Error && (err as { terminal?: unknown }).terminal === true);
+}
+
+export interface Result {
+  /** Come back after this long instead of the periodic requeue (e.g. an AWS resource is still provisioning). */
+  readonly requeueAfterMs?: number;
+  /** false: no periodic requeue either — the object is gone and there is nothing left to watch. */
+  readonly requeue?: boolean;
+}
+
+export interface ReconcileContext {
+  readonly controller: string;
+  readonly reconcileId: string;
+  /** Carries `controller`, `key` and `reconcileId` on every line. */
+  readonly log: Logger;
+  /** Aborted when the controller is stopping; pass it to long calls so shutdown is prompt. */
+  readonly signal: AbortSignal;
+}
+
+export type Reconciler = (key: string, ctx: ReconcileContext) => Promise<Result>;
+
+/** Maps an object to the keys to reconcile: itself for the primary kind, its owners for secondary kinds. */
+export type KeyMapper<T> = (obj: T) => readonly string[] | string | undefined;
+
+export interface WatchOptions<T> {
+  /** Default: the object's own key. */
+  readonly map?: KeyMapper<T>;
+  /** Return false to ignore an update (resyncs pass oldObj === newObj). Default: every update counts. */
+  readonly updateFilter?: (oldObj: T, newObj: T) => boolean;
+}
+
+export interface ControllerOptions {
+  readonly name: string;
+  readonly reconcile: Reconciler;
+  readonly logger: Logger;
+  /** Metrics go here; omit to record none. */
+  readonly registry?: Registry;
+  /** Concurrent reconciles (each on a different key). Default 2. */
+  readonly workers?: number;
+  /**
+   * Every key is reconciled again this long (±10 %) after a success, because watches miss things and AWS sends
+   * no events at all. Default 10 minutes; 0 disables.
+   */
+  readonly periodicRequeueMs?: number;
+  readonly queue?: Omit<WorkQueueOptions, 'clock'>;
+  readonly clock?: Clock;
+  readonly random?: () => number;
+}
+
+export class Controller {
+  readonly name: string;
+  private readonly options: ControllerOptions;
+  private readonly log: Logger;
+  private readonly clock: Clock;
+  private readonly random: () => number;
+  private readonly metrics: RuntimeMetrics | undefined;
+  private readonly periodicRequeueMs: number;
+  private workQueue: WorkQueue;
+  private workers: Promise<void>[] = [];
+  private stopping: AbortController = new AbortController();
+
+  constructor(options: ControllerOptions) {
+    this.options = options;
+    this.name = options.name;
+    this.log = options.logger.child({ controller: options.name });
+    this.clock = options.clock ?? systemClock;
+    this.random = options.random ?? Math.random;
+    this.periodicRequeueMs = options.periodicRequeueMs ?? 10 * 60_000;
+    this.workQueue = this.newQueue();
+    this.metrics = options.registry ? runtimeMetrics(options.registry) : undefined;
+    this.metrics?.registerQueue(this.name, () => this.workQueue.length);
+  }
+
+  get queue(): WorkQueue {
+    return this.workQueue;
+  }
+
+  get isRunning(): boolean {
+    return this.workers.length > 0;
+  }
+
+  enqueue(key: string): void {
+    this.workQueue.add(key);
+  }
+
+  enqueueAfter(key: string, ms: number): void {
+    this.workQueue.addAfter(key, ms);
+  }
+
+  /**
+   * Turns an informer's events into keys. For the primary kind omit `map`; for a secondary kind map to the owner,
+   * e.g. `{ map: ownerKeys(environmentType) }`. On update both the old and the new object are mapped, so moving an
+   * object to another owner wakes both.
+   */
+  watch<T extends KubernetesObject>(informer: Informer<T>, options: WatchOptions<T> = {}): this {
+    const map: KeyMapper<T> = options.map ?? ((obj) => keyOf(obj));
+    const enqueueAll = (obj: T): void => {
+      const keys = map(obj);
+      if (keys === undefined) return;
+      for (const key of typeof keys === 'string' ? [keys] : keys) if (key) this.enqueue(key);
+    };
+    informer.addHandlers({
+      onAdd: enqueueAll,
+      onUpdate: (oldObj, newObj) => {
+        if (options.updateFilter && !options.updateFilter(oldObj, newObj)) return;
+        if (oldObj !== newObj) enqueueAll(oldObj);
+        enqueueAll(newObj);
+      },
+      onDelete: enqueueAll,
+    });
+    return this;
+  }
+
+  /** Starts the workers. After stop() it can be started again with a fresh queue (e.g. on regaining leadership). */
+  start(): void {
+    if (this.workers.length > 0) return;
+    if (this.workQueue.isShuttingDown) this.workQueue = this.newQueue();
+    this.stopping = new AbortController();
+    const count = Math.max(1, this.options.workers ?? 2);
+    for (let i = 0; i < count; i++) this.workers.push(this.worker());
+    this.log.info({ workers: count }, 'controller started');
+  }
+
+  /**
+   * Stops handing out keys, signals running reconciles, and waits for them to finish — at most `timeoutMs`,
+   * after which it returns anyway so the process can exit.
+   */
+  async stop(timeoutMs = 30_000): Promise<void> {
+    if (this.workers.length === 0) {
+      this.workQueue.shutDown();
+      return;
+    }
+    this.stopping.abort(new Error(`controller ${this.name} is stopping`));
+    const drained = this.workQueue.drain().then(() => Promise.all(this.workers));
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), timeoutMs);
+    });
+    const outcome = await Promise.race([drained, timedOut]);
+    clearTimeout(timer);
+    if (outcome === 'timeout') this.log.warn({ timeoutMs }, 'reconciles still running at shutdown');
+    this.workers = [];
+    this.log.info('controller stopped');
+  }
+
+  private newQueue(): WorkQueue {
+    return new WorkQueue({ ...this.options.queue, clock: this.clock, random: this.random });
+  }
+
+  private async worker(): Promise<void> {
+    const queue = this.workQueue;
+    for (;;) {
+      const key = await queue.get();
+      if (key === undefined) return;
+      try {
+        await this.reconcileKey(queue, key);
+      } finally {
+        queue.done(key);
+      }
+    }
+  }
+
+  private async reconcileKey(queue: WorkQueue, key: string): Promise<void> {
+    const reconcileId = randomUUID();
+    const log = this.log.child({ key, reconcileId });
+    const ctx: ReconcileContext = { controller: this.name, reconcileId, log, signal: this.stopping.signal };
+    const started = this.clock.now();
+    this.metrics?.activeWorkers.inc({ controller: this.name });
+    let result: ReconcileResult;
+    try {
+      const outcome = await this.options.reconcile(key, ctx);
+      queue.forget(key);
+      if (outcome.requeueAfterMs !== undefined && outcome.requeueAfterMs >= 0) {
+        queue.addAfter(key, outcome.requeueAfterMs);
+        result = 'requeue_after';
+        log.debug({ requeueAfterMs: outcome.requeueAfterMs }, 'reconciled; requeue requested');
+      } else {
+        this.schedulePeriodic(queue, key, outcome);
+        result = 'success';
+        log.debug('reconciled');
+      }
+    } catch (err) {
+      if (isTerminalError(err)) {
+        queue.forget(key);
+        this.schedulePeriodic(queue, key, {});
+        result = 'terminal';
+        log.error({ err, reason: err.reason }, 'reconcile failed with a terminal error; not retrying');
+      } else {
+        const retryInMs = queue.addRateLimited(key);
+        result = 'error';
+        const attempt = queue.numRequeues(key);
+        if (isConflict(err)) log.info({ retryInMs, attempt }, 'object changed during reconcile; retrying');
+        else log.warn({ err, retryInMs, attempt }, 'reconcile failed; retrying with backoff');
+      }
+    } finally {
+      this.metrics?.activeWorkers.dec({ controller: this.name });
+    }
+    if (this.metrics) {
+      this.metrics.reconcileTotal.inc({ controller: this.name, result });
+      if (result === 'error' || result === 'terminal') this.metrics.reconcileErrors.inc({ controller: this.name });
+      this.metrics.reconcileDuration.observe({ controller: this.name }, (this.clock.now() - started) / 1000);
+    }
+  }
+
+  private schedulePeriodic(queue: WorkQueue, key: string, outcome: Result): void {
+    if (outcome.requeue === false || this.periodicRequeueMs <= 0) return;
+    queue.addAfter(key, jitter(this.periodicRequeueMs, 0.1, this.random));
+  }
+}
+
+/**
+ * A KeyMapper for secondary objects: the keys of their owners of the given kind (from metadata.ownerReferences).
+ * Owner references cannot cross namespaces, so a namespaced owner is in the object's own namespace.
+ */
+export function ownerKeys(owner: ResourceType): KeyMapper<KubernetesObject> {
+  const apiVersion = apiVersionOf(owner);
+  return (obj) =>
+    (obj.metadata?.ownerReferences ?? [])
+      .filter((ref) => ref.kind === owner.kind && groupOf(ref.apiVersion) === groupOf(apiVersion))
+      .map((ref) => (owner.namespaced && obj.metadata?.namespace ? `${obj.metadata.namespace}/${ref.name}` : ref.name));
+}
+
+function groupOf(apiVersion: string): string {
+  const slash = apiVersion.indexOf('/');
+  return slash < 0 ? '' : apiVersion.slice(0, slash);
+}
