@@ -1,0 +1,45 @@
+// Deterministic AWS names and the ownership tag scheme. AWS name limits are short (a target group name is 32
+// characters), so long names become a readable prefix plus a hash of the full name: stable across restarts.
+import { createHash } from 'node:crypto';
+import type { Owner } from './plan.js';
+
+export const TAG_CLUSTER = 'slipway.dev/cluster';
+export const TAG_OWNER = 'slipway.dev/owner';
+export const TAG_LOGICAL_ID = 'slipway.dev/logical-id';
+export const TAG_MANAGED_BY = 'slipway.dev/managed-by';
+export const TAG_PREVIEW = 'slipway.dev/preview';
+
+export function hash(input: string, length = 8): string {
+  return createHash('sha256').update(input).digest('hex').slice(0, length);
+}
+
+/** `Kind/namespace/name`: the value of the owner tag. */
+export function ownerKey(owner: Owner): string {
+  return `${owner.kind}/${owner.namespace}/${owner.name}`;
+}
+
+export function ownershipTags(owner: Owner, logicalId: string): Record<string, string> {
+  return {
+    [TAG_MANAGED_BY]: 'slipway',
+    [TAG_CLUSTER]: owner.clusterId,
+    [TAG_OWNER]: ownerKey(owner),
+    [TAG_LOGICAL_ID]: logicalId,
+  };
+}
+
+/** True when observed tags say this resource belongs to exactly this owner on this cluster. */
+export function ownedBy(tags: Readonly<Record<string, string>>, owner: Owner): boolean {
+  return tags[TAG_CLUSTER] === owner.clusterId && tags[TAG_OWNER] === ownerKey(owner);
+}
+
+/**
+ * A name of at most `max` characters from `parts`, using only [a-zA-Z0-9-]: the readable parts, truncated, then
+ * a hash of the untruncated name so two long names never collide.
+ */
+export function boundedName(parts: readonly string[], max: number, allowed: RegExp = /[^a-zA-Z0-9-]/g): string {
+  const full = parts.join('-').replace(allowed, '-').replace(/-+/g, '-').replace(/^-|-$/g, '');
+  if (full.length <= max) return full;
+  const suffix = hash(full, 8);
+  const head = full.slice(0, max - suffix.length - 1).replace(/-+$/, '');
+  return `${head}-${suffix}`;
+}

@@ -1,0 +1,292 @@
+// The Plan: a JSON-serialisable list of desired AWS resources with stable logical ids and late-bound
+// references. Produced by pure planner functions, consumed by the applier. No I/O, no clock, no SDK types.
+
+/** A reference to an attribute of another resource in the same plan, known only once that resource exists. */
+export interface Ref {
+  readonly $ref: { readonly id: string; readonly attr: string };
+}
+
+export type Late<T> = T | Ref;
+
+export function ref(id: string, attr: string): Ref {
+  return { $ref: { id, attr } };
+}
+
+export function isRef(value: unknown): value is Ref {
+  return typeof value === 'object' && value !== null && '$ref' in value;
+}
+
+/** Replaces every Ref in a props type with the string it resolves to. */
+export type Resolved<T> = T extends Ref
+  ? string
+  : T extends readonly (infer U)[]
+    ? readonly Resolved<U>[]
+    : T extends object
+      ? { readonly [K in keyof T]: Resolved<T[K]> }
+      : T;
+
+/** Identifies the custom resource that owns a plan; it is written into every AWS resource's tags. */
+export interface Owner {
+  /** The operator installation's id (one AWS account may serve several clusters). */
+  readonly clusterId: string;
+  readonly kind: 'Environment' | 'Service' | 'PreviewDeployment';
+  readonly namespace: string;
+  readonly name: string;
+}
+
+// ---- Desired properties per AWS resource kind. Only the fields Slipway manages; diffs look at these alone. ----
+
+export interface SecurityGroupProps {
+  readonly name: string;
+  readonly description: string;
+  readonly vpcId: string;
+  /** Ingress rules: TCP port open to the given IPv4 CIDRs. */
+  readonly ingress: readonly { readonly port: number; readonly cidr: string }[];
+}
+
+export interface ClusterProps {
+  readonly name: string;
+  readonly containerInsights: boolean;
+}
+
+export interface LoadBalancerProps {
+  readonly name: string;
+  readonly scheme: 'internet-facing' | 'internal';
+  readonly subnetIds: readonly string[];
+  readonly securityGroupIds: readonly Late<string>[];
+  readonly idleTimeoutSeconds: number;
+}
+
+export type ListenerAction =
+  | { readonly type: 'fixed-response'; readonly statusCode: string; readonly contentType: string; readonly messageBody: string }
+  | { readonly type: 'redirect-https' }
+  | { readonly type: 'forward'; readonly targetGroupArn: Late<string> }
+  | {
+      readonly type: 'authenticate-cognito';
+      readonly userPoolArn: Late<string>;
+      readonly userPoolClientId: Late<string>;
+      readonly userPoolDomain: Late<string>;
+      readonly sessionTimeoutSeconds: number;
+    };
+
+export interface ListenerProps {
+  readonly loadBalancerArn: Late<string>;
+  readonly port: number;
+  readonly protocol: 'HTTP' | 'HTTPS';
+  readonly certificateArn?: string;
+  readonly sslPolicy?: string;
+  readonly defaultAction: ListenerAction;
+}
+
+export interface TargetGroupProps {
+  /** At most 32 characters; deterministic (prefix + hash). */
+  readonly name: string;
+  readonly vpcId: string;
+  readonly port: number;
+  readonly healthCheck: {
+    readonly path: string;
+    readonly intervalSeconds: number;
+    readonly timeoutSeconds: number;
+    readonly healthyThreshold: number;
+    readonly unhealthyThreshold: number;
+    readonly matcher: string;
+  };
+  readonly deregistrationDelaySeconds: number;
+}
+
+export interface ListenerRuleProps {
+  readonly listenerArn: Late<string>;
+  /** A fixed priority from the spec, or absent: the applier allocates one that is free on the listener. */
+  readonly priority?: number;
+  readonly host: string;
+  readonly pathPatterns: readonly string[];
+  readonly actions: readonly ListenerAction[];
+}
+
+export interface LogGroupProps {
+  readonly name: string;
+  readonly retentionDays: number;
+}
+
+export interface ContainerSecret {
+  readonly name: string;
+  /** Secrets Manager ARN, optionally with `:jsonKey::` appended as ECS expects. */
+  readonly valueFrom: string;
+}
+
+export interface TaskDefinitionProps {
+  readonly family: string;
+  readonly cpu: number;
+  readonly memory: number;
+  readonly taskRoleArn?: string;
+  readonly executionRoleArn?: string;
+  readonly container: {
+    readonly name: string;
+    readonly image: string;
+    readonly port: number;
+    readonly environment: readonly { readonly name: string; readonly value: string }[];
+    readonly secrets: readonly ContainerSecret[];
+    readonly logGroup: Late<string>;
+    readonly logRegion: string;
+    readonly logStreamPrefix: string;
+  };
+}
+
+export interface EcsServiceProps {
+  readonly name: string;
+  readonly clusterArn: Late<string>;
+  readonly taskDefinitionArn: Late<string>;
+  /** Absent when Application Auto Scaling owns the count: then it is never sent on update, nor diffed. */
+  readonly desiredCount?: number;
+  readonly subnetIds: readonly string[];
+  readonly securityGroupIds: readonly Late<string>[];
+  readonly assignPublicIp: boolean;
+  readonly targetGroupArn: Late<string>;
+  readonly containerName: string;
+  readonly containerPort: number;
+  readonly healthCheckGracePeriodSeconds: number;
+  readonly circuitBreaker: { readonly enable: boolean; readonly rollback: boolean };
+  readonly minimumHealthyPercent: number;
+  readonly maximumPercent: number;
+}
+
+export interface ScalableTargetProps {
+  /** `service/<cluster>/<service>` */
+  readonly resourceId: string;
+  readonly minCapacity: number;
+  readonly maxCapacity: number;
+}
+
+export interface ScalingPolicyProps {
+  readonly name: string;
+  readonly resourceId: string;
+  readonly metric: 'ECSServiceAverageCPUUtilization' | 'ECSServiceAverageMemoryUtilization';
+  readonly targetValue: number;
+  readonly scaleInCooldownSeconds: number;
+  readonly scaleOutCooldownSeconds: number;
+}
+
+export interface RecordProps {
+  readonly hostedZoneId: string;
+  /** Fully qualified, without the trailing dot. */
+  readonly name: string;
+  readonly alias: { readonly dnsName: Late<string>; readonly hostedZoneId: Late<string> };
+  /** The companion TXT record's value that marks the name as ours (Route53 records carry no tags). */
+  readonly ownerValue: string;
+}
+
+export interface UserPoolProps {
+  readonly name: string;
+}
+
+export interface UserPoolDomainProps {
+  readonly userPoolId: Late<string>;
+  readonly domain: string;
+}
+
+export interface UserPoolClientProps {
+  readonly userPoolId: Late<string>;
+  readonly name: string;
+  /** Exactly `https://<host>/oauth2/idpresponse` for every host routed through the gate, sorted. */
+  readonly callbackUrls: readonly string[];
+  readonly logoutUrls: readonly string[];
+}
+
+export interface UserProps {
+  readonly userPoolId: Late<string>;
+  readonly email: string;
+  /** Users removed from the invite list are disabled, never deleted. */
+  readonly enabled: boolean;
+}
+
+export interface DistributionProps {
+  readonly callerReference: string;
+  readonly comment: string;
+  readonly aliases: readonly string[];
+  readonly certificateArn: string;
+  readonly originDomainName: Late<string>;
+  readonly priceClass: string;
+}
+
+export interface PropsByKind {
+  'ec2.SecurityGroup': SecurityGroupProps;
+  'ecs.Cluster': ClusterProps;
+  'elbv2.LoadBalancer': LoadBalancerProps;
+  'elbv2.Listener': ListenerProps;
+  'elbv2.TargetGroup': TargetGroupProps;
+  'elbv2.ListenerRule': ListenerRuleProps;
+  'logs.LogGroup': LogGroupProps;
+  'ecs.TaskDefinition': TaskDefinitionProps;
+  'ecs.Service': EcsServiceProps;
+  'autoscaling.ScalableTarget': ScalableTargetProps;
+  'autoscaling.ScalingPolicy': ScalingPolicyProps;
+  'route53.Record': RecordProps;
+  'cognito.UserPool': UserPoolProps;
+  'cognito.UserPoolDomain': UserPoolDomainProps;
+  'cognito.UserPoolClient': UserPoolClientProps;
+  'cognito.User': UserProps;
+  'cloudfront.Distribution': DistributionProps;
+}
+
+export type ResourceKind = keyof PropsByKind;
+
+/** One desired AWS resource. `id` is the logical id: stable across reconciles, unique within the plan. */
+export type PlannedResource<K extends ResourceKind = ResourceKind> = {
+  [P in K]: {
+    readonly id: string;
+    readonly kind: P;
+    readonly props: PropsByKind[P];
+    /** Ownership tags (cluster, owner, logical id) plus the Environment's cost-allocation tags. */
+    readonly tags: Readonly<Record<string, string>>;
+    /**
+     * Logical ids that must exist first although no prop references them (an ECS service attaches its target
+     * group only once the listener rule forwards to it).
+     */
+    readonly after?: readonly string[];
+    /**
+     * `external`: the resource is referenced, not managed (a user pool or listener the Environment was given).
+     * It is observed for its attributes, never created, changed or deleted.
+     */
+    readonly external?: { readonly identifier: string };
+  };
+}[K];
+
+export interface Plan {
+  readonly owner: Owner;
+  readonly resources: readonly PlannedResource[];
+}
+
+/** Logical ids this resource's props reference: the applier creates those first and deletes them last. */
+export function dependenciesOf(resource: PlannedResource): string[] {
+  const found = new Set<string>();
+  const walk = (v: unknown): void => {
+    if (isRef(v)) found.add(v.$ref.id);
+    else if (Array.isArray(v)) v.forEach(walk);
+    else if (typeof v === 'object' && v !== null) Object.values(v).forEach(walk);
+  };
+  walk(resource.props);
+  for (const id of resource.after ?? []) found.add(id);
+  return [...found].sort();
+}
+
+/** Orders resources so every resource comes after the ones it references (stable for equal depth). */
+export function topologicalOrder(resources: readonly PlannedResource[]): PlannedResource[] {
+  const byId = new Map(resources.map((r) => [r.id, r]));
+  const out: PlannedResource[] = [];
+  const state = new Map<string, 'visiting' | 'done'>();
+  const visit = (r: PlannedResource, path: string[]): void => {
+    const s = state.get(r.id);
+    if (s === 'done') return;
+    if (s === 'visiting') throw new Error(`plan has a reference cycle: ${[...path, r.id].join(' -> ')}`);
+    state.set(r.id, 'visiting');
+    for (const dep of dependenciesOf(r)) {
+      const target = byId.get(dep);
+      if (!target) throw new Error(`resource ${r.id} references ${dep}, which is not in the plan`);
+      visit(target, [...path, r.id]);
+    }
+    state.set(r.id, 'done');
+    out.push(r);
+  };
+  for (const r of resources) visit(r, []);
+  return out;
+}

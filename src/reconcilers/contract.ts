@@ -1,0 +1,74 @@
+// The contract every AWS resource kind implements: observe, diff, create, update, delete. Small on purpose:
+// the applier (applier.ts) owns ordering, ownership checks, modes and reporting; a reconciler only knows its API.
+import type { AwsClients } from '../aws/clients.js';
+import type { PropsByKind, ResourceKind, Resolved } from '../planner/plan.js';
+
+/** A planned resource whose references are all resolved to strings. */
+export interface Desired<K extends ResourceKind = ResourceKind> {
+  readonly id: string;
+  readonly kind: K;
+  readonly props: Resolved<PropsByKind[K]>;
+  readonly tags: Readonly<Record<string, string>>;
+}
+
+/** What exists in AWS, normalised to the shape of the desired props so that `diff` compares like with like. */
+export interface Observed<K extends ResourceKind = ResourceKind> {
+  /** The AWS identifier kept in the status inventory: an ARN where the kind has one, else its id or name. */
+  readonly identifier: string;
+  readonly props: Resolved<PropsByKind[K]>;
+  readonly tags: Readonly<Record<string, string>>;
+  /** Attributes other resources may reference (`arn`, `dnsName`, `id`, ...). */
+  readonly attrs: Readonly<Record<string, string>>;
+}
+
+/** One field that differs, addressed by path (`healthCheck.path`, `actions[0].type`); values rendered for humans. */
+export interface Change {
+  readonly path: string;
+  readonly desired: string;
+  readonly actual: string;
+}
+
+/** Per-pass context: clients for the Environment's account and region, and a memo so a pass reads things once. */
+export interface ReconcileContext {
+  readonly aws: AwsClients;
+  /** Runs `load` once per key within one pass (a listener's rules, a zone's records), sharing the promise. */
+  memo<T>(key: string, load: () => Promise<T>): Promise<T>;
+  /** Drops a memoised read after a write that changed it. */
+  invalidate(keyPrefix: string): void;
+}
+
+export interface KindReconciler<K extends ResourceKind> {
+  readonly kind: K;
+  /** Finds the resource by its deterministic identity (name, or tags where names are not unique). */
+  observe(ctx: ReconcileContext, desired: Desired<K>): Promise<Observed<K> | undefined>;
+  /** Finds a resource by the identifier recorded in the inventory (for resources no longer in the plan). */
+  observeByIdentifier(ctx: ReconcileContext, identifier: string): Promise<Observed<K> | undefined>;
+  /** Pure: only the fields Slipway manages, normalised. Empty when in sync. */
+  diff(desired: Desired<K>, observed: Observed<K>): Change[];
+  create(ctx: ReconcileContext, desired: Desired<K>): Promise<Observed<K>>;
+  update(ctx: ReconcileContext, desired: Desired<K>, observed: Observed<K>, changes: readonly Change[]): Promise<Observed<K>>;
+  delete(ctx: ReconcileContext, observed: Observed<K>): Promise<void>;
+  /** Adds the ownership tags to a resource being adopted (explicit act, by annotation). */
+  tag(ctx: ReconcileContext, observed: Observed<K>, tags: Readonly<Record<string, string>>): Promise<void>;
+}
+
+export type ReconcilerRegistry = { readonly [K in ResourceKind]: KindReconciler<K> };
+
+export function newContext(aws: AwsClients): ReconcileContext {
+  const cache = new Map<string, Promise<unknown>>();
+  return {
+    aws,
+    memo<T>(key: string, load: () => Promise<T>): Promise<T> {
+      let p = cache.get(key) as Promise<T> | undefined;
+      if (!p) {
+        p = load();
+        cache.set(key, p);
+        p.catch(() => cache.delete(key));
+      }
+      return p;
+    },
+    invalidate(prefix: string): void {
+      for (const key of cache.keys()) if (key.startsWith(prefix)) cache.delete(key);
+    },
+  };
+}

@@ -1,0 +1,58 @@
+// A pure, generic field differ shared by the kinds: walks desired props, compares with observed props, and
+// reports path-addressed changes. A field absent from the desired side is not managed and never a change.
+import type { Change } from './contract.js';
+
+export interface DiffOptions {
+  /** Paths (exact, `[]` for any index) whose arrays are sets: order does not matter. */
+  readonly unordered?: readonly string[];
+  /** Paths to skip entirely (fields another system owns). */
+  readonly ignore?: readonly string[];
+}
+
+export function render(value: unknown): string {
+  if (value === undefined) return '(absent)';
+  if (typeof value === 'string') return value;
+  return JSON.stringify(value);
+}
+
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)))
+      : v,
+  );
+}
+
+export function diffFields(desired: unknown, actual: unknown, opts: DiffOptions = {}): Change[] {
+  const changes: Change[] = [];
+  const unordered = new Set(opts.unordered ?? []);
+  const ignore = new Set(opts.ignore ?? []);
+  const walk = (d: unknown, a: unknown, path: string, pattern: string): void => {
+    if (d === undefined || ignore.has(pattern)) return;
+    if (Array.isArray(d)) {
+      const arr = Array.isArray(a) ? a : [];
+      if (unordered.has(pattern)) {
+        const ds = d.map(canonical).sort();
+        const as = arr.map(canonical).sort();
+        if (ds.join('\n') !== as.join('\n')) changes.push({ path, desired: render(d), actual: render(a) });
+        return;
+      }
+      if (d.length !== arr.length || d.some((x) => typeof x !== 'object' || x === null)) {
+        if (canonical(d) !== canonical(arr)) changes.push({ path, desired: render(d), actual: render(a) });
+        return;
+      }
+      d.forEach((x, i) => walk(x, arr[i], `${path}[${i}]`, `${pattern}[]`));
+      return;
+    }
+    if (d !== null && typeof d === 'object') {
+      const obj = a !== null && typeof a === 'object' && !Array.isArray(a) ? (a as Record<string, unknown>) : {};
+      for (const [k, v] of Object.entries(d as Record<string, unknown>)) {
+        walk(v, obj[k], path ? `${path}.${k}` : k, pattern ? `${pattern}.${k}` : k);
+      }
+      return;
+    }
+    if (d !== a) changes.push({ path, desired: render(d), actual: render(a) });
+  };
+  walk(desired, actual, '', '');
+  return changes;
+}
