@@ -267,18 +267,20 @@ export class ResourceClient<T extends KubernetesObject> {
     return { items, resourceVersion };
   }
 
-  create(obj: T, options: { readonly fieldManager?: string } = {}): Promise<T> {
+  create(obj: T, options: { readonly fieldManager?: string; readonly signal?: AbortSignal } = {}): Promise<T> {
     const namespace = obj.metadata?.namespace;
     return this.client.request<T>(HttpMethod.POST, resourcePath(this.type, namespace), {
       body: { apiVersion: apiVersionOf(this.type), kind: this.type.kind, ...obj },
       query: { fieldManager: options.fieldManager },
+      signal: options.signal,
     });
   }
 
   /** PUT: fails with 409 unless metadata.resourceVersion is current. */
-  replace(obj: T): Promise<T> {
+  replace(obj: T, options: { readonly signal?: AbortSignal } = {}): Promise<T> {
     return this.client.request<T>(HttpMethod.PUT, this.path(refOf(obj)), {
       body: { apiVersion: apiVersionOf(this.type), kind: this.type.kind, ...obj },
+      signal: options.signal,
     });
   }
 
