@@ -28,7 +28,7 @@ export {
   resourcePath,
   statusCodeOf,
 } from './kube.js';
-export { Informer, type InformerHandlers, type InformerOptions } from './informer.js';
+export { Informer, type InformerHandlers, type InformerOptions, type WatchFunction } from './informer.js';
 export {
   Controller,
   type ControllerOptions,

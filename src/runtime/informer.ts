@@ -5,7 +5,7 @@
 import { type KubernetesObject, Watch } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { type Clock, type TimerHandle, jitter, sleep, systemClock } from './clock.js';
-import { KubeClient, type ResourceClient, type ResourceType, isGone, keyOf, resourcePath, statusCodeOf } from './kube.js';
+import { type KubeClient, type ResourceClient, type ResourceType, isGone, keyOf, resourcePath, statusCodeOf } from './kube.js';
 
 export interface InformerHandlers<T> {
   readonly onAdd?: (obj: T) => void;
@@ -14,6 +14,14 @@ export interface InformerHandlers<T> {
   /** Receives the last state the cache knew, also when the deletion was only noticed by a re-list. */
   readonly onDelete?: (obj: T) => void;
 }
+
+/** Starts one watch request; resolves to a handle that aborts it. client-node's Watch by default. */
+export type WatchFunction = (
+  path: string,
+  query: Record<string, string | number | boolean | undefined>,
+  onEvent: (phase: string, obj: unknown) => void,
+  onDone: (err: unknown) => void,
+) => Promise<AbortController>;
 
 export interface InformerOptions {
   readonly client: KubeClient;
@@ -36,6 +44,8 @@ export interface InformerOptions {
   readonly backoffMaxMs?: number;
   readonly logger?: Logger;
   readonly clock?: Clock;
+  /** Replaces the watch transport (tests use it to inject faults in front of the real server). */
+  readonly watch?: WatchFunction;
 }
 
 type WatchOutcome = 'closed' | 'gone' | 'failed' | 'stalled' | 'stopped';
@@ -50,7 +60,6 @@ interface WatchEventObject {
 export class Informer<T extends KubernetesObject> {
   readonly type: ResourceType;
   readonly namespace: string | undefined;
-  private readonly client: KubeClient;
   private readonly resources: ResourceClient<T>;
   private readonly options: InformerOptions;
   private readonly clock: Clock;
@@ -60,6 +69,7 @@ export class Informer<T extends KubernetesObject> {
   private readonly backoffBaseMs: number;
   private readonly backoffMaxMs: number;
   private readonly resyncPeriodMs: number;
+  private readonly startWatch: WatchFunction;
 
   private readonly cache = new Map<string, T>();
   private readonly handlers: InformerHandlers<T>[] = [];
@@ -76,7 +86,6 @@ export class Informer<T extends KubernetesObject> {
     this.options = options;
     this.type = options.type;
     this.namespace = options.namespace;
-    this.client = options.client;
     this.resources = options.client.resource<T>(options.type);
     this.clock = options.clock ?? systemClock;
     this.log = options.logger?.child({ informer: options.type.plural, namespace: options.namespace ?? '*' });
@@ -85,6 +94,8 @@ export class Informer<T extends KubernetesObject> {
     this.backoffBaseMs = options.backoffBaseMs ?? 500;
     this.backoffMaxMs = options.backoffMaxMs ?? 30_000;
     this.resyncPeriodMs = options.resyncPeriodMs ?? 10 * 60_000;
+    const kubeConfig = options.client.kubeConfig;
+    this.startWatch = options.watch ?? ((path, query, onEvent, onDone) => new Watch(kubeConfig).watch(path, query, onEvent, onDone));
   }
 
   /** Registers handlers. Objects already in the cache are delivered to them as adds, so late registration is safe. */
@@ -317,8 +328,7 @@ export class Informer<T extends KubernetesObject> {
         labelSelector: this.options.labelSelector,
         fieldSelector: this.options.fieldSelector,
       };
-      new Watch(this.client.kubeConfig)
-        .watch(path, query, onEvent, onDone)
+      this.startWatch(path, query, onEvent, onDone)
         .then((controller) => {
           abortWatch = controller;
           // The watchdog or a stop may have fired while the request was still connecting.
