@@ -9,7 +9,7 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { type Clock, jitter, systemClock } from './clock.js';
-import type { Informer } from './informer.js';
+import type { InformerHandlers } from './informer.js';
 import { type ResourceType, apiVersionOf, isConflict, keyOf } from './kube.js';
 import { type ReconcileResult, type RuntimeMetrics, runtimeMetrics } from './metrics.js';
 import { WorkQueue, type WorkQueueOptions } from './workqueue.js';
@@ -56,6 +56,12 @@ export type Reconciler = (key: string, ctx: ReconcileContext) => Promise<Result>
 /** Maps an object to the keys to reconcile: itself for the primary kind, its owners for secondary kinds. */
 export type KeyMapper<T> = (obj: T) => readonly string[] | string | undefined;
 
+/** What a controller needs from an informer (Informer implements it). */
+export interface EventSource<T> {
+  addHandlers(handlers: InformerHandlers<T>): void;
+  list(): T[];
+}
+
 export interface WatchOptions<T> {
   /** Default: the object's own key. */
   readonly map?: KeyMapper<T>;
@@ -91,6 +97,8 @@ export class Controller {
   private readonly periodicRequeueMs: number;
   private workQueue: WorkQueue;
   private workers: Promise<void>[] = [];
+  /** One per watched informer: enqueues everything it has cached. */
+  private readonly sources: (() => void)[] = [];
   private stopping: AbortController = new AbortController();
 
   constructor(options: ControllerOptions) {
@@ -126,13 +134,16 @@ export class Controller {
    * e.g. `{ map: ownerKeys(environmentType) }`. On update both the old and the new object are mapped, so moving an
    * object to another owner wakes both.
    */
-  watch<T extends KubernetesObject>(informer: Informer<T>, options: WatchOptions<T> = {}): this {
+  watch<T extends KubernetesObject>(informer: EventSource<T>, options: WatchOptions<T> = {}): this {
     const map: KeyMapper<T> = options.map ?? ((obj) => keyOf(obj));
     const enqueueAll = (obj: T): void => {
       const keys = map(obj);
       if (keys === undefined) return;
       for (const key of typeof keys === 'string' ? [keys] : keys) if (key) this.enqueue(key);
     };
+    this.sources.push(() => {
+      for (const obj of informer.list()) enqueueAll(obj);
+    });
     informer.addHandlers({
       onAdd: enqueueAll,
       onUpdate: (oldObj, newObj) => {
@@ -148,7 +159,11 @@ export class Controller {
   /** Starts the workers. After stop() it can be started again with a fresh queue (e.g. on regaining leadership). */
   start(): void {
     if (this.workers.length > 0) return;
-    if (this.workQueue.isShuttingDown) this.workQueue = this.newQueue();
+    if (this.workQueue.isShuttingDown) {
+      // Events that arrived while stopped were dropped with the old queue: start from everything cached.
+      this.workQueue = this.newQueue();
+      for (const enqueueCached of this.sources) enqueueCached();
+    }
     this.stopping = new AbortController();
     const count = Math.max(1, this.options.workers ?? 2);
     for (let i = 0; i < count; i++) this.workers.push(this.worker());

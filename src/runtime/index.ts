@@ -32,6 +32,7 @@ export { Informer, type InformerHandlers, type InformerOptions, type WatchFuncti
 export {
   Controller,
   type ControllerOptions,
+  type EventSource,
   type KeyMapper,
   type ReconcileContext,
   type Reconciler,

@@ -340,9 +340,11 @@ export class Informer<T extends KubernetesObject> {
 
   private scheduleResync(): void {
     if (this.resyncPeriodMs <= 0) return;
+    const stopped = this.stopController?.signal;
     this.resyncTimer = this.clock.setTimeout(() => {
+      if (stopped?.aborted) return;
       if (this.synced) for (const obj of [...this.cache.values()]) this.emitUpdate(obj, obj);
-      if (this.running) this.scheduleResync();
+      this.scheduleResync();
     }, jitter(this.resyncPeriodMs, 0.1));
   }
 

@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { ManualClock, flushMicrotasks } from '../../../src/runtime/clock.js';
-import { Controller, type Result, TerminalError, isTerminalError, ownerKeys } from '../../../src/runtime/controller.js';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { Controller, type EventSource, type Result, TerminalError, isTerminalError, ownerKeys } from '../../../src/runtime/controller.js';
+import type { InformerHandlers } from '../../../src/runtime/informer.js';
 import type { ResourceType } from '../../../src/runtime/kube.js';
 
 interface LogLine {
@@ -198,6 +200,88 @@ describe('Controller', () => {
     controller.enqueue('ns/a');
     controller.enqueue('ns/b');
     assert.equal(await counter(registry, 'workqueue_depth', { name: 'widgets' }), 2);
+  });
+});
+
+/** Stands in for an informer: the test fires its events by hand. */
+class FakeSource implements EventSource<KubernetesObject> {
+  readonly handlers: InformerHandlers<KubernetesObject>[] = [];
+  objects: KubernetesObject[] = [];
+  addHandlers(handlers: InformerHandlers<KubernetesObject>): void {
+    this.handlers.push(handlers);
+  }
+  list(): KubernetesObject[] {
+    return this.objects;
+  }
+  add(obj: KubernetesObject): void {
+    for (const h of this.handlers) h.onAdd?.(obj);
+  }
+  update(oldObj: KubernetesObject, newObj: KubernetesObject): void {
+    for (const h of this.handlers) h.onUpdate?.(oldObj, newObj);
+  }
+  delete(obj: KubernetesObject): void {
+    for (const h of this.handlers) h.onDelete?.(obj);
+  }
+}
+
+const obj = (namespace: string, name: string, extra: Partial<KubernetesObject['metadata']> = {}): KubernetesObject => ({
+  metadata: { namespace, name, ...extra },
+});
+
+describe('Controller event handling', () => {
+  test('maps informer events of the primary kind to its own key', async () => {
+    const seen: string[] = [];
+    const { controller } = harness(async (key) => {
+      seen.push(key);
+      return {};
+    });
+    const source = new FakeSource();
+    controller.watch(source);
+    source.add(obj('ns', 'a'));
+    source.update(obj('ns', 'b'), obj('ns', 'b'));
+    source.delete(obj('ns', 'c'));
+    source.add(obj('ns', 'a'));
+    assert.equal(controller.queue.length, 3);
+    controller.start();
+    await flushMicrotasks();
+    assert.deepEqual(seen.sort(), ['ns/a', 'ns/b', 'ns/c']);
+    await controller.stop();
+  });
+
+  test('maps secondary objects to their owners, old and new, and honours the update filter', () => {
+    const { controller } = harness(async () => ({}));
+    const source = new FakeSource();
+    controller.watch(source, {
+      map: (o) => o.metadata?.labels?.owner,
+      updateFilter: (o, n) => o.metadata?.resourceVersion !== n.metadata?.resourceVersion,
+    });
+    source.add(obj('ns', 'svc-1', { labels: { owner: 'ns/env-a' } }));
+    source.add(obj('ns', 'unowned'));
+    assert.equal(controller.queue.length, 1);
+    const before = obj('ns', 'svc-1', { labels: { owner: 'ns/env-a' }, resourceVersion: '1' });
+    const after = obj('ns', 'svc-1', { labels: { owner: 'ns/env-b' }, resourceVersion: '2' });
+    source.update(before, before);
+    assert.equal(controller.queue.length, 1, 'filtered out: same resourceVersion');
+    source.update(before, after);
+    assert.equal(controller.queue.length, 2, 'the new owner is queued; the old one was already waiting');
+  });
+
+  test('after a stop, start re-enqueues everything the watched informers hold', async () => {
+    const seen: string[] = [];
+    const { controller } = harness(async (key) => {
+      seen.push(key);
+      return {};
+    });
+    const source = new FakeSource();
+    controller.watch(source);
+    controller.start();
+    await controller.stop();
+    source.objects = [obj('ns', 'a'), obj('ns', 'b')];
+    source.add(obj('ns', 'a')); // dropped: the controller is stopped
+    controller.start();
+    await flushMicrotasks();
+    assert.deepEqual(seen.sort(), ['ns/a', 'ns/b']);
+    await controller.stop();
   });
 });
 
