@@ -472,6 +472,43 @@ describe('LeaderElector', () => {
   });
 });
 
+describe('LeaderElector when the lease is taken over', () => {
+  test('the leader steps down as soon as a renewal finds another holder', { timeout: 30_000 }, async () => {
+    let leadingSignal: AbortSignal | undefined;
+    let stoppedLeading = 0;
+    const elector = new LeaderElector({
+      client,
+      namespace,
+      name: 'runtime-test-stolen',
+      identity: 'victim',
+      retryPeriodMs: 200,
+      renewIntervalMs: 300,
+      onStartedLeading: (signal) => {
+        leadingSignal = signal;
+      },
+      onStoppedLeading: () => {
+        stoppedLeading++;
+      },
+      logger,
+    });
+    elector.start();
+    try {
+      await eventually('leading', () => elector.isLeader());
+      const leases = client.resource<KubernetesObject & { spec?: Record<string, unknown> }>(CoreTypes.lease);
+      const lease = await leases.get({ namespace, name: 'runtime-test-stolen' });
+      await leases.replace({ ...lease, spec: { ...lease.spec, holderIdentity: 'intruder', leaseDurationSeconds: 3600 } });
+      await eventually('stepped down', () => stoppedLeading === 1, 5000);
+      assert.equal(elector.isLeader(), false);
+      assert.equal(leadingSignal?.aborted, true, 'work started as leader is told to stop');
+      await delay(1000);
+      assert.equal(elector.isLeader(), false, 'a live foreign lease is respected');
+      assert.equal(elector.observedLeader, 'intruder');
+    } finally {
+      await elector.stop();
+    }
+  });
+});
+
 describe('EventRecorder', () => {
   test('records events and folds repeats into a series', { timeout: 30_000 }, async () => {
     const subject = await configMaps.create(cm('eventful'));
