@@ -185,13 +185,16 @@ export class Informer<T extends KubernetesObject> {
           continue;
         }
       }
+      const watchStarted = this.clock.now();
       const outcome = await this.watchOnce(signal);
       switch (outcome) {
         case 'stopped':
           return;
         case 'closed':
-          // The server ends every watch after timeoutSeconds; resume from where we are.
-          this.consecutiveFailures = 0;
+          // The server ends every watch after timeoutSeconds; resume from where we are. A watch that closes at
+          // once (a proxy, an overloaded server) is treated as a failure so we do not spin.
+          if (this.clock.now() - watchStarted < 1000) await this.backoff(signal);
+          else this.consecutiveFailures = 0;
           break;
         case 'gone':
           this.log?.info('watch history expired (410 Gone); re-listing');
