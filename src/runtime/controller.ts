@@ -5,12 +5,11 @@
 //   thrown error           → come back after the key's exponential backoff
 //   thrown TerminalError   → no retry (a user must fix something); only the periodic requeue remains
 import { randomUUID } from 'node:crypto';
-import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { type Clock, jitter, systemClock } from './clock.js';
 import type { InformerHandlers } from './informer.js';
-import { type ResourceType, apiVersionOf, isConflict, keyOf } from './kube.js';
+import { type KubeObject, type ResourceType, apiVersionOf, isConflict, keyOf } from './kube.js';
 import { type ReconcileResult, type RuntimeMetrics, runtimeMetrics } from './metrics.js';
 import { WorkQueue, type WorkQueueOptions } from './workqueue.js';
 
@@ -134,7 +133,7 @@ export class Controller {
    * e.g. `{ map: ownerKeys(environmentType) }`. On update both the old and the new object are mapped, so moving an
    * object to another owner wakes both.
    */
-  watch<T extends KubernetesObject>(informer: EventSource<T>, options: WatchOptions<T> = {}): this {
+  watch<T extends KubeObject>(informer: EventSource<T>, options: WatchOptions<T> = {}): this {
     const map: KeyMapper<T> = options.map ?? ((obj) => keyOf(obj));
     const enqueueAll = (obj: T): void => {
       const keys = map(obj);
@@ -261,7 +260,7 @@ export class Controller {
  * A KeyMapper for secondary objects: the keys of their owners of the given kind (from metadata.ownerReferences).
  * Owner references cannot cross namespaces, so a namespaced owner is in the object's own namespace.
  */
-export function ownerKeys(owner: ResourceType): KeyMapper<KubernetesObject> {
+export function ownerKeys(owner: ResourceType): KeyMapper<KubeObject> {
   const apiVersion = apiVersionOf(owner);
   return (obj) =>
     (obj.metadata?.ownerReferences ?? [])

@@ -4,10 +4,9 @@
 // keeps etcd small and the describe output readable. Recording is best effort: a failure is logged, never thrown,
 // because an event must not fail a reconcile.
 import { randomBytes } from 'node:crypto';
-import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { type Clock, systemClock } from './clock.js';
-import { CoreTypes, type KubeClient, type ResourceClient, isNotFound, microTime } from './kube.js';
+import { type KubeObject, CoreTypes, type KubeClient, type ResourceClient, isNotFound, microTime } from './kube.js';
 
 export type EventType = 'Normal' | 'Warning';
 
@@ -27,7 +26,7 @@ interface EventSeries {
 }
 
 /** The fields of an events.k8s.io/v1 Event this recorder writes. */
-export interface KubeEvent extends KubernetesObject {
+export interface KubeEvent extends KubeObject {
   readonly eventTime: string;
   readonly reportingController: string;
   readonly reportingInstance: string;
@@ -89,16 +88,16 @@ export class EventRecorder {
     this.maxSeries = options.maxSeries ?? 4096;
   }
 
-  normal(obj: KubernetesObject, reason: string, note: string, action?: string): Promise<void> {
+  normal(obj: KubeObject, reason: string, note: string, action?: string): Promise<void> {
     return this.record(obj, { type: 'Normal', reason, note, action });
   }
 
-  warning(obj: KubernetesObject, reason: string, note: string, action?: string): Promise<void> {
+  warning(obj: KubeObject, reason: string, note: string, action?: string): Promise<void> {
     return this.record(obj, { type: 'Warning', reason, note, action });
   }
 
   /** Records an event about `obj`. Resolves when written (or when writing failed and was logged). */
-  record(obj: KubernetesObject, spec: EventSpec): Promise<void> {
+  record(obj: KubeObject, spec: EventSpec): Promise<void> {
     const action = spec.action ?? 'Reconcile';
     const note = truncate(spec.note, NOTE_LIMIT);
     const meta = obj.metadata ?? {};
@@ -116,7 +115,7 @@ export class EventRecorder {
     return next;
   }
 
-  private async write(seriesKey: string, obj: KubernetesObject, spec: Required<EventSpec>): Promise<void> {
+  private async write(seriesKey: string, obj: KubeObject, spec: Required<EventSpec>): Promise<void> {
     const now = this.clock.now();
     const existing = this.series.get(seriesKey);
     if (existing && now - existing.firstAt < this.windowMs) {

@@ -2,15 +2,14 @@
 // written whole by a merge patch, so the patch carries the resourceVersion we read: if anyone else changed the
 // object (another controller's finalizer, a user's edit) the server answers 409 and we retry from a fresh read
 // instead of silently dropping their change.
-import type { KubernetesObject } from '@kubernetes/client-node';
-import { type ResourceClient, isNotFound, refOf } from './kube.js';
+import { type KubeObject, type ResourceClient, isNotFound, refOf } from './kube.js';
 
-export function hasFinalizer(obj: KubernetesObject, finalizer: string): boolean {
+export function hasFinalizer(obj: KubeObject, finalizer: string): boolean {
   return obj.metadata?.finalizers?.includes(finalizer) ?? false;
 }
 
 /** True once deletion was requested: the object only waits for its finalizers now. */
-export function isBeingDeleted(obj: KubernetesObject): boolean {
+export function isBeingDeleted(obj: KubeObject): boolean {
   return Boolean(obj.metadata?.deletionTimestamp);
 }
 
@@ -18,7 +17,7 @@ export function isBeingDeleted(obj: KubernetesObject): boolean {
  * Adds the finalizer unless present. Returns the object as the server now has it (unchanged when nothing was
  * written). Throws a 409 KubeApiError if the object changed since it was read.
  */
-export async function addFinalizer<T extends KubernetesObject>(
+export async function addFinalizer<T extends KubeObject>(
   client: ResourceClient<T>,
   obj: T,
   finalizer: string,
@@ -31,7 +30,7 @@ export async function addFinalizer<T extends KubernetesObject>(
  * Removes the finalizer if present, which lets a deleting object go. Returns the object as the server has it
  * afterwards, or undefined when the object is gone (removing the last finalizer of a deleting object deletes it).
  */
-export async function removeFinalizer<T extends KubernetesObject>(
+export async function removeFinalizer<T extends KubeObject>(
   client: ResourceClient<T>,
   obj: T,
   finalizer: string,
@@ -47,7 +46,7 @@ export async function removeFinalizer<T extends KubernetesObject>(
   }
 }
 
-function writeFinalizers<T extends KubernetesObject>(
+function writeFinalizers<T extends KubeObject>(
   client: ResourceClient<T>,
   obj: T,
   finalizers: readonly string[],

@@ -2,10 +2,10 @@
 // resume from the last resourceVersion, back off when the server is unhappy, re-list when history is gone (410),
 // restart a watch that went silent (a half-open TCP connection never errors by itself), and periodically re-deliver
 // every cached object because controllers must not rely on having seen every event.
-import { type KubernetesObject, Watch } from '@kubernetes/client-node';
+import { Watch } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { type Clock, type TimerHandle, jitter, sleep, systemClock } from './clock.js';
-import { type KubeClient, type ResourceClient, type ResourceType, isGone, keyOf, resourcePath, statusCodeOf } from './kube.js';
+import { type KubeObject, type KubeClient, type ResourceClient, type ResourceType, isGone, keyOf, resourcePath, statusCodeOf } from './kube.js';
 
 export interface InformerHandlers<T> {
   readonly onAdd?: (obj: T) => void;
@@ -57,7 +57,7 @@ interface WatchEventObject {
   readonly message?: string;
 }
 
-export class Informer<T extends KubernetesObject> {
+export class Informer<T extends KubeObject> {
   readonly type: ResourceType;
   readonly namespace: string | undefined;
   private readonly resources: ResourceClient<T>;

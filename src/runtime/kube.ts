@@ -6,10 +6,45 @@ import {
   HttpMethod,
   IsomorphicFetchHttpLibrary,
   KubeConfig,
-  type KubernetesObject,
   PatchStrategy,
   RequestContext,
 } from '@kubernetes/client-node';
+
+/** An owner reference, as much of it as the runtime reads. */
+export interface KubeOwnerReference {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly name: string;
+  readonly uid: string;
+  readonly controller?: boolean;
+}
+
+/**
+ * The metadata the runtime reads. Structural and read-only on purpose: plain-JSON kinds (timestamps as strings,
+ * readonly arrays) and client-node's model types (Dates, mutable arrays) both satisfy it, whereas client-node's
+ * KubernetesObject would reject the former.
+ */
+export interface KubeObjectMeta {
+  readonly name?: string;
+  readonly namespace?: string;
+  readonly uid?: string;
+  readonly resourceVersion?: string;
+  readonly generation?: number;
+  readonly creationTimestamp?: string | Date;
+  /** Set once deletion was requested; the object lingers while finalizers remain. */
+  readonly deletionTimestamp?: string | Date;
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly annotations?: Readonly<Record<string, string>>;
+  readonly finalizers?: readonly string[];
+  readonly ownerReferences?: readonly KubeOwnerReference[];
+}
+
+/** Any Kubernetes object. Everything the runtime returns is plain JSON as the server sent it. */
+export interface KubeObject {
+  readonly apiVersion?: string;
+  readonly kind?: string;
+  readonly metadata?: KubeObjectMeta;
+}
 
 /** Where a kind lives in the API. `group` is '' for the core group (ConfigMap, Secret, Event…). */
 export interface ResourceType {
@@ -106,7 +141,7 @@ export const isConflict = (err: unknown): boolean => statusCodeOf(err) === 409;
 export const isGone = (err: unknown): boolean => statusCodeOf(err) === 410;
 
 /** `namespace/name`, or just `name` for cluster-scoped objects: the work queue's key. */
-export function keyOf(obj: KubernetesObject): string {
+export function keyOf(obj: KubeObject): string {
   const name = obj.metadata?.name ?? '';
   const namespace = obj.metadata?.namespace;
   return namespace ? `${namespace}/${name}` : name;
@@ -199,7 +234,7 @@ export class KubeClient {
   }
 
   /** A client bound to one kind. */
-  resource<T extends KubernetesObject>(type: ResourceType): ResourceClient<T> {
+  resource<T extends KubeObject>(type: ResourceType): ResourceClient<T> {
     return new ResourceClient<T>(this, type);
   }
 }
@@ -214,7 +249,7 @@ function parseStatus(text: string): KubeStatus | undefined {
 }
 
 /** Typed CRUD for one kind. Objects come back exactly as the server sent them (see the file comment). */
-export class ResourceClient<T extends KubernetesObject> {
+export class ResourceClient<T extends KubeObject> {
   constructor(
     readonly client: KubeClient,
     readonly type: ResourceType,
@@ -327,7 +362,7 @@ export class ResourceClient<T extends KubernetesObject> {
   }
 }
 
-export function refOf(obj: KubernetesObject): ObjectRef {
+export function refOf(obj: KubeObject): ObjectRef {
   const name = obj.metadata?.name;
   if (!name) throw new Error('object has no metadata.name');
   return { namespace: obj.metadata?.namespace, name };

@@ -4,10 +4,9 @@
 // wrote), so clock skew between nodes cannot make a live leader look expired.
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { type Clock, jitter, sleep, systemClock } from './clock.js';
-import { CoreTypes, type KubeClient, type ResourceClient, isConflict, isNotFound, microTime } from './kube.js';
+import { type KubeObject, CoreTypes, type KubeClient, type ResourceClient, isConflict, isNotFound, microTime } from './kube.js';
 import { jsonEqual } from './status.js';
 
 export interface LeaseSpec {
@@ -18,7 +17,7 @@ export interface LeaseSpec {
   readonly leaseTransitions?: number;
 }
 
-export interface Lease extends KubernetesObject {
+export interface Lease extends KubeObject {
   readonly spec?: LeaseSpec;
 }
 

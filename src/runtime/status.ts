@@ -3,9 +3,8 @@
 // nothing must not happen at all, or the controller reconciles itself forever. "Nothing" ignores the
 // lastTransitionTime of conditions whose status did not change: a rebuilt condition carries a fresh timestamp
 // that means nothing.
-import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { type ResourceClient, refOf } from './kube.js';
+import { type KubeObject, type ResourceClient, refOf } from './kube.js';
 
 export type ConditionStatus = 'True' | 'False' | 'Unknown';
 
@@ -111,7 +110,7 @@ export interface StatusWriteResult<T> {
   readonly object: T;
 }
 
-type WithStatus = KubernetesObject & { readonly status?: unknown };
+type WithStatus = KubeObject & { readonly status?: unknown };
 
 /** Writes `status` through the /status subresource of one kind, skipping writes that would change nothing. */
 export class StatusWriter<T extends WithStatus> {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import { type KubernetesObject, Watch } from '@kubernetes/client-node';
+import { Watch } from '@kubernetes/client-node';
 import { getTestEnv } from '../support/env.js';
 import {
   Controller,
@@ -13,6 +13,7 @@ import {
   EventRecorder,
   Informer,
   type KubeEvent,
+  type KubeObject,
   KubeClient,
   LeaderElector,
   type ResourceType,
@@ -27,7 +28,7 @@ import {
   startHealthServer,
 } from '../../src/runtime/index.js';
 
-interface ConfigMap extends KubernetesObject {
+interface ConfigMap extends KubeObject {
   data?: Record<string, string>;
 }
 
@@ -38,7 +39,7 @@ interface WidgetStatus {
   conditions?: ReturnType<typeof setCondition>;
 }
 
-interface Widget extends KubernetesObject {
+interface Widget extends KubeObject {
   spec?: { size?: number };
   status?: WidgetStatus;
 }
@@ -330,7 +331,7 @@ describe('StatusWriter', () => {
   const widgets = client.resource<Widget>(widgetType);
 
   before(async () => {
-    const crds = client.resource<KubernetesObject & { status?: { conditions?: { type: string; status: string }[] } }>(crdType);
+    const crds = client.resource<KubeObject & { status?: { conditions?: { type: string; status: string }[] } }>(crdType);
     const existing = await crds.find({ name: 'widgets.runtime-test.slipway.dev' });
     if (!existing) {
       await crds.create({
@@ -357,7 +358,7 @@ describe('StatusWriter', () => {
             },
           ],
         },
-      } as KubernetesObject);
+      } as KubeObject);
     }
     await eventually(
       'CRD established',
@@ -462,7 +463,7 @@ describe('LeaderElector', () => {
       assert.ok(handoverMs < 5000, `handover took ${handoverMs} ms`);
       assert.deepEqual([...leading], [standby.identity]);
 
-      const lease = await client.resource<KubernetesObject & { spec?: { holderIdentity?: string; leaseTransitions?: number } }>(CoreTypes.lease).get({ namespace, name: 'runtime-test' });
+      const lease = await client.resource<KubeObject & { spec?: { holderIdentity?: string; leaseTransitions?: number } }>(CoreTypes.lease).get({ namespace, name: 'runtime-test' });
       assert.equal(lease.spec?.holderIdentity, standby.identity);
       assert.equal(lease.spec?.leaseTransitions, 1);
     } finally {
@@ -494,7 +495,7 @@ describe('LeaderElector when the lease is taken over', () => {
     elector.start();
     try {
       await eventually('leading', () => elector.isLeader());
-      const leases = client.resource<KubernetesObject & { spec?: Record<string, unknown> }>(CoreTypes.lease);
+      const leases = client.resource<KubeObject & { spec?: Record<string, unknown> }>(CoreTypes.lease);
       const lease = await leases.get({ namespace, name: 'runtime-test-stolen' });
       await leases.replace({ ...lease, spec: { ...lease.spec, holderIdentity: 'intruder', leaseDurationSeconds: 3600 } });
       await eventually('stepped down', () => stoppedLeading === 1, 5000);
