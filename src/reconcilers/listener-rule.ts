@@ -1,0 +1,328 @@
+// elbv2.ListenerRule — identity: among the listener's rules (read once per listener per pass), the rule whose tags
+// carry our cluster, owner and logical id. attrs: `arn`, `priority`.
+// Rules have no name, so two more things are surfaced instead of being silently worked around:
+//  - a rule someone else owns with the same host and paths is returned by `observe` (its tags differ, so the
+//    applier reports a conflict rather than letting two rules race for the same traffic);
+//  - a fixed priority another rule holds makes `create` fail with a message naming that rule's owner.
+// Without a fixed priority one is allocated: a deterministic preference probed upward for the first free slot, so
+// a Service gets the same priority across restarts; an existing rule keeps whatever priority it has.
+import {
+  CreateRuleCommand,
+  DeleteRuleCommand,
+  DescribeRulesCommand,
+  ModifyRuleCommand,
+  SetRulePrioritiesCommand,
+  type Rule,
+  type RuleCondition,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
+import { errorName, isNotFound } from '../aws/errors.js';
+import { hash, TAG_CLUSTER, TAG_LOGICAL_ID, TAG_OWNER } from '../planner/naming.js';
+import type { Desired, KindReconciler, Observed, ReconcileContext } from './contract.js';
+import { diffFields, type DiffOptions } from './diff.js';
+import { addTags, describeTags, fromSdkActions, recordToTags, toSdkActions, UserActionRequired } from './elbv2-shared.js';
+
+/** Default quota of rules per Application Load Balancer, default rules excluded. */
+export const RULES_PER_LOAD_BALANCER = 100;
+export const MIN_PRIORITY = 1;
+export const MAX_PRIORITY = 50_000;
+
+export const listenerRuleDiffOptions: DiffOptions = { unordered: ['pathPatterns'] };
+
+export interface ListenerRules {
+  readonly rules: readonly Rule[];
+  /** Tags per rule ARN (empty for rules without tags). */
+  readonly tags: ReadonlyMap<string, Readonly<Record<string, string>>>;
+}
+
+const rulesKey = (listenerArn: string): string => `elbv2:rules:${listenerArn}`;
+
+/** A listener's rules and their tags, read once per listener per pass and shared by every Service on it. */
+export function rulesOf(ctx: ReconcileContext, listenerArn: string): Promise<ListenerRules> {
+  return ctx.memo(rulesKey(listenerArn), async () => {
+    const rules: Rule[] = [];
+    let Marker: string | undefined;
+    do {
+      const page = await ctx.aws.elbv2.send(new DescribeRulesCommand({ ListenerArn: listenerArn, PageSize: 400, Marker }));
+      rules.push(...(page.Rules ?? []));
+      Marker = page.NextMarker;
+    } while (Marker);
+    const arns = rules.filter((r) => !r.IsDefault && r.RuleArn).map((r) => r.RuleArn!);
+    return { rules, tags: await describeTags(ctx, arns) };
+  });
+}
+
+// ---- Pure helpers ----
+
+export function priorityOf(rule: Rule): number | undefined {
+  const n = Number(rule.Priority);
+  return rule.IsDefault || !Number.isInteger(n) ? undefined : n;
+}
+
+/** Rules count toward the quota except the listener's default rule. */
+export function ruleQuotaHeadroom(rules: readonly Rule[], limit = RULES_PER_LOAD_BALANCER): { readonly used: number; readonly limit: number; readonly remaining: number } {
+  const used = rules.filter((r) => !r.IsDefault).length;
+  return { used, limit, remaining: Math.max(0, limit - used) };
+}
+
+function conditionValues(c: RuleCondition): readonly string[] {
+  return c.HostHeaderConfig?.Values ?? c.PathPatternConfig?.Values ?? c.Values ?? [];
+}
+
+/** The host and path patterns of a rule's conditions, paths sorted (their order carries no meaning). */
+export function routeOf(rule: Rule): { readonly host: string; readonly pathPatterns: readonly string[] } {
+  const conditions = rule.Conditions ?? [];
+  const host = conditions.filter((c) => c.Field === 'host-header').flatMap(conditionValues);
+  const paths = conditions.filter((c) => c.Field === 'path-pattern').flatMap(conditionValues);
+  return { host: host.join(','), pathPatterns: [...paths].sort() };
+}
+
+export function toConditions(host: string, pathPatterns: readonly string[]): RuleCondition[] {
+  const out: RuleCondition[] = [{ Field: 'host-header', HostHeaderConfig: { Values: [host] } }];
+  if (pathPatterns.length > 0) out.push({ Field: 'path-pattern', PathPatternConfig: { Values: [...pathPatterns] } });
+  return out;
+}
+
+function sameRoute(rule: Rule, host: string, pathPatterns: readonly string[]): boolean {
+  const r = routeOf(rule);
+  return r.host.toLowerCase() === host.toLowerCase() && r.pathPatterns.join('\n') === [...pathPatterns].sort().join('\n');
+}
+
+/**
+ * The priority a route prefers. ALB evaluates rules from the lowest priority up, so more specific paths (a longer
+ * literal prefix before the first wildcard) prefer lower bands: `/api/*` is tried before `/*` on the same host.
+ * Within a band of 1,000, a hash of the route spreads Services apart. Range 1,000–39,999.
+ */
+export function preferredPriority(host: string, pathPatterns: readonly string[]): number {
+  const literal = (p: string): number => {
+    const i = p.search(/[*?]/);
+    return i === -1 ? p.length : i;
+  };
+  const specificity = pathPatterns.length === 0 ? 0 : Math.min(38, ...pathPatterns.map(literal));
+  const spread = parseInt(hash(`${host.toLowerCase()} ${[...pathPatterns].sort().join(' ')}`, 8), 16) % 1000;
+  return 1000 + (38 - specificity) * 1000 + spread;
+}
+
+/** The first free priority at or above `preferred`, wrapping to the bottom of the range. */
+export function allocatePriority(taken: ReadonlySet<number>, preferred: number): number {
+  for (let p = preferred; p <= MAX_PRIORITY; p++) if (!taken.has(p)) return p;
+  for (let p = MIN_PRIORITY; p < preferred; p++) if (!taken.has(p)) return p;
+  throw new UserActionRequired('no free listener rule priority is left on this listener', 'NoFreePriority');
+}
+
+export function ruleOwner(tags: Readonly<Record<string, string>> | undefined): string {
+  const owner = tags?.[TAG_OWNER];
+  if (!owner) return 'a rule not created by Slipway';
+  return `${owner}${tags[TAG_CLUSTER] ? ` (cluster ${tags[TAG_CLUSTER]})` : ''}`;
+}
+
+export function listenerArnOfRule(ruleArn: string): string {
+  // arn:...:listener-rule/app/<lb>/<lb-id>/<listener-id>/<rule-id> → arn:...:listener/app/<lb>/<lb-id>/<listener-id>
+  return ruleArn.replace(':listener-rule/', ':listener/').replace(/\/[^/]+$/, '');
+}
+
+function priorityTaken(priority: number, listenerArn: string, holder: Rule, tags: ListenerRules['tags']): UserActionRequired {
+  return new UserActionRequired(
+    `listener rule priority ${priority} is already used on listener ${listenerArn} by ${ruleOwner(tags.get(holder.RuleArn ?? ''))} ` +
+      `(rule ${holder.RuleArn}); pick another spec.routing.priority or omit it so Slipway chooses a free one`,
+    'PriorityInUse',
+  );
+}
+
+function holderOf(rules: readonly Rule[], priority: number, except?: string): Rule | undefined {
+  return rules.find((r) => priorityOf(r) === priority && r.RuleArn !== except);
+}
+
+const isPriorityInUse = (err: unknown): boolean => /^PriorityInUse/.test(errorName(err));
+
+// ---- Reconciler ----
+
+function toObserved(rule: Rule, listenerArn: string, tags: Readonly<Record<string, string>>): Observed<'elbv2.ListenerRule'> {
+  const arn = rule.RuleArn ?? '';
+  const priority = priorityOf(rule);
+  const route = routeOf(rule);
+  return {
+    identifier: arn,
+    props: {
+      listenerArn,
+      ...(priority === undefined ? {} : { priority }),
+      host: route.host,
+      pathPatterns: route.pathPatterns,
+      actions: fromSdkActions(rule.Actions),
+    },
+    tags: { ...tags },
+    attrs: { arn, priority: priority === undefined ? 'default' : String(priority) },
+  };
+}
+
+async function describeByArn(ctx: ReconcileContext, arn: string): Promise<Observed<'elbv2.ListenerRule'> | undefined> {
+  try {
+    const res = await ctx.aws.elbv2.send(new DescribeRulesCommand({ RuleArns: [arn] }));
+    const rule = res.Rules?.[0];
+    if (!rule) return undefined;
+    const tags = (await describeTags(ctx, [arn])).get(arn) ?? {};
+    return toObserved(rule, listenerArnOfRule(arn), tags);
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+}
+
+async function createRule(ctx: ReconcileContext, listenerArn: string, priority: number, desired: Desired<'elbv2.ListenerRule'>): Promise<Rule> {
+  const res = await ctx.aws.elbv2.send(
+    new CreateRuleCommand({
+      ListenerArn: listenerArn,
+      Priority: priority,
+      Conditions: toConditions(desired.props.host, desired.props.pathPatterns),
+      Actions: toSdkActions(desired.props.actions),
+      Tags: recordToTags(desired.tags),
+    }),
+  );
+  const rule = res.Rules?.[0];
+  if (!rule?.RuleArn) throw new Error(`CreateRule on ${listenerArn} returned no rule`);
+  return rule;
+}
+
+/** Non-default rules on a listener and the target groups its rules forward to (for the Environment's status). */
+export async function listenerRuleUsage(
+  ctx: ReconcileContext,
+  listenerArn: string,
+): Promise<{ readonly rulesUsed: number; readonly ruleLimit: number; readonly rulesRemaining: number; readonly targetGroupsUsed: number }> {
+  const { rules } = await rulesOf(ctx, listenerArn);
+  const q = ruleQuotaHeadroom(rules);
+  const groups = new Set(
+    rules.flatMap((r) => (r.Actions ?? []).flatMap((a) => [a.TargetGroupArn, ...(a.ForwardConfig?.TargetGroups ?? []).map((g) => g.TargetGroupArn)])).filter((a): a is string => !!a),
+  );
+  return { rulesUsed: q.used, ruleLimit: q.limit, rulesRemaining: q.remaining, targetGroupsUsed: groups.size };
+}
+
+export const listenerRuleReconciler: KindReconciler<'elbv2.ListenerRule'> = {
+  kind: 'elbv2.ListenerRule',
+
+  async observe(ctx, desired) {
+    const { listenerArn, host, pathPatterns } = desired.props;
+    // An unresolved listener (deleting after it vanished) means no rule either.
+    if (!listenerArn) return undefined;
+    let listed: ListenerRules;
+    try {
+      listed = await rulesOf(ctx, listenerArn);
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+    const d = desired.tags;
+    const candidates = listed.rules.filter((r) => !r.IsDefault && r.RuleArn);
+    const tagsOf = (r: Rule): Readonly<Record<string, string>> => listed.tags.get(r.RuleArn!) ?? {};
+    const ours = candidates.find((r) => {
+      const t = tagsOf(r);
+      return t[TAG_CLUSTER] === d[TAG_CLUSTER] && t[TAG_OWNER] === d[TAG_OWNER] && t[TAG_LOGICAL_ID] === d[TAG_LOGICAL_ID];
+    });
+    if (ours) return toObserved(ours, listenerArn, tagsOf(ours));
+    // Someone else's rule on the same route: surfaced so the applier reports the conflict.
+    const rival = candidates.find((r) => {
+      const t = tagsOf(r);
+      return sameRoute(r, host, pathPatterns) && !(t[TAG_CLUSTER] === d[TAG_CLUSTER] && t[TAG_OWNER] === d[TAG_OWNER]);
+    });
+    return rival ? toObserved(rival, listenerArn, tagsOf(rival)) : undefined;
+  },
+
+  observeByIdentifier: describeByArn,
+
+  diff(desired, observed) {
+    // A desired priority that is absent is not managed: the rule keeps the one it was given.
+    return diffFields(desired.props, observed.props, listenerRuleDiffOptions);
+  },
+
+  async create(ctx, desired) {
+    const { listenerArn, host, pathPatterns, priority: fixed } = desired.props;
+    const listed = await rulesOf(ctx, listenerArn);
+    const headroom = ruleQuotaHeadroom(listed.rules);
+    if (headroom.remaining === 0) {
+      throw new UserActionRequired(
+        `listener ${listenerArn} already has ${headroom.used} rules, the default quota of ${headroom.limit} rules per Application ` +
+          `Load Balancer; the rule for ${host} cannot be added. Raise the quota "Rules per Application Load Balancer" in ` +
+          'Service Quotas, or move some Services to another Environment',
+        'RuleQuotaExceeded',
+      );
+    }
+    const choose = (rules: readonly Rule[], tags: ListenerRules['tags']): number => {
+      if (fixed !== undefined) {
+        const holder = holderOf(rules, fixed);
+        if (holder) throw priorityTaken(fixed, listenerArn, holder, tags);
+        return fixed;
+      }
+      const taken = new Set(rules.map(priorityOf).filter((p): p is number => p !== undefined));
+      return allocatePriority(taken, preferredPriority(host, pathPatterns));
+    };
+    let rule: Rule;
+    try {
+      rule = await createRule(ctx, listenerArn, choose(listed.rules, listed.tags), desired);
+    } catch (err) {
+      if (!isPriorityInUse(err)) throw err;
+      // Our read was stale (another writer took the slot since): read again, then name the holder or re-allocate.
+      ctx.invalidate(rulesKey(listenerArn));
+      const fresh = await rulesOf(ctx, listenerArn);
+      if (fixed !== undefined) {
+        const holder = holderOf(fresh.rules, fixed);
+        throw holder ? priorityTaken(fixed, listenerArn, holder, fresh.tags) : err;
+      }
+      rule = await createRule(ctx, listenerArn, choose(fresh.rules, fresh.tags), desired);
+    } finally {
+      ctx.invalidate(rulesKey(listenerArn));
+    }
+    return toObserved(rule, listenerArn, desired.tags);
+  },
+
+  async update(ctx, desired, observed, changes) {
+    const { listenerArn, host, pathPatterns, actions, priority } = desired.props;
+    const RuleArn = observed.identifier;
+    const paths = changes.map((c) => c.path);
+    const routeChanged = paths.some((p) => p === 'host' || p === 'pathPatterns');
+    const actionsChanged = paths.some((p) => p.startsWith('actions'));
+    const priorityChanged = priority !== undefined && paths.includes('priority');
+    if (priorityChanged) {
+      const listed = await rulesOf(ctx, listenerArn);
+      const holder = holderOf(listed.rules, priority, RuleArn);
+      if (holder) throw priorityTaken(priority, listenerArn, holder, listed.tags);
+    }
+    try {
+      if (routeChanged || actionsChanged) {
+        await ctx.aws.elbv2.send(
+          new ModifyRuleCommand({
+            RuleArn,
+            ...(routeChanged ? { Conditions: toConditions(host, pathPatterns) } : {}),
+            ...(actionsChanged ? { Actions: toSdkActions(actions) } : {}),
+          }),
+        );
+      }
+      if (priorityChanged) {
+        try {
+          await ctx.aws.elbv2.send(new SetRulePrioritiesCommand({ RulePriorities: [{ RuleArn, Priority: priority }] }));
+        } catch (err) {
+          if (!isPriorityInUse(err)) throw err;
+          ctx.invalidate(rulesKey(listenerArn));
+          const fresh = await rulesOf(ctx, listenerArn);
+          const holder = holderOf(fresh.rules, priority, RuleArn);
+          throw holder ? priorityTaken(priority, listenerArn, holder, fresh.tags) : err;
+        }
+      }
+    } finally {
+      ctx.invalidate(rulesKey(listenerArn));
+    }
+    return (await describeByArn(ctx, RuleArn)) ?? observed;
+  },
+
+  async delete(ctx, observed) {
+    try {
+      await ctx.aws.elbv2.send(new DeleteRuleCommand({ RuleArn: observed.identifier }));
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    } finally {
+      ctx.invalidate(rulesKey(observed.props.listenerArn));
+    }
+  },
+
+  async tag(ctx, observed, tags) {
+    await addTags(ctx, observed.identifier, tags);
+    ctx.invalidate(rulesKey(observed.props.listenerArn));
+  },
+};

@@ -1,0 +1,131 @@
+// elbv2.Listener — identity: the listener on `props.loadBalancerArn` with `props.port`. attrs: `arn`.
+// Managed: protocol, the default certificate, the SSL policy (only when the spec names one) and the default action.
+// Listeners an Environment is given are observed by ARN only and never changed; they may carry no tags at all.
+import {
+  CreateListenerCommand,
+  DeleteListenerCommand,
+  DescribeListenersCommand,
+  ModifyListenerCommand,
+  paginateDescribeListeners,
+  type Listener,
+  type ModifyListenerCommandInput,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
+import { isNotFound } from '../aws/errors.js';
+import type { KindReconciler, Observed, ReconcileContext } from './contract.js';
+import { diffFields } from './diff.js';
+import { addTags, fromSdkDefaultActions, recordToTags, tagsOf, toSdkAction } from './elbv2-shared.js';
+
+const listenersKey = (loadBalancerArn: string): string => `elbv2:listeners:${loadBalancerArn}`;
+
+/** Every listener of a load balancer, read once per pass. */
+export function listenersOf(ctx: ReconcileContext, loadBalancerArn: string): Promise<readonly Listener[]> {
+  return ctx.memo(listenersKey(loadBalancerArn), async () => {
+    const out: Listener[] = [];
+    for await (const page of paginateDescribeListeners({ client: ctx.aws.elbv2 }, { LoadBalancerArn: loadBalancerArn })) {
+      out.push(...(page.Listeners ?? []));
+    }
+    return out;
+  });
+}
+
+async function toObserved(ctx: ReconcileContext, l: Listener): Promise<Observed<'elbv2.Listener'>> {
+  const arn = l.ListenerArn ?? '';
+  const certificateArn = l.Certificates?.find((c) => c.IsDefault)?.CertificateArn ?? l.Certificates?.[0]?.CertificateArn;
+  return {
+    identifier: arn,
+    props: {
+      loadBalancerArn: l.LoadBalancerArn ?? '',
+      port: l.Port ?? 0,
+      protocol: l.Protocol === 'HTTPS' ? 'HTTPS' : 'HTTP',
+      ...(certificateArn ? { certificateArn } : {}),
+      ...(l.SslPolicy ? { sslPolicy: l.SslPolicy } : {}),
+      defaultAction: fromSdkDefaultActions(l.DefaultActions),
+    },
+    tags: await tagsOf(ctx, arn),
+    attrs: { arn },
+  };
+}
+
+async function describeByArn(ctx: ReconcileContext, arn: string): Promise<Observed<'elbv2.Listener'> | undefined> {
+  try {
+    const res = await ctx.aws.elbv2.send(new DescribeListenersCommand({ ListenerArns: [arn] }));
+    const l = res.Listeners?.[0];
+    return l ? await toObserved(ctx, l) : undefined;
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+}
+
+export const listenerReconciler: KindReconciler<'elbv2.Listener'> = {
+  kind: 'elbv2.Listener',
+
+  async observe(ctx, desired) {
+    // An unresolved load balancer (deleting after it vanished) means no listener either.
+    if (!desired.props.loadBalancerArn) return undefined;
+    let listeners: readonly Listener[];
+    try {
+      listeners = await listenersOf(ctx, desired.props.loadBalancerArn);
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+    const l = listeners.find((x) => x.Port === desired.props.port);
+    return l ? toObserved(ctx, l) : undefined;
+  },
+
+  observeByIdentifier: describeByArn,
+
+  diff(desired, observed) {
+    return diffFields(desired.props, observed.props);
+  },
+
+  async create(ctx, desired) {
+    const p = desired.props;
+    const res = await ctx.aws.elbv2.send(
+      new CreateListenerCommand({
+        LoadBalancerArn: p.loadBalancerArn,
+        Port: p.port,
+        Protocol: p.protocol,
+        ...(p.certificateArn ? { Certificates: [{ CertificateArn: p.certificateArn }] } : {}),
+        ...(p.sslPolicy ? { SslPolicy: p.sslPolicy } : {}),
+        DefaultActions: [toSdkAction(p.defaultAction)],
+        Tags: recordToTags(desired.tags),
+      }),
+    );
+    ctx.invalidate(listenersKey(p.loadBalancerArn));
+    const l = res.Listeners?.[0];
+    if (!l?.ListenerArn) throw new Error(`CreateListener on port ${p.port} returned no listener`);
+    return { ...(await toObserved(ctx, l)), tags: { ...desired.tags } };
+  },
+
+  async update(ctx, desired, observed, changes) {
+    const p = desired.props;
+    const changed = (prefix: string): boolean => changes.some((c) => c.path === prefix || c.path.startsWith(`${prefix}.`));
+    const input: ModifyListenerCommandInput = { ListenerArn: observed.identifier };
+    // Switching to HTTPS needs the certificate (and policy) in the same call.
+    const toHttps = changed('protocol') && p.protocol === 'HTTPS';
+    if (changed('protocol')) input.Protocol = p.protocol;
+    if ((changed('certificateArn') || toHttps) && p.certificateArn) input.Certificates = [{ CertificateArn: p.certificateArn }];
+    if ((changed('sslPolicy') || toHttps) && p.sslPolicy) input.SslPolicy = p.sslPolicy;
+    if (changed('defaultAction')) input.DefaultActions = [toSdkAction(p.defaultAction)];
+    if (changed('port')) input.Port = p.port;
+    if (Object.keys(input).length > 1) await ctx.aws.elbv2.send(new ModifyListenerCommand(input));
+    ctx.invalidate(listenersKey(p.loadBalancerArn));
+    return (await describeByArn(ctx, observed.identifier)) ?? observed;
+  },
+
+  async delete(ctx, observed) {
+    try {
+      await ctx.aws.elbv2.send(new DeleteListenerCommand({ ListenerArn: observed.identifier }));
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+    ctx.invalidate(listenersKey(observed.props.loadBalancerArn));
+    ctx.invalidate(`elbv2:rules:${observed.identifier}`);
+  },
+
+  async tag(ctx, observed, tags) {
+    await addTags(ctx, observed.identifier, tags);
+  },
+};

@@ -1,0 +1,135 @@
+// elbv2.LoadBalancer — identity: the name (at most 32 characters, given in props). attrs: `arn`, `dnsName`,
+// `canonicalHostedZoneId`, `name`.
+// An application load balancer on IPv4. Managed: scheme (immutable: reported, never changed in place), subnets,
+// security groups and the idle timeout attribute.
+import {
+  CreateLoadBalancerCommand,
+  DeleteLoadBalancerCommand,
+  DescribeLoadBalancerAttributesCommand,
+  DescribeLoadBalancersCommand,
+  ModifyLoadBalancerAttributesCommand,
+  SetSecurityGroupsCommand,
+  SetSubnetsCommand,
+  type LoadBalancer,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
+import { isNotFound } from '../aws/errors.js';
+import type { KindReconciler, Observed, ReconcileContext } from './contract.js';
+import { diffFields, type DiffOptions } from './diff.js';
+import { addTags, recordToTags, tagsOf, UserActionRequired } from './elbv2-shared.js';
+
+const IDLE_TIMEOUT = 'idle_timeout.timeout_seconds';
+/** AWS's default idle timeout; DescribeLoadBalancerAttributes may omit the key when it was never set. */
+export const DEFAULT_IDLE_TIMEOUT_SECONDS = 60;
+
+export const loadBalancerDiffOptions: DiffOptions = { unordered: ['subnetIds', 'securityGroupIds'] };
+
+export function idleTimeoutOf(attributes: readonly { readonly Key?: string; readonly Value?: string }[] | undefined): number {
+  const v = attributes?.find((a) => a.Key === IDLE_TIMEOUT)?.Value;
+  const n = v === undefined ? NaN : Number(v);
+  return Number.isFinite(n) ? n : DEFAULT_IDLE_TIMEOUT_SECONDS;
+}
+
+async function toObserved(ctx: ReconcileContext, lb: LoadBalancer): Promise<Observed<'elbv2.LoadBalancer'>> {
+  const arn = lb.LoadBalancerArn ?? '';
+  const [tags, attributes] = await Promise.all([
+    tagsOf(ctx, arn),
+    ctx.aws.elbv2.send(new DescribeLoadBalancerAttributesCommand({ LoadBalancerArn: arn })),
+  ]);
+  return {
+    identifier: arn,
+    props: {
+      name: lb.LoadBalancerName ?? '',
+      scheme: lb.Scheme === 'internal' ? 'internal' : 'internet-facing',
+      subnetIds: (lb.AvailabilityZones ?? []).flatMap((z) => (z.SubnetId ? [z.SubnetId] : [])).sort(),
+      securityGroupIds: [...(lb.SecurityGroups ?? [])].sort(),
+      idleTimeoutSeconds: idleTimeoutOf(attributes.Attributes),
+    },
+    tags,
+    attrs: { arn, dnsName: lb.DNSName ?? '', canonicalHostedZoneId: lb.CanonicalHostedZoneId ?? '', name: lb.LoadBalancerName ?? '' },
+  };
+}
+
+async function describe(ctx: ReconcileContext, by: { Names: string[] } | { LoadBalancerArns: string[] }): Promise<Observed<'elbv2.LoadBalancer'> | undefined> {
+  try {
+    const res = await ctx.aws.elbv2.send(new DescribeLoadBalancersCommand(by));
+    const lb = res.LoadBalancers?.[0];
+    return lb ? await toObserved(ctx, lb) : undefined;
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+}
+
+export const loadBalancerReconciler: KindReconciler<'elbv2.LoadBalancer'> = {
+  kind: 'elbv2.LoadBalancer',
+
+  observe: (ctx, desired) => describe(ctx, { Names: [desired.props.name] }),
+  observeByIdentifier: (ctx, arn) => describe(ctx, { LoadBalancerArns: [arn] }),
+
+  diff(desired, observed) {
+    return diffFields(desired.props, observed.props, loadBalancerDiffOptions);
+  },
+
+  async create(ctx, desired) {
+    const p = desired.props;
+    const res = await ctx.aws.elbv2.send(
+      new CreateLoadBalancerCommand({
+        Name: p.name,
+        Type: 'application',
+        IpAddressType: 'ipv4',
+        Scheme: p.scheme,
+        Subnets: [...p.subnetIds],
+        SecurityGroups: [...p.securityGroupIds],
+        Tags: recordToTags(desired.tags),
+      }),
+    );
+    const lb = res.LoadBalancers?.[0];
+    if (!lb?.LoadBalancerArn) throw new Error(`CreateLoadBalancer ${p.name} returned no load balancer`);
+    await ctx.aws.elbv2.send(
+      new ModifyLoadBalancerAttributesCommand({
+        LoadBalancerArn: lb.LoadBalancerArn,
+        Attributes: [{ Key: IDLE_TIMEOUT, Value: String(p.idleTimeoutSeconds) }],
+      }),
+    );
+    return toObserved(ctx, lb);
+  },
+
+  async update(ctx, desired, observed, changes) {
+    const LoadBalancerArn = observed.identifier;
+    const changed = new Set(changes.map((c) => c.path));
+    if (changed.has('scheme')) {
+      throw new UserActionRequired(
+        `load balancer ${desired.props.name} is ${observed.props.scheme} but the spec asks for ${desired.props.scheme}; ` +
+          'the scheme of a load balancer cannot be changed, it must be replaced: delete the load balancer ' +
+          `(aws elbv2 delete-load-balancer --load-balancer-arn ${LoadBalancerArn}) and Slipway will create it again ` +
+          `with the new scheme, or set the scheme back to ${observed.props.scheme}`,
+        'LoadBalancerSchemeImmutable',
+      );
+    }
+    if (changed.has('subnetIds')) {
+      await ctx.aws.elbv2.send(new SetSubnetsCommand({ LoadBalancerArn, Subnets: [...desired.props.subnetIds] }));
+    }
+    if (changed.has('securityGroupIds')) {
+      await ctx.aws.elbv2.send(new SetSecurityGroupsCommand({ LoadBalancerArn, SecurityGroups: [...desired.props.securityGroupIds] }));
+    }
+    if (changed.has('idleTimeoutSeconds')) {
+      await ctx.aws.elbv2.send(
+        new ModifyLoadBalancerAttributesCommand({ LoadBalancerArn, Attributes: [{ Key: IDLE_TIMEOUT, Value: String(desired.props.idleTimeoutSeconds) }] }),
+      );
+    }
+    return (await describe(ctx, { LoadBalancerArns: [LoadBalancerArn] })) ?? observed;
+  },
+
+  async delete(ctx, observed) {
+    try {
+      await ctx.aws.elbv2.send(new DeleteLoadBalancerCommand({ LoadBalancerArn: observed.identifier }));
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+    ctx.invalidate(`elbv2:listeners:${observed.identifier}`);
+  },
+
+  async tag(ctx, observed, tags) {
+    await addTags(ctx, observed.identifier, tags);
+  },
+};

@@ -1,0 +1,142 @@
+// ec2.SecurityGroup — identity: the group name within the VPC. attrs: `id`.
+// Slipway manages ingress rules of one shape only: TCP on a single port from an IPv4 CIDR. Other ingress rules
+// (other protocols, port ranges, IPv6, group references) and all egress rules belong to someone else: they are
+// neither diffed nor revoked. The description is immutable in EC2, so it is set at create and not diffed.
+import {
+  AuthorizeSecurityGroupIngressCommand,
+  CreateSecurityGroupCommand,
+  CreateTagsCommand,
+  DeleteSecurityGroupCommand,
+  DescribeSecurityGroupsCommand,
+  RevokeSecurityGroupIngressCommand,
+  type IpPermission,
+  type SecurityGroup,
+} from '@aws-sdk/client-ec2';
+import { errorName, isNotFound } from '../aws/errors.js';
+import type { SecurityGroupProps } from '../planner/plan.js';
+import type { Change, Desired, KindReconciler, Observed, ReconcileContext } from './contract.js';
+import { diffFields, type DiffOptions } from './diff.js';
+
+type Ingress = SecurityGroupProps['ingress'][number];
+
+export const securityGroupDiffOptions: DiffOptions = { unordered: ['ingress'], ignore: ['description'] };
+
+/** The TCP single-port IPv4 rules of a group, one entry per (port, CIDR), sorted. */
+export function managedIngress(permissions: readonly IpPermission[] | undefined): Ingress[] {
+  const out: Ingress[] = [];
+  for (const p of permissions ?? []) {
+    if (p.IpProtocol !== 'tcp' || p.FromPort === undefined || p.FromPort !== p.ToPort) continue;
+    for (const r of p.IpRanges ?? []) if (r.CidrIp) out.push({ port: p.FromPort, cidr: r.CidrIp });
+  }
+  return out.sort((a, b) => a.port - b.port || a.cidr.localeCompare(b.cidr));
+}
+
+/** Rules grouped by port into the permission shape Authorize/Revoke take. */
+export function toPermissions(rules: readonly Ingress[]): IpPermission[] {
+  const byPort = new Map<number, string[]>();
+  for (const r of rules) byPort.set(r.port, [...(byPort.get(r.port) ?? []), r.cidr]);
+  return [...byPort].map(([port, cidrs]) => ({ IpProtocol: 'tcp', FromPort: port, ToPort: port, IpRanges: cidrs.map((CidrIp) => ({ CidrIp })) }));
+}
+
+/**
+ * What a failed DeleteSecurityGroup becomes: nothing when the group is already gone; for DependencyViolation (still
+ * attached to a load balancer or to tasks that are draining) an ordinary, retryable error, so the controller backs
+ * off and tries again once they are gone; anything else as it came.
+ */
+export function deleteError(err: unknown, groupId: string): unknown {
+  if (isNotFound(err)) return undefined;
+  if (errorName(err) === 'DependencyViolation') {
+    return new Error(`security group ${groupId} is still in use (by a load balancer or tasks shutting down); retrying`, { cause: err });
+  }
+  return err;
+}
+
+const key = (r: Ingress): string => `${r.port}/${r.cidr}`;
+
+function toObserved(g: SecurityGroup): Observed<'ec2.SecurityGroup'> {
+  const id = g.GroupId ?? '';
+  return {
+    identifier: id,
+    props: { name: g.GroupName ?? '', description: g.Description ?? '', vpcId: g.VpcId ?? '', ingress: managedIngress(g.IpPermissions) },
+    tags: Object.fromEntries((g.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? ''])),
+    attrs: { id },
+  };
+}
+
+async function describeById(ctx: ReconcileContext, id: string): Promise<Observed<'ec2.SecurityGroup'> | undefined> {
+  try {
+    const res = await ctx.aws.ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [id] }));
+    const g = res.SecurityGroups?.[0];
+    return g ? toObserved(g) : undefined;
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+}
+
+export const securityGroupReconciler: KindReconciler<'ec2.SecurityGroup'> = {
+  kind: 'ec2.SecurityGroup',
+
+  async observe(ctx, desired) {
+    const res = await ctx.aws.ec2.send(
+      new DescribeSecurityGroupsCommand({
+        Filters: [
+          { Name: 'group-name', Values: [desired.props.name] },
+          { Name: 'vpc-id', Values: [desired.props.vpcId] },
+        ],
+      }),
+    );
+    const g = res.SecurityGroups?.[0];
+    return g ? toObserved(g) : undefined;
+  },
+
+  observeByIdentifier: describeById,
+
+  diff(desired, observed) {
+    return diffFields(desired.props, observed.props, securityGroupDiffOptions);
+  },
+
+  async create(ctx, desired) {
+    const p = desired.props;
+    const res = await ctx.aws.ec2.send(
+      new CreateSecurityGroupCommand({
+        GroupName: p.name,
+        Description: p.description,
+        VpcId: p.vpcId,
+        TagSpecifications: [{ ResourceType: 'security-group', Tags: Object.entries(desired.tags).map(([Key, Value]) => ({ Key, Value })) }],
+      }),
+    );
+    const id = res.GroupId;
+    if (!id) throw new Error(`CreateSecurityGroup ${p.name} returned no group id`);
+    if (p.ingress.length > 0) {
+      await ctx.aws.ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: id, IpPermissions: toPermissions(p.ingress) }));
+    }
+    return { identifier: id, props: { ...p, ingress: [...p.ingress] }, tags: { ...desired.tags }, attrs: { id } };
+  },
+
+  async update(ctx, desired: Desired<'ec2.SecurityGroup'>, observed, _changes: readonly Change[]) {
+    const want = new Set(desired.props.ingress.map(key));
+    const have = new Set(observed.props.ingress.map(key));
+    const missing = desired.props.ingress.filter((r) => !have.has(key(r)));
+    const extra = observed.props.ingress.filter((r) => !want.has(key(r)));
+    const GroupId = observed.identifier;
+    if (missing.length > 0) await ctx.aws.ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId, IpPermissions: toPermissions(missing) }));
+    if (extra.length > 0) await ctx.aws.ec2.send(new RevokeSecurityGroupIngressCommand({ GroupId, IpPermissions: toPermissions(extra) }));
+    return (await describeById(ctx, GroupId)) ?? observed;
+  },
+
+  async delete(ctx, observed) {
+    try {
+      await ctx.aws.ec2.send(new DeleteSecurityGroupCommand({ GroupId: observed.identifier }));
+    } catch (err) {
+      const surfaced = deleteError(err, observed.identifier);
+      if (surfaced) throw surfaced;
+    }
+  },
+
+  async tag(ctx, observed, tags) {
+    await ctx.aws.ec2.send(
+      new CreateTagsCommand({ Resources: [observed.identifier], Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }),
+    );
+  },
+};

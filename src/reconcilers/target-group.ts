@@ -1,0 +1,173 @@
+// elbv2.TargetGroup — identity: the name (`props.name`, at most 32 characters, unique per account and region).
+// attrs: `arn`, `name`.
+// Always protocol HTTP with target type ip (Fargate tasks). Managed: the health check, the deregistration delay;
+// port and VPC cannot change after creation, so a change there is reported and needs a replacement.
+import {
+  CreateTargetGroupCommand,
+  DeleteTargetGroupCommand,
+  DescribeTargetGroupAttributesCommand,
+  DescribeTargetGroupsCommand,
+  ModifyTargetGroupAttributesCommand,
+  ModifyTargetGroupCommand,
+  paginateDescribeTargetGroups,
+  type ModifyTargetGroupCommandInput,
+  type TargetGroup,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
+import { isNotFound } from '../aws/errors.js';
+import type { TargetGroupProps } from '../planner/plan.js';
+import type { KindReconciler, Observed, ReconcileContext } from './contract.js';
+import { diffFields } from './diff.js';
+import { addTags, recordToTags, tagsOf, UserActionRequired } from './elbv2-shared.js';
+
+const DEREGISTRATION_DELAY = 'deregistration_delay.timeout_seconds';
+/** AWS's default deregistration delay, used when the attribute is not reported. */
+export const DEFAULT_DEREGISTRATION_DELAY_SECONDS = 300;
+
+/** Default target groups per load balancer (AWS quota). */
+export const TARGET_GROUPS_PER_LOAD_BALANCER = 100;
+
+type HealthCheck = TargetGroupProps['healthCheck'];
+
+export function healthCheckOf(tg: TargetGroup): HealthCheck {
+  return {
+    path: tg.HealthCheckPath ?? '',
+    intervalSeconds: tg.HealthCheckIntervalSeconds ?? 0,
+    timeoutSeconds: tg.HealthCheckTimeoutSeconds ?? 0,
+    healthyThreshold: tg.HealthyThresholdCount ?? 0,
+    unhealthyThreshold: tg.UnhealthyThresholdCount ?? 0,
+    matcher: tg.Matcher?.HttpCode ?? '',
+  };
+}
+
+/** The ModifyTargetGroup fields for the health-check fields named in `fields` (all when absent). */
+export function healthCheckInput(hc: HealthCheck, fields?: ReadonlySet<keyof HealthCheck>): Omit<ModifyTargetGroupCommandInput, 'TargetGroupArn'> {
+  const want = (f: keyof HealthCheck): boolean => !fields || fields.has(f);
+  return {
+    ...(want('path') ? { HealthCheckPath: hc.path } : {}),
+    ...(want('intervalSeconds') ? { HealthCheckIntervalSeconds: hc.intervalSeconds } : {}),
+    ...(want('timeoutSeconds') ? { HealthCheckTimeoutSeconds: hc.timeoutSeconds } : {}),
+    ...(want('healthyThreshold') ? { HealthyThresholdCount: hc.healthyThreshold } : {}),
+    ...(want('unhealthyThreshold') ? { UnhealthyThresholdCount: hc.unhealthyThreshold } : {}),
+    ...(want('matcher') ? { Matcher: { HttpCode: hc.matcher } } : {}),
+  };
+}
+
+async function toObserved(ctx: ReconcileContext, tg: TargetGroup): Promise<Observed<'elbv2.TargetGroup'>> {
+  const arn = tg.TargetGroupArn ?? '';
+  const name = tg.TargetGroupName ?? '';
+  const [tags, attributes] = await Promise.all([
+    tagsOf(ctx, arn),
+    ctx.aws.elbv2.send(new DescribeTargetGroupAttributesCommand({ TargetGroupArn: arn })),
+  ]);
+  const delay = Number(attributes.Attributes?.find((a) => a.Key === DEREGISTRATION_DELAY)?.Value);
+  return {
+    identifier: arn,
+    props: {
+      name,
+      vpcId: tg.VpcId ?? '',
+      port: tg.Port ?? 0,
+      healthCheck: healthCheckOf(tg),
+      deregistrationDelaySeconds: Number.isFinite(delay) ? delay : DEFAULT_DEREGISTRATION_DELAY_SECONDS,
+    },
+    tags,
+    attrs: { arn, name },
+  };
+}
+
+async function describe(ctx: ReconcileContext, by: { Names: string[] } | { TargetGroupArns: string[] }): Promise<Observed<'elbv2.TargetGroup'> | undefined> {
+  try {
+    const res = await ctx.aws.elbv2.send(new DescribeTargetGroupsCommand(by));
+    const tg = res.TargetGroups?.[0];
+    return tg ? await toObserved(ctx, tg) : undefined;
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+}
+
+/** How many target groups a load balancer serves (quota headroom for the Environment's status). */
+export async function targetGroupCount(ctx: ReconcileContext, loadBalancerArn: string): Promise<number> {
+  let n = 0;
+  for await (const page of paginateDescribeTargetGroups({ client: ctx.aws.elbv2 }, { LoadBalancerArn: loadBalancerArn })) {
+    n += page.TargetGroups?.length ?? 0;
+  }
+  return n;
+}
+
+export const targetGroupReconciler: KindReconciler<'elbv2.TargetGroup'> = {
+  kind: 'elbv2.TargetGroup',
+
+  observe: (ctx, desired) => describe(ctx, { Names: [desired.props.name] }),
+  observeByIdentifier: (ctx, arn) => describe(ctx, { TargetGroupArns: [arn] }),
+
+  diff(desired, observed) {
+    return diffFields(desired.props, observed.props);
+  },
+
+  async create(ctx, desired) {
+    const p = desired.props;
+    const res = await ctx.aws.elbv2.send(
+      new CreateTargetGroupCommand({
+        Name: p.name,
+        Protocol: 'HTTP',
+        Port: p.port,
+        VpcId: p.vpcId,
+        TargetType: 'ip',
+        HealthCheckProtocol: 'HTTP',
+        HealthCheckEnabled: true,
+        ...healthCheckInput(p.healthCheck),
+        Tags: recordToTags(desired.tags),
+      }),
+    );
+    const tg = res.TargetGroups?.[0];
+    if (!tg?.TargetGroupArn) throw new Error(`CreateTargetGroup ${p.name} returned no target group`);
+    await ctx.aws.elbv2.send(
+      new ModifyTargetGroupAttributesCommand({
+        TargetGroupArn: tg.TargetGroupArn,
+        Attributes: [{ Key: DEREGISTRATION_DELAY, Value: String(p.deregistrationDelaySeconds) }],
+      }),
+    );
+    return { ...(await toObserved(ctx, tg)), tags: { ...desired.tags } };
+  },
+
+  async update(ctx, desired, observed, changes) {
+    const TargetGroupArn = observed.identifier;
+    const paths = new Set(changes.map((c) => c.path));
+    const fixed = (['port', 'vpcId'] as const).filter((f) => paths.has(f));
+    if (fixed.length > 0) {
+      throw new UserActionRequired(
+        `target group ${desired.props.name}: ${fixed.map((f) => `${f} is ${String(observed.props[f])}, the spec asks for ${String(desired.props[f])}`).join('; ')}; ` +
+          'these cannot change on an existing target group, it must be replaced: delete the resource that owns it (or the target group) so Slipway recreates it',
+        'TargetGroupImmutableField',
+      );
+    }
+    const hcFields = new Set(
+      changes.filter((c) => c.path.startsWith('healthCheck.')).map((c) => c.path.slice('healthCheck.'.length) as keyof HealthCheck),
+    );
+    if (hcFields.size > 0) {
+      await ctx.aws.elbv2.send(new ModifyTargetGroupCommand({ TargetGroupArn, ...healthCheckInput(desired.props.healthCheck, hcFields) }));
+    }
+    if (paths.has('deregistrationDelaySeconds')) {
+      await ctx.aws.elbv2.send(
+        new ModifyTargetGroupAttributesCommand({
+          TargetGroupArn,
+          Attributes: [{ Key: DEREGISTRATION_DELAY, Value: String(desired.props.deregistrationDelaySeconds) }],
+        }),
+      );
+    }
+    return (await describe(ctx, { TargetGroupArns: [TargetGroupArn] })) ?? observed;
+  },
+
+  async delete(ctx, observed) {
+    try {
+      // Fails with ResourceInUse while a rule still forwards to it: surfaced, the rule goes first.
+      await ctx.aws.elbv2.send(new DeleteTargetGroupCommand({ TargetGroupArn: observed.identifier }));
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  },
+
+  async tag(ctx, observed, tags) {
+    await addTags(ctx, observed.identifier, tags);
+  },
+};

@@ -1,0 +1,777 @@
+// The network and load-balancing kinds against moto: security group, ECS cluster, load balancer, listener,
+// target group and listener rule. Each kind goes through create → observe → in sync → out-of-band drift → update →
+// in sync → delete, and through applyPlan for ownership conflicts. Names carry a random suffix: the moto server is
+// shared with other test files.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { ACMClient, RequestCertificateCommand } from '@aws-sdk/client-acm';
+import {
+  CreateUserPoolClientCommand,
+  CreateUserPoolCommand,
+  CreateUserPoolDomainCommand,
+} from '@aws-sdk/client-cognito-identity-provider';
+import {
+  AuthorizeSecurityGroupIngressCommand,
+  CreateSecurityGroupCommand,
+  CreateSubnetCommand,
+  CreateVpcCommand,
+  DescribeSecurityGroupsCommand,
+  RevokeSecurityGroupIngressCommand,
+} from '@aws-sdk/client-ec2';
+import { CreateClusterCommand, UpdateClusterCommand } from '@aws-sdk/client-ecs';
+import {
+  CreateListenerCommand,
+  CreateLoadBalancerCommand,
+  CreateRuleCommand,
+  CreateTargetGroupCommand,
+  DescribeRulesCommand,
+  DescribeTagsCommand,
+  ModifyListenerCommand,
+  ModifyLoadBalancerAttributesCommand,
+  ModifyRuleCommand,
+  ModifyTargetGroupAttributesCommand,
+  ModifyTargetGroupCommand,
+  SetSecurityGroupsCommand,
+  type Action,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
+import { AwsClients } from '../../src/aws/clients.js';
+import { CallCounter } from '../../src/aws/calls.js';
+import { ownershipTags } from '../../src/planner/naming.js';
+import { ref, type Owner, type Plan, type PlannedResource } from '../../src/planner/plan.js';
+import { applyPlan, type ResourceOutcome } from '../../src/reconcilers/applier.js';
+import { newContext, type Desired, type ReconcileContext, type ReconcilerRegistry } from '../../src/reconcilers/contract.js';
+import { ecsClusterReconciler } from '../../src/reconcilers/ecs-cluster.js';
+import { listenerRuleReconciler, listenerRuleUsage, preferredPriority, rulesOf } from '../../src/reconcilers/listener-rule.js';
+import { listenerReconciler } from '../../src/reconcilers/listener.js';
+import { loadBalancerReconciler } from '../../src/reconcilers/load-balancer.js';
+import { securityGroupReconciler } from '../../src/reconcilers/security-group.js';
+import { targetGroupCount, targetGroupReconciler } from '../../src/reconcilers/target-group.js';
+import { getTestEnv } from '../support/env.js';
+
+const suffix = (): string => randomBytes(4).toString('hex');
+const run = suffix();
+
+// Only the kinds of this file appear in the plans below; the applier looks kinds up by the plan's entries.
+const registry = {
+  'ec2.SecurityGroup': securityGroupReconciler,
+  'ecs.Cluster': ecsClusterReconciler,
+  'elbv2.LoadBalancer': loadBalancerReconciler,
+  'elbv2.Listener': listenerReconciler,
+  'elbv2.TargetGroup': targetGroupReconciler,
+  'elbv2.ListenerRule': listenerRuleReconciler,
+} as unknown as ReconcilerRegistry;
+
+const owner: Owner = { clusterId: `it-${run}`, kind: 'Service', namespace: 'apps', name: `web-${run}` };
+const tagsFor = (logicalId: string): Record<string, string> => ({ ...ownershipTags(owner, logicalId), team: 'platform' });
+const otherTags = (name: string, logicalId = 'rule'): Record<string, string> =>
+  ownershipTags({ clusterId: `it-${run}`, kind: 'Service', namespace: 'apps', name }, logicalId);
+const toSdkTags = (t: Record<string, string>) => Object.entries(t).map(([Key, Value]) => ({ Key, Value }));
+
+function desired<K extends Desired['kind']>(kind: K, id: string, props: Desired<K>['props']): Desired<K> {
+  return { id, kind, props, tags: tagsFor(id) } as Desired<K>;
+}
+
+function outcome(outcomes: readonly ResourceOutcome[], id: string): ResourceOutcome {
+  const o = outcomes.find((x) => x.id === id);
+  assert.ok(o, `no outcome for ${id}`);
+  return o;
+}
+
+let aws: AwsClients;
+const ctx = (): ReconcileContext => newContext(aws);
+let vpcId: string;
+let subnetA: string;
+let subnetB: string;
+let sg1: string;
+let sg2: string;
+let certificateArn: string;
+let userPool: { arn: string; clientId: string; domain: string };
+
+async function makeSecurityGroup(name: string): Promise<string> {
+  const res = await aws.ec2.send(new CreateSecurityGroupCommand({ GroupName: name, Description: 'test', VpcId: vpcId }));
+  return res.GroupId!;
+}
+
+async function makeLoadBalancer(name: string): Promise<string> {
+  const res = await aws.elbv2.send(
+    new CreateLoadBalancerCommand({ Name: name, Subnets: [subnetA, subnetB], SecurityGroups: [sg1], Scheme: 'internet-facing', Type: 'application' }),
+  );
+  return res.LoadBalancers![0]!.LoadBalancerArn!;
+}
+
+async function makeTargetGroup(name: string): Promise<string> {
+  const res = await aws.elbv2.send(new CreateTargetGroupCommand({ Name: name, Protocol: 'HTTP', Port: 8080, VpcId: vpcId, TargetType: 'ip' }));
+  return res.TargetGroups![0]!.TargetGroupArn!;
+}
+
+const notFound: Action = { Type: 'fixed-response', FixedResponseConfig: { StatusCode: '404', ContentType: 'text/plain', MessageBody: 'no route' } };
+
+async function makeHttpsListener(loadBalancerArn: string, port = 443): Promise<string> {
+  const res = await aws.elbv2.send(
+    new CreateListenerCommand({ LoadBalancerArn: loadBalancerArn, Port: port, Protocol: 'HTTPS', Certificates: [{ CertificateArn: certificateArn }], DefaultActions: [notFound] }),
+  );
+  return res.Listeners![0]!.ListenerArn!;
+}
+
+before(async () => {
+  const env = getTestEnv();
+  const config = { region: env.awsRegion, endpoint: env.awsEndpoint, credentials: env.awsCredentials };
+  aws = new AwsClients(config);
+  const vpc = await aws.ec2.send(new CreateVpcCommand({ CidrBlock: '10.42.0.0/16' }));
+  vpcId = vpc.Vpc!.VpcId!;
+  subnetA = (await aws.ec2.send(new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: '10.42.1.0/24', AvailabilityZone: `${env.awsRegion}a` }))).Subnet!.SubnetId!;
+  subnetB = (await aws.ec2.send(new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: '10.42.2.0/24', AvailabilityZone: `${env.awsRegion}b` }))).Subnet!.SubnetId!;
+  sg1 = await makeSecurityGroup(`it-alb-a-${run}`);
+  sg2 = await makeSecurityGroup(`it-alb-b-${run}`);
+  const acm = new ACMClient(config);
+  certificateArn = (await acm.send(new RequestCertificateCommand({ DomainName: `*.${run}.example.com`, ValidationMethod: 'DNS' }))).CertificateArn!;
+  acm.destroy();
+  const pool = await aws.cognito.send(new CreateUserPoolCommand({ PoolName: `it-pool-${run}` }));
+  const poolId = pool.UserPool!.Id!;
+  const client = await aws.cognito.send(
+    new CreateUserPoolClientCommand({ UserPoolId: poolId, ClientName: 'alb', GenerateSecret: true, AllowedOAuthFlows: ['code'], AllowedOAuthScopes: ['openid'], AllowedOAuthFlowsUserPoolClient: true, CallbackURLs: [`https://app.${run}.example.com/oauth2/idpresponse`], SupportedIdentityProviders: ['COGNITO'] }),
+  );
+  await aws.cognito.send(new CreateUserPoolDomainCommand({ UserPoolId: poolId, Domain: `it-${run}` }));
+  userPool = { arn: pool.UserPool!.Arn!, clientId: client.UserPoolClient!.ClientId!, domain: `it-${run}` };
+});
+
+after(() => aws.destroy());
+
+describe('ec2.SecurityGroup', () => {
+  test('create, observe, drift in ingress, update, delete', async () => {
+    const r = securityGroupReconciler;
+    const d = desired('ec2.SecurityGroup', 'alb-sg', {
+      name: `it-sg-${suffix()}`,
+      description: 'Slipway test load balancer',
+      vpcId,
+      ingress: [
+        { port: 443, cidr: '0.0.0.0/0' },
+        { port: 80, cidr: '0.0.0.0/0' },
+      ],
+    });
+    const created = await r.create(ctx(), d);
+    assert.match(created.attrs.id!, /^sg-/);
+
+    const seen = await r.observe(ctx(), d);
+    assert.ok(seen);
+    assert.equal(seen.identifier, created.attrs.id);
+    assert.deepEqual(seen.attrs, { id: created.attrs.id });
+    assert.deepEqual(seen.tags, d.tags);
+    assert.deepEqual(seen.props.ingress, [
+      { port: 80, cidr: '0.0.0.0/0' },
+      { port: 443, cidr: '0.0.0.0/0' },
+    ]);
+    assert.deepEqual(r.diff(d, seen), []);
+
+    // Out of band: port 80 closed, SSH opened, and a UDP rule Slipway does not manage.
+    const GroupId = seen.identifier;
+    await aws.ec2.send(new RevokeSecurityGroupIngressCommand({ GroupId, IpPermissions: [{ IpProtocol: 'tcp', FromPort: 80, ToPort: 80, IpRanges: [{ CidrIp: '0.0.0.0/0' }] }] }));
+    await aws.ec2.send(
+      new AuthorizeSecurityGroupIngressCommand({
+        GroupId,
+        IpPermissions: [
+          { IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: '10.0.0.0/8' }] },
+          { IpProtocol: 'udp', FromPort: 53, ToPort: 53, IpRanges: [{ CidrIp: '10.0.0.0/8' }] },
+        ],
+      }),
+    );
+    const drifted = await r.observe(ctx(), d);
+    assert.ok(drifted);
+    const changes = r.diff(d, drifted);
+    assert.deepEqual(changes.map((c) => c.path), ['ingress']);
+
+    const updated = await r.update(ctx(), d, drifted, changes);
+    assert.deepEqual(r.diff(d, updated), []);
+    const again = await r.observe(ctx(), d);
+    assert.ok(again);
+    assert.deepEqual(r.diff(d, again), []);
+    const raw = (await aws.ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [GroupId] }))).SecurityGroups![0]!;
+    assert.ok(raw.IpPermissions!.some((p) => p.IpProtocol === 'udp' && p.FromPort === 53), 'the UDP rule is not ours and stays');
+    assert.ok((raw.IpPermissionsEgress ?? []).length > 0, 'egress is left alone');
+
+    const byId = await r.observeByIdentifier(ctx(), GroupId);
+    assert.equal(byId?.props.name, d.props.name);
+
+    await r.delete(ctx(), again);
+    assert.equal(await r.observe(ctx(), d), undefined);
+    assert.equal(await r.observeByIdentifier(ctx(), GroupId), undefined);
+  });
+});
+
+describe('ecs.Cluster', () => {
+  test('create, observe, drift in containerInsights, update, delete', async () => {
+    const r = ecsClusterReconciler;
+    const d = desired('ecs.Cluster', 'cluster', { name: `it-cluster-${suffix()}`, containerInsights: true });
+    const created = await r.create(ctx(), d);
+    assert.match(created.attrs.arn!, /^arn:aws:ecs:.*:cluster\//);
+    assert.equal(created.attrs.name, d.props.name);
+
+    const seen = await r.observe(ctx(), d);
+    assert.ok(seen);
+    assert.deepEqual(seen.props, d.props);
+    assert.deepEqual(seen.tags, d.tags);
+    assert.deepEqual(seen.attrs, created.attrs);
+    assert.deepEqual(r.diff(d, seen), []);
+
+    await aws.ecs.send(new UpdateClusterCommand({ cluster: d.props.name, settings: [{ name: 'containerInsights', value: 'disabled' }] }));
+    const drifted = await r.observe(ctx(), d);
+    assert.ok(drifted);
+    const changes = r.diff(d, drifted);
+    assert.deepEqual(changes, [{ path: 'containerInsights', desired: 'true', actual: 'false' }]);
+    await r.update(ctx(), d, drifted, changes);
+    const again = await r.observe(ctx(), d);
+    assert.ok(again);
+    assert.deepEqual(r.diff(d, again), []);
+
+    assert.equal((await r.observeByIdentifier(ctx(), seen.identifier))?.attrs.name, d.props.name);
+    await r.delete(ctx(), again);
+    assert.equal(await r.observe(ctx(), d), undefined, 'an INACTIVE cluster counts as gone');
+    assert.equal(await r.observeByIdentifier(ctx(), seen.identifier), undefined);
+  });
+});
+
+describe('elbv2.LoadBalancer', () => {
+  test('create, observe, drift in security groups and idle timeout, update, scheme is immutable, delete', async () => {
+    const r = loadBalancerReconciler;
+    const d = desired('elbv2.LoadBalancer', 'alb', {
+      name: `it-lb-${suffix()}`,
+      scheme: 'internet-facing',
+      subnetIds: [subnetB, subnetA],
+      securityGroupIds: [sg1],
+      idleTimeoutSeconds: 120,
+    });
+    const created = await r.create(ctx(), d);
+    assert.match(created.attrs.arn!, /:loadbalancer\/app\//);
+    assert.ok(created.attrs.dnsName);
+    assert.ok(created.attrs.canonicalHostedZoneId);
+
+    const seen = await r.observe(ctx(), d);
+    assert.ok(seen);
+    assert.equal(seen.identifier, created.attrs.arn);
+    assert.deepEqual(seen.attrs, created.attrs);
+    assert.deepEqual(seen.tags, d.tags);
+    assert.equal(seen.props.idleTimeoutSeconds, 120);
+    assert.deepEqual(r.diff(d, seen), []);
+
+    await aws.elbv2.send(new SetSecurityGroupsCommand({ LoadBalancerArn: seen.identifier, SecurityGroups: [sg2] }));
+    await aws.elbv2.send(new ModifyLoadBalancerAttributesCommand({ LoadBalancerArn: seen.identifier, Attributes: [{ Key: 'idle_timeout.timeout_seconds', Value: '30' }] }));
+    const drifted = await r.observe(ctx(), d);
+    assert.ok(drifted);
+    const changes = r.diff(d, drifted);
+    assert.deepEqual(changes.map((c) => c.path).sort(), ['idleTimeoutSeconds', 'securityGroupIds']);
+    await r.update(ctx(), d, drifted, changes);
+    const again = await r.observe(ctx(), d);
+    assert.ok(again);
+    assert.deepEqual(r.diff(d, again), []);
+
+    const internal = { ...d, props: { ...d.props, scheme: 'internal' as const } };
+    const schemeChanges = r.diff(internal, again);
+    assert.deepEqual(schemeChanges.map((c) => c.path), ['scheme']);
+    await assert.rejects(r.update(ctx(), internal, again, schemeChanges), (err: Error) => {
+      assert.match(err.message, /must be replaced/);
+      assert.match(err.message, /delete-load-balancer/);
+      return true;
+    });
+
+    assert.equal((await r.observeByIdentifier(ctx(), seen.identifier))?.props.name, d.props.name);
+    await r.delete(ctx(), again);
+    assert.equal(await r.observe(ctx(), d), undefined);
+    assert.equal(await r.observeByIdentifier(ctx(), seen.identifier), undefined);
+  });
+});
+
+describe('elbv2.TargetGroup', () => {
+  test('create, observe, drift in health check and deregistration delay, update, delete', async () => {
+    const r = targetGroupReconciler;
+    const d = desired('elbv2.TargetGroup', 'tg', {
+      name: `it-tg-${suffix()}`,
+      vpcId,
+      port: 8080,
+      healthCheck: { path: '/healthz', intervalSeconds: 15, timeoutSeconds: 5, healthyThreshold: 2, unhealthyThreshold: 3, matcher: '200-399' },
+      deregistrationDelaySeconds: 30,
+    });
+    const created = await r.create(ctx(), d);
+    assert.match(created.attrs.arn!, /:targetgroup\//);
+    assert.equal(created.attrs.name, d.props.name);
+
+    const seen = await r.observe(ctx(), d);
+    assert.ok(seen);
+    assert.deepEqual(seen.props, d.props);
+    assert.deepEqual(seen.tags, d.tags);
+    assert.deepEqual(seen.attrs, created.attrs);
+    assert.deepEqual(r.diff(d, seen), []);
+
+    await aws.elbv2.send(new ModifyTargetGroupCommand({ TargetGroupArn: seen.identifier, HealthCheckPath: '/', Matcher: { HttpCode: '200' } }));
+    await aws.elbv2.send(
+      new ModifyTargetGroupAttributesCommand({ TargetGroupArn: seen.identifier, Attributes: [{ Key: 'deregistration_delay.timeout_seconds', Value: '300' }] }),
+    );
+    const drifted = await r.observe(ctx(), d);
+    assert.ok(drifted);
+    const changes = r.diff(d, drifted);
+    assert.deepEqual(changes.map((c) => c.path).sort(), ['deregistrationDelaySeconds', 'healthCheck.matcher', 'healthCheck.path']);
+    await r.update(ctx(), d, drifted, changes);
+    const again = await r.observe(ctx(), d);
+    assert.ok(again);
+    assert.deepEqual(r.diff(d, again), []);
+
+    const moved = { ...d, props: { ...d.props, port: 9090 } };
+    await assert.rejects(r.update(ctx(), moved, again, r.diff(moved, again)), /must be replaced/);
+
+    assert.equal((await r.observeByIdentifier(ctx(), seen.identifier))?.attrs.name, d.props.name);
+    await r.delete(ctx(), again);
+    assert.equal(await r.observe(ctx(), d), undefined);
+    assert.equal(await r.observeByIdentifier(ctx(), seen.identifier), undefined);
+  });
+});
+
+describe('elbv2.Listener', () => {
+  test('HTTPS listener: create, observe, drift in default action and certificate, update, delete', async () => {
+    const r = listenerReconciler;
+    const loadBalancerArn = await makeLoadBalancer(`it-lsn-${suffix()}`);
+    const tgArn = await makeTargetGroup(`it-lsn-tg-${suffix()}`);
+    const d = desired('elbv2.Listener', 'https', {
+      loadBalancerArn,
+      port: 443,
+      protocol: 'HTTPS',
+      certificateArn,
+      sslPolicy: 'ELBSecurityPolicy-TLS13-1-2-2021-06',
+      defaultAction: { type: 'fixed-response', statusCode: '404', contentType: 'text/plain', messageBody: 'no route' },
+    });
+    const created = await r.create(ctx(), d);
+    assert.match(created.attrs.arn!, /:listener\/app\//);
+
+    const seen = await r.observe(ctx(), d);
+    assert.ok(seen);
+    assert.deepEqual(seen.props, d.props);
+    assert.deepEqual(seen.tags, d.tags);
+    assert.deepEqual(seen.attrs, { arn: created.attrs.arn });
+    assert.deepEqual(r.diff(d, seen), []);
+
+    await aws.elbv2.send(new ModifyListenerCommand({ ListenerArn: seen.identifier, DefaultActions: [{ Type: 'forward', TargetGroupArn: tgArn }] }));
+    const drifted = await r.observe(ctx(), d);
+    assert.ok(drifted);
+    const changes = r.diff(d, drifted);
+    assert.ok(changes.some((c) => c.path === 'defaultAction.type' && c.desired === 'fixed-response' && c.actual === 'forward'), JSON.stringify(changes));
+    await r.update(ctx(), d, drifted, changes);
+    const again = await r.observe(ctx(), d);
+    assert.ok(again);
+    assert.deepEqual(r.diff(d, again), []);
+
+    const byArn = await r.observeByIdentifier(ctx(), seen.identifier);
+    assert.deepEqual(byArn?.props, d.props);
+    await r.delete(ctx(), again);
+    assert.equal(await r.observe(ctx(), d), undefined);
+    assert.equal(await r.observeByIdentifier(ctx(), seen.identifier), undefined);
+  });
+
+  test('HTTP listener redirecting to HTTPS is in sync after create', async () => {
+    const r = listenerReconciler;
+    const loadBalancerArn = await makeLoadBalancer(`it-red-${suffix()}`);
+    const d = desired('elbv2.Listener', 'http', { loadBalancerArn, port: 80, protocol: 'HTTP', defaultAction: { type: 'redirect-https' } });
+    await r.create(ctx(), d);
+    const seen = await r.observe(ctx(), d);
+    assert.ok(seen);
+    assert.deepEqual(seen.props.defaultAction, { type: 'redirect-https' });
+    assert.deepEqual(r.diff(d, seen), []);
+
+    // A redirect elsewhere is not redirect-https: the diff shows what is there.
+    await aws.elbv2.send(
+      new ModifyListenerCommand({ ListenerArn: seen.identifier, DefaultActions: [{ Type: 'redirect', RedirectConfig: { Protocol: 'HTTPS', Host: 'elsewhere.example.com', StatusCode: 'HTTP_302' } }] }),
+    );
+    const drifted = await r.observe(ctx(), d);
+    assert.ok(drifted);
+    const changes = r.diff(d, drifted);
+    assert.equal(changes.length, 1);
+    assert.equal(changes[0]!.path, 'defaultAction.type');
+    assert.match(changes[0]!.actual, /^redirect \(HTTPS:\/\/elsewhere\.example\.com/);
+  });
+
+  test('an untagged listener is observed by ARN with empty tags (external listeners)', async () => {
+    const loadBalancerArn = await makeLoadBalancer(`it-ext-${suffix()}`);
+    const arn = await makeHttpsListener(loadBalancerArn);
+    const seen = await listenerReconciler.observeByIdentifier(ctx(), arn);
+    assert.ok(seen);
+    assert.deepEqual(seen.tags, {});
+    assert.equal(seen.props.protocol, 'HTTPS');
+    assert.equal(seen.props.certificateArn, certificateArn);
+    assert.deepEqual(seen.attrs, { arn });
+  });
+});
+
+describe('elbv2.ListenerRule', () => {
+  let listenerArn: string;
+  let tgArn: string;
+  let tgArn2: string;
+
+  before(async () => {
+    const lb = await makeLoadBalancer(`it-rules-${run}`);
+    listenerArn = await makeHttpsListener(lb);
+    tgArn = await makeTargetGroup(`it-rules-tg-${run}`);
+    tgArn2 = await makeTargetGroup(`it-rules-tg2-${run}`);
+  });
+
+  const ruleProps = (host: string, extra: { priority?: number; pathPatterns?: string[] } = {}) => ({
+    listenerArn,
+    host,
+    pathPatterns: extra.pathPatterns ?? ['/*'],
+    ...(extra.priority === undefined ? {} : { priority: extra.priority }),
+    actions: [
+      { type: 'authenticate-cognito' as const, userPoolArn: userPool.arn, userPoolClientId: userPool.clientId, userPoolDomain: userPool.domain, sessionTimeoutSeconds: 3600 },
+      { type: 'forward' as const, targetGroupArn: tgArn },
+    ],
+  });
+
+  test('create with an allocated priority, observe, drift in host, update, fixed priority change, delete', async () => {
+    const r = listenerRuleReconciler;
+    const host = `app-${suffix()}.example.com`;
+    const d = desired('elbv2.ListenerRule', 'rule', ruleProps(host, { pathPatterns: ['/api/*', '/v2/*'] }));
+    const created = await r.create(ctx(), d);
+    assert.equal(created.attrs.priority, String(preferredPriority(host, ['/api/*', '/v2/*'])), 'the preferred priority was free');
+
+    const seen = await r.observe(ctx(), d);
+    assert.ok(seen);
+    assert.equal(seen.identifier, created.attrs.arn);
+    assert.deepEqual(seen.tags, d.tags);
+    assert.deepEqual(seen.attrs, created.attrs);
+    assert.deepEqual(seen.props.actions, d.props.actions);
+    assert.deepEqual(r.diff(d, seen), [], 'no desired priority: the allocated one is not drift');
+    const sdkRule = (await aws.elbv2.send(new DescribeRulesCommand({ RuleArns: [seen.identifier] }))).Rules![0]!;
+    const auth = sdkRule.Actions!.find((a) => a.Type === 'authenticate-cognito')!;
+    assert.equal(auth.Order, 1);
+    assert.equal(auth.AuthenticateCognitoConfig?.OnUnauthenticatedRequest, 'authenticate');
+    assert.equal(auth.AuthenticateCognitoConfig?.Scope, 'openid');
+
+    await aws.elbv2.send(
+      new ModifyRuleCommand({
+        RuleArn: seen.identifier,
+        Conditions: [{ Field: 'host-header', HostHeaderConfig: { Values: ['hijacked.example.com'] } }, { Field: 'path-pattern', PathPatternConfig: { Values: ['/v2/*', '/api/*'] } }],
+        Actions: [{ Type: 'forward', TargetGroupArn: tgArn2, Order: 1 }],
+      }),
+    );
+    const drifted = await r.observe(ctx(), d);
+    assert.ok(drifted, 'found by tags although its host changed');
+    const changes = r.diff(d, drifted);
+    const paths = changes.map((c) => c.path);
+    assert.ok(paths.includes('host'), JSON.stringify(changes));
+    assert.ok(!paths.includes('pathPatterns'), 'path order is not drift');
+    assert.ok(paths.includes('actions'), JSON.stringify(changes));
+    await r.update(ctx(), d, drifted, changes);
+    const again = await r.observe(ctx(), d);
+    assert.ok(again);
+    assert.deepEqual(r.diff(d, again), []);
+    assert.equal(again.attrs.priority, created.attrs.priority, 'update keeps the allocated priority');
+
+    const fixed = { ...d, props: { ...d.props, priority: 7 } };
+    const priorityChanges = r.diff(fixed, again);
+    assert.deepEqual(priorityChanges.map((c) => c.path), ['priority']);
+    const moved = await r.update(ctx(), fixed, again, priorityChanges);
+    assert.equal(moved.attrs.priority, '7');
+    const afterMove = await r.observe(ctx(), fixed);
+    assert.ok(afterMove);
+    assert.deepEqual(r.diff(fixed, afterMove), []);
+
+    assert.deepEqual((await r.observeByIdentifier(ctx(), seen.identifier))?.props, afterMove.props);
+    await r.delete(ctx(), afterMove);
+    assert.equal(await r.observe(ctx(), d), undefined);
+    assert.equal(await r.observeByIdentifier(ctx(), seen.identifier), undefined);
+  });
+
+  test('a stale read meets moto\'s real PriorityInUseException: fixed priority names the holder, allocation moves on', async () => {
+    const r = listenerRuleReconciler;
+    const pass = ctx();
+    await rulesOf(pass, listenerArn); // the pass has read the listener's rules ...
+    // ... and then another writer takes priorities.
+    await aws.elbv2.send(
+      new CreateRuleCommand({
+        ListenerArn: listenerArn,
+        Priority: 11,
+        Conditions: [{ Field: 'host-header', HostHeaderConfig: { Values: [`racer-${suffix()}.example.com`] } }],
+        Actions: [{ Type: 'forward', TargetGroupArn: tgArn2 }],
+        Tags: toSdkTags(otherTags('racer')),
+      }),
+    );
+    const fixed = desired('elbv2.ListenerRule', 'rule', ruleProps(`fixed-${suffix()}.example.com`, { priority: 11 }));
+    await assert.rejects(r.create(pass, fixed), (err: Error) => {
+      assert.match(err.message, /priority 11/);
+      assert.match(err.message, /Service\/apps\/racer/);
+      assert.match(err.message, /spec\.routing\.priority/);
+      return true;
+    });
+
+    const host = `alloc-${suffix()}.example.com`;
+    const preferred = preferredPriority(host, ['/*']);
+    const pass2 = ctx();
+    await rulesOf(pass2, listenerArn);
+    await aws.elbv2.send(
+      new CreateRuleCommand({
+        ListenerArn: listenerArn,
+        Priority: preferred,
+        Conditions: [{ Field: 'host-header', HostHeaderConfig: { Values: [`squatter-${suffix()}.example.com`] } }],
+        Actions: [{ Type: 'forward', TargetGroupArn: tgArn2 }],
+      }),
+    );
+    const created = await r.create(pass2, desired('elbv2.ListenerRule', 'alloc', ruleProps(host)));
+    assert.equal(created.attrs.priority, String(preferred + 1));
+  });
+
+  test('through applyPlan: a rule on our route without our tags is a conflict and is left untouched', async () => {
+    const host = `taken-${suffix()}.example.com`;
+    const foreign = await aws.elbv2.send(
+      new CreateRuleCommand({
+        ListenerArn: listenerArn,
+        Priority: 23,
+        Conditions: [{ Field: 'host-header', HostHeaderConfig: { Values: [host] } }, { Field: 'path-pattern', PathPatternConfig: { Values: ['/*'] } }],
+        Actions: [{ Type: 'forward', TargetGroupArn: tgArn2 }],
+      }),
+    );
+    const foreignArn = foreign.Rules![0]!.RuleArn!;
+    const plan: Plan = { owner, resources: [{ id: 'rule', kind: 'elbv2.ListenerRule', props: ruleProps(host), tags: tagsFor('rule') }] };
+    const report = await applyPlan(ctx(), registry, plan, { mode: 'apply', inventory: [] });
+    const o = outcome(report.outcomes, 'rule');
+    assert.equal(o.action, 'conflict');
+    assert.equal(o.identifier, foreignArn);
+    assert.match(o.message!, /not created by Slipway/);
+    assert.deepEqual(report.inventory, []);
+    const after = (await aws.elbv2.send(new DescribeRulesCommand({ RuleArns: [foreignArn] }))).Rules![0]!;
+    assert.equal(after.Actions![0]!.TargetGroupArn, tgArn2, 'its actions are unchanged');
+    const tags = await aws.elbv2.send(new DescribeTagsCommand({ ResourceArns: [foreignArn] }));
+    assert.deepEqual(tags.TagDescriptions![0]!.Tags ?? [], [], 'and it was not tagged');
+  });
+
+  test('through applyPlan: a fixed priority another Service holds fails with its owner named', async () => {
+    await aws.elbv2.send(
+      new CreateRuleCommand({
+        ListenerArn: listenerArn,
+        Priority: 31,
+        Conditions: [{ Field: 'host-header', HostHeaderConfig: { Values: [`other-${suffix()}.example.com`] } }],
+        Actions: [{ Type: 'forward', TargetGroupArn: tgArn2 }],
+        Tags: toSdkTags(otherTags('billing')),
+      }),
+    );
+    await aws.elbv2.send(
+      new CreateRuleCommand({
+        ListenerArn: listenerArn,
+        Priority: 32,
+        Conditions: [{ Field: 'host-header', HostHeaderConfig: { Values: [`manual-${suffix()}.example.com`] } }],
+        Actions: [{ Type: 'forward', TargetGroupArn: tgArn2 }],
+      }),
+    );
+    const plan: Plan = {
+      owner,
+      resources: [
+        { id: 'rule-a', kind: 'elbv2.ListenerRule', props: ruleProps(`mine-${suffix()}.example.com`, { priority: 31 }), tags: tagsFor('rule-a') },
+        { id: 'rule-b', kind: 'elbv2.ListenerRule', props: ruleProps(`mine-${suffix()}.example.com`, { priority: 32 }), tags: tagsFor('rule-b') },
+      ],
+    };
+    const report = await applyPlan(ctx(), registry, plan, { mode: 'apply', inventory: [] });
+    const a = outcome(report.outcomes, 'rule-a');
+    assert.equal(a.action, 'failed');
+    assert.match(a.message!, /Service\/apps\/billing/);
+    assert.match(a.message!, /pick another spec\.routing\.priority or omit it/);
+    const b = outcome(report.outcomes, 'rule-b');
+    assert.equal(b.action, 'failed');
+    assert.match(b.message!, /a rule not created by Slipway/);
+  });
+
+  test('the rule quota: create refuses the 101st rule on a listener; usage counts rules and target groups', async () => {
+    const lb = await makeLoadBalancer(`it-quota-${run}`);
+    const arn = await makeHttpsListener(lb);
+    for (let i = 1; i <= 100; i++) {
+      await aws.elbv2.send(
+        new CreateRuleCommand({
+          ListenerArn: arn,
+          Priority: i,
+          Conditions: [{ Field: 'host-header', HostHeaderConfig: { Values: [`h${i}.${run}.example.com`] } }],
+          Actions: [{ Type: 'forward', TargetGroupArn: i % 2 ? tgArn : tgArn2 }],
+        }),
+      );
+    }
+    const usage = await listenerRuleUsage(ctx(), arn);
+    assert.deepEqual(usage, { rulesUsed: 100, ruleLimit: 100, rulesRemaining: 0, targetGroupsUsed: 2 });
+    const d = desired('elbv2.ListenerRule', 'rule', { ...ruleProps(`late-${suffix()}.example.com`), listenerArn: arn });
+    await assert.rejects(listenerRuleReconciler.create(ctx(), d), /already has 100 rules.*Rules per Application Load Balancer/s);
+    assert.equal(await targetGroupCount(ctx(), lb), 2);
+  });
+});
+
+describe('applyPlan over the whole chain', () => {
+  test('creates in dependency order, a second pass makes no writes, delete mode removes everything', async () => {
+    const counter = new CallCounter();
+    const env = getTestEnv();
+    const counted = new AwsClients({ region: env.awsRegion, endpoint: env.awsEndpoint, credentials: env.awsCredentials, onCall: counter.listener });
+    const s = suffix();
+    const host = `chain-${s}.example.com`;
+    const resources: PlannedResource[] = [
+      { id: 'sg', kind: 'ec2.SecurityGroup', props: { name: `it-chain-${s}`, description: 'chain', vpcId, ingress: [{ port: 443, cidr: '0.0.0.0/0' }] }, tags: tagsFor('sg') },
+      { id: 'cluster', kind: 'ecs.Cluster', props: { name: `it-chain-${s}`, containerInsights: false }, tags: tagsFor('cluster') },
+      {
+        id: 'alb',
+        kind: 'elbv2.LoadBalancer',
+        props: { name: `it-chain-${s}`, scheme: 'internet-facing', subnetIds: [subnetA, subnetB], securityGroupIds: [ref('sg', 'id')], idleTimeoutSeconds: 60 },
+        tags: tagsFor('alb'),
+      },
+      {
+        id: 'https',
+        kind: 'elbv2.Listener',
+        props: { loadBalancerArn: ref('alb', 'arn'), port: 443, protocol: 'HTTPS', certificateArn, defaultAction: { type: 'fixed-response', statusCode: '404', contentType: 'text/plain', messageBody: 'none' } },
+        tags: tagsFor('https'),
+      },
+      {
+        id: 'http',
+        kind: 'elbv2.Listener',
+        props: { loadBalancerArn: ref('alb', 'arn'), port: 80, protocol: 'HTTP', defaultAction: { type: 'redirect-https' } },
+        tags: tagsFor('http'),
+      },
+      {
+        id: 'tg',
+        kind: 'elbv2.TargetGroup',
+        props: {
+          name: `it-chain-${s}`,
+          vpcId,
+          port: 8080,
+          healthCheck: { path: '/', intervalSeconds: 30, timeoutSeconds: 5, healthyThreshold: 5, unhealthyThreshold: 2, matcher: '200' },
+          deregistrationDelaySeconds: 300,
+        },
+        tags: tagsFor('tg'),
+      },
+      {
+        id: 'rule',
+        kind: 'elbv2.ListenerRule',
+        props: {
+          listenerArn: ref('https', 'arn'),
+          host,
+          pathPatterns: ['/*'],
+          actions: [
+            { type: 'authenticate-cognito', userPoolArn: userPool.arn, userPoolClientId: userPool.clientId, userPoolDomain: userPool.domain, sessionTimeoutSeconds: 604800 },
+            { type: 'forward', targetGroupArn: ref('tg', 'arn') },
+          ],
+        },
+        tags: tagsFor('rule'),
+      },
+    ];
+    const plan: Plan = { owner, resources };
+    const first = await applyPlan(newContext(counted), registry, plan, { mode: 'apply', inventory: [] });
+    for (const o of first.outcomes) assert.equal(o.action, 'created', `${o.id}: ${o.message ?? ''}`);
+    assert.equal(first.inventory.length, resources.length);
+
+    const before = counter.snapshot();
+    const second = await applyPlan(newContext(counted), registry, plan, { mode: 'apply', inventory: first.inventory });
+    for (const o of second.outcomes) assert.equal(o.action, 'in-sync', `${o.id}: ${JSON.stringify(o.changes)} ${o.message ?? ''}`);
+    assert.deepEqual(counter.writesSince(before), {});
+    assert.equal(counter.snapshot().get('elbv2:DescribeRules:success')! - (before.get('elbv2:DescribeRules:success') ?? 0), 1, 'rules read once per listener');
+
+    const gone = await applyPlan(newContext(counted), registry, plan, { mode: 'delete', inventory: second.inventory });
+    for (const o of gone.outcomes) assert.equal(o.action, 'deleted', `${o.id}: ${o.message ?? ''}`);
+    assert.deepEqual(gone.inventory, []);
+    const check = ctx();
+    for (const r of resources) {
+      const d = { id: r.id, kind: r.kind, props: r.props, tags: r.tags } as Desired;
+      if (r.kind === 'elbv2.Listener' || r.kind === 'elbv2.ListenerRule') continue; // their parents are gone
+      assert.equal(await registry[r.kind].observe(check, d as never), undefined, `${r.id} is gone`);
+    }
+    counted.destroy();
+  });
+
+  test('delete mode after the load balancer vanished out of band: children resolve to nothing, nothing fails', async () => {
+    const s = suffix();
+    const resources: PlannedResource[] = [
+      {
+        id: 'alb',
+        kind: 'elbv2.LoadBalancer',
+        props: { name: `it-gone-${s}`, scheme: 'internet-facing', subnetIds: [subnetA, subnetB], securityGroupIds: [sg1], idleTimeoutSeconds: 60 },
+        tags: tagsFor('alb'),
+      },
+      {
+        id: 'https',
+        kind: 'elbv2.Listener',
+        props: { loadBalancerArn: ref('alb', 'arn'), port: 443, protocol: 'HTTPS', certificateArn, defaultAction: { type: 'fixed-response', statusCode: '404', contentType: 'text/plain', messageBody: 'none' } },
+        tags: tagsFor('https'),
+      },
+      {
+        id: 'rule',
+        kind: 'elbv2.ListenerRule',
+        props: { listenerArn: ref('https', 'arn'), host: `gone-${s}.example.com`, pathPatterns: [], actions: [{ type: 'fixed-response', statusCode: '200', contentType: 'text/plain', messageBody: 'ok' }] },
+        tags: tagsFor('rule'),
+      },
+    ];
+    const plan: Plan = { owner, resources };
+    const first = await applyPlan(ctx(), registry, plan, { mode: 'apply', inventory: [] });
+    for (const o of first.outcomes) assert.equal(o.action, 'created', `${o.id}: ${o.message ?? ''}`);
+    await loadBalancerReconciler.delete(ctx(), (await loadBalancerReconciler.observeByIdentifier(ctx(), first.attrs.alb!.arn!))!);
+    const gone = await applyPlan(ctx(), registry, plan, { mode: 'delete', inventory: first.inventory });
+    for (const o of gone.outcomes) assert.notEqual(o.action, 'failed', `${o.id}: ${o.message ?? ''}`);
+    assert.deepEqual(gone.inventory, []);
+  });
+
+  test('same-named resources without our tags are conflicts, left untouched; an external listener is only observed', async () => {
+    const s = suffix();
+    const name = `it-foreign-${s}`;
+    const sgId = await aws.ec2.send(new CreateSecurityGroupCommand({ GroupName: name, Description: 'theirs', VpcId: vpcId })).then((r) => r.GroupId!);
+    await aws.ecs.send(new CreateClusterCommand({ clusterName: name }));
+    const lbArn = await makeLoadBalancer(name);
+    const tgArn = await makeTargetGroup(name);
+    const listenerArn = await makeHttpsListener(lbArn);
+    const externalArn = await makeHttpsListener(lbArn, 8443);
+
+    const plan: Plan = {
+      owner,
+      resources: [
+        { id: 'sg', kind: 'ec2.SecurityGroup', props: { name, description: 'ours', vpcId, ingress: [{ port: 443, cidr: '0.0.0.0/0' }] }, tags: tagsFor('sg') },
+        { id: 'cluster', kind: 'ecs.Cluster', props: { name, containerInsights: true }, tags: tagsFor('cluster') },
+        {
+          id: 'alb',
+          kind: 'elbv2.LoadBalancer',
+          props: { name, scheme: 'internal', subnetIds: [subnetA, subnetB], securityGroupIds: [sg2], idleTimeoutSeconds: 300 },
+          tags: tagsFor('alb'),
+        },
+        {
+          id: 'tg',
+          kind: 'elbv2.TargetGroup',
+          props: { name, vpcId, port: 8080, healthCheck: { path: '/mine', intervalSeconds: 10, timeoutSeconds: 5, healthyThreshold: 2, unhealthyThreshold: 2, matcher: '200' }, deregistrationDelaySeconds: 5 },
+          tags: tagsFor('tg'),
+        },
+        {
+          id: 'https',
+          kind: 'elbv2.Listener',
+          props: { loadBalancerArn: lbArn, port: 443, protocol: 'HTTPS', certificateArn, defaultAction: { type: 'fixed-response', statusCode: '503', contentType: 'text/plain', messageBody: 'mine' } },
+          tags: tagsFor('https'),
+        },
+        {
+          id: 'given',
+          kind: 'elbv2.Listener',
+          props: { loadBalancerArn: lbArn, port: 8443, protocol: 'HTTPS', defaultAction: { type: 'redirect-https' } },
+          tags: tagsFor('given'),
+          external: { identifier: externalArn },
+        },
+      ],
+    };
+    const report = await applyPlan(ctx(), registry, plan, { mode: 'apply', inventory: [] });
+    for (const id of ['sg', 'cluster', 'alb', 'tg', 'https']) {
+      const o = outcome(report.outcomes, id);
+      assert.equal(o.action, 'conflict', `${id}: ${o.action} ${o.message ?? ''}`);
+      assert.match(o.message!, /not created by Slipway/);
+    }
+    assert.equal(outcome(report.outcomes, 'given').action, 'external');
+    assert.deepEqual(report.attrs.given, { arn: externalArn });
+    assert.deepEqual(report.inventory, []);
+
+    // Untouched: every one still looks as it was created outside Slipway.
+    const look = ctx();
+    const sg = await securityGroupReconciler.observeByIdentifier(look, sgId);
+    assert.deepEqual(sg?.props.ingress, []);
+    assert.deepEqual(sg?.tags, {});
+    const cluster = await ecsClusterReconciler.observeByIdentifier(look, name);
+    assert.equal(cluster?.props.containerInsights, false);
+    const lb = await loadBalancerReconciler.observeByIdentifier(look, lbArn);
+    assert.equal(lb?.props.scheme, 'internet-facing');
+    assert.deepEqual(lb?.props.securityGroupIds, [sg1]);
+    const tg = await targetGroupReconciler.observeByIdentifier(look, tgArn);
+    assert.notEqual(tg?.props.healthCheck.path, '/mine');
+    const listener = await listenerReconciler.observeByIdentifier(look, listenerArn);
+    assert.equal(listener?.props.defaultAction.type, 'fixed-response');
+    assert.deepEqual(listener?.tags, {});
+    const external = await listenerReconciler.observeByIdentifier(look, externalArn);
+    assert.equal(external?.props.defaultAction.type, 'fixed-response', 'the external listener was not modified');
+  });
+});
