@@ -1,0 +1,107 @@
+// Batches ECS DescribeServices, DataLoader style: lookups for one cluster that arrive within a few milliseconds
+// are merged into calls of at most 10 service names each (the API's limit; DescribeServices is throttled at
+// 20/s sustained, so one call per service would not scale to an Environment with many Services). One batcher per
+// AwsClients, so every reconcile of an Environment shares it. It does not cache: a lookup always reaches AWS.
+import { DescribeServicesCommand, type Service } from '@aws-sdk/client-ecs';
+import type { AwsClients } from './clients.js';
+
+/** DescribeServices accepts at most this many services per call. */
+export const DESCRIBE_SERVICES_MAX = 10;
+
+interface Waiter {
+  readonly resolve: (service: Service | undefined) => void;
+  readonly reject: (err: unknown) => void;
+}
+
+interface PendingBatch {
+  readonly waiters: Map<string, Waiter[]>;
+  timer?: NodeJS.Timeout;
+}
+
+/** `arn:aws:ecs:region:account:cluster/NAME` or `NAME` → `NAME`, so lookups by ARN and by name share a batch. */
+export function clusterName(clusterOrArn: string): string {
+  const m = /:cluster\/(.+)$/.exec(clusterOrArn);
+  return m ? m[1]! : clusterOrArn;
+}
+
+export class EcsDescribeBatcher {
+  private readonly pending = new Map<string, PendingBatch>();
+
+  constructor(
+    private readonly aws: AwsClients,
+    /** How long the first lookup of a batch waits for others to join it. */
+    private readonly windowMs = 5,
+  ) {}
+
+  /**
+   * The service as DescribeServices reports it (tags included), or undefined when ECS says MISSING.
+   * Services with status INACTIVE or DRAINING are returned as they are: the caller decides what they mean.
+   * Rejects when the call fails (ClusterNotFoundException for a missing cluster).
+   */
+  describe(cluster: string, serviceName: string): Promise<Service | undefined> {
+    const key = clusterName(cluster);
+    let batch = this.pending.get(key);
+    if (!batch) {
+      batch = { waiters: new Map() };
+      this.pending.set(key, batch);
+    }
+    const current = batch;
+    const promise = new Promise<Service | undefined>((resolve, reject) => {
+      const list = current.waiters.get(serviceName) ?? [];
+      list.push({ resolve, reject });
+      current.waiters.set(serviceName, list);
+    });
+    // A full batch gains nothing by waiting; otherwise give concurrent lookups a moment to join.
+    if (current.waiters.size >= DESCRIBE_SERVICES_MAX) this.flush(key);
+    else current.timer ??= setTimeout(() => this.flush(key), this.windowMs);
+    return promise;
+  }
+
+  private flush(key: string): void {
+    const batch = this.pending.get(key);
+    if (!batch) return;
+    this.pending.delete(key);
+    if (batch.timer) clearTimeout(batch.timer);
+    const names = [...batch.waiters.keys()];
+    for (let i = 0; i < names.length; i += DESCRIBE_SERVICES_MAX) {
+      void this.send(key, names.slice(i, i + DESCRIBE_SERVICES_MAX), batch.waiters);
+    }
+  }
+
+  private async send(cluster: string, names: readonly string[], waiters: ReadonlyMap<string, Waiter[]>): Promise<void> {
+    try {
+      const out = await this.aws.ecs.send(new DescribeServicesCommand({ cluster, services: [...names], include: ['TAGS'] }));
+      const found = new Map<string, Service>();
+      for (const s of out.services ?? []) {
+        if (s.serviceName) found.set(s.serviceName, s);
+        if (s.serviceArn) found.set(s.serviceArn, s);
+      }
+      const failed = new Map<string, string>();
+      for (const f of out.failures ?? []) {
+        const name = f.arn?.split('/').pop();
+        if (name && f.reason !== 'MISSING') failed.set(name, f.reason ?? 'unknown');
+      }
+      for (const name of names) {
+        const reason = failed.get(name);
+        for (const w of waiters.get(name) ?? []) {
+          if (reason) w.reject(new Error(`DescribeServices ${cluster}/${name} failed: ${reason}`));
+          else w.resolve(found.get(name));
+        }
+      }
+    } catch (err) {
+      for (const name of names) for (const w of waiters.get(name) ?? []) w.reject(err);
+    }
+  }
+}
+
+const batchers = new WeakMap<AwsClients, EcsDescribeBatcher>();
+
+/** The batcher shared by everything that uses these clients. */
+export function ecsDescribeBatcher(aws: AwsClients): EcsDescribeBatcher {
+  let b = batchers.get(aws);
+  if (!b) {
+    b = new EcsDescribeBatcher(aws);
+    batchers.set(aws, b);
+  }
+  return b;
+}

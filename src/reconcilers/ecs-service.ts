@@ -1,0 +1,226 @@
+// ecs.Service — identity: the service name in its cluster, described through the shared DescribeServices batcher
+// (with tags). attrs: `arn`, `name`, `clusterArn`, and for status `runningCount`, `desiredCount`, `rolloutState`
+// (of the PRIMARY deployment; empty when ECS reports none).
+// Managed: task definition, network configuration (subnets and security groups as sets), the one load balancer,
+// health check grace period, deployment configuration, and desiredCount ONLY when the props carry it: when
+// Application Auto Scaling owns the count the props omit it, and it is then never diffed nor sent.
+// A service being deleted lingers as DRAINING, then INACTIVE: both count as absent.
+import {
+  CreateServiceCommand,
+  DeleteServiceCommand,
+  TagResourceCommand,
+  UpdateServiceCommand,
+  type DeploymentConfiguration,
+  type NetworkConfiguration,
+  type Service,
+  type UpdateServiceCommandInput,
+} from '@aws-sdk/client-ecs';
+import { clusterName, ecsDescribeBatcher } from '../aws/ecs-describe-batcher.js';
+import { errorName, isNotFound } from '../aws/errors.js';
+import type { EcsServiceProps, Resolved } from '../planner/plan.js';
+import type { Change, Desired, KindReconciler, Observed, ReconcileContext } from './contract.js';
+import { diffFields, type DiffOptions } from './diff.js';
+import { tagsFromEcs, tagsToEcs } from './task-definition.js';
+
+type Props = Resolved<EcsServiceProps>;
+
+export const ecsServiceDiffOptions: DiffOptions = {
+  unordered: ['subnetIds', 'securityGroupIds'],
+  // Part of the identity (the service is looked up in that cluster): an ARN and a name would differ needlessly.
+  ignore: ['clusterArn'],
+};
+
+/** Applied when autoscaling owns the count: CreateService needs a start; the scalable target takes over at once. */
+export const INITIAL_DESIRED_COUNT = 1;
+
+/** The memo key of one service's description within a pass; invalidated after every write to it. */
+export function serviceMemoKey(cluster: string, name: string): string {
+  return `ecs.Service:${clusterName(cluster)}/${name}`;
+}
+
+/** `arn:aws:ecs:region:account:service/CLUSTER/NAME` (or the old `service/NAME`, in the default cluster). */
+export function parseServiceArn(arn: string): { readonly cluster: string; readonly name: string } | undefined {
+  const m = /:service\/(?:([^/]+)\/)?([^/]+)$/.exec(arn);
+  return m ? { cluster: m[1] ?? 'default', name: m[2]! } : undefined;
+}
+
+/**
+ * The ACTIVE service, or undefined when missing, DRAINING or INACTIVE (or its cluster is gone). Shared within a
+ * pass through the memo and across reconciles through the batcher.
+ */
+export function findService(ctx: ReconcileContext, cluster: string, name: string): Promise<Service | undefined> {
+  return ctx.memo(serviceMemoKey(cluster, name), async () => {
+    try {
+      const s = await ecsDescribeBatcher(ctx.aws).describe(cluster, name);
+      return s?.status === 'ACTIVE' ? s : undefined;
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  });
+}
+
+/** A described service in the shape of the desired props. Absent deployment settings read as ECS's defaults. */
+export function ecsServiceProps(s: Service): Props {
+  const net = s.networkConfiguration?.awsvpcConfiguration;
+  const lb = s.loadBalancers?.[0];
+  const dc = s.deploymentConfiguration;
+  return {
+    name: s.serviceName ?? '',
+    clusterArn: s.clusterArn ?? '',
+    taskDefinitionArn: s.taskDefinition ?? '',
+    desiredCount: s.desiredCount ?? 0,
+    subnetIds: net?.subnets ?? [],
+    securityGroupIds: net?.securityGroups ?? [],
+    assignPublicIp: net?.assignPublicIp === 'ENABLED',
+    targetGroupArn: lb?.targetGroupArn ?? '',
+    containerName: lb?.containerName ?? '',
+    containerPort: lb?.containerPort ?? 0,
+    healthCheckGracePeriodSeconds: s.healthCheckGracePeriodSeconds ?? 0,
+    circuitBreaker: { enable: dc?.deploymentCircuitBreaker?.enable ?? false, rollback: dc?.deploymentCircuitBreaker?.rollback ?? false },
+    minimumHealthyPercent: dc?.minimumHealthyPercent ?? 100,
+    maximumPercent: dc?.maximumPercent ?? 200,
+  };
+}
+
+function toObserved(s: Service, tags: Readonly<Record<string, string>>): Observed<'ecs.Service'> {
+  const arn = s.serviceArn ?? '';
+  const primary = s.deployments?.find((d) => d.status === 'PRIMARY');
+  return {
+    identifier: arn,
+    props: ecsServiceProps(s),
+    tags,
+    attrs: {
+      arn,
+      name: s.serviceName ?? '',
+      clusterArn: s.clusterArn ?? '',
+      runningCount: String(s.runningCount ?? 0),
+      desiredCount: String(s.desiredCount ?? 0),
+      rolloutState: primary?.rolloutState ?? '',
+    },
+  };
+}
+
+function networkConfiguration(p: Props): NetworkConfiguration {
+  return {
+    awsvpcConfiguration: {
+      subnets: [...p.subnetIds],
+      securityGroups: [...p.securityGroupIds],
+      assignPublicIp: p.assignPublicIp ? 'ENABLED' : 'DISABLED',
+    },
+  };
+}
+
+function deploymentConfiguration(p: Props): DeploymentConfiguration {
+  return {
+    deploymentCircuitBreaker: { enable: p.circuitBreaker.enable, rollback: p.circuitBreaker.rollback },
+    minimumHealthyPercent: p.minimumHealthyPercent,
+    maximumPercent: p.maximumPercent,
+  };
+}
+
+function loadBalancers(p: Props) {
+  return [{ targetGroupArn: p.targetGroupArn, containerName: p.containerName, containerPort: p.containerPort }];
+}
+
+/**
+ * UpdateService carrying only the groups of fields that changed. desiredCount goes only when the props carry it;
+ * a load balancer change needs a new deployment to take effect.
+ */
+export function serviceUpdateInput(props: Props, changes: readonly Change[]): UpdateServiceCommandInput {
+  const touched = (...fields: string[]): boolean =>
+    changes.some((c) => fields.some((f) => c.path === f || c.path.startsWith(`${f}.`) || c.path.startsWith(`${f}[`)));
+  const input: UpdateServiceCommandInput = { cluster: props.clusterArn, service: props.name };
+  if (touched('taskDefinitionArn')) input.taskDefinition = props.taskDefinitionArn;
+  if (props.desiredCount !== undefined && touched('desiredCount')) input.desiredCount = props.desiredCount;
+  if (touched('subnetIds', 'securityGroupIds', 'assignPublicIp')) input.networkConfiguration = networkConfiguration(props);
+  if (touched('targetGroupArn', 'containerName', 'containerPort')) {
+    input.loadBalancers = loadBalancers(props);
+    input.forceNewDeployment = true;
+  }
+  if (touched('healthCheckGracePeriodSeconds')) input.healthCheckGracePeriodSeconds = props.healthCheckGracePeriodSeconds;
+  if (touched('circuitBreaker', 'minimumHealthyPercent', 'maximumPercent')) input.deploymentConfiguration = deploymentConfiguration(props);
+  return input;
+}
+
+async function observeService(ctx: ReconcileContext, cluster: string, name: string): Promise<Observed<'ecs.Service'> | undefined> {
+  const s = await findService(ctx, cluster, name);
+  return s ? toObserved(s, tagsFromEcs(s.tags)) : undefined;
+}
+
+/** Gone already, or on its way out: nothing left to do. */
+function isGone(err: unknown): boolean {
+  return isNotFound(err) || errorName(err) === 'ServiceNotActiveException';
+}
+
+export const ecsServiceReconciler: KindReconciler<'ecs.Service'> = {
+  kind: 'ecs.Service',
+
+  observe: (ctx, desired) => observeService(ctx, desired.props.clusterArn, desired.props.name),
+
+  async observeByIdentifier(ctx, identifier) {
+    const parsed = parseServiceArn(identifier);
+    return parsed ? observeService(ctx, parsed.cluster, parsed.name) : undefined;
+  },
+
+  diff(desired, observed) {
+    return diffFields(desired.props, observed.props, ecsServiceDiffOptions);
+  },
+
+  // The applier observes first: CreateService over an existing name would replace it silently in some emulators.
+  async create(ctx, desired: Desired<'ecs.Service'>) {
+    const p = desired.props;
+    const out = await ctx.aws.ecs.send(
+      new CreateServiceCommand({
+        cluster: p.clusterArn,
+        serviceName: p.name,
+        taskDefinition: p.taskDefinitionArn,
+        desiredCount: p.desiredCount ?? INITIAL_DESIRED_COUNT,
+        launchType: 'FARGATE',
+        networkConfiguration: networkConfiguration(p),
+        loadBalancers: loadBalancers(p),
+        healthCheckGracePeriodSeconds: p.healthCheckGracePeriodSeconds,
+        deploymentConfiguration: deploymentConfiguration(p),
+        propagateTags: 'SERVICE',
+        enableECSManagedTags: true,
+        tags: tagsToEcs(desired.tags),
+      }),
+    );
+    ctx.invalidate(serviceMemoKey(p.clusterArn, p.name));
+    let service = out.service;
+    if (!service) throw new Error(`CreateService ${p.name} returned no service`);
+    // Some implementations (moto) drop deploymentConfiguration and the grace period on create but keep them on
+    // update: send what the created service lacks. Against AWS the created service matches and nothing is sent.
+    const missed = diffFields(p, ecsServiceProps(service), ecsServiceDiffOptions);
+    if (missed.length > 0) {
+      const fixed = await ctx.aws.ecs.send(new UpdateServiceCommand(serviceUpdateInput(p, missed)));
+      service = fixed.service ?? service;
+    }
+    return toObserved(service, { ...desired.tags });
+  },
+
+  async update(ctx, desired, observed, changes) {
+    const out = await ctx.aws.ecs.send(new UpdateServiceCommand(serviceUpdateInput(desired.props, changes)));
+    ctx.invalidate(serviceMemoKey(desired.props.clusterArn, desired.props.name));
+    return out.service ? toObserved(out.service, observed.tags) : observed;
+  },
+
+  // Scale to zero, then delete without waiting for the drain: the next pass sees it DRAINING/INACTIVE, i.e. gone.
+  async delete(ctx, observed) {
+    const cluster = observed.attrs.clusterArn ?? observed.props.clusterArn;
+    const service = observed.props.name;
+    try {
+      await ctx.aws.ecs.send(new UpdateServiceCommand({ cluster, service, desiredCount: 0 }));
+      await ctx.aws.ecs.send(new DeleteServiceCommand({ cluster, service, force: true }));
+    } catch (err) {
+      if (!isGone(err)) throw err;
+    } finally {
+      ctx.invalidate(serviceMemoKey(cluster, service));
+    }
+  },
+
+  async tag(ctx, observed, tags) {
+    await ctx.aws.ecs.send(new TagResourceCommand({ resourceArn: observed.identifier, tags: tagsToEcs(tags) }));
+    ctx.invalidate(serviceMemoKey(observed.props.clusterArn, observed.props.name));
+  },
+};

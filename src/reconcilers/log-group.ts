@@ -1,0 +1,97 @@
+// logs.LogGroup — identity: the log group name. attrs: `name`, `arn` (without the `:*` suffix DescribeLogGroups
+// appends; IAM policies that need it add it themselves).
+// Managed: the retention. `retentionDays: 0` means never expire (no retention policy), as CloudWatch Logs has it.
+import {
+  CreateLogGroupCommand,
+  DeleteLogGroupCommand,
+  DeleteRetentionPolicyCommand,
+  ListTagsForResourceCommand,
+  PutRetentionPolicyCommand,
+  TagResourceCommand,
+  paginateDescribeLogGroups,
+  type LogGroup,
+} from '@aws-sdk/client-cloudwatch-logs';
+import { isNotFound } from '../aws/errors.js';
+import type { KindReconciler, Observed, ReconcileContext } from './contract.js';
+import { diffFields } from './diff.js';
+
+/** `arn:aws:logs:region:account:log-group:NAME` (optionally `:*`) or `NAME` → `NAME`. */
+export function logGroupNameOf(identifier: string): string {
+  const m = /:log-group:(.+?)(?::\*)?$/.exec(identifier);
+  return m ? m[1]! : identifier;
+}
+
+/** The ARN without `:*`: older responses carry only `arn`, which has the suffix. */
+export function logGroupArnOf(group: LogGroup): string {
+  return group.logGroupArn ?? (group.arn ?? '').replace(/:\*$/, '');
+}
+
+async function find(ctx: ReconcileContext, name: string): Promise<LogGroup | undefined> {
+  // The prefix filter may match longer names too: the exact name decides.
+  for await (const page of paginateDescribeLogGroups({ client: ctx.aws.logs }, { logGroupNamePrefix: name })) {
+    const hit = page.logGroups?.find((g) => g.logGroupName === name);
+    if (hit) return hit;
+  }
+  return undefined;
+}
+
+async function observeName(ctx: ReconcileContext, name: string): Promise<Observed<'logs.LogGroup'> | undefined> {
+  const group = await find(ctx, name);
+  if (!group) return undefined;
+  const arn = logGroupArnOf(group);
+  let tags: Record<string, string> = {};
+  try {
+    tags = (await ctx.aws.logs.send(new ListTagsForResourceCommand({ resourceArn: arn }))).tags ?? {};
+  } catch (err) {
+    if (isNotFound(err)) return undefined; // deleted between the two calls
+    throw err;
+  }
+  return {
+    identifier: arn,
+    props: { name, retentionDays: group.retentionInDays ?? 0 },
+    tags,
+    attrs: { name, arn },
+  };
+}
+
+async function applyRetention(ctx: ReconcileContext, name: string, days: number): Promise<void> {
+  if (days > 0) await ctx.aws.logs.send(new PutRetentionPolicyCommand({ logGroupName: name, retentionInDays: days }));
+  else await ctx.aws.logs.send(new DeleteRetentionPolicyCommand({ logGroupName: name }));
+}
+
+export const logGroupReconciler: KindReconciler<'logs.LogGroup'> = {
+  kind: 'logs.LogGroup',
+
+  observe: (ctx, desired) => observeName(ctx, desired.props.name),
+  observeByIdentifier: (ctx, identifier) => observeName(ctx, logGroupNameOf(identifier)),
+
+  diff(desired, observed) {
+    return diffFields(desired.props, observed.props);
+  },
+
+  async create(ctx, desired) {
+    const { name, retentionDays } = desired.props;
+    await ctx.aws.logs.send(new CreateLogGroupCommand({ logGroupName: name, tags: { ...desired.tags } }));
+    if (retentionDays > 0) await applyRetention(ctx, name, retentionDays);
+    const created = await observeName(ctx, name);
+    if (!created) throw new Error(`log group ${name} was created but cannot be described`);
+    return created;
+  },
+
+  async update(ctx, desired, observed) {
+    await applyRetention(ctx, desired.props.name, desired.props.retentionDays);
+    return { ...observed, props: { ...observed.props, retentionDays: desired.props.retentionDays } };
+  },
+
+  async delete(ctx, observed) {
+    try {
+      await ctx.aws.logs.send(new DeleteLogGroupCommand({ logGroupName: observed.props.name }));
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  },
+
+  async tag(ctx, observed, tags) {
+    await ctx.aws.logs.send(new TagResourceCommand({ resourceArn: observed.identifier, tags: { ...tags } }));
+  },
+};

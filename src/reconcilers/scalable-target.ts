@@ -1,0 +1,139 @@
+// autoscaling.ScalableTarget — identity: (ecs, ecs:service:DesiredCount, resourceId `service/<cluster>/<service>`).
+// attrs: `resourceId`, `arn` (the ScalableTargetARN where AWS reports one, else the resourceId).
+// Managed: min and max capacity. Other fields (suspended state) are left as they are: RegisterScalableTarget
+// keeps what it is not sent.
+// Ownership is derived, the way external-dns derives it for records without tags: a service's scalable target is
+// ours iff that ECS service carries our owner tags. Tags are written at creation for cost allocation, but not
+// relied upon: not every implementation of Application Auto Scaling keeps them (moto lacks the tagging API).
+import {
+  DeregisterScalableTargetCommand,
+  DescribeScalableTargetsCommand,
+  RegisterScalableTargetCommand,
+  paginateDescribeScalableTargets,
+  type ScalableTarget,
+} from '@aws-sdk/client-application-auto-scaling';
+import { errorName, isNotFound } from '../aws/errors.js';
+import { TAG_LOGICAL_ID } from '../planner/naming.js';
+import type { KindReconciler, Observed, ReconcileContext } from './contract.js';
+import { diffFields } from './diff.js';
+import { findService } from './ecs-service.js';
+
+export const ECS_NAMESPACE = 'ecs';
+export const ECS_DESIRED_COUNT = 'ecs:service:DesiredCount';
+
+/** `service/CLUSTER/NAME` → its parts. */
+export function parseResourceId(resourceId: string): { readonly cluster: string; readonly service: string } | undefined {
+  const m = /^service\/([^/]+)\/([^/]+)$/.exec(resourceId);
+  return m ? { cluster: m[1]!, service: m[2]! } : undefined;
+}
+
+/**
+ * The ownership tags of whatever scales `resourceId`: the ECS service's tags, without its logical id (which names
+ * the service, not the scaling resource). Empty when the service is gone: then nothing proves the target is ours.
+ */
+export async function ownerTagsOfScaledService(ctx: ReconcileContext, resourceId: string): Promise<Record<string, string>> {
+  const parsed = parseResourceId(resourceId);
+  if (!parsed) return {};
+  const service = await findService(ctx, parsed.cluster, parsed.service);
+  return Object.fromEntries((service?.tags ?? []).filter((t) => t.key !== TAG_LOGICAL_ID).map((t) => [t.key ?? '', t.value ?? '']));
+}
+
+/** Application Auto Scaling reports a missing target or policy as a ValidationException (ObjectNotFound in places). */
+export function isMissingScaling(err: unknown): boolean {
+  return isNotFound(err) || (errorName(err) === 'ValidationException' && /no scal\w+ (target|policy) found/i.test(String((err as Error).message)));
+}
+
+function toObserved(t: ScalableTarget, tags: Readonly<Record<string, string>>): Observed<'autoscaling.ScalableTarget'> {
+  const resourceId = t.ResourceId ?? '';
+  const arn = t.ScalableTargetARN ?? resourceId;
+  return {
+    identifier: arn,
+    props: { resourceId, minCapacity: t.MinCapacity ?? 0, maxCapacity: t.MaxCapacity ?? 0 },
+    tags,
+    attrs: { resourceId, arn },
+  };
+}
+
+async function observeResource(ctx: ReconcileContext, resourceId: string): Promise<Observed<'autoscaling.ScalableTarget'> | undefined> {
+  const [out, tags] = await Promise.all([
+    ctx.aws.autoscaling.send(
+      new DescribeScalableTargetsCommand({ ServiceNamespace: ECS_NAMESPACE, ScalableDimension: ECS_DESIRED_COUNT, ResourceIds: [resourceId] }),
+    ),
+    ownerTagsOfScaledService(ctx, resourceId),
+  ]);
+  const target = out.ScalableTargets?.find((t) => t.ResourceId === resourceId && t.ScalableDimension === ECS_DESIRED_COUNT);
+  return target ? toObserved(target, tags) : undefined;
+}
+
+/** The API looks targets up by resource id only: an ARN means scanning the namespace (inventory leftovers only). */
+async function observeArn(ctx: ReconcileContext, arn: string): Promise<Observed<'autoscaling.ScalableTarget'> | undefined> {
+  for await (const page of paginateDescribeScalableTargets({ client: ctx.aws.autoscaling }, { ServiceNamespace: ECS_NAMESPACE })) {
+    const hit = page.ScalableTargets?.find((t) => t.ScalableTargetARN === arn && t.ScalableDimension === ECS_DESIRED_COUNT);
+    if (hit?.ResourceId) return toObserved(hit, await ownerTagsOfScaledService(ctx, hit.ResourceId));
+  }
+  return undefined;
+}
+
+export const scalableTargetReconciler: KindReconciler<'autoscaling.ScalableTarget'> = {
+  kind: 'autoscaling.ScalableTarget',
+
+  observe: (ctx, desired) => observeResource(ctx, desired.props.resourceId),
+  observeByIdentifier: (ctx, identifier) => (identifier.startsWith('arn:') ? observeArn(ctx, identifier) : observeResource(ctx, identifier)),
+
+  diff(desired, observed) {
+    return diffFields(desired.props, observed.props);
+  },
+
+  async create(ctx, desired) {
+    const { resourceId, minCapacity, maxCapacity } = desired.props;
+    const out = await ctx.aws.autoscaling.send(
+      new RegisterScalableTargetCommand({
+        ServiceNamespace: ECS_NAMESPACE,
+        ScalableDimension: ECS_DESIRED_COUNT,
+        ResourceId: resourceId,
+        MinCapacity: minCapacity,
+        MaxCapacity: maxCapacity,
+        Tags: { ...desired.tags },
+      }),
+    );
+    const arn = out.ScalableTargetARN ?? resourceId;
+    return {
+      identifier: arn,
+      props: { resourceId, minCapacity, maxCapacity },
+      tags: await ownerTagsOfScaledService(ctx, resourceId),
+      attrs: { resourceId, arn },
+    };
+  },
+
+  // Registering again updates in place. Tags are not sent: RegisterScalableTarget tags only a new target.
+  async update(ctx, desired, observed) {
+    const { resourceId, minCapacity, maxCapacity } = desired.props;
+    await ctx.aws.autoscaling.send(
+      new RegisterScalableTargetCommand({
+        ServiceNamespace: ECS_NAMESPACE,
+        ScalableDimension: ECS_DESIRED_COUNT,
+        ResourceId: resourceId,
+        MinCapacity: minCapacity,
+        MaxCapacity: maxCapacity,
+      }),
+    );
+    return { ...observed, props: { resourceId, minCapacity, maxCapacity } };
+  },
+
+  async delete(ctx, observed) {
+    try {
+      await ctx.aws.autoscaling.send(
+        new DeregisterScalableTargetCommand({
+          ServiceNamespace: ECS_NAMESPACE,
+          ScalableDimension: ECS_DESIRED_COUNT,
+          ResourceId: observed.props.resourceId,
+        }),
+      );
+    } catch (err) {
+      if (!isMissingScaling(err)) throw err;
+    }
+  },
+
+  // Ownership follows the ECS service: adopting the service (tagging it) adopts its scalable target.
+  async tag() {},
+};

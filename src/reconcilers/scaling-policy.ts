@@ -1,0 +1,114 @@
+// autoscaling.ScalingPolicy — identity: (policy name, resourceId) on the ECS service's DesiredCount. attrs: `arn`.
+// A target tracking policy on a predefined metric (average CPU or memory of the service), with its cooldowns.
+// PutScalingPolicy replaces the whole policy, so `update` simply puts it again.
+// Scaling policies cannot carry tags at all: ownership is derived from the ECS service, like the scalable target's.
+import {
+  DeleteScalingPolicyCommand,
+  DescribeScalingPoliciesCommand,
+  PutScalingPolicyCommand,
+  type ScalingPolicy,
+} from '@aws-sdk/client-application-auto-scaling';
+import type { Resolved, ScalingPolicyProps } from '../planner/plan.js';
+import type { Desired, KindReconciler, Observed, ReconcileContext } from './contract.js';
+import { diffFields } from './diff.js';
+import { ECS_DESIRED_COUNT, ECS_NAMESPACE, isMissingScaling, ownerTagsOfScaledService } from './scalable-target.js';
+
+type Props = Resolved<ScalingPolicyProps>;
+
+/** Application Auto Scaling's cooldown for ECS services when a policy names none. */
+export const DEFAULT_ECS_COOLDOWN_SECONDS = 300;
+
+/** `arn:aws:autoscaling:...:scalingPolicy:UUID:resource/ecs/service/C/S:policyName/NAME` → resourceId and name. */
+export function parsePolicyArn(arn: string): { readonly resourceId: string; readonly name: string } | undefined {
+  const m = /:resource\/ecs\/(service\/[^/]+\/[^:]+):policyName\/(.+)$/.exec(arn);
+  return m ? { resourceId: m[1]!, name: m[2]! } : undefined;
+}
+
+/** A described policy in the shape of the desired props (a metric other than the two predefined ones shows as is). */
+export function scalingPolicyProps(p: ScalingPolicy): Props {
+  const c = p.TargetTrackingScalingPolicyConfiguration;
+  const metric = c?.PredefinedMetricSpecification?.PredefinedMetricType ?? (c?.CustomizedMetricSpecification ? 'customized' : p.PolicyType ?? '');
+  return {
+    name: p.PolicyName ?? '',
+    resourceId: p.ResourceId ?? '',
+    metric: metric as Props['metric'],
+    targetValue: c?.TargetValue ?? 0,
+    scaleInCooldownSeconds: c?.ScaleInCooldown ?? DEFAULT_ECS_COOLDOWN_SECONDS,
+    scaleOutCooldownSeconds: c?.ScaleOutCooldown ?? DEFAULT_ECS_COOLDOWN_SECONDS,
+  };
+}
+
+async function observePolicy(ctx: ReconcileContext, resourceId: string, name: string): Promise<Observed<'autoscaling.ScalingPolicy'> | undefined> {
+  const [out, tags] = await Promise.all([
+    ctx.aws.autoscaling.send(
+      new DescribeScalingPoliciesCommand({
+        ServiceNamespace: ECS_NAMESPACE,
+        ScalableDimension: ECS_DESIRED_COUNT,
+        ResourceId: resourceId,
+        PolicyNames: [name],
+      }),
+    ),
+    ownerTagsOfScaledService(ctx, resourceId),
+  ]);
+  const policy = out.ScalingPolicies?.find((p) => p.PolicyName === name && p.ResourceId === resourceId);
+  if (!policy) return undefined;
+  const arn = policy.PolicyARN ?? '';
+  return { identifier: arn, props: scalingPolicyProps(policy), tags, attrs: { arn } };
+}
+
+async function put(ctx: ReconcileContext, desired: Desired<'autoscaling.ScalingPolicy'>): Promise<Observed<'autoscaling.ScalingPolicy'>> {
+  const p = desired.props;
+  const out = await ctx.aws.autoscaling.send(
+    new PutScalingPolicyCommand({
+      PolicyName: p.name,
+      ServiceNamespace: ECS_NAMESPACE,
+      ScalableDimension: ECS_DESIRED_COUNT,
+      ResourceId: p.resourceId,
+      PolicyType: 'TargetTrackingScaling',
+      TargetTrackingScalingPolicyConfiguration: {
+        TargetValue: p.targetValue,
+        PredefinedMetricSpecification: { PredefinedMetricType: p.metric },
+        ScaleInCooldown: p.scaleInCooldownSeconds,
+        ScaleOutCooldown: p.scaleOutCooldownSeconds,
+      },
+    }),
+  );
+  const arn = out.PolicyARN ?? '';
+  return { identifier: arn, props: { ...p }, tags: await ownerTagsOfScaledService(ctx, p.resourceId), attrs: { arn } };
+}
+
+export const scalingPolicyReconciler: KindReconciler<'autoscaling.ScalingPolicy'> = {
+  kind: 'autoscaling.ScalingPolicy',
+
+  observe: (ctx, desired) => observePolicy(ctx, desired.props.resourceId, desired.props.name),
+
+  async observeByIdentifier(ctx, identifier) {
+    const parsed = parsePolicyArn(identifier);
+    return parsed ? observePolicy(ctx, parsed.resourceId, parsed.name) : undefined;
+  },
+
+  diff(desired, observed) {
+    return diffFields(desired.props, observed.props);
+  },
+
+  create: put,
+  update: (ctx, desired) => put(ctx, desired),
+
+  async delete(ctx, observed) {
+    try {
+      await ctx.aws.autoscaling.send(
+        new DeleteScalingPolicyCommand({
+          PolicyName: observed.props.name,
+          ServiceNamespace: ECS_NAMESPACE,
+          ScalableDimension: ECS_DESIRED_COUNT,
+          ResourceId: observed.props.resourceId,
+        }),
+      );
+    } catch (err) {
+      if (!isMissingScaling(err)) throw err;
+    }
+  },
+
+  // Nothing to tag: ownership follows the ECS service, which its own adoption tags.
+  async tag() {},
+};

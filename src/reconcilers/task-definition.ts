@@ -1,0 +1,217 @@
+// ecs.TaskDefinition — identity: the latest ACTIVE revision of the family. attrs: `arn` (with the revision),
+// `family`, `revision`.
+// A task definition is immutable: `update` registers a new revision. RegisterTaskDefinition is throttled at 1/s
+// sustained, so the diff compares only what Slipway sets, normalised against what AWS adds on its own (default
+// protocol, `essential`, `cpu: 0` on the container, empty arrays, extra log options) and with environment
+// variables and secrets as sets: a definition registers again only when it really changed.
+// Tags live on each revision; we register every revision with the plan's tags. Older revisions stay ACTIVE (a
+// service may still run them, a rollback needs them); `delete` deregisters every ACTIVE revision carrying our
+// owner tags, then asks ECS to delete them, and leaves revisions someone else registered alone.
+import {
+  DeleteTaskDefinitionsCommand,
+  DeregisterTaskDefinitionCommand,
+  DescribeTaskDefinitionCommand,
+  RegisterTaskDefinitionCommand,
+  TagResourceCommand,
+  paginateListTaskDefinitions,
+  type ContainerDefinition,
+  type RegisterTaskDefinitionCommandInput,
+  type Tag,
+  type TaskDefinition,
+} from '@aws-sdk/client-ecs';
+import { errorName, isNotFound } from '../aws/errors.js';
+import { TAG_CLUSTER, TAG_OWNER } from '../planner/naming.js';
+import type { Resolved, TaskDefinitionProps } from '../planner/plan.js';
+import type { Desired, KindReconciler, Observed, ReconcileContext } from './contract.js';
+import { diffFields, type DiffOptions } from './diff.js';
+
+type Props = Resolved<TaskDefinitionProps>;
+
+export const taskDefinitionDiffOptions: DiffOptions = {
+  // ECS keeps the order it was given, but the order carries no meaning: sets.
+  unordered: ['container.environment', 'container.secrets'],
+};
+
+/** `arn:...:task-definition/FAMILY:REV`, `FAMILY:REV` or `FAMILY` → `FAMILY`. */
+export function familyOf(identifier: string): string {
+  const tail = identifier.includes(':task-definition/') ? identifier.split(':task-definition/')[1]! : identifier;
+  return tail.replace(/:\d+$/, '');
+}
+
+function revisionOf(arn: string): number {
+  const m = /:(\d+)$/.exec(arn);
+  return m ? Number(m[1]) : 0;
+}
+
+/**
+ * Task size as a number of CPU units or MiB. Registered as strings of integers they come back so, but the API also
+ * accepts (and may echo) `0.25 vCPU` or `1 GB`.
+ */
+export function parseTaskSize(value: string | undefined): number {
+  if (!value) return 0;
+  const m = /^\s*([\d.]+)\s*(vcpu|gb)?\s*$/i.exec(value);
+  if (!m) return Number.NaN;
+  return m[2] ? Math.round(Number(m[1]) * 1024) : Number(m[1]);
+}
+
+export function tagsFromEcs(tags: readonly Tag[] | undefined): Record<string, string> {
+  return Object.fromEntries((tags ?? []).map((t) => [t.key ?? '', t.value ?? '']));
+}
+
+export function tagsToEcs(tags: Readonly<Record<string, string>>): Tag[] {
+  return Object.entries(tags).map(([key, value]) => ({ key, value }));
+}
+
+const byName = (a: { name?: string | undefined }, b: { name?: string | undefined }): number => (a.name ?? '').localeCompare(b.name ?? '');
+
+/**
+ * A described task definition in the shape of the desired props: only what Slipway sets. Several containers (an
+ * out-of-band sidecar) show as their names joined, so the diff reports it and a new revision replaces it.
+ */
+export function taskDefinitionProps(td: TaskDefinition): Props {
+  const containers = td.containerDefinitions ?? [];
+  const c: ContainerDefinition = containers[0] ?? {};
+  const log = c.logConfiguration?.logDriver === 'awslogs' ? (c.logConfiguration.options ?? {}) : {};
+  return {
+    family: td.family ?? '',
+    cpu: parseTaskSize(td.cpu),
+    memory: parseTaskSize(td.memory),
+    ...(td.taskRoleArn ? { taskRoleArn: td.taskRoleArn } : {}),
+    ...(td.executionRoleArn ? { executionRoleArn: td.executionRoleArn } : {}),
+    container: {
+      name: containers.map((x) => x.name ?? '').join(','),
+      image: c.image ?? '',
+      port: c.portMappings?.[0]?.containerPort ?? 0,
+      environment: [...(c.environment ?? [])].sort(byName).map((e) => ({ name: e.name ?? '', value: e.value ?? '' })),
+      secrets: [...(c.secrets ?? [])].sort(byName).map((s) => ({ name: s.name ?? '', valueFrom: s.valueFrom ?? '' })),
+      logGroup: log['awslogs-group'] ?? '',
+      logRegion: log['awslogs-region'] ?? '',
+      logStreamPrefix: log['awslogs-stream-prefix'] ?? '',
+    },
+  };
+}
+
+/** What RegisterTaskDefinition receives: one essential Fargate container, awsvpc (so hostPort = containerPort). */
+export function registrationInput(props: Props, tags: Readonly<Record<string, string>>): RegisterTaskDefinitionCommandInput {
+  const c = props.container;
+  return {
+    family: props.family,
+    requiresCompatibilities: ['FARGATE'],
+    networkMode: 'awsvpc',
+    cpu: String(props.cpu),
+    memory: String(props.memory),
+    ...(props.taskRoleArn ? { taskRoleArn: props.taskRoleArn } : {}),
+    ...(props.executionRoleArn ? { executionRoleArn: props.executionRoleArn } : {}),
+    containerDefinitions: [
+      {
+        name: c.name,
+        image: c.image,
+        essential: true,
+        portMappings: [{ containerPort: c.port, hostPort: c.port, protocol: 'tcp' }],
+        environment: [...c.environment].sort(byName).map((e) => ({ name: e.name, value: e.value })),
+        ...(c.secrets.length > 0 ? { secrets: [...c.secrets].sort(byName).map((s) => ({ name: s.name, valueFrom: s.valueFrom })) } : {}),
+        logConfiguration: {
+          logDriver: 'awslogs',
+          options: { 'awslogs-group': c.logGroup, 'awslogs-region': c.logRegion, 'awslogs-stream-prefix': c.logStreamPrefix },
+        },
+      },
+    ],
+    tags: tagsToEcs(tags),
+  };
+}
+
+function toObserved(td: TaskDefinition, tags: Readonly<Record<string, string>>): Observed<'ecs.TaskDefinition'> {
+  const arn = td.taskDefinitionArn ?? '';
+  return {
+    identifier: arn,
+    props: taskDefinitionProps(td),
+    tags,
+    attrs: { arn, family: td.family ?? '', revision: String(td.revision ?? revisionOf(arn)) },
+  };
+}
+
+/** ECS answers an unknown family or revision with a ClientException, not a NotFound. */
+function isMissing(err: unknown): boolean {
+  return isNotFound(err) || (errorName(err) === 'ClientException' && /unable to describe task definition/i.test(String((err as Error).message)));
+}
+
+async function describe(ctx: ReconcileContext, taskDefinition: string): Promise<{ td: TaskDefinition; tags: Record<string, string> } | undefined> {
+  try {
+    const out = await ctx.aws.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition, include: ['TAGS'] }));
+    return out.taskDefinition ? { td: out.taskDefinition, tags: tagsFromEcs(out.tags) } : undefined;
+  } catch (err) {
+    if (isMissing(err)) return undefined;
+    throw err;
+  }
+}
+
+/** ARNs of the family's ACTIVE revisions (the list filter is a prefix on some implementations: exact family only). */
+async function activeRevisions(ctx: ReconcileContext, family: string): Promise<string[]> {
+  const arns: string[] = [];
+  for await (const page of paginateListTaskDefinitions({ client: ctx.aws.ecs }, { familyPrefix: family, status: 'ACTIVE', sort: 'DESC' })) {
+    arns.push(...(page.taskDefinitionArns ?? []).filter((a) => familyOf(a) === family));
+  }
+  return arns.sort((a, b) => revisionOf(b) - revisionOf(a));
+}
+
+async function observeFamily(ctx: ReconcileContext, family: string): Promise<Observed<'ecs.TaskDefinition'> | undefined> {
+  // By family, AWS describes the latest ACTIVE revision: one call in the common case.
+  const latest = await describe(ctx, family);
+  if (!latest) return undefined;
+  if (latest.td.status === 'ACTIVE') return toObserved(latest.td, latest.tags);
+  // Some implementations (moto) answer with the newest revision even when it is INACTIVE: list the active ones.
+  const [newest] = await activeRevisions(ctx, family);
+  if (!newest) return undefined;
+  const found = await describe(ctx, newest);
+  return found?.td.status === 'ACTIVE' ? toObserved(found.td, found.tags) : undefined;
+}
+
+async function register(ctx: ReconcileContext, desired: Desired<'ecs.TaskDefinition'>): Promise<Observed<'ecs.TaskDefinition'>> {
+  const out = await ctx.aws.ecs.send(new RegisterTaskDefinitionCommand(registrationInput(desired.props, desired.tags)));
+  if (!out.taskDefinition) throw new Error(`RegisterTaskDefinition ${desired.props.family} returned no task definition`);
+  return toObserved(out.taskDefinition, { ...desired.tags });
+}
+
+const sameOwner = (a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean =>
+  a[TAG_CLUSTER] !== undefined && a[TAG_CLUSTER] === b[TAG_CLUSTER] && a[TAG_OWNER] === b[TAG_OWNER];
+
+/** DeleteTaskDefinitions takes at most 10 revisions per call. */
+const DELETE_BATCH = 10;
+
+export const taskDefinitionReconciler: KindReconciler<'ecs.TaskDefinition'> = {
+  kind: 'ecs.TaskDefinition',
+
+  observe: (ctx, desired) => observeFamily(ctx, desired.props.family),
+  // The inventory holds the revision seen last; the family's newest ACTIVE revision is what exists now.
+  observeByIdentifier: (ctx, identifier) => observeFamily(ctx, familyOf(identifier)),
+
+  diff(desired, observed) {
+    return diffFields(desired.props, observed.props, taskDefinitionDiffOptions);
+  },
+
+  create: register,
+  update: (ctx, desired) => register(ctx, desired),
+
+  async delete(ctx, observed) {
+    const family = observed.attrs.family ?? familyOf(observed.identifier);
+    const ours: string[] = [];
+    for (const arn of await activeRevisions(ctx, family)) {
+      const found = await describe(ctx, arn);
+      if (!found || !sameOwner(found.tags, observed.tags)) continue;
+      try {
+        await ctx.aws.ecs.send(new DeregisterTaskDefinitionCommand({ taskDefinition: arn }));
+        ours.push(arn);
+      } catch (err) {
+        if (!isMissing(err)) throw err;
+      }
+    }
+    // Deregistered revisions still count against quotas and stay describable; ECS deletes them once unused.
+    for (let i = 0; i < ours.length; i += DELETE_BATCH) {
+      await ctx.aws.ecs.send(new DeleteTaskDefinitionsCommand({ taskDefinitions: ours.slice(i, i + DELETE_BATCH) }));
+    }
+  },
+
+  async tag(ctx, observed, tags) {
+    await ctx.aws.ecs.send(new TagResourceCommand({ resourceArn: observed.identifier, tags: tagsToEcs(tags) }));
+  },
+};

@@ -1,0 +1,535 @@
+// The ECS side of an application against moto: log group, task definition, service, scalable target and scaling
+// policy reconcilers, the DescribeServices batcher, and the applier's ownership rule for these kinds.
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import {
+  DescribeScalableTargetsCommand,
+  PutScalingPolicyCommand,
+  RegisterScalableTargetCommand,
+} from '@aws-sdk/client-application-auto-scaling';
+import { CreateLogGroupCommand, PutRetentionPolicyCommand } from '@aws-sdk/client-cloudwatch-logs';
+import { CreateSecurityGroupCommand, CreateSubnetCommand, CreateVpcCommand } from '@aws-sdk/client-ec2';
+import {
+  CreateClusterCommand,
+  CreateServiceCommand,
+  DescribeServicesCommand,
+  ListTaskDefinitionsCommand,
+  RegisterTaskDefinitionCommand,
+  UpdateServiceCommand,
+} from '@aws-sdk/client-ecs';
+import { CreateTargetGroupCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { CallCounter } from '../../src/aws/calls.js';
+import { AwsClients } from '../../src/aws/clients.js';
+import { ownershipTags, TAG_CLUSTER, TAG_LOGICAL_ID, TAG_OWNER } from '../../src/planner/naming.js';
+import { ref, type Owner, type Plan, type PlannedResource, type PropsByKind, type ResourceKind, type Resolved } from '../../src/planner/plan.js';
+import { applyPlan } from '../../src/reconcilers/applier.js';
+import { newContext, type Desired, type ReconcilerRegistry } from '../../src/reconcilers/contract.js';
+import { ecsServiceReconciler, serviceUpdateInput } from '../../src/reconcilers/ecs-service.js';
+import { logGroupReconciler } from '../../src/reconcilers/log-group.js';
+import { scalableTargetReconciler } from '../../src/reconcilers/scalable-target.js';
+import { scalingPolicyReconciler } from '../../src/reconcilers/scaling-policy.js';
+import { registrationInput, taskDefinitionReconciler } from '../../src/reconcilers/task-definition.js';
+import { getTestEnv } from '../support/env.js';
+
+const env = getTestEnv();
+const counter = new CallCounter();
+const aws = new AwsClients({ region: env.awsRegion, endpoint: env.awsEndpoint, credentials: env.awsCredentials, onCall: counter.listener });
+/** One reconcile pass: a fresh memo, as the controller gives each pass. */
+const pass = () => newContext(aws);
+const suffix = randomBytes(3).toString('hex');
+const owner: Owner = { clusterId: 'itest-ecs', kind: 'Service', namespace: 'team', name: `web-${suffix}` };
+const region = env.awsRegion;
+
+// Only the kinds this file exercises; the applier looks up nothing else for these plans.
+const registry = {
+  'logs.LogGroup': logGroupReconciler,
+  'ecs.TaskDefinition': taskDefinitionReconciler,
+  'ecs.Service': ecsServiceReconciler,
+  'autoscaling.ScalableTarget': scalableTargetReconciler,
+  'autoscaling.ScalingPolicy': scalingPolicyReconciler,
+} as unknown as ReconcilerRegistry;
+
+function desired<K extends ResourceKind>(kind: K, id: string, props: Resolved<PropsByKind[K]>, who: Owner = owner): Desired<K> {
+  return { id, kind, props, tags: { ...ownershipTags(who, id), team: 'platform' } };
+}
+
+function calls(operation: string, before: ReadonlyMap<string, number>): number {
+  let n = 0;
+  for (const [key, count] of counter.snapshot()) {
+    if (key.split(':')[1] === operation) n += count - (before.get(key) ?? 0);
+  }
+  return n;
+}
+
+let clusterArn = '';
+let clusterName = '';
+let subnetIds: string[] = [];
+let securityGroupIds: string[] = [];
+let targetGroupArn = '';
+
+function taskDefinitionProps(family: string, image = 'nginx:1.27'): Resolved<PropsByKind['ecs.TaskDefinition']> {
+  return {
+    family,
+    cpu: 256,
+    memory: 512,
+    container: {
+      name: 'app',
+      image,
+      port: 8080,
+      // Out of order on purpose: ECS keeps the order given, the diff must not care.
+      environment: [
+        { name: 'ZED', value: 'last' },
+        { name: 'ALPHA', value: 'first' },
+      ],
+      secrets: [
+        { name: 'TOKEN', valueFrom: `arn:aws:secretsmanager:${region}:123456789012:secret:token-abc` },
+        { name: 'DB_URL', valueFrom: `arn:aws:secretsmanager:${region}:123456789012:secret:db-abc:url::` },
+      ],
+      logGroup: `/slipway/${family}`,
+      logRegion: region,
+      logStreamPrefix: 'app',
+    },
+  };
+}
+
+function serviceProps(name: string, taskDefinitionArn: string, desiredCount?: number): Resolved<PropsByKind['ecs.Service']> {
+  return {
+    name,
+    clusterArn,
+    taskDefinitionArn,
+    ...(desiredCount === undefined ? {} : { desiredCount }),
+    subnetIds,
+    securityGroupIds,
+    assignPublicIp: false,
+    targetGroupArn,
+    containerName: 'app',
+    containerPort: 8080,
+    healthCheckGracePeriodSeconds: 30,
+    circuitBreaker: { enable: true, rollback: true },
+    minimumHealthyPercent: 100,
+    maximumPercent: 200,
+  };
+}
+
+/** A task definition registered through the reconciler, for the services to run. */
+async function taskDefinitionArn(family: string): Promise<string> {
+  const created = await taskDefinitionReconciler.create(pass(), desired('ecs.TaskDefinition', 'td', taskDefinitionProps(family)));
+  return created.attrs.arn!;
+}
+
+before(async () => {
+  const vpcId = (await aws.ec2.send(new CreateVpcCommand({ CidrBlock: '10.42.0.0/16' }))).Vpc!.VpcId!;
+  subnetIds = [];
+  for (const cidr of ['10.42.1.0/24', '10.42.2.0/24']) {
+    subnetIds.push((await aws.ec2.send(new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: cidr }))).Subnet!.SubnetId!);
+  }
+  securityGroupIds = [];
+  for (const n of ['a', 'b']) {
+    securityGroupIds.push((await aws.ec2.send(new CreateSecurityGroupCommand({ VpcId: vpcId, GroupName: `ecs-${suffix}-${n}`, Description: 'test' }))).GroupId!);
+  }
+  clusterName = `slipway-ecs-${suffix}`;
+  clusterArn = (await aws.ecs.send(new CreateClusterCommand({ clusterName }))).cluster!.clusterArn!;
+  targetGroupArn = (
+    await aws.elbv2.send(new CreateTargetGroupCommand({ Name: `ecs-${suffix}`, Protocol: 'HTTP', Port: 8080, VpcId: vpcId, TargetType: 'ip' }))
+  ).TargetGroups![0]!.TargetGroupArn!;
+});
+
+after(() => aws.destroy());
+
+describe('logs.LogGroup', () => {
+  test('create, observe, drift, update, delete', async () => {
+    const want = desired('logs.LogGroup', 'logs', { name: `/slipway/lg-${suffix}`, retentionDays: 14 });
+    const created = await logGroupReconciler.create(pass(), want);
+    assert.equal(created.attrs.name, want.props.name);
+
+    const seen = await logGroupReconciler.observe(pass(), want);
+    assert.ok(seen);
+    assert.deepEqual(seen.props, want.props);
+    assert.deepEqual(seen.tags, want.tags);
+    assert.equal(seen.attrs.arn, `arn:aws:logs:${region}:123456789012:log-group:${want.props.name}`);
+    assert.equal(seen.identifier, seen.attrs.arn);
+    assert.deepEqual(logGroupReconciler.diff(want, seen), []);
+
+    await aws.logs.send(new PutRetentionPolicyCommand({ logGroupName: want.props.name, retentionInDays: 30 }));
+    const drifted = (await logGroupReconciler.observe(pass(), want))!;
+    assert.deepEqual(logGroupReconciler.diff(want, drifted), [{ path: 'retentionDays', desired: '14', actual: '30' }]);
+    await logGroupReconciler.update(pass(), want, drifted, logGroupReconciler.diff(want, drifted));
+    assert.deepEqual(logGroupReconciler.diff(want, (await logGroupReconciler.observe(pass(), want))!), []);
+
+    const byId = await logGroupReconciler.observeByIdentifier(pass(), seen.identifier);
+    assert.equal(byId?.props.name, want.props.name);
+
+    await logGroupReconciler.delete(pass(), seen);
+    assert.equal(await logGroupReconciler.observe(pass(), want), undefined);
+    assert.equal(await logGroupReconciler.observeByIdentifier(pass(), seen.identifier), undefined);
+  });
+});
+
+describe('ecs.TaskDefinition', () => {
+  test('create, observe, out-of-band revision, update registers a new revision, delete deregisters', async () => {
+    const family = `td-${suffix}`;
+    const want = desired('ecs.TaskDefinition', 'td', taskDefinitionProps(family));
+    const created = await taskDefinitionReconciler.create(pass(), want);
+    assert.equal(created.attrs.revision, '1');
+    assert.equal(created.attrs.family, family);
+    assert.match(created.attrs.arn!, new RegExp(`:task-definition/${family}:1$`));
+
+    const seen = (await taskDefinitionReconciler.observe(pass(), want))!;
+    assert.deepEqual(seen.tags, want.tags);
+    assert.equal(seen.identifier, created.attrs.arn);
+    assert.deepEqual(seen.attrs, created.attrs);
+    assert.deepEqual(taskDefinitionReconciler.diff(want, seen), [], 'what AWS adds and the order of env/secrets are not drift');
+
+    // Someone registers a new revision by hand (the console copies the tags): the latest ACTIVE revision is it.
+    const manual = registrationInput({ ...want.props, container: { ...want.props.container, image: 'nginx:hotfix' } }, want.tags);
+    await aws.ecs.send(new RegisterTaskDefinitionCommand(manual));
+    const drifted = (await taskDefinitionReconciler.observe(pass(), want))!;
+    assert.equal(drifted.attrs.revision, '2');
+    const changes = taskDefinitionReconciler.diff(want, drifted);
+    assert.deepEqual(changes, [{ path: 'container.image', desired: 'nginx:1.27', actual: 'nginx:hotfix' }]);
+
+    const updated = await taskDefinitionReconciler.update(pass(), want, drifted, changes);
+    assert.equal(updated.attrs.revision, '3');
+    const after3 = (await taskDefinitionReconciler.observe(pass(), want))!;
+    assert.equal(after3.attrs.revision, '3');
+    assert.deepEqual(taskDefinitionReconciler.diff(want, after3), []);
+
+    // The inventory may hold an older revision: the family's newest ACTIVE one is what exists.
+    const byId = await taskDefinitionReconciler.observeByIdentifier(pass(), created.identifier);
+    assert.equal(byId?.attrs.revision, '3');
+
+    await taskDefinitionReconciler.delete(pass(), after3);
+    assert.equal(await taskDefinitionReconciler.observe(pass(), want), undefined);
+    const active = await aws.ecs.send(new ListTaskDefinitionsCommand({ familyPrefix: family, status: 'ACTIVE' }));
+    assert.deepEqual(active.taskDefinitionArns ?? [], []);
+  });
+
+  test('delete leaves revisions without our owner tags registered', async () => {
+    const family = `td-mixed-${suffix}`;
+    const want = desired('ecs.TaskDefinition', 'td', taskDefinitionProps(family));
+    await aws.ecs.send(new RegisterTaskDefinitionCommand(registrationInput(want.props, { team: 'someone-else' })));
+    await taskDefinitionReconciler.create(pass(), want);
+    const ours = (await taskDefinitionReconciler.observe(pass(), want))!;
+    assert.equal(ours.attrs.revision, '2');
+    await taskDefinitionReconciler.delete(pass(), ours);
+    const left = (await taskDefinitionReconciler.observe(pass(), want))!;
+    assert.equal(left.attrs.revision, '1');
+    assert.equal(left.tags[TAG_OWNER], undefined);
+  });
+});
+
+describe('ecs.Service', () => {
+  test('create, observe, drift, update, delete', async () => {
+    const td = await taskDefinitionArn(`svc-td-${suffix}`);
+    const want = desired('ecs.Service', 'svc', serviceProps(`svc-${suffix}`, td, 2));
+    const created = await ecsServiceReconciler.create(pass(), want);
+    assert.equal(created.attrs.name, want.props.name);
+
+    const seen = (await ecsServiceReconciler.observe(pass(), want))!;
+    assert.ok(seen);
+    assert.deepEqual(seen.tags, want.tags);
+    assert.deepEqual(seen.props.circuitBreaker, { enable: true, rollback: true }, 'deploymentConfiguration survives create');
+    assert.deepEqual(ecsServiceReconciler.diff(want, seen), []);
+    assert.equal(seen.attrs.arn, `arn:aws:ecs:${region}:123456789012:service/${clusterName}/${want.props.name}`);
+    assert.equal(seen.attrs.clusterArn, clusterArn);
+    assert.equal(seen.attrs.desiredCount, '2');
+    assert.ok(seen.attrs.runningCount !== undefined);
+    assert.equal(seen.attrs.rolloutState, 'IN_PROGRESS', 'deployments never progress in moto');
+
+    // Out of band: a longer grace period and more tasks; security groups reordered (a set: no drift).
+    await aws.ecs.send(
+      new UpdateServiceCommand({
+        cluster: clusterArn,
+        service: want.props.name,
+        desiredCount: 5,
+        healthCheckGracePeriodSeconds: 99,
+        networkConfiguration: {
+          awsvpcConfiguration: { subnets: [...subnetIds].reverse(), securityGroups: [...securityGroupIds].reverse(), assignPublicIp: 'DISABLED' },
+        },
+      }),
+    );
+    const drifted = (await ecsServiceReconciler.observe(pass(), want))!;
+    const changes = ecsServiceReconciler.diff(want, drifted);
+    assert.deepEqual(
+      changes.map((c) => c.path),
+      ['desiredCount', 'healthCheckGracePeriodSeconds'],
+    );
+    await ecsServiceReconciler.update(pass(), want, drifted, changes);
+    const fixed = (await ecsServiceReconciler.observe(pass(), want))!;
+    assert.deepEqual(ecsServiceReconciler.diff(want, fixed), []);
+    assert.equal(fixed.attrs.desiredCount, '2');
+
+    const byId = await ecsServiceReconciler.observeByIdentifier(pass(), seen.identifier);
+    assert.equal(byId?.props.name, want.props.name);
+
+    await ecsServiceReconciler.delete(pass(), fixed);
+    assert.equal(await ecsServiceReconciler.observe(pass(), want), undefined, 'an INACTIVE service is absent');
+    assert.equal(await ecsServiceReconciler.observeByIdentifier(pass(), seen.identifier), undefined);
+  });
+
+  test('observing 12 services at once makes exactly 2 DescribeServices calls', async () => {
+    const td = await taskDefinitionArn(`batch-td-${suffix}`);
+    const wants = Array.from({ length: 12 }, (_, i) => desired('ecs.Service', `svc${i}`, serviceProps(`batch-${suffix}-${i}`, td, 1)));
+    for (const w of wants) {
+      await aws.ecs.send(
+        new CreateServiceCommand({
+          cluster: clusterArn,
+          serviceName: w.props.name,
+          taskDefinition: td,
+          desiredCount: 1,
+          launchType: 'FARGATE',
+          networkConfiguration: { awsvpcConfiguration: { subnets: subnetIds, securityGroups: securityGroupIds } },
+          tags: Object.entries(w.tags).map(([key, value]) => ({ key, value })),
+        }),
+      );
+    }
+    const before = counter.snapshot();
+    const ctx = pass();
+    const seen = await Promise.all(wants.map((w) => ecsServiceReconciler.observe(ctx, w)));
+    assert.equal(calls('DescribeServices', before), 2);
+    assert.deepEqual(
+      seen.map((s) => s?.props.name),
+      wants.map((w) => w.props.name),
+    );
+    assert.ok(seen.every((s, i) => s?.tags[TAG_LOGICAL_ID] === `svc${i}`));
+    for (const s of seen) await ecsServiceReconciler.delete(pass(), s!);
+  });
+});
+
+describe('Application Auto Scaling', () => {
+  test('scalable target and policy: derived ownership, drift, and the autoscaler owning desiredCount', async () => {
+    const td = await taskDefinitionArn(`as-td-${suffix}`);
+    const svcName = `as-${suffix}`;
+    const resourceId = `service/${clusterName}/${svcName}`;
+    const svcWant = desired('ecs.Service', 'svc', serviceProps(svcName, td)); // no desiredCount: autoscaling owns it
+    await ecsServiceReconciler.create(pass(), svcWant);
+
+    const targetWant = desired('autoscaling.ScalableTarget', 'scaling', { resourceId, minCapacity: 2, maxCapacity: 6 });
+    const target = await scalableTargetReconciler.create(pass(), targetWant);
+    assert.match(target.attrs.arn!, /^arn:aws:application-autoscaling:/);
+    assert.equal(target.attrs.resourceId, resourceId);
+    const targetSeen = (await scalableTargetReconciler.observe(pass(), targetWant))!;
+    assert.equal(targetSeen.tags[TAG_OWNER], svcWant.tags[TAG_OWNER], 'ownership derived from the service');
+    assert.equal(targetSeen.tags[TAG_CLUSTER], svcWant.tags[TAG_CLUSTER]);
+    assert.equal(targetSeen.tags[TAG_LOGICAL_ID], undefined, "the service's logical id is not the target's");
+    assert.deepEqual(scalableTargetReconciler.diff(targetWant, targetSeen), []);
+
+    const policyWant = desired('autoscaling.ScalingPolicy', 'cpu', {
+      name: `cpu-${suffix}`,
+      resourceId,
+      metric: 'ECSServiceAverageCPUUtilization',
+      targetValue: 60,
+      scaleInCooldownSeconds: 120,
+      scaleOutCooldownSeconds: 30,
+    });
+    const policy = await scalingPolicyReconciler.create(pass(), policyWant);
+    assert.match(policy.attrs.arn!, /:scalingPolicy:.*:policyName\//);
+    const policySeen = (await scalingPolicyReconciler.observe(pass(), policyWant))!;
+    assert.deepEqual(policySeen.props, policyWant.props);
+    assert.equal(policySeen.tags[TAG_OWNER], svcWant.tags[TAG_OWNER]);
+    assert.deepEqual(scalingPolicyReconciler.diff(policyWant, policySeen), []);
+
+    // The autoscaler changes the count: not drift, because the props leave the count to it.
+    await aws.ecs.send(new UpdateServiceCommand({ cluster: clusterArn, service: svcName, desiredCount: 4 }));
+    const scaled = (await ecsServiceReconciler.observe(pass(), svcWant))!;
+    assert.equal(scaled.attrs.desiredCount, '4');
+    assert.deepEqual(ecsServiceReconciler.diff(svcWant, scaled), []);
+
+    // A real drift on the same service: the update fixes it and leaves the count alone.
+    await aws.ecs.send(new UpdateServiceCommand({ cluster: clusterArn, service: svcName, healthCheckGracePeriodSeconds: 45 }));
+    const drifted = (await ecsServiceReconciler.observe(pass(), svcWant))!;
+    const changes = ecsServiceReconciler.diff(svcWant, drifted);
+    assert.deepEqual(changes.map((c) => c.path), ['healthCheckGracePeriodSeconds']);
+    assert.equal('desiredCount' in serviceUpdateInput(svcWant.props, changes), false);
+    await ecsServiceReconciler.update(pass(), svcWant, drifted, changes);
+    const afterUpdate = (await aws.ecs.send(new DescribeServicesCommand({ cluster: clusterArn, services: [svcName] }))).services![0]!;
+    assert.equal(afterUpdate.desiredCount, 4, 'update never sends desiredCount when autoscaling owns it');
+    assert.equal(afterUpdate.healthCheckGracePeriodSeconds, 30);
+
+    // Drift on the target and the policy.
+    await aws.autoscaling.send(
+      new RegisterScalableTargetCommand({ ServiceNamespace: 'ecs', ScalableDimension: 'ecs:service:DesiredCount', ResourceId: resourceId, MinCapacity: 2, MaxCapacity: 10 }),
+    );
+    const targetDrifted = (await scalableTargetReconciler.observe(pass(), targetWant))!;
+    const targetChanges = scalableTargetReconciler.diff(targetWant, targetDrifted);
+    assert.deepEqual(targetChanges, [{ path: 'maxCapacity', desired: '6', actual: '10' }]);
+    await scalableTargetReconciler.update(pass(), targetWant, targetDrifted, targetChanges);
+    assert.deepEqual(scalableTargetReconciler.diff(targetWant, (await scalableTargetReconciler.observe(pass(), targetWant))!), []);
+
+    await aws.autoscaling.send(
+      new PutScalingPolicyCommand({
+        PolicyName: policyWant.props.name,
+        ServiceNamespace: 'ecs',
+        ScalableDimension: 'ecs:service:DesiredCount',
+        ResourceId: resourceId,
+        PolicyType: 'TargetTrackingScaling',
+        TargetTrackingScalingPolicyConfiguration: {
+          TargetValue: 80,
+          PredefinedMetricSpecification: { PredefinedMetricType: 'ECSServiceAverageCPUUtilization' },
+          ScaleInCooldown: 120,
+          ScaleOutCooldown: 30,
+        },
+      }),
+    );
+    const policyDrifted = (await scalingPolicyReconciler.observe(pass(), policyWant))!;
+    const policyChanges = scalingPolicyReconciler.diff(policyWant, policyDrifted);
+    assert.deepEqual(policyChanges, [{ path: 'targetValue', desired: '60', actual: '80' }]);
+    const policyFixed = await scalingPolicyReconciler.update(pass(), policyWant, policyDrifted, policyChanges);
+    assert.deepEqual(scalingPolicyReconciler.diff(policyWant, (await scalingPolicyReconciler.observe(pass(), policyWant))!), []);
+
+    // Located again from the identifiers an inventory keeps.
+    const targetById = await scalableTargetReconciler.observeByIdentifier(pass(), targetSeen.identifier);
+    assert.equal(targetById?.props.resourceId, resourceId);
+    assert.equal((await scalableTargetReconciler.observeByIdentifier(pass(), resourceId))?.attrs.arn, targetSeen.attrs.arn);
+    const policyById = await scalingPolicyReconciler.observeByIdentifier(pass(), policyFixed.identifier);
+    assert.equal(policyById?.props.name, policyWant.props.name);
+
+    await scalingPolicyReconciler.delete(pass(), policyById!);
+    assert.equal(await scalingPolicyReconciler.observe(pass(), policyWant), undefined);
+    await scalableTargetReconciler.delete(pass(), targetById!);
+    assert.equal(await scalableTargetReconciler.observe(pass(), targetWant), undefined);
+    await ecsServiceReconciler.delete(pass(), scaled);
+  });
+});
+
+describe('applyPlan with the ECS kinds', () => {
+  const plan = (who: Owner, resources: readonly PlannedResource[]): Plan => ({ owner: who, resources });
+
+  test('apply creates everything, a pass in sync writes nothing, delete removes it all', async () => {
+    const who: Owner = { ...owner, name: `full-${suffix}` };
+    const tags = (id: string) => ownershipTags(who, id);
+    const family = `full-${suffix}`;
+    const svcName = `full-${suffix}`;
+    const resourceId = `service/${clusterName}/${svcName}`;
+    const td = taskDefinitionProps(family);
+    const resources: PlannedResource[] = [
+      { id: 'logs', kind: 'logs.LogGroup', props: { name: `/slipway/${family}`, retentionDays: 7 }, tags: tags('logs') },
+      { id: 'td', kind: 'ecs.TaskDefinition', props: { ...td, container: { ...td.container, logGroup: ref('logs', 'name') } }, tags: tags('td') },
+      {
+        id: 'svc',
+        kind: 'ecs.Service',
+        props: { ...serviceProps(svcName, ''), taskDefinitionArn: ref('td', 'arn') },
+        tags: tags('svc'),
+      },
+      { id: 'scaling', kind: 'autoscaling.ScalableTarget', props: { resourceId, minCapacity: 1, maxCapacity: 3 }, tags: tags('scaling'), after: ['svc'] },
+      {
+        id: 'cpu',
+        kind: 'autoscaling.ScalingPolicy',
+        props: { name: `cpu-${family}`, resourceId, metric: 'ECSServiceAverageMemoryUtilization', targetValue: 70, scaleInCooldownSeconds: 300, scaleOutCooldownSeconds: 60 },
+        tags: tags('cpu'),
+        after: ['scaling'],
+      },
+    ];
+    const p = plan(who, resources);
+
+    const first = await applyPlan(pass(), registry, p, { mode: 'apply', inventory: [] });
+    assert.deepEqual(
+      first.outcomes.map((o) => [o.id, o.action, o.message]),
+      ['logs', 'td', 'svc', 'scaling', 'cpu'].map((id) => [id, 'created', undefined]),
+    );
+    assert.equal(first.inventory.length, 5);
+
+    const before = counter.snapshot();
+    const second = await applyPlan(pass(), registry, p, { mode: 'apply', inventory: first.inventory });
+    assert.deepEqual(
+      second.outcomes.map((o) => [o.id, o.action, o.changes]),
+      ['logs', 'td', 'svc', 'scaling', 'cpu'].map((id) => [id, 'in-sync', []]),
+    );
+    assert.deepEqual(counter.writesSince(before), {}, 'a pass in sync makes zero write calls');
+    assert.equal(second.attrs.svc?.rolloutState, 'IN_PROGRESS');
+
+    const gone = await applyPlan(pass(), registry, p, { mode: 'delete', inventory: second.inventory });
+    assert.deepEqual(
+      gone.outcomes.map((o) => [o.id, o.action]),
+      ['logs', 'td', 'svc', 'scaling', 'cpu'].map((id) => [id, 'deleted']),
+    );
+    const check = await applyPlan(pass(), registry, p, { mode: 'report', inventory: second.inventory });
+    assert.deepEqual(
+      check.outcomes.map((o) => [o.id, o.action]),
+      [
+        ['logs', 'missing'],
+        ['td', 'blocked'],
+        ['svc', 'blocked'],
+        ['scaling', 'blocked'],
+        ['cpu', 'blocked'],
+      ],
+    );
+  });
+
+  test('same-named resources without our tags are conflicts and stay untouched', async () => {
+    const who: Owner = { ...owner, name: `clash-${suffix}` };
+    const tags = (id: string) => ownershipTags(who, id);
+    const name = `clash-${suffix}`;
+    const foreignTd = await aws.ecs.send(new RegisterTaskDefinitionCommand(registrationInput(taskDefinitionProps(name), { team: 'other' })));
+    const tdArn = foreignTd.taskDefinition!.taskDefinitionArn!;
+    await aws.logs.send(new CreateLogGroupCommand({ logGroupName: `/slipway/${name}`, tags: { team: 'other' } }));
+    await aws.ecs.send(
+      new CreateServiceCommand({
+        cluster: clusterArn,
+        serviceName: name,
+        taskDefinition: tdArn,
+        desiredCount: 1,
+        launchType: 'FARGATE',
+        networkConfiguration: { awsvpcConfiguration: { subnets: subnetIds, securityGroups: securityGroupIds } },
+        tags: [{ key: 'team', value: 'other' }],
+      }),
+    );
+    const resourceId = `service/${clusterName}/${name}`;
+    await aws.autoscaling.send(
+      new RegisterScalableTargetCommand({ ServiceNamespace: 'ecs', ScalableDimension: 'ecs:service:DesiredCount', ResourceId: resourceId, MinCapacity: 1, MaxCapacity: 2 }),
+    );
+    const policyProps = {
+      name: `cpu-${name}`,
+      resourceId,
+      metric: 'ECSServiceAverageCPUUtilization',
+      targetValue: 50,
+      scaleInCooldownSeconds: 300,
+      scaleOutCooldownSeconds: 300,
+    } as const;
+    await aws.autoscaling.send(
+      new PutScalingPolicyCommand({
+        PolicyName: policyProps.name,
+        ServiceNamespace: 'ecs',
+        ScalableDimension: 'ecs:service:DesiredCount',
+        ResourceId: resourceId,
+        PolicyType: 'TargetTrackingScaling',
+        TargetTrackingScalingPolicyConfiguration: { TargetValue: 50, PredefinedMetricSpecification: { PredefinedMetricType: policyProps.metric } },
+      }),
+    );
+
+    const p = plan(who, [
+      { id: 'logs', kind: 'logs.LogGroup', props: { name: `/slipway/${name}`, retentionDays: 7 }, tags: tags('logs') },
+      { id: 'td', kind: 'ecs.TaskDefinition', props: taskDefinitionProps(name, 'nginx:other'), tags: tags('td') },
+      { id: 'svc', kind: 'ecs.Service', props: serviceProps(name, tdArn, 3), tags: tags('svc') },
+      { id: 'scaling', kind: 'autoscaling.ScalableTarget', props: { resourceId, minCapacity: 2, maxCapacity: 8 }, tags: tags('scaling') },
+      { id: 'cpu', kind: 'autoscaling.ScalingPolicy', props: { ...policyProps, targetValue: 75 }, tags: tags('cpu') },
+    ]);
+    const before = counter.snapshot();
+    const report = await applyPlan(pass(), registry, p, { mode: 'apply', inventory: [] });
+    assert.deepEqual(
+      report.outcomes.map((o) => [o.id, o.action]),
+      [
+        ['logs', 'conflict'],
+        ['td', 'conflict'],
+        ['svc', 'conflict'],
+        ['scaling', 'conflict'],
+        ['cpu', 'conflict'],
+      ],
+    );
+    assert.match(report.outcomes[0]!.message!, /not created by Slipway/);
+    assert.deepEqual(counter.writesSince(before), {}, 'nothing was written');
+    assert.deepEqual(report.inventory, []);
+
+    const svc = (await aws.ecs.send(new DescribeServicesCommand({ cluster: clusterArn, services: [name] }))).services![0]!;
+    assert.equal(svc.desiredCount, 1);
+    const target = (await aws.autoscaling.send(new DescribeScalableTargetsCommand({ ServiceNamespace: 'ecs', ResourceIds: [resourceId] }))).ScalableTargets![0]!;
+    assert.deepEqual([target.MinCapacity, target.MaxCapacity], [1, 2]);
+    const policy = await scalingPolicyReconciler.observeByIdentifier(pass(), report.outcomes[4]!.identifier!);
+    assert.equal(policy?.props.targetValue, 50);
+    assert.deepEqual(policy?.tags, { team: 'other' }, "the foreign service's tags, as observed");
+    const td = await taskDefinitionReconciler.observeByIdentifier(pass(), tdArn);
+    assert.equal(td?.attrs.revision, '1');
+    assert.equal(td?.props.container.image, 'nginx:1.27');
+  });
+});

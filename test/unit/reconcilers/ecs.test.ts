@@ -1,0 +1,343 @@
+// Pure helpers of the ECS-side reconcilers (normalisation, diff options, update inputs, identifier parsing) and
+// the DescribeServices batcher's grouping, with a stand-in ECS client that records what it is asked.
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import type { DescribeServicesCommand, Service, TaskDefinition } from '@aws-sdk/client-ecs';
+import type { AwsClients } from '../../../src/aws/clients.js';
+import { clusterName, EcsDescribeBatcher } from '../../../src/aws/ecs-describe-batcher.js';
+import type { PropsByKind, Resolved } from '../../../src/planner/plan.js';
+import { diffFields } from '../../../src/reconcilers/diff.js';
+import { ecsServiceDiffOptions, ecsServiceProps, parseServiceArn, serviceUpdateInput } from '../../../src/reconcilers/ecs-service.js';
+import { logGroupArnOf, logGroupNameOf } from '../../../src/reconcilers/log-group.js';
+import { isMissingScaling, parseResourceId } from '../../../src/reconcilers/scalable-target.js';
+import { DEFAULT_ECS_COOLDOWN_SECONDS, parsePolicyArn, scalingPolicyProps } from '../../../src/reconcilers/scaling-policy.js';
+import {
+  familyOf,
+  parseTaskSize,
+  registrationInput,
+  taskDefinitionDiffOptions,
+  taskDefinitionProps,
+} from '../../../src/reconcilers/task-definition.js';
+
+type TdProps = Resolved<PropsByKind['ecs.TaskDefinition']>;
+type SvcProps = Resolved<PropsByKind['ecs.Service']>;
+
+const tdProps: TdProps = {
+  family: 'web',
+  cpu: 512,
+  memory: 1024,
+  executionRoleArn: 'arn:aws:iam::123456789012:role/exec',
+  container: {
+    name: 'app',
+    image: 'nginx:1.27',
+    port: 8080,
+    environment: [
+      { name: 'B', value: '2' },
+      { name: 'A', value: '1' },
+    ],
+    secrets: [
+      { name: 'Z', valueFrom: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:z' },
+      { name: 'Y', valueFrom: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:y:key::' },
+    ],
+    logGroup: '/slipway/web',
+    logRegion: 'us-east-1',
+    logStreamPrefix: 'app',
+  },
+};
+
+/** What DescribeTaskDefinition returns for tdProps: AWS's additions included, order as registered by someone else. */
+function described(overrides: Partial<TaskDefinition> = {}): TaskDefinition {
+  return {
+    taskDefinitionArn: 'arn:aws:ecs:us-east-1:123456789012:task-definition/web:7',
+    family: 'web',
+    revision: 7,
+    status: 'ACTIVE',
+    networkMode: 'awsvpc',
+    requiresCompatibilities: ['FARGATE'],
+    compatibilities: ['EC2', 'FARGATE'],
+    cpu: '512',
+    memory: '1024',
+    executionRoleArn: 'arn:aws:iam::123456789012:role/exec',
+    volumes: [],
+    placementConstraints: [],
+    containerDefinitions: [
+      {
+        name: 'app',
+        image: 'nginx:1.27',
+        cpu: 0,
+        essential: true,
+        portMappings: [{ containerPort: 8080, hostPort: 8080, protocol: 'tcp' }],
+        environment: [
+          { name: 'A', value: '1' },
+          { name: 'B', value: '2' },
+        ],
+        secrets: [
+          { name: 'Y', valueFrom: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:y:key::' },
+          { name: 'Z', valueFrom: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:z' },
+        ],
+        mountPoints: [],
+        volumesFrom: [],
+        systemControls: [],
+        logConfiguration: {
+          logDriver: 'awslogs',
+          options: { 'awslogs-group': '/slipway/web', 'awslogs-region': 'us-east-1', 'awslogs-stream-prefix': 'app', mode: 'non-blocking' },
+          secretOptions: [],
+        },
+      },
+    ],
+    ...overrides,
+  };
+}
+
+describe('task definition normalisation', () => {
+  test('what AWS adds and the order of environment and secrets are not a change', () => {
+    assert.deepEqual(diffFields(tdProps, taskDefinitionProps(described()), taskDefinitionDiffOptions), []);
+  });
+
+  test('a real change is reported by path', () => {
+    const td = described();
+    const c = td.containerDefinitions![0]!;
+    const changed = described({
+      containerDefinitions: [{ ...c, image: 'nginx:1.28', environment: [...c.environment!, { name: 'C', value: '3' }] }],
+    });
+    assert.deepEqual(
+      diffFields(tdProps, taskDefinitionProps(changed), taskDefinitionDiffOptions).map((x) => x.path),
+      ['container.image', 'container.environment'],
+    );
+  });
+
+  test('a sidecar added out of band shows in the container name', () => {
+    const td = described();
+    const withSidecar = described({ containerDefinitions: [td.containerDefinitions![0]!, { name: 'envoy', image: 'envoy' }] });
+    assert.deepEqual(diffFields(tdProps, taskDefinitionProps(withSidecar), taskDefinitionDiffOptions), [
+      { path: 'container.name', desired: 'app', actual: 'app,envoy' },
+    ]);
+  });
+
+  test('another log driver reads as no log group', () => {
+    const td = described();
+    const c = td.containerDefinitions![0]!;
+    const props = taskDefinitionProps(described({ containerDefinitions: [{ ...c, logConfiguration: { logDriver: 'json-file' } }] }));
+    assert.equal(props.container.logGroup, '');
+  });
+
+  test('registration input: one essential awsvpc container, sorted env and secrets, sizes as strings', () => {
+    const input = registrationInput(tdProps, { 'slipway.dev/owner': 'Service/ns/web' });
+    assert.equal(input.cpu, '512');
+    assert.equal(input.memory, '1024');
+    assert.equal(input.networkMode, 'awsvpc');
+    assert.deepEqual(input.requiresCompatibilities, ['FARGATE']);
+    const c = input.containerDefinitions![0]!;
+    assert.equal(c.essential, true);
+    assert.deepEqual(c.portMappings, [{ containerPort: 8080, hostPort: 8080, protocol: 'tcp' }]);
+    assert.deepEqual(c.environment?.map((e) => e.name), ['A', 'B']);
+    assert.deepEqual(c.secrets?.map((e) => e.name), ['Y', 'Z']);
+    assert.deepEqual(input.tags, [{ key: 'slipway.dev/owner', value: 'Service/ns/web' }]);
+    assert.equal(registrationInput({ ...tdProps, container: { ...tdProps.container, secrets: [] } }, {}).containerDefinitions![0]!.secrets, undefined);
+  });
+
+  test('task sizes in every form the API accepts', () => {
+    assert.equal(parseTaskSize('256'), 256);
+    assert.equal(parseTaskSize('0.25 vCPU'), 256);
+    assert.equal(parseTaskSize('2 GB'), 2048);
+    assert.equal(parseTaskSize(undefined), 0);
+  });
+
+  test('family from ARN, family:revision or family', () => {
+    assert.equal(familyOf('arn:aws:ecs:us-east-1:123456789012:task-definition/web-app:12'), 'web-app');
+    assert.equal(familyOf('web-app:3'), 'web-app');
+    assert.equal(familyOf('web-app'), 'web-app');
+  });
+});
+
+const svcProps: SvcProps = {
+  name: 'web',
+  clusterArn: 'arn:aws:ecs:us-east-1:123456789012:cluster/main',
+  taskDefinitionArn: 'arn:aws:ecs:us-east-1:123456789012:task-definition/web:7',
+  subnetIds: ['subnet-a', 'subnet-b'],
+  securityGroupIds: ['sg-1', 'sg-2'],
+  assignPublicIp: false,
+  targetGroupArn: 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web/abc',
+  containerName: 'app',
+  containerPort: 8080,
+  healthCheckGracePeriodSeconds: 30,
+  circuitBreaker: { enable: true, rollback: true },
+  minimumHealthyPercent: 100,
+  maximumPercent: 200,
+};
+
+function service(overrides: Partial<Service> = {}): Service {
+  return {
+    serviceName: 'web',
+    serviceArn: 'arn:aws:ecs:us-east-1:123456789012:service/main/web',
+    clusterArn: 'arn:aws:ecs:us-east-1:123456789012:cluster/main',
+    status: 'ACTIVE',
+    taskDefinition: svcProps.taskDefinitionArn,
+    desiredCount: 7,
+    networkConfiguration: { awsvpcConfiguration: { subnets: ['subnet-b', 'subnet-a'], securityGroups: ['sg-2', 'sg-1'], assignPublicIp: 'DISABLED' } },
+    loadBalancers: [{ targetGroupArn: svcProps.targetGroupArn, containerName: 'app', containerPort: 8080 }],
+    healthCheckGracePeriodSeconds: 30,
+    deploymentConfiguration: { deploymentCircuitBreaker: { enable: true, rollback: true }, minimumHealthyPercent: 100, maximumPercent: 200 },
+    ...overrides,
+  };
+}
+
+describe('ECS service diff and update input', () => {
+  test('subnets and security groups are sets; the count is not diffed when autoscaling owns it; the cluster is identity', () => {
+    const observed = ecsServiceProps(service({ clusterArn: 'main' }));
+    assert.deepEqual(diffFields(svcProps, observed, ecsServiceDiffOptions), []);
+    assert.deepEqual(diffFields({ ...svcProps, desiredCount: 2 }, observed, ecsServiceDiffOptions), [
+      { path: 'desiredCount', desired: '2', actual: '7' },
+    ]);
+  });
+
+  test('a missing deployment configuration reads as ECS defaults', () => {
+    const p = ecsServiceProps(service({ deploymentConfiguration: undefined }));
+    assert.deepEqual([p.circuitBreaker, p.minimumHealthyPercent, p.maximumPercent], [{ enable: false, rollback: false }, 100, 200]);
+  });
+
+  test('update sends only the groups that changed, never desiredCount when the props omit it', () => {
+    const input = serviceUpdateInput(svcProps, [
+      { path: 'healthCheckGracePeriodSeconds', desired: '30', actual: '99' },
+      { path: 'desiredCount', desired: '(absent)', actual: '7' },
+    ]);
+    assert.deepEqual(input, { cluster: svcProps.clusterArn, service: 'web', healthCheckGracePeriodSeconds: 30 });
+  });
+
+  test('desiredCount goes when the props carry it', () => {
+    const input = serviceUpdateInput({ ...svcProps, desiredCount: 3 }, [{ path: 'desiredCount', desired: '3', actual: '7' }]);
+    assert.equal(input.desiredCount, 3);
+  });
+
+  test('a load balancer change forces a new deployment; network and deployment settings go whole', () => {
+    const input = serviceUpdateInput(svcProps, [
+      { path: 'containerPort', desired: '8080', actual: '80' },
+      { path: 'securityGroupIds', desired: '[]', actual: '[]' },
+      { path: 'circuitBreaker.rollback', desired: 'true', actual: 'false' },
+    ]);
+    assert.equal(input.forceNewDeployment, true);
+    assert.deepEqual(input.loadBalancers, [{ targetGroupArn: svcProps.targetGroupArn, containerName: 'app', containerPort: 8080 }]);
+    assert.deepEqual(input.networkConfiguration?.awsvpcConfiguration?.securityGroups, ['sg-1', 'sg-2']);
+    assert.equal(input.networkConfiguration?.awsvpcConfiguration?.assignPublicIp, 'DISABLED');
+    assert.deepEqual(input.deploymentConfiguration, {
+      deploymentCircuitBreaker: { enable: true, rollback: true },
+      minimumHealthyPercent: 100,
+      maximumPercent: 200,
+    });
+    assert.equal(input.taskDefinition, undefined);
+  });
+
+  test('service ARNs in both formats, cluster names from ARNs', () => {
+    assert.deepEqual(parseServiceArn('arn:aws:ecs:us-east-1:123456789012:service/main/web'), { cluster: 'main', name: 'web' });
+    assert.deepEqual(parseServiceArn('arn:aws:ecs:us-east-1:123456789012:service/web'), { cluster: 'default', name: 'web' });
+    assert.equal(parseServiceArn('nonsense'), undefined);
+    assert.equal(clusterName('arn:aws:ecs:us-east-1:123456789012:cluster/main'), 'main');
+    assert.equal(clusterName('main'), 'main');
+  });
+});
+
+describe('scaling and logs helpers', () => {
+  test('resource ids and policy ARNs', () => {
+    assert.deepEqual(parseResourceId('service/main/web'), { cluster: 'main', service: 'web' });
+    assert.equal(parseResourceId('table/orders'), undefined);
+    assert.deepEqual(
+      parsePolicyArn('arn:aws:autoscaling:us-east-1:123456789012:scalingPolicy:0e1f:resource/ecs/service/main/web:policyName/web-cpu'),
+      { resourceId: 'service/main/web', name: 'web-cpu' },
+    );
+  });
+
+  test('policy cooldowns default as Application Auto Scaling does for ECS', () => {
+    const p = scalingPolicyProps({
+      PolicyName: 'cpu',
+      PolicyARN: 'arn',
+      ResourceId: 'service/main/web',
+      ServiceNamespace: 'ecs',
+      ScalableDimension: 'ecs:service:DesiredCount',
+      PolicyType: 'TargetTrackingScaling',
+      CreationTime: new Date(0),
+      TargetTrackingScalingPolicyConfiguration: { TargetValue: 60, PredefinedMetricSpecification: { PredefinedMetricType: 'ECSServiceAverageCPUUtilization' } },
+    });
+    assert.deepEqual(p, {
+      name: 'cpu',
+      resourceId: 'service/main/web',
+      metric: 'ECSServiceAverageCPUUtilization',
+      targetValue: 60,
+      scaleInCooldownSeconds: DEFAULT_ECS_COOLDOWN_SECONDS,
+      scaleOutCooldownSeconds: DEFAULT_ECS_COOLDOWN_SECONDS,
+    });
+  });
+
+  test('missing scaling objects, however the API words it', () => {
+    const validation = Object.assign(new Error('No scalable target found for service namespace: ecs'), { name: 'ValidationException' });
+    assert.equal(isMissingScaling(validation), true);
+    assert.equal(isMissingScaling(Object.assign(new Error('x'), { name: 'ObjectNotFoundException' })), true);
+    assert.equal(isMissingScaling(Object.assign(new Error('MinCapacity too big'), { name: 'ValidationException' })), false);
+  });
+
+  test('log group names and ARNs', () => {
+    assert.equal(logGroupNameOf('arn:aws:logs:us-east-1:123456789012:log-group:/slipway/web:*'), '/slipway/web');
+    assert.equal(logGroupNameOf('arn:aws:logs:us-east-1:123456789012:log-group:/slipway/web'), '/slipway/web');
+    assert.equal(logGroupNameOf('/slipway/web'), '/slipway/web');
+    assert.equal(logGroupArnOf({ arn: 'arn:aws:logs:us-east-1:1:log-group:x:*' }), 'arn:aws:logs:us-east-1:1:log-group:x');
+  });
+});
+
+/** An ECS client stand-in: records each DescribeServices input and answers from `known`. */
+function fakeClients(known: (cluster: string, name: string) => boolean, fail?: Error) {
+  const inputs: { cluster: string; services: string[] }[] = [];
+  const ecs = {
+    async send(cmd: DescribeServicesCommand) {
+      const cluster = cmd.input.cluster ?? '';
+      const services = cmd.input.services ?? [];
+      inputs.push({ cluster, services: [...services] });
+      if (fail) throw fail;
+      return {
+        services: services.filter((n) => known(cluster, n)).map((n) => ({ serviceName: n, serviceArn: `arn:aws:ecs:us-east-1:1:service/${cluster}/${n}`, status: 'ACTIVE' })),
+        failures: services.filter((n) => !known(cluster, n)).map((n) => ({ arn: `arn:aws:ecs:us-east-1:1:service/${n}`, reason: 'MISSING' })),
+      };
+    },
+  };
+  return { aws: { ecs } as unknown as AwsClients, inputs };
+}
+
+describe('EcsDescribeBatcher', () => {
+  test('concurrent lookups merge into calls of at most 10 per cluster; duplicates ask once', async () => {
+    const { aws, inputs } = fakeClients(() => true);
+    const b = new EcsDescribeBatcher(aws, 2);
+    const names = Array.from({ length: 12 }, (_, i) => `s${i}`);
+    const found = await Promise.all([
+      b.describe('main', 's0'),
+      b.describe('other', 's0'),
+      ...names.map((n) => b.describe('arn:aws:ecs:us-east-1:1:cluster/main', n)),
+    ]);
+    assert.deepEqual(found.map((s) => s?.serviceName), ['s0', 's0', ...names]);
+    assert.deepEqual(
+      inputs.map((i) => [i.cluster, i.services.length]).sort(),
+      [
+        ['main', 10],
+        ['main', 2],
+        ['other', 1],
+      ].sort(),
+    );
+  });
+
+  test('MISSING is undefined; a failed call rejects every lookup in it', async () => {
+    const { aws } = fakeClients((_c, n) => n !== 'gone');
+    const b = new EcsDescribeBatcher(aws, 1);
+    assert.deepEqual(
+      (await Promise.all([b.describe('main', 'here'), b.describe('main', 'gone')])).map((s) => s?.serviceName),
+      ['here', undefined],
+    );
+    const broken = new EcsDescribeBatcher(fakeClients(() => true, Object.assign(new Error('no cluster'), { name: 'ClusterNotFoundException' })).aws, 1);
+    const results = await Promise.allSettled([broken.describe('x', 'a'), broken.describe('x', 'b')]);
+    assert.deepEqual(results.map((r) => r.status), ['rejected', 'rejected']);
+  });
+
+  test('lookups after a batch was sent start a new batch', async () => {
+    const { aws, inputs } = fakeClients(() => true);
+    const b = new EcsDescribeBatcher(aws, 1);
+    await b.describe('main', 'a');
+    await b.describe('main', 'b');
+    assert.equal(inputs.length, 2);
+  });
+});
