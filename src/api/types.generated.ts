@@ -247,6 +247,11 @@ export interface EnvironmentStatus {
    * RFC 3339 date-time.
    */
   readonly lastSyncTime?: string;
+  /**
+   * A hash of the last plan Slipway applied in full. While the plan is unchanged, any difference between AWS and the
+   * plan is drift; after a change of spec it is the change being rolled out.
+   */
+  readonly appliedPlanHash?: string;
   /** The load balancer in use. */
   readonly loadBalancer?: EnvironmentLoadBalancerStatus;
   /** The security group Slipway gives every task, admitting traffic from the load balancer. */
@@ -483,6 +488,11 @@ export interface PreviewDeploymentStatus {
    * RFC 3339 date-time.
    */
   readonly lastSyncTime?: string;
+  /**
+   * A hash of the last plan Slipway applied in full. While the plan is unchanged, any difference between AWS and the
+   * plan is drift; after a change of spec it is the change being rolled out.
+   */
+  readonly appliedPlanHash?: string;
   /** The HTTPS URL the preview answers at. */
   readonly url?: string;
   /**
@@ -819,6 +829,11 @@ export interface ServiceStatus {
    * RFC 3339 date-time.
    */
   readonly lastSyncTime?: string;
+  /**
+   * A hash of the last plan Slipway applied in full. While the plan is unchanged, any difference between AWS and the
+   * plan is drift; after a change of spec it is the change being rolled out.
+   */
+  readonly appliedPlanHash?: string;
   /** The HTTPS URL the Service answers at. */
   readonly url?: string;
   /** The task definition revision in use. */

@@ -101,7 +101,8 @@ export async function applyPlan(
   for (const planned of ordered) {
     const wasInventoried = inventoried.has(`${planned.kind}:${planned.id}`);
     const base = { id: planned.id, kind: planned.kind, wasInventoried, changes: [] as Change[] };
-    const blockedBy = dependenciesOf(planned).find((d) => failed.has(d));
+    // Deleting does not wait on dependencies: identities never depend on another resource's attributes.
+    const blockedBy = opts.mode === 'delete' ? undefined : dependenciesOf(planned).find((d) => failed.has(d));
     if (blockedBy) {
       failed.add(planned.id);
       outcomes.set(planned.id, { ...base, action: 'blocked', message: `waiting for ${blockedBy}` });
@@ -117,7 +118,7 @@ export async function applyPlan(
         continue;
       }
       const resolved = resolveProps(planned.props, attrs);
-      if (resolved.missing) {
+      if (resolved.missing && opts.mode !== 'delete') {
         failed.add(planned.id);
         outcomes.set(planned.id, { ...base, action: 'blocked', message: `waiting for ${resolved.missing}` });
         continue;
@@ -141,7 +142,7 @@ export async function applyPlan(
       if (!observed) {
         const mayCreate = writes === 'apply' || (writes === 'report' && !wasInventoried);
         if (!mayCreate) {
-          failed.add(planned.id);
+          if (opts.mode !== 'delete') failed.add(planned.id);
           outcomes.set(planned.id, { ...base, action: 'missing', message: 'deleted outside Slipway' });
           continue;
         }
@@ -170,7 +171,8 @@ export async function applyPlan(
   }
 
   // Inventory leftovers: resources we created earlier that are no longer in the plan (a CDN switched off).
-  const planned = new Set(plan.resources.map((r) => `${r.kind}:${r.id}`));
+  // When deleting, anything inventoried that the forward walk did not find by identity is looked up by identifier.
+  const planned = new Set(plan.resources.filter((r) => opts.mode !== 'delete' || observedById.has(r.id)).map((r) => `${r.kind}:${r.id}`));
   const leftovers = opts.inventory.filter((i) => !planned.has(`${i.kind}:${i.logicalId}`));
   const survivors: InventoryItem[] = [];
 

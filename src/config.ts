@@ -1,0 +1,71 @@
+// Typed operator settings, read from the environment once at start-up and validated there, so a bad value stops
+// the process with a clear message instead of surfacing in the middle of a reconcile.
+export interface Config {
+  /** Written into every AWS resource's tags; several clusters may share one AWS account. */
+  readonly clusterId: string;
+  /** Watch one namespace only; undefined watches all. */
+  readonly watchNamespace?: string;
+  /** Overrides every AWS endpoint (the local emulator). Never set in production. */
+  readonly awsEndpoint?: string;
+  /** Region for calls that are not tied to an Environment (STS). */
+  readonly defaultRegion: string;
+  readonly metricsPort: number;
+  readonly leaderElection: boolean;
+  readonly leaseNamespace: string;
+  readonly leaseName: string;
+  readonly podName: string;
+  readonly workers: number;
+  readonly logLevel: string;
+  /** Default resync when an Environment sets none (the CRD defaults it to 5m). */
+  readonly defaultResyncMs: number;
+}
+
+function int(name: string, value: string | undefined, fallback: number, min: number, max: number): number {
+  if (value === undefined || value === '') return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${name} must be an integer from ${min} to ${max}, got "${value}"`);
+  return n;
+}
+
+function bool(name: string, value: string | undefined, fallback: boolean): boolean {
+  if (value === undefined || value === '') return fallback;
+  if (value === 'true' || value === '1') return true;
+  if (value === 'false' || value === '0') return false;
+  throw new Error(`${name} must be true or false, got "${value}"`);
+}
+
+/** Parses Go-style durations as the CRDs use them: `90s`, `5m`, `1h30m`, `72h`. */
+export function parseDuration(text: string): number {
+  const re = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/gy;
+  const unit: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+  let total = 0;
+  let matched = 0;
+  for (const m of text.matchAll(re)) {
+    total += Number(m[1]) * unit[m[2]!]!;
+    matched += m[0].length;
+  }
+  if (matched === 0 || matched !== text.length) throw new Error(`"${text}" is not a duration like 90s, 5m or 72h`);
+  return total;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const clusterId = env.SLIPWAY_CLUSTER_ID ?? 'default';
+  if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(clusterId)) {
+    throw new Error(`SLIPWAY_CLUSTER_ID must be a DNS label (it is written into AWS tags), got "${clusterId}"`);
+  }
+  const awsEndpoint = env.SLIPWAY_AWS_ENDPOINT ?? env.AWS_ENDPOINT_URL;
+  return {
+    clusterId,
+    ...(env.SLIPWAY_WATCH_NAMESPACE ? { watchNamespace: env.SLIPWAY_WATCH_NAMESPACE } : {}),
+    ...(awsEndpoint ? { awsEndpoint } : {}),
+    defaultRegion: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
+    metricsPort: int('SLIPWAY_METRICS_PORT', env.SLIPWAY_METRICS_PORT, 8080, 0, 65535),
+    leaderElection: bool('SLIPWAY_LEADER_ELECTION', env.SLIPWAY_LEADER_ELECTION, true),
+    leaseNamespace: env.SLIPWAY_LEASE_NAMESPACE ?? env.POD_NAMESPACE ?? 'default',
+    leaseName: env.SLIPWAY_LEASE_NAME ?? 'slipway-operator',
+    podName: env.POD_NAME ?? env.HOSTNAME ?? 'slipway-local',
+    workers: int('SLIPWAY_WORKERS', env.SLIPWAY_WORKERS, 4, 1, 64),
+    logLevel: env.SLIPWAY_LOG_LEVEL ?? 'info',
+    defaultResyncMs: parseDuration(env.SLIPWAY_DEFAULT_RESYNC ?? '5m'),
+  };
+}

@@ -1,0 +1,104 @@
+// Service controller: finalizer → find the Environment → plan → apply → status.
+import type { Service, ServiceStatus } from '../api/index.js';
+import type { Workload } from '../planner/service.js';
+import {
+  addFinalizer,
+  isBeingDeleted,
+  parseKey,
+  removeFinalizer,
+  type ReconcileContext,
+  type ResourceClient,
+  type Result,
+  StatusWriter,
+  TerminalError,
+} from '../runtime/index.js';
+import {
+  ADOPT_ANNOTATION,
+  blockedConditions,
+  commonStatus,
+  failureToThrow,
+  FINALIZER,
+  jittered,
+  mergeConditions,
+  type OperatorDeps,
+} from './shared.js';
+import { applyWorkload, deleteWorkload, lookupEnvironment } from './workload.js';
+import { parseDuration } from '../config.js';
+
+export function serviceWorkload(svc: Service, clusterId: string): Workload {
+  return {
+    owner: { clusterId, kind: 'Service', namespace: svc.metadata.namespace ?? 'default', name: svc.metadata.name },
+    spec: svc.spec,
+    subdomain: svc.spec.subdomain ?? svc.metadata.name,
+    serviceName: svc.metadata.name,
+  };
+}
+
+export function serviceReconciler(deps: OperatorDeps, client: ResourceClient<Service>) {
+  const statusWriter = new StatusWriter<Service>(client, deps.log);
+
+  return async function reconcile(key: string, rctx: ReconcileContext): Promise<Result> {
+    let svc = await client.find(parseKey(key), rctx.signal);
+    if (!svc) return { requeue: false };
+    const now = deps.now();
+    const generation = svc.metadata.generation;
+    const status = svc.status;
+    const ns = svc.metadata.namespace ?? 'default';
+    const workload = serviceWorkload(svc, deps.clusterId);
+    const lookup = lookupEnvironment(deps, ns, svc.spec.environmentRef.name, 'spec.environmentRef.name');
+
+    if (isBeingDeleted(svc)) {
+      if (!svc.metadata.finalizers?.includes(FINALIZER)) return { requeue: false };
+      const pass = await deleteWorkload(deps, workload, lookup, status, now);
+      if (pass && pass.report.inventory.length > 0) {
+        await statusWriter.write(svc, { ...status, ...commonStatus(pass, status, generation, now) });
+        const failure = failureToThrow(pass.report);
+        if (failure instanceof Error) throw failure;
+        return { requeueAfterMs: 10_000 };
+      }
+      await removeFinalizer(client, svc, FINALIZER);
+      return { requeue: false };
+    }
+
+    svc = await addFinalizer(client, svc, FINALIZER);
+
+    if (!lookup.ok) {
+      await statusWriter.write(svc, {
+        ...status,
+        observedGeneration: generation,
+        conditions: mergeConditions(status?.conditions, blockedConditions(lookup.reason, lookup.message), generation, now),
+      });
+      // The Environment's appearance (or readiness) wakes this Service through the Environment watch.
+      return { requeueAfterMs: lookup.retryMs };
+    }
+
+    let result;
+    try {
+      result = await applyWorkload(deps, workload, lookup, status, {
+        driftPolicy: svc.spec.driftPolicy ?? lookup.env.spec.driftPolicy,
+        adopt: svc.metadata.annotations?.[ADOPT_ANNOTATION] === 'true',
+        now,
+      });
+    } catch (err) {
+      if (!(err instanceof TerminalError)) throw err;
+      await statusWriter.write(svc, {
+        ...status,
+        observedGeneration: generation,
+        conditions: mergeConditions(status?.conditions, blockedConditions(err.reason, err.message), generation, now),
+      });
+      await deps.events.warning(svc, err.reason, err.message);
+      throw err;
+    }
+    const { pass, fields } = result;
+    const next: ServiceStatus = { ...commonStatus(pass, status, generation, now), ...fields };
+    await statusWriter.write(svc, next);
+    for (const line of pass.summary.corrections) await deps.events.normal(svc, 'DriftCorrected', line);
+    const failure = failureToThrow(pass.report);
+    if (failure instanceof Error) {
+      if (failure instanceof TerminalError) await deps.events.warning(svc, failure.reason, failure.message);
+      throw failure;
+    }
+    if (failure) return failure;
+    return { requeueAfterMs: jittered(parseDuration(lookup.env.spec.resyncInterval ?? '5m') || deps.defaultResyncMs) };
+  };
+}

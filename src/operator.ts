@@ -1,0 +1,192 @@
+// Wiring: informers for the three kinds, one controller each, AWS call metrics, leader election, health and
+// metrics endpoints. main.ts runs it as a process; tests and the sandbox run it in-process.
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Environment, PreviewDeployment, Service } from './api/index.js';
+import { ENVIRONMENT_TYPE, PREVIEW_TYPE, SERVICE_TYPE } from './controllers/resource-types.js';
+import { CallCounter, type CallListener } from './aws/calls.js';
+import type { Config } from './config.js';
+import { environmentReconciler } from './controllers/environment.js';
+import { previewReconciler } from './controllers/preview.js';
+import { serviceReconciler } from './controllers/service.js';
+import type { OperatorDeps } from './controllers/shared.js';
+import {
+  Controller,
+  defaultIdentity,
+  EventRecorder,
+  Informer,
+  KubeClient,
+  keyOf,
+  LeaderElector,
+  startHealthServer,
+  type HealthServer,
+  type KubeObject,
+} from './runtime/index.js';
+
+
+export interface Operator {
+  readonly registry: Registry;
+  /** Every AWS call this operator made, by service:operation:outcome. */
+  readonly calls: CallCounter;
+  readonly deps: OperatorDeps;
+  readonly health?: HealthServer;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface OperatorOptions {
+  readonly config: Config;
+  readonly kubeConfig: KubeConfig;
+  readonly logger: Logger;
+  /** Serve /healthz, /readyz and /metrics. Default true. */
+  readonly serveHealth?: boolean;
+}
+
+/** Spec, deletion or annotation changes matter; our own status writes do not (they would retrigger us). */
+function meaningfulChange(oldObj: KubeObject, newObj: KubeObject): boolean {
+  if (oldObj === newObj) return true; // periodic resync
+  const a = oldObj.metadata ?? {};
+  const b = newObj.metadata ?? {};
+  return (
+    a.generation !== b.generation ||
+    a.deletionTimestamp !== b.deletionTimestamp ||
+    JSON.stringify(a.annotations ?? {}) !== JSON.stringify(b.annotations ?? {})
+  );
+}
+
+function awsCallMetrics(registry: Registry): CallListener {
+  const calls = new Counter({
+    name: 'slipway_aws_calls_total',
+    help: 'AWS API calls by service, operation and outcome',
+    labelNames: ['service', 'operation', 'outcome'] as const,
+    registers: [registry],
+  });
+  const seconds = new Histogram({
+    name: 'slipway_aws_call_duration_seconds',
+    help: 'AWS API call latency',
+    labelNames: ['service', 'operation'] as const,
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  return (c) => {
+    calls.inc({ service: c.service, operation: c.operation, outcome: c.outcome });
+    seconds.observe({ service: c.service, operation: c.operation }, c.seconds);
+  };
+}
+
+export function createOperator(opts: OperatorOptions): Operator {
+  const { config, logger } = opts;
+  const kube = new KubeClient(opts.kubeConfig);
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const calls = new CallCounter();
+  const metricsListener = awsCallMetrics(registry);
+  const informerOpts = { client: kube, logger, ...(config.watchNamespace ? { namespace: config.watchNamespace } : {}) };
+  const environments = new Informer<Environment>({ ...informerOpts, type: ENVIRONMENT_TYPE });
+  const services = new Informer<Service>({ ...informerOpts, type: SERVICE_TYPE });
+  const previews = new Informer<PreviewDeployment>({ ...informerOpts, type: PREVIEW_TYPE });
+  const identity = `${config.podName}_${defaultIdentity()}`;
+  const deps: OperatorDeps = {
+    kube,
+    clusterId: config.clusterId,
+    ...(config.awsEndpoint ? { awsEndpoint: config.awsEndpoint } : {}),
+    onAwsCall: (c) => {
+      calls.listener(c);
+      metricsListener(c);
+    },
+    events: new EventRecorder({ client: kube, reportingInstance: config.podName, logger }),
+    log: logger,
+    environments,
+    services,
+    previews,
+    now: () => new Date(),
+    defaultResyncMs: config.defaultResyncMs,
+  };
+
+  const common = { logger, registry, workers: config.workers, periodicRequeueMs: config.defaultResyncMs };
+  const envController = new Controller({ ...common, name: 'environment', reconcile: environmentReconciler(deps, kube.resource(ENVIRONMENT_TYPE)) });
+  const svcController = new Controller({ ...common, name: 'service', reconcile: serviceReconciler(deps, kube.resource(SERVICE_TYPE)) });
+  const previewController = new Controller({ ...common, name: 'preview', reconcile: previewReconciler(deps, kube.resource(PREVIEW_TYPE)) });
+
+  const envOf = (obj: Service | PreviewDeployment) => `${obj.metadata.namespace}/${obj.spec.environmentRef.name}`;
+  const referencing = <T extends Service | PreviewDeployment>(inf: Informer<T>) => (env: Environment) =>
+    inf
+      .list()
+      .filter((o) => o.metadata.namespace === env.metadata.namespace && o.spec.environmentRef.name === env.metadata.name)
+      .map((o) => keyOf(o));
+  // Environments: their own changes, plus Services and previews coming and going (the gate's callback URLs).
+  envController.watch(environments, { updateFilter: meaningfulChange });
+  envController.watch(services, { map: envOf, updateFilter: meaningfulChange });
+  envController.watch(previews, { map: envOf, updateFilter: (a, b) => meaningfulChange(a, b) || a.status?.phase !== b.status?.phase });
+  // Services and previews: their own changes, plus their Environment's (its status says where to attach).
+  svcController.watch(services, { updateFilter: meaningfulChange });
+  svcController.watch(environments, { map: referencing(services) });
+  previewController.watch(previews, { updateFilter: meaningfulChange });
+  previewController.watch(environments, { map: referencing(previews) });
+  previewController.watch(services, {
+    map: (svc: Service) =>
+      previews
+        .list()
+        .filter((p) => p.metadata.namespace === svc.metadata.namespace && p.spec.serviceRef.name === svc.metadata.name)
+        .map((p) => keyOf(p)),
+    updateFilter: meaningfulChange,
+  });
+
+  const informers = [environments, services, previews];
+  const controllers = [envController, svcController, previewController];
+  let running = false;
+  const startControllers = async (signal?: AbortSignal) => {
+    for (const i of informers) i.start();
+    await Promise.all(informers.map((i) => i.waitForSync(signal)));
+    for (const c of controllers) c.start();
+    running = true;
+    logger.info({ identity }, 'controllers started');
+  };
+  const stopControllers = async () => {
+    if (!running) return;
+    running = false;
+    await Promise.all(controllers.map((c) => c.stop()));
+    await Promise.all(informers.map((i) => i.stop()));
+  };
+  const elector = config.leaderElection
+    ? new LeaderElector({
+        client: kube,
+        namespace: config.leaseNamespace,
+        name: config.leaseName,
+        identity,
+        logger,
+        onStartedLeading: (signal) => startControllers(signal),
+        onStoppedLeading: () => stopControllers(),
+      })
+    : undefined;
+
+  let health: HealthServer | undefined;
+  const operator: Operator = {
+    registry,
+    calls,
+    deps,
+    get health() {
+      return health;
+    },
+    async start() {
+      if (opts.serveHealth !== false) {
+        health = await startHealthServer({
+          port: config.metricsPort,
+          registry,
+          informers: () => (running ? informers : []),
+          ...(elector ? { isLeader: () => elector.isLeader() } : {}),
+          logger,
+        });
+      }
+      if (elector) elector.start();
+      else await startControllers();
+    },
+    async stop() {
+      if (elector) await elector.stop();
+      await stopControllers();
+      await health?.close();
+    },
+  };
+  return operator;
+}

@@ -1,0 +1,286 @@
+// The Environment and Service controllers end to end: a real kube-apiserver, the real operator in-process, and
+// moto as AWS. AWS state is asserted through the SDK, status through the API server.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { DescribeServicesCommand, UpdateServiceCommand, CreateClusterCommand, DescribeClustersCommand } from '@aws-sdk/client-ecs';
+import {
+  CreateTargetGroupCommand,
+  DescribeRulesCommand,
+  DescribeTargetGroupsCommand,
+  ModifyRuleCommand,
+  ModifyTargetGroupCommand,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
+import { ChangeResourceRecordSetsCommand, ListResourceRecordSetsCommand, type ResourceRecordSet } from '@aws-sdk/client-route-53';
+import { DescribeUserPoolClientCommand, UpdateUserPoolClientCommand } from '@aws-sdk/client-cognito-identity-provider';
+import type { Environment, Service } from '../../src/api/index.js';
+import { ENVIRONMENT_TYPE, SERVICE_TYPE } from '../../src/controllers/resource-types.js';
+import type { Operator } from '../../src/operator.js';
+import type { AwsClients } from '../../src/aws/clients.js';
+import { createLandscape, emulatorState, testAws, uniqueSuffix, type Landscape } from '../support/aws-fixtures.js';
+import { condition, createNamespace, eventually, installCrds, kubeClient, kubectl, waitForCondition } from '../support/kube.js';
+import { reconcileCount, startOperator } from '../support/operator.js';
+
+const suffix = uniqueSuffix();
+const ns = `ctl-${suffix}`;
+const baseDomain = `ctl-${suffix}.shop.test`;
+const kube = kubeClient();
+const environments = kube.resource<Environment>(ENVIRONMENT_TYPE);
+const services = kube.resource<Service>(SERVICE_TYPE);
+
+let aws: AwsClients;
+let land: Landscape;
+let operator: Operator;
+
+function environmentYaml(name: string, extra = ''): string {
+  return `
+apiVersion: slipway.dev/v1alpha1
+kind: Environment
+metadata: { name: ${name}, namespace: ${ns} }
+spec:
+  tier: non-production
+  region: us-east-1
+  domain: { baseDomain: ${baseDomain}, hostedZoneId: ${land.hostedZoneId} }
+  network: { vpcId: ${land.vpcId}, subnetIds: [${land.subnetIds.join(', ')}], securityGroupIds: [${land.securityGroupId}] }
+  loadBalancer: { certificateArn: "${land.certificateArn}" }
+  access: { cognito: { invitedUsers: [reviewer@shop.test] } }
+${extra}`;
+}
+
+function serviceYaml(name: string, opts: { env?: string; image?: string; priority?: number; subdomain?: string; extra?: string } = {}): string {
+  return `
+apiVersion: slipway.dev/v1alpha1
+kind: Service
+metadata: { name: ${name}, namespace: ${ns} }
+spec:
+  environmentRef: { name: ${opts.env ?? 'dev'} }
+  image: ${opts.image ?? 'registry.shop.test/catalog:1.0.0'}
+  cpu: 256
+  memory: 512
+  containerPort: 8080
+  ${opts.subdomain ? `subdomain: ${opts.subdomain}` : ''}
+  routing: { pathPatterns: ["/*"]${opts.priority ? `, priority: ${opts.priority}` : ''} }
+  env: [{ name: LOG_LEVEL, value: info }]
+  healthCheck: { path: /healthz }
+${opts.extra ?? ''}`;
+}
+
+function apply(yaml: string): void {
+  kubectl(['apply', '-f', '-'], yaml);
+}
+
+/** Forces a reconcile now (an annotation change is a meaningful change) and waits until it has run. */
+async function nudge(kind: 'environment' | 'service', name: string): Promise<void> {
+  const before = await reconcileCount(operator, kind);
+  kubectl(['annotate', '--overwrite', kind === 'environment' ? 'environments.slipway.dev' : 'services.slipway.dev', name, '-n', ns, `test.slipway.dev/nudge=${Date.now()}`]);
+  await eventually(`a ${kind} reconcile of ${name}`, async () => ((await reconcileCount(operator, kind)) > before ? true : undefined), 30_000);
+}
+
+async function ruleFor(host: string) {
+  const svc = await services.get({ namespace: ns, name: 'catalog' });
+  const out = await aws.elbv2.send(new DescribeRulesCommand({ RuleArns: [svc.status!.ruleArn!] }));
+  const rule = out.Rules![0]!;
+  assert.ok(rule.Conditions?.some((c) => c.Field === 'host-header' && c.Values?.includes(host)) || host === '', 'rule for host');
+  return rule;
+}
+
+async function records(): Promise<ResourceRecordSet[]> {
+  const out = await aws.route53.send(new ListResourceRecordSetsCommand({ HostedZoneId: land.hostedZoneId }));
+  return out.ResourceRecordSets ?? [];
+}
+
+describe('Environment and Service controllers', { timeout: 600_000 }, () => {
+  before(async () => {
+    installCrds();
+    createNamespace(ns);
+    aws = testAws();
+    land = await createLandscape(aws, baseDomain);
+    operator = await startOperator();
+  });
+  after(async () => {
+    await operator?.stop();
+    aws?.destroy();
+  });
+
+  test('a Service whose Environment is missing gets a clear condition, then becomes Ready once it appears', async () => {
+    apply(serviceYaml('catalog'));
+    const waiting = await waitForCondition(services, { namespace: ns, name: 'catalog' }, 'Ready', 'False', { reason: 'EnvironmentNotFound' });
+    assert.match(condition(waiting, 'Ready')!.message!, /spec\.environmentRef\.name: Environment dev does not exist/);
+
+    apply(environmentYaml('dev'));
+    const env = await waitForCondition(environments, { namespace: ns, name: 'dev' }, 'Ready', 'True', { timeoutMs: 120_000 });
+    assert.ok(env.status?.loadBalancer?.dnsName, 'the ALB DNS name is in status');
+    assert.ok(env.status?.cognito?.clientId, 'the gate app client is in status');
+    assert.ok(env.metadata.finalizers?.includes('slipway.dev/cleanup'));
+
+    const svc = await waitForCondition(services, { namespace: ns, name: 'catalog' }, 'Ready', 'True', { timeoutMs: 120_000 });
+    assert.equal(svc.status?.url, `https://catalog.${baseDomain}`);
+    assert.match(svc.status?.taskDefinitionArn ?? '', /task-definition\/.+:1$/);
+    assert.ok(svc.status?.priority && svc.status.priority >= 1 && svc.status.priority <= 50_000);
+  });
+
+  test('AWS holds the Fargate service, the gated listener rule, the DNS alias and the callback URL', async () => {
+    const env = await environments.get({ namespace: ns, name: 'dev' });
+    const svc = await services.get({ namespace: ns, name: 'catalog' });
+    const ecs = await aws.ecs.send(new DescribeServicesCommand({ cluster: env.status!.clusterArn!, services: ['catalog'] }));
+    const service = ecs.services![0]!;
+    assert.equal(service.launchType, 'FARGATE');
+    assert.equal(service.taskDefinition, svc.status!.taskDefinitionArn);
+    assert.equal(service.loadBalancers?.[0]?.targetGroupArn, svc.status!.targetGroupArn);
+
+    const rule = await ruleFor(`catalog.${baseDomain}`);
+    assert.deepEqual(
+      rule.Actions!.map((a) => a.Type),
+      ['authenticate-cognito', 'forward'],
+    );
+    const rs = await records();
+    const a = rs.find((r) => r.Name === `catalog.${baseDomain}.` && r.Type === 'A');
+    assert.ok(a?.AliasTarget?.DNSName, 'alias A record');
+    assert.ok(rs.some((r) => r.Name === `catalog.${baseDomain}.` && r.Type === 'TXT'), 'ownership TXT record');
+
+    const client = await aws.cognito.send(
+      new DescribeUserPoolClientCommand({ UserPoolId: env.status!.cognito!.userPoolId!, ClientId: env.status!.cognito!.clientId! }),
+    );
+    await eventually('the callback URL for the service host', async () => {
+      const c = await aws.cognito.send(new DescribeUserPoolClientCommand({ UserPoolId: env.status!.cognito!.userPoolId!, ClientId: env.status!.cognito!.clientId! }));
+      return c.UserPoolClient?.CallbackURLs?.includes(`https://catalog.${baseDomain}/oauth2/idpresponse`) ? true : undefined;
+    });
+    assert.ok(client.UserPoolClient?.ClientSecret, 'the app client has a secret');
+  });
+
+  test('an image update registers a new revision and updates the service; the next pass writes nothing', async () => {
+    apply(serviceYaml('catalog', { image: 'registry.shop.test/catalog:1.1.0' }));
+    const svc = await eventually('revision 2', async () => {
+      const s = await services.get({ namespace: ns, name: 'catalog' });
+      return s.status?.revision === 2 && s.status.observedGeneration === s.metadata.generation ? s : undefined;
+    });
+    const env = await environments.get({ namespace: ns, name: 'dev' });
+    const ecs = await aws.ecs.send(new DescribeServicesCommand({ cluster: env.status!.clusterArn!, services: ['catalog'] }));
+    assert.equal(ecs.services![0]!.taskDefinition, svc.status!.taskDefinitionArn);
+
+    const before = operator.calls.snapshot();
+    await nudge('service', 'catalog');
+    assert.deepEqual(operator.calls.writesSince(before), {}, 'a pass over a Service in sync makes no AWS write calls');
+  });
+
+  test('out-of-band changes are corrected under driftPolicy Correct, with drift in status and an Event', async () => {
+    const env = await environments.get({ namespace: ns, name: 'dev' });
+    const svc = await services.get({ namespace: ns, name: 'catalog' });
+    const host = `catalog.${baseDomain}`;
+    // A rule's host, a target group's health check, the DNS record, the service's task definition.
+    await aws.elbv2.send(new ModifyRuleCommand({ RuleArn: svc.status!.ruleArn!, Conditions: [{ Field: 'host-header', Values: [`hijacked.${baseDomain}`] }, { Field: 'path-pattern', Values: ['/*'] }] }));
+    await aws.elbv2.send(new ModifyTargetGroupCommand({ TargetGroupArn: svc.status!.targetGroupArn!, HealthCheckPath: '/changed' }));
+    const a = (await records()).find((r) => r.Name === `${host}.` && r.Type === 'A')!;
+    await aws.route53.send(new ChangeResourceRecordSetsCommand({ HostedZoneId: land.hostedZoneId, ChangeBatch: { Changes: [{ Action: 'DELETE', ResourceRecordSet: a }] } }));
+    const oldRevision = svc.status!.taskDefinitionArn!.replace(/:2$/, ':1');
+    await aws.ecs.send(new UpdateServiceCommand({ cluster: env.status!.clusterArn!, service: 'catalog', taskDefinition: oldRevision }));
+
+    await nudge('service', 'catalog');
+    const after = await services.get({ namespace: ns, name: 'catalog' });
+    const paths = (after.status?.drift ?? []).map((d) => `${d.logicalId} ${d.path} ${d.action}`);
+    assert.ok(paths.some((p) => /^listener-rule .*host.* Corrected$/.test(p)), `rule host drift in ${paths.join('; ')}`);
+    assert.ok(paths.some((p) => /^target-group healthCheck\.path Corrected$/.test(p)), `health check drift in ${paths.join('; ')}`);
+    assert.ok(paths.some((p) => /^dns-record \(resource\) Corrected$/.test(p)), `deleted record in ${paths.join('; ')}`);
+    assert.ok(paths.some((p) => /^ecs-service taskDefinitionArn Corrected$/.test(p)), `task definition drift in ${paths.join('; ')}`);
+    assert.equal(condition(after, 'Ready')?.status, 'True');
+
+    await ruleFor(host);
+    const tg = await aws.elbv2.send(new DescribeTargetGroupsCommand({ TargetGroupArns: [svc.status!.targetGroupArn!] }));
+    assert.equal(tg.TargetGroups![0]!.HealthCheckPath, '/healthz');
+    assert.ok((await records()).some((r) => r.Name === `${host}.` && r.Type === 'A'), 'the record is back');
+    const ecs = await aws.ecs.send(new DescribeServicesCommand({ cluster: env.status!.clusterArn!, services: ['catalog'] }));
+    assert.equal(ecs.services![0]!.taskDefinition, svc.status!.taskDefinitionArn);
+    const events = kubectl(['get', 'events', '-n', ns, '--field-selector', 'reason=DriftCorrected', '-o', 'name']);
+    assert.ok(events.trim().length > 0, 'a DriftCorrected event was recorded');
+  });
+
+  test('a callback URL removed from the app client out of band is put back', async () => {
+    const env = await environments.get({ namespace: ns, name: 'dev' });
+    const ids = { UserPoolId: env.status!.cognito!.userPoolId!, ClientId: env.status!.cognito!.clientId! };
+    const described = await aws.cognito.send(new DescribeUserPoolClientCommand(ids));
+    const c = described.UserPoolClient!;
+    await aws.cognito.send(
+      new UpdateUserPoolClientCommand({
+        ...ids,
+        CallbackURLs: ['https://elsewhere.shop.test/oauth2/idpresponse'],
+        AllowedOAuthFlows: c.AllowedOAuthFlows,
+        AllowedOAuthScopes: c.AllowedOAuthScopes,
+        AllowedOAuthFlowsUserPoolClient: c.AllowedOAuthFlowsUserPoolClient,
+        SupportedIdentityProviders: c.SupportedIdentityProviders,
+      }),
+    );
+    await nudge('environment', 'dev');
+    const fixed = await aws.cognito.send(new DescribeUserPoolClientCommand(ids));
+    assert.deepEqual(fixed.UserPoolClient!.CallbackURLs, [`https://catalog.${baseDomain}/oauth2/idpresponse`]);
+    const after = await environments.get({ namespace: ns, name: 'dev' });
+    assert.ok(after.status?.drift?.some((d) => d.logicalId === 'user-pool-client' && d.path === 'callbackUrls' && d.action === 'Corrected'));
+  });
+
+  test('under driftPolicy Report, drift is reported and AWS is left untouched', async () => {
+    apply(serviceYaml('catalog', { image: 'registry.shop.test/catalog:1.1.0', extra: '  driftPolicy: Report\n' }));
+    await eventually('the policy change to be observed', async () => {
+      const s = await services.get({ namespace: ns, name: 'catalog' });
+      return s.status?.observedGeneration === s.metadata.generation ? s : undefined;
+    });
+    const svc = await services.get({ namespace: ns, name: 'catalog' });
+    await aws.elbv2.send(new ModifyTargetGroupCommand({ TargetGroupArn: svc.status!.targetGroupArn!, HealthCheckPath: '/reported' }));
+    const before = operator.calls.snapshot();
+    await nudge('service', 'catalog');
+    const after = await services.get({ namespace: ns, name: 'catalog' });
+    assert.equal(condition(after, 'Drifted')?.status, 'True');
+    assert.match(condition(after, 'Drifted')!.message!, /healthCheck\.path is \/reported, want \/healthz/);
+    assert.ok(after.status?.drift?.some((d) => d.path === 'healthCheck.path' && d.action === 'Reported' && d.actual === '/reported'));
+    assert.deepEqual(operator.calls.writesSince(before), {}, 'Report makes no AWS writes');
+    const tg = await aws.elbv2.send(new DescribeTargetGroupsCommand({ TargetGroupArns: [svc.status!.targetGroupArn!] }));
+    assert.equal(tg.TargetGroups![0]!.HealthCheckPath, '/reported');
+    // Back to Correct: the next pass fixes it.
+    apply(serviceYaml('catalog', { image: 'registry.shop.test/catalog:1.1.0' }));
+    await waitForCondition(services, { namespace: ns, name: 'catalog' }, 'Drifted', 'False');
+  });
+
+  test('a second Service claiming a taken priority or host gets a condition naming the owner', async () => {
+    const taken = (await services.get({ namespace: ns, name: 'catalog' })).status!.priority!;
+    apply(serviceYaml('orders', { priority: taken, subdomain: 'orders' }));
+    const orders = await waitForCondition(services, { namespace: ns, name: 'orders' }, 'Synced', 'False', { timeoutMs: 90_000 });
+    assert.match(condition(orders, 'Synced')!.message!, new RegExp(`Service/${ns}/catalog`));
+    assert.match(condition(orders, 'Synced')!.message!, /spec\.routing\.priority/);
+
+    apply(serviceYaml('catalog-copy', { subdomain: 'catalog' }));
+    const copy = await waitForCondition(services, { namespace: ns, name: 'catalog-copy' }, 'Synced', 'False', { timeoutMs: 90_000 });
+    assert.match(condition(copy, 'Synced')!.message!, new RegExp(`owned by Service/${ns}/catalog`));
+    kubectl(['delete', 'services.slipway.dev', 'orders', 'catalog-copy', '-n', ns, '--wait=true', '--timeout=120s']);
+  });
+
+  test('deleting removes everything Slipway owns and nothing else', async () => {
+    const env = await environments.get({ namespace: ns, name: 'dev' });
+    // Unowned neighbours: a target group in the same VPC and a cluster, which must survive.
+    await aws.elbv2.send(new CreateTargetGroupCommand({ Name: `keep-${suffix}`, Protocol: 'HTTP', Port: 80, VpcId: land.vpcId, TargetType: 'ip' }));
+    await aws.ecs.send(new CreateClusterCommand({ clusterName: `keep-${suffix}` }));
+
+    kubectl(['delete', 'environments.slipway.dev', 'dev', '-n', ns, '--wait=false']);
+    const held = await waitForCondition(environments, { namespace: ns, name: 'dev' }, 'Ready', 'False', { reason: 'InUse' });
+    assert.deepEqual(held.status?.heldBy, [{ kind: 'Service', name: 'catalog' }]);
+
+    kubectl(['delete', 'services.slipway.dev', 'catalog', '-n', ns, '--wait=true', '--timeout=180s']);
+    await eventually('the Environment to be gone', async () => ((await environments.find({ namespace: ns, name: 'dev' })) ? undefined : true), 180_000);
+
+    const state = await emulatorState();
+    for (const arn of [env.status!.loadBalancer!.arn!, env.status!.clusterArn!]) {
+      assert.ok(!state.includes(`"${arn}"`) || !(await stillActive(arn)), `${arn} is gone`);
+    }
+    assert.ok(!state.includes(`Service/${ns}/`), 'no resource carries this namespace\'s ownership tags');
+    assert.ok(!(await records()).some((r) => r.Name?.startsWith('catalog.')), 'the DNS records are gone');
+    const keptTg = await aws.elbv2.send(new DescribeTargetGroupsCommand({ Names: [`keep-${suffix}`] }));
+    assert.equal(keptTg.TargetGroups?.length, 1, 'the unowned target group is untouched');
+    const keptCluster = await aws.ecs.send(new DescribeClustersCommand({ clusters: [`keep-${suffix}`] }));
+    assert.equal(keptCluster.clusters?.[0]?.status, 'ACTIVE', 'the unowned cluster is untouched');
+  });
+});
+
+/** ECS keeps deleted clusters and services around as INACTIVE; anything else in the dump is still there. */
+async function stillActive(arn: string): Promise<boolean> {
+  if (arn.includes(':cluster/')) {
+    const out = await aws.ecs.send(new DescribeClustersCommand({ clusters: [arn] }));
+    return out.clusters?.[0]?.status === 'ACTIVE';
+  }
+  return true;
+}

@@ -1,0 +1,30 @@
+// Runs the real operator in-process against the test environment: real informers, controllers and AWS calls.
+import pino from 'pino';
+import { loadConfig } from '../../src/config.js';
+import { createOperator, type Operator } from '../../src/operator.js';
+import { getTestEnv } from './env.js';
+
+export async function startOperator(overrides: Record<string, string> = {}): Promise<Operator> {
+  const env = getTestEnv();
+  const config = loadConfig({
+    SLIPWAY_CLUSTER_ID: 'test',
+    SLIPWAY_AWS_ENDPOINT: env.awsEndpoint,
+    AWS_REGION: env.awsRegion,
+    SLIPWAY_LEADER_ELECTION: 'false',
+    SLIPWAY_METRICS_PORT: '0',
+    SLIPWAY_WORKERS: '4',
+    ...overrides,
+  });
+  process.env.AWS_ACCESS_KEY_ID ??= env.awsCredentials.accessKeyId;
+  process.env.AWS_SECRET_ACCESS_KEY ??= env.awsCredentials.secretAccessKey;
+  const logger = pino({ level: process.env.SLIPWAY_TEST_LOG_LEVEL ?? 'warn' });
+  const operator = createOperator({ config, kubeConfig: env.kubeConfig, logger });
+  await operator.start();
+  return operator;
+}
+
+/** Total reconciles of one controller so far, from the operator's own metrics. */
+export async function reconcileCount(operator: Operator, controller: string): Promise<number> {
+  const metric = await operator.registry.getSingleMetric('controller_runtime_reconcile_total')?.get();
+  return (metric?.values ?? []).filter((v) => v.labels.controller === controller).reduce((n, v) => n + v.value, 0);
+}
