@@ -94,7 +94,7 @@ export interface EnvironmentDomain {
   readonly baseDomain: string;
   /**
    * The Route 53 public (or, for an internal load balancer, private) hosted zone that holds baseDomain, e.g.
-   * Z0123456789ABCDEFGHIJ. Slipway writes alias and ownership TXT records in it.
+   * Z0123456789ABCDEFGHIJ (uppercase letters and digits). Slipway writes alias and ownership TXT records in it.
    */
   readonly hostedZoneId: string;
 }
