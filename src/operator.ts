@@ -31,6 +31,8 @@ export interface Operator {
   readonly calls: CallCounter;
   readonly deps: OperatorDeps;
   readonly health?: HealthServer;
+  /** True when no controller has a key waiting or in progress (timed requeues aside). */
+  idle(): boolean;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -169,6 +171,7 @@ export function createOperator(opts: OperatorOptions): Operator {
     get health() {
       return health;
     },
+    idle: () => controllers.every((c) => c.queue.length === 0 && c.queue.processingLength === 0),
     async start() {
       if (opts.serveHealth !== false) {
         health = await startHealthServer({

@@ -107,6 +107,7 @@ export function environmentReconciler(deps: OperatorDeps, client: ResourceClient
           plan = { owner: environmentOwner(env, deps.clusterId), resources: [] };
         }
         const pass = await runPass(aws, plan, status, { deleting: true, driftPolicy: 'Correct', adopt: false, now });
+        rctx.log.info({ outcomes: pass.report.outcomes.map((o) => `${o.id}:${o.action}${o.message ? ` (${o.message})` : ''}`) }, 'deletion pass');
         const left = pass.report.inventory;
         if (left.length > 0) {
           await writeStatus(env, { ...status, ...commonStatus(pass, status, generation, now) });

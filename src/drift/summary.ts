@@ -7,6 +7,14 @@ import type { ApplyMode, ApplyReport, InventoryItem, ResourceOutcome } from '../
 import type { ResourceKind } from '../planner/plan.js';
 
 export const MAX_DRIFT_ITEMS = 50;
+/** How long a corrected drift item stays in status after the pass that corrected it. */
+export const CORRECTED_RETENTION_MS = 60 * 60_000;
+/** The CRDs cap desired/actual at 1024 characters. */
+const MAX_VALUE_LENGTH = 1024;
+
+function clip(value: string): string {
+  return value.length <= MAX_VALUE_LENGTH ? value : `${value.slice(0, MAX_VALUE_LENGTH - 3)}...`;
+}
 
 export interface DriftItem {
   readonly kind: string;
@@ -70,8 +78,8 @@ function driftOf(o: ResourceOutcome, mode: ApplyMode, planChanged: boolean): Omi
     kind: o.kind,
     logicalId: o.id,
     path,
-    desired,
-    actual,
+    desired: clip(desired),
+    actual: clip(actual),
     action,
   });
   switch (o.action) {
@@ -147,9 +155,17 @@ export function summarize(input: SummaryInput): Summary {
     const fields = corrected.filter((d) => d.logicalId === id).map((d) => d.path);
     return `corrected drift on ${id}: ${fields.join(', ')}`;
   });
+  // Corrections stay visible for a while: the pass that corrected something may be followed by a quiet one
+  // seconds later, and "what was fixed behind my back" is exactly what a reader of the status wants to see.
+  const current = new Set(all.map((d) => `${d.kind}|${d.logicalId}|${d.path}`));
+  const nowMs = Date.parse(now);
+  const recent = input.previousDrift.filter(
+    (d) => d.action === 'Corrected' && !current.has(`${d.kind}|${d.logicalId}|${d.path}`) && nowMs - Date.parse(d.detectedAt) < CORRECTED_RETENTION_MS,
+  );
+  const shown = [...all, ...recent];
   return {
-    drift: all.slice(0, MAX_DRIFT_ITEMS),
-    driftCount: all.length,
+    drift: shown.slice(0, MAX_DRIFT_ITEMS),
+    driftCount: shown.length,
     resources: toStatusResources(report.inventory),
     conditions,
     corrections,

@@ -198,7 +198,9 @@ export const dnsRecord: KindReconciler<'route53.Record'> = {
     if (!parseRecordOwnerValue(p.ownerValue)) throw new Error(`route53.Record ${p.name}: ownerValue ${JSON.stringify(p.ownerValue)} is not a Slipway owner value`);
     // A TXT record may already sit at the name (a site verification, or ours left behind): keep its other values.
     const at = recordsAt(await zoneRecords(ctx, p.hostedZoneId), p.name);
-    await write(ctx, p.hostedZoneId, [{ Action: 'CREATE', ResourceRecordSet: aliasRecord(p) }, txtChange(p.name, at.txt, p.ownerValue, undefined)]);
+    // UPSERT, not CREATE: observe has just found no A record here, and an UPSERT cannot fail on a record that a
+    // stale read missed (or that the emulator's journal still remembers after an out-of-band delete).
+    await write(ctx, p.hostedZoneId, [{ Action: 'UPSERT', ResourceRecordSet: aliasRecord(p) }, txtChange(p.name, at.txt, p.ownerValue, undefined)]);
     return fromDesired(p);
   },
 

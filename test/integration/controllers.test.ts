@@ -2,16 +2,18 @@
 // moto as AWS. AWS state is asserted through the SDK, status through the API server.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { DescribeServicesCommand, UpdateServiceCommand, CreateClusterCommand, DescribeClustersCommand } from '@aws-sdk/client-ecs';
+import { DescribeServicesCommand, UpdateServiceCommand, CreateClusterCommand, DescribeClustersCommand, DescribeTaskDefinitionCommand } from '@aws-sdk/client-ecs';
+import { DescribeSecurityGroupsCommand } from '@aws-sdk/client-ec2';
 import {
   CreateTargetGroupCommand,
+  DescribeLoadBalancersCommand,
   DescribeRulesCommand,
   DescribeTargetGroupsCommand,
   ModifyRuleCommand,
   ModifyTargetGroupCommand,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { ChangeResourceRecordSetsCommand, ListResourceRecordSetsCommand, type ResourceRecordSet } from '@aws-sdk/client-route-53';
-import { DescribeUserPoolClientCommand, UpdateUserPoolClientCommand } from '@aws-sdk/client-cognito-identity-provider';
+import { DescribeUserPoolClientCommand, DescribeUserPoolCommand, UpdateUserPoolClientCommand } from '@aws-sdk/client-cognito-identity-provider';
 import type { Environment, Service } from '../../src/api/index.js';
 import { ENVIRONMENT_TYPE, SERVICE_TYPE } from '../../src/controllers/resource-types.js';
 import type { Operator } from '../../src/operator.js';
@@ -57,6 +59,7 @@ spec:
   cpu: 256
   memory: 512
   containerPort: 8080
+  executionRoleArn: arn:aws:iam::123456789012:role/ecsTaskExecutionRole
   ${opts.subdomain ? `subdomain: ${opts.subdomain}` : ''}
   routing: { pathPatterns: ["/*"]${opts.priority ? `, priority: ${opts.priority}` : ''} }
   env: [{ name: LOG_LEVEL, value: info }]
@@ -68,18 +71,37 @@ function apply(yaml: string): void {
   kubectl(['apply', '-f', '-'], yaml);
 }
 
-/** Forces a reconcile now (an annotation change is a meaningful change) and waits until it has run. */
+/**
+ * Forces a reconcile now (an annotation change is a meaningful change) and waits until it has run and the
+ * operator has gone quiet, so a pass that was already running when the annotation landed is not mistaken for it.
+ */
 async function nudge(kind: 'environment' | 'service', name: string): Promise<void> {
   const before = await reconcileCount(operator, kind);
   kubectl(['annotate', '--overwrite', kind === 'environment' ? 'environments.slipway.dev' : 'services.slipway.dev', name, '-n', ns, `test.slipway.dev/nudge=${Date.now()}`]);
   await eventually(`a ${kind} reconcile of ${name}`, async () => ((await reconcileCount(operator, kind)) > before ? true : undefined), 30_000);
+  let quietSince = 0;
+  await eventually('the operator to go quiet', async () => {
+    if (!operator.idle()) quietSince = 0;
+    else quietSince ||= Date.now();
+    return quietSince && Date.now() - quietSince > 750 ? true : undefined;
+  }, 30_000, 50);
+}
+
+/** Deletes Services and waits for their finalizers (kubectl's own --wait would block this process, and the
+ * operator runs in it). */
+async function deleteAndWait(...names: string[]): Promise<void> {
+  kubectl(['delete', 'services.slipway.dev', ...names, '-n', ns, '--wait=false']);
+  for (const name of names) {
+    await eventually(`Service ${name} to be gone`, async () => ((await services.find({ namespace: ns, name })) ? undefined : true), 180_000);
+  }
 }
 
 async function ruleFor(host: string) {
   const svc = await services.get({ namespace: ns, name: 'catalog' });
   const out = await aws.elbv2.send(new DescribeRulesCommand({ RuleArns: [svc.status!.ruleArn!] }));
   const rule = out.Rules![0]!;
-  assert.ok(rule.Conditions?.some((c) => c.Field === 'host-header' && c.Values?.includes(host)) || host === '', 'rule for host');
+  const hosts = (rule.Conditions ?? []).filter((c) => c.Field === 'host-header').flatMap((c) => c.HostHeaderConfig?.Values ?? c.Values ?? []);
+  assert.deepEqual(hosts, [host], 'the rule routes the service host');
   return rule;
 }
 
@@ -178,7 +200,10 @@ describe('Environment and Service controllers', { timeout: 600_000 }, () => {
     const after = await services.get({ namespace: ns, name: 'catalog' });
     const paths = (after.status?.drift ?? []).map((d) => `${d.logicalId} ${d.path} ${d.action}`);
     assert.ok(paths.some((p) => /^listener-rule .*host.* Corrected$/.test(p)), `rule host drift in ${paths.join('; ')}`);
-    assert.ok(paths.some((p) => /^target-group healthCheck\.path Corrected$/.test(p)), `health check drift in ${paths.join('; ')}`);
+    assert.ok(
+      paths.some((p) => /^target-group healthCheck\.path Corrected$/.test(p)),
+      `health check drift in ${paths.join('; ')}; conditions ${JSON.stringify(after.status?.conditions)}`,
+    );
     assert.ok(paths.some((p) => /^dns-record \(resource\) Corrected$/.test(p)), `deleted record in ${paths.join('; ')}`);
     assert.ok(paths.some((p) => /^ecs-service taskDefinitionArn Corrected$/.test(p)), `task definition drift in ${paths.join('; ')}`);
     assert.equal(condition(after, 'Ready')?.status, 'True');
@@ -247,11 +272,12 @@ describe('Environment and Service controllers', { timeout: 600_000 }, () => {
     apply(serviceYaml('catalog-copy', { subdomain: 'catalog' }));
     const copy = await waitForCondition(services, { namespace: ns, name: 'catalog-copy' }, 'Synced', 'False', { timeoutMs: 90_000 });
     assert.match(condition(copy, 'Synced')!.message!, new RegExp(`owned by Service/${ns}/catalog`));
-    kubectl(['delete', 'services.slipway.dev', 'orders', 'catalog-copy', '-n', ns, '--wait=true', '--timeout=120s']);
+    await deleteAndWait('orders', 'catalog-copy');
   });
 
   test('deleting removes everything Slipway owns and nothing else', async () => {
     const env = await environments.get({ namespace: ns, name: 'dev' });
+    const catalogStatus = (await services.get({ namespace: ns, name: 'catalog' })).status!;
     // Unowned neighbours: a target group in the same VPC and a cluster, which must survive.
     await aws.elbv2.send(new CreateTargetGroupCommand({ Name: `keep-${suffix}`, Protocol: 'HTTP', Port: 80, VpcId: land.vpcId, TargetType: 'ip' }));
     await aws.ecs.send(new CreateClusterCommand({ clusterName: `keep-${suffix}` }));
@@ -260,27 +286,28 @@ describe('Environment and Service controllers', { timeout: 600_000 }, () => {
     const held = await waitForCondition(environments, { namespace: ns, name: 'dev' }, 'Ready', 'False', { reason: 'InUse' });
     assert.deepEqual(held.status?.heldBy, [{ kind: 'Service', name: 'catalog' }]);
 
-    kubectl(['delete', 'services.slipway.dev', 'catalog', '-n', ns, '--wait=true', '--timeout=180s']);
+    await deleteAndWait('catalog');
     await eventually('the Environment to be gone', async () => ((await environments.find({ namespace: ns, name: 'dev' })) ? undefined : true), 180_000);
 
+    // Everything the Environment and the Service owned is gone (ECS keeps deleted clusters and services as INACTIVE).
+    await assert.rejects(aws.elbv2.send(new DescribeLoadBalancersCommand({ LoadBalancerArns: [env.status!.loadBalancer!.arn!] })), /LoadBalancerNotFound/);
+    await assert.rejects(aws.elbv2.send(new DescribeTargetGroupsCommand({ TargetGroupArns: [catalogStatus.targetGroupArn!] })), /TargetGroupNotFound/);
+    await assert.rejects(aws.ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [env.status!.loadBalancer!.securityGroupId!] })), /InvalidGroup/);
+    await assert.rejects(aws.cognito.send(new DescribeUserPoolCommand({ UserPoolId: env.status!.cognito!.userPoolId! })), /ResourceNotFound/);
+    const cluster = await aws.ecs.send(new DescribeClustersCommand({ clusters: [env.status!.clusterArn!] }));
+    assert.notEqual(cluster.clusters?.[0]?.status, 'ACTIVE', 'the cluster is deleted');
+    const td = await aws.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: catalogStatus.taskDefinitionArn! })).catch(() => undefined);
+    assert.ok(!td || td.taskDefinition?.status !== 'ACTIVE', 'the task definition is deregistered (or deleted)');
+    assert.deepEqual(
+      (await records()).filter((r) => r.Name?.startsWith('catalog.') || r.Name?.startsWith('orders.')).map((r) => `${r.Name} ${r.Type}`),
+      [],
+      'the DNS records are gone',
+    );
     const state = await emulatorState();
-    for (const arn of [env.status!.loadBalancer!.arn!, env.status!.clusterArn!]) {
-      assert.ok(!state.includes(`"${arn}"`) || !(await stillActive(arn)), `${arn} is gone`);
-    }
-    assert.ok(!state.includes(`Service/${ns}/`), 'no resource carries this namespace\'s ownership tags');
-    assert.ok(!(await records()).some((r) => r.Name?.startsWith('catalog.')), 'the DNS records are gone');
+    assert.ok(state.includes(`keep-${suffix}`), 'the emulator dump still holds the unowned neighbours');
     const keptTg = await aws.elbv2.send(new DescribeTargetGroupsCommand({ Names: [`keep-${suffix}`] }));
     assert.equal(keptTg.TargetGroups?.length, 1, 'the unowned target group is untouched');
     const keptCluster = await aws.ecs.send(new DescribeClustersCommand({ clusters: [`keep-${suffix}`] }));
     assert.equal(keptCluster.clusters?.[0]?.status, 'ACTIVE', 'the unowned cluster is untouched');
   });
 });
-
-/** ECS keeps deleted clusters and services around as INACTIVE; anything else in the dump is still there. */
-async function stillActive(arn: string): Promise<boolean> {
-  if (arn.includes(':cluster/')) {
-    const out = await aws.ecs.send(new DescribeClustersCommand({ clusters: [arn] }));
-    return out.clusters?.[0]?.status === 'ACTIVE';
-  }
-  return true;
-}

@@ -30,6 +30,7 @@ export function serviceSpec(overrides: Partial<ServiceSpec> = {}): ServiceSpec {
     image: 'registry.shop.example/catalog-api:1.4.2',
     cpuArchitecture: 'X86_64',
     containerPort: 8080,
+    executionRoleArn: 'arn:aws:iam::123456789012:role/ecsTaskExecutionRole',
     cpu: 512,
     memory: 1024,
     routing: { pathPatterns: ['/api/*'] },
