@@ -22,10 +22,22 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/planner/**', 'src/drift/**'],
-    rules: restrict('planner/ and drift/ are pure: no I/O, no SDKs, no runtime, no AWS facades.', [
+    files: ['src/planner/**'],
+    rules: restrict('planner/ is pure: no I/O, no SDKs, no runtime, no AWS facades.', [
       io, '**/aws/**', '**/runtime/**', '**/reconcilers/**', '**/controllers/**',
     ]),
+  },
+  {
+    // drift/ summarises the applier's report, so it may import the report's *types*, and nothing that runs.
+    files: ['src/drift/**'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': ['error', {
+        patterns: [
+          { group: [...io, '**/aws/**', '**/runtime/**', '**/controllers/**'], message: 'drift/ is pure: no I/O, no SDKs, no runtime.' },
+          { group: ['**/reconcilers/**'], allowTypeImports: true, message: 'drift/ may use the applier report types only.' },
+        ],
+      }],
+    },
   },
   {
     files: ['src/aws/**'],

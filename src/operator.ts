@@ -43,6 +43,8 @@ export interface OperatorOptions {
   readonly logger: Logger;
   /** Serve /healthz, /readyz and /metrics. Default true. */
   readonly serveHealth?: boolean;
+  /** The clock that decides preview expiry and drift timestamps (tests move it forward). */
+  readonly now?: () => Date;
 }
 
 /** Spec, deletion or annotation changes matter; our own status writes do not (they would retrigger us). */
@@ -102,7 +104,7 @@ export function createOperator(opts: OperatorOptions): Operator {
     environments,
     services,
     previews,
-    now: () => new Date(),
+    now: opts.now ?? (() => new Date()),
     defaultResyncMs: config.defaultResyncMs,
   };
 

@@ -20,6 +20,8 @@ import {
   TerminalError,
 } from '../runtime/index.js';
 import { previewHost, previewIsLive } from './preview-hosts.js';
+import { sweepOrphanedPreviews } from './preview-sweeper.js';
+import { PREVIEW_TYPE } from './resource-types.js';
 import {
   ADOPT_ANNOTATION,
   awsFor,
@@ -205,6 +207,14 @@ export function environmentReconciler(deps: OperatorDeps, client: ResourceClient
       activePreviews: deps.previews.list().filter((p) => p.metadata.namespace === env.metadata.namespace && p.spec.environmentRef.name === env.metadata.name && previewIsLive(p)).length,
     };
     await writeStatus(env, next);
+    if (env.spec.previews?.enabled) {
+      try {
+        const swept = await sweepOrphanedPreviews(deps, env, aws, deps.kube.resource(PREVIEW_TYPE));
+        for (const owner of swept) await deps.events.normal(env, 'PreviewSwept', `deleted the AWS resources of ${owner}, which no longer exists`);
+      } catch (err) {
+        rctx.log.warn({ err }, 'preview sweep failed; it runs again with the next resync');
+      }
+    }
     for (const line of pass.summary.corrections) await deps.events.normal(env, 'DriftCorrected', line);
     if (pass.summary.driftCount > 0 && pass.mode === 'report') {
       await deps.events.warning(env, 'DriftDetected', `${pass.summary.driftCount} field(s) differ from the spec (driftPolicy Report)`);

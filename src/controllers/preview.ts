@@ -80,9 +80,8 @@ export function previewReconciler(deps: OperatorDeps, client: ResourceClient<Pre
 
     if (isBeingDeleted(p)) {
       if (!p.metadata.finalizers?.includes(FINALIZER)) return { requeue: false };
-      const pass = svc
-        ? await deleteWorkload(deps, previewWorkload(p, svc, deps.clusterId), lookup, status, now)
-        : await deleteWorkload(deps, { owner: { clusterId: deps.clusterId, kind: 'PreviewDeployment', namespace: ns, name: p.metadata.name } } as Workload, { ...lookup, ok: false } as never, status, now);
+      const owner = { clusterId: deps.clusterId, kind: 'PreviewDeployment' as const, namespace: ns, name: p.metadata.name };
+      const pass = await deleteWorkload(deps, owner, svc ? previewWorkload(p, svc, deps.clusterId) : undefined, lookup, status, now);
       if (pass && pass.report.inventory.length > 0) {
         await statusWriter.write(p, { ...status, phase: 'Closing', ...commonStatus(pass, status, generation, now) });
         const failure = failureToThrow(pass.report);

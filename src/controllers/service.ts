@@ -49,7 +49,7 @@ export function serviceReconciler(deps: OperatorDeps, client: ResourceClient<Ser
 
     if (isBeingDeleted(svc)) {
       if (!svc.metadata.finalizers?.includes(FINALIZER)) return { requeue: false };
-      const pass = await deleteWorkload(deps, workload, lookup, status, now);
+      const pass = await deleteWorkload(deps, workload.owner, workload, lookup, status, now);
       if (pass && pass.report.inventory.length > 0) {
         await statusWriter.write(svc, { ...status, ...commonStatus(pass, status, generation, now) });
         const failure = failureToThrow(pass.report);

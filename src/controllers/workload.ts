@@ -120,7 +120,9 @@ export async function applyWorkload(
 /** Deletes what a workload owns. Without a usable Environment, the inventory alone says what to delete. */
 export async function deleteWorkload(
   deps: OperatorDeps,
-  workload: Workload,
+  owner: Workload['owner'],
+  /** Absent when the workload can no longer be rebuilt (a preview whose Service is gone). */
+  workload: Workload | undefined,
   lookup: EnvironmentLookup,
   status: CommonStatus | undefined,
   now: Date,
@@ -132,8 +134,8 @@ export async function deleteWorkload(
       { reason: 'EnvironmentGone' },
     );
   }
-  let plan: Plan = { owner: workload.owner, resources: [] };
-  if (lookup.ok) {
+  let plan: Plan = { owner, resources: [] };
+  if (lookup.ok && workload) {
     try {
       plan = planWorkload(workload, lookup.view, deps.clusterId);
     } catch {

@@ -21,6 +21,7 @@ import type { AwsClients } from '../../src/aws/clients.js';
 import { createLandscape, emulatorState, testAws, uniqueSuffix, type Landscape } from '../support/aws-fixtures.js';
 import { condition, createNamespace, eventually, installCrds, kubeClient, kubectl, waitForCondition } from '../support/kube.js';
 import { reconcileCount, startOperator } from '../support/operator.js';
+import { apply, environmentYaml as environmentYaml_, serviceYaml as serviceYaml_, type ServiceOptions } from '../support/manifests.js';
 
 const suffix = uniqueSuffix();
 const ns = `ctl-${suffix}`;
@@ -33,43 +34,8 @@ let aws: AwsClients;
 let land: Landscape;
 let operator: Operator;
 
-function environmentYaml(name: string, extra = ''): string {
-  return `
-apiVersion: slipway.dev/v1alpha1
-kind: Environment
-metadata: { name: ${name}, namespace: ${ns} }
-spec:
-  tier: non-production
-  region: us-east-1
-  domain: { baseDomain: ${baseDomain}, hostedZoneId: ${land.hostedZoneId} }
-  network: { vpcId: ${land.vpcId}, subnetIds: [${land.subnetIds.join(', ')}], securityGroupIds: [${land.securityGroupId}] }
-  loadBalancer: { certificateArn: "${land.certificateArn}" }
-  access: { cognito: { invitedUsers: [reviewer@shop.test] } }
-${extra}`;
-}
-
-function serviceYaml(name: string, opts: { env?: string; image?: string; priority?: number; subdomain?: string; extra?: string } = {}): string {
-  return `
-apiVersion: slipway.dev/v1alpha1
-kind: Service
-metadata: { name: ${name}, namespace: ${ns} }
-spec:
-  environmentRef: { name: ${opts.env ?? 'dev'} }
-  image: ${opts.image ?? 'registry.shop.test/catalog:1.0.0'}
-  cpu: 256
-  memory: 512
-  containerPort: 8080
-  executionRoleArn: arn:aws:iam::123456789012:role/ecsTaskExecutionRole
-  ${opts.subdomain ? `subdomain: ${opts.subdomain}` : ''}
-  routing: { pathPatterns: ["/*"]${opts.priority ? `, priority: ${opts.priority}` : ''} }
-  env: [{ name: LOG_LEVEL, value: info }]
-  healthCheck: { path: /healthz }
-${opts.extra ?? ''}`;
-}
-
-function apply(yaml: string): void {
-  kubectl(['apply', '-f', '-'], yaml);
-}
+const environmentYaml = (name: string, extra = '') => environmentYaml_(ns, land, name, extra);
+const serviceYaml = (name: string, opts: ServiceOptions = {}) => serviceYaml_(ns, name, opts);
 
 /**
  * Forces a reconcile now (an annotation change is a meaningful change) and waits until it has run and the

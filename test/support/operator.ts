@@ -4,7 +4,7 @@ import { loadConfig } from '../../src/config.js';
 import { createOperator, type Operator } from '../../src/operator.js';
 import { getTestEnv } from './env.js';
 
-export async function startOperator(overrides: Record<string, string> = {}): Promise<Operator> {
+export async function startOperator(overrides: Record<string, string> = {}, options: { now?: () => Date } = {}): Promise<Operator> {
   const env = getTestEnv();
   const config = loadConfig({
     SLIPWAY_CLUSTER_ID: 'test',
@@ -18,7 +18,7 @@ export async function startOperator(overrides: Record<string, string> = {}): Pro
   process.env.AWS_ACCESS_KEY_ID ??= env.awsCredentials.accessKeyId;
   process.env.AWS_SECRET_ACCESS_KEY ??= env.awsCredentials.secretAccessKey;
   const logger = pino({ level: process.env.SLIPWAY_TEST_LOG_LEVEL ?? 'warn' });
-  const operator = createOperator({ config, kubeConfig: env.kubeConfig, logger });
+  const operator = createOperator({ config, kubeConfig: env.kubeConfig, logger, ...options });
   await operator.start();
   return operator;
 }
