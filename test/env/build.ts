@@ -3,7 +3,8 @@
 //
 // `go install k8s.io/kubernetes/cmd/...@vX` fails on that module's replace directives, so the build uses a
 // throwaway module that requires k8s.io/kubernetes and replaces every staging module (k8s.io/api, ...) with
-// its published v0.Y.Z twin — the list is read from Kubernetes' own go.mod.
+// its published v0.Y.Z twin — the list is read from Kubernetes' own go.mod. Helm (for the chart tests) is a plain
+// `go install` of its released module.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -141,6 +142,43 @@ async function installMoto(venv: string, log: Log): Promise<void> {
     run(join(venv, 'bin', 'pip'), ['install', '--disable-pip-version-check', '--quiet', `moto[server]==${MOTO_VERSION}`]),
   );
   writeFileSync(join(venv, '.complete'), MOTO_VERSION);
+}
+
+/** Helm release used by the chart tests; `go list -m -versions helm.sh/helm/v3` shows what the proxy serves. */
+export const HELM_VERSION = '3.21.4';
+
+/**
+ * Returns the path of the helm binary, building it from the Go module proxy into the cache when missing. The
+ * ldflags are the ones helm's own Makefile sets: its version, and the Kubernetes version `helm template` and
+ * `helm lint` assume, which is that of the client-go it is built with (read from helm's go.mod).
+ */
+export async function ensureHelm(log: Log = (l) => process.stderr.write(`[env] ${l}\n`)): Promise<string> {
+  const bin = join(cacheRoot(), 'bin', `helm-v${HELM_VERSION}`);
+  if (existsSync(bin)) return bin;
+  await withLock('helm', async () => {
+    if (existsSync(bin)) return;
+    const work = cacheRoot();
+    // go install pkg@version ignores any go.mod, and refuses -mod=mod.
+    const env = { ...goEnv, GOFLAGS: '' };
+    const mod = `helm.sh/helm/v3@v${HELM_VERSION}`;
+    const info = JSON.parse(await run('go', ['mod', 'download', '-json', mod], { cwd: work, env })) as { GoMod: string };
+    const clientGo = /^\s*k8s\.io\/client-go v0\.(\d+)\./m.exec(readFileSync(info.GoMod, 'utf8'));
+    if (!clientGo) throw new Error(`could not read the client-go version from ${info.GoMod}`);
+    const ldflags = [
+      '-s -w',
+      `-X helm.sh/helm/v3/internal/version.version=v${HELM_VERSION}`,
+      ...['pkg/lint/rules', 'pkg/chartutil'].flatMap((p) => [`-X helm.sh/helm/v3/${p}.k8sVersionMajor=1`, `-X helm.sh/helm/v3/${p}.k8sVersionMinor=${clientGo[1]}`]),
+    ].join(' ');
+    const tmp = `${bin}.tmp`;
+    rmSync(tmp, { recursive: true, force: true });
+    mkdirSync(tmp, { recursive: true });
+    await timed(log, `building helm v${HELM_VERSION}`, () =>
+      run('go', ['install', '-trimpath', '-ldflags', ldflags, `helm.sh/helm/v3/cmd/helm@v${HELM_VERSION}`], { cwd: work, env: { ...env, GOBIN: tmp } }),
+    );
+    renameSync(join(tmp, 'helm'), bin);
+    rmSync(tmp, { recursive: true, force: true });
+  });
+  return bin;
 }
 
 /** Returns the paths of every server binary, building or installing whatever is missing from the cache. */
