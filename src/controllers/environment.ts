@@ -3,7 +3,7 @@
 import type { Environment, EnvironmentStatus } from '../api/index.js';
 import { loadBalancerOfListener, missingSubnets, vpcCidr } from '../aws/network.js';
 import { hostOf, isGated } from '../planner/service.js';
-import { environmentOwner, gateEnabled, LOGICAL, planEnvironment } from '../planner/environment.js';
+import { environmentOwner, LOGICAL, planEnvironment } from '../planner/environment.js';
 import type { Plan } from '../planner/plan.js';
 import { parseDuration } from '../config.js';
 import { quotaUsage } from '../reconcilers/index.js';
@@ -57,7 +57,6 @@ export function environmentReconciler(deps: OperatorDeps, client: ResourceClient
 
   /** Hosts routed through the gate: the app client's callback URLs are exactly these. */
   function gatedHosts(env: Environment): string[] {
-    if (!gateEnabled(env)) return [];
     const ns = env.metadata.namespace;
     const hosts: string[] = [];
     for (const s of deps.services.list()) {

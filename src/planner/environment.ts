@@ -101,8 +101,10 @@ export function planEnvironment(env: Environment, facts: EnvironmentFacts): Plan
 
   add('ecs.Cluster', LOGICAL.cluster, { name: clusterName(env), containerInsights: env.spec.cluster.containerInsights !== 'Disabled' });
 
-  if (gateEnabled(env)) planGate(env, facts, add);
-  else if (env.spec.access?.cognito?.required) {
+  // The gate exists when it is on for every Service, when a user pool is named for Services to opt in to, or
+  // as soon as one Service opts in.
+  if (gateEnabled(env) || env.spec.access?.cognito?.userPoolId || facts.gatedHosts.length > 0) planGate(env, facts, add);
+  if (!gateEnabled(env) && env.spec.access?.cognito?.required) {
     throw new PlanningError('spec.access.cognito.required', 'true, but the gate is disabled: set access.cognito.enabled to true, or required to false');
   }
   return { owner, resources };

@@ -59,13 +59,8 @@ export function isGated(spec: ServiceSpec, env: Environment, preview = false): b
     if (!envGate) throw new PlanningError('spec.environmentRef.name', `Environment ${env.metadata.name} has no Cognito gate; previews are always gated: enable access.cognito on it`, 'GateRequired');
     return true;
   }
-  if (mode === 'Enabled' && !envGate) {
-    throw new PlanningError(
-      'spec.auth.cognito',
-      `Enabled, but Environment ${env.metadata.name} has no Cognito gate (access.cognito.enabled is false): enable the gate on the Environment, or set auth.cognito to Inherit or Disabled`,
-      'GateUnavailable',
-    );
-  }
+  // Enabled always gates: an Environment without a gate of its own creates one as soon as a Service opts in.
+  if (mode === 'Enabled') return true;
   if (mode === 'Disabled' && envGate && env.spec.access?.cognito?.required) {
     throw new PlanningError(
       'spec.auth.cognito',

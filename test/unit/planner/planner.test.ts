@@ -38,9 +38,9 @@ describe('Environment planner', () => {
   });
 
   test('production has no gate unless asked, and is deterministic', () => {
-    const plan = planEnvironment(environment({ tier: 'production' }), facts);
+    const plan = planEnvironment(environment({ tier: 'production' }), { ...facts, gatedHosts: [] });
     assert.ok(!ids(plan).some((id) => id.startsWith('user')), 'no Cognito resources in production');
-    assert.deepEqual(plan, planEnvironment(environment({ tier: 'production' }), facts));
+    assert.deepEqual(plan, planEnvironment(environment({ tier: 'production' }), { ...facts, gatedHosts: [] }));
   });
 
   test('callback URLs are exactly the gated hosts, lower-cased, sorted and de-duplicated', () => {
@@ -101,14 +101,20 @@ describe('Service planner', () => {
     assert.ok(order.indexOf('ecs-service') > order.indexOf('task-definition'));
   });
 
-  test('gate: Disabled drops authenticate-cognito; Enabled without a gate and Disabled under required are errors', () => {
+  test('gate: Disabled drops authenticate-cognito; Enabled opts in anywhere; Disabled under required is an error', () => {
     const open = planWorkload(workload('webhooks', serviceSpec({ auth: { cognito: 'Disabled' } })), view(), 'prod-eu');
     const rule = open.resources.find((r) => r.kind === 'elbv2.ListenerRule');
     assert.ok(rule?.kind === 'elbv2.ListenerRule');
     assert.deepEqual(rule.props.actions.map((a) => a.type), ['forward']);
 
+    // Opting in on an Environment whose gate is off: gated, and the Environment plans a gate for that host.
     const prod = environment({ tier: 'production' });
-    assert.throws(() => planWorkload(workload('admin', serviceSpec({ auth: { cognito: 'Enabled' } })), view(prod), 'prod-eu'), (e: unknown) => e instanceof PlanningError && e.field === 'spec.auth.cognito');
+    const admin = planWorkload(workload('admin', serviceSpec({ auth: { cognito: 'Enabled' } })), view(prod), 'prod-eu').resources.find((r) => r.kind === 'elbv2.ListenerRule');
+    assert.ok(admin?.kind === 'elbv2.ListenerRule');
+    assert.equal(admin.props.actions[0]?.type, 'authenticate-cognito');
+    assert.ok(planEnvironment(prod, { ...facts, gatedHosts: ['admin.shop.example'] }).resources.some((r) => r.kind === 'cognito.UserPoolClient'));
+    assert.ok(!planEnvironment(prod, { ...facts, gatedHosts: [] }).resources.some((r) => r.kind.startsWith('cognito')));
+    assert.throws(() => planWorkload(workload('admin', serviceSpec({ auth: { cognito: 'Enabled' } })), { ...view(prod), cognito: undefined } as never, 'prod-eu'), /has not finished creating its Cognito gate/);
     const strict = environment({ spec: { access: { cognito: { required: true, sessionTimeoutSeconds: 3600 } } } as never });
     assert.throws(() => planWorkload(workload('webhooks', serviceSpec({ auth: { cognito: 'Disabled' } })), view(strict), 'prod-eu'), /requires the gate/);
   });

@@ -1,0 +1,212 @@
+// `npm run sandbox`: the whole of Slipway on one machine. Starts the local control plane and the AWS emulator,
+// installs the CRDs, creates the AWS prerequisites examples/ expects, starts the operator (as its own process,
+// with leader election, exactly as it runs in a cluster), applies examples/, waits for everything to be Ready,
+// prints a table, then changes a listener rule behind the operator's back and shows the drift reported and
+// corrected. It stays up until Ctrl-C (or exits at once with --once) and leaves nothing running.
+//
+//   npm run sandbox               the interactive sandbox
+//   npm run sandbox -- --once     run the whole demo and exit (used by the e2e test)
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DescribeRulesCommand, ElasticLoadBalancingV2Client, ModifyRuleCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { parseAllDocuments } from 'yaml';
+import { startLocalEnvironment, type LocalEnvironment } from '../test/env/index.js';
+import { freePort } from '../test/env/processes.js';
+import { provisionLandscape, substitute } from './sandbox/landscape.js';
+import { renderTable, type Row } from './sandbox/table.js';
+import { kubectlIn } from './sandbox/kubectl.js';
+
+const root = join(import.meta.dirname, '..');
+// The SDK versions are pinned on purpose (the last to support Node 20); its reminder about that is noise here.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+const once = process.argv.includes('--once');
+const namespaceArg = process.argv.find((a) => a.startsWith('--namespace='))?.slice('--namespace='.length);
+const readyTimeoutMs = Number(process.env.SLIPWAY_SANDBOX_TIMEOUT_MS ?? 240_000);
+const say = (line: string) => process.stdout.write(`${line}\n`);
+const step = (line: string) => say(`\n▸ ${line}`);
+
+interface Doc {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: { name?: string; namespace?: string };
+  spec?: Record<string, unknown> & { cdn?: { certificateArn?: string } };
+}
+
+interface Listed {
+  readonly kind: string;
+  readonly metadata: { readonly name: string };
+  readonly status?: {
+    readonly url?: string;
+    readonly driftCount?: number;
+    readonly ruleArn?: string;
+    readonly phase?: string;
+    readonly conditions?: readonly { readonly type: string; readonly status: string; readonly reason?: string; readonly message?: string }[];
+    readonly drift?: readonly { readonly logicalId: string; readonly path: string; readonly desired: string; readonly actual: string; readonly action: string }[];
+    readonly service?: { readonly ruleArn?: string };
+  };
+}
+
+function loadExamples(ns: string | undefined): Doc[] {
+  const dir = join(root, 'examples');
+  const docs = readdirSync(dir)
+    .filter((f) => f.endsWith('.yaml'))
+    .sort()
+    .flatMap((f) => parseAllDocuments(readFileSync(join(dir, f), 'utf8')).map((d) => d.toJS() as Doc | null))
+    .filter((d): d is Doc => d !== null);
+  if (!ns) return docs;
+  return docs.map((d) =>
+    d.kind === 'Namespace' ? { ...d, metadata: { ...d.metadata, name: ns } } : { ...d, metadata: { ...d.metadata, namespace: ns } },
+  );
+}
+
+function rowsOf(items: readonly Listed[]): Row[] {
+  return items.map((o) => {
+    const ready = o.status?.conditions?.find((c) => c.type === 'Ready');
+    return {
+      kind: o.kind,
+      name: o.metadata.name,
+      url: o.status?.url ?? '',
+      ready: ready ? `${ready.status}${ready.status !== 'True' && ready.reason ? ` (${ready.reason})` : ''}` : 'Unknown',
+      drift: String(o.status?.driftCount ?? 0),
+    };
+  });
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  step('Starting the local control plane (etcd, kube-apiserver, kube-controller-manager) and the AWS emulator');
+  say('  The first run builds the Kubernetes servers from source: several minutes; later runs take seconds.');
+  let env: LocalEnvironment | undefined;
+  let operator: ChildProcess | undefined;
+  const cleanup = async () => {
+    if (operator && operator.exitCode === null) {
+      operator.kill('SIGTERM');
+      await new Promise((r) => operator!.once('exit', r));
+    }
+    await env?.stop();
+  };
+  process.once('SIGINT', () => void cleanup().finally(() => process.exit(130)));
+  process.once('SIGTERM', () => void cleanup().finally(() => process.exit(143)));
+
+  try {
+    env = await startLocalEnvironment({ log: (l) => say(`  ${l}`) });
+    const kubectl = kubectlIn(env.kubeconfigPath, root);
+    const ns = namespaceArg ?? 'commerce';
+
+    step('Installing the CRDs');
+    kubectl(['apply', '--server-side', '-f', 'crds/']);
+    kubectl(['wait', '--for=condition=Established', '--timeout=60s', '-f', 'crds/']);
+
+    step('Creating the AWS prerequisites examples/ expects (VPCs, certificates, hosted zones, a shared load balancer, a staff pool)');
+    const docs = loadExamples(namespaceArg);
+    const subs = await provisionLandscape(env.awsEndpoint, docs, (l) => say(`  ${l}`));
+
+    step('Starting the operator (leader election on, metrics and health on a local port)');
+    const metricsPort = await freePort();
+    operator = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/main.ts')], {
+      cwd: root,
+      env: {
+        ...process.env,
+        ...env.exports,
+        SLIPWAY_CLUSTER_ID: 'sandbox',
+        SLIPWAY_METRICS_PORT: String(metricsPort),
+        SLIPWAY_LEASE_NAMESPACE: 'default',
+        POD_NAME: 'slipway-sandbox',
+        SLIPWAY_LOG_LEVEL: process.env.SLIPWAY_LOG_LEVEL ?? 'warn',
+      },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    say(`  operator pid ${operator.pid}; metrics at http://127.0.0.1:${metricsPort}/metrics`);
+
+    step(`Applying examples/ (${docs.filter((d) => d.kind !== 'Namespace').length} resources in namespace ${ns})`);
+    kubectl(['apply', '-f', '-'], docs.map((d) => JSON.stringify(substitute(d, subs))).join('\n'));
+
+    step('Waiting for every resource to be Ready');
+    const list = (): Listed[] => {
+      const out = JSON.parse(kubectl(['get', 'environments.slipway.dev,services.slipway.dev,previewdeployments.slipway.dev', '-n', ns, '-o', 'json'])) as { items: Listed[] };
+      return out.items;
+    };
+    const deadline = Date.now() + readyTimeoutMs;
+    let items = list();
+    let lastLine = '';
+    for (;;) {
+      items = list();
+      const ready = items.filter((o) => o.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length;
+      const line = `  ${ready}/${items.length} Ready after ${Math.round((Date.now() - started) / 1000)}s`;
+      if (line !== lastLine) say(line);
+      lastLine = line;
+      if (ready === items.length || Date.now() > deadline) break;
+      await sleep(2000);
+    }
+    say('');
+    say(renderTable(rowsOf(items)));
+    const notReady = items.filter((o) => !o.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+    for (const o of notReady) {
+      const c = o.status?.conditions?.find((x) => x.type === 'Ready');
+      say(`  ${o.kind} ${o.metadata.name} is not Ready: ${c?.message ?? 'no status yet'}`);
+    }
+
+    step('Drift: changing a listener rule behind the operator\'s back');
+    const target = items.find((o) => o.kind === 'Service' && o.status?.ruleArn && o.status?.url);
+    let driftShown = false;
+    if (target?.status?.ruleArn) {
+      const region = JSON.parse(kubectl(['get', 'environments.slipway.dev', '-n', ns, '-o', 'json'])).items[0]?.spec?.region ?? 'eu-west-1';
+      const elbv2 = new ElasticLoadBalancingV2Client({ region: String(region), endpoint: env.awsEndpoint, credentials: { accessKeyId: 'sandbox', secretAccessKey: 'sandbox' } });
+      const rule = (await elbv2.send(new DescribeRulesCommand({ RuleArns: [target.status.ruleArn] }))).Rules![0]!;
+      const host = new URL(target.status.url!).host;
+      const hijacked = `hijacked.${host.split('.').slice(1).join('.')}`;
+      await elbv2.send(
+        new ModifyRuleCommand({
+          RuleArn: target.status.ruleArn,
+          Conditions: (rule.Conditions ?? []).map((c) => (c.Field === 'host-header' ? { Field: 'host-header', Values: [hijacked] } : { Field: c.Field, Values: c.PathPatternConfig?.Values ?? c.Values })),
+        }),
+      );
+      say(`  ModifyRule: Service ${target.metadata.name} now routes ${hijacked} instead of ${host}`);
+      say(`  asking for a resync now: kubectl annotate services.slipway.dev ${target.metadata.name} slipway.dev/sync=<time> (the periodic resync would find it too)`);
+      kubectl(['annotate', '--overwrite', 'services.slipway.dev', target.metadata.name, '-n', ns, `slipway.dev/sync=${Date.now()}`]);
+      const until = Date.now() + 60_000;
+      while (Date.now() < until) {
+        const svc = JSON.parse(kubectl(['get', 'services.slipway.dev', target.metadata.name, '-n', ns, '-o', 'json'])) as Listed;
+        const items2 = (svc.status?.drift ?? []).filter((d) => d.logicalId === 'listener-rule');
+        if (items2.length > 0) {
+          for (const d of items2) say(`  drift ${d.action.toLowerCase()}: ${d.logicalId} ${d.path}: was ${d.actual}, now ${d.desired}`);
+          const now = (await elbv2.send(new DescribeRulesCommand({ RuleArns: [target.status.ruleArn] }))).Rules![0]!;
+          const hosts = (now.Conditions ?? []).filter((c) => c.Field === 'host-header').flatMap((c) => c.HostHeaderConfig?.Values ?? c.Values ?? []);
+          say(`  the rule routes ${hosts.join(', ')} again`);
+          say(`  events: ${kubectl(['get', 'events', '-n', ns, '--field-selector', 'reason=DriftCorrected', '-o', 'jsonpath={range .items[*]}{.message}{"\\n"}{end}']).trim()}`);
+          driftShown = true;
+          break;
+        }
+        await sleep(1000);
+      }
+      elbv2.destroy();
+    }
+    if (!driftShown) say('  (the drift demonstration did not complete: see the operator log above)');
+
+    say('');
+    say('Slipway sandbox is up. Point your shell at it:');
+    for (const [k, v] of Object.entries(env.exports)) say(`  export ${k}=${v}`);
+    say('');
+    say(`  kubectl get slipway -n ${ns}                       # every Slipway resource, Ready, URL and drift`);
+    say(`  kubectl describe services.slipway.dev -n ${ns}      # status, drift items and events`);
+    say(`  aws --endpoint-url ${env.awsEndpoint} --region eu-west-1 elbv2 describe-load-balancers`);
+    say(`  curl -s http://127.0.0.1:${metricsPort}/metrics | grep slipway_aws_calls_total`);
+    say('');
+    const allReady = notReady.length === 0;
+    say(`SANDBOX ${allReady && driftShown ? 'OK' : 'INCOMPLETE'}: ${items.length - notReady.length}/${items.length} Ready, drift ${driftShown ? 'reported and corrected' : 'not shown'}`);
+    if (once) {
+      await cleanup();
+      process.exit(allReady && driftShown ? 0 : 1);
+    }
+    say('Ctrl-C stops the operator and every server and removes their state.');
+    await new Promise<never>(() => undefined);
+  } catch (err) {
+    say(`sandbox failed: ${err instanceof Error ? err.message : String(err)}`);
+    await cleanup();
+    process.exit(1);
+  }
+}
+
+await main();

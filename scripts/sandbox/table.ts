@@ -1,0 +1,16 @@
+// A plain text table for the sandbox's summary.
+export interface Row {
+  readonly kind: string;
+  readonly name: string;
+  readonly url: string;
+  readonly ready: string;
+  readonly drift: string;
+}
+
+export function renderTable(rows: readonly Row[]): string {
+  const header: Row = { kind: 'KIND', name: 'NAME', url: 'URL', ready: 'READY', drift: 'DRIFT' };
+  const all = [header, ...rows];
+  const keys = ['kind', 'name', 'url', 'ready', 'drift'] as const;
+  const width = Object.fromEntries(keys.map((k) => [k, Math.max(...all.map((r) => r[k].length))])) as Record<(typeof keys)[number], number>;
+  return all.map((r) => keys.map((k) => r[k].padEnd(width[k])).join('  ').trimEnd()).join('\n');
+}
