@@ -1,0 +1,26 @@
+// The README's main command, end to end: `npm run sandbox -- --once` starts its own control plane, emulator and
+// operator, applies examples/, and must end with every resource Ready and the drift demonstration completed.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { test } from 'node:test';
+
+const root = join(import.meta.dirname, '..', '..');
+
+test('the sandbox brings up examples/ and shows drift reported and corrected', { timeout: 600_000 }, async () => {
+  const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'scripts/sandbox.ts'), '--once'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    child.on('close', (c) => resolve({ code: c, output }));
+  });
+  assert.equal(code, 0, output.slice(-4000));
+  assert.match(output, /KIND\s+NAME\s+URL\s+READY\s+DRIFT/);
+  assert.match(output, /Service\s+web-dev\s+https:\/\/web\.dev\.shop\.example\.com\s+True/);
+  assert.match(output, /PreviewDeployment\s+web-dev-pr-482\s+https:\/\/\S+\s+True/);
+  assert.match(output, /drift corrected: listener-rule host: was hijacked\./);
+  assert.match(output, /corrected drift on listener-rule/, 'the DriftCorrected event is shown');
+  const ok = /SANDBOX OK: (\d+)\/(\d+) Ready/.exec(output);
+  assert.ok(ok && ok[1] === ok[2], 'every resource is Ready');
+});
