@@ -1,6 +1,6 @@
 // The part of reconciling a Service that a PreviewDeployment shares: find the Environment and read what the
 // workload needs from its status, plan, apply, and build the workload's status fields. Deletion too.
-import type { Environment } from '../api/index.js';
+import type { Environment, ServiceStatus } from '../api/index.js';
 import { clusterName } from '../planner/environment.js';
 import type { Plan } from '../planner/plan.js';
 import { planWorkload, SERVICE_LOGICAL, type EnvironmentView, type Workload } from '../planner/service.js';
@@ -59,19 +59,11 @@ export interface WorkloadPass {
   readonly fields: WorkloadStatusFields;
 }
 
-export interface WorkloadStatusFields {
-  readonly url?: string;
-  readonly taskDefinitionArn?: string;
-  readonly revision?: number;
-  readonly desiredCount?: number;
-  readonly runningCount?: number;
-  readonly pendingCount?: number;
-  readonly rolloutState?: string;
-  readonly priority?: number;
-  readonly targetGroupArn?: string;
-  readonly ruleArn?: string;
-  readonly cdn?: { readonly distributionId?: string; readonly domainName?: string };
-}
+/** The workload part of a Service's status (a preview nests the same fields under status.service). */
+export type WorkloadStatusFields = Pick<
+  ServiceStatus,
+  'url' | 'taskDefinitionArn' | 'revision' | 'desiredCount' | 'runningCount' | 'pendingCount' | 'rolloutState' | 'priority' | 'targetGroupArn' | 'ruleArn' | 'cdn'
+>;
 
 function num(v: string | undefined): number | undefined {
   return v === undefined || v === '' || Number.isNaN(Number(v)) ? undefined : Number(v);

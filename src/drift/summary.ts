@@ -5,6 +5,7 @@
 // right after the spec (or another input) changed is the change being rolled out, not drift.
 import type { ApplyMode, ApplyReport, InventoryItem, ResourceOutcome } from '../reconcilers/applier.js';
 import type { ResourceKind } from '../planner/plan.js';
+import type { DriftItem as ApiDriftItem } from '../api/index.js';
 
 export const MAX_DRIFT_ITEMS = 50;
 /** How long a corrected drift item stays in status after the pass that corrected it. */
@@ -16,15 +17,8 @@ function clip(value: string): string {
   return value.length <= MAX_VALUE_LENGTH ? value : `${value.slice(0, MAX_VALUE_LENGTH - 3)}...`;
 }
 
-export interface DriftItem {
-  readonly kind: string;
-  readonly logicalId: string;
-  readonly path: string;
-  readonly desired: string;
-  readonly actual: string;
-  readonly detectedAt: string;
-  readonly action: 'Corrected' | 'Reported';
-}
+/** One drifted field, exactly as the CRDs' status.drift holds it. */
+export type DriftItem = ApiDriftItem;
 
 export interface ConditionSummary {
   readonly type: 'Ready' | 'Synced' | 'Drifted';
