@@ -1,0 +1,33 @@
+// What every phase of the benchmark works with.
+import type { Environment, Service } from '../src/api/index.js';
+import type { AwsClients } from '../src/aws/clients.js';
+import type { Operator } from '../src/operator.js';
+import type { KubeObject, ResourceClient } from '../src/runtime/index.js';
+import type { Landscape } from '../test/support/aws-fixtures.js';
+
+export interface BenchOptions {
+  /** How many Services share the one Environment. */
+  readonly services: number;
+  /** The operator's concurrent reconciles per controller (SLIPWAY_WORKERS). */
+  readonly workers: number;
+  /** Services replayed one at a time with the SDK alone, to time the emulator. */
+  readonly replaySamples: number;
+  /** Deadline for any one wait; the whole run has its own deadline on top. */
+  readonly phaseTimeoutMs: number;
+  readonly runTimeoutMs: number;
+}
+
+export interface BenchContext {
+  readonly options: BenchOptions;
+  readonly namespace: string;
+  readonly land: Landscape;
+  readonly operator: Operator;
+  /** The benchmark's own AWS clients (not counted in the operator's calls), for checks and the replay. */
+  readonly aws: AwsClients;
+  readonly environments: ResourceClient<Environment>;
+  readonly services: ResourceClient<Service>;
+  /** The same collections, for submitting manifests that leave defaulted fields out. */
+  readonly rawEnvironments: ResourceClient<KubeObject>;
+  readonly rawServices: ResourceClient<KubeObject>;
+  readonly names: readonly string[];
+}

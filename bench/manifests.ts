@@ -1,0 +1,65 @@
+// The objects the benchmark applies: one gated non-production Environment and N alike Services with autoscaling
+// on CPU and memory, so every Service plans the full set of resources a typical one has (log group, task
+// definition, target group, gated listener rule, ECS service, scalable target, two policies, DNS alias).
+import { API_VERSION } from '../src/api/index.js';
+import type { Landscape } from '../test/support/aws-fixtures.js';
+
+/** A manifest as submitted: the API server fills in the defaults the generated types declare required. */
+export interface Manifest {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly metadata: { readonly name: string; readonly namespace: string };
+  readonly spec: Readonly<Record<string, unknown>>;
+}
+
+export const ENVIRONMENT_NAME = 'bench';
+
+export function environmentManifest(namespace: string, land: Landscape): Manifest {
+  return {
+    apiVersion: API_VERSION,
+    kind: 'Environment',
+    metadata: { name: ENVIRONMENT_NAME, namespace },
+    spec: {
+      tier: 'non-production',
+      region: 'us-east-1',
+      domain: { baseDomain: land.baseDomain, hostedZoneId: land.hostedZoneId },
+      network: { vpcId: land.vpcId, subnetIds: [...land.subnetIds], securityGroupIds: [land.securityGroupId] },
+      loadBalancer: { certificateArn: land.certificateArn },
+      access: { cognito: { invitedUsers: ['reviewer@shop.test'] } },
+      // Long enough that no periodic requeue lands inside a measured phase; the steady pass is forced instead.
+      resyncInterval: '1h',
+    },
+  };
+}
+
+export function serviceName(i: number): string {
+  return `svc-${String(i).padStart(3, '0')}`;
+}
+
+export function imageFor(i: number, version: string): string {
+  return `registry.shop.test/${serviceName(i)}:${version}`;
+}
+
+export function serviceManifest(namespace: string, i: number, version: string): Manifest {
+  return {
+    apiVersion: API_VERSION,
+    kind: 'Service',
+    metadata: { name: serviceName(i), namespace },
+    spec: {
+      environmentRef: { name: ENVIRONMENT_NAME },
+      image: imageFor(i, version),
+      cpu: 256,
+      memory: 512,
+      containerPort: 8080,
+      executionRoleArn: 'arn:aws:iam::123456789012:role/ecsTaskExecutionRole',
+      routing: { pathPatterns: ['/*'] },
+      env: [
+        { name: 'LOG_LEVEL', value: 'info' },
+        { name: 'SERVICE_INDEX', value: String(i) },
+      ],
+      healthCheck: { path: '/healthz' },
+      autoscaling: { minTasks: 1, maxTasks: 4, cpuTargetPercent: 60, memoryTargetPercent: 75 },
+      logs: { retentionDays: 7 },
+    },
+  };
+}

@@ -1,0 +1,201 @@
+// The measured phases. Each takes a call snapshot and a metrics snapshot, acts through the API server only (as a
+// user would), waits for the observable outcome, waits for the operator to go quiet, and returns what it cost.
+import type { Service } from '../src/api/index.js';
+import type { KubeObject } from '../src/runtime/index.js';
+import { callDelta, writesOf, type CallDelta } from './calls.js';
+import type { BenchContext } from './context.js';
+import { checkEcsRevisions } from './ecs-check.js';
+import { ENVIRONMENT_NAME, environmentManifest, imageFor, serviceManifest } from './manifests.js';
+import { metricsDelta, metricsSnapshot, round, type MetricsDelta } from './metrics.js';
+import { isReady, percentile, until, waitForAll, waitQuiet } from './wait.js';
+
+/** Long enough for a status write's echo to land and enqueue whatever it enqueues. */
+const QUIET_MS = 1500;
+
+export interface PhaseCost {
+  /** From the first request until the observable outcome (all Ready, all at the new revision, ...). */
+  readonly doneMs: number;
+  /** From the first request until the operator had nothing queued or running (QUIET_MS of quiet excluded). */
+  readonly quietMs: number;
+  readonly calls: CallDelta;
+  readonly metrics: MetricsDelta;
+}
+
+async function measure(ctx: BenchContext, what: string, act: () => Promise<void>, done: (startedAt: number) => Promise<void>): Promise<PhaseCost> {
+  const calls = ctx.operator.calls.snapshot();
+  const metrics = await metricsSnapshot(ctx.operator.registry);
+  const startedAt = Date.now();
+  await act();
+  await done(startedAt);
+  const doneMs = Date.now() - startedAt;
+  const quietAt = await waitQuiet(ctx.operator, { quietMs: QUIET_MS, timeoutMs: ctx.options.phaseTimeoutMs, what });
+  return {
+    doneMs,
+    quietMs: Math.max(doneMs, quietAt - startedAt),
+    calls: callDelta(ctx.operator.calls, calls),
+    metrics: metricsDelta(await metricsSnapshot(ctx.operator.registry), metrics),
+  };
+}
+
+/** Creates objects a few at a time, as a CI pipeline applying a directory would. */
+async function createAll(client: BenchContext['rawServices'], objects: readonly KubeObject[]): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < objects.length; i = next++) await client.create(objects[i]!);
+  };
+  await Promise.all(Array.from({ length: 8 }, worker));
+}
+
+export async function environmentPhase(ctx: BenchContext): Promise<PhaseCost> {
+  return measure(
+    ctx,
+    'Environment Ready',
+    async () => {
+      await ctx.rawEnvironments.create(environmentManifest(ctx.namespace, ctx.land));
+    },
+    async (startedAt) => {
+      await until(
+        'Environment Ready',
+        async () => {
+          const env = await ctx.environments.find({ namespace: ctx.namespace, name: ENVIRONMENT_NAME });
+          return env?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
+        },
+        ctx.options.phaseTimeoutMs - (Date.now() - startedAt),
+        200,
+      );
+    },
+  );
+}
+
+export interface SingleResult {
+  readonly create: PhaseCost;
+  readonly delete: PhaseCost;
+}
+
+/** One Service alone into the Environment and out again: per-Service latency with nothing queued before it. */
+export async function singlePhase(ctx: BenchContext): Promise<SingleResult> {
+  const solo = { ...serviceManifest(ctx.namespace, 999, '1.0.0'), metadata: { name: 'solo', namespace: ctx.namespace } };
+  const ref = { namespace: ctx.namespace, name: 'solo' };
+  const create = await measure(
+    ctx,
+    'single Service Ready',
+    () => ctx.rawServices.create(solo).then(() => undefined),
+    (startedAt) => waitForAll(ctx.services, ctx.namespace, ['solo'], isReady, { startedAt, timeoutMs: ctx.options.phaseTimeoutMs, what: 'single Service Ready', everyMs: 50 }).then(() => undefined),
+  );
+  const del = await measure(
+    ctx,
+    'single Service deleted',
+    () => ctx.services.delete(ref),
+    async (startedAt) => {
+      await until('single Service gone', async () => (await ctx.services.find(ref)) === undefined, ctx.options.phaseTimeoutMs - (Date.now() - startedAt), 50);
+    },
+  );
+  return { create, delete: del };
+}
+
+export interface ColdResult extends PhaseCost {
+  readonly applyMs: number;
+  readonly readyP50Ms: number;
+  readonly readyP95Ms: number;
+}
+
+export async function coldPhase(ctx: BenchContext): Promise<ColdResult> {
+  let applyMs = 0;
+  let times: Record<string, number> = {};
+  const cost = await measure(
+    ctx,
+    'cold convergence',
+    async () => {
+      const t0 = Date.now();
+      await createAll(ctx.rawServices, ctx.names.map((_, i) => serviceManifest(ctx.namespace, i, '1.0.0')));
+      applyMs = Date.now() - t0;
+    },
+    async (startedAt) => {
+      times = { ...(await waitForAll(ctx.services, ctx.namespace, ctx.names, isReady, { startedAt, timeoutMs: ctx.options.phaseTimeoutMs, what: 'cold convergence' })).byName };
+    },
+  );
+  const values = Object.values(times);
+  return { ...cost, applyMs, readyP50Ms: percentile(values, 50), readyP95Ms: percentile(values, 95) };
+}
+
+export interface SteadyResult extends PhaseCost {
+  readonly writes: Readonly<Record<string, number>>;
+  readonly callsPerService: number;
+  readonly reconcilesPerService: number;
+}
+
+/**
+ * One full pass over objects already in sync, forced by an annotation on every one of them (an annotation change
+ * is a meaningful change to the operator). Done when every Service and the Environment have reconciled again.
+ */
+export async function steadyPhase(ctx: BenchContext, label: string): Promise<SteadyResult> {
+  const before = await metricsSnapshot(ctx.operator.registry);
+  const patch = { metadata: { annotations: { 'bench.slipway.dev/pass': `${label}-${Date.now()}` } } };
+  const n = ctx.names.length;
+  const cost = await measure(
+    ctx,
+    `steady pass ${label}`,
+    async () => {
+      await ctx.rawEnvironments.mergePatch({ namespace: ctx.namespace, name: ENVIRONMENT_NAME }, patch);
+      let next = 0;
+      const worker = async () => {
+        for (let i = next++; i < n; i = next++) await ctx.rawServices.mergePatch({ namespace: ctx.namespace, name: ctx.names[i]! }, patch);
+      };
+      await Promise.all(Array.from({ length: 8 }, worker));
+    },
+    async (startedAt) => {
+      await until(
+        `steady pass ${label}: a reconcile of every object`,
+        async () => {
+          const now = await metricsSnapshot(ctx.operator.registry);
+          const d = metricsDelta(now, before).reconciles;
+          return (d.service ?? 0) >= n && (d.environment ?? 0) >= 1;
+        },
+        ctx.options.phaseTimeoutMs - (Date.now() - startedAt),
+        50,
+      );
+    },
+  );
+  return {
+    ...cost,
+    writes: writesOf(cost.calls),
+    callsPerService: round(cost.calls.total / n, 1),
+    reconcilesPerService: round((cost.metrics.reconciles.service ?? 0) / n, 2),
+  };
+}
+
+export interface FanOutResult extends PhaseCost {
+  readonly registerTaskDefinition: number;
+  /** Services whose revision moved by more than one. */
+  readonly skipped: readonly string[];
+  /** Services whose ECS service does not run the task definition in their status. */
+  readonly ecsMismatches: readonly string[];
+}
+
+/** A new image for every Service at once: each must get exactly one new revision, and ECS must run it. */
+export async function fanOutPhase(ctx: BenchContext): Promise<FanOutResult> {
+  const before = new Map<string, number>();
+  for (const svc of (await ctx.services.list({ namespace: ctx.namespace })).items) before.set(svc.metadata.name, svc.status?.revision ?? 0);
+  const n = ctx.names.length;
+  const atNewRevision = (svc: Service) => isReady(svc) && (svc.status?.revision ?? 0) > (before.get(svc.metadata.name) ?? 0);
+  const cost = await measure(
+    ctx,
+    'update fan-out',
+    async () => {
+      let next = 0;
+      const worker = async () => {
+        for (let i = next++; i < n; i = next++) {
+          await ctx.rawServices.mergePatch({ namespace: ctx.namespace, name: ctx.names[i]! }, { spec: { image: imageFor(i, '2.0.0') } });
+        }
+      };
+      await Promise.all(Array.from({ length: 8 }, worker));
+    },
+    async (startedAt) => {
+      await waitForAll(ctx.services, ctx.namespace, ctx.names, atNewRevision, { startedAt, timeoutMs: ctx.options.phaseTimeoutMs, what: 'update fan-out' });
+    },
+  );
+  const after = (await ctx.services.list({ namespace: ctx.namespace })).items.filter((s) => ctx.names.includes(s.metadata.name));
+  const skipped = after.filter((s) => (s.status?.revision ?? 0) !== (before.get(s.metadata.name) ?? 0) + 1).map((s) => `${s.metadata.name}@${s.status?.revision}`);
+  const { ecsMismatches } = await checkEcsRevisions(ctx, after);
+  return { ...cost, registerTaskDefinition: cost.calls.byOperation['ecs:RegisterTaskDefinition'] ?? 0, skipped, ecsMismatches };
+}

@@ -1,0 +1,197 @@
+// The results of one run: the JSON written to bench/results/, and the markdown printed to stdout.
+import { isReadOperation } from '../src/aws/calls.js';
+import type { BenchOptions } from './context.js';
+import type { MemorySample } from './memory.js';
+import { round, sum } from './metrics.js';
+import type { ColdResult, FanOutResult, PhaseCost, SingleResult, SteadyResult } from './phases.js';
+import type { ReplayResult } from './replay.js';
+import { REPLAY_WRITE_READS, REPLAYED_WRITES } from './replay-calls.js';
+
+/** Calls the writes-only replay makes per Service. */
+const REPLAYED_COUNT = { ...REPLAYED_WRITES, ...REPLAY_WRITE_READS };
+
+export interface Machine {
+  readonly nproc: number;
+  readonly cpuModel: string;
+  readonly memoryGiB: number;
+  readonly node: string;
+  readonly platform: string;
+  readonly kubernetes: string;
+  readonly moto: string;
+  /** 1-minute load average when the run started and when it ended: other work on the machine skews every figure. */
+  loadAverage: { start: number; end?: number };
+}
+
+export interface Check {
+  readonly name: string;
+  readonly ok: boolean;
+  readonly detail: string;
+}
+
+export interface BenchResults {
+  readonly startedAt: string;
+  /** The commit measured, and the files under src/ that differed from it (uncommitted work skews the figures). */
+  readonly source: { readonly commit: string; readonly dirty: readonly string[] };
+  readonly durationS: number;
+  readonly machine: Machine;
+  readonly options: BenchOptions;
+  readonly environment?: PhaseCost;
+  readonly single?: SingleResult;
+  readonly cold?: ColdResult;
+  readonly steady?: SteadyResult;
+  readonly fanOut?: FanOutResult;
+  readonly steadyAfterFanOut?: SteadyResult;
+  readonly memory: Readonly<Record<string, MemorySample>>;
+  readonly replay?: ReplayResult;
+  readonly checks: readonly Check[];
+  readonly error?: string;
+}
+
+const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+function row(cells: readonly (string | number)[]): string {
+  return `| ${cells.join(' | ')} |`;
+}
+
+function table(head: readonly string[], rows: readonly (readonly (string | number)[])[]): string[] {
+  return [row(head), row(head.map(() => '---')), ...rows.map(row)];
+}
+
+function phaseRow(name: string, p: PhaseCost | undefined, services: number): (string | number)[] {
+  if (!p) return [name, '–', '–', '–', '–', '–', '–', '–'];
+  const r = p.metrics.reconciles;
+  return [
+    name,
+    s(p.doneMs),
+    s(p.quietMs),
+    p.calls.total,
+    p.calls.reads,
+    p.calls.writes,
+    round(p.calls.total / services, 1),
+    `${r.service ?? 0} / ${r.environment ?? 0}`,
+  ];
+}
+
+export function renderMarkdown(r: BenchResults): string {
+  const n = r.options.services;
+  const out: string[] = [];
+  out.push(`## Slipway benchmark: 1 Environment + ${n} Services, ${r.options.workers} workers`, '');
+  out.push(
+    `Machine: ${r.machine.nproc} CPUs (${r.machine.cpuModel}), ${r.machine.memoryGiB} GiB, Node ${r.machine.node}, ` +
+      `kube-apiserver v${r.machine.kubernetes}, moto ${r.machine.moto}. Run took ${r.durationS} s; ` +
+      `1-minute load average ${r.machine.loadAverage.start} at the start, ${r.machine.loadAverage.end ?? '?'} at the end.`,
+    '',
+  );
+  out.push(`Source: commit ${r.source.commit.slice(0, 12)}${r.source.dirty.length > 0 ? `, with uncommitted changes in ${r.source.dirty.join(', ')}` : ', clean'}.`, '');
+  if (r.error) out.push(`**The run stopped early: ${r.error}**`, '');
+
+  out.push('### Phases', '');
+  out.push(
+    ...table(
+      ['phase', 'to outcome', 'to quiet', 'AWS calls', 'reads', 'writes', 'calls / Service', 'reconciles (svc / env)'],
+      [
+        phaseRow('Environment create (no Services)', r.environment, 1),
+        phaseRow('1 Service alone: create', r.single?.create, 1),
+        phaseRow('1 Service alone: delete', r.single?.delete, 1),
+        phaseRow(`cold: ${n} Services at once`, r.cold, n),
+        phaseRow('steady pass (all in sync)', r.steady, n),
+        phaseRow(`update fan-out: ${n} new images`, r.fanOut, n),
+        phaseRow('steady pass after fan-out', r.steadyAfterFanOut, n),
+      ],
+    ),
+    '',
+  );
+  if (r.cold) {
+    out.push(
+      `Cold: the ${n} creates took ${s(r.cold.applyMs)}; time to Ready per Service p50 ${s(r.cold.readyP50Ms)}, p95 ${s(r.cold.readyP95Ms)}, ` +
+        `all ${s(r.cold.doneMs)} (${round((n / r.cold.doneMs) * 60_000, 0)} Services/min).`,
+      '',
+    );
+  }
+
+  const ops = new Set([...Object.keys(r.cold?.calls.byOperation ?? {}), ...Object.keys(r.steady?.calls.byOperation ?? {}), ...Object.keys(r.fanOut?.calls.byOperation ?? {})]);
+  if (ops.size > 0) {
+    out.push('### AWS calls by operation (per Service = phase total / N)', '');
+    const per = (p: PhaseCost | undefined, op: string) => {
+      const v = p?.calls.byOperation[op] ?? 0;
+      return v === 0 ? '·' : `${v} (${round(v / n, 2)})`;
+    };
+    out.push(
+      ...table(
+        ['operation', 'kind', 'cold', 'steady pass', 'fan-out'],
+        [...ops].sort().map((op) => [op, isReadOperation(op.split(':')[1] ?? '') ? 'read' : '**write**', per(r.cold, op), per(r.steady, op), per(r.fanOut, op)]),
+      ),
+      '',
+    );
+  }
+
+  out.push('### Where the time goes', '');
+  const split: (string | number)[][] = [];
+  for (const [name, p] of [
+    ['cold', r.cold],
+    ['steady pass', r.steady],
+    ['update fan-out', r.fanOut],
+  ] as const) {
+    if (!p) continue;
+    split.push([name, s(p.quietMs), `${round(sum(p.metrics.reconcileSeconds), 1)} s`, `${round(sum(p.metrics.awsCallSeconds), 1)} s`, `${round((100 * sum(p.metrics.awsCallSeconds)) / Math.max(0.001, sum(p.metrics.reconcileSeconds)), 0)} %`]);
+  }
+  out.push(...table(['phase', 'wall (to quiet)', 'reconcile time (sum over workers)', 'time inside AWS calls (sum)', 'AWS share of reconcile time'], split), '');
+  if (r.cold) {
+    const byService = new Map<string, number>();
+    for (const [op, c] of Object.entries(r.cold.calls.byOperation)) byService.set(op.split(':')[0]!, (byService.get(op.split(':')[0]!) ?? 0) + c);
+    const secs = r.cold.metrics.awsCallSeconds;
+    out.push(
+      ...table(
+        ['AWS service (cold)', 'calls', 'seconds inside calls', 'mean ms / call'],
+        [...byService].sort((a, b) => (secs[b[0]] ?? 0) - (secs[a[0]] ?? 0)).map(([svc, c]) => [svc, c, round(secs[svc] ?? 0, 1), round(((secs[svc] ?? 0) * 1000) / c, 0)]),
+      ),
+      '',
+    );
+  }
+  out.push('Concurrent calls inside one reconcile overlap, so the AWS sum can exceed the reconcile sum; the share is an upper bound.', '');
+  if (r.replay) {
+    const rp = r.replay;
+    out.push(
+      ...table(
+        ['the same AWS calls, without the operator', 'wall', 'compare with'],
+        [
+          [
+            `1 Service, its writes only (${sum(REPLAYED_COUNT)} calls), mean of ${rp.sequential.samples}`,
+            `${rp.sequential.writesOnlyMsPerService} ms`,
+            `operator, 1 Service alone, to Ready: ${r.single ? `${r.single.create.doneMs} ms` : '–'}`,
+          ],
+          [
+            `1 Service, the calls the operator made for it (${rp.sequential.callsPerService} calls), mean of ${rp.sequential.samples}`,
+            `${rp.sequential.allCallsMsPerService} ms`,
+            `operator, 1 Service alone, to quiet: ${r.single ? `${r.single.create.quietMs} ms (${r.single.create.calls.total} calls)` : '–'}`,
+          ],
+          [
+            `${rp.concurrent.services} Services, ${rp.concurrent.concurrency} at a time, the operator's cold calls (${rp.concurrent.calls} calls, ${rp.concurrent.failed} failed)`,
+            s(rp.concurrent.wallMs),
+            `operator, cold, to quiet: ${r.cold ? `${s(r.cold.quietMs)} (${r.cold.calls.total} calls)` : '–'}`,
+          ],
+        ],
+      ),
+      '',
+    );
+    if (Object.keys(rp.notReplayed).length > 0) out.push(`Not replayed (no plain equivalent in the script): ${JSON.stringify(rp.notReplayed)}`, '');
+  }
+
+  const mem = Object.entries(r.memory);
+  if (mem.length > 0) {
+    const base = r.memory.beforeServices;
+    out.push('### Memory (this process: operator + benchmark driver, after a full GC)', '');
+    out.push(
+      ...table(
+        ['when', 'RSS', 'heap used', 'heap used growth / Service'],
+        mem.map(([when, m]) => [when, `${m.rssMiB} MiB`, `${m.heapUsedMiB} MiB`, base && when !== 'beforeServices' && when !== 'start' ? `${round(((m.heapUsedMiB - base.heapUsedMiB) * 1024) / n, 0)} KiB` : '–']),
+      ),
+      '',
+    );
+  }
+
+  out.push('### Checks', '');
+  for (const c of r.checks) out.push(`- ${c.ok ? 'PASS' : '**FAIL**'} ${c.name}: ${c.detail}`);
+  out.push('');
+  return out.join('\n');
+}

@@ -1,0 +1,226 @@
+// `npm run bench [-- --services N --workers W --samples K --phase-timeout S --timeout S --reuse-env]`
+//
+// Starts the local environment (etcd, kube-apiserver, moto on loopback), installs crds/, creates the AWS
+// prerequisites, runs the real operator in this process, and measures: an Environment; one Service alone; N
+// Services at once (cold convergence); a forced pass over everything in sync (must write nothing); a new image for
+// all N at once (exactly one RegisterTaskDefinition each); memory; and the same AWS calls replayed without the
+// operator. Prints markdown to stdout, writes bench/results/<date>-<N>svc.json, exits 1 if a check failed.
+import { cpus, loadavg, totalmem } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Environment, Service } from '../src/api/index.js';
+import { ENVIRONMENT_TYPE, SERVICE_TYPE } from '../src/controllers/resource-types.js';
+import type { Operator } from '../src/operator.js';
+import type { KubeObject } from '../src/runtime/index.js';
+import { startLocalEnvironment, type LocalEnvironment } from '../test/env/index.js';
+import { KUBERNETES_VERSION, MOTO_VERSION } from '../test/env/versions.js';
+import { createLandscape, testAws, uniqueSuffix } from '../test/support/aws-fixtures.js';
+import { installCrds, kubeClient, kubectl } from '../test/support/kube.js';
+import type { BenchContext, BenchOptions } from './context.js';
+import { ENVIRONMENT_NAME, serviceName } from './manifests.js';
+import { sampleMemory, type MemorySample } from './memory.js';
+import { round } from './metrics.js';
+import { startBenchOperator } from './operator.js';
+import { coldPhase, environmentPhase, fanOutPhase, singlePhase, steadyPhase, type SteadyResult } from './phases.js';
+import { renderMarkdown, type BenchResults, type Check } from './report.js';
+import { runReplay, sharedResources } from './replay.js';
+
+function parseOptions(): BenchOptions & { readonly reuseEnv: boolean } {
+  const { values } = parseArgs({
+    options: {
+      services: { type: 'string', default: process.env.BENCH_SERVICES ?? '30' },
+      workers: { type: 'string', default: process.env.BENCH_WORKERS ?? '4' },
+      samples: { type: 'string', default: '5' },
+      'phase-timeout': { type: 'string', default: '600' },
+      timeout: { type: 'string', default: '1800' },
+      'reuse-env': { type: 'boolean', default: false },
+    },
+  });
+  const int = (name: string, v: string, min: number, max: number) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be an integer from ${min} to ${max}, got "${v}"`);
+    return n;
+  };
+  return {
+    // 100 non-default rules per load balancer is the AWS default quota the operator enforces.
+    services: int('services', values.services, 1, 100),
+    workers: int('workers', values.workers, 1, 64),
+    replaySamples: int('samples', values.samples, 0, 50),
+    phaseTimeoutMs: int('phase-timeout', values['phase-timeout'], 10, 3600) * 1000,
+    runTimeoutMs: int('timeout', values.timeout, 60, 4 * 3600) * 1000,
+    reuseEnv: values['reuse-env'],
+  };
+}
+
+const root = join(import.meta.dirname, '..');
+
+/** The commit under measurement; outside a git checkout (an exported tree), what the caller says it is. */
+function sourceState(): BenchResults['source'] {
+  try {
+    const git = (args: string[]) => execFileSync('git', args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trimEnd();
+    const dirty = git(['status', '--porcelain', '--', 'src']).split('\n').filter(Boolean).map((l) => l.slice(3));
+    return { commit: git(['rev-parse', 'HEAD']).trim(), dirty };
+  } catch {
+    return { commit: process.env.SLIPWAY_BENCH_COMMIT ?? 'unknown', dirty: [] };
+  }
+}
+
+const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+const options = parseOptions();
+const startedAt = new Date();
+const n = options.services;
+
+let env: LocalEnvironment | undefined;
+let operator: Operator | undefined;
+const memory: Record<string, MemorySample> = {};
+const checks: Check[] = [];
+const results: { -readonly [K in keyof BenchResults]: BenchResults[K] } = {
+  startedAt: startedAt.toISOString(),
+  source: sourceState(),
+  durationS: 0,
+  machine: {
+    nproc: cpus().length,
+    cpuModel: cpus()[0]?.model.trim() ?? 'unknown',
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+    kubernetes: KUBERNETES_VERSION,
+    moto: MOTO_VERSION,
+    loadAverage: { start: round(loadavg()[0]!, 2) },
+  },
+  options: { services: options.services, workers: options.workers, replaySamples: options.replaySamples, phaseTimeoutMs: options.phaseTimeoutMs, runTimeoutMs: options.runTimeoutMs },
+  memory,
+  checks,
+};
+
+async function shutdown(): Promise<void> {
+  await operator?.stop().catch((err: unknown) => log(`operator stop: ${String(err)}`));
+  operator = undefined;
+  await env?.stop().catch((err: unknown) => log(`environment stop: ${String(err)}`));
+  env = undefined;
+}
+
+// The whole run is bounded: past the deadline, tear everything down and leave.
+const deadline = setTimeout(() => {
+  log(`run deadline of ${options.runTimeoutMs / 1000}s exceeded; stopping`);
+  void shutdown().finally(() => process.exit(3));
+}, options.runTimeoutMs);
+deadline.unref();
+
+function steadyCheck(name: string, p: SteadyResult): Check {
+  const writes = Object.entries(p.writes);
+  return {
+    name,
+    ok: writes.length === 0,
+    detail: writes.length === 0 ? `0 writes in ${p.calls.total} calls` : `WRITES IN STEADY STATE: ${writes.map(([op, c]) => `${op}×${c}`).join(', ')}`,
+  };
+}
+
+async function main(): Promise<void> {
+  if (options.reuseEnv && process.env.SLIPWAY_KUBECONFIG && process.env.SLIPWAY_AWS_ENDPOINT) {
+    log('reusing the environment named by SLIPWAY_KUBECONFIG and SLIPWAY_AWS_ENDPOINT');
+  } else {
+    env = await startLocalEnvironment({ log: (l) => log(`env: ${l}`) });
+    Object.assign(process.env, env.exports);
+  }
+  // Blocking kubectl is fine here: the operator has not started yet.
+  installCrds();
+  const suffix = uniqueSuffix();
+  const namespace = `bench-${suffix}`;
+  kubectl(['create', 'namespace', namespace]);
+  const aws = testAws();
+  const land = await createLandscape(aws, `bench-${suffix}.shop.test`);
+  memory.start = sampleMemory();
+  operator = await startBenchOperator(options.workers, namespace);
+  const kube = kubeClient();
+  const ctx: BenchContext = {
+    options,
+    namespace,
+    land,
+    operator,
+    aws,
+    environments: kube.resource<Environment>(ENVIRONMENT_TYPE),
+    services: kube.resource<Service>(SERVICE_TYPE),
+    rawEnvironments: kube.resource<KubeObject>(ENVIRONMENT_TYPE),
+    rawServices: kube.resource<KubeObject>(SERVICE_TYPE),
+    names: Array.from({ length: n }, (_, i) => serviceName(i)),
+  };
+
+  log('Environment');
+  results.environment = await environmentPhase(ctx);
+  log(`Environment Ready in ${results.environment.doneMs} ms; one Service alone`);
+  results.single = await singlePhase(ctx);
+  memory.beforeServices = sampleMemory();
+  log(`cold: ${n} Services`);
+  results.cold = await coldPhase(ctx);
+  memory.afterCold = sampleMemory();
+  log(`cold: all Ready in ${results.cold.doneMs} ms, quiet at ${results.cold.quietMs} ms; steady pass`);
+  results.steady = await steadyPhase(ctx, 'first');
+  checks.push(steadyCheck('steady pass writes nothing', results.steady));
+  memory.afterSteady = sampleMemory();
+  log(`steady pass: ${results.steady.calls.total} calls in ${results.steady.quietMs} ms; update fan-out`);
+  results.fanOut = await fanOutPhase(ctx);
+  const f = results.fanOut;
+  checks.push({
+    name: 'fan-out registers one task definition revision per Service',
+    ok: f.registerTaskDefinition === n && f.skipped.length === 0,
+    detail: `RegisterTaskDefinition ×${f.registerTaskDefinition} for ${n} Services${f.skipped.length > 0 ? `; revisions skipped: ${f.skipped.join(', ')}` : ''}`,
+  });
+  checks.push({
+    name: 'after fan-out every ECS service runs the revision its status names',
+    ok: f.ecsMismatches.length === 0,
+    detail: f.ecsMismatches.length === 0 ? `${n} of ${n}` : f.ecsMismatches.slice(0, 5).join('; '),
+  });
+  log(`fan-out: all at the new revision in ${f.doneMs} ms; steady pass after it`);
+  results.steadyAfterFanOut = await steadyPhase(ctx, 'after-fan-out');
+  checks.push(steadyCheck('steady pass after fan-out writes nothing', results.steadyAfterFanOut));
+  memory.afterFanOut = sampleMemory();
+
+  // The replay runs with the operator stopped, so that only the script talks to the emulator.
+  const envObj = await ctx.environments.get({ namespace, name: ENVIRONMENT_NAME });
+  await operator.stop();
+  operator = undefined;
+  if (options.replaySamples > 0) {
+    log(`replay: ${options.replaySamples} Services one at a time, then ${n} at ${options.workers} at a time`);
+    results.replay = await runReplay(aws, sharedResources(envObj, land), { solo: results.single.create.calls.byOperation, cold: results.cold.calls.byOperation }, {
+      operatorServices: n,
+      samples: options.replaySamples,
+      concurrency: options.workers,
+      tag: suffix,
+    });
+    checks.push({
+      name: 'replay calls all succeeded',
+      ok: results.replay.concurrent.failed === 0 && results.replay.failures.length === 0,
+      detail: results.replay.failures.length === 0 ? `${results.replay.concurrent.calls} calls` : results.replay.failures.slice(0, 3).join('; '),
+    });
+  }
+  aws.destroy();
+}
+
+let code = 0;
+try {
+  await main();
+} catch (err) {
+  results.error = err instanceof Error ? err.message : String(err);
+  log(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  code = 2;
+} finally {
+  await shutdown();
+}
+results.durationS = Math.round((Date.now() - startedAt.getTime()) / 1000);
+results.machine.loadAverage.end = round(loadavg()[0]!, 2);
+const failed = checks.filter((c) => !c.ok);
+if (failed.length > 0) {
+  code ||= 1;
+  for (const c of failed) process.stderr.write(`\n!!!!!!!! BENCHMARK CHECK FAILED: ${c.name}: ${c.detail} !!!!!!!!\n\n`);
+}
+const dir = join(root, 'bench', 'results');
+mkdirSync(dir, { recursive: true });
+const file = join(dir, `${startedAt.toISOString().slice(0, 10)}-${n}svc.json`);
+writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
+process.stdout.write(renderMarkdown(results as BenchResults) + '\n');
+log(`results written to ${file}`);
+clearTimeout(deadline);
+process.exit(code);
