@@ -25,7 +25,7 @@ import { PREVIEW_TYPE } from './resource-types.js';
 import {
   ADOPT_ANNOTATION,
   awsFor,
-  blockedConditions,
+  blockedStatus,
   commonStatus,
   failureToThrow,
   FINALIZER,
@@ -154,11 +154,7 @@ export function environmentReconciler(deps: OperatorDeps, client: ResourceClient
     } catch (err) {
       const terminal = err instanceof TerminalError ? err : planningFailure(err);
       if (!terminal) throw err;
-      await writeStatus(env, {
-        ...status,
-        observedGeneration: generation,
-        conditions: mergeConditions(status?.conditions, blockedConditions(terminal.reason, terminal.message), generation, now),
-      });
+      await writeStatus(env, blockedStatus(status, generation, now, terminal.reason, terminal.message));
       await deps.events.warning(env, terminal.reason, terminal.message);
       throw terminal;
     }

@@ -18,7 +18,7 @@ import {
   TerminalError,
 } from '../runtime/index.js';
 import { previewIsLive, previewSubdomain } from './preview-hosts.js';
-import { blockedConditions, commonStatus, failureToThrow, FINALIZER, formatNow, jittered, mergeConditions, type OperatorDeps } from './shared.js';
+import { blockedStatus, commonStatus, failureToThrow, FINALIZER, formatNow, jittered, type OperatorDeps } from './shared.js';
 import { applyWorkload, deleteWorkload, lookupEnvironment } from './workload.js';
 
 /** The image a preview runs: its own `image`, or the Service's image with the tag replaced by `imageTag`. */
@@ -93,12 +93,7 @@ export function previewReconciler(deps: OperatorDeps, client: ResourceClient<Pre
     }
 
     const block = async (reason: string, message: string, phase: PreviewDeploymentStatus['phase'], retryMs?: number): Promise<Result> => {
-      await statusWriter.write(p!, {
-        ...status,
-        observedGeneration: generation,
-        phase,
-        conditions: mergeConditions(status?.conditions, blockedConditions(reason, message), generation, now),
-      });
+      await statusWriter.write(p!, { ...blockedStatus(status, generation, now, reason, message), phase });
       if (retryMs === undefined) {
         await deps.events.warning(p!, reason, message);
         throw new TerminalError(message, { reason });

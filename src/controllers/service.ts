@@ -14,12 +14,11 @@ import {
 } from '../runtime/index.js';
 import {
   ADOPT_ANNOTATION,
-  blockedConditions,
+  blockedStatus,
   commonStatus,
   failureToThrow,
   FINALIZER,
   jittered,
-  mergeConditions,
   type OperatorDeps,
 } from './shared.js';
 import { applyWorkload, deleteWorkload, lookupEnvironment } from './workload.js';
@@ -63,11 +62,7 @@ export function serviceReconciler(deps: OperatorDeps, client: ResourceClient<Ser
     svc = await addFinalizer(client, svc, FINALIZER);
 
     if (!lookup.ok) {
-      await statusWriter.write(svc, {
-        ...status,
-        observedGeneration: generation,
-        conditions: mergeConditions(status?.conditions, blockedConditions(lookup.reason, lookup.message), generation, now),
-      });
+      await statusWriter.write(svc, blockedStatus(status, generation, now, lookup.reason, lookup.message));
       // The Environment's appearance (or readiness) wakes this Service through the Environment watch.
       return { requeueAfterMs: lookup.retryMs };
     }
@@ -81,11 +76,7 @@ export function serviceReconciler(deps: OperatorDeps, client: ResourceClient<Ser
       });
     } catch (err) {
       if (!(err instanceof TerminalError)) throw err;
-      await statusWriter.write(svc, {
-        ...status,
-        observedGeneration: generation,
-        conditions: mergeConditions(status?.conditions, blockedConditions(err.reason, err.message), generation, now),
-      });
+      await statusWriter.write(svc, blockedStatus(status, generation, now, err.reason, err.message));
       await deps.events.warning(svc, err.reason, err.message);
       throw err;
     }

@@ -136,12 +136,21 @@ export function commonStatus(pass: PassResult, previous: CommonStatus | undefine
   };
 }
 
-/** Conditions for a reconcile that stopped before the applier: a user error, or something still to come. */
-export function blockedConditions(reason: string, message: string): Omit<ConditionUpdate, 'observedGeneration'>[] {
-  return [
-    { type: 'Ready', status: 'False', reason, message },
-    { type: 'Synced', status: 'False', reason, message },
-  ];
+/**
+ * The status for a reconcile that stopped before the applier (a user error, or something still to come): the
+ * previous status with Ready and Synced False for `reason`, at this generation.
+ */
+export function blockedStatus<S extends CommonStatus>(status: S | undefined, generation: number | undefined, now: Date, reason: string, message: string): S {
+  const conditions = mergeConditions(
+    status?.conditions,
+    [
+      { type: 'Ready', status: 'False', reason, message },
+      { type: 'Synced', status: 'False', reason, message },
+    ],
+    generation,
+    now,
+  );
+  return { ...(status as S), observedGeneration: generation, conditions };
 }
 
 /**

@@ -135,10 +135,11 @@ describe('PreviewDeployments', { timeout: 600_000 }, () => {
     const env = await environments.get({ namespace: ns, name: 'dev' });
     const svc = await aws.ecs.send(new DescribeServicesCommand({ cluster: env.status!.clusterArn!, services: ['web-pr-7'] }));
     assert.ok(!svc.services?.some((s) => s.status === 'ACTIVE'), 'the orphaned ECS service is gone');
-    assert.deepEqual(await hostRecords(`pr-7-web.${land.baseDomain}`), []);
+    // DNS goes last in the sweep: wait for it rather than race the sweeper.
+    await eventually('the orphaned DNS records to be swept', async () => ((await hostRecords(`pr-7-web.${land.baseDomain}`)).length === 0 ? true : undefined), 60_000);
     const web = await aws.ecs.send(new DescribeServicesCommand({ cluster: env.status!.clusterArn!, services: ['web'] }));
     assert.equal(web.services?.[0]?.status, 'ACTIVE', 'the Service the preview copied is untouched');
-    const events = kubectl(['get', 'events', '-n', ns, '--field-selector', 'reason=PreviewSwept', '-o', 'name']);
-    assert.ok(events.trim().length > 0, 'a PreviewSwept event was recorded');
+    await eventually('a PreviewSwept event', async () =>
+      kubectl(['get', 'events', '-n', ns, '--field-selector', 'reason=PreviewSwept', '-o', 'name']).trim().length > 0 ? true : undefined);
   });
 });
