@@ -135,10 +135,13 @@ export class Controller {
    */
   watch<T extends KubeObject>(informer: EventSource<T>, options: WatchOptions<T> = {}): this {
     const map: KeyMapper<T> = options.map ?? ((obj) => keyOf(obj));
-    const enqueueAll = (obj: T): void => {
+    const keysOf = (obj: T): string[] => {
       const keys = map(obj);
-      if (keys === undefined) return;
-      for (const key of typeof keys === 'string' ? [keys] : keys) if (key) this.enqueue(key);
+      if (keys === undefined) return [];
+      return (typeof keys === 'string' ? [keys] : [...keys]).filter((key) => key !== '');
+    };
+    const enqueueAll = (obj: T): void => {
+      for (const key of keysOf(obj)) this.enqueue(key);
     };
     this.sources.push(() => {
       for (const obj of informer.list()) enqueueAll(obj);
@@ -147,8 +150,11 @@ export class Controller {
       onAdd: enqueueAll,
       onUpdate: (oldObj, newObj) => {
         if (options.updateFilter && !options.updateFilter(oldObj, newObj)) return;
-        if (oldObj !== newObj) enqueueAll(oldObj);
-        enqueueAll(newObj);
+        // Old and new usually give the same key: add it once, or an idle worker takes the first add at once
+        // and the second marks the key dirty, which reconciles it twice.
+        const keys = new Set(oldObj !== newObj ? keysOf(oldObj) : []);
+        for (const key of keysOf(newObj)) keys.add(key);
+        for (const key of keys) this.enqueue(key);
       },
       onDelete: enqueueAll,
     });
