@@ -160,8 +160,14 @@ export interface ScalableTargetProps {
 export interface ScalingPolicyProps {
   readonly name: string;
   readonly resourceId: string;
-  readonly metric: 'ECSServiceAverageCPUUtilization' | 'ECSServiceAverageMemoryUtilization';
+  readonly metric: 'ECSServiceAverageCPUUtilization' | 'ECSServiceAverageMemoryUtilization' | 'ALBRequestCountPerTarget';
   readonly targetValue: number;
+  /**
+   * ALBRequestCountPerTarget only: the metric's ResourceLabel is `<loadBalancerLabel>/<targetGroupLabel>`,
+   * i.e. `app/<lb-name>/<lb-id>/targetgroup/<tg-name>/<tg-id>`.
+   */
+  readonly loadBalancerLabel?: string;
+  readonly targetGroupLabel?: Late<string>;
   readonly scaleInCooldownSeconds: number;
   readonly scaleOutCooldownSeconds: number;
 }

@@ -40,6 +40,7 @@ export const SERVICE_LOGICAL = {
   scalableTarget: 'scalable-target',
   cpuPolicy: 'cpu-scaling-policy',
   memoryPolicy: 'memory-scaling-policy',
+  requestPolicy: 'request-scaling-policy',
   record: 'dns-record',
   distribution: 'cdn-distribution',
 } as const;
@@ -172,12 +173,19 @@ export function planWorkload(w: Workload, view: EnvironmentView, clusterId: stri
   if (autoscaling) {
     const resourceId = `service/${view.clusterName}/${w.serviceName}`;
     add('autoscaling.ScalableTarget', L.scalableTarget, { resourceId, minCapacity: autoscaling.minTasks, maxCapacity: autoscaling.maxTasks }, [L.service]);
-    const policy = (id: string, metric: PropsByKind['autoscaling.ScalingPolicy']['metric'], target: number) =>
+    const suffix = { ECSServiceAverageCPUUtilization: 'cpu', ECSServiceAverageMemoryUtilization: 'memory', ALBRequestCountPerTarget: 'requests' } as const;
+    const policy = (
+      id: string,
+      metric: PropsByKind['autoscaling.ScalingPolicy']['metric'],
+      target: number,
+      label: Pick<PropsByKind['autoscaling.ScalingPolicy'], 'loadBalancerLabel' | 'targetGroupLabel'> = {},
+    ) =>
       add(
         'autoscaling.ScalingPolicy',
         id,
         {
-          name: boundedName(['slipway', ...base, metric === 'ECSServiceAverageCPUUtilization' ? 'cpu' : 'memory'], 255),
+          name: boundedName(['slipway', ...base, suffix[metric]], 255),
+          ...label,
           resourceId,
           metric,
           targetValue: target,
@@ -188,6 +196,13 @@ export function planWorkload(w: Workload, view: EnvironmentView, clusterId: stri
       );
     if (autoscaling.cpuTargetPercent !== undefined) policy(L.cpuPolicy, 'ECSServiceAverageCPUUtilization', autoscaling.cpuTargetPercent);
     if (autoscaling.memoryTargetPercent !== undefined) policy(L.memoryPolicy, 'ECSServiceAverageMemoryUtilization', autoscaling.memoryTargetPercent);
+    if (autoscaling.requestsPerTarget !== undefined) {
+      policy(L.requestPolicy, 'ALBRequestCountPerTarget', autoscaling.requestsPerTarget, {
+        // The listener ARN names its load balancer: arn:...:listener/app/<name>/<id>/<listener-id>.
+        loadBalancerLabel: view.listenerArn.slice(view.listenerArn.indexOf(':listener/') + ':listener/'.length).split('/').slice(0, 3).join('/'),
+        targetGroupLabel: ref(L.targetGroup, 'label'),
+      });
+    }
   }
   const cdn = spec.cdn;
   if (cdn.enabled) {

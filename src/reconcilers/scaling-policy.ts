@@ -28,7 +28,10 @@ export function parsePolicyArn(arn: string): { readonly resourceId: string; read
 export function scalingPolicyProps(p: ScalingPolicy): Props {
   const c = p.TargetTrackingScalingPolicyConfiguration;
   const metric = c?.PredefinedMetricSpecification?.PredefinedMetricType ?? (c?.CustomizedMetricSpecification ? 'customized' : p.PolicyType ?? '');
+  const label = c?.PredefinedMetricSpecification?.ResourceLabel;
+  const cut = label ? label.indexOf('/targetgroup/') : -1;
   return {
+    ...(label && cut > 0 ? { loadBalancerLabel: label.slice(0, cut), targetGroupLabel: label.slice(cut + 1) } : {}),
     name: p.PolicyName ?? '',
     resourceId: p.ResourceId ?? '',
     metric: metric as Props['metric'],
@@ -67,7 +70,10 @@ async function put(ctx: ReconcileContext, desired: Desired<'autoscaling.ScalingP
       PolicyType: 'TargetTrackingScaling',
       TargetTrackingScalingPolicyConfiguration: {
         TargetValue: p.targetValue,
-        PredefinedMetricSpecification: { PredefinedMetricType: p.metric },
+        PredefinedMetricSpecification: {
+          PredefinedMetricType: p.metric,
+          ...(p.loadBalancerLabel && p.targetGroupLabel ? { ResourceLabel: `${p.loadBalancerLabel}/${p.targetGroupLabel}` } : {}),
+        },
         ScaleInCooldown: p.scaleInCooldownSeconds,
         ScaleOutCooldown: p.scaleOutCooldownSeconds,
       },

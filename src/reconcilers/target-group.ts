@@ -70,7 +70,8 @@ async function toObserved(ctx: ReconcileContext, tg: TargetGroup): Promise<Obser
       deregistrationDelaySeconds: Number.isFinite(delay) ? delay : DEFAULT_DEREGISTRATION_DELAY_SECONDS,
     },
     tags,
-    attrs: { arn, name },
+    // `label` is the target group's part of an ALBRequestCountPerTarget ResourceLabel.
+    attrs: { arn, name, label: arn.slice(arn.indexOf(':targetgroup/') + 1) },
   };
 }
 

@@ -94,6 +94,16 @@ describe('Service planner', () => {
     assert.equal(plain.props.desiredCount, 2);
   });
 
+  test('requests per target scales on the ALB metric, labelled with the load balancer and the target group', () => {
+    const spec = serviceSpec({ autoscaling: { minTasks: 1, maxTasks: 4, requestsPerTarget: 500, scaleInCooldownSeconds: 300, scaleOutCooldownSeconds: 60 } });
+    const policy = planWorkload(workload('catalog-api', spec), view(), 'prod-eu').resources.find((r) => r.id === 'request-scaling-policy');
+    assert.ok(policy?.kind === 'autoscaling.ScalingPolicy');
+    assert.equal(policy.props.metric, 'ALBRequestCountPerTarget');
+    assert.equal(policy.props.targetValue, 500);
+    assert.equal(policy.props.loadBalancerLabel, 'app/sw-commerce-dev/50dc6c495c0c9188');
+    assert.deepEqual(policy.props.targetGroupLabel, { $ref: { id: 'target-group', attr: 'label' } });
+  });
+
   test('the ECS service comes after the listener rule, the rule after the target group', () => {
     const order = topologicalOrder(planWorkload(workload(), view(), 'prod-eu').resources).map((r) => r.id);
     assert.ok(order.indexOf('listener-rule') > order.indexOf('target-group'));

@@ -341,3 +341,22 @@ describe('EcsDescribeBatcher', () => {
     assert.equal(inputs.length, 2);
   });
 });
+
+test('a request-count policy reads back its resource label split into the load balancer and target group parts', async () => {
+  const { scalingPolicyProps } = await import('../../../src/reconcilers/scaling-policy.js');
+  const props = scalingPolicyProps({
+    PolicyName: 'p',
+    ResourceId: 'service/c/s',
+    PolicyType: 'TargetTrackingScaling',
+    ServiceNamespace: 'ecs',
+    ScalableDimension: 'ecs:service:DesiredCount',
+    PolicyARN: 'arn',
+    CreationTime: new Date(0),
+    TargetTrackingScalingPolicyConfiguration: {
+      TargetValue: 500,
+      PredefinedMetricSpecification: { PredefinedMetricType: 'ALBRequestCountPerTarget', ResourceLabel: 'app/lb/123/targetgroup/tg/456' },
+    },
+  });
+  assert.equal(props.loadBalancerLabel, 'app/lb/123');
+  assert.equal(props.targetGroupLabel, 'targetgroup/tg/456');
+});
