@@ -88,7 +88,8 @@ export function planEnvironment(env: Environment, facts: EnvironmentFacts): Plan
       port: 443,
       protocol: 'HTTPS',
       certificateArn: lb.certificateArn,
-      ...(lb.sslPolicy ? { sslPolicy: lb.sslPolicy } : {}),
+      // The CRD documents this default: TLS 1.3 with TLS 1.2 fallback.
+      sslPolicy: lb.sslPolicy ?? 'ELBSecurityPolicy-TLS13-1-2-2021-06',
       defaultAction: { type: 'fixed-response', statusCode: '404', contentType: 'text/plain', messageBody: 'Not found' },
     });
     add('elbv2.Listener', LOGICAL.httpListener, {

@@ -118,6 +118,8 @@ export interface TaskDefinitionProps {
   readonly family: string;
   readonly cpu: number;
   readonly memory: number;
+  /** Fargate's runtime platform (Linux). */
+  readonly cpuArchitecture: 'X86_64' | 'ARM64';
   readonly taskRoleArn?: string;
   readonly executionRoleArn?: string;
   readonly container: {

@@ -97,6 +97,7 @@ export function planWorkload(w: Workload, view: EnvironmentView, clusterId: stri
     family: boundedName(['slipway', ...base], 255),
     cpu: spec.cpu,
     memory: spec.memory,
+    cpuArchitecture: spec.cpuArchitecture,
     ...(spec.taskRoleArn ? { taskRoleArn: spec.taskRoleArn } : {}),
     ...(spec.executionRoleArn ? { executionRoleArn: spec.executionRoleArn } : {}),
     container: {

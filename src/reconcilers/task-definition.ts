@@ -76,6 +76,8 @@ export function taskDefinitionProps(td: TaskDefinition): Props {
     family: td.family ?? '',
     cpu: parseTaskSize(td.cpu),
     memory: parseTaskSize(td.memory),
+    // Absent means AWS's default, X86_64.
+    cpuArchitecture: td.runtimePlatform?.cpuArchitecture === 'ARM64' ? 'ARM64' : 'X86_64',
     ...(td.taskRoleArn ? { taskRoleArn: td.taskRoleArn } : {}),
     ...(td.executionRoleArn ? { executionRoleArn: td.executionRoleArn } : {}),
     container: {
@@ -100,6 +102,7 @@ export function registrationInput(props: Props, tags: Readonly<Record<string, st
     networkMode: 'awsvpc',
     cpu: String(props.cpu),
     memory: String(props.memory),
+    runtimePlatform: { cpuArchitecture: props.cpuArchitecture, operatingSystemFamily: 'LINUX' },
     ...(props.taskRoleArn ? { taskRoleArn: props.taskRoleArn } : {}),
     ...(props.executionRoleArn ? { executionRoleArn: props.executionRoleArn } : {}),
     containerDefinitions: [

@@ -71,6 +71,7 @@ let targetGroupArn = '';
 function taskDefinitionProps(family: string, image = 'nginx:1.27'): Resolved<PropsByKind['ecs.TaskDefinition']> {
   return {
     family,
+    cpuArchitecture: 'ARM64',
     cpu: 256,
     memory: 512,
     container: {

@@ -24,6 +24,7 @@ type SvcProps = Resolved<PropsByKind['ecs.Service']>;
 
 const tdProps: TdProps = {
   family: 'web',
+  cpuArchitecture: 'X86_64',
   cpu: 512,
   memory: 1024,
   executionRoleArn: 'arn:aws:iam::123456789012:role/exec',
