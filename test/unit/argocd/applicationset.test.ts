@@ -55,12 +55,15 @@ function renderValue(value: Json, params: Readonly<Record<string, string | strin
 /** RFC 7386 JSON merge patch: what a strategic-merge patch amounts to for a custom resource. */
 function mergePatch(target: Json, patch: Json): Json {
   if (!patch || typeof patch !== 'object' || Array.isArray(patch)) return patch;
-  const out: JsonObject = target && typeof target === 'object' && !Array.isArray(target) ? { ...target } : {};
-  for (const [key, value] of Object.entries(patch)) {
-    if (value === null) delete out[key];
-    else out[key] = mergePatch(out[key] ?? null, value);
-  }
-  return out;
+  const base: JsonObject = target && typeof target === 'object' && !Array.isArray(target) ? target : {};
+  const keys = [...new Set([...Object.keys(base), ...Object.keys(patch)])];
+  return Object.fromEntries(
+    keys.flatMap((key): [string, Json][] => {
+      if (!(key in patch)) return [[key, base[key]!]];
+      const value = patch[key]!;
+      return value === null ? [] : [[key, mergePatch(base[key] ?? null, value)]];
+    }),
+  );
 }
 
 const get = (o: Json | undefined, path: string): Json | undefined =>
