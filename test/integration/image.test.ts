@@ -12,7 +12,7 @@ import { CoreTypes, type Lease } from '../../src/runtime/index.js';
 import { freePort } from '../env/processes.js';
 import { uniqueSuffix } from '../support/aws-fixtures.js';
 import { getTestEnv } from '../support/env.js';
-import { createNamespace, eventually, kubeClient } from '../support/kube.js';
+import { createNamespace, eventually, installCrds, kubeClient } from '../support/kube.js';
 
 const run = promisify(execFile);
 const root = join(import.meta.dirname, '..', '..');
@@ -67,6 +67,7 @@ describe('the image: production dependencies, dist/ and `node dist/main.js`', { 
     copyFileSync(join(root, 'package-lock.json'), join(dir, 'package-lock.json'));
     const [npm, ...args] = productionInstall();
     await run(npm!, args, { cwd: dir, maxBuffer: 16 * 1024 * 1024 });
+    installCrds();
     createNamespace(ns);
   });
 
