@@ -57,8 +57,8 @@ function can(verb: string, resource: string, namespace?: string, user = saUser):
  * of their kinds (finalizers stripped: no operator of those files is left to remove them).
  */
 async function removeSlipwayCrds(): Promise<void> {
-  const present = kubectl(['get', 'crd', '-o', 'name']).split('\n').filter((n) => CRDS.some((c) => n === `customresourcedefinition.apiextensions.k8s.io/${c}`));
-  crdsExistedBefore = present.length > 0;
+  const present = () => kubectl(['get', 'crd', '-o', 'name']).split('\n').filter((n) => CRDS.some((c) => n === `customresourcedefinition.apiextensions.k8s.io/${c}`));
+  crdsExistedBefore = present().length > 0;
   if (!crdsExistedBefore) return;
   for (const type of [PREVIEW_TYPE, SERVICE_TYPE, ENVIRONMENT_TYPE] as const satisfies readonly ResourceType[]) {
     const client = admin.resource(type);
@@ -68,7 +68,7 @@ async function removeSlipwayCrds(): Promise<void> {
     }
   }
   kubectl(['delete', 'crd', ...CRDS, '--ignore-not-found', '--wait=false']);
-  await eventually('the Slipway CRDs to be gone', async () => (kubectl(['get', 'crd', '-o', 'name']).includes('slipway.dev') ? undefined : true), 120_000);
+  await eventually('the Slipway CRDs to be gone', async () => (present().length > 0 ? undefined : true), 120_000);
 }
 
 function saKubeConfig(token: string): KubeConfig {
