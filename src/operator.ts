@@ -59,6 +59,17 @@ function meaningfulChange(oldObj: KubeObject, newObj: KubeObject): boolean {
   );
 }
 
+/**
+ * Environment changes a Service or preview cares about: its spec, its deletion, and the status fields workloads
+ * read (where to attach, the gate). Not its quota counts or drift, which change with every Service added and
+ * would otherwise fan out to every Service of the Environment.
+ */
+function environmentChangeForWorkloads(oldEnv: Environment, newEnv: Environment): boolean {
+  if (meaningfulChange(oldEnv, newEnv)) return true;
+  const view = (e: Environment) => JSON.stringify([e.status?.loadBalancer, e.status?.clusterArn, e.status?.cognito]);
+  return view(oldEnv) !== view(newEnv);
+}
+
 function awsCallMetrics(registry: Registry): CallListener {
   const calls = new Counter({
     name: 'slipway_aws_calls_total',
@@ -125,9 +136,9 @@ export function createOperator(opts: OperatorOptions): Operator {
   envController.watch(previews, { map: envOf, updateFilter: (a, b) => meaningfulChange(a, b) || a.status?.phase !== b.status?.phase });
   // Services and previews: their own changes, plus their Environment's (its status says where to attach).
   svcController.watch(services, { updateFilter: meaningfulChange });
-  svcController.watch(environments, { map: referencing(services) });
+  svcController.watch(environments, { map: referencing(services), updateFilter: environmentChangeForWorkloads });
   previewController.watch(previews, { updateFilter: meaningfulChange });
-  previewController.watch(environments, { map: referencing(previews) });
+  previewController.watch(environments, { map: referencing(previews), updateFilter: environmentChangeForWorkloads });
   previewController.watch(services, {
     map: (svc: Service) =>
       previews
