@@ -159,6 +159,7 @@ describe('charts/slipway', { timeout: HELM_BUILD_TIMEOUT_MS }, () => {
       [{ 'operator.defaultResync': 'soon' }, /defaultResync/],
       [{ 'aws.roleArn': 'role/slipway' }, /roleArn/],
       [{ 'argocd.healthChecks': 'true' }, /additional properties 'argocd' not allowed/],
+      [{ 'leaderElection.enabled': 'false' }, /replicaCount.*maximum/],
     ];
     for (const [values, message] of refusals) {
       assert.throws(() => render(values), message, JSON.stringify(values));
