@@ -4,6 +4,7 @@ import type { AwsClients } from '../src/aws/clients.js';
 import type { Operator } from '../src/operator.js';
 import type { KubeObject, ResourceClient } from '../src/runtime/index.js';
 import type { Landscape } from '../test/support/aws-fixtures.js';
+import type { Tracked } from './cpu.js';
 
 export interface BenchOptions {
   /** How many Services share the one Environment. */
@@ -30,4 +31,6 @@ export interface BenchContext {
   readonly rawEnvironments: ResourceClient<KubeObject>;
   readonly rawServices: ResourceClient<KubeObject>;
   readonly names: readonly string[];
+  /** The environment's server processes, for CPU time per phase. */
+  readonly processes: readonly Tracked[];
 }

@@ -6,7 +6,8 @@ import { callDelta, writesOf, type CallDelta } from './calls.js';
 import type { BenchContext } from './context.js';
 import { checkEcsRevisions } from './ecs-check.js';
 import { ENVIRONMENT_NAME, environmentManifest, imageFor, serviceManifest } from './manifests.js';
-import { metricsDelta, metricsSnapshot, round, type MetricsDelta } from './metrics.js';
+import { metricsDelta, metricsSnapshot, minus, round, type MetricsDelta } from './metrics.js';
+import { cpuSnapshot } from './cpu.js';
 import { isReady, percentile, until, waitForAll, waitQuiet } from './wait.js';
 
 /** Long enough for a status write's echo to land and enqueue whatever it enqueues. */
@@ -19,17 +20,22 @@ export interface PhaseCost {
   readonly quietMs: number;
   readonly calls: CallDelta;
   readonly metrics: MetricsDelta;
+  /** CPU seconds used during the phase (until quiet), by process. */
+  readonly cpuSeconds: Record<string, number>;
 }
 
 async function measure(ctx: BenchContext, what: string, act: () => Promise<void>, done: (startedAt: number) => Promise<void>): Promise<PhaseCost> {
   const calls = ctx.operator.calls.snapshot();
   const metrics = await metricsSnapshot(ctx.operator.registry);
+  const cpu = cpuSnapshot(ctx.processes);
   const startedAt = Date.now();
   await act();
   await done(startedAt);
   const doneMs = Date.now() - startedAt;
   const quietAt = await waitQuiet(ctx.operator, { quietMs: QUIET_MS, timeoutMs: ctx.options.phaseTimeoutMs, what });
+  const cpuSeconds = minus(cpuSnapshot(ctx.processes), cpu);
   return {
+    cpuSeconds,
     doneMs,
     quietMs: Math.max(doneMs, quietAt - startedAt),
     calls: callDelta(ctx.operator.calls, calls),

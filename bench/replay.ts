@@ -7,7 +7,8 @@ import type { AwsClients } from '../src/aws/clients.js';
 import { isReadOperation } from '../src/aws/calls.js';
 import type { Landscape } from '../test/support/aws-fixtures.js';
 import { READS, REPLAY_WRITE_READS, REPLAYED_WRITES, replayWrites, type ReplayedService, type SharedResources } from './replay-calls.js';
-import { round } from './metrics.js';
+import { minus, round } from './metrics.js';
+import type { CpuSnapshot } from './cpu.js';
 
 export interface ReplaySample {
   readonly writesMs: number;
@@ -25,7 +26,14 @@ export interface ReplayResult {
     readonly callsPerService: number;
   };
   /** N Services at the operator's concurrency, with exactly the operator's cold-phase call counts. */
-  readonly concurrent: { readonly services: number; readonly concurrency: number; readonly wallMs: number; readonly calls: number; readonly failed: number };
+  readonly concurrent: {
+    readonly services: number;
+    readonly concurrency: number;
+    readonly wallMs: number;
+    readonly calls: number;
+    readonly failed: number;
+    readonly cpuSeconds: Record<string, number>;
+  };
   /** Operations the operator called that the replay has no read for (its count is then lower than the operator's). */
   readonly notReplayed: Readonly<Record<string, number>>;
   readonly failures: readonly string[];
@@ -117,7 +125,7 @@ export async function runReplay(
     /** What it called for N Services applied at once. */
     readonly cold: Readonly<Record<string, number>>;
   },
-  opts: { readonly operatorServices: number; readonly samples: number; readonly concurrency: number; readonly tag: string },
+  opts: { readonly operatorServices: number; readonly samples: number; readonly concurrency: number; readonly tag: string; readonly cpu: () => CpuSnapshot },
 ): Promise<ReplayResult> {
   const failures: string[] = [];
   const n = opts.operatorServices;
@@ -133,6 +141,7 @@ export async function runReplay(
   let next = 0;
   let total = 0;
   let failed = 0;
+  const cpu = opts.cpu();
   const t0 = performance.now();
   const worker = async () => {
     for (let i = next++; i < n; i = next++) {
@@ -143,6 +152,7 @@ export async function runReplay(
   };
   await Promise.all(Array.from({ length: Math.min(opts.concurrency, n) }, worker));
   const wallMs = round(performance.now() - t0, 0);
+  const cpuSeconds = minus(opts.cpu(), cpu);
 
   const notReplayed = Object.fromEntries(
     Object.entries(calls.cold).filter(([op]) => (isReadOperation(op.split(':')[1] ?? '') ? !READS[op] : REPLAYED_WRITES[op] === undefined)),
@@ -154,7 +164,7 @@ export async function runReplay(
       allCallsMsPerService: mean((s) => s.writesMs + s.readsMs),
       callsPerService: mean((s) => s.calls),
     },
-    concurrent: { services: n, concurrency: opts.concurrency, wallMs, calls: total, failed },
+    concurrent: { services: n, concurrency: opts.concurrency, wallMs, calls: total, failed, cpuSeconds },
     notReplayed,
     failures,
   };

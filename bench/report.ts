@@ -148,6 +148,24 @@ export function renderMarkdown(r: BenchResults): string {
       '',
     );
   }
+  const cpuRows: (string | number)[][] = [];
+  const procs = ['operator + driver (node)', 'moto', 'kube-apiserver', 'etcd'];
+  const cpuRow = (name: string, wallMs: number, cpu: Readonly<Record<string, number>>) => [
+    name,
+    s(wallMs),
+    ...procs.map((p) => `${round(cpu[p] ?? 0, 1)} s (${round((100 * (cpu[p] ?? 0) * 1000) / wallMs, 0)} %)`),
+  ];
+  for (const [name, p] of [
+    ['cold', r.cold],
+    ['steady pass', r.steady],
+    ['update fan-out', r.fanOut],
+  ] as const) {
+    if (p) cpuRows.push(cpuRow(name, p.quietMs, p.cpuSeconds));
+  }
+  if (r.replay) cpuRows.push(cpuRow(`replay of the cold calls, ${r.replay.concurrent.concurrency} at a time`, r.replay.concurrent.wallMs, r.replay.concurrent.cpuSeconds));
+  if (cpuRows.length > 0) {
+    out.push(...table(['CPU time during', 'wall', ...procs.map((p) => `${p} (% of one CPU)`)], cpuRows), '');
+  }
   out.push('Concurrent calls inside one reconcile overlap, so the AWS sum can exceed the reconcile sum; the share is an upper bound.', '');
   if (r.replay) {
     const rp = r.replay;

@@ -17,9 +17,11 @@ import type { KubeObject } from '../src/runtime/index.js';
 import { startLocalEnvironment, type LocalEnvironment } from '../test/env/index.js';
 import { KUBERNETES_VERSION, MOTO_VERSION } from '../test/env/versions.js';
 import { createLandscape, testAws, uniqueSuffix } from '../test/support/aws-fixtures.js';
+import { getTestEnv } from '../test/support/env.js';
 import { installCrds, kubeClient, kubectl } from '../test/support/kube.js';
 import type { BenchContext, BenchOptions } from './context.js';
 import { ENVIRONMENT_NAME, serviceName } from './manifests.js';
+import { cpuSnapshot, environmentProcesses } from './cpu.js';
 import { sampleMemory, type MemorySample } from './memory.js';
 import { round } from './metrics.js';
 import { startBenchOperator } from './operator.js';
@@ -146,6 +148,7 @@ async function main(): Promise<void> {
     rawEnvironments: kube.resource<KubeObject>(ENVIRONMENT_TYPE),
     rawServices: kube.resource<KubeObject>(SERVICE_TYPE),
     names: Array.from({ length: n }, (_, i) => serviceName(i)),
+    processes: environmentProcesses(getTestEnv().kubeconfigPath),
   };
 
   log('Environment');
@@ -189,6 +192,7 @@ async function main(): Promise<void> {
       samples: options.replaySamples,
       concurrency: options.workers,
       tag: suffix,
+      cpu: () => cpuSnapshot(ctx.processes),
     });
     checks.push({
       name: 'replay calls all succeeded',
