@@ -501,6 +501,14 @@ export interface PreviewDeploymentStatus {
    */
   readonly expiresAt?: string;
   /**
+   * When the TTL started counting: the creation of the preview, or the last change of its image, imageTag or
+   * pullRequest.commitSha, whichever is later.
+   * RFC 3339 date-time.
+   */
+  readonly ttlStartedAt?: string;
+  /** The image, imageTag and commitSha the TTL last started counting for. */
+  readonly ttlRevision?: string;
+  /**
    * Pending (being created), Active (serving), Blocked (the Environment refuses it: previews disabled, production, or
    * maxActive reached; see the Ready condition), Closing (pull request closed or ttl passed; AWS resources being
    * removed) or Expired (removed; delete the object).

@@ -60,9 +60,21 @@ export function previewWorkload(p: PreviewDeployment, svc: Service, clusterId: s
   };
 }
 
-export function expiresAt(p: PreviewDeployment, defaultTtl: string): Date {
-  const created = Date.parse(p.metadata.creationTimestamp ?? '') || 0;
-  return new Date(created + parseDuration(p.spec.ttl ?? defaultTtl));
+/** What restarts the TTL: a new image, image tag or commit (a push to the pull request keeps its preview alive). */
+export function ttlRevision(p: PreviewDeployment): string {
+  return [p.spec.image ?? '', p.spec.imageTag ?? '', p.spec.pullRequest.commitSha ?? ''].join('|');
+}
+
+/** When the TTL started: the creation, or the last change of ttlRevision seen, whichever is later. */
+export function ttlStart(p: PreviewDeployment, now: Date): string {
+  const created = p.metadata.creationTimestamp ?? formatNow(now);
+  const s = p.status;
+  if (!s?.ttlStartedAt || s.ttlRevision === undefined) return created;
+  return s.ttlRevision === ttlRevision(p) ? s.ttlStartedAt : formatNow(now);
+}
+
+export function expiresAt(p: PreviewDeployment, defaultTtl: string, startedAt: string): Date {
+  return new Date((Date.parse(startedAt) || 0) + parseDuration(p.spec.ttl ?? defaultTtl));
 }
 
 export function previewReconciler(deps: OperatorDeps, client: ResourceClient<PreviewDeployment>) {
@@ -81,7 +93,16 @@ export function previewReconciler(deps: OperatorDeps, client: ResourceClient<Pre
     if (isBeingDeleted(p)) {
       if (!p.metadata.finalizers?.includes(FINALIZER)) return { requeue: false };
       const owner = { clusterId: deps.clusterId, kind: 'PreviewDeployment' as const, namespace: ns, name: p.metadata.name };
-      const pass = await deleteWorkload(deps, owner, svc ? previewWorkload(p, svc, deps.clusterId) : undefined, lookup, status, now);
+      let pass;
+      try {
+        pass = await deleteWorkload(deps, owner, svc ? previewWorkload(p, svc, deps.clusterId) : undefined, lookup, status, now);
+      } catch (err) {
+        if (err instanceof TerminalError) {
+          await statusWriter.write(p, { ...blockedStatus(status, generation, now, err.reason, err.message), phase: 'Closing' });
+          await deps.events.warning(p, err.reason, err.message);
+        }
+        throw err;
+      }
       if (pass && pass.report.inventory.length > 0) {
         await statusWriter.write(p, { ...status, phase: 'Closing', ...commonStatus(pass, status, generation, now) });
         const failure = failureToThrow(pass.report);
@@ -92,8 +113,11 @@ export function previewReconciler(deps: OperatorDeps, client: ResourceClient<Pre
       return { requeue: false };
     }
 
+    const ttlDefault = lookup.env?.spec.previews?.defaultTTL ?? '72h';
+    const startedAt = ttlStart(p, now);
+    const ttlFields = { ttlStartedAt: startedAt, ttlRevision: ttlRevision(p) };
     const block = async (reason: string, message: string, phase: PreviewDeploymentStatus['phase'], retryMs?: number): Promise<Result> => {
-      await statusWriter.write(p!, { ...blockedStatus(status, generation, now, reason, message), phase });
+      await statusWriter.write(p!, { ...blockedStatus(status, generation, now, reason, message), ...ttlFields, phase });
       if (retryMs === undefined) {
         await deps.events.warning(p!, reason, message);
         throw new TerminalError(message, { reason });
@@ -102,12 +126,11 @@ export function previewReconciler(deps: OperatorDeps, client: ResourceClient<Pre
     };
 
     // A closed or merged pull request, or a run-out TTL, ends the preview: delete the object; cleanup follows.
-    const ttlDefault = lookup.env?.spec.previews?.defaultTTL ?? '72h';
-    const expiry = expiresAt(p, ttlDefault);
+    const expiry = expiresAt(p, ttlDefault, startedAt);
     const ending = p.spec.pullRequest.state !== 'open' ? `pull request #${p.spec.pullRequest.number} is ${p.spec.pullRequest.state}` : expiry <= now ? `its TTL ran out at ${formatNow(expiry)}` : undefined;
     if (ending) {
       await deps.events.normal(p, ending.startsWith('pull') ? 'PullRequestClosed' : 'Expired', `deleting the preview: ${ending}`);
-      await statusWriter.write(p, { ...status, phase: ending.startsWith('pull') ? 'Closing' : 'Expired', expiresAt: formatNow(expiry) });
+      await statusWriter.write(p, { ...status, ...ttlFields, phase: ending.startsWith('pull') ? 'Closing' : 'Expired', expiresAt: formatNow(expiry) });
       await client.delete(refOf(p));
       return { requeueAfterMs: 1_000 };
     }
@@ -159,6 +182,7 @@ export function previewReconciler(deps: OperatorDeps, client: ResourceClient<Pre
       ...common,
       ...(url ? { url } : {}),
       expiresAt: formatNow(expiry),
+      ...ttlFields,
       phase: ready ? 'Active' : 'Pending',
       service: serviceFields,
     };

@@ -24,6 +24,9 @@ import {
 import { applyWorkload, deleteWorkload, lookupEnvironment } from './workload.js';
 import { parseDuration } from '../config.js';
 
+/** How often a Service whose deployment is rolling out is looked at again. */
+export const ROLLOUT_POLL_MS = 30_000;
+
 export function serviceWorkload(svc: Service, clusterId: string): Workload {
   return {
     owner: { clusterId, kind: 'Service', namespace: svc.metadata.namespace ?? 'default', name: svc.metadata.name },
@@ -48,7 +51,16 @@ export function serviceReconciler(deps: OperatorDeps, client: ResourceClient<Ser
 
     if (isBeingDeleted(svc)) {
       if (!svc.metadata.finalizers?.includes(FINALIZER)) return { requeue: false };
-      const pass = await deleteWorkload(deps, workload.owner, workload, lookup, status, now);
+      let pass;
+      try {
+        pass = await deleteWorkload(deps, workload.owner, workload, lookup, status, now);
+      } catch (err) {
+        if (err instanceof TerminalError) {
+          await statusWriter.write(svc, blockedStatus(status, generation, now, err.reason, err.message));
+          await deps.events.warning(svc, err.reason, err.message);
+        }
+        throw err;
+      }
       if (pass && pass.report.inventory.length > 0) {
         await statusWriter.write(svc, { ...status, ...commonStatus(pass, status, generation, now) });
         const failure = failureToThrow(pass.report);
@@ -90,6 +102,8 @@ export function serviceReconciler(deps: OperatorDeps, client: ResourceClient<Ser
       throw failure;
     }
     if (failure) return failure;
-    return { requeueAfterMs: jittered(parseDuration(lookup.env.spec.resyncInterval ?? '5m') || deps.defaultResyncMs) };
+    const resyncMs = jittered(parseDuration(lookup.env.spec.resyncInterval ?? '5m') || deps.defaultResyncMs);
+    // While ECS rolls out a new revision, look again soon so status shows when it completes (or fails).
+    return { requeueAfterMs: fields.rolloutState === 'IN_PROGRESS' ? Math.min(resyncMs, ROLLOUT_POLL_MS) : resyncMs };
   };
 }

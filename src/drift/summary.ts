@@ -54,6 +54,11 @@ export interface SummaryInput {
 
 const MISSING_PATH = '(resource)';
 
+/** A reconciler's "come back later" (a CloudFront distribution still disabling) is waiting, not failing. */
+function asksToWait(error: unknown): boolean {
+  return error instanceof Error && typeof (error as { afterSeconds?: unknown }).afterSeconds === 'number';
+}
+
 export function toStatusResources(inventory: readonly InventoryItem[]): StatusResource[] {
   return inventory.map((i) =>
     i.identifier.startsWith('arn:') ? { kind: i.kind, logicalId: i.logicalId, arn: i.identifier } : { kind: i.kind, logicalId: i.logicalId, id: i.identifier },
@@ -102,7 +107,8 @@ export function summarize(input: SummaryInput): Summary {
   const corrected = all.filter((d) => d.action === 'Corrected');
 
   const problems = report.outcomes.filter((o) => o.action === 'failed' || o.action === 'conflict' || o.action === 'blocked');
-  const notReady = report.outcomes.filter((o) => !['created', 'updated', 'in-sync', 'external'].includes(o.action));
+  // A resource deleted because it left the plan (a CDN switched off) is the plan carried out, not a problem.
+  const notReady = report.outcomes.filter((o) => !['created', 'updated', 'in-sync', 'external', 'deleted'].includes(o.action));
 
   const conditions: ConditionSummary[] = [];
   const firstProblem = problems.find((p) => p.action !== 'blocked') ?? problems[0];
@@ -111,7 +117,8 @@ export function summarize(input: SummaryInput): Summary {
       ? {
           type: 'Synced',
           status: 'False',
-          reason: firstProblem.action === 'conflict' ? 'OwnershipConflict' : firstProblem.action === 'blocked' ? 'Waiting' : 'ApplyFailed',
+          reason:
+            firstProblem.action === 'conflict' ? 'OwnershipConflict' : firstProblem.action === 'blocked' || asksToWait(firstProblem.error) ? 'Waiting' : 'ApplyFailed',
           message: `${firstProblem.kind} ${firstProblem.id}: ${firstProblem.message ?? firstProblem.action}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ''}`,
         }
       : { type: 'Synced', status: 'True', reason: mode === 'report' ? 'Observed' : 'Applied', message: `${report.outcomes.length} AWS resources reconciled` },

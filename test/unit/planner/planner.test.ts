@@ -7,7 +7,7 @@ import { boundedName } from '../../../src/planner/naming.js';
 import { dependenciesOf, topologicalOrder, type Plan } from '../../../src/planner/plan.js';
 import { planWorkload, type EnvironmentView, type Workload } from '../../../src/planner/service.js';
 import { parseRecordOwnerValue, recordOwnerValue } from '../../../src/planner/record-owner.js';
-import { previewWorkload, previewImage } from '../../../src/controllers/preview.js';
+import { expiresAt, previewWorkload, previewImage, ttlRevision, ttlStart } from '../../../src/controllers/preview.js';
 import { environment, preview, service, serviceSpec } from '../../support/objects.js';
 import { matchSnapshot } from '../../support/snapshot.js';
 
@@ -178,5 +178,19 @@ describe('preview planning', () => {
     assert.equal(previewImage(p, 'registry:5000/team/app:1.0'), 'registry:5000/team/app:sha-1');
     assert.equal(previewImage(p, 'registry/team/app@sha256:' + 'a'.repeat(64)), 'registry/team/app:sha-1');
     assert.equal(previewImage(preview({ image: 'other/app:x', imageTag: undefined }), 'registry/team/app:1'), 'other/app:x');
+  });
+});
+
+describe('preview TTL', () => {
+  const now = new Date('2026-11-22T12:00:00Z');
+  test('counts from creation, and again from the last change of image, tag or commit', () => {
+    const p = preview({ ttl: '24h' });
+    assert.equal(ttlStart(p, now), '2026-11-20T10:00:00Z', 'a new preview starts at its creation');
+    const seen = { ...p, status: { ttlStartedAt: '2026-11-21T08:00:00Z', ttlRevision: ttlRevision(p) } };
+    assert.equal(ttlStart(seen, now), '2026-11-21T08:00:00Z', 'unchanged: the recorded start holds');
+    const pushed = { ...seen, spec: { ...seen.spec, pullRequest: { ...seen.spec.pullRequest, commitSha: 'def5678' } } };
+    assert.equal(ttlStart(pushed, now), '2026-11-22T12:00:00Z', 'a new commit restarts it');
+    assert.equal(expiresAt(p, '72h', '2026-11-21T08:00:00Z').toISOString(), '2026-11-22T08:00:00.000Z');
+    assert.equal(expiresAt(preview(), '72h', '2026-11-21T08:00:00Z').toISOString(), '2026-11-24T08:00:00.000Z', 'the Environment default applies');
   });
 });
