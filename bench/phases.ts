@@ -75,6 +75,8 @@ export async function environmentPhase(ctx: BenchContext): Promise<PhaseCost> {
 
 export interface SingleResult {
   readonly create: PhaseCost;
+  /** A new image for the one Service: one edit to an idle operator, the most common change of all. */
+  readonly update: PhaseCost;
   readonly delete: PhaseCost;
 }
 
@@ -88,6 +90,19 @@ export async function singlePhase(ctx: BenchContext): Promise<SingleResult> {
     () => ctx.rawServices.create(solo).then(() => undefined),
     (startedAt) => waitForAll(ctx.services, ctx.namespace, ['solo'], isReady, { startedAt, timeoutMs: ctx.options.phaseTimeoutMs, what: 'single Service Ready', everyMs: 50 }).then(() => undefined),
   );
+  const revision = (await ctx.services.get(ref)).status?.revision ?? 0;
+  const update = await measure(
+    ctx,
+    'single Service updated',
+    () => ctx.rawServices.mergePatch(ref, { spec: { image: imageFor(999, '1.0.1') } }).then(() => undefined),
+    (startedAt) =>
+      waitForAll(ctx.services, ctx.namespace, ['solo'], (svc) => isReady(svc) && (svc.status?.revision ?? 0) > revision, {
+        startedAt,
+        timeoutMs: ctx.options.phaseTimeoutMs,
+        what: 'single Service at its new revision',
+        everyMs: 50,
+      }).then(() => undefined),
+  );
   const del = await measure(
     ctx,
     'single Service deleted',
@@ -96,7 +111,7 @@ export async function singlePhase(ctx: BenchContext): Promise<SingleResult> {
       await until('single Service gone', async () => (await ctx.services.find(ref)) === undefined, ctx.options.phaseTimeoutMs - (Date.now() - startedAt), 50);
     },
   );
-  return { create, delete: del };
+  return { create, update, delete: del };
 }
 
 export interface ColdResult extends PhaseCost {

@@ -92,6 +92,7 @@ export function renderMarkdown(r: BenchResults): string {
       [
         phaseRow('Environment create (no Services)', r.environment, 1),
         phaseRow('1 Service alone: create', r.single?.create, 1),
+        phaseRow('1 Service alone: new image', r.single?.update, 1),
         phaseRow('1 Service alone: delete', r.single?.delete, 1),
         phaseRow(`cold: ${n} Services at once`, r.cold, n),
         phaseRow('steady pass (all in sync)', r.steady, n),
