@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { ensureHelm } from './env/build.js';
 import { startLocalEnvironment, type LocalEnvironment } from './env/index.js';
 
 const root = join(import.meta.dirname, '..');
@@ -27,7 +28,10 @@ const started = Date.now();
 let env: LocalEnvironment | undefined;
 let code = 1;
 try {
+  // Helm (for the chart tests) builds alongside the servers, so a cold machine pays for the builds once, in parallel.
+  const helm = files.some((f) => /chart|helm/.test(f)) ? ensureHelm() : undefined;
   if (needsEnv) env = await startLocalEnvironment();
+  await helm;
   process.stderr.write(`[test] environment ready in ${((Date.now() - started) / 1000).toFixed(1)}s; running ${files.length} test files\n`);
   code = await new Promise<number>((resolve) => {
     // Files run one at a time: integration files share one API server and one emulator.
