@@ -16,6 +16,13 @@ export interface BenchOptions {
   /** Deadline for any one wait; the whole run has its own deadline on top. */
   readonly phaseTimeoutMs: number;
   readonly runTimeoutMs: number;
+  /**
+   * Whether ECS deployments in the emulator complete at once (`complete`: it reports the desired task running)
+   * or never (`never`: the emulator's default, every Service stays IN_PROGRESS and is polled as a rollout).
+   */
+  readonly ecsRollouts: 'complete' | 'never';
+  /** How long the operator is watched while idle, after everything else. */
+  readonly idleWindowMs: number;
 }
 
 export interface BenchContext {

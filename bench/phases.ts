@@ -216,3 +216,27 @@ export async function fanOutPhase(ctx: BenchContext): Promise<FanOutResult> {
   const { ecsMismatches } = await checkEcsRevisions(ctx, after);
   return { ...cost, registerTaskDefinition: cost.calls.byOperation['ecs:RegisterTaskDefinition'] ?? 0, skipped, ecsMismatches };
 }
+
+export interface IdleResult {
+  readonly windowMs: number;
+  readonly calls: CallDelta;
+  readonly metrics: MetricsDelta;
+  readonly callsPerMinute: number;
+}
+
+/**
+ * Nothing changes for a while: with every Service in sync and its deployment complete, the operator should make
+ * no AWS call until the resync interval; with deployments rolling, it polls them.
+ */
+export async function idlePhase(ctx: BenchContext): Promise<IdleResult> {
+  const calls = ctx.operator.calls.snapshot();
+  const metrics = await metricsSnapshot(ctx.operator.registry);
+  await new Promise((resolve) => setTimeout(resolve, ctx.options.idleWindowMs));
+  const delta = callDelta(ctx.operator.calls, calls);
+  return {
+    windowMs: ctx.options.idleWindowMs,
+    calls: delta,
+    metrics: metricsDelta(await metricsSnapshot(ctx.operator.registry), metrics),
+    callsPerMinute: round((delta.total * 60_000) / ctx.options.idleWindowMs, 1),
+  };
+}

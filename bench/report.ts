@@ -3,7 +3,7 @@ import { isReadOperation } from '../src/aws/calls.js';
 import type { BenchOptions } from './context.js';
 import type { MemorySample } from './memory.js';
 import { round, sum } from './metrics.js';
-import type { ColdResult, FanOutResult, PhaseCost, SingleResult, SteadyResult } from './phases.js';
+import type { ColdResult, FanOutResult, IdleResult, PhaseCost, SingleResult, SteadyResult } from './phases.js';
 import type { ReplayResult } from './replay.js';
 import { REPLAY_WRITE_READS, REPLAYED_WRITES } from './replay-calls.js';
 
@@ -41,6 +41,7 @@ export interface BenchResults {
   readonly steady?: SteadyResult;
   readonly fanOut?: FanOutResult;
   readonly steadyAfterFanOut?: SteadyResult;
+  readonly idle?: IdleResult;
   readonly memory: Readonly<Record<string, MemorySample>>;
   readonly replay?: ReplayResult;
   readonly checks: readonly Check[];
@@ -75,7 +76,7 @@ function phaseRow(name: string, p: PhaseCost | undefined, services: number): (st
 export function renderMarkdown(r: BenchResults): string {
   const n = r.options.services;
   const out: string[] = [];
-  out.push(`## Slipway benchmark: 1 Environment + ${n} Services, ${r.options.workers} workers`, '');
+  out.push(`## Slipway benchmark: 1 Environment + ${n} Services, ${r.options.workers} workers, ECS rollouts ${r.options.ecsRollouts}`, '');
   out.push(
     `Machine: ${r.machine.nproc} CPUs (${r.machine.cpuModel}), ${r.machine.memoryGiB} GiB, Node ${r.machine.node}, ` +
       `kube-apiserver v${r.machine.kubernetes}, moto ${r.machine.moto}. Run took ${r.durationS} s; ` +
@@ -102,6 +103,13 @@ export function renderMarkdown(r: BenchResults): string {
     ),
     '',
   );
+  if (r.idle) {
+    out.push(
+      `Idle for ${r.idle.windowMs / 1000} s afterwards (ECS deployments ${r.options.ecsRollouts === 'complete' ? 'complete' : 'never complete in the emulator'}): ` +
+        `${r.idle.calls.total} AWS calls (${r.idle.callsPerMinute} per minute), ${r.idle.metrics.reconciles.service ?? 0} Service reconciles.`,
+      '',
+    );
+  }
   if (r.cold) {
     out.push(
       `Cold: the ${n} creates took ${s(r.cold.applyMs)}; time to Ready per Service p50 ${s(r.cold.readyP50Ms)}, p95 ${s(r.cold.readyP95Ms)}, ` +
@@ -110,17 +118,21 @@ export function renderMarkdown(r: BenchResults): string {
     );
   }
 
-  const ops = new Set([...Object.keys(r.cold?.calls.byOperation ?? {}), ...Object.keys(r.steady?.calls.byOperation ?? {}), ...Object.keys(r.fanOut?.calls.byOperation ?? {})]);
+  const ops = new Set(
+    [r.cold, r.steady, r.fanOut, r.idle].flatMap((p) => Object.keys(p?.calls.byOperation ?? {})),
+  );
   if (ops.size > 0) {
     out.push('### AWS calls by operation (per Service = phase total / N)', '');
-    const per = (p: PhaseCost | undefined, op: string) => {
+    const per = (p: { readonly calls: PhaseCost['calls'] } | undefined, op: string) => {
       const v = p?.calls.byOperation[op] ?? 0;
       return v === 0 ? '·' : `${v} (${round(v / n, 2)})`;
     };
     out.push(
       ...table(
-        ['operation', 'kind', 'cold', 'steady pass', 'fan-out'],
-        [...ops].sort().map((op) => [op, isReadOperation(op.split(':')[1] ?? '') ? 'read' : '**write**', per(r.cold, op), per(r.steady, op), per(r.fanOut, op)]),
+        ['operation', 'kind', 'cold', 'steady pass', 'fan-out', `idle ${r.idle ? r.idle.windowMs / 1000 : 0} s`],
+        [...ops]
+          .sort()
+          .map((op) => [op, isReadOperation(op.split(':')[1] ?? '') ? 'read' : '**write**', per(r.cold, op), per(r.steady, op), per(r.fanOut, op), per(r.idle, op)]),
       ),
       '',
     );

@@ -1,4 +1,5 @@
-// `npm run bench [-- --services N --workers W --samples K --phase-timeout S --timeout S --reuse-env]`
+// `npm run bench [-- --services N --workers W --samples K --phase-timeout S --timeout S --idle-window S
+//                  --ecs-rollouts complete|never --reuse-env]`
 //
 // Starts the local environment (etcd, kube-apiserver, moto on loopback), installs crds/, creates the AWS
 // prerequisites, runs the real operator in this process, and measures: an Environment; one Service alone; N
@@ -25,9 +26,14 @@ import { cpuSnapshot, environmentProcesses } from './cpu.js';
 import { sampleMemory, type MemorySample } from './memory.js';
 import { round } from './metrics.js';
 import { startBenchOperator } from './operator.js';
-import { coldPhase, environmentPhase, fanOutPhase, singlePhase, steadyPhase, type SteadyResult } from './phases.js';
+import { coldPhase, environmentPhase, fanOutPhase, idlePhase, singlePhase, steadyPhase, type SteadyResult } from './phases.js';
 import { renderMarkdown, type BenchResults, type Check } from './report.js';
 import { runReplay, sharedResources } from './replay.js';
+
+function rollouts(v: string): BenchOptions['ecsRollouts'] {
+  if (v === 'complete' || v === 'never') return v;
+  throw new Error(`--ecs-rollouts must be complete or never, got "${v}"`);
+}
 
 function parseOptions(): BenchOptions & { readonly reuseEnv: boolean } {
   const { values } = parseArgs({
@@ -38,6 +44,8 @@ function parseOptions(): BenchOptions & { readonly reuseEnv: boolean } {
       'phase-timeout': { type: 'string', default: '600' },
       timeout: { type: 'string', default: '1800' },
       'reuse-env': { type: 'boolean', default: false },
+      'ecs-rollouts': { type: 'string', default: 'complete' },
+      'idle-window': { type: 'string', default: '60' },
     },
   });
   const int = (name: string, v: string, min: number, max: number) => {
@@ -53,6 +61,8 @@ function parseOptions(): BenchOptions & { readonly reuseEnv: boolean } {
     phaseTimeoutMs: int('phase-timeout', values['phase-timeout'], 10, 3600) * 1000,
     runTimeoutMs: int('timeout', values.timeout, 60, 4 * 3600) * 1000,
     reuseEnv: values['reuse-env'],
+    ecsRollouts: rollouts(values['ecs-rollouts']),
+    idleWindowMs: int('idle-window', values['idle-window'], 0, 3600) * 1000,
   };
 }
 
@@ -92,7 +102,15 @@ const results: { -readonly [K in keyof BenchResults]: BenchResults[K] } = {
     moto: MOTO_VERSION,
     loadAverage: { start: round(loadavg()[0]!, 2) },
   },
-  options: { services: options.services, workers: options.workers, replaySamples: options.replaySamples, phaseTimeoutMs: options.phaseTimeoutMs, runTimeoutMs: options.runTimeoutMs },
+  options: {
+    services: options.services,
+    workers: options.workers,
+    replaySamples: options.replaySamples,
+    phaseTimeoutMs: options.phaseTimeoutMs,
+    runTimeoutMs: options.runTimeoutMs,
+    ecsRollouts: options.ecsRollouts,
+    idleWindowMs: options.idleWindowMs,
+  },
   memory,
   checks,
 };
@@ -124,7 +142,9 @@ async function main(): Promise<void> {
   if (options.reuseEnv && process.env.SLIPWAY_KUBECONFIG && process.env.SLIPWAY_AWS_ENDPOINT) {
     log('reusing the environment named by SLIPWAY_KUBECONFIG and SLIPWAY_AWS_ENDPOINT');
   } else {
-    env = await startLocalEnvironment({ log: (l) => log(`env: ${l}`) });
+    // The emulator's ECS reports a deployment complete when the desired task count (1 here) is running.
+    const motoEnv: Record<string, string> = options.ecsRollouts === 'complete' ? { MOTO_ECS_SERVICE_RUNNING: '1' } : {};
+    env = await startLocalEnvironment({ log: (l) => log(`env: ${l}`), motoEnv });
     Object.assign(process.env, env.exports);
   }
   // Blocking kubectl is fine here: the operator has not started yet.
@@ -180,6 +200,17 @@ async function main(): Promise<void> {
   results.steadyAfterFanOut = await steadyPhase(ctx, 'after-fan-out');
   checks.push(steadyCheck('steady pass after fan-out writes nothing', results.steadyAfterFanOut));
   memory.afterFanOut = sampleMemory();
+  if (options.idleWindowMs > 0) {
+    log(`idle: watching the operator for ${options.idleWindowMs / 1000}s`);
+    results.idle = await idlePhase(ctx);
+    if (options.ecsRollouts === 'complete') {
+      checks.push({
+        name: 'an idle operator with everything in sync makes no AWS calls',
+        ok: results.idle.calls.total === 0,
+        detail: `${results.idle.calls.total} calls and ${results.idle.metrics.reconciles.service ?? 0} Service reconciles in ${options.idleWindowMs / 1000} s`,
+      });
+    }
+  }
 
   // The replay runs with the operator stopped, so that only the script talks to the emulator.
   const envObj = await ctx.environments.get({ namespace, name: ENVIRONMENT_NAME });
