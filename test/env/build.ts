@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync 
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { cacheRoot, ETCD_VERSION, KUBERNETES_VERSION, MOTO_VERSION } from './versions.js';
+import { isAlive } from './processes.js';
 
 export interface Binaries {
   readonly kubeApiserver: string;
@@ -59,14 +60,6 @@ async function withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function timed<T>(log: Log, what: string, fn: () => Promise<T>): Promise<T> {
   const start = Date.now();

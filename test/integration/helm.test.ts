@@ -17,6 +17,7 @@ import { ensureHelm } from '../env/build.js';
 import { createLandscape, testAws, uniqueSuffix, type Landscape } from '../support/aws-fixtures.js';
 import { getTestEnv } from '../support/env.js';
 import { createNamespace, eventually, kubeClient, kubectl, waitForCondition } from '../support/kube.js';
+import { environmentYaml } from '../support/manifests.js';
 
 const execFileAsync = promisify(execFile);
 const root = join(import.meta.dirname, '..', '..');
@@ -88,20 +89,6 @@ async function refused(what: string, call: () => Promise<unknown>): Promise<void
   await assert.rejects(call, (err: unknown) => statusCodeOf(err) === 403, `${what} is refused with 403`);
 }
 
-function environmentYaml(name: string): string {
-  return `
-apiVersion: slipway.dev/v1alpha1
-kind: Environment
-metadata: { name: ${name}, namespace: ${appNs} }
-spec:
-  tier: non-production
-  region: us-east-1
-  domain: { baseDomain: ${land.baseDomain}, hostedZoneId: ${land.hostedZoneId} }
-  network: { vpcId: ${land.vpcId}, subnetIds: [${land.subnetIds.join(', ')}], securityGroupIds: [${land.securityGroupId}] }
-  loadBalancer: { certificateArn: "${land.certificateArn}" }
-  access: { cognito: { invitedUsers: [reviewer@shop.test] } }
-`;
-}
 
 describe('the Helm chart in a real control plane', { timeout: 900_000 }, () => {
   before(async () => {
@@ -169,7 +156,7 @@ describe('the Helm chart in a real control plane', { timeout: 900_000 }, () => {
     });
     assert.ok(lease.spec?.renewTime);
 
-    kubectl(['apply', '-f', '-'], environmentYaml('dev'));
+    kubectl(['apply', '-f', '-'], environmentYaml(appNs, land, 'dev'));
     const ready = await waitForCondition(environments, { namespace: appNs, name: 'dev' }, 'Ready', 'True', { timeoutMs: 180_000 });
     assert.ok(ready.metadata.finalizers?.includes('slipway.dev/cleanup'), 'the finalizer was added');
     assert.ok(ready.status?.loadBalancer?.dnsName, 'status was written');

@@ -20,7 +20,7 @@ import { CreateDistributionCommand, GetDistributionConfigCommand, UpdateDistribu
 import { ChangeResourceRecordSetsCommand, CreateHostedZoneCommand, ListResourceRecordSetsCommand, type ResourceRecordSet } from '@aws-sdk/client-route-53';
 import { AwsClients } from '../../src/aws/clients.js';
 import { CallCounter } from '../../src/aws/calls.js';
-import { newContext, type Desired, type ReconcilerRegistry } from '../../src/reconcilers/contract.js';
+import { newContext, type Desired } from '../../src/reconcilers/contract.js';
 import { applyPlan } from '../../src/reconcilers/applier.js';
 import { ownerKey, ownershipTags, TAG_CLUSTER, TAG_OWNER } from '../../src/planner/naming.js';
 import type { Owner, Plan, PlannedResource, ResourceKind } from '../../src/planner/plan.js';
@@ -32,6 +32,7 @@ import { cognitoUser } from '../../src/reconcilers/cognito-user.js';
 import { buildDistributionConfig, CLOUDFRONT_HOSTED_ZONE_ID, distribution } from '../../src/reconcilers/distribution.js';
 import { RetryLater } from '../../src/reconcilers/retry-later.js';
 import { getTestEnv } from '../support/env.js';
+import { registry } from '../../src/reconcilers/index.js';
 
 const suffix = (): string => Math.random().toString(36).slice(2, 8);
 const run = suffix();
@@ -39,15 +40,6 @@ const CLUSTER = `it-${run}`;
 const owner: Owner = { clusterId: CLUSTER, kind: 'Environment', namespace: 'dcc', name: `env-${run}` };
 const otherOwner: Owner = { ...owner, name: `other-${run}` };
 
-// Only the kinds under test: the applier looks up nothing else for these plans.
-const registry = {
-  'route53.Record': dnsRecord,
-  'cognito.UserPool': userPool,
-  'cognito.UserPoolDomain': userPoolDomain,
-  'cognito.UserPoolClient': userPoolClient,
-  'cognito.User': cognitoUser,
-  'cloudfront.Distribution': distribution,
-} as unknown as ReconcilerRegistry;
 
 function desiredOf<K extends ResourceKind>(kind: K, id: string, props: Desired<K>['props'], who: Owner = owner): Desired<K> {
   return { id, kind, props, tags: { ...ownershipTags(who, id), team: 'dcc' } };

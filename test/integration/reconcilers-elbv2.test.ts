@@ -40,7 +40,7 @@ import { CallCounter } from '../../src/aws/calls.js';
 import { ownershipTags } from '../../src/planner/naming.js';
 import { ref, type Owner, type Plan, type PlannedResource } from '../../src/planner/plan.js';
 import { applyPlan, type ResourceOutcome } from '../../src/reconcilers/applier.js';
-import { newContext, type Desired, type ReconcileContext, type ReconcilerRegistry } from '../../src/reconcilers/contract.js';
+import { newContext, type Desired, type ReconcileContext } from '../../src/reconcilers/contract.js';
 import { ecsClusterReconciler } from '../../src/reconcilers/ecs-cluster.js';
 import { listenerRuleReconciler, listenerRuleUsage, preferredPriority, rulesOf } from '../../src/reconcilers/listener-rule.js';
 import { listenerReconciler } from '../../src/reconcilers/listener.js';
@@ -48,19 +48,11 @@ import { loadBalancerReconciler } from '../../src/reconcilers/load-balancer.js';
 import { securityGroupReconciler } from '../../src/reconcilers/security-group.js';
 import { targetGroupCount, targetGroupReconciler } from '../../src/reconcilers/target-group.js';
 import { getTestEnv } from '../support/env.js';
+import { registry } from '../../src/reconcilers/index.js';
 
 const suffix = (): string => randomBytes(4).toString('hex');
 const run = suffix();
 
-// Only the kinds of this file appear in the plans below; the applier looks kinds up by the plan's entries.
-const registry = {
-  'ec2.SecurityGroup': securityGroupReconciler,
-  'ecs.Cluster': ecsClusterReconciler,
-  'elbv2.LoadBalancer': loadBalancerReconciler,
-  'elbv2.Listener': listenerReconciler,
-  'elbv2.TargetGroup': targetGroupReconciler,
-  'elbv2.ListenerRule': listenerRuleReconciler,
-} as unknown as ReconcilerRegistry;
 
 const owner: Owner = { clusterId: `it-${run}`, kind: 'Service', namespace: 'apps', name: `web-${run}` };
 const tagsFor = (logicalId: string): Record<string, string> => ({ ...ownershipTags(owner, logicalId), team: 'platform' });
