@@ -5,7 +5,8 @@
 // prerequisites, runs the real operator in this process, and measures: an Environment; one Service alone; N
 // Services at once (cold convergence); a forced pass over everything in sync (must write nothing); a new image for
 // all N at once (exactly one RegisterTaskDefinition each); memory; and the same AWS calls replayed without the
-// operator. Prints markdown to stdout, writes bench/results/<date>-<N>svc.json, exits 1 if a check failed.
+// operator. Prints markdown to stdout, writes bench/results/<date>-<N>svc[-rollouts-never].json, exits 1 if a check
+// failed.
 import { cpus, loadavg, totalmem } from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -253,7 +254,7 @@ if (failed.length > 0) {
 }
 const dir = join(root, 'bench', 'results');
 mkdirSync(dir, { recursive: true });
-const file = join(dir, `${startedAt.toISOString().slice(0, 10)}-${n}svc.json`);
+const file = join(dir, `${startedAt.toISOString().slice(0, 10)}-${n}svc${options.ecsRollouts === 'never' ? '-rollouts-never' : ''}.json`);
 writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
 process.stdout.write(renderMarkdown(results as BenchResults) + '\n');
 log(`results written to ${file}`);
