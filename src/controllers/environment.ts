@@ -7,7 +7,7 @@ import { environmentOwner, LOGICAL, planEnvironment } from '../planner/environme
 import type { Plan } from '../planner/plan.js';
 import { parseDuration } from '../config.js';
 import { quotaUsage } from '../reconcilers/index.js';
-import { newContext } from '../reconcilers/contract.js';
+import { withPassContext } from '../reconcilers/contract.js';
 import {
   addFinalizer,
   isBeingDeleted,
@@ -171,7 +171,7 @@ export function environmentReconciler(deps: OperatorDeps, client: ResourceClient
     const appClient = attrs[LOGICAL.userPoolClient];
     const domain = attrs[LOGICAL.userPoolDomain];
     const listenerArn = attrs[LOGICAL.httpsListener]?.arn;
-    const quota = listenerArn && lb?.arn ? await quotaUsage(newContext(aws), listenerArn, lb.arn).catch(() => undefined) : undefined;
+    const quota = listenerArn && lb?.arn ? await withPassContext(aws, (ctx) => quotaUsage(ctx, listenerArn, lb.arn!)).catch(() => undefined) : undefined;
     const held = holders(env);
     const next: EnvironmentStatus = {
       ...commonStatus(pass, status, generation, now),

@@ -10,7 +10,7 @@ import { fromStatusResources, summarize, type DriftItem, type Summary } from '..
 import { PlanningError } from '../planner/errors.js';
 import type { Plan } from '../planner/plan.js';
 import { applyPlan, type ApplyMode, type ApplyReport } from '../reconcilers/applier.js';
-import { newContext } from '../reconcilers/contract.js';
+import { withPassContext } from '../reconcilers/contract.js';
 import { registry } from '../reconcilers/index.js';
 import { RetryLater } from '../reconcilers/retry-later.js';
 import {
@@ -95,11 +95,11 @@ export async function runPass(
   const hash = planHash(plan);
   const planChanged = status?.appliedPlanHash !== hash;
   const mode: ApplyMode = opts.deleting ? 'delete' : planChanged || opts.driftPolicy === 'Correct' ? 'apply' : 'report';
-  const report = await applyPlan(newContext(aws), registry, plan, {
+  const report = await withPassContext(aws, (ctx) => applyPlan(ctx, registry, plan, {
     mode,
     inventory: fromStatusResources(status?.resources),
     adopt: opts.adopt,
-  });
+  }));
   const summary = summarize({ report, mode, planChanged, previousDrift: status?.drift ?? [], now: formatNow(opts.now) });
   return { report, summary, mode, hash };
 }

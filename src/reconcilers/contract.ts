@@ -54,14 +54,52 @@ export interface KindReconciler<K extends ResourceKind> {
 
 export type ReconcilerRegistry = { readonly [K in ResourceKind]: KindReconciler<K> };
 
-export function newContext(aws: AwsClients): ReconcileContext {
+/**
+ * Reads that every pass against one account may share while passes overlap: a listener's rules (with their tags)
+ * and a hosted zone's records. A resync wave reconciles every Service of an Environment back to back, and each
+ * would otherwise read the whole listener and the whole zone again. The shared copy lives only while at least one
+ * pass is running (and at most MAX_SHARED_AGE_MS), and any write through a pass drops it, so an idle operator
+ * always starts from a fresh read and an out-of-band change is seen by the next wave.
+ */
+const SHAREABLE_PREFIXES = ['elbv2:rules:', 'route53:records:'];
+const MAX_SHARED_AGE_MS = 10_000;
+
+interface SharedReads {
+  active: number;
+  readonly entries: Map<string, { readonly at: number; readonly value: Promise<unknown> }>;
+}
+
+const sharedReads = new WeakMap<AwsClients, SharedReads>();
+
+/** Runs one pass with a context whose shareable reads are shared with the passes running beside it. */
+export async function withPassContext<T>(aws: AwsClients, fn: (ctx: ReconcileContext) => Promise<T>): Promise<T> {
+  let shared = sharedReads.get(aws);
+  if (!shared) sharedReads.set(aws, (shared = { active: 0, entries: new Map() }));
+  shared.active++;
+  try {
+    return await fn(newContext(aws, shared));
+  } finally {
+    if (--shared.active === 0) shared.entries.clear();
+  }
+}
+
+export function newContext(aws: AwsClients, shared?: SharedReads): ReconcileContext {
   const cache = new Map<string, Promise<unknown>>();
+  const sharedValue = <T>(key: string, load: () => Promise<T>): Promise<T> | undefined => {
+    if (!shared || !SHAREABLE_PREFIXES.some((p) => key.startsWith(p))) return undefined;
+    const hit = shared.entries.get(key);
+    if (hit && Date.now() - hit.at < MAX_SHARED_AGE_MS) return hit.value as Promise<T>;
+    const value = load();
+    shared.entries.set(key, { at: Date.now(), value });
+    value.catch(() => shared.entries.delete(key));
+    return value;
+  };
   return {
     aws,
     memo<T>(key: string, load: () => Promise<T>): Promise<T> {
       let p = cache.get(key) as Promise<T> | undefined;
       if (!p) {
-        p = load();
+        p = sharedValue(key, load) ?? load();
         cache.set(key, p);
         p.catch(() => cache.delete(key));
       }
@@ -69,6 +107,7 @@ export function newContext(aws: AwsClients): ReconcileContext {
     },
     invalidate(prefix: string): void {
       for (const key of cache.keys()) if (key.startsWith(prefix)) cache.delete(key);
+      if (shared) for (const key of shared.entries.keys()) if (key.startsWith(prefix)) shared.entries.delete(key);
     },
   };
 }
