@@ -36,7 +36,7 @@ export interface ListenerRules {
 
 const rulesKey = (listenerArn: string): string => `elbv2:rules:${listenerArn}`;
 
-/** A listener's rules and their tags, read once per listener per pass and shared by every Service on it. */
+/** A listener's rules and their tags, read once per pass and shared with the passes running beside it (withPassContext). */
 export function rulesOf(ctx: ReconcileContext, listenerArn: string): Promise<ListenerRules> {
   return ctx.memo(rulesKey(listenerArn), async () => {
     const rules: Rule[] = [];
