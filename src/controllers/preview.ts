@@ -10,7 +10,6 @@ import {
   isBeingDeleted,
   parseKey,
   refOf,
-  removeFinalizer,
   type ReconcileContext,
   type ResourceClient,
   type Result,
@@ -19,7 +18,7 @@ import {
 } from '../runtime/index.js';
 import { previewIsLive, previewSubdomain } from './preview-hosts.js';
 import { blockedStatus, commonStatus, failureToThrow, FINALIZER, formatNow, jittered, type OperatorDeps } from './shared.js';
-import { applyWorkload, deleteWorkload, lookupEnvironment } from './workload.js';
+import { applyWorkload, finishDeletion, lookupEnvironment } from './workload.js';
 
 /** The image a preview runs: its own `image`, or the Service's image with the tag replaced by `imageTag`. */
 export function previewImage(p: PreviewDeployment, serviceImage: string): string {
@@ -91,26 +90,9 @@ export function previewReconciler(deps: OperatorDeps, client: ResourceClient<Pre
     const svc = deps.services.get(`${ns}/${p.spec.serviceRef.name}`);
 
     if (isBeingDeleted(p)) {
-      if (!p.metadata.finalizers?.includes(FINALIZER)) return { requeue: false };
       const owner = { clusterId: deps.clusterId, kind: 'PreviewDeployment' as const, namespace: ns, name: p.metadata.name };
-      let pass;
-      try {
-        pass = await deleteWorkload(deps, owner, svc ? previewWorkload(p, svc, deps.clusterId) : undefined, lookup, status, now);
-      } catch (err) {
-        if (err instanceof TerminalError) {
-          await statusWriter.write(p, { ...blockedStatus(status, generation, now, err.reason, err.message), phase: 'Closing' });
-          await deps.events.warning(p, err.reason, err.message);
-        }
-        throw err;
-      }
-      if (pass && pass.report.inventory.length > 0) {
-        await statusWriter.write(p, { ...status, phase: 'Closing', ...commonStatus(pass, status, generation, now) });
-        const failure = failureToThrow(pass.report);
-        if (failure instanceof Error) throw failure;
-        return { requeueAfterMs: 10_000 };
-      }
-      await removeFinalizer(client, p, FINALIZER);
-      return { requeue: false };
+      const workload = svc ? previewWorkload(p, svc, deps.clusterId) : undefined;
+      return finishDeletion(deps, { client, statusWriter }, p, { owner, workload, lookup }, now, { phase: 'Closing' });
     }
 
     const ttlDefault = lookup.env?.spec.previews?.defaultTTL ?? '72h';

@@ -5,7 +5,6 @@ import {
   addFinalizer,
   isBeingDeleted,
   parseKey,
-  removeFinalizer,
   type ReconcileContext,
   type ResourceClient,
   type Result,
@@ -21,7 +20,7 @@ import {
   jittered,
   type OperatorDeps,
 } from './shared.js';
-import { applyWorkload, deleteWorkload, lookupEnvironment } from './workload.js';
+import { applyWorkload, finishDeletion, lookupEnvironment } from './workload.js';
 import { parseDuration } from '../config.js';
 
 /** How often a Service whose deployment is rolling out is looked at again. */
@@ -50,25 +49,7 @@ export function serviceReconciler(deps: OperatorDeps, client: ResourceClient<Ser
     const lookup = lookupEnvironment(deps, ns, svc.spec.environmentRef.name, 'spec.environmentRef.name');
 
     if (isBeingDeleted(svc)) {
-      if (!svc.metadata.finalizers?.includes(FINALIZER)) return { requeue: false };
-      let pass;
-      try {
-        pass = await deleteWorkload(deps, workload.owner, workload, lookup, status, now);
-      } catch (err) {
-        if (err instanceof TerminalError) {
-          await statusWriter.write(svc, blockedStatus(status, generation, now, err.reason, err.message));
-          await deps.events.warning(svc, err.reason, err.message);
-        }
-        throw err;
-      }
-      if (pass && pass.report.inventory.length > 0) {
-        await statusWriter.write(svc, { ...status, ...commonStatus(pass, status, generation, now) });
-        const failure = failureToThrow(pass.report);
-        if (failure instanceof Error) throw failure;
-        return { requeueAfterMs: 10_000 };
-      }
-      await removeFinalizer(client, svc, FINALIZER);
-      return { requeue: false };
+      return finishDeletion(deps, { client, statusWriter }, svc, { owner: workload.owner, workload, lookup }, now);
     }
 
     svc = await addFinalizer(client, svc, FINALIZER);

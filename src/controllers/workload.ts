@@ -4,8 +4,8 @@ import type { Environment, ServiceStatus } from '../api/index.js';
 import { clusterName } from '../planner/environment.js';
 import type { Plan } from '../planner/plan.js';
 import { planWorkload, SERVICE_LOGICAL, type EnvironmentView, type Workload } from '../planner/service.js';
-import { TerminalError } from '../runtime/index.js';
-import { awsFor, type CommonStatus, type OperatorDeps, type PassResult, planningFailure, runPass } from './shared.js';
+import { removeFinalizer, TerminalError, type KubeObject, type ResourceClient, type Result, type StatusWriter } from '../runtime/index.js';
+import { awsFor, blockedStatus, commonStatus, type CommonStatus, failureToThrow, FINALIZER, type OperatorDeps, type PassResult, planningFailure, runPass } from './shared.js';
 
 export type EnvironmentLookup =
   | { readonly ok: true; readonly env: Environment; readonly view: EnvironmentView }
@@ -110,7 +110,7 @@ export async function applyWorkload(
 }
 
 /** Deletes what a workload owns. Without a usable Environment, the inventory alone says what to delete. */
-export async function deleteWorkload(
+async function deleteWorkload(
   deps: OperatorDeps,
   owner: Workload['owner'],
   /** Absent when the workload can no longer be rebuilt (a preview whose Service is gone). */
@@ -135,4 +135,41 @@ export async function deleteWorkload(
     }
   }
   return runPass(awsFor(deps, lookup.env), plan, status, { deleting: true, driftPolicy: 'Correct', adopt: false, now });
+}
+
+/**
+ * The deletion path a Service and a preview share: delete what the workload owns; while anything is left, write
+ * the status and come back (or back off); once nothing is left, release the finalizer. A user error (the
+ * Environment is gone) is written to status and an Event, since a stalled deletion is otherwise invisible.
+ */
+export async function finishDeletion<T extends KubeObject & { readonly status?: CommonStatus }>(
+  deps: OperatorDeps,
+  io: { readonly client: ResourceClient<T>; readonly statusWriter: StatusWriter<T> },
+  obj: T,
+  target: { readonly owner: Workload['owner']; readonly workload: Workload | undefined; readonly lookup: EnvironmentLookup },
+  now: Date,
+  /** Extra status fields while deleting (a preview's phase). */
+  extra: Partial<NonNullable<T['status']>> = {},
+): Promise<Result> {
+  if (!obj.metadata?.finalizers?.includes(FINALIZER)) return { requeue: false };
+  const status = obj.status;
+  const generation = obj.metadata.generation;
+  let pass: PassResult | undefined;
+  try {
+    pass = await deleteWorkload(deps, target.owner, target.workload, target.lookup, status, now);
+  } catch (err) {
+    if (err instanceof TerminalError) {
+      await io.statusWriter.write(obj, { ...blockedStatus(status, generation, now, err.reason, err.message), ...extra } as NonNullable<T['status']>);
+      await deps.events.warning(obj, err.reason, err.message);
+    }
+    throw err;
+  }
+  if (pass && pass.report.inventory.length > 0) {
+    await io.statusWriter.write(obj, { ...status, ...extra, ...commonStatus(pass, status, generation, now) } as NonNullable<T['status']>);
+    const failure = failureToThrow(pass.report);
+    if (failure instanceof Error) throw failure;
+    return failure ?? { requeueAfterMs: 10_000 };
+  }
+  await removeFinalizer(io.client, obj, FINALIZER);
+  return { requeue: false };
 }
