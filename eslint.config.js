@@ -4,7 +4,18 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-const io = ['@aws-sdk/*', '@kubernetes/*', 'node:fs', 'node:fs/*', 'node:net', 'node:http', 'node:https', 'node:child_process', 'pino', 'prom-client'];
+const io = [
+  '@aws-sdk/*',
+  '@kubernetes/*',
+  'node:fs',
+  'node:fs/*',
+  'node:net',
+  'node:http',
+  'node:https',
+  'node:child_process',
+  'pino',
+  'prom-client',
+];
 const restrict = (message, groups) => ({
   'no-restricted-imports': ['error', { patterns: groups.map((group) => ({ group: [group].flat(), message })) }],
 });
@@ -24,37 +35,63 @@ export default tseslint.config(
   {
     files: ['src/planner/**'],
     rules: restrict('planner/ is pure: no I/O, no SDKs, no runtime, no AWS facades.', [
-      io, '**/aws/**', '**/runtime/**', '**/reconcilers/**', '**/controllers/**',
+      io,
+      '**/aws/**',
+      '**/runtime/**',
+      '**/reconcilers/**',
+      '**/controllers/**',
     ]),
   },
   {
     // drift/ summarises the applier's report, so it may import the report's *types*, and nothing that runs.
     files: ['src/drift/**'],
     rules: {
-      '@typescript-eslint/no-restricted-imports': ['error', {
-        patterns: [
-          { group: [...io, '**/aws/**', '**/runtime/**', '**/controllers/**'], message: 'drift/ is pure: no I/O, no SDKs, no runtime.' },
-          { group: ['**/reconcilers/**'], allowTypeImports: true, message: 'drift/ may use the applier report types only.' },
-        ],
-      }],
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: [...io, '**/aws/**', '**/runtime/**', '**/controllers/**'],
+              message: 'drift/ is pure: no I/O, no SDKs, no runtime.',
+            },
+            {
+              group: ['**/reconcilers/**'],
+              allowTypeImports: true,
+              message: 'drift/ may use the applier report types only.',
+            },
+          ],
+        },
+      ],
     },
   },
   {
     files: ['src/aws/**'],
     rules: restrict('aws/ is a thin SDK layer: it knows nothing of Kubernetes, the runtime or controllers.', [
-      '@kubernetes/*', '**/runtime/**', '**/controllers/**', '**/planner/**', '**/drift/**',
+      '@kubernetes/*',
+      '**/runtime/**',
+      '**/controllers/**',
+      '**/planner/**',
+      '**/drift/**',
     ]),
   },
   {
     files: ['src/reconcilers/**'],
     rules: restrict('reconcilers/ talk to AWS only: no Kubernetes, no runtime, no controllers.', [
-      '@kubernetes/*', '**/runtime/**', '**/controllers/**',
+      '@kubernetes/*',
+      '**/runtime/**',
+      '**/controllers/**',
     ]),
   },
   {
     files: ['src/runtime/**'],
     rules: restrict('runtime/ is a generic controller runtime: it knows no AWS and none of our CRDs.', [
-      '@aws-sdk/*', '**/aws/**', '**/api/**', '**/planner/**', '**/reconcilers/**', '**/controllers/**', '**/drift/**',
+      '@aws-sdk/*',
+      '**/aws/**',
+      '**/api/**',
+      '**/planner/**',
+      '**/reconcilers/**',
+      '**/controllers/**',
+      '**/drift/**',
     ]),
   },
   {

@@ -40,7 +40,9 @@ export function callDelta(counter: CallCounter, before: CallSnapshot): CallDelta
 
 /** Only the write operations of a delta. */
 export function writesOf(delta: CallDelta): Record<string, number> {
-  return Object.fromEntries(Object.entries(delta.byOperation).filter(([op]) => !isReadOperation(op.split(':')[1] ?? '')));
+  return Object.fromEntries(
+    Object.entries(delta.byOperation).filter(([op]) => !isReadOperation(op.split(':')[1] ?? '')),
+  );
 }
 
 function sortedRecord(r: Record<string, number>): Record<string, number> {

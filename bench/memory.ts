@@ -26,11 +26,20 @@ const mib = (bytes: number) => Math.round((bytes / 2 ** 20) * 10) / 10;
 export function sampleMemory(): MemorySample {
   collect();
   const m = process.memoryUsage();
-  return { rssMiB: mib(m.rss), heapUsedMiB: mib(m.heapUsed), heapTotalMiB: mib(m.heapTotal), externalMiB: mib(m.external) };
+  return {
+    rssMiB: mib(m.rss),
+    heapUsedMiB: mib(m.heapUsed),
+    heapTotalMiB: mib(m.heapTotal),
+    externalMiB: mib(m.external),
+  };
 }
 
 /** Growth from a baseline, per Service, in KiB. */
-export function perService(sample: MemorySample, baseline: MemorySample, services: number): { readonly rssKiB: number; readonly heapUsedKiB: number } {
+export function perService(
+  sample: MemorySample,
+  baseline: MemorySample,
+  services: number,
+): { readonly rssKiB: number; readonly heapUsedKiB: number } {
   return {
     rssKiB: Math.round(((sample.rssMiB - baseline.rssMiB) * 1024) / services),
     heapUsedKiB: Math.round(((sample.heapUsedMiB - baseline.heapUsedMiB) * 1024) / services),

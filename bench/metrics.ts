@@ -16,7 +16,9 @@ async function totals(registry: Registry, name: string, label: string, metricNam
   if (!metric) return {};
   const out: Record<string, number> = {};
   // Histograms name each value (`_bucket`, `_sum`, `_count`); counters do not.
-  const values: readonly { value: number; labels: Partial<Record<string, string | number>>; metricName?: string }[] = (await metric.get()).values;
+  const values: readonly { value: number; labels: Partial<Record<string, string | number>>; metricName?: string }[] = (
+    await metric.get()
+  ).values;
   for (const v of values) {
     if (v.metricName !== undefined && v.metricName !== metricName) continue;
     const key = String(v.labels[label] ?? '');
@@ -28,8 +30,18 @@ async function totals(registry: Registry, name: string, label: string, metricNam
 export async function metricsSnapshot(registry: Registry): Promise<MetricsSnapshot> {
   return {
     reconciles: await totals(registry, 'controller_runtime_reconcile_total', 'controller'),
-    reconcileSeconds: await totals(registry, 'controller_runtime_reconcile_time_seconds', 'controller', 'controller_runtime_reconcile_time_seconds_sum'),
-    awsCallSeconds: await totals(registry, 'slipway_aws_call_duration_seconds', 'service', 'slipway_aws_call_duration_seconds_sum'),
+    reconcileSeconds: await totals(
+      registry,
+      'controller_runtime_reconcile_time_seconds',
+      'controller',
+      'controller_runtime_reconcile_time_seconds_sum',
+    ),
+    awsCallSeconds: await totals(
+      registry,
+      'slipway_aws_call_duration_seconds',
+      'service',
+      'slipway_aws_call_duration_seconds_sum',
+    ),
   };
 }
 

@@ -27,7 +27,12 @@ export interface PhaseCost {
   readonly cpuSeconds: Record<string, number>;
 }
 
-async function measure(ctx: BenchContext, what: string, act: () => Promise<void>, done: (startedAt: number) => Promise<void>): Promise<PhaseCost> {
+async function measure(
+  ctx: BenchContext,
+  what: string,
+  act: () => Promise<void>,
+  done: (startedAt: number) => Promise<void>,
+): Promise<PhaseCost> {
   const calls = ctx.operator.calls.snapshot();
   const metrics = await metricsSnapshot(ctx.operator.registry);
   const cpu = cpuSnapshot(ctx.processes);
@@ -37,7 +42,9 @@ async function measure(ctx: BenchContext, what: string, act: () => Promise<void>
   const doneMs = Date.now() - startedAt;
   // With deployments that never complete every Service is polled as a rollout, so the operator is never quiet.
   const quietAt =
-    ctx.options.ecsRollouts === 'never' ? Date.now() : await waitQuiet(ctx.operator, { quietMs: QUIET_MS, timeoutMs: ctx.options.phaseTimeoutMs, what });
+    ctx.options.ecsRollouts === 'never'
+      ? Date.now()
+      : await waitQuiet(ctx.operator, { quietMs: QUIET_MS, timeoutMs: ctx.options.phaseTimeoutMs, what });
   const cpuSeconds = minus(cpuSnapshot(ctx.processes), cpu);
   return {
     cpuSeconds,
@@ -87,13 +94,22 @@ export interface SingleResult {
 
 /** One Service alone into the Environment and out again: per-Service latency with nothing queued before it. */
 export async function singlePhase(ctx: BenchContext): Promise<SingleResult> {
-  const solo = { ...serviceManifest(ctx.namespace, 999, '1.0.0'), metadata: { name: 'solo', namespace: ctx.namespace } };
+  const solo = {
+    ...serviceManifest(ctx.namespace, 999, '1.0.0'),
+    metadata: { name: 'solo', namespace: ctx.namespace },
+  };
   const ref = { namespace: ctx.namespace, name: 'solo' };
   const create = await measure(
     ctx,
     'single Service Ready',
     () => ctx.rawServices.create(solo).then(() => undefined),
-    (startedAt) => waitForAll(ctx.services, ctx.namespace, ['solo'], isReady, { startedAt, timeoutMs: ctx.options.phaseTimeoutMs, what: 'single Service Ready', everyMs: 50 }).then(() => undefined),
+    (startedAt) =>
+      waitForAll(ctx.services, ctx.namespace, ['solo'], isReady, {
+        startedAt,
+        timeoutMs: ctx.options.phaseTimeoutMs,
+        what: 'single Service Ready',
+        everyMs: 50,
+      }).then(() => undefined),
   );
   const revision = (await ctx.services.get(ref)).status?.revision ?? 0;
   const update = await measure(
@@ -101,19 +117,30 @@ export async function singlePhase(ctx: BenchContext): Promise<SingleResult> {
     'single Service updated',
     () => ctx.rawServices.mergePatch(ref, { spec: { image: imageFor(999, '1.0.1') } }).then(() => undefined),
     (startedAt) =>
-      waitForAll(ctx.services, ctx.namespace, ['solo'], (svc) => isReady(svc) && (svc.status?.revision ?? 0) > revision, {
-        startedAt,
-        timeoutMs: ctx.options.phaseTimeoutMs,
-        what: 'single Service at its new revision',
-        everyMs: 50,
-      }).then(() => undefined),
+      waitForAll(
+        ctx.services,
+        ctx.namespace,
+        ['solo'],
+        (svc) => isReady(svc) && (svc.status?.revision ?? 0) > revision,
+        {
+          startedAt,
+          timeoutMs: ctx.options.phaseTimeoutMs,
+          what: 'single Service at its new revision',
+          everyMs: 50,
+        },
+      ).then(() => undefined),
   );
   const del = await measure(
     ctx,
     'single Service deleted',
     () => ctx.services.delete(ref),
     async (startedAt) => {
-      await until('single Service gone', async () => (await ctx.services.find(ref)) === undefined, ctx.options.phaseTimeoutMs - (Date.now() - startedAt), 50);
+      await until(
+        'single Service gone',
+        async () => (await ctx.services.find(ref)) === undefined,
+        ctx.options.phaseTimeoutMs - (Date.now() - startedAt),
+        50,
+      );
     },
   );
   return { create, update, delete: del };
@@ -133,11 +160,22 @@ export async function coldPhase(ctx: BenchContext): Promise<ColdResult> {
     'cold convergence',
     async () => {
       const t0 = Date.now();
-      await createAll(ctx.rawServices, ctx.names.map((_, i) => serviceManifest(ctx.namespace, i, '1.0.0')));
+      await createAll(
+        ctx.rawServices,
+        ctx.names.map((_, i) => serviceManifest(ctx.namespace, i, '1.0.0')),
+      );
       applyMs = Date.now() - t0;
     },
     async (startedAt) => {
-      times = { ...(await waitForAll(ctx.services, ctx.namespace, ctx.names, isReady, { startedAt, timeoutMs: ctx.options.phaseTimeoutMs, what: 'cold convergence' })).byName };
+      times = {
+        ...(
+          await waitForAll(ctx.services, ctx.namespace, ctx.names, isReady, {
+            startedAt,
+            timeoutMs: ctx.options.phaseTimeoutMs,
+            what: 'cold convergence',
+          })
+        ).byName,
+      };
     },
   );
   const values = Object.values(times);
@@ -197,9 +235,11 @@ export interface FanOutResult extends PhaseCost {
 /** A new image for every Service at once: each must get exactly one new revision, and ECS must run it. */
 export async function fanOutPhase(ctx: BenchContext): Promise<FanOutResult> {
   const before = new Map<string, number>();
-  for (const svc of (await ctx.services.list({ namespace: ctx.namespace })).items) before.set(svc.metadata.name, svc.status?.revision ?? 0);
+  for (const svc of (await ctx.services.list({ namespace: ctx.namespace })).items)
+    before.set(svc.metadata.name, svc.status?.revision ?? 0);
   const n = ctx.names.length;
-  const atNewRevision = (svc: Service) => isReady(svc) && (svc.status?.revision ?? 0) > (before.get(svc.metadata.name) ?? 0);
+  const atNewRevision = (svc: Service) =>
+    isReady(svc) && (svc.status?.revision ?? 0) > (before.get(svc.metadata.name) ?? 0);
   const cost = await measure(
     ctx,
     'update fan-out',
@@ -207,19 +247,35 @@ export async function fanOutPhase(ctx: BenchContext): Promise<FanOutResult> {
       let next = 0;
       const worker = async () => {
         for (let i = next++; i < n; i = next++) {
-          await ctx.rawServices.mergePatch({ namespace: ctx.namespace, name: ctx.names[i]! }, { spec: { image: imageFor(i, '2.0.0') } });
+          await ctx.rawServices.mergePatch(
+            { namespace: ctx.namespace, name: ctx.names[i]! },
+            { spec: { image: imageFor(i, '2.0.0') } },
+          );
         }
       };
       await Promise.all(Array.from({ length: 8 }, worker));
     },
     async (startedAt) => {
-      await waitForAll(ctx.services, ctx.namespace, ctx.names, atNewRevision, { startedAt, timeoutMs: ctx.options.phaseTimeoutMs, what: 'update fan-out' });
+      await waitForAll(ctx.services, ctx.namespace, ctx.names, atNewRevision, {
+        startedAt,
+        timeoutMs: ctx.options.phaseTimeoutMs,
+        what: 'update fan-out',
+      });
     },
   );
-  const after = (await ctx.services.list({ namespace: ctx.namespace })).items.filter((s) => ctx.names.includes(s.metadata.name));
-  const skipped = after.filter((s) => (s.status?.revision ?? 0) !== (before.get(s.metadata.name) ?? 0) + 1).map((s) => `${s.metadata.name}@${s.status?.revision}`);
+  const after = (await ctx.services.list({ namespace: ctx.namespace })).items.filter((s) =>
+    ctx.names.includes(s.metadata.name),
+  );
+  const skipped = after
+    .filter((s) => (s.status?.revision ?? 0) !== (before.get(s.metadata.name) ?? 0) + 1)
+    .map((s) => `${s.metadata.name}@${s.status?.revision}`);
   const { ecsMismatches } = await checkEcsRevisions(ctx, after);
-  return { ...cost, registerTaskDefinition: cost.calls.byOperation['ecs:RegisterTaskDefinition'] ?? 0, skipped, ecsMismatches };
+  return {
+    ...cost,
+    registerTaskDefinition: cost.calls.byOperation['ecs:RegisterTaskDefinition'] ?? 0,
+    skipped,
+    ecsMismatches,
+  };
 }
 
 export interface IdleResult {

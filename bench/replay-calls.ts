@@ -2,8 +2,18 @@
 // writes that create everything a Service owns (in the order the operator's applier creates them), and a table of
 // the read operations the operator makes, each aimed at the replayed Service's own resources. The replay uses it
 // to time the emulator alone.
-import { DescribeScalableTargetsCommand, DescribeScalingPoliciesCommand, PutScalingPolicyCommand, RegisterScalableTargetCommand } from '@aws-sdk/client-application-auto-scaling';
-import { CreateLogGroupCommand, DescribeLogGroupsCommand, ListTagsForResourceCommand, PutRetentionPolicyCommand } from '@aws-sdk/client-cloudwatch-logs';
+import {
+  DescribeScalableTargetsCommand,
+  DescribeScalingPoliciesCommand,
+  PutScalingPolicyCommand,
+  RegisterScalableTargetCommand,
+} from '@aws-sdk/client-application-auto-scaling';
+import {
+  CreateLogGroupCommand,
+  DescribeLogGroupsCommand,
+  ListTagsForResourceCommand,
+  PutRetentionPolicyCommand,
+} from '@aws-sdk/client-cloudwatch-logs';
 import {
   DescribeUserPoolClientCommand,
   DescribeUserPoolCommand,
@@ -76,7 +86,12 @@ function clusterNameOf(arn: string): string {
 }
 
 /** Creates one Service's resources, as the operator's applier does, one call after another. */
-export async function replayWrites(aws: AwsClients, shared: SharedResources, name: string, priority: number): Promise<ReplayedService> {
+export async function replayWrites(
+  aws: AwsClients,
+  shared: SharedResources,
+  name: string,
+  priority: number,
+): Promise<ReplayedService> {
   const tags = { 'slipway.dev/cluster': 'replay', 'slipway.dev/owner': name };
   const host = `${name}.${shared.baseDomain}`;
   const logGroupName = `/replay/${name}`;
@@ -99,7 +114,10 @@ export async function replayWrites(aws: AwsClients, shared: SharedResources, nam
           essential: true,
           portMappings: [{ containerPort: 8080, hostPort: 8080, protocol: 'tcp' }],
           environment: [{ name: 'LOG_LEVEL', value: 'info' }],
-          logConfiguration: { logDriver: 'awslogs', options: { 'awslogs-group': logGroupName, 'awslogs-region': shared.region, 'awslogs-stream-prefix': name } },
+          logConfiguration: {
+            logDriver: 'awslogs',
+            options: { 'awslogs-group': logGroupName, 'awslogs-region': shared.region, 'awslogs-stream-prefix': name },
+          },
         },
       ],
       tags: Object.entries(tags).map(([key, value]) => ({ key, value })),
@@ -121,7 +139,12 @@ export async function replayWrites(aws: AwsClients, shared: SharedResources, nam
     }),
   );
   const targetGroupArn = tg.TargetGroups![0]!.TargetGroupArn!;
-  await aws.elbv2.send(new ModifyTargetGroupAttributesCommand({ TargetGroupArn: targetGroupArn, Attributes: [{ Key: 'deregistration_delay.timeout_seconds', Value: '30' }] }));
+  await aws.elbv2.send(
+    new ModifyTargetGroupAttributesCommand({
+      TargetGroupArn: targetGroupArn,
+      Attributes: [{ Key: 'deregistration_delay.timeout_seconds', Value: '30' }],
+    }),
+  );
 
   const rule = await aws.elbv2.send(
     new CreateRuleCommand({
@@ -135,7 +158,11 @@ export async function replayWrites(aws: AwsClients, shared: SharedResources, nam
         {
           Type: 'authenticate-cognito',
           Order: 1,
-          AuthenticateCognitoConfig: { UserPoolArn: shared.userPoolArn, UserPoolClientId: shared.clientId, UserPoolDomain: shared.cognitoDomain },
+          AuthenticateCognitoConfig: {
+            UserPoolArn: shared.userPoolArn,
+            UserPoolClientId: shared.clientId,
+            UserPoolDomain: shared.cognitoDomain,
+          },
         },
         { Type: 'forward', Order: 2, TargetGroupArn: targetGroupArn },
       ],
@@ -143,7 +170,11 @@ export async function replayWrites(aws: AwsClients, shared: SharedResources, nam
     }),
   );
 
-  const deploymentConfiguration = { deploymentCircuitBreaker: { enable: true, rollback: true }, minimumHealthyPercent: 100, maximumPercent: 200 };
+  const deploymentConfiguration = {
+    deploymentCircuitBreaker: { enable: true, rollback: true },
+    minimumHealthyPercent: 100,
+    maximumPercent: 200,
+  };
   await aws.ecs.send(
     new CreateServiceCommand({
       cluster: shared.clusterArn,
@@ -151,7 +182,13 @@ export async function replayWrites(aws: AwsClients, shared: SharedResources, nam
       taskDefinition: td.taskDefinition!.taskDefinitionArn!,
       desiredCount: 1,
       launchType: 'FARGATE',
-      networkConfiguration: { awsvpcConfiguration: { subnets: [...shared.subnetIds], securityGroups: [...shared.taskSecurityGroupIds], assignPublicIp: 'DISABLED' } },
+      networkConfiguration: {
+        awsvpcConfiguration: {
+          subnets: [...shared.subnetIds],
+          securityGroups: [...shared.taskSecurityGroupIds],
+          assignPublicIp: 'DISABLED',
+        },
+      },
       loadBalancers: [{ targetGroupArn, containerName: 'app', containerPort: 8080 }],
       healthCheckGracePeriodSeconds: 60,
       deploymentConfiguration,
@@ -161,11 +198,24 @@ export async function replayWrites(aws: AwsClients, shared: SharedResources, nam
     }),
   );
   // The operator sends what the emulator dropped on create; so does the replay, to match its call count.
-  await aws.ecs.send(new UpdateServiceCommand({ cluster: shared.clusterArn, service: name, deploymentConfiguration, healthCheckGracePeriodSeconds: 60 }));
+  await aws.ecs.send(
+    new UpdateServiceCommand({
+      cluster: shared.clusterArn,
+      service: name,
+      deploymentConfiguration,
+      healthCheckGracePeriodSeconds: 60,
+    }),
+  );
 
   const resourceId = `service/${clusterNameOf(shared.clusterArn)}/${name}`;
   await aws.autoscaling.send(
-    new RegisterScalableTargetCommand({ ServiceNamespace: 'ecs', ScalableDimension: DESIRED_COUNT, ResourceId: resourceId, MinCapacity: 1, MaxCapacity: 4 }),
+    new RegisterScalableTargetCommand({
+      ServiceNamespace: 'ecs',
+      ScalableDimension: DESIRED_COUNT,
+      ResourceId: resourceId,
+      MinCapacity: 1,
+      MaxCapacity: 4,
+    }),
   );
   for (const [metric, target] of [
     ['ECSServiceAverageCPUUtilization', 60],
@@ -178,7 +228,12 @@ export async function replayWrites(aws: AwsClients, shared: SharedResources, nam
         ScalableDimension: DESIRED_COUNT,
         ResourceId: resourceId,
         PolicyType: 'TargetTrackingScaling',
-        TargetTrackingScalingPolicyConfiguration: { TargetValue: target, PredefinedMetricSpecification: { PredefinedMetricType: metric }, ScaleInCooldown: 300, ScaleOutCooldown: 60 },
+        TargetTrackingScalingPolicyConfiguration: {
+          TargetValue: target,
+          PredefinedMetricSpecification: { PredefinedMetricType: metric },
+          ScaleInCooldown: 300,
+          ScaleOutCooldown: 60,
+        },
       }),
     );
   }
@@ -193,17 +248,28 @@ export async function replayWrites(aws: AwsClients, shared: SharedResources, nam
             ResourceRecordSet: {
               Name: host,
               Type: 'A',
-              AliasTarget: { HostedZoneId: shared.loadBalancerZoneId, DNSName: shared.loadBalancerDnsName, EvaluateTargetHealth: true },
+              AliasTarget: {
+                HostedZoneId: shared.loadBalancerZoneId,
+                DNSName: shared.loadBalancerDnsName,
+                EvaluateTargetHealth: true,
+              },
             },
           },
-          { Action: 'UPSERT', ResourceRecordSet: { Name: host, Type: 'TXT', TTL: 300, ResourceRecords: [{ Value: `"replay/${name}"` }] } },
+          {
+            Action: 'UPSERT',
+            ResourceRecordSet: { Name: host, Type: 'TXT', TTL: 300, ResourceRecords: [{ Value: `"replay/${name}"` }] },
+          },
         ],
       },
     }),
   );
 
   // The gate's callback URL for the new host: read-modify-write, as Cognito's update replaces the whole client.
-  const client = (await aws.cognito.send(new DescribeUserPoolClientCommand({ UserPoolId: shared.userPoolId, ClientId: shared.clientId }))).UserPoolClient!;
+  const client = (
+    await aws.cognito.send(
+      new DescribeUserPoolClientCommand({ UserPoolId: shared.userPoolId, ClientId: shared.clientId }),
+    )
+  ).UserPoolClient!;
   await aws.cognito.send(
     new UpdateUserPoolClientCommand({
       UserPoolId: shared.userPoolId,
@@ -257,28 +323,57 @@ type Read = (aws: AwsClients, shared: SharedResources, svc: ReplayedService) => 
 export const READS: Readonly<Record<string, Read>> = {
   'ec2:DescribeVpcs': (aws, s) => aws.ec2.send(new DescribeVpcsCommand({ VpcIds: [s.vpcId] })),
   'ec2:DescribeSubnets': (aws, s) => aws.ec2.send(new DescribeSubnetsCommand({ SubnetIds: [...s.subnetIds] })),
-  'ec2:DescribeSecurityGroups': (aws, s) => aws.ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [s.loadBalancerSecurityGroupId] })),
-  'elbv2:DescribeLoadBalancers': (aws, s) => aws.elbv2.send(new DescribeLoadBalancersCommand({ LoadBalancerArns: [s.loadBalancerArn] })),
-  'elbv2:DescribeLoadBalancerAttributes': (aws, s) => aws.elbv2.send(new DescribeLoadBalancerAttributesCommand({ LoadBalancerArn: s.loadBalancerArn })),
-  'elbv2:DescribeListeners': (aws, s) => aws.elbv2.send(new DescribeListenersCommand({ LoadBalancerArn: s.loadBalancerArn })),
-  'elbv2:DescribeRules': (aws, s) => aws.elbv2.send(new DescribeRulesCommand({ ListenerArn: s.listenerArn, PageSize: 400 })),
+  'ec2:DescribeSecurityGroups': (aws, s) =>
+    aws.ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [s.loadBalancerSecurityGroupId] })),
+  'elbv2:DescribeLoadBalancers': (aws, s) =>
+    aws.elbv2.send(new DescribeLoadBalancersCommand({ LoadBalancerArns: [s.loadBalancerArn] })),
+  'elbv2:DescribeLoadBalancerAttributes': (aws, s) =>
+    aws.elbv2.send(new DescribeLoadBalancerAttributesCommand({ LoadBalancerArn: s.loadBalancerArn })),
+  'elbv2:DescribeListeners': (aws, s) =>
+    aws.elbv2.send(new DescribeListenersCommand({ LoadBalancerArn: s.loadBalancerArn })),
+  'elbv2:DescribeRules': (aws, s) =>
+    aws.elbv2.send(new DescribeRulesCommand({ ListenerArn: s.listenerArn, PageSize: 400 })),
   'elbv2:DescribeTags': (aws, _s, v) => aws.elbv2.send(new DescribeTagsCommand({ ResourceArns: [v.targetGroupArn] })),
-  'elbv2:DescribeTargetGroups': (aws, _s, v) => aws.elbv2.send(new DescribeTargetGroupsCommand({ Names: [v.targetGroupName] })),
-  'elbv2:DescribeTargetGroupAttributes': (aws, _s, v) => aws.elbv2.send(new DescribeTargetGroupAttributesCommand({ TargetGroupArn: v.targetGroupArn })),
-  'ecs:DescribeClusters': (aws, s) => aws.ecs.send(new DescribeClustersCommand({ clusters: [s.clusterArn], include: ['TAGS', 'SETTINGS'] })),
-  'ecs:DescribeServices': (aws, s, v) => aws.ecs.send(new DescribeServicesCommand({ cluster: s.clusterArn, services: [v.name], include: ['TAGS'] })),
-  'ecs:DescribeTaskDefinition': (aws, _s, v) => aws.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: v.family, include: ['TAGS'] })),
-  'logs:DescribeLogGroups': (aws, _s, v) => aws.logs.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: v.logGroupName })),
-  'logs:ListTagsForResource': (aws, _s, v) => aws.logs.send(new ListTagsForResourceCommand({ resourceArn: v.logGroupArn })),
+  'elbv2:DescribeTargetGroups': (aws, _s, v) =>
+    aws.elbv2.send(new DescribeTargetGroupsCommand({ Names: [v.targetGroupName] })),
+  'elbv2:DescribeTargetGroupAttributes': (aws, _s, v) =>
+    aws.elbv2.send(new DescribeTargetGroupAttributesCommand({ TargetGroupArn: v.targetGroupArn })),
+  'ecs:DescribeClusters': (aws, s) =>
+    aws.ecs.send(new DescribeClustersCommand({ clusters: [s.clusterArn], include: ['TAGS', 'SETTINGS'] })),
+  'ecs:DescribeServices': (aws, s, v) =>
+    aws.ecs.send(new DescribeServicesCommand({ cluster: s.clusterArn, services: [v.name], include: ['TAGS'] })),
+  'ecs:DescribeTaskDefinition': (aws, _s, v) =>
+    aws.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: v.family, include: ['TAGS'] })),
+  'logs:DescribeLogGroups': (aws, _s, v) =>
+    aws.logs.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: v.logGroupName })),
+  'logs:ListTagsForResource': (aws, _s, v) =>
+    aws.logs.send(new ListTagsForResourceCommand({ resourceArn: v.logGroupArn })),
   'application-autoscaling:DescribeScalableTargets': (aws, _s, v) =>
-    aws.autoscaling.send(new DescribeScalableTargetsCommand({ ServiceNamespace: 'ecs', ScalableDimension: DESIRED_COUNT, ResourceIds: [v.resourceId] })),
+    aws.autoscaling.send(
+      new DescribeScalableTargetsCommand({
+        ServiceNamespace: 'ecs',
+        ScalableDimension: DESIRED_COUNT,
+        ResourceIds: [v.resourceId],
+      }),
+    ),
   'application-autoscaling:DescribeScalingPolicies': (aws, _s, v) =>
-    aws.autoscaling.send(new DescribeScalingPoliciesCommand({ ServiceNamespace: 'ecs', ScalableDimension: DESIRED_COUNT, ResourceId: v.resourceId })),
+    aws.autoscaling.send(
+      new DescribeScalingPoliciesCommand({
+        ServiceNamespace: 'ecs',
+        ScalableDimension: DESIRED_COUNT,
+        ResourceId: v.resourceId,
+      }),
+    ),
   'cognito-idp:ListUserPools': (aws) => aws.cognito.send(new ListUserPoolsCommand({ MaxResults: 60 })),
-  'cognito-idp:DescribeUserPool': (aws, s) => aws.cognito.send(new DescribeUserPoolCommand({ UserPoolId: s.userPoolId })),
-  'cognito-idp:DescribeUserPoolDomain': (aws, s) => aws.cognito.send(new DescribeUserPoolDomainCommand({ Domain: s.cognitoDomain.split('.')[0]! })),
-  'cognito-idp:ListUserPoolClients': (aws, s) => aws.cognito.send(new ListUserPoolClientsCommand({ UserPoolId: s.userPoolId, MaxResults: 60 })),
-  'cognito-idp:DescribeUserPoolClient': (aws, s) => aws.cognito.send(new DescribeUserPoolClientCommand({ UserPoolId: s.userPoolId, ClientId: s.clientId })),
+  'cognito-idp:DescribeUserPool': (aws, s) =>
+    aws.cognito.send(new DescribeUserPoolCommand({ UserPoolId: s.userPoolId })),
+  'cognito-idp:DescribeUserPoolDomain': (aws, s) =>
+    aws.cognito.send(new DescribeUserPoolDomainCommand({ Domain: s.cognitoDomain.split('.')[0]! })),
+  'cognito-idp:ListUserPoolClients': (aws, s) =>
+    aws.cognito.send(new ListUserPoolClientsCommand({ UserPoolId: s.userPoolId, MaxResults: 60 })),
+  'cognito-idp:DescribeUserPoolClient': (aws, s) =>
+    aws.cognito.send(new DescribeUserPoolClientCommand({ UserPoolId: s.userPoolId, ClientId: s.clientId })),
   'cognito-idp:ListUsers': (aws, s) => aws.cognito.send(new ListUsersCommand({ UserPoolId: s.userPoolId })),
-  'route53:ListResourceRecordSets': (aws, s) => aws.route53.send(new ListResourceRecordSetsCommand({ HostedZoneId: s.hostedZoneId, MaxItems: 300 })),
+  'route53:ListResourceRecordSets': (aws, s) =>
+    aws.route53.send(new ListResourceRecordSetsCommand({ HostedZoneId: s.hostedZoneId, MaxItems: 300 })),
 };

@@ -6,7 +6,14 @@ import type { Environment } from '../src/api/index.js';
 import type { AwsClients } from '../src/aws/clients.js';
 import { isReadOperation } from '../src/aws/calls.js';
 import type { Landscape } from '../test/support/aws-fixtures.js';
-import { READS, REPLAY_WRITE_READS, REPLAYED_WRITES, replayWrites, type ReplayedService, type SharedResources } from './replay-calls.js';
+import {
+  READS,
+  REPLAY_WRITE_READS,
+  REPLAYED_WRITES,
+  replayWrites,
+  type ReplayedService,
+  type SharedResources,
+} from './replay-calls.js';
 import { minus, round } from './metrics.js';
 import type { CpuSnapshot } from './cpu.js';
 
@@ -43,7 +50,18 @@ export function sharedResources(env: Environment, land: Landscape): SharedResour
   const s = env.status;
   const lb = s?.loadBalancer;
   const c = s?.cognito;
-  if (!lb?.arn || !lb.listenerArn || !lb.dnsName || !lb.canonicalHostedZoneId || !lb.securityGroupId || !s?.clusterArn || !c?.userPoolId || !c.userPoolArn || !c.clientId || !c.domain) {
+  if (
+    !lb?.arn ||
+    !lb.listenerArn ||
+    !lb.dnsName ||
+    !lb.canonicalHostedZoneId ||
+    !lb.securityGroupId ||
+    !s?.clusterArn ||
+    !c?.userPoolId ||
+    !c.userPoolArn ||
+    !c.clientId ||
+    !c.domain
+  ) {
     throw new Error(`the Environment's status lacks what the replay needs: ${JSON.stringify(s)}`);
   }
   return {
@@ -71,7 +89,12 @@ export function sharedResources(env: Environment, land: Landscape): SharedResour
  * operator made (fractional per-Service averages are spread by cumulative rounding), minus the reads the
  * writes already make.
  */
-export function readsFor(operatorCalls: Readonly<Record<string, number>>, operatorServices: number, i: number, n: number): [string, number][] {
+export function readsFor(
+  operatorCalls: Readonly<Record<string, number>>,
+  operatorServices: number,
+  i: number,
+  n: number,
+): [string, number][] {
   const out: [string, number][] = [];
   for (const [op, total] of Object.entries(operatorCalls)) {
     if (!isReadOperation(op.split(':')[1] ?? '') || !READS[op]) continue;
@@ -100,7 +123,9 @@ async function replayOne(
     return { writesMs: performance.now() - t0, readsMs: 0, calls: 0, failed: 1 };
   }
   const t1 = performance.now();
-  let calls = Object.values(REPLAYED_WRITES).reduce((a, b) => a + b, 0) + Object.values(REPLAY_WRITE_READS).reduce((a, b) => a + b, 0);
+  let calls =
+    Object.values(REPLAYED_WRITES).reduce((a, b) => a + b, 0) +
+    Object.values(REPLAY_WRITE_READS).reduce((a, b) => a + b, 0);
   let failed = 0;
   for (const [op, count] of reads) {
     for (let k = 0; k < count; k++) {
@@ -125,7 +150,13 @@ export async function runReplay(
     /** What it called for N Services applied at once. */
     readonly cold: Readonly<Record<string, number>>;
   },
-  opts: { readonly operatorServices: number; readonly samples: number; readonly concurrency: number; readonly tag: string; readonly cpu: () => CpuSnapshot },
+  opts: {
+    readonly operatorServices: number;
+    readonly samples: number;
+    readonly concurrency: number;
+    readonly tag: string;
+    readonly cpu: () => CpuSnapshot;
+  },
 ): Promise<ReplayResult> {
   const failures: string[] = [];
   const n = opts.operatorServices;
@@ -133,9 +164,19 @@ export async function runReplay(
   // One at a time: what one Service costs in the emulator with nothing else going on.
   const samples: ReplaySample[] = [];
   for (let i = 0; i < opts.samples; i++) {
-    samples.push(await replayOne(aws, shared, `rs-${opts.tag}-${i}`, 45_000 + i, readsFor(calls.solo, 1, i, opts.samples), failures));
+    samples.push(
+      await replayOne(
+        aws,
+        shared,
+        `rs-${opts.tag}-${i}`,
+        45_000 + i,
+        readsFor(calls.solo, 1, i, opts.samples),
+        failures,
+      ),
+    );
   }
-  const mean = (f: (s: ReplaySample) => number) => round(samples.reduce((a, s) => a + f(s), 0) / Math.max(1, samples.length), 0);
+  const mean = (f: (s: ReplaySample) => number) =>
+    round(samples.reduce((a, s) => a + f(s), 0) / Math.max(1, samples.length), 0);
 
   // N at the operator's concurrency, with the operator's cold-phase calls: the emulator's time for that load.
   let next = 0;
@@ -145,7 +186,14 @@ export async function runReplay(
   const t0 = performance.now();
   const worker = async () => {
     for (let i = next++; i < n; i = next++) {
-      const s = await replayOne(aws, shared, `rc-${opts.tag}-${i}`, 46_000 + i, readsFor(calls.cold, n, i, n), failures);
+      const s = await replayOne(
+        aws,
+        shared,
+        `rc-${opts.tag}-${i}`,
+        46_000 + i,
+        readsFor(calls.cold, n, i, n),
+        failures,
+      );
       total += s.calls;
       failed += s.failed;
     }
@@ -155,7 +203,9 @@ export async function runReplay(
   const cpuSeconds = minus(opts.cpu(), cpu);
 
   const notReplayed = Object.fromEntries(
-    Object.entries(calls.cold).filter(([op]) => (isReadOperation(op.split(':')[1] ?? '') ? !READS[op] : REPLAYED_WRITES[op] === undefined)),
+    Object.entries(calls.cold).filter(([op]) =>
+      isReadOperation(op.split(':')[1] ?? '') ? !READS[op] : REPLAYED_WRITES[op] === undefined,
+    ),
   );
   return {
     sequential: {

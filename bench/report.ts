@@ -76,14 +76,20 @@ function phaseRow(name: string, p: PhaseCost | undefined, services: number): (st
 export function renderMarkdown(r: BenchResults): string {
   const n = r.options.services;
   const out: string[] = [];
-  out.push(`## Slipway benchmark: 1 Environment + ${n} Services, ${r.options.workers} workers, ECS rollouts ${r.options.ecsRollouts}`, '');
+  out.push(
+    `## Slipway benchmark: 1 Environment + ${n} Services, ${r.options.workers} workers, ECS rollouts ${r.options.ecsRollouts}`,
+    '',
+  );
   out.push(
     `Machine: ${r.machine.nproc} CPUs (${r.machine.cpuModel}), ${r.machine.memoryGiB} GiB, Node ${r.machine.node}, ` +
       `kube-apiserver v${r.machine.kubernetes}, moto ${r.machine.moto}. Run took ${r.durationS} s; ` +
       `1-minute load average ${r.machine.loadAverage.start} at the start, ${r.machine.loadAverage.end ?? '?'} at the end.`,
     '',
   );
-  out.push(`Source: commit ${r.source.commit.slice(0, 12)}${r.source.dirty.length > 0 ? `, with uncommitted changes in ${r.source.dirty.join(', ')}` : ', clean'}.`, '');
+  out.push(
+    `Source: commit ${r.source.commit.slice(0, 12)}${r.source.dirty.length > 0 ? `, with uncommitted changes in ${r.source.dirty.join(', ')}` : ', clean'}.`,
+    '',
+  );
   if (r.error) out.push(`**The run stopped early: ${r.error}**`, '');
 
   out.push('### Phases', '');
@@ -118,9 +124,7 @@ export function renderMarkdown(r: BenchResults): string {
     );
   }
 
-  const ops = new Set(
-    [r.cold, r.steady, r.fanOut, r.idle].flatMap((p) => Object.keys(p?.calls.byOperation ?? {})),
-  );
+  const ops = new Set([r.cold, r.steady, r.fanOut, r.idle].flatMap((p) => Object.keys(p?.calls.byOperation ?? {})));
   if (ops.size > 0) {
     out.push('### AWS calls by operation (per Service = phase total / N)', '');
     const per = (p: { readonly calls: PhaseCost['calls'] } | undefined, op: string) => {
@@ -132,7 +136,14 @@ export function renderMarkdown(r: BenchResults): string {
         ['operation', 'kind', 'cold', 'steady pass', 'fan-out', `idle ${r.idle ? r.idle.windowMs / 1000 : 0} s`],
         [...ops]
           .sort()
-          .map((op) => [op, isReadOperation(op.split(':')[1] ?? '') ? 'read' : '**write**', per(r.cold, op), per(r.steady, op), per(r.fanOut, op), per(r.idle, op)]),
+          .map((op) => [
+            op,
+            isReadOperation(op.split(':')[1] ?? '') ? 'read' : '**write**',
+            per(r.cold, op),
+            per(r.steady, op),
+            per(r.fanOut, op),
+            per(r.idle, op),
+          ]),
       ),
       '',
     );
@@ -146,17 +157,38 @@ export function renderMarkdown(r: BenchResults): string {
     ['update fan-out', r.fanOut],
   ] as const) {
     if (!p) continue;
-    split.push([name, s(p.quietMs), `${round(sum(p.metrics.reconcileSeconds), 1)} s`, `${round(sum(p.metrics.awsCallSeconds), 1)} s`, `${round((100 * sum(p.metrics.awsCallSeconds)) / Math.max(0.001, sum(p.metrics.reconcileSeconds)), 0)} %`]);
+    split.push([
+      name,
+      s(p.quietMs),
+      `${round(sum(p.metrics.reconcileSeconds), 1)} s`,
+      `${round(sum(p.metrics.awsCallSeconds), 1)} s`,
+      `${round((100 * sum(p.metrics.awsCallSeconds)) / Math.max(0.001, sum(p.metrics.reconcileSeconds)), 0)} %`,
+    ]);
   }
-  out.push(...table(['phase', 'wall (to quiet)', 'reconcile time (sum over workers)', 'time inside AWS calls (sum)', 'AWS share of reconcile time'], split), '');
+  out.push(
+    ...table(
+      [
+        'phase',
+        'wall (to quiet)',
+        'reconcile time (sum over workers)',
+        'time inside AWS calls (sum)',
+        'AWS share of reconcile time',
+      ],
+      split,
+    ),
+    '',
+  );
   if (r.cold) {
     const byService = new Map<string, number>();
-    for (const [op, c] of Object.entries(r.cold.calls.byOperation)) byService.set(op.split(':')[0]!, (byService.get(op.split(':')[0]!) ?? 0) + c);
+    for (const [op, c] of Object.entries(r.cold.calls.byOperation))
+      byService.set(op.split(':')[0]!, (byService.get(op.split(':')[0]!) ?? 0) + c);
     const secs = r.cold.metrics.awsCallSeconds;
     out.push(
       ...table(
         ['AWS service (cold)', 'calls', 'seconds inside calls', 'mean ms / call'],
-        [...byService].sort((a, b) => (secs[b[0]] ?? 0) - (secs[a[0]] ?? 0)).map(([svc, c]) => [svc, c, round(secs[svc] ?? 0, 1), round(((secs[svc] ?? 0) * 1000) / c, 0)]),
+        [...byService]
+          .sort((a, b) => (secs[b[0]] ?? 0) - (secs[a[0]] ?? 0))
+          .map(([svc, c]) => [svc, c, round(secs[svc] ?? 0, 1), round(((secs[svc] ?? 0) * 1000) / c, 0)]),
       ),
       '',
     );
@@ -175,11 +207,21 @@ export function renderMarkdown(r: BenchResults): string {
   ] as const) {
     if (p) cpuRows.push(cpuRow(name, p.quietMs, p.cpuSeconds));
   }
-  if (r.replay) cpuRows.push(cpuRow(`replay of the cold calls, ${r.replay.concurrent.concurrency} at a time`, r.replay.concurrent.wallMs, r.replay.concurrent.cpuSeconds));
+  if (r.replay)
+    cpuRows.push(
+      cpuRow(
+        `replay of the cold calls, ${r.replay.concurrent.concurrency} at a time`,
+        r.replay.concurrent.wallMs,
+        r.replay.concurrent.cpuSeconds,
+      ),
+    );
   if (cpuRows.length > 0) {
     out.push(...table(['CPU time during', 'wall', ...procs.map((p) => `${p} (% of one CPU)`)], cpuRows), '');
   }
-  out.push('Concurrent calls inside one reconcile overlap, so the AWS sum can exceed the reconcile sum; the share is an upper bound.', '');
+  out.push(
+    'Concurrent calls inside one reconcile overlap, so the AWS sum can exceed the reconcile sum; the share is an upper bound.',
+    '',
+  );
   if (r.replay) {
     const rp = r.replay;
     out.push(
@@ -205,7 +247,8 @@ export function renderMarkdown(r: BenchResults): string {
       ),
       '',
     );
-    if (Object.keys(rp.notReplayed).length > 0) out.push(`Not replayed (no plain equivalent in the script): ${JSON.stringify(rp.notReplayed)}`, '');
+    if (Object.keys(rp.notReplayed).length > 0)
+      out.push(`Not replayed (no plain equivalent in the script): ${JSON.stringify(rp.notReplayed)}`, '');
   }
 
   const mem = Object.entries(r.memory);
@@ -215,7 +258,14 @@ export function renderMarkdown(r: BenchResults): string {
     out.push(
       ...table(
         ['when', 'RSS', 'heap used', 'heap used growth / Service'],
-        mem.map(([when, m]) => [when, `${m.rssMiB} MiB`, `${m.heapUsedMiB} MiB`, base && when !== 'beforeServices' && when !== 'start' ? `${round(((m.heapUsedMiB - base.heapUsedMiB) * 1024) / n, 0)} KiB` : '–']),
+        mem.map(([when, m]) => [
+          when,
+          `${m.rssMiB} MiB`,
+          `${m.heapUsedMiB} MiB`,
+          base && when !== 'beforeServices' && when !== 'start'
+            ? `${round(((m.heapUsedMiB - base.heapUsedMiB) * 1024) / n, 0)} KiB`
+            : '–',
+        ]),
       ),
       '',
     );

@@ -27,7 +27,15 @@ import { cpuSnapshot, environmentProcesses } from './cpu.js';
 import { sampleMemory, type MemorySample } from './memory.js';
 import { round } from './metrics.js';
 import { startBenchOperator } from './operator.js';
-import { coldPhase, environmentPhase, fanOutPhase, idlePhase, singlePhase, steadyPhase, type SteadyResult } from './phases.js';
+import {
+  coldPhase,
+  environmentPhase,
+  fanOutPhase,
+  idlePhase,
+  singlePhase,
+  steadyPhase,
+  type SteadyResult,
+} from './phases.js';
 import { renderMarkdown, type BenchResults, type Check } from './report.js';
 import { runReplay, sharedResources } from './replay.js';
 
@@ -51,7 +59,8 @@ function parseOptions(): BenchOptions & { readonly reuseEnv: boolean } {
   });
   const int = (name: string, v: string, min: number, max: number) => {
     const n = Number(v);
-    if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be an integer from ${min} to ${max}, got "${v}"`);
+    if (!Number.isInteger(n) || n < min || n > max)
+      throw new Error(`--${name} must be an integer from ${min} to ${max}, got "${v}"`);
     return n;
   };
   return {
@@ -72,8 +81,12 @@ const root = join(import.meta.dirname, '..');
 /** The commit under measurement; outside a git checkout (an exported tree), what the caller says it is. */
 function sourceState(): BenchResults['source'] {
   try {
-    const git = (args: string[]) => execFileSync('git', args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trimEnd();
-    const dirty = git(['status', '--porcelain', '--', 'src']).split('\n').filter(Boolean).map((l) => l.slice(3));
+    const git = (args: string[]) =>
+      execFileSync('git', args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trimEnd();
+    const dirty = git(['status', '--porcelain', '--', 'src'])
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.slice(3));
     return { commit: git(['rev-parse', 'HEAD']).trim(), dirty };
   } catch {
     return { commit: process.env.SLIPWAY_BENCH_COMMIT ?? 'unknown', dirty: [] };
@@ -135,7 +148,10 @@ function steadyCheck(name: string, p: SteadyResult): Check {
   return {
     name,
     ok: writes.length === 0,
-    detail: writes.length === 0 ? `0 writes in ${p.calls.total} calls` : `WRITES IN STEADY STATE: ${writes.map(([op, c]) => `${op}×${c}`).join(', ')}`,
+    detail:
+      writes.length === 0
+        ? `0 writes in ${p.calls.total} calls`
+        : `WRITES IN STEADY STATE: ${writes.map(([op, c]) => `${op}×${c}`).join(', ')}`,
   };
 }
 
@@ -219,17 +235,25 @@ async function main(): Promise<void> {
   operator = undefined;
   if (options.replaySamples > 0) {
     log(`replay: ${options.replaySamples} Services one at a time, then ${n} at ${options.workers} at a time`);
-    results.replay = await runReplay(aws, sharedResources(envObj, land), { solo: results.single.create.calls.byOperation, cold: results.cold.calls.byOperation }, {
-      operatorServices: n,
-      samples: options.replaySamples,
-      concurrency: options.workers,
-      tag: suffix,
-      cpu: () => cpuSnapshot(ctx.processes),
-    });
+    results.replay = await runReplay(
+      aws,
+      sharedResources(envObj, land),
+      { solo: results.single.create.calls.byOperation, cold: results.cold.calls.byOperation },
+      {
+        operatorServices: n,
+        samples: options.replaySamples,
+        concurrency: options.workers,
+        tag: suffix,
+        cpu: () => cpuSnapshot(ctx.processes),
+      },
+    );
     checks.push({
       name: 'replay calls all succeeded',
       ok: results.replay.concurrent.failed === 0 && results.replay.failures.length === 0,
-      detail: results.replay.failures.length === 0 ? `${results.replay.concurrent.calls} calls` : results.replay.failures.slice(0, 3).join('; '),
+      detail:
+        results.replay.failures.length === 0
+          ? `${results.replay.concurrent.calls} calls`
+          : results.replay.failures.slice(0, 3).join('; '),
     });
   }
   aws.destroy();
@@ -250,11 +274,15 @@ results.machine.loadAverage.end = round(loadavg()[0]!, 2);
 const failed = checks.filter((c) => !c.ok);
 if (failed.length > 0) {
   code ||= 1;
-  for (const c of failed) process.stderr.write(`\n!!!!!!!! BENCHMARK CHECK FAILED: ${c.name}: ${c.detail} !!!!!!!!\n\n`);
+  for (const c of failed)
+    process.stderr.write(`\n!!!!!!!! BENCHMARK CHECK FAILED: ${c.name}: ${c.detail} !!!!!!!!\n\n`);
 }
 const dir = join(root, 'bench', 'results');
 mkdirSync(dir, { recursive: true });
-const file = join(dir, `${startedAt.toISOString().slice(0, 10)}-${n}svc${options.ecsRollouts === 'never' ? '-rollouts-never' : ''}.json`);
+const file = join(
+  dir,
+  `${startedAt.toISOString().slice(0, 10)}-${n}svc${options.ecsRollouts === 'never' ? '-rollouts-never' : ''}.json`,
+);
 writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
 process.stdout.write(renderMarkdown(results as BenchResults) + '\n');
 log(`results written to ${file}`);

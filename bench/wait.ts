@@ -59,7 +59,10 @@ export async function waitForAll(
  * Waits until the operator has nothing queued or in progress and stays so for `quietMs` (a status write can
  * enqueue more work a moment after a reconcile ends). Returns when it went quiet, in epoch milliseconds.
  */
-export async function waitQuiet(operator: Operator, opts: { readonly quietMs: number; readonly timeoutMs: number; readonly what: string }): Promise<number> {
+export async function waitQuiet(
+  operator: Operator,
+  opts: { readonly quietMs: number; readonly timeoutMs: number; readonly what: string },
+): Promise<number> {
   const deadline = Date.now() + opts.timeoutMs;
   let quietSince = 0;
   for (;;) {
@@ -67,13 +70,19 @@ export async function waitQuiet(operator: Operator, opts: { readonly quietMs: nu
     if (!operator.idle()) quietSince = 0;
     else quietSince ||= now;
     if (quietSince && now - quietSince >= opts.quietMs) return quietSince;
-    if (now > deadline) throw new BenchTimeout(`${opts.what}: the operator did not go quiet within ${opts.timeoutMs / 1000}s`);
+    if (now > deadline)
+      throw new BenchTimeout(`${opts.what}: the operator did not go quiet within ${opts.timeoutMs / 1000}s`);
     await sleep(25);
   }
 }
 
 /** Polls `check` until it returns true. */
-export async function until(what: string, check: () => Promise<boolean>, timeoutMs: number, everyMs = 100): Promise<void> {
+export async function until(
+  what: string,
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+  everyMs = 100,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new BenchTimeout(`${what}: not reached within ${timeoutMs / 1000}s`);

@@ -218,7 +218,8 @@ class Generator {
     const body = `${doc}export interface ${name} {\n${fields.join('\n')}\n}\n`;
     const where = `${crd.file} ${path}`;
     if (seen) {
-      if (seen.body !== body) throw new Error(`${name} differs between ${seen.where} and ${where}: shared shapes must be identical`);
+      if (seen.body !== body)
+        throw new Error(`${name} differs between ${seen.where} and ${where}: shared shapes must be identical`);
       return name;
     }
     this.emitted.set(name, { body, where });
@@ -227,7 +228,11 @@ class Generator {
   }
 
   private typeOf(crd: Crd, schema: JsonSchema, path: string): string {
-    for (const ext of ['x-kubernetes-preserve-unknown-fields', 'x-kubernetes-int-or-string', 'x-kubernetes-embedded-resource'] as const) {
+    for (const ext of [
+      'x-kubernetes-preserve-unknown-fields',
+      'x-kubernetes-int-or-string',
+      'x-kubernetes-embedded-resource',
+    ] as const) {
       if (schema[ext]) throw new Error(`${crd.file} ${path}: ${ext} is not supported by the generator`);
     }
     if (schema.enum) return schema.enum.map(literal).join(' | ');

@@ -10,7 +10,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DescribeRulesCommand, ElasticLoadBalancingV2Client, ModifyRuleCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
+import {
+  DescribeRulesCommand,
+  ElasticLoadBalancingV2Client,
+  ModifyRuleCommand,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
 import { parseAllDocuments } from 'yaml';
 import { startLocalEnvironment, type LocalEnvironment } from '../test/env/index.js';
 import { freePort } from '../test/env/processes.js';
@@ -42,8 +46,19 @@ interface Listed {
     readonly driftCount?: number;
     readonly ruleArn?: string;
     readonly phase?: string;
-    readonly conditions?: readonly { readonly type: string; readonly status: string; readonly reason?: string; readonly message?: string }[];
-    readonly drift?: readonly { readonly logicalId: string; readonly path: string; readonly desired: string; readonly actual: string; readonly action: string }[];
+    readonly conditions?: readonly {
+      readonly type: string;
+      readonly status: string;
+      readonly reason?: string;
+      readonly message?: string;
+    }[];
+    readonly drift?: readonly {
+      readonly logicalId: string;
+      readonly path: string;
+      readonly desired: string;
+      readonly actual: string;
+      readonly action: string;
+    }[];
     readonly service?: { readonly ruleArn?: string };
   };
 }
@@ -57,7 +72,9 @@ function loadExamples(ns: string | undefined): Doc[] {
     .filter((d): d is Doc => d !== null);
   if (!ns) return docs;
   return docs.map((d) =>
-    d.kind === 'Namespace' ? { ...d, metadata: { ...d.metadata, name: ns } } : { ...d, metadata: { ...d.metadata, namespace: ns } },
+    d.kind === 'Namespace'
+      ? { ...d, metadata: { ...d.metadata, name: ns } }
+      : { ...d, metadata: { ...d.metadata, namespace: ns } },
   );
 }
 
@@ -68,7 +85,9 @@ function rowsOf(items: readonly Listed[]): Row[] {
       kind: o.kind,
       name: o.metadata.name,
       url: o.status?.url ?? '',
-      ready: ready ? `${ready.status}${ready.status !== 'True' && ready.reason ? ` (${ready.reason})` : ''}` : 'Unknown',
+      ready: ready
+        ? `${ready.status}${ready.status !== 'True' && ready.reason ? ` (${ready.reason})` : ''}`
+        : 'Unknown',
       drift: String(o.status?.driftCount ?? 0),
     };
   });
@@ -99,7 +118,9 @@ async function main(): Promise<void> {
     kubectl(['apply', '--server-side', '-f', 'crds/']);
     kubectl(['wait', '--for=condition=Established', '--timeout=60s', '-f', 'crds/']);
 
-    step('Creating the AWS prerequisites examples/ expects (VPCs, certificates, hosted zones, a shared load balancer, a staff pool)');
+    step(
+      'Creating the AWS prerequisites examples/ expects (VPCs, certificates, hosted zones, a shared load balancer, a staff pool)',
+    );
     const docs = loadExamples(namespaceArg);
     const subs = await provisionLandscape(env.awsEndpoint, docs, (l) => say(`  ${l}`));
 
@@ -125,7 +146,16 @@ async function main(): Promise<void> {
 
     step('Waiting for every resource to be Ready');
     const list = (): Listed[] => {
-      const out = JSON.parse(kubectl(['get', 'environments.slipway.dev,services.slipway.dev,previewdeployments.slipway.dev', '-n', ns, '-o', 'json'])) as { items: Listed[] };
+      const out = JSON.parse(
+        kubectl([
+          'get',
+          'environments.slipway.dev,services.slipway.dev,previewdeployments.slipway.dev',
+          '-n',
+          ns,
+          '-o',
+          'json',
+        ]),
+      ) as { items: Listed[] };
       return out.items;
     };
     const deadline = Date.now() + readyTimeoutMs;
@@ -133,7 +163,9 @@ async function main(): Promise<void> {
     let lastLine = '';
     for (;;) {
       items = list();
-      const ready = items.filter((o) => o.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length;
+      const ready = items.filter((o) =>
+        o.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+      ).length;
       const line = `  ${ready}/${items.length} Ready after ${Math.round((Date.now() - started) / 1000)}s`;
       if (line !== lastLine) say(line);
       lastLine = line;
@@ -148,34 +180,61 @@ async function main(): Promise<void> {
       say(`  ${o.kind} ${o.metadata.name} is not Ready: ${c?.message ?? 'no status yet'}`);
     }
 
-    step('Drift: changing a listener rule behind the operator\'s back');
+    step("Drift: changing a listener rule behind the operator's back");
     const target = items.find((o) => o.kind === 'Service' && o.status?.ruleArn && o.status?.url);
     let driftShown = false;
     if (target?.status?.ruleArn) {
-      const region = JSON.parse(kubectl(['get', 'environments.slipway.dev', '-n', ns, '-o', 'json'])).items[0]?.spec?.region ?? 'eu-west-1';
-      const elbv2 = new ElasticLoadBalancingV2Client({ region: String(region), endpoint: env.awsEndpoint, credentials: { accessKeyId: 'sandbox', secretAccessKey: 'sandbox' } });
+      const region =
+        JSON.parse(kubectl(['get', 'environments.slipway.dev', '-n', ns, '-o', 'json'])).items[0]?.spec?.region ??
+        'eu-west-1';
+      const elbv2 = new ElasticLoadBalancingV2Client({
+        region: String(region),
+        endpoint: env.awsEndpoint,
+        credentials: { accessKeyId: 'sandbox', secretAccessKey: 'sandbox' },
+      });
       const rule = (await elbv2.send(new DescribeRulesCommand({ RuleArns: [target.status.ruleArn] }))).Rules![0]!;
       const host = new URL(target.status.url!).host;
       const hijacked = `hijacked.${host.split('.').slice(1).join('.')}`;
       await elbv2.send(
         new ModifyRuleCommand({
           RuleArn: target.status.ruleArn,
-          Conditions: (rule.Conditions ?? []).map((c) => (c.Field === 'host-header' ? { Field: 'host-header', Values: [hijacked] } : { Field: c.Field, Values: c.PathPatternConfig?.Values ?? c.Values })),
+          Conditions: (rule.Conditions ?? []).map((c) =>
+            c.Field === 'host-header'
+              ? { Field: 'host-header', Values: [hijacked] }
+              : { Field: c.Field, Values: c.PathPatternConfig?.Values ?? c.Values },
+          ),
         }),
       );
       say(`  ModifyRule: Service ${target.metadata.name} now routes ${hijacked} instead of ${host}`);
-      say(`  asking for a resync now: kubectl annotate services.slipway.dev ${target.metadata.name} slipway.dev/sync=<time> (the periodic resync would find it too)`);
-      kubectl(['annotate', '--overwrite', 'services.slipway.dev', target.metadata.name, '-n', ns, `slipway.dev/sync=${Date.now()}`]);
+      say(
+        `  asking for a resync now: kubectl annotate services.slipway.dev ${target.metadata.name} slipway.dev/sync=<time> (the periodic resync would find it too)`,
+      );
+      kubectl([
+        'annotate',
+        '--overwrite',
+        'services.slipway.dev',
+        target.metadata.name,
+        '-n',
+        ns,
+        `slipway.dev/sync=${Date.now()}`,
+      ]);
       const until = Date.now() + 60_000;
       while (Date.now() < until) {
-        const svc = JSON.parse(kubectl(['get', 'services.slipway.dev', target.metadata.name, '-n', ns, '-o', 'json'])) as Listed;
+        const svc = JSON.parse(
+          kubectl(['get', 'services.slipway.dev', target.metadata.name, '-n', ns, '-o', 'json']),
+        ) as Listed;
         const items2 = (svc.status?.drift ?? []).filter((d) => d.logicalId === 'listener-rule');
         if (items2.length > 0) {
-          for (const d of items2) say(`  drift ${d.action.toLowerCase()}: ${d.logicalId} ${d.path}: was ${d.actual}, now ${d.desired}`);
+          for (const d of items2)
+            say(`  drift ${d.action.toLowerCase()}: ${d.logicalId} ${d.path}: was ${d.actual}, now ${d.desired}`);
           const now = (await elbv2.send(new DescribeRulesCommand({ RuleArns: [target.status.ruleArn] }))).Rules![0]!;
-          const hosts = (now.Conditions ?? []).filter((c) => c.Field === 'host-header').flatMap((c) => c.HostHeaderConfig?.Values ?? c.Values ?? []);
+          const hosts = (now.Conditions ?? [])
+            .filter((c) => c.Field === 'host-header')
+            .flatMap((c) => c.HostHeaderConfig?.Values ?? c.Values ?? []);
           say(`  the rule routes ${hosts.join(', ')} again`);
-          say(`  events: ${kubectl(['get', 'events', '-n', ns, '--field-selector', 'reason=DriftCorrected', '-o', 'jsonpath={range .items[*]}{.message}{"\\n"}{end}']).trim()}`);
+          say(
+            `  events: ${kubectl(['get', 'events', '-n', ns, '--field-selector', 'reason=DriftCorrected', '-o', 'jsonpath={range .items[*]}{.message}{"\\n"}{end}']).trim()}`,
+          );
           driftShown = true;
           break;
         }
@@ -195,7 +254,9 @@ async function main(): Promise<void> {
     say(`  curl -s http://127.0.0.1:${metricsPort}/metrics | grep slipway_aws_calls_total`);
     say('');
     const allReady = notReady.length === 0;
-    say(`SANDBOX ${allReady && driftShown ? 'OK' : 'INCOMPLETE'}: ${items.length - notReady.length}/${items.length} Ready, drift ${driftShown ? 'reported and corrected' : 'not shown'}`);
+    say(
+      `SANDBOX ${allReady && driftShown ? 'OK' : 'INCOMPLETE'}: ${items.length - notReady.length}/${items.length} Ready, drift ${driftShown ? 'reported and corrected' : 'not shown'}`,
+    );
     if (once) {
       await cleanup();
       process.exit(allReady && driftShown ? 0 : 1);

@@ -24,7 +24,6 @@ import {
   type KubeObject,
 } from './runtime/index.js';
 
-
 export interface Operator {
   readonly registry: Registry;
   /** Every AWS call this operator made, by service:operation:outcome. */
@@ -120,20 +119,39 @@ export function createOperator(opts: OperatorOptions): Operator {
   };
 
   const common = { logger, registry, workers: config.workers, periodicRequeueMs: config.defaultResyncMs };
-  const envController = new Controller({ ...common, name: 'environment', reconcile: environmentReconciler(deps, kube.resource(ENVIRONMENT_TYPE)) });
-  const svcController = new Controller({ ...common, name: 'service', reconcile: serviceReconciler(deps, kube.resource(SERVICE_TYPE)) });
-  const previewController = new Controller({ ...common, name: 'preview', reconcile: previewReconciler(deps, kube.resource(PREVIEW_TYPE)) });
+  const envController = new Controller({
+    ...common,
+    name: 'environment',
+    reconcile: environmentReconciler(deps, kube.resource(ENVIRONMENT_TYPE)),
+  });
+  const svcController = new Controller({
+    ...common,
+    name: 'service',
+    reconcile: serviceReconciler(deps, kube.resource(SERVICE_TYPE)),
+  });
+  const previewController = new Controller({
+    ...common,
+    name: 'preview',
+    reconcile: previewReconciler(deps, kube.resource(PREVIEW_TYPE)),
+  });
 
   const envOf = (obj: Service | PreviewDeployment) => `${obj.metadata.namespace}/${obj.spec.environmentRef.name}`;
-  const referencing = <T extends Service | PreviewDeployment>(inf: Informer<T>) => (env: Environment) =>
-    inf
-      .list()
-      .filter((o) => o.metadata.namespace === env.metadata.namespace && o.spec.environmentRef.name === env.metadata.name)
-      .map((o) => keyOf(o));
+  const referencing =
+    <T extends Service | PreviewDeployment>(inf: Informer<T>) =>
+    (env: Environment) =>
+      inf
+        .list()
+        .filter(
+          (o) => o.metadata.namespace === env.metadata.namespace && o.spec.environmentRef.name === env.metadata.name,
+        )
+        .map((o) => keyOf(o));
   // Environments: their own changes, plus Services and previews coming and going (the gate's callback URLs).
   envController.watch(environments, { updateFilter: meaningfulChange });
   envController.watch(services, { map: envOf, updateFilter: meaningfulChange });
-  envController.watch(previews, { map: envOf, updateFilter: (a, b) => meaningfulChange(a, b) || a.status?.phase !== b.status?.phase });
+  envController.watch(previews, {
+    map: envOf,
+    updateFilter: (a, b) => meaningfulChange(a, b) || a.status?.phase !== b.status?.phase,
+  });
   // Services and previews: their own changes, plus their Environment's (its status says where to attach).
   svcController.watch(services, { updateFilter: meaningfulChange });
   svcController.watch(environments, { map: referencing(services), updateFilter: environmentChangeForWorkloads });

@@ -21,7 +21,12 @@ function testFiles(dir: string): string[] {
     .sort();
 }
 
-const files = explicit.length > 0 ? explicit : unitOnly ? testFiles('test/unit') : [...testFiles('test/unit'), ...testFiles('test/integration'), ...testFiles('test/e2e')];
+const files =
+  explicit.length > 0
+    ? explicit
+    : unitOnly
+      ? testFiles('test/unit')
+      : [...testFiles('test/unit'), ...testFiles('test/integration'), ...testFiles('test/e2e')];
 const needsEnv = files.some((f) => !f.startsWith('test/unit'));
 const started = Date.now();
 
@@ -32,15 +37,21 @@ try {
   const helm = files.some((f) => /chart|helm/.test(f)) ? ensureHelm() : undefined;
   if (needsEnv) env = await startLocalEnvironment();
   await helm;
-  process.stderr.write(`[test] environment ready in ${((Date.now() - started) / 1000).toFixed(1)}s; running ${files.length} test files\n`);
+  process.stderr.write(
+    `[test] environment ready in ${((Date.now() - started) / 1000).toFixed(1)}s; running ${files.length} test files\n`,
+  );
   code = await new Promise<number>((resolve) => {
     // Files run one at a time: integration files share one API server and one emulator.
-    const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files], {
-      cwd: root,
-      stdio: 'inherit',
-      // The SDK is pinned to the last versions that support Node 20; its reminder about that is noise in test output.
-      env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...process.env, ...env?.exports },
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files],
+      {
+        cwd: root,
+        stdio: 'inherit',
+        // The SDK is pinned to the last versions that support Node 20; its reminder about that is noise in test output.
+        env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...process.env, ...env?.exports },
+      },
+    );
     child.on('close', (c, signal) => resolve(c ?? (signal ? 1 : 0)));
   });
 } catch (err) {

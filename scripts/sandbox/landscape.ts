@@ -3,9 +3,17 @@
 // emulator, and every id in examples/ is mapped to the id the emulator gave it. Production lives in its own
 // account, reached through its accountRoleArn exactly as the operator reaches it.
 import { ACMClient, RequestCertificateCommand } from '@aws-sdk/client-acm';
-import { CreateUserPoolCommand, CreateUserPoolDomainCommand, CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-provider';
+import {
+  CreateUserPoolCommand,
+  CreateUserPoolDomainCommand,
+  CognitoIdentityProviderClient,
+} from '@aws-sdk/client-cognito-identity-provider';
 import { CreateSecurityGroupCommand, CreateSubnetCommand, CreateVpcCommand, EC2Client } from '@aws-sdk/client-ec2';
-import { CreateListenerCommand, CreateLoadBalancerCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import {
+  CreateListenerCommand,
+  CreateLoadBalancerCommand,
+  ElasticLoadBalancingV2Client,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
 import { CreateHostedZoneCommand, Route53Client } from '@aws-sdk/client-route-53';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity } from '@smithy/types';
@@ -16,7 +24,11 @@ interface EnvironmentDoc {
     readonly region: string;
     readonly accountRoleArn?: string;
     readonly domain: { readonly baseDomain: string; readonly hostedZoneId: string };
-    readonly network: { readonly vpcId: string; readonly subnetIds: readonly string[]; readonly securityGroupIds?: readonly string[] };
+    readonly network: {
+      readonly vpcId: string;
+      readonly subnetIds: readonly string[];
+      readonly securityGroupIds?: readonly string[];
+    };
     readonly loadBalancer: { readonly certificateArn?: string; readonly existingListenerArn?: string };
     readonly access?: { readonly cognito?: { readonly userPoolId?: string; readonly domainPrefix?: string } };
   };
@@ -38,7 +50,12 @@ async function credentialsFor(endpoint: string, roleArn?: string): Promise<AwsCr
 }
 
 /** Creates an Environment's prerequisites and records old id → emulator id. */
-async function provision(endpoint: string, env: EnvironmentDoc, subs: Map<string, string>, log: (l: string) => void): Promise<void> {
+async function provision(
+  endpoint: string,
+  env: EnvironmentDoc,
+  subs: Map<string, string>,
+  log: (l: string) => void,
+): Promise<void> {
   const { spec } = env;
   const credentials = await credentialsFor(endpoint, spec.accountRoleArn);
   const cfg = { region: spec.region, endpoint, credentials };
@@ -48,37 +65,70 @@ async function provision(endpoint: string, env: EnvironmentDoc, subs: Map<string
   subs.set(spec.network.vpcId, vpcId);
   for (const [i, id] of spec.network.subnetIds.entries()) {
     const zone = `${spec.region}${'abc'[i % 3]}`;
-    const s = await ec2.send(new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: `10.20.${i}.0/24`, AvailabilityZone: zone }));
+    const s = await ec2.send(
+      new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: `10.20.${i}.0/24`, AvailabilityZone: zone }),
+    );
     subs.set(id, s.Subnet!.SubnetId!);
   }
   for (const [i, id] of (spec.network.securityGroupIds ?? []).entries()) {
-    const g = await ec2.send(new CreateSecurityGroupCommand({ GroupName: `${env.metadata.name}-tasks-${i}`, Description: 'task traffic', VpcId: vpcId }));
+    const g = await ec2.send(
+      new CreateSecurityGroupCommand({
+        GroupName: `${env.metadata.name}-tasks-${i}`,
+        Description: 'task traffic',
+        VpcId: vpcId,
+      }),
+    );
     subs.set(id, g.GroupId!);
   }
   const acm = new ACMClient(cfg);
   if (spec.loadBalancer.certificateArn) {
-    const cert = await acm.send(new RequestCertificateCommand({ DomainName: `*.${spec.domain.baseDomain}`, ValidationMethod: 'DNS' }));
+    const cert = await acm.send(
+      new RequestCertificateCommand({ DomainName: `*.${spec.domain.baseDomain}`, ValidationMethod: 'DNS' }),
+    );
     subs.set(spec.loadBalancer.certificateArn, cert.CertificateArn!);
   }
   const route53 = new Route53Client({ ...cfg, region: 'us-east-1' });
-  const zone = await route53.send(new CreateHostedZoneCommand({ Name: spec.domain.baseDomain, CallerReference: `sandbox-${env.metadata.name}-${Date.now()}` }));
+  const zone = await route53.send(
+    new CreateHostedZoneCommand({
+      Name: spec.domain.baseDomain,
+      CallerReference: `sandbox-${env.metadata.name}-${Date.now()}`,
+    }),
+  );
   subs.set(spec.domain.hostedZoneId, zone.HostedZone!.Id!.replace('/hostedzone/', ''));
 
   if (spec.loadBalancer.existingListenerArn) {
     // The platform team's shared load balancer, made outside Slipway: Slipway only adds rules to its listener.
     const elbv2 = new ElasticLoadBalancingV2Client(cfg);
-    const sg = await ec2.send(new CreateSecurityGroupCommand({ GroupName: `${env.metadata.name}-shared-alb`, Description: 'shared ALB', VpcId: vpcId }));
-    const lb = await elbv2.send(
-      new CreateLoadBalancerCommand({ Name: 'platform-shared', Subnets: [...spec.network.subnetIds].map((s) => subs.get(s)!), SecurityGroups: [sg.GroupId!], Type: 'application' }),
+    const sg = await ec2.send(
+      new CreateSecurityGroupCommand({
+        GroupName: `${env.metadata.name}-shared-alb`,
+        Description: 'shared ALB',
+        VpcId: vpcId,
+      }),
     );
-    const cert = await acm.send(new RequestCertificateCommand({ DomainName: `*.${spec.domain.baseDomain}`, ValidationMethod: 'DNS' }));
+    const lb = await elbv2.send(
+      new CreateLoadBalancerCommand({
+        Name: 'platform-shared',
+        Subnets: [...spec.network.subnetIds].map((s) => subs.get(s)!),
+        SecurityGroups: [sg.GroupId!],
+        Type: 'application',
+      }),
+    );
+    const cert = await acm.send(
+      new RequestCertificateCommand({ DomainName: `*.${spec.domain.baseDomain}`, ValidationMethod: 'DNS' }),
+    );
     const listener = await elbv2.send(
       new CreateListenerCommand({
         LoadBalancerArn: lb.LoadBalancers![0]!.LoadBalancerArn!,
         Protocol: 'HTTPS',
         Port: 443,
         Certificates: [{ CertificateArn: cert.CertificateArn! }],
-        DefaultActions: [{ Type: 'fixed-response', FixedResponseConfig: { StatusCode: '404', ContentType: 'text/plain', MessageBody: 'platform' } }],
+        DefaultActions: [
+          {
+            Type: 'fixed-response',
+            FixedResponseConfig: { StatusCode: '404', ContentType: 'text/plain', MessageBody: 'platform' },
+          },
+        ],
       }),
     );
     subs.set(spec.loadBalancer.existingListenerArn, listener.Listeners![0]!.ListenerArn!);
@@ -90,21 +140,37 @@ async function provision(endpoint: string, env: EnvironmentDoc, subs: Map<string
     const idp = new CognitoIdentityProviderClient(cfg);
     const pool = await idp.send(new CreateUserPoolCommand({ PoolName: `${env.metadata.name}-staff` }));
     subs.set(cognito.userPoolId, pool.UserPool!.Id!);
-    if (cognito.domainPrefix) await idp.send(new CreateUserPoolDomainCommand({ UserPoolId: pool.UserPool!.Id!, Domain: cognito.domainPrefix }));
+    if (cognito.domainPrefix)
+      await idp.send(new CreateUserPoolDomainCommand({ UserPoolId: pool.UserPool!.Id!, Domain: cognito.domainPrefix }));
     idp.destroy();
   }
   ec2.destroy();
   acm.destroy();
   route53.destroy();
-  log(`AWS prerequisites for Environment ${env.metadata.name} created in ${spec.region}${spec.accountRoleArn ? ` (account of ${spec.accountRoleArn})` : ''}`);
+  log(
+    `AWS prerequisites for Environment ${env.metadata.name} created in ${spec.region}${spec.accountRoleArn ? ` (account of ${spec.accountRoleArn})` : ''}`,
+  );
 }
 
 /** CloudFront certificates must live in us-east-1: make one per distinct ARN the Services name. */
-async function provisionCdnCertificates(endpoint: string, arns: readonly string[], subs: Map<string, string>): Promise<void> {
+async function provisionCdnCertificates(
+  endpoint: string,
+  arns: readonly string[],
+  subs: Map<string, string>,
+): Promise<void> {
   for (const arn of arns) {
     const account = arn.split(':')[4];
-    const acm = new ACMClient({ region: 'us-east-1', endpoint, credentials: account === '123456789012' ? baseCredentials : await credentialsFor(endpoint, `arn:aws:iam::${account}:role/slipway-sandbox`) });
-    const cert = await acm.send(new RequestCertificateCommand({ DomainName: `cdn-${subs.size}.sandbox.example`, ValidationMethod: 'DNS' }));
+    const acm = new ACMClient({
+      region: 'us-east-1',
+      endpoint,
+      credentials:
+        account === '123456789012'
+          ? baseCredentials
+          : await credentialsFor(endpoint, `arn:aws:iam::${account}:role/slipway-sandbox`),
+    });
+    const cert = await acm.send(
+      new RequestCertificateCommand({ DomainName: `cdn-${subs.size}.sandbox.example`, ValidationMethod: 'DNS' }),
+    );
     subs.set(arn, cert.CertificateArn!);
     acm.destroy();
   }
@@ -116,8 +182,13 @@ export async function provisionLandscape(
   log: (l: string) => void,
 ): Promise<Substitutions> {
   const map = new Map<string, string>();
-  for (const doc of docs) if (doc.kind === 'Environment') await provision(endpoint, doc as unknown as EnvironmentDoc, map, log);
-  const cdnCerts = [...new Set(docs.flatMap((d) => (d.kind === 'Service' && d.spec?.cdn?.certificateArn ? [d.spec.cdn.certificateArn] : [])))];
+  for (const doc of docs)
+    if (doc.kind === 'Environment') await provision(endpoint, doc as unknown as EnvironmentDoc, map, log);
+  const cdnCerts = [
+    ...new Set(
+      docs.flatMap((d) => (d.kind === 'Service' && d.spec?.cdn?.certificateArn ? [d.spec.cdn.certificateArn] : [])),
+    ),
+  ];
   await provisionCdnCertificates(endpoint, cdnCerts, map);
   return { map };
 }

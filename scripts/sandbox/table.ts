@@ -11,6 +11,16 @@ export function renderTable(rows: readonly Row[]): string {
   const header: Row = { kind: 'KIND', name: 'NAME', url: 'URL', ready: 'READY', drift: 'DRIFT' };
   const all = [header, ...rows];
   const keys = ['kind', 'name', 'url', 'ready', 'drift'] as const;
-  const width = Object.fromEntries(keys.map((k) => [k, Math.max(...all.map((r) => r[k].length))])) as Record<(typeof keys)[number], number>;
-  return all.map((r) => keys.map((k) => r[k].padEnd(width[k])).join('  ').trimEnd()).join('\n');
+  const width = Object.fromEntries(keys.map((k) => [k, Math.max(...all.map((r) => r[k].length))])) as Record<
+    (typeof keys)[number],
+    number
+  >;
+  return all
+    .map((r) =>
+      keys
+        .map((k) => r[k].padEnd(width[k]))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }

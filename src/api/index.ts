@@ -1,7 +1,13 @@
 // The Slipway API (group slipway.dev, version v1alpha1): the TypeScript types of the three custom resources,
 // generated from crds/*.yaml, and the names the rest of the operator uses to address them.
 // test/unit/api/index.test.ts checks every constant here against the CRDs.
-import type { EnvironmentSpec, EnvironmentStatus, PreviewDeploymentSpec, PreviewDeploymentStatus, ServiceSpec } from './types.generated.js';
+import type {
+  EnvironmentSpec,
+  EnvironmentStatus,
+  PreviewDeploymentSpec,
+  PreviewDeploymentStatus,
+  ServiceSpec,
+} from './types.generated.js';
 import type { Environment, PreviewDeployment, Service } from './types.generated.js';
 
 export type * from './types.generated.js';
@@ -44,7 +50,11 @@ export const RESOURCES: readonly {
 }[] = [
   { kind: KINDS.environment, plural: PLURALS.environment, crdName: `${PLURALS.environment}.${GROUP}` },
   { kind: KINDS.service, plural: PLURALS.service, crdName: `${PLURALS.service}.${GROUP}` },
-  { kind: KINDS.previewDeployment, plural: PLURALS.previewDeployment, crdName: `${PLURALS.previewDeployment}.${GROUP}` },
+  {
+    kind: KINDS.previewDeployment,
+    plural: PLURALS.previewDeployment,
+    crdName: `${PLURALS.previewDeployment}.${GROUP}`,
+  },
 ];
 
 /** Condition types Slipway writes in status.conditions. */

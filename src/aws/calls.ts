@@ -35,7 +35,8 @@ export class CallCounter {
     for (const [key, n] of this.counts) {
       const [service, operation] = key.split(':') as [string, string];
       const delta = n - (before.get(key) ?? 0);
-      if (delta > 0 && !isReadOperation(operation)) out[`${service}:${operation}`] = (out[`${service}:${operation}`] ?? 0) + delta;
+      if (delta > 0 && !isReadOperation(operation))
+        out[`${service}:${operation}`] = (out[`${service}:${operation}`] ?? 0) + delta;
     }
     return out;
   }

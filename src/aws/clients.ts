@@ -30,7 +30,10 @@ export interface AwsClientOptions {
 interface Instrumentable {
   readonly middlewareStack: {
     add(
-      mw: (next: (args: unknown) => Promise<unknown>, context: { clientName?: string; commandName?: string }) => (args: unknown) => Promise<unknown>,
+      mw: (
+        next: (args: unknown) => Promise<unknown>,
+        context: { clientName?: string; commandName?: string },
+      ) => (args: unknown) => Promise<unknown>,
       options: { step: 'initialize'; name: string },
     ): void;
   };
@@ -74,11 +77,20 @@ function assumeRoleProvider(opts: AwsClientOptions & { roleArn: string }): AwsCr
   return async () => {
     if (cached?.expiration && cached.expiration.getTime() - Date.now() > 5 * 60_000) return cached;
     const out = await sts.send(
-      new AssumeRoleCommand({ RoleArn: opts.roleArn, RoleSessionName: opts.roleSessionName ?? 'slipway-operator', DurationSeconds: 3600 }),
+      new AssumeRoleCommand({
+        RoleArn: opts.roleArn,
+        RoleSessionName: opts.roleSessionName ?? 'slipway-operator',
+        DurationSeconds: 3600,
+      }),
     );
     const c = out.Credentials;
     if (!c?.AccessKeyId || !c.SecretAccessKey) throw new Error(`AssumeRole ${opts.roleArn} returned no credentials`);
-    cached = { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken, expiration: c.Expiration };
+    cached = {
+      accessKeyId: c.AccessKeyId,
+      secretAccessKey: c.SecretAccessKey,
+      sessionToken: c.SessionToken,
+      expiration: c.Expiration,
+    };
     return cached;
   };
 }

@@ -70,7 +70,9 @@ export class EcsDescribeBatcher {
 
   private async send(cluster: string, names: readonly string[], waiters: ReadonlyMap<string, Waiter[]>): Promise<void> {
     try {
-      const out = await this.aws.ecs.send(new DescribeServicesCommand({ cluster, services: [...names], include: ['TAGS'] }));
+      const out = await this.aws.ecs.send(
+        new DescribeServicesCommand({ cluster, services: [...names], include: ['TAGS'] }),
+      );
       const found = new Map<string, Service>();
       for (const s of out.services ?? []) {
         if (s.serviceName) found.set(s.serviceName, s);

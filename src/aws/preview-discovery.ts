@@ -3,12 +3,27 @@
 // where it can be found cheaply: the ECS services in the cluster, the rules on the listener, the target groups in
 // the VPC, the task definition families and log groups under the Environment's prefix, and the zone's records.
 import { DescribeLogGroupsCommand, ListTagsForResourceCommand } from '@aws-sdk/client-cloudwatch-logs';
-import { DescribeServicesCommand, DescribeTaskDefinitionCommand, ListServicesCommand, ListTaskDefinitionFamiliesCommand } from '@aws-sdk/client-ecs';
-import { DescribeRulesCommand, DescribeTagsCommand, DescribeTargetGroupsCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
+import {
+  DescribeServicesCommand,
+  DescribeTaskDefinitionCommand,
+  ListServicesCommand,
+  ListTaskDefinitionFamiliesCommand,
+} from '@aws-sdk/client-ecs';
+import {
+  DescribeRulesCommand,
+  DescribeTagsCommand,
+  DescribeTargetGroupsCommand,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
 import { ListResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
 import type { AwsClients } from './clients.js';
 
-export type DiscoveredKind = 'ecs.Service' | 'elbv2.ListenerRule' | 'elbv2.TargetGroup' | 'ecs.TaskDefinition' | 'logs.LogGroup' | 'route53.Record';
+export type DiscoveredKind =
+  | 'ecs.Service'
+  | 'elbv2.ListenerRule'
+  | 'elbv2.TargetGroup'
+  | 'ecs.TaskDefinition'
+  | 'logs.LogGroup'
+  | 'route53.Record';
 
 export interface Discovered {
   readonly kind: DiscoveredKind;
@@ -32,7 +47,9 @@ export interface DiscoveryScope {
   readonly ownerOfTxt: (value: string) => string | undefined;
 }
 
-type TagList = readonly { readonly key?: string; readonly value?: string; readonly Key?: string; readonly Value?: string }[] | undefined;
+type TagList =
+  | readonly { readonly key?: string; readonly value?: string; readonly Key?: string; readonly Value?: string }[]
+  | undefined;
 
 function tagMap(tags: TagList): Record<string, string> {
   return Object.fromEntries((tags ?? []).map((t) => [t.key ?? t.Key ?? '', t.value ?? t.Value ?? '']));
@@ -47,7 +64,9 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
 export async function discoverPreviewResources(aws: AwsClients, scope: DiscoveryScope): Promise<Discovered[]> {
   const found: Discovered[] = [];
   const ours = (tags: Record<string, string>): string | undefined =>
-    tags[scope.tagKeys.preview] === 'true' && tags[scope.tagKeys.cluster] === scope.clusterId ? tags[scope.tagKeys.owner] : undefined;
+    tags[scope.tagKeys.preview] === 'true' && tags[scope.tagKeys.cluster] === scope.clusterId
+      ? tags[scope.tagKeys.owner]
+      : undefined;
 
   // ECS services in the cluster, described ten at a time with their tags.
   const serviceArns: string[] = [];
@@ -58,7 +77,9 @@ export async function discoverPreviewResources(aws: AwsClients, scope: Discovery
     next = page.nextToken;
   } while (next);
   for (const batch of chunks(serviceArns, 10)) {
-    const out = await aws.ecs.send(new DescribeServicesCommand({ cluster: scope.clusterArn, services: batch, include: ['TAGS'] }));
+    const out = await aws.ecs.send(
+      new DescribeServicesCommand({ cluster: scope.clusterArn, services: batch, include: ['TAGS'] }),
+    );
     for (const s of out.services ?? []) {
       const owner = s.status === 'ACTIVE' ? ours(tagMap(s.tags)) : undefined;
       if (owner && s.serviceArn) found.push({ kind: 'ecs.Service', identifier: s.serviceArn, owner });
@@ -71,33 +92,56 @@ export async function discoverPreviewResources(aws: AwsClients, scope: Discovery
   let marker: string | undefined;
   do {
     const page = await aws.elbv2.send(new DescribeTargetGroupsCommand({ Marker: marker }));
-    groups.push(...(page.TargetGroups ?? []).filter((g) => g.VpcId === scope.vpcId).map((g) => g.TargetGroupArn ?? '').filter(Boolean));
+    groups.push(
+      ...(page.TargetGroups ?? [])
+        .filter((g) => g.VpcId === scope.vpcId)
+        .map((g) => g.TargetGroupArn ?? '')
+        .filter(Boolean),
+    );
     marker = page.NextMarker;
   } while (marker);
-  const ruleArns = rules.filter((r) => !r.IsDefault).map((r) => r.RuleArn ?? '').filter(Boolean);
+  const ruleArns = rules
+    .filter((r) => !r.IsDefault)
+    .map((r) => r.RuleArn ?? '')
+    .filter(Boolean);
   for (const batch of chunks([...ruleArns, ...groups], 20)) {
     const out = await aws.elbv2.send(new DescribeTagsCommand({ ResourceArns: batch }));
     for (const d of out.TagDescriptions ?? []) {
       const owner = ours(tagMap(d.Tags));
       if (!owner || !d.ResourceArn) continue;
-      found.push({ kind: d.ResourceArn.includes(':listener-rule/') ? 'elbv2.ListenerRule' : 'elbv2.TargetGroup', identifier: d.ResourceArn, owner });
+      found.push({
+        kind: d.ResourceArn.includes(':listener-rule/') ? 'elbv2.ListenerRule' : 'elbv2.TargetGroup',
+        identifier: d.ResourceArn,
+        owner,
+      });
     }
   }
 
   // Task definition families and log groups under the Environment's prefix.
   let familyToken: string | undefined;
   do {
-    const page = await aws.ecs.send(new ListTaskDefinitionFamiliesCommand({ familyPrefix: scope.familyPrefix, status: 'ACTIVE', nextToken: familyToken }));
+    const page = await aws.ecs.send(
+      new ListTaskDefinitionFamiliesCommand({
+        familyPrefix: scope.familyPrefix,
+        status: 'ACTIVE',
+        nextToken: familyToken,
+      }),
+    );
     for (const family of page.families ?? []) {
-      const td = await aws.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: family, include: ['TAGS'] })).catch(() => undefined);
+      const td = await aws.ecs
+        .send(new DescribeTaskDefinitionCommand({ taskDefinition: family, include: ['TAGS'] }))
+        .catch(() => undefined);
       const owner = td?.taskDefinition?.status === 'ACTIVE' ? ours(tagMap(td.tags)) : undefined;
-      if (owner && td?.taskDefinition?.taskDefinitionArn) found.push({ kind: 'ecs.TaskDefinition', identifier: td.taskDefinition.taskDefinitionArn, owner });
+      if (owner && td?.taskDefinition?.taskDefinitionArn)
+        found.push({ kind: 'ecs.TaskDefinition', identifier: td.taskDefinition.taskDefinitionArn, owner });
     }
     familyToken = page.nextToken;
   } while (familyToken);
   let logToken: string | undefined;
   do {
-    const page = await aws.logs.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: scope.logGroupPrefix, nextToken: logToken }));
+    const page = await aws.logs.send(
+      new DescribeLogGroupsCommand({ logGroupNamePrefix: scope.logGroupPrefix, nextToken: logToken }),
+    );
     for (const g of page.logGroups ?? []) {
       if (!g.arn) continue;
       const arn = g.arn.replace(/:\*$/, '');
@@ -123,12 +167,19 @@ export async function discoverPreviewResources(aws: AwsClients, scope: Discovery
       for (const v of r.ResourceRecords ?? []) {
         const owner = v.Value ? scope.ownerOfTxt(v.Value) : undefined;
         if (owner?.startsWith('PreviewDeployment/')) {
-          found.push({ kind: 'route53.Record', identifier: `${scope.hostedZoneId}/${r.Name.replace(/\.$/, '')}/A`, owner });
+          found.push({
+            kind: 'route53.Record',
+            identifier: `${scope.hostedZoneId}/${r.Name.replace(/\.$/, '')}/A`,
+            owner,
+          });
         }
       }
     }
     if (!page.IsTruncated) break;
-    start = { ...(page.NextRecordName ? { name: page.NextRecordName } : {}), ...(page.NextRecordType ? { type: page.NextRecordType } : {}) };
+    start = {
+      ...(page.NextRecordName ? { name: page.NextRecordName } : {}),
+      ...(page.NextRecordType ? { type: page.NextRecordType } : {}),
+    };
   }
   return found;
 }

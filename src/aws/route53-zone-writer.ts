@@ -54,7 +54,9 @@ export function changeWeight(change: Change): ChangeWeight {
 }
 
 export function requestWeight(changes: readonly Change[]): ChangeWeight {
-  return changes.map(changeWeight).reduce((a, b) => ({ values: a.values + b.values, chars: a.chars + b.chars }), { values: 0, chars: 0 });
+  return changes
+    .map(changeWeight)
+    .reduce((a, b) => ({ values: a.values + b.values, chars: a.chars + b.chars }), { values: 0, chars: 0 });
 }
 
 function recordKey(change: Change): string {
@@ -201,7 +203,9 @@ export class Route53ZoneWriter {
     const w = requestWeight(changes);
     if (w.values > BATCH_MAX_VALUES || w.chars > BATCH_MAX_CHARS) {
       return Promise.reject(
-        new Error(`a Route53 change request of ${w.values} values and ${w.chars} characters exceeds one batch (${BATCH_MAX_VALUES} values, ${BATCH_MAX_CHARS} characters)`),
+        new Error(
+          `a Route53 change request of ${w.values} values and ${w.chars} characters exceeds one batch (${BATCH_MAX_VALUES} values, ${BATCH_MAX_CHARS} characters)`,
+        ),
       );
     }
     const id = bareZoneId(zoneId);
@@ -221,7 +225,9 @@ export function zoneWriterFor(aws: AwsClients): Route53ZoneWriter {
   let w = writers.get(aws);
   if (!w) {
     w = new Route53ZoneWriter(async (zoneId, changes) => {
-      await aws.route53.send(new ChangeResourceRecordSetsCommand({ HostedZoneId: zoneId, ChangeBatch: { Changes: [...changes] } }));
+      await aws.route53.send(
+        new ChangeResourceRecordSetsCommand({ HostedZoneId: zoneId, ChangeBatch: { Changes: [...changes] } }),
+      );
     });
     writers.set(aws, w);
   }

@@ -60,7 +60,8 @@ export function environmentReconciler(deps: OperatorDeps, client: ResourceClient
     const ns = env.metadata.namespace;
     const hosts: string[] = [];
     for (const s of deps.services.list()) {
-      if (s.metadata.namespace !== ns || s.spec.environmentRef.name !== env.metadata.name || isBeingDeleted(s)) continue;
+      if (s.metadata.namespace !== ns || s.spec.environmentRef.name !== env.metadata.name || isBeingDeleted(s))
+        continue;
       try {
         if (isGated(s.spec, env)) hosts.push(hostOf({ subdomain: s.spec.subdomain ?? s.metadata.name }, env));
       } catch {
@@ -68,7 +69,8 @@ export function environmentReconciler(deps: OperatorDeps, client: ResourceClient
       }
     }
     for (const p of deps.previews.list()) {
-      if (p.metadata.namespace === ns && p.spec.environmentRef.name === env.metadata.name && previewIsLive(p)) hosts.push(previewHost(p, env));
+      if (p.metadata.namespace === ns && p.spec.environmentRef.name === env.metadata.name && previewIsLive(p))
+        hosts.push(previewHost(p, env));
     }
     return hosts;
   }
@@ -95,7 +97,12 @@ export function environmentReconciler(deps: OperatorDeps, client: ResourceClient
         await writeStatus(env, {
           ...status,
           heldBy: held,
-          conditions: mergeConditions(status?.conditions, [{ type: 'Ready', status: 'False', reason: 'InUse', message }], generation, now),
+          conditions: mergeConditions(
+            status?.conditions,
+            [{ type: 'Ready', status: 'False', reason: 'InUse', message }],
+            generation,
+            now,
+          ),
         });
         return { requeueAfterMs: 15_000 };
       }
@@ -108,7 +115,10 @@ export function environmentReconciler(deps: OperatorDeps, client: ResourceClient
           plan = { owner: environmentOwner(env, deps.clusterId), resources: [] };
         }
         const pass = await runPass(aws, plan, status, { deleting: true, driftPolicy: 'Correct', adopt: false, now });
-        rctx.log.info({ outcomes: pass.report.outcomes.map((o) => `${o.id}:${o.action}${o.message ? ` (${o.message})` : ''}`) }, 'deletion pass');
+        rctx.log.info(
+          { outcomes: pass.report.outcomes.map((o) => `${o.id}:${o.action}${o.message ? ` (${o.message})` : ''}`) },
+          'deletion pass',
+        );
         const left = pass.report.inventory;
         if (left.length > 0) {
           await writeStatus(env, { ...status, ...commonStatus(pass, status, generation, now) });
@@ -116,7 +126,11 @@ export function environmentReconciler(deps: OperatorDeps, client: ResourceClient
           if (failure instanceof Error) throw failure;
           return { requeueAfterMs: 10_000 };
         }
-        await deps.events.normal(env, 'Deleted', `deleted ${pass.report.outcomes.filter((o) => o.action === 'deleted').length} AWS resources`);
+        await deps.events.normal(
+          env,
+          'Deleted',
+          `deleted ${pass.report.outcomes.filter((o) => o.action === 'deleted').length} AWS resources`,
+        );
       }
       await removeFinalizer(client, env, FINALIZER);
       return { requeue: false };
@@ -128,15 +142,21 @@ export function environmentReconciler(deps: OperatorDeps, client: ResourceClient
     async function planFor(e: Environment, hosts: readonly string[]): Promise<Plan> {
       const cidr = await vpcCidr(aws, e.spec.network.vpcId);
       if (!cidr) {
-        throw new TerminalError(`spec.network.vpcId: VPC ${e.spec.network.vpcId} does not exist in ${e.spec.region}; fix the id or the region`, {
-          reason: 'VpcNotFound',
-        });
+        throw new TerminalError(
+          `spec.network.vpcId: VPC ${e.spec.network.vpcId} does not exist in ${e.spec.region}; fix the id or the region`,
+          {
+            reason: 'VpcNotFound',
+          },
+        );
       }
       const missing = await missingSubnets(aws, e.spec.network.subnetIds);
       if (missing.length > 0) {
-        throw new TerminalError(`spec.network.subnetIds: subnet(s) ${missing.join(', ')} do not exist in ${e.spec.region}; fix the ids`, {
-          reason: 'SubnetNotFound',
-        });
+        throw new TerminalError(
+          `spec.network.subnetIds: subnet(s) ${missing.join(', ')} do not exist in ${e.spec.region}; fix the ids`,
+          {
+            reason: 'SubnetNotFound',
+          },
+        );
       }
       const listener = e.spec.loadBalancer.existingListenerArn;
       const existingLoadBalancerArn = listener ? await loadBalancerOfListener(aws, listener) : undefined;
@@ -171,7 +191,10 @@ export function environmentReconciler(deps: OperatorDeps, client: ResourceClient
     const appClient = attrs[LOGICAL.userPoolClient];
     const domain = attrs[LOGICAL.userPoolDomain];
     const listenerArn = attrs[LOGICAL.httpsListener]?.arn;
-    const quota = listenerArn && lb?.arn ? await withPassContext(aws, (ctx) => quotaUsage(ctx, listenerArn, lb.arn!)).catch(() => undefined) : undefined;
+    const quota =
+      listenerArn && lb?.arn
+        ? await withPassContext(aws, (ctx) => quotaUsage(ctx, listenerArn, lb.arn!)).catch(() => undefined)
+        : undefined;
     const held = holders(env);
     const next: EnvironmentStatus = {
       ...commonStatus(pass, status, generation, now),
@@ -199,20 +222,36 @@ export function environmentReconciler(deps: OperatorDeps, client: ResourceClient
         : {}),
       ...(quota ? { quota } : {}),
       heldBy: held,
-      activePreviews: deps.previews.list().filter((p) => p.metadata.namespace === env.metadata.namespace && p.spec.environmentRef.name === env.metadata.name && previewIsLive(p)).length,
+      activePreviews: deps.previews
+        .list()
+        .filter(
+          (p) =>
+            p.metadata.namespace === env.metadata.namespace &&
+            p.spec.environmentRef.name === env.metadata.name &&
+            previewIsLive(p),
+        ).length,
     };
     await writeStatus(env, next);
     if (env.spec.previews?.enabled) {
       try {
         const swept = await sweepOrphanedPreviews(deps, env, aws, deps.kube.resource(PREVIEW_TYPE));
-        for (const owner of swept) await deps.events.normal(env, 'PreviewSwept', `deleted the AWS resources of ${owner}, which no longer exists`);
+        for (const owner of swept)
+          await deps.events.normal(
+            env,
+            'PreviewSwept',
+            `deleted the AWS resources of ${owner}, which no longer exists`,
+          );
       } catch (err) {
         rctx.log.warn({ err }, 'preview sweep failed; it runs again with the next resync');
       }
     }
     for (const line of pass.summary.corrections) await deps.events.normal(env, 'DriftCorrected', line);
     if (pass.summary.driftCount > 0 && pass.mode === 'report') {
-      await deps.events.warning(env, 'DriftDetected', `${pass.summary.driftCount} field(s) differ from the spec (driftPolicy Report)`);
+      await deps.events.warning(
+        env,
+        'DriftDetected',
+        `${pass.summary.driftCount} field(s) differ from the spec (driftPolicy Report)`,
+      );
     }
     const failure = failureToThrow(pass.report);
     if (failure instanceof Error) {

@@ -5,7 +5,9 @@ import { isBeingDeleted } from '../runtime/index.js';
 
 /** The DNS label: `spec.subdomain`, else `pr-<number>-<service>` (cut to a 63-character label). */
 export function previewSubdomain(p: PreviewDeployment): string {
-  return p.spec.subdomain ?? `pr-${p.spec.pullRequest.number}-${p.spec.serviceRef.name}`.slice(0, 63).replace(/-+$/, '');
+  return (
+    p.spec.subdomain ?? `pr-${p.spec.pullRequest.number}-${p.spec.serviceRef.name}`.slice(0, 63).replace(/-+$/, '')
+  );
 }
 
 export function previewHost(p: PreviewDeployment, env: Environment): string {
@@ -13,5 +15,10 @@ export function previewHost(p: PreviewDeployment, env: Environment): string {
 }
 
 export function previewIsLive(p: PreviewDeployment): boolean {
-  return !isBeingDeleted(p) && p.spec.pullRequest.state === 'open' && p.status?.phase !== 'Expired' && p.status?.phase !== 'Blocked';
+  return (
+    !isBeingDeleted(p) &&
+    p.spec.pullRequest.state === 'open' &&
+    p.status?.phase !== 'Expired' &&
+    p.status?.phase !== 'Blocked'
+  );
 }

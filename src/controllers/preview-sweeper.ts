@@ -13,7 +13,14 @@ import type { ResourceClient } from '../runtime/index.js';
 import type { OperatorDeps } from './shared.js';
 
 /** Dependents first: the service before the rule that feeds it, the rule before its target group, DNS last. */
-const DELETE_ORDER: readonly DiscoveredKind[] = ['ecs.Service', 'elbv2.ListenerRule', 'elbv2.TargetGroup', 'ecs.TaskDefinition', 'logs.LogGroup', 'route53.Record'];
+const DELETE_ORDER: readonly DiscoveredKind[] = [
+  'ecs.Service',
+  'elbv2.ListenerRule',
+  'elbv2.TargetGroup',
+  'ecs.TaskDefinition',
+  'logs.LogGroup',
+  'route53.Record',
+];
 
 export async function sweepOrphanedPreviews(
   deps: OperatorDeps,
@@ -55,7 +62,8 @@ export async function sweepOrphanedPreviews(
       const reconciler = registry[kind];
       const observed = await reconciler.observeByIdentifier(ctx, item.identifier);
       // The same ownership rule as everywhere: only what carries exactly this owner and cluster is deleted.
-      if (!observed || observed.tags[TAG_OWNER] !== item.owner || observed.tags[TAG_CLUSTER] !== deps.clusterId) continue;
+      if (!observed || observed.tags[TAG_OWNER] !== item.owner || observed.tags[TAG_CLUSTER] !== deps.clusterId)
+        continue;
       await (reconciler.delete as (c: typeof ctx, o: typeof observed) => Promise<void>)(ctx, observed);
     }
   }

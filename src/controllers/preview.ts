@@ -17,7 +17,15 @@ import {
   TerminalError,
 } from '../runtime/index.js';
 import { previewIsLive, previewSubdomain } from './preview-hosts.js';
-import { blockedStatus, commonStatus, failureToThrow, FINALIZER, formatNow, jittered, type OperatorDeps } from './shared.js';
+import {
+  blockedStatus,
+  commonStatus,
+  failureToThrow,
+  FINALIZER,
+  formatNow,
+  jittered,
+  type OperatorDeps,
+} from './shared.js';
 import { applyWorkload, finishDeletion, lookupEnvironment } from './workload.js';
 
 /** The image a preview runs: its own `image`, or the Service's image with the tag replaced by `imageTag`. */
@@ -31,10 +39,7 @@ export function previewImage(p: PreviewDeployment, serviceImage: string): string
 /** The Service's spec as the preview runs it: one task, no autoscaling, no CDN, gate on, priority allocated. */
 export function previewSpec(p: PreviewDeployment, svc: Service): ServiceSpec {
   const overrides = new Map((p.spec.env ?? []).map((e) => [e.name, e.value]));
-  const env = [
-    ...(svc.spec.env ?? []).filter((e) => !overrides.has(e.name)),
-    ...(p.spec.env ?? []),
-  ];
+  const env = [...(svc.spec.env ?? []).filter((e) => !overrides.has(e.name)), ...(p.spec.env ?? [])];
   const { autoscaling: _autoscaling, ...rest } = svc.spec;
   return {
     ...rest,
@@ -51,7 +56,12 @@ export function previewSpec(p: PreviewDeployment, svc: Service): ServiceSpec {
 
 export function previewWorkload(p: PreviewDeployment, svc: Service, clusterId: string): Workload {
   return {
-    owner: { clusterId, kind: 'PreviewDeployment', namespace: p.metadata.namespace ?? 'default', name: p.metadata.name },
+    owner: {
+      clusterId,
+      kind: 'PreviewDeployment',
+      namespace: p.metadata.namespace ?? 'default',
+      name: p.metadata.name,
+    },
     spec: previewSpec(p, svc),
     subdomain: previewSubdomain(p),
     serviceName: boundedName([svc.metadata.name, 'pr', String(p.spec.pullRequest.number)], 255),
@@ -90,7 +100,12 @@ export function previewReconciler(deps: OperatorDeps, client: ResourceClient<Pre
     const svc = deps.services.get(`${ns}/${p.spec.serviceRef.name}`);
 
     if (isBeingDeleted(p)) {
-      const owner = { clusterId: deps.clusterId, kind: 'PreviewDeployment' as const, namespace: ns, name: p.metadata.name };
+      const owner = {
+        clusterId: deps.clusterId,
+        kind: 'PreviewDeployment' as const,
+        namespace: ns,
+        name: p.metadata.name,
+      };
       const workload = svc ? previewWorkload(p, svc, deps.clusterId) : undefined;
       return finishDeletion(deps, { client, statusWriter }, p, { owner, workload, lookup }, now, { phase: 'Closing' });
     }
@@ -98,7 +113,12 @@ export function previewReconciler(deps: OperatorDeps, client: ResourceClient<Pre
     const ttlDefault = lookup.env?.spec.previews?.defaultTTL ?? '72h';
     const startedAt = ttlStart(p, now);
     const ttlFields = { ttlStartedAt: startedAt, ttlRevision: ttlRevision(p) };
-    const block = async (reason: string, message: string, phase: PreviewDeploymentStatus['phase'], retryMs?: number): Promise<Result> => {
+    const block = async (
+      reason: string,
+      message: string,
+      phase: PreviewDeploymentStatus['phase'],
+      retryMs?: number,
+    ): Promise<Result> => {
       await statusWriter.write(p!, { ...blockedStatus(status, generation, now, reason, message), ...ttlFields, phase });
       if (retryMs === undefined) {
         await deps.events.warning(p!, reason, message);
@@ -109,10 +129,24 @@ export function previewReconciler(deps: OperatorDeps, client: ResourceClient<Pre
 
     // A closed or merged pull request, or a run-out TTL, ends the preview: delete the object; cleanup follows.
     const expiry = expiresAt(p, ttlDefault, startedAt);
-    const ending = p.spec.pullRequest.state !== 'open' ? `pull request #${p.spec.pullRequest.number} is ${p.spec.pullRequest.state}` : expiry <= now ? `its TTL ran out at ${formatNow(expiry)}` : undefined;
+    const ending =
+      p.spec.pullRequest.state !== 'open'
+        ? `pull request #${p.spec.pullRequest.number} is ${p.spec.pullRequest.state}`
+        : expiry <= now
+          ? `its TTL ran out at ${formatNow(expiry)}`
+          : undefined;
     if (ending) {
-      await deps.events.normal(p, ending.startsWith('pull') ? 'PullRequestClosed' : 'Expired', `deleting the preview: ${ending}`);
-      await statusWriter.write(p, { ...status, ...ttlFields, phase: ending.startsWith('pull') ? 'Closing' : 'Expired', expiresAt: formatNow(expiry) });
+      await deps.events.normal(
+        p,
+        ending.startsWith('pull') ? 'PullRequestClosed' : 'Expired',
+        `deleting the preview: ${ending}`,
+      );
+      await statusWriter.write(p, {
+        ...status,
+        ...ttlFields,
+        phase: ending.startsWith('pull') ? 'Closing' : 'Expired',
+        expiresAt: formatNow(expiry),
+      });
       await client.delete(refOf(p));
       return { requeueAfterMs: 1_000 };
     }
@@ -120,20 +154,43 @@ export function previewReconciler(deps: OperatorDeps, client: ResourceClient<Pre
     if (!lookup.ok) return block(lookup.reason, lookup.message, 'Pending', lookup.retryMs);
     const env = lookup.env;
     if (env.spec.tier === 'production' || !env.spec.previews?.enabled) {
-      return block('PreviewsDisabled', `spec.environmentRef.name: Environment ${env.metadata.name} does not allow previews; set previews.enabled on a non-production Environment`, 'Blocked');
+      return block(
+        'PreviewsDisabled',
+        `spec.environmentRef.name: Environment ${env.metadata.name} does not allow previews; set previews.enabled on a non-production Environment`,
+        'Blocked',
+      );
     }
     if (!svc) {
-      return block('ServiceNotFound', `spec.serviceRef.name: Service ${p.spec.serviceRef.name} does not exist in namespace ${ns}; create it or fix the name`, 'Pending', 60_000);
+      return block(
+        'ServiceNotFound',
+        `spec.serviceRef.name: Service ${p.spec.serviceRef.name} does not exist in namespace ${ns}; create it or fix the name`,
+        'Pending',
+        60_000,
+      );
     }
     if (svc.spec.environmentRef.name !== env.metadata.name && !env.spec.previews.enabled) {
-      return block('PreviewsDisabled', `spec.environmentRef.name: previews are disabled on ${env.metadata.name}`, 'Blocked');
+      return block(
+        'PreviewsDisabled',
+        `spec.environmentRef.name: previews are disabled on ${env.metadata.name}`,
+        'Blocked',
+      );
     }
     // The cap: the oldest live previews hold the slots; one over it waits, creating nothing.
     const maxActive = env.spec.previews.maxActive;
     const live = deps.previews
       .list()
-      .filter((o) => o.metadata.namespace === ns && o.spec.environmentRef.name === env.metadata.name && previewIsLive(o) && o.status?.phase !== 'Blocked')
-      .sort((a, b) => (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? '') || a.metadata.name.localeCompare(b.metadata.name));
+      .filter(
+        (o) =>
+          o.metadata.namespace === ns &&
+          o.spec.environmentRef.name === env.metadata.name &&
+          previewIsLive(o) &&
+          o.status?.phase !== 'Blocked',
+      )
+      .sort(
+        (a, b) =>
+          (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? '') ||
+          a.metadata.name.localeCompare(b.metadata.name),
+      );
     const rank = live.findIndex((o) => o.metadata.name === p!.metadata.name);
     if ((status?.resources ?? []).length === 0 && (rank === -1 ? live.length : rank) >= maxActive) {
       return block(

@@ -53,7 +53,9 @@ export function awsFor(deps: OperatorDeps, env: Environment): AwsClients {
     clients = new AwsClients({
       region: env.spec.region,
       ...(deps.awsEndpoint ? { endpoint: deps.awsEndpoint } : {}),
-      ...(env.spec.accountRoleArn ? { roleArn: env.spec.accountRoleArn, roleSessionName: `slipway-${deps.clusterId}` } : {}),
+      ...(env.spec.accountRoleArn
+        ? { roleArn: env.spec.accountRoleArn, roleSessionName: `slipway-${deps.clusterId}` }
+        : {}),
       ...(deps.onAwsCall ? { onCall: deps.onAwsCall } : {}),
     });
     byKey.set(key, clients);
@@ -90,17 +92,30 @@ export async function runPass(
   aws: AwsClients,
   plan: Plan,
   status: CommonStatus | undefined,
-  opts: { readonly deleting: boolean; readonly driftPolicy: 'Correct' | 'Report'; readonly adopt: boolean; readonly now: Date },
+  opts: {
+    readonly deleting: boolean;
+    readonly driftPolicy: 'Correct' | 'Report';
+    readonly adopt: boolean;
+    readonly now: Date;
+  },
 ): Promise<PassResult> {
   const hash = planHash(plan);
   const planChanged = status?.appliedPlanHash !== hash;
   const mode: ApplyMode = opts.deleting ? 'delete' : planChanged || opts.driftPolicy === 'Correct' ? 'apply' : 'report';
-  const report = await withPassContext(aws, (ctx) => applyPlan(ctx, registry, plan, {
+  const report = await withPassContext(aws, (ctx) =>
+    applyPlan(ctx, registry, plan, {
+      mode,
+      inventory: fromStatusResources(status?.resources),
+      adopt: opts.adopt,
+    }),
+  );
+  const summary = summarize({
+    report,
     mode,
-    inventory: fromStatusResources(status?.resources),
-    adopt: opts.adopt,
-  }));
-  const summary = summarize({ report, mode, planChanged, previousDrift: status?.drift ?? [], now: formatNow(opts.now) });
+    planChanged,
+    previousDrift: status?.drift ?? [],
+    now: formatNow(opts.now),
+  });
   return { report, summary, mode, hash };
 }
 
@@ -116,13 +131,21 @@ export function mergeConditions(
   now: Date,
 ): Condition[] {
   let out = [...(previous ?? [])];
-  for (const u of updates) out = setCondition(out, { ...u, ...(generation !== undefined ? { observedGeneration: generation } : {}) }, now);
+  for (const u of updates)
+    out = setCondition(out, { ...u, ...(generation !== undefined ? { observedGeneration: generation } : {}) }, now);
   return out;
 }
 
 /** The common part of a status after a pass. */
-export function commonStatus(pass: PassResult, previous: CommonStatus | undefined, generation: number | undefined, now: Date): CommonStatus {
-  const failed = pass.report.outcomes.some((o) => o.action === 'failed' || o.action === 'conflict' || o.action === 'blocked');
+export function commonStatus(
+  pass: PassResult,
+  previous: CommonStatus | undefined,
+  generation: number | undefined,
+  now: Date,
+): CommonStatus {
+  const failed = pass.report.outcomes.some(
+    (o) => o.action === 'failed' || o.action === 'conflict' || o.action === 'blocked',
+  );
   const wrote = pass.report.outcomes.some((o) => ['created', 'updated', 'deleted'].includes(o.action));
   return {
     observedGeneration: generation,
@@ -140,7 +163,13 @@ export function commonStatus(pass: PassResult, previous: CommonStatus | undefine
  * The status for a reconcile that stopped before the applier (a user error, or something still to come): the
  * previous status with Ready and Synced False for `reason`, at this generation.
  */
-export function blockedStatus<S extends CommonStatus>(status: S | undefined, generation: number | undefined, now: Date, reason: string, message: string): S {
+export function blockedStatus<S extends CommonStatus>(
+  status: S | undefined,
+  generation: number | undefined,
+  now: Date,
+  reason: string,
+  message: string,
+): S {
   const conditions = mergeConditions(
     status?.conditions,
     [
@@ -167,7 +196,8 @@ export function failureToThrow(report: ApplyReport): Error | { requeueAfterMs: n
   if (later && later.error instanceof RetryLater) return { requeueAfterMs: later.error.afterSeconds * 1000 };
   const retryable = failures.find((f) => f.error !== undefined && isRetryableFailure(f.error));
   const first = failures[0]!;
-  if (retryable) return new Error(`${retryable.kind} ${retryable.id}: ${retryable.message ?? errorName(retryable.error)}`);
+  if (retryable)
+    return new Error(`${retryable.kind} ${retryable.id}: ${retryable.message ?? errorName(retryable.error)}`);
   return new TerminalError(`${first.kind} ${first.id}: ${first.message ?? first.action}`, {
     reason: first.action === 'conflict' ? 'OwnershipConflict' : 'ApplyFailed',
   });
@@ -183,7 +213,11 @@ function isRetryableFailure(err: unknown): boolean {
   }
   const code = (err as { code?: unknown }).code;
   const name = err instanceof Error ? err.name : '';
-  return (typeof code === 'string' && /^E(CONN|TIMEDOUT|PIPE|AI_AGAIN|HOSTUNREACH|NETUNREACH)/.test(code)) || name === 'TimeoutError' || name === 'AbortError';
+  return (
+    (typeof code === 'string' && /^E(CONN|TIMEDOUT|PIPE|AI_AGAIN|HOSTUNREACH|NETUNREACH)/.test(code)) ||
+    name === 'TimeoutError' ||
+    name === 'AbortError'
+  );
 }
 
 export function planningFailure(err: unknown): TerminalError | undefined {

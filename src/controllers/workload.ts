@@ -4,15 +4,44 @@ import type { Environment, ServiceStatus } from '../api/index.js';
 import { clusterName } from '../planner/environment.js';
 import type { Plan } from '../planner/plan.js';
 import { planWorkload, SERVICE_LOGICAL, type EnvironmentView, type Workload } from '../planner/service.js';
-import { removeFinalizer, TerminalError, type KubeObject, type ResourceClient, type Result, type StatusWriter } from '../runtime/index.js';
-import { awsFor, blockedStatus, commonStatus, type CommonStatus, failureToThrow, FINALIZER, type OperatorDeps, type PassResult, planningFailure, runPass } from './shared.js';
+import {
+  removeFinalizer,
+  TerminalError,
+  type KubeObject,
+  type ResourceClient,
+  type Result,
+  type StatusWriter,
+} from '../runtime/index.js';
+import {
+  awsFor,
+  blockedStatus,
+  commonStatus,
+  type CommonStatus,
+  failureToThrow,
+  FINALIZER,
+  type OperatorDeps,
+  type PassResult,
+  planningFailure,
+  runPass,
+} from './shared.js';
 
 export type EnvironmentLookup =
   | { readonly ok: true; readonly env: Environment; readonly view: EnvironmentView }
-  | { readonly ok: false; readonly env?: Environment; readonly reason: string; readonly message: string; readonly retryMs: number };
+  | {
+      readonly ok: false;
+      readonly env?: Environment;
+      readonly reason: string;
+      readonly message: string;
+      readonly retryMs: number;
+    };
 
 /** The Environment a workload names, and whether it is far enough along to host the workload. */
-export function lookupEnvironment(deps: OperatorDeps, namespace: string, name: string, field: string): EnvironmentLookup {
+export function lookupEnvironment(
+  deps: OperatorDeps,
+  namespace: string,
+  name: string,
+  field: string,
+): EnvironmentLookup {
   const env = deps.environments.get(`${namespace}/${name}`);
   if (!env) {
     return {
@@ -23,7 +52,13 @@ export function lookupEnvironment(deps: OperatorDeps, namespace: string, name: s
     };
   }
   if (env.metadata.deletionTimestamp) {
-    return { ok: false, env, reason: 'EnvironmentDeleting', message: `${field}: Environment ${name} is being deleted`, retryMs: 30_000 };
+    return {
+      ok: false,
+      env,
+      reason: 'EnvironmentDeleting',
+      message: `${field}: Environment ${name} is being deleted`,
+      retryMs: 30_000,
+    };
   }
   const lb = env.status?.loadBalancer;
   if (!lb?.listenerArn || !lb.dnsName || !lb.canonicalHostedZoneId || !env.status?.clusterArn) {
@@ -62,7 +97,17 @@ export interface WorkloadPass {
 /** The workload part of a Service's status (a preview nests the same fields under status.service). */
 export type WorkloadStatusFields = Pick<
   ServiceStatus,
-  'url' | 'taskDefinitionArn' | 'revision' | 'desiredCount' | 'runningCount' | 'pendingCount' | 'rolloutState' | 'priority' | 'targetGroupArn' | 'ruleArn' | 'cdn'
+  | 'url'
+  | 'taskDefinitionArn'
+  | 'revision'
+  | 'desiredCount'
+  | 'runningCount'
+  | 'pendingCount'
+  | 'rolloutState'
+  | 'priority'
+  | 'targetGroupArn'
+  | 'ruleArn'
+  | 'cdn'
 >;
 
 function num(v: string | undefined): number | undefined {
@@ -83,7 +128,12 @@ export async function applyWorkload(
   workload: Workload,
   lookup: Extract<EnvironmentLookup, { ok: true }>,
   status: CommonStatus | undefined,
-  opts: { readonly driftPolicy: 'Correct' | 'Report'; readonly adopt: boolean; readonly now: Date; readonly deleting?: boolean },
+  opts: {
+    readonly driftPolicy: 'Correct' | 'Report';
+    readonly adopt: boolean;
+    readonly now: Date;
+    readonly deleting?: boolean;
+  },
 ): Promise<WorkloadPass> {
   const plan = planOrThrow(workload, lookup.view, deps.clusterId);
   const pass = await runPass(awsFor(deps, lookup.env), plan, status, { deleting: opts.deleting ?? false, ...opts });
@@ -96,7 +146,9 @@ export async function applyWorkload(
   const host = plan.resources.find((r) => r.id === L.record);
   const fields: WorkloadStatusFields = {
     ...(host && host.kind === 'route53.Record' ? { url: `https://${host.props.name}` } : {}),
-    ...(td?.arn ? { taskDefinitionArn: td.arn, ...(num(td.revision) !== undefined ? { revision: num(td.revision) } : {}) } : {}),
+    ...(td?.arn
+      ? { taskDefinitionArn: td.arn, ...(num(td.revision) !== undefined ? { revision: num(td.revision) } : {}) }
+      : {}),
     ...(num(svc?.desiredCount) !== undefined ? { desiredCount: num(svc?.desiredCount) } : {}),
     ...(num(svc?.runningCount) !== undefined ? { runningCount: num(svc?.runningCount) } : {}),
     ...(num(svc?.pendingCount) !== undefined ? { pendingCount: num(svc?.pendingCount) } : {}),
@@ -146,7 +198,11 @@ export async function finishDeletion<T extends KubeObject & { readonly status?: 
   deps: OperatorDeps,
   io: { readonly client: ResourceClient<T>; readonly statusWriter: StatusWriter<T> },
   obj: T,
-  target: { readonly owner: Workload['owner']; readonly workload: Workload | undefined; readonly lookup: EnvironmentLookup },
+  target: {
+    readonly owner: Workload['owner'];
+    readonly workload: Workload | undefined;
+    readonly lookup: EnvironmentLookup;
+  },
   now: Date,
   /** Extra status fields while deleting (a preview's phase). */
   extra: Partial<NonNullable<T['status']>> = {},
@@ -159,13 +215,20 @@ export async function finishDeletion<T extends KubeObject & { readonly status?: 
     pass = await deleteWorkload(deps, target.owner, target.workload, target.lookup, status, now);
   } catch (err) {
     if (err instanceof TerminalError) {
-      await io.statusWriter.write(obj, { ...blockedStatus(status, generation, now, err.reason, err.message), ...extra } as NonNullable<T['status']>);
+      await io.statusWriter.write(obj, {
+        ...blockedStatus(status, generation, now, err.reason, err.message),
+        ...extra,
+      } as NonNullable<T['status']>);
       await deps.events.warning(obj, err.reason, err.message);
     }
     throw err;
   }
   if (pass && pass.report.inventory.length > 0) {
-    await io.statusWriter.write(obj, { ...status, ...extra, ...commonStatus(pass, status, generation, now) } as NonNullable<T['status']>);
+    await io.statusWriter.write(obj, {
+      ...status,
+      ...extra,
+      ...commonStatus(pass, status, generation, now),
+    } as NonNullable<T['status']>);
     const failure = failureToThrow(pass.report);
     if (failure instanceof Error) throw failure;
     return failure ?? { requeueAfterMs: 10_000 };

@@ -61,7 +61,9 @@ function asksToWait(error: unknown): boolean {
 
 export function toStatusResources(inventory: readonly InventoryItem[]): StatusResource[] {
   return inventory.map((i) =>
-    i.identifier.startsWith('arn:') ? { kind: i.kind, logicalId: i.logicalId, arn: i.identifier } : { kind: i.kind, logicalId: i.logicalId, id: i.identifier },
+    i.identifier.startsWith('arn:')
+      ? { kind: i.kind, logicalId: i.logicalId, arn: i.identifier }
+      : { kind: i.kind, logicalId: i.logicalId, id: i.identifier },
   );
 }
 
@@ -89,9 +91,13 @@ function driftOf(o: ResourceOutcome, mode: ApplyMode, planChanged: boolean): Omi
     case 'missing':
       return [item(MISSING_PATH, 'exists', 'deleted outside Slipway', 'Reported')];
     case 'updated':
-      return mode === 'apply' && !planChanged ? o.changes.map((c) => item(c.path, c.desired, c.actual, 'Corrected')) : [];
+      return mode === 'apply' && !planChanged
+        ? o.changes.map((c) => item(c.path, c.desired, c.actual, 'Corrected'))
+        : [];
     case 'created':
-      return o.wasInventoried && !planChanged ? [item(MISSING_PATH, 'exists', 'deleted outside Slipway', 'Corrected')] : [];
+      return o.wasInventoried && !planChanged
+        ? [item(MISSING_PATH, 'exists', 'deleted outside Slipway', 'Corrected')]
+        : [];
     default:
       return [];
   }
@@ -101,14 +107,21 @@ export function summarize(input: SummaryInput): Summary {
   const { report, mode, planChanged, now } = input;
   const firstSeen = new Map(input.previousDrift.map((d) => [`${d.kind}|${d.logicalId}|${d.path}`, d.detectedAt]));
   const all: DriftItem[] = report.outcomes.flatMap((o) =>
-    driftOf(o, mode, planChanged).map((d) => ({ ...d, detectedAt: firstSeen.get(`${d.kind}|${d.logicalId}|${d.path}`) ?? now })),
+    driftOf(o, mode, planChanged).map((d) => ({
+      ...d,
+      detectedAt: firstSeen.get(`${d.kind}|${d.logicalId}|${d.path}`) ?? now,
+    })),
   );
   const reported = all.filter((d) => d.action === 'Reported');
   const corrected = all.filter((d) => d.action === 'Corrected');
 
-  const problems = report.outcomes.filter((o) => o.action === 'failed' || o.action === 'conflict' || o.action === 'blocked');
+  const problems = report.outcomes.filter(
+    (o) => o.action === 'failed' || o.action === 'conflict' || o.action === 'blocked',
+  );
   // A resource deleted because it left the plan (a CDN switched off) is the plan carried out, not a problem.
-  const notReady = report.outcomes.filter((o) => !['created', 'updated', 'in-sync', 'external', 'deleted'].includes(o.action));
+  const notReady = report.outcomes.filter(
+    (o) => !['created', 'updated', 'in-sync', 'external', 'deleted'].includes(o.action),
+  );
 
   const conditions: ConditionSummary[] = [];
   const firstProblem = problems.find((p) => p.action !== 'blocked') ?? problems[0];
@@ -118,10 +131,19 @@ export function summarize(input: SummaryInput): Summary {
           type: 'Synced',
           status: 'False',
           reason:
-            firstProblem.action === 'conflict' ? 'OwnershipConflict' : firstProblem.action === 'blocked' || asksToWait(firstProblem.error) ? 'Waiting' : 'ApplyFailed',
+            firstProblem.action === 'conflict'
+              ? 'OwnershipConflict'
+              : firstProblem.action === 'blocked' || asksToWait(firstProblem.error)
+                ? 'Waiting'
+                : 'ApplyFailed',
           message: `${firstProblem.kind} ${firstProblem.id}: ${firstProblem.message ?? firstProblem.action}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ''}`,
         }
-      : { type: 'Synced', status: 'True', reason: mode === 'report' ? 'Observed' : 'Applied', message: `${report.outcomes.length} AWS resources reconciled` },
+      : {
+          type: 'Synced',
+          status: 'True',
+          reason: mode === 'report' ? 'Observed' : 'Applied',
+          message: `${report.outcomes.length} AWS resources reconciled`,
+        },
   );
   conditions.push(
     reported.length > 0
@@ -135,12 +157,22 @@ export function summarize(input: SummaryInput): Summary {
             .join('; ')}${reported.length > 3 ? '; ...' : ''}`,
         }
       : corrected.length > 0
-        ? { type: 'Drifted', status: 'False', reason: 'DriftCorrected', message: `${corrected.length} field(s) had drifted and were corrected` }
+        ? {
+            type: 'Drifted',
+            status: 'False',
+            reason: 'DriftCorrected',
+            message: `${corrected.length} field(s) had drifted and were corrected`,
+          }
         : { type: 'Drifted', status: 'False', reason: 'InSync', message: 'AWS matches the spec' },
   );
   conditions.push(
     notReady.length === 0
-      ? { type: 'Ready', status: 'True', reason: 'Reconciled', message: 'every owned AWS resource exists and matches the spec' }
+      ? {
+          type: 'Ready',
+          status: 'True',
+          reason: 'Reconciled',
+          message: 'every owned AWS resource exists and matches the spec',
+        }
       : {
           type: 'Ready',
           status: 'False',
@@ -161,7 +193,10 @@ export function summarize(input: SummaryInput): Summary {
   const current = new Set(all.map((d) => `${d.kind}|${d.logicalId}|${d.path}`));
   const nowMs = Date.parse(now);
   const recent = input.previousDrift.filter(
-    (d) => d.action === 'Corrected' && !current.has(`${d.kind}|${d.logicalId}|${d.path}`) && nowMs - Date.parse(d.detectedAt) < CORRECTED_RETENTION_MS,
+    (d) =>
+      d.action === 'Corrected' &&
+      !current.has(`${d.kind}|${d.logicalId}|${d.path}`) &&
+      nowMs - Date.parse(d.detectedAt) < CORRECTED_RETENTION_MS,
   );
   const shown = [...all, ...recent];
   return {

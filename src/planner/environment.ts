@@ -48,26 +48,47 @@ export function planEnvironment(env: Environment, facts: EnvironmentFacts): Plan
   const ns = owner.namespace;
   const resources: PlannedResource[] = [];
   const tags = (id: string) => ({ ...(env.spec.tags ?? {}), ...ownershipTags(owner, id) });
-  const add = <K extends ResourceKind>(kind: K, id: string, props: PropsByKind[K], extra: Partial<Pick<PlannedResource, 'external' | 'after'>> = {}) =>
-    resources.push({ id, kind, props, tags: tags(id), ...extra } as PlannedResource);
+  const add = <K extends ResourceKind>(
+    kind: K,
+    id: string,
+    props: PropsByKind[K],
+    extra: Partial<Pick<PlannedResource, 'external' | 'after'>> = {},
+  ) => resources.push({ id, kind, props, tags: tags(id), ...extra } as PlannedResource);
 
   const lb = env.spec.loadBalancer;
   if (lb.existingListenerArn) {
     if (!facts.existingLoadBalancerArn) {
-      throw new PlanningError('spec.loadBalancer.existingListenerArn', `listener ${lb.existingListenerArn} was not found`, 'ListenerNotFound');
+      throw new PlanningError(
+        'spec.loadBalancer.existingListenerArn',
+        `listener ${lb.existingListenerArn} was not found`,
+        'ListenerNotFound',
+      );
     }
-    add('elbv2.LoadBalancer', LOGICAL.loadBalancer, { name: '', scheme: 'internet-facing', subnetIds: [], securityGroupIds: [], idleTimeoutSeconds: 60 }, {
-      external: { identifier: facts.existingLoadBalancerArn },
-    });
+    add(
+      'elbv2.LoadBalancer',
+      LOGICAL.loadBalancer,
+      { name: '', scheme: 'internet-facing', subnetIds: [], securityGroupIds: [], idleTimeoutSeconds: 60 },
+      {
+        external: { identifier: facts.existingLoadBalancerArn },
+      },
+    );
     add(
       'elbv2.Listener',
       LOGICAL.httpsListener,
-      { loadBalancerArn: facts.existingLoadBalancerArn, port: 443, protocol: 'HTTPS', defaultAction: { type: 'redirect-https' } },
+      {
+        loadBalancerArn: facts.existingLoadBalancerArn,
+        port: 443,
+        protocol: 'HTTPS',
+        defaultAction: { type: 'redirect-https' },
+      },
       { external: { identifier: lb.existingListenerArn } },
     );
   } else {
     if (!lb.certificateArn) {
-      throw new PlanningError('spec.loadBalancer.certificateArn', 'required unless existingListenerArn is set: the HTTPS listener needs an ACM certificate');
+      throw new PlanningError(
+        'spec.loadBalancer.certificateArn',
+        'required unless existingListenerArn is set: the HTTPS listener needs an ACM certificate',
+      );
     }
     const internal = lb.scheme === 'internal';
     add('ec2.SecurityGroup', LOGICAL.securityGroup, {
@@ -100,13 +121,20 @@ export function planEnvironment(env: Environment, facts: EnvironmentFacts): Plan
     });
   }
 
-  add('ecs.Cluster', LOGICAL.cluster, { name: clusterName(env), containerInsights: env.spec.cluster.containerInsights !== 'Disabled' });
+  add('ecs.Cluster', LOGICAL.cluster, {
+    name: clusterName(env),
+    containerInsights: env.spec.cluster.containerInsights !== 'Disabled',
+  });
 
   // The gate exists when it is on for every Service, when a user pool is named for Services to opt in to, or
   // as soon as one Service opts in.
-  if (gateEnabled(env) || env.spec.access?.cognito?.userPoolId || facts.gatedHosts.length > 0) planGate(env, facts, add);
+  if (gateEnabled(env) || env.spec.access?.cognito?.userPoolId || facts.gatedHosts.length > 0)
+    planGate(env, facts, add);
   if (!gateEnabled(env) && env.spec.access?.cognito?.required) {
-    throw new PlanningError('spec.access.cognito.required', 'true, but the gate is disabled: set access.cognito.enabled to true, or required to false');
+    throw new PlanningError(
+      'spec.access.cognito.required',
+      'true, but the gate is disabled: set access.cognito.enabled to true, or required to false',
+    );
   }
   return { owner, resources };
 }
@@ -114,7 +142,12 @@ export function planEnvironment(env: Environment, facts: EnvironmentFacts): Plan
 function planGate(
   env: Environment,
   facts: EnvironmentFacts,
-  add: <K extends ResourceKind>(kind: K, id: string, props: PropsByKind[K], extra?: Partial<Pick<PlannedResource, 'external' | 'after'>>) => void,
+  add: <K extends ResourceKind>(
+    kind: K,
+    id: string,
+    props: PropsByKind[K],
+    extra?: Partial<Pick<PlannedResource, 'external' | 'after'>>,
+  ) => void,
 ): void {
   const cognito = env.spec.access?.cognito;
   const ns = env.metadata.namespace ?? 'default';
@@ -128,14 +161,24 @@ function planGate(
     );
   }
   // Cognito domain prefixes are global per region: lowercase letters, digits and hyphens, at most 63 characters.
-  const domain = cognito?.domainPrefix ?? boundedName(['slipway', ns, name, hash(`${facts.clusterId}/${ns}/${name}`, 6)], 63).toLowerCase();
+  const domain =
+    cognito?.domainPrefix ??
+    boundedName(['slipway', ns, name, hash(`${facts.clusterId}/${ns}/${name}`, 6)], 63).toLowerCase();
   const poolName = boundedName(['slipway', ns, name], 128);
   if (cognito?.userPoolId) {
     if (!cognito.domainPrefix) {
-      throw new PlanningError('spec.access.cognito.domainPrefix', 'required when userPoolId names an existing user pool: give the prefix of its hosted UI domain');
+      throw new PlanningError(
+        'spec.access.cognito.domainPrefix',
+        'required when userPoolId names an existing user pool: give the prefix of its hosted UI domain',
+      );
     }
     add('cognito.UserPool', LOGICAL.userPool, { name: poolName }, { external: { identifier: cognito.userPoolId } });
-    add('cognito.UserPoolDomain', LOGICAL.userPoolDomain, { userPoolId: ref(LOGICAL.userPool, 'id'), domain }, { external: { identifier: domain } });
+    add(
+      'cognito.UserPoolDomain',
+      LOGICAL.userPoolDomain,
+      { userPoolId: ref(LOGICAL.userPool, 'id'), domain },
+      { external: { identifier: domain } },
+    );
   } else {
     add('cognito.UserPool', LOGICAL.userPool, { name: poolName });
     add('cognito.UserPoolDomain', LOGICAL.userPoolDomain, { userPoolId: ref(LOGICAL.userPool, 'id'), domain });

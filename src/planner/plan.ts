@@ -58,7 +58,12 @@ export interface LoadBalancerProps {
 }
 
 export type ListenerAction =
-  | { readonly type: 'fixed-response'; readonly statusCode: string; readonly contentType: string; readonly messageBody: string }
+  | {
+      readonly type: 'fixed-response';
+      readonly statusCode: string;
+      readonly contentType: string;
+      readonly messageBody: string;
+    }
   | { readonly type: 'redirect-https' }
   | { readonly type: 'forward'; readonly targetGroupArn: Late<string> }
   | {
@@ -162,7 +167,8 @@ export interface ScalableTargetProps {
 export interface ScalingPolicyProps {
   readonly name: string;
   readonly resourceId: string;
-  readonly metric: 'ECSServiceAverageCPUUtilization' | 'ECSServiceAverageMemoryUtilization' | 'ALBRequestCountPerTarget';
+  readonly metric:
+    'ECSServiceAverageCPUUtilization' | 'ECSServiceAverageMemoryUtilization' | 'ALBRequestCountPerTarget';
   readonly targetValue: number;
   /**
    * ALBRequestCountPerTarget only: the metric's ResourceLabel is `<loadBalancerLabel>/<targetGroupLabel>`,

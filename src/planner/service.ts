@@ -57,7 +57,12 @@ export function isGated(spec: ServiceSpec, env: Environment, preview = false): b
   const envGate = gateEnabled(env);
   const mode = spec.auth.cognito;
   if (preview) {
-    if (!envGate) throw new PlanningError('spec.environmentRef.name', `Environment ${env.metadata.name} has no Cognito gate; previews are always gated: enable access.cognito on it`, 'GateRequired');
+    if (!envGate)
+      throw new PlanningError(
+        'spec.environmentRef.name',
+        `Environment ${env.metadata.name} has no Cognito gate; previews are always gated: enable access.cognito on it`,
+        'GateRequired',
+      );
     return true;
   }
   // Enabled always gates: an Environment without a gate of its own creates one as soon as a Service opts in.
@@ -89,7 +94,11 @@ export function planWorkload(w: Workload, view: EnvironmentView, clusterId: stri
   const L = SERVICE_LOGICAL;
 
   if (gated && !view.cognito) {
-    throw new PlanningError('spec.environmentRef.name', `Environment ${env.metadata.name} has not finished creating its Cognito gate yet`, 'EnvironmentNotReady');
+    throw new PlanningError(
+      'spec.environmentRef.name',
+      `Environment ${env.metadata.name} has not finished creating its Cognito gate yet`,
+      'EnvironmentNotReady',
+    );
   }
 
   add('logs.LogGroup', L.logGroup, { name: `/slipway/${base.join('/')}`, retentionDays: spec.logs.retentionDays });
@@ -104,7 +113,9 @@ export function planWorkload(w: Workload, view: EnvironmentView, clusterId: stri
       name: 'app',
       image: spec.image,
       port: spec.containerPort,
-      environment: [...(spec.env ?? [])].map((e) => ({ name: e.name, value: e.value })).sort((a, b) => a.name.localeCompare(b.name)),
+      environment: [...(spec.env ?? [])]
+        .map((e) => ({ name: e.name, value: e.value }))
+        .sort((a, b) => a.name.localeCompare(b.name)),
       secrets: [...(spec.secrets ?? [])]
         .map((s) => ({ name: s.name, valueFrom: s.jsonKey ? `${s.valueFrom}:${s.jsonKey}::` : s.valueFrom }))
         .sort((a, b) => a.name.localeCompare(b.name)),
@@ -164,7 +175,10 @@ export function planWorkload(w: Workload, view: EnvironmentView, clusterId: stri
       containerName: 'app',
       containerPort: spec.containerPort,
       healthCheckGracePeriodSeconds: spec.healthCheck.gracePeriodSeconds,
-      circuitBreaker: { enable: spec.deployment.circuitBreaker.enabled, rollback: spec.deployment.circuitBreaker.rollback },
+      circuitBreaker: {
+        enable: spec.deployment.circuitBreaker.enabled,
+        rollback: spec.deployment.circuitBreaker.rollback,
+      },
       minimumHealthyPercent: spec.deployment.minimumHealthyPercent,
       maximumPercent: spec.deployment.maximumPercent,
     },
@@ -173,8 +187,17 @@ export function planWorkload(w: Workload, view: EnvironmentView, clusterId: stri
   );
   if (autoscaling) {
     const resourceId = `service/${view.clusterName}/${w.serviceName}`;
-    add('autoscaling.ScalableTarget', L.scalableTarget, { resourceId, minCapacity: autoscaling.minTasks, maxCapacity: autoscaling.maxTasks }, [L.service]);
-    const suffix = { ECSServiceAverageCPUUtilization: 'cpu', ECSServiceAverageMemoryUtilization: 'memory', ALBRequestCountPerTarget: 'requests' } as const;
+    add(
+      'autoscaling.ScalableTarget',
+      L.scalableTarget,
+      { resourceId, minCapacity: autoscaling.minTasks, maxCapacity: autoscaling.maxTasks },
+      [L.service],
+    );
+    const suffix = {
+      ECSServiceAverageCPUUtilization: 'cpu',
+      ECSServiceAverageMemoryUtilization: 'memory',
+      ALBRequestCountPerTarget: 'requests',
+    } as const;
     const policy = (
       id: string,
       metric: PropsByKind['autoscaling.ScalingPolicy']['metric'],
@@ -195,19 +218,29 @@ export function planWorkload(w: Workload, view: EnvironmentView, clusterId: stri
         },
         [L.scalableTarget],
       );
-    if (autoscaling.cpuTargetPercent !== undefined) policy(L.cpuPolicy, 'ECSServiceAverageCPUUtilization', autoscaling.cpuTargetPercent);
-    if (autoscaling.memoryTargetPercent !== undefined) policy(L.memoryPolicy, 'ECSServiceAverageMemoryUtilization', autoscaling.memoryTargetPercent);
+    if (autoscaling.cpuTargetPercent !== undefined)
+      policy(L.cpuPolicy, 'ECSServiceAverageCPUUtilization', autoscaling.cpuTargetPercent);
+    if (autoscaling.memoryTargetPercent !== undefined)
+      policy(L.memoryPolicy, 'ECSServiceAverageMemoryUtilization', autoscaling.memoryTargetPercent);
     if (autoscaling.requestsPerTarget !== undefined) {
       policy(L.requestPolicy, 'ALBRequestCountPerTarget', autoscaling.requestsPerTarget, {
         // The listener ARN names its load balancer: arn:...:listener/app/<name>/<id>/<listener-id>.
-        loadBalancerLabel: view.listenerArn.slice(view.listenerArn.indexOf(':listener/') + ':listener/'.length).split('/').slice(0, 3).join('/'),
+        loadBalancerLabel: view.listenerArn
+          .slice(view.listenerArn.indexOf(':listener/') + ':listener/'.length)
+          .split('/')
+          .slice(0, 3)
+          .join('/'),
         targetGroupLabel: ref(L.targetGroup, 'label'),
       });
     }
   }
   const cdn = spec.cdn;
   if (cdn.enabled) {
-    if (!cdn.certificateArn) throw new PlanningError('spec.cdn.certificateArn', 'required when cdn.enabled is true: an ACM certificate in us-east-1 that covers the host');
+    if (!cdn.certificateArn)
+      throw new PlanningError(
+        'spec.cdn.certificateArn',
+        'required when cdn.enabled is true: an ACM certificate in us-east-1 that covers the host',
+      );
     add('cloudfront.Distribution', L.distribution, {
       callerReference: boundedName(['slipway', clusterId, ...base], 128),
       comment: `Slipway ${owner.kind} ${owner.namespace}/${owner.name}`,

@@ -59,7 +59,10 @@ export interface ApplyOptions {
 
 export class OwnershipConflict extends Error {}
 
-function resolveProps(value: unknown, attrs: Map<string, Readonly<Record<string, string>>>): { value: unknown; missing?: string } {
+function resolveProps(
+  value: unknown,
+  attrs: Map<string, Readonly<Record<string, string>>>,
+): { value: unknown; missing?: string } {
   let missing: string | undefined;
   const walk = (v: unknown): unknown => {
     if (isRef(v)) {
@@ -80,7 +83,9 @@ function owns(tags: Readonly<Record<string, string>>, desiredTags: Readonly<Reco
 }
 
 function describeOwner(tags: Readonly<Record<string, string>>): string {
-  return tags[TAG_OWNER] ? `owned by ${tags[TAG_OWNER]}${tags[TAG_CLUSTER] ? ` on cluster ${tags[TAG_CLUSTER]}` : ''}` : 'not created by Slipway';
+  return tags[TAG_OWNER]
+    ? `owned by ${tags[TAG_OWNER]}${tags[TAG_CLUSTER] ? ` on cluster ${tags[TAG_CLUSTER]}` : ''}`
+    : 'not created by Slipway';
 }
 
 export async function applyPlan(
@@ -112,7 +117,10 @@ export async function applyPlan(
       const r = reconciler(planned.kind);
       if (planned.external) {
         const found = await r.observeByIdentifier(ctx, planned.external.identifier);
-        if (!found) throw new ExternalMissing(`${planned.kind} ${planned.external.identifier} (referenced by ${planned.id}) does not exist`);
+        if (!found)
+          throw new ExternalMissing(
+            `${planned.kind} ${planned.external.identifier} (referenced by ${planned.id}) does not exist`,
+          );
         attrs.set(planned.id, found.attrs);
         outcomes.set(planned.id, { ...base, action: 'external', identifier: found.identifier });
         continue;
@@ -166,13 +174,20 @@ export async function applyPlan(
       }
     } catch (error) {
       failed.add(planned.id);
-      outcomes.set(planned.id, { ...base, action: 'failed', error, message: error instanceof Error ? error.message : String(error) });
+      outcomes.set(planned.id, {
+        ...base,
+        action: 'failed',
+        error,
+        message: error instanceof Error ? error.message : String(error),
+      });
     }
   }
 
   // Inventory leftovers: resources we created earlier that are no longer in the plan (a CDN switched off).
   // When deleting, anything inventoried that the forward walk did not find by identity is looked up by identifier.
-  const planned = new Set(plan.resources.filter((r) => opts.mode !== 'delete' || observedById.has(r.id)).map((r) => `${r.kind}:${r.id}`));
+  const planned = new Set(
+    plan.resources.filter((r) => opts.mode !== 'delete' || observedById.has(r.id)).map((r) => `${r.kind}:${r.id}`),
+  );
   const leftovers = opts.inventory.filter((i) => !planned.has(`${i.kind}:${i.logicalId}`));
   const survivors: InventoryItem[] = [];
 
@@ -185,27 +200,47 @@ export async function applyPlan(
         outcomes.set(p.id, { ...outcomes.get(p.id)!, action: 'deleted' });
       } catch (error) {
         survivors.push({ kind: p.kind, logicalId: p.id, identifier: o.observed.identifier });
-        outcomes.set(p.id, { ...outcomes.get(p.id)!, action: 'failed', error, message: error instanceof Error ? error.message : String(error) });
+        outcomes.set(p.id, {
+          ...outcomes.get(p.id)!,
+          action: 'failed',
+          error,
+          message: error instanceof Error ? error.message : String(error),
+        });
       }
     }
   }
   for (const item of [...leftovers].reverse()) {
     const r = reconciler(item.kind);
-    const base = { id: item.logicalId, kind: item.kind, wasInventoried: true, changes: [] as Change[], identifier: item.identifier };
+    const base = {
+      id: item.logicalId,
+      kind: item.kind,
+      wasInventoried: true,
+      changes: [] as Change[],
+      identifier: item.identifier,
+    };
     try {
       const found = await r.observeByIdentifier(ctx, item.identifier);
       if (!found) continue;
       if (!owns(found.tags, ownerTagsOf(plan))) continue; // never delete what does not carry our tag value
       if (opts.mode === 'report') {
         survivors.push(item);
-        outcomes.set(item.logicalId, { ...base, action: 'drifted', message: 'no longer in the plan; kept while drift is only reported' });
+        outcomes.set(item.logicalId, {
+          ...base,
+          action: 'drifted',
+          message: 'no longer in the plan; kept while drift is only reported',
+        });
         continue;
       }
       await r.delete(ctx, found as never);
       outcomes.set(item.logicalId, { ...base, action: 'deleted' });
     } catch (error) {
       survivors.push(item);
-      outcomes.set(item.logicalId, { ...base, action: 'failed', error, message: error instanceof Error ? error.message : String(error) });
+      outcomes.set(item.logicalId, {
+        ...base,
+        action: 'failed',
+        error,
+        message: error instanceof Error ? error.message : String(error),
+      });
     }
   }
 

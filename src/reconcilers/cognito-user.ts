@@ -37,7 +37,8 @@ interface UserView {
 function listUsers(ctx: ReconcileContext, poolId: string): Promise<readonly UserType[]> {
   return ctx.memo(`cognito:users:${poolId}`, async () => {
     const out: UserType[] = [];
-    for await (const page of paginateListUsers({ client: ctx.aws.cognito }, { UserPoolId: poolId, Limit: 60 })) out.push(...(page.Users ?? []));
+    for await (const page of paginateListUsers({ client: ctx.aws.cognito }, { UserPoolId: poolId, Limit: 60 }))
+      out.push(...(page.Users ?? []));
     return out;
   });
 }
@@ -76,9 +77,15 @@ export const cognitoUser: KindReconciler<'cognito.User'> = {
     const pool = await describePool(ctx, poolId);
     if (!pool) return undefined;
     const username = usernameOf(desired.props.email);
-    const u = (await listUsers(ctx, poolId)).find((x) => x.Username !== undefined && usernameOf(x.Username) === username);
+    const u = (await listUsers(ctx, poolId)).find(
+      (x) => x.Username !== undefined && usernameOf(x.Username) === username,
+    );
     if (!u) return undefined;
-    return toObserved(poolId, { username: u.Username!, attributes: u.Attributes ?? [], enabled: u.Enabled ?? true }, poolTags(pool));
+    return toObserved(
+      poolId,
+      { username: u.Username!, attributes: u.Attributes ?? [], enabled: u.Enabled ?? true },
+      poolTags(pool),
+    );
   },
 
   async observeByIdentifier(ctx, identifier) {
@@ -111,12 +118,17 @@ export const cognitoUser: KindReconciler<'cognito.User'> = {
     const username = out.User?.Username ?? email;
     if (!enabled) await setEnabled(ctx, userPoolId, username, false);
     const tags = poolTags(await describePool(ctx, userPoolId));
-    return toObserved(userPoolId, { username, attributes: out.User?.Attributes ?? [{ Name: 'email', Value: email }], enabled }, tags);
+    return toObserved(
+      userPoolId,
+      { username, attributes: out.User?.Attributes ?? [{ Name: 'email', Value: email }], enabled },
+      tags,
+    );
   },
 
   async update(ctx, desired, observed) {
     const username = observed.attrs.username ?? usernameOf(desired.props.email);
-    if (observed.props.enabled !== desired.props.enabled) await setEnabled(ctx, observed.props.userPoolId, username, desired.props.enabled);
+    if (observed.props.enabled !== desired.props.enabled)
+      await setEnabled(ctx, observed.props.userPoolId, username, desired.props.enabled);
     return { ...observed, props: { ...observed.props, enabled: desired.props.enabled } };
   },
 
@@ -124,13 +136,20 @@ export const cognitoUser: KindReconciler<'cognito.User'> = {
   async delete(ctx, observed) {
     if (!observed.props.enabled) return;
     try {
-      await setEnabled(ctx, observed.props.userPoolId, observed.attrs.username ?? usernameOf(observed.props.email), false);
+      await setEnabled(
+        ctx,
+        observed.props.userPoolId,
+        observed.attrs.username ?? usernameOf(observed.props.email),
+        false,
+      );
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }
   },
 
   async tag(_ctx, observed) {
-    throw new Error(`cognito.User ${observed.props.email} carries no tags: it belongs to whoever owns its user pool ${observed.props.userPoolId}; adopt the pool instead`);
+    throw new Error(
+      `cognito.User ${observed.props.email} carries no tags: it belongs to whoever owns its user pool ${observed.props.userPoolId}; adopt the pool instead`,
+    );
   },
 };

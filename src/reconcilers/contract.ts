@@ -46,7 +46,12 @@ export interface KindReconciler<K extends ResourceKind> {
   /** Pure: only the fields Slipway manages, normalised. Empty when in sync. */
   diff(desired: Desired<K>, observed: Observed<K>): Change[];
   create(ctx: ReconcileContext, desired: Desired<K>): Promise<Observed<K>>;
-  update(ctx: ReconcileContext, desired: Desired<K>, observed: Observed<K>, changes: readonly Change[]): Promise<Observed<K>>;
+  update(
+    ctx: ReconcileContext,
+    desired: Desired<K>,
+    observed: Observed<K>,
+    changes: readonly Change[],
+  ): Promise<Observed<K>>;
   delete(ctx: ReconcileContext, observed: Observed<K>): Promise<void>;
   /** Adds the ownership tags to a resource being adopted (explicit act, by annotation). */
   tag(ctx: ReconcileContext, observed: Observed<K>, tags: Readonly<Record<string, string>>): Promise<void>;

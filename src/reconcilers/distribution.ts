@@ -61,7 +61,11 @@ export interface DistributionManaged {
   readonly originProtocolPolicy: string;
 }
 
-export const MANAGED_SETTINGS: DistributionManaged = { enabled: true, viewerProtocolPolicy: 'redirect-to-https', originProtocolPolicy: 'https-only' };
+export const MANAGED_SETTINGS: DistributionManaged = {
+  enabled: true,
+  viewerProtocolPolicy: 'redirect-to-https',
+  originProtocolPolicy: 'https-only',
+};
 
 export type ObservedDistributionProps = Props & { readonly managed: DistributionManaged };
 
@@ -89,7 +93,11 @@ function customOrigin(domainName: string): Origin {
 }
 
 function viewerCertificate(certificateArn: string): DistributionConfig['ViewerCertificate'] {
-  return { ACMCertificateArn: certificateArn, SSLSupportMethod: 'sni-only', MinimumProtocolVersion: VIEWER_MIN_PROTOCOL };
+  return {
+    ACMCertificateArn: certificateArn,
+    SSLSupportMethod: 'sni-only',
+    MinimumProtocolVersion: VIEWER_MIN_PROTOCOL,
+  };
 }
 
 /** The config a new distribution is created with. Pure. */
@@ -104,7 +112,11 @@ export function buildDistributionConfig(p: Props): DistributionConfig {
     DefaultCacheBehavior: {
       TargetOriginId: ORIGIN_ID,
       ViewerProtocolPolicy: 'redirect-to-https',
-      AllowedMethods: { Quantity: ALL_METHODS.length, Items: [...ALL_METHODS], CachedMethods: { Quantity: 2, Items: ['GET', 'HEAD'] } },
+      AllowedMethods: {
+        Quantity: ALL_METHODS.length,
+        Items: [...ALL_METHODS],
+        CachedMethods: { Quantity: 2, Items: ['GET', 'HEAD'] },
+      },
       CachePolicyId: CACHING_DISABLED_POLICY_ID,
       OriginRequestPolicyId: ALL_VIEWER_ORIGIN_REQUEST_POLICY_ID,
       Compress: true,
@@ -130,10 +142,19 @@ export function mergeDistributionUpdate(described: DistributionConfig, p: Props)
     return {
       ...rest,
       DomainName: p.originDomainName,
-      CustomOriginConfig: { ...base, ...o.CustomOriginConfig, OriginProtocolPolicy: 'https-only', OriginSslProtocols: base.OriginSslProtocols },
+      CustomOriginConfig: {
+        ...base,
+        ...o.CustomOriginConfig,
+        OriginProtocolPolicy: 'https-only',
+        OriginSslProtocols: base.OriginSslProtocols,
+      },
     };
   });
-  const behaviour = { ...described.DefaultCacheBehavior!, TargetOriginId: target, ViewerProtocolPolicy: 'redirect-to-https' as const };
+  const behaviour = {
+    ...described.DefaultCacheBehavior!,
+    TargetOriginId: target,
+    ViewerProtocolPolicy: 'redirect-to-https' as const,
+  };
   const aliases = sortedAliases(p.aliases);
   return {
     ...described,
@@ -157,7 +178,12 @@ export function withoutLegacyCaching(b: DefaultCacheBehavior): DefaultCacheBehav
   return rest;
 }
 
-type ConfigView = Partial<Pick<DistributionSummary, 'Aliases' | 'Origins' | 'DefaultCacheBehavior' | 'Comment' | 'PriceClass' | 'Enabled' | 'ViewerCertificate'>>;
+type ConfigView = Partial<
+  Pick<
+    DistributionSummary,
+    'Aliases' | 'Origins' | 'DefaultCacheBehavior' | 'Comment' | 'PriceClass' | 'Enabled' | 'ViewerCertificate'
+  >
+>;
 
 /** Observed props from a list summary or a config (both hold the managed fields). Pure. */
 export function observedDistributionProps(v: ConfigView, callerReference: string): ObservedDistributionProps {
@@ -202,7 +228,8 @@ function knownReferences(aws: AwsClients): Map<string, string> {
 function listDistributions(ctx: ReconcileContext): Promise<readonly DistributionSummary[]> {
   return ctx.memo('cloudfront:distributions', async () => {
     const out: DistributionSummary[] = [];
-    for await (const page of paginateListDistributions({ client: ctx.aws.cloudfront }, { MaxItems: 100 })) out.push(...(page.DistributionList?.Items ?? []));
+    for await (const page of paginateListDistributions({ client: ctx.aws.cloudfront }, { MaxItems: 100 }))
+      out.push(...(page.DistributionList?.Items ?? []));
     return out;
   });
 }
@@ -212,7 +239,8 @@ async function callerReferenceOf(ctx: ReconcileContext, id: string): Promise<str
   const hit = known.get(id);
   if (hit !== undefined) return hit;
   try {
-    const ref = (await ctx.aws.cloudfront.send(new GetDistributionConfigCommand({ Id: id }))).DistributionConfig?.CallerReference;
+    const ref = (await ctx.aws.cloudfront.send(new GetDistributionConfigCommand({ Id: id }))).DistributionConfig
+      ?.CallerReference;
     if (ref !== undefined) known.set(id, ref);
     return ref;
   } catch (err) {
@@ -228,21 +256,36 @@ function readTags(ctx: ReconcileContext, arn: string): Promise<Record<string, st
   });
 }
 
-function attrsOf(d: { readonly ARN?: string | undefined; readonly Id?: string | undefined; readonly DomainName?: string | undefined }): Record<string, string> {
+function attrsOf(d: {
+  readonly ARN?: string | undefined;
+  readonly Id?: string | undefined;
+  readonly DomainName?: string | undefined;
+}): Record<string, string> {
   return { arn: d.ARN ?? '', id: d.Id ?? '', domainName: d.DomainName ?? '', hostedZoneId: CLOUDFRONT_HOSTED_ZONE_ID };
 }
 
-function fromDistribution(d: Distribution, tags: Readonly<Record<string, string>>): Observed<'cloudfront.Distribution'> {
+function fromDistribution(
+  d: Distribution,
+  tags: Readonly<Record<string, string>>,
+): Observed<'cloudfront.Distribution'> {
   const config = d.DistributionConfig;
   if (!config) throw new Error(`CloudFront distribution ${d.Id ?? ''} came back without its config`);
-  return { identifier: d.ARN ?? '', props: observedDistributionProps(config, config.CallerReference ?? ''), tags, attrs: attrsOf(d) };
+  return {
+    identifier: d.ARN ?? '',
+    props: observedDistributionProps(config, config.CallerReference ?? ''),
+    tags,
+    attrs: attrsOf(d),
+  };
 }
 
 function idOf(identifier: string): string {
   return identifier.slice(identifier.lastIndexOf('/') + 1);
 }
 
-async function getDistribution(ctx: ReconcileContext, id: string): Promise<{ distribution: Distribution; etag: string } | undefined> {
+async function getDistribution(
+  ctx: ReconcileContext,
+  id: string,
+): Promise<{ distribution: Distribution; etag: string } | undefined> {
   try {
     const out = await ctx.aws.cloudfront.send(new GetDistributionCommand({ Id: id }));
     return out.Distribution ? { distribution: out.Distribution, etag: out.ETag ?? '' } : undefined;
@@ -258,7 +301,8 @@ export const distribution: KindReconciler<'cloudfront.Distribution'> = {
   async observe(ctx, desired) {
     const p = desired.props;
     const wanted = new Set(sortedAliases(p.aliases));
-    const likely = (s: DistributionSummary): boolean => s.Comment === p.comment || (s.Aliases?.Items ?? []).some((a) => wanted.has(a.toLowerCase()));
+    const likely = (s: DistributionSummary): boolean =>
+      s.Comment === p.comment || (s.Aliases?.Items ?? []).some((a) => wanted.has(a.toLowerCase()));
     const all = await listDistributions(ctx);
     const ordered = [...all.filter(likely), ...all.filter((s) => !likely(s))];
     // Unknown CallerReferences are learnt a few at a time: only the first pass of a process scans them all.
@@ -266,7 +310,13 @@ export const distribution: KindReconciler<'cloudfront.Distribution'> = {
       const chunk = ordered.slice(i, i + 5);
       const refs = await Promise.all(chunk.map((s) => (s.Id ? callerReferenceOf(ctx, s.Id) : undefined)));
       const found = chunk.find((_s, j) => refs[j] === p.callerReference);
-      if (found?.ARN) return { identifier: found.ARN, props: observedDistributionProps(found, p.callerReference), tags: await readTags(ctx, found.ARN), attrs: attrsOf(found) };
+      if (found?.ARN)
+        return {
+          identifier: found.ARN,
+          props: observedDistributionProps(found, p.callerReference),
+          tags: await readTags(ctx, found.ARN),
+          attrs: attrsOf(found),
+        };
     }
     return undefined;
   },
@@ -288,7 +338,8 @@ export const distribution: KindReconciler<'cloudfront.Distribution'> = {
       }),
     );
     ctx.invalidate('cloudfront:distributions');
-    if (!out.Distribution?.Id) throw new Error(`CreateDistributionWithTags ${desired.props.callerReference} returned no distribution`);
+    if (!out.Distribution?.Id)
+      throw new Error(`CreateDistributionWithTags ${desired.props.callerReference} returned no distribution`);
     knownReferences(ctx.aws).set(out.Distribution.Id, desired.props.callerReference);
     // The tags went in with the create call itself.
     return fromDistribution(out.Distribution, desired.tags);
@@ -299,7 +350,11 @@ export const distribution: KindReconciler<'cloudfront.Distribution'> = {
     const current = await ctx.aws.cloudfront.send(new GetDistributionConfigCommand({ Id: id }));
     if (!current.DistributionConfig) throw new Error(`CloudFront distribution ${id} came back without its config`);
     const out = await ctx.aws.cloudfront.send(
-      new UpdateDistributionCommand({ Id: id, IfMatch: current.ETag, DistributionConfig: mergeDistributionUpdate(current.DistributionConfig, desired.props) }),
+      new UpdateDistributionCommand({
+        Id: id,
+        IfMatch: current.ETag,
+        DistributionConfig: mergeDistributionUpdate(current.DistributionConfig, desired.props),
+      }),
     );
     ctx.invalidate('cloudfront:distributions');
     if (!out.Distribution) throw new Error(`UpdateDistribution ${id} returned no distribution`);
@@ -314,12 +369,20 @@ export const distribution: KindReconciler<'cloudfront.Distribution'> = {
     if (d.DistributionConfig?.Enabled) {
       const config = { ...d.DistributionConfig, Enabled: false };
       if (config.DefaultCacheBehavior) config.DefaultCacheBehavior = withoutLegacyCaching(config.DefaultCacheBehavior);
-      await ctx.aws.cloudfront.send(new UpdateDistributionCommand({ Id: id, IfMatch: etag, DistributionConfig: config }));
+      await ctx.aws.cloudfront.send(
+        new UpdateDistributionCommand({ Id: id, IfMatch: etag, DistributionConfig: config }),
+      );
       ctx.invalidate('cloudfront:distributions');
-      throw new RetryLater(`CloudFront distribution ${id} is being disabled; it can be deleted once CloudFront has deployed that`, DISABLE_POLL_SECONDS);
+      throw new RetryLater(
+        `CloudFront distribution ${id} is being disabled; it can be deleted once CloudFront has deployed that`,
+        DISABLE_POLL_SECONDS,
+      );
     }
     if (d.Status !== 'Deployed') {
-      throw new RetryLater(`CloudFront distribution ${id} is disabled but still deploying (${d.Status ?? 'unknown'}); deleting it when Deployed`, DISABLE_POLL_SECONDS);
+      throw new RetryLater(
+        `CloudFront distribution ${id} is disabled but still deploying (${d.Status ?? 'unknown'}); deleting it when Deployed`,
+        DISABLE_POLL_SECONDS,
+      );
     }
     try {
       await ctx.aws.cloudfront.send(new DeleteDistributionCommand({ Id: id, IfMatch: etag }));
@@ -332,7 +395,10 @@ export const distribution: KindReconciler<'cloudfront.Distribution'> = {
 
   async tag(ctx, observed, tags) {
     await ctx.aws.cloudfront.send(
-      new TagResourceCommand({ Resource: observed.attrs.arn ?? observed.identifier, Tags: { Items: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) } }),
+      new TagResourceCommand({
+        Resource: observed.attrs.arn ?? observed.identifier,
+        Tags: { Items: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) },
+      }),
     );
     ctx.invalidate(`cloudfront:tags:${observed.attrs.arn ?? observed.identifier}`);
   },

@@ -10,7 +10,11 @@
 // Names are normalised: lowercase, no trailing dot, `\052` read back as `*`. Changes are sent without the trailing
 // dot (Route53 treats names as absolute either way). moto caveat: a CREATE over an existing record may duplicate
 // it instead of failing, so create is only ever called after observe found nothing.
-import { ListResourceRecordSetsCommand, type Change as R53Change, type ResourceRecordSet } from '@aws-sdk/client-route-53';
+import {
+  ListResourceRecordSetsCommand,
+  type Change as R53Change,
+  type ResourceRecordSet,
+} from '@aws-sdk/client-route-53';
 import { bareZoneId, zoneWriterFor } from '../aws/route53-zone-writer.js';
 import { TAG_CLUSTER, TAG_OWNER } from '../planner/naming.js';
 import type { Resolved, RecordProps } from '../planner/plan.js';
@@ -49,7 +53,8 @@ export function normaliseRecordProps(p: Props): Props {
 export function ownerTxtValue(ownerValue: string): string {
   const escaped = ownerValue.replace(/\\/g, '\\\\').replace(/"/g, '\\"');
   const parts: string[] = [];
-  for (let i = 0; i < escaped.length || parts.length === 0; i += TXT_STRING_MAX) parts.push(`"${escaped.slice(i, i + TXT_STRING_MAX)}"`);
+  for (let i = 0; i < escaped.length || parts.length === 0; i += TXT_STRING_MAX)
+    parts.push(`"${escaped.slice(i, i + TXT_STRING_MAX)}"`);
   return parts.join(' ');
 }
 
@@ -72,12 +77,22 @@ async function zoneRecords(ctx: ReconcileContext, zoneId: string): Promise<reado
   const id = bareZoneId(zoneId);
   return ctx.memo(`route53:records:${id}`, async () => {
     const out: ResourceRecordSet[] = [];
-    let start: { StartRecordName?: string; StartRecordType?: ResourceRecordSet['Type']; StartRecordIdentifier?: string } = {};
+    let start: {
+      StartRecordName?: string;
+      StartRecordType?: ResourceRecordSet['Type'];
+      StartRecordIdentifier?: string;
+    } = {};
     for (;;) {
-      const page = await ctx.aws.route53.send(new ListResourceRecordSetsCommand({ HostedZoneId: id, MaxItems: 300, ...start }));
+      const page = await ctx.aws.route53.send(
+        new ListResourceRecordSetsCommand({ HostedZoneId: id, MaxItems: 300, ...start }),
+      );
       out.push(...(page.ResourceRecordSets ?? []));
       if (!page.IsTruncated) return out;
-      start = { StartRecordName: page.NextRecordName, StartRecordType: page.NextRecordType, StartRecordIdentifier: page.NextRecordIdentifier };
+      start = {
+        StartRecordName: page.NextRecordName,
+        StartRecordType: page.NextRecordType,
+        StartRecordIdentifier: page.NextRecordIdentifier,
+      };
     }
   });
 }
@@ -111,11 +126,18 @@ function tagsOf(ownerValue: string | undefined): Record<string, string> {
   return parsed ? { [TAG_CLUSTER]: parsed[TAG_CLUSTER]!, [TAG_OWNER]: parsed[TAG_OWNER]! } : {};
 }
 
-function observedAt(zoneId: string, name: string, at: AtName, preferredOwner?: string): Observed<'route53.Record'> | undefined {
+function observedAt(
+  zoneId: string,
+  name: string,
+  at: AtName,
+  preferredOwner?: string,
+): Observed<'route53.Record'> | undefined {
   const target = at.a ?? at.cname;
   if (!target) return undefined;
   const ownerValue = ownerValueIn(at.txt, preferredOwner);
-  const dnsName = at.a ? (at.a.AliasTarget?.DNSName ?? at.a.ResourceRecords?.[0]?.Value ?? '') : (at.cname?.ResourceRecords?.[0]?.Value ?? '');
+  const dnsName = at.a
+    ? (at.a.AliasTarget?.DNSName ?? at.a.ResourceRecords?.[0]?.Value ?? '')
+    : (at.cname?.ResourceRecords?.[0]?.Value ?? '');
   return {
     identifier: recordIdentifier(zoneId, name, at.a ? 'A' : 'CNAME'),
     props: {
@@ -143,7 +165,12 @@ function txtRecord(name: string, texts: readonly string[], ttl = OWNER_TXT_TTL):
 }
 
 /** The change that puts `add` into the TXT record at `name` and takes `remove` out, keeping foreign values. */
-function txtChange(name: string, existing: ResourceRecordSet | undefined, add: string | undefined, remove: string | undefined): R53Change | undefined {
+function txtChange(
+  name: string,
+  existing: ResourceRecordSet | undefined,
+  add: string | undefined,
+  remove: string | undefined,
+): R53Change | undefined {
   if (!existing) return add ? { Action: 'CREATE', ResourceRecordSet: txtRecord(name, [add]) } : undefined;
   const current = txtTexts(existing);
   const next = [...current.filter((t) => t !== remove && t !== add), ...(add ? [add] : [])];
@@ -162,7 +189,11 @@ function txtChange(name: string, existing: ResourceRecordSet | undefined, add: s
   };
 }
 
-async function write(ctx: ReconcileContext, zoneId: string, changes: readonly (R53Change | undefined)[]): Promise<void> {
+async function write(
+  ctx: ReconcileContext,
+  zoneId: string,
+  changes: readonly (R53Change | undefined)[],
+): Promise<void> {
   const real = changes.filter((c): c is R53Change => c !== undefined);
   try {
     await zoneWriterFor(ctx.aws).submit(zoneId, real);
@@ -172,7 +203,12 @@ async function write(ctx: ReconcileContext, zoneId: string, changes: readonly (R
 }
 
 function fromDesired(p: Props): Observed<'route53.Record'> {
-  return { identifier: recordIdentifier(p.hostedZoneId, p.name), props: p, tags: tagsOf(p.ownerValue), attrs: { name: p.name } };
+  return {
+    identifier: recordIdentifier(p.hostedZoneId, p.name),
+    props: p,
+    tags: tagsOf(p.ownerValue),
+    attrs: { name: p.name },
+  };
 }
 
 export const dnsRecord: KindReconciler<'route53.Record'> = {
@@ -195,19 +231,28 @@ export const dnsRecord: KindReconciler<'route53.Record'> = {
 
   async create(ctx, desired) {
     const p = normaliseRecordProps(desired.props);
-    if (!parseRecordOwnerValue(p.ownerValue)) throw new Error(`route53.Record ${p.name}: ownerValue ${JSON.stringify(p.ownerValue)} is not a Slipway owner value`);
+    if (!parseRecordOwnerValue(p.ownerValue))
+      throw new Error(
+        `route53.Record ${p.name}: ownerValue ${JSON.stringify(p.ownerValue)} is not a Slipway owner value`,
+      );
     // A TXT record may already sit at the name (a site verification, or ours left behind): keep its other values.
     const at = recordsAt(await zoneRecords(ctx, p.hostedZoneId), p.name);
     // UPSERT, not CREATE: observe has just found no A record here, and an UPSERT cannot fail on a record that a
     // stale read missed (or that the emulator's journal still remembers after an out-of-band delete).
-    await write(ctx, p.hostedZoneId, [{ Action: 'UPSERT', ResourceRecordSet: aliasRecord(p) }, txtChange(p.name, at.txt, p.ownerValue, undefined)]);
+    await write(ctx, p.hostedZoneId, [
+      { Action: 'UPSERT', ResourceRecordSet: aliasRecord(p) },
+      txtChange(p.name, at.txt, p.ownerValue, undefined),
+    ]);
     return fromDesired(p);
   },
 
   async update(ctx, desired, observed) {
     const p = normaliseRecordProps(desired.props);
     const at = recordsAt(await zoneRecords(ctx, p.hostedZoneId), p.name);
-    const owner = p.ownerValue !== observed.props.ownerValue ? txtChange(p.name, at.txt, p.ownerValue, observed.props.ownerValue) : undefined;
+    const owner =
+      p.ownerValue !== observed.props.ownerValue
+        ? txtChange(p.name, at.txt, p.ownerValue, observed.props.ownerValue)
+        : undefined;
     await write(ctx, p.hostedZoneId, [{ Action: 'UPSERT', ResourceRecordSet: aliasRecord(p) }, owner]);
     return fromDesired(p);
   },
@@ -216,15 +261,20 @@ export const dnsRecord: KindReconciler<'route53.Record'> = {
     const { hostedZoneId, name, ownerValue } = observed.props;
     const at = recordsAt(await zoneRecords(ctx, hostedZoneId), name);
     // Route53 deletes a record set only when given its exact current values: send them back as read.
-    await write(ctx, hostedZoneId, [at.a ? { Action: 'DELETE', ResourceRecordSet: at.a } : undefined, txtChange(name, at.txt, undefined, ownerValue)]);
+    await write(ctx, hostedZoneId, [
+      at.a ? { Action: 'DELETE', ResourceRecordSet: at.a } : undefined,
+      txtChange(name, at.txt, undefined, ownerValue),
+    ]);
   },
 
   async tag(ctx, observed, tags) {
     const { hostedZoneId, name } = observed.props;
-    if (!observed.identifier.endsWith('/A')) throw new Error(`route53.Record ${name} is a CNAME; Slipway only manages alias A records and cannot adopt it`);
+    if (!observed.identifier.endsWith('/A'))
+      throw new Error(`route53.Record ${name} is a CNAME; Slipway only manages alias A records and cannot adopt it`);
     const cluster = tags[TAG_CLUSTER];
     const owner = tags[TAG_OWNER];
-    if (!cluster || !owner) throw new Error(`route53.Record ${name}: adopting needs the ${TAG_CLUSTER} and ${TAG_OWNER} tags`);
+    if (!cluster || !owner)
+      throw new Error(`route53.Record ${name}: adopting needs the ${TAG_CLUSTER} and ${TAG_OWNER} tags`);
     const at = recordsAt(await zoneRecords(ctx, hostedZoneId), name);
     const previous = ownerValueIn(at.txt);
     await write(ctx, hostedZoneId, [txtChange(name, at.txt, recordOwnerValue(cluster, owner), previous)]);

@@ -37,7 +37,9 @@ function toObserved(c: Cluster): Observed<'ecs.Cluster'> {
 
 /** DescribeClusters takes names and ARNs alike. */
 async function describe(ctx: ReconcileContext, nameOrArn: string): Promise<Observed<'ecs.Cluster'> | undefined> {
-  const res = await ctx.aws.ecs.send(new DescribeClustersCommand({ clusters: [nameOrArn], include: ['TAGS', 'SETTINGS'] }));
+  const res = await ctx.aws.ecs.send(
+    new DescribeClustersCommand({ clusters: [nameOrArn], include: ['TAGS', 'SETTINGS'] }),
+  );
   const c = res.clusters?.find((x) => x.status !== 'INACTIVE');
   return c ? toObserved(c) : undefined;
 }
@@ -67,7 +69,10 @@ export const ecsClusterReconciler: KindReconciler<'ecs.Cluster'> = {
 
   async update(ctx, desired, observed) {
     const res = await ctx.aws.ecs.send(
-      new UpdateClusterCommand({ cluster: observed.identifier, settings: insightsSetting(desired.props.containerInsights) }),
+      new UpdateClusterCommand({
+        cluster: observed.identifier,
+        settings: insightsSetting(desired.props.containerInsights),
+      }),
     );
     return res.cluster ? { ...toObserved(res.cluster), tags: observed.tags } : observed;
   },
@@ -83,7 +88,10 @@ export const ecsClusterReconciler: KindReconciler<'ecs.Cluster'> = {
 
   async tag(ctx, observed, tags) {
     await ctx.aws.ecs.send(
-      new TagResourceCommand({ resourceArn: observed.identifier, tags: Object.entries(tags).map(([key, value]) => ({ key, value })) }),
+      new TagResourceCommand({
+        resourceArn: observed.identifier,
+        tags: Object.entries(tags).map(([key, value]) => ({ key, value })),
+      }),
     );
   },
 };

@@ -77,7 +77,10 @@ export function ecsServiceProps(s: Service): Props {
     containerName: lb?.containerName ?? '',
     containerPort: lb?.containerPort ?? 0,
     healthCheckGracePeriodSeconds: s.healthCheckGracePeriodSeconds ?? 0,
-    circuitBreaker: { enable: dc?.deploymentCircuitBreaker?.enable ?? false, rollback: dc?.deploymentCircuitBreaker?.rollback ?? false },
+    circuitBreaker: {
+      enable: dc?.deploymentCircuitBreaker?.enable ?? false,
+      rollback: dc?.deploymentCircuitBreaker?.rollback ?? false,
+    },
     minimumHealthyPercent: dc?.minimumHealthyPercent ?? 100,
     maximumPercent: dc?.maximumPercent ?? 200,
   };
@@ -133,17 +136,24 @@ export function serviceUpdateInput(props: Props, changes: readonly Change[]): Up
   const input: UpdateServiceCommandInput = { cluster: props.clusterArn, service: props.name };
   if (touched('taskDefinitionArn')) input.taskDefinition = props.taskDefinitionArn;
   if (props.desiredCount !== undefined && touched('desiredCount')) input.desiredCount = props.desiredCount;
-  if (touched('subnetIds', 'securityGroupIds', 'assignPublicIp')) input.networkConfiguration = networkConfiguration(props);
+  if (touched('subnetIds', 'securityGroupIds', 'assignPublicIp'))
+    input.networkConfiguration = networkConfiguration(props);
   if (touched('targetGroupArn', 'containerName', 'containerPort')) {
     input.loadBalancers = loadBalancers(props);
     input.forceNewDeployment = true;
   }
-  if (touched('healthCheckGracePeriodSeconds')) input.healthCheckGracePeriodSeconds = props.healthCheckGracePeriodSeconds;
-  if (touched('circuitBreaker', 'minimumHealthyPercent', 'maximumPercent')) input.deploymentConfiguration = deploymentConfiguration(props);
+  if (touched('healthCheckGracePeriodSeconds'))
+    input.healthCheckGracePeriodSeconds = props.healthCheckGracePeriodSeconds;
+  if (touched('circuitBreaker', 'minimumHealthyPercent', 'maximumPercent'))
+    input.deploymentConfiguration = deploymentConfiguration(props);
   return input;
 }
 
-async function observeService(ctx: ReconcileContext, cluster: string, name: string): Promise<Observed<'ecs.Service'> | undefined> {
+async function observeService(
+  ctx: ReconcileContext,
+  cluster: string,
+  name: string,
+): Promise<Observed<'ecs.Service'> | undefined> {
   const s = await findService(ctx, cluster, name);
   return s ? toObserved(s, tagsFromEcs(s.tags)) : undefined;
 }

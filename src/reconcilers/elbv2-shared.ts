@@ -1,6 +1,12 @@
 // Helpers the ELBv2 kinds share: tags (DescribeTags takes at most 20 ARNs per call), conversion between Slipway's
 // `ListenerAction` and the SDK's `Action`, and an error a user must act on (replace a resource, pick a priority).
-import { AddTagsCommand, DescribeTagsCommand, type Action, type RedirectActionConfig, type Tag } from '@aws-sdk/client-elastic-load-balancing-v2';
+import {
+  AddTagsCommand,
+  DescribeTagsCommand,
+  type Action,
+  type RedirectActionConfig,
+  type Tag,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { ListenerAction, Resolved } from '../planner/plan.js';
 import type { ReconcileContext } from './contract.js';
 
@@ -42,7 +48,10 @@ export function chunk<T>(items: readonly T[], size: number): T[][] {
 }
 
 /** Tags of every ARN given, in batches of 20; ARNs without tags map to an empty record. */
-export async function describeTags(ctx: ReconcileContext, arns: readonly string[]): Promise<Map<string, Record<string, string>>> {
+export async function describeTags(
+  ctx: ReconcileContext,
+  arns: readonly string[],
+): Promise<Map<string, Record<string, string>>> {
   const out = new Map<string, Record<string, string>>(arns.map((a) => [a, {}]));
   for (const batch of chunk([...new Set(arns)], DESCRIBE_TAGS_BATCH)) {
     const res = await ctx.aws.elbv2.send(new DescribeTagsCommand({ ResourceArns: batch }));
@@ -55,7 +64,11 @@ export async function tagsOf(ctx: ReconcileContext, arn: string): Promise<Record
   return (await describeTags(ctx, [arn])).get(arn) ?? {};
 }
 
-export async function addTags(ctx: ReconcileContext, arn: string, tags: Readonly<Record<string, string>>): Promise<void> {
+export async function addTags(
+  ctx: ReconcileContext,
+  arn: string,
+  tags: Readonly<Record<string, string>>,
+): Promise<void> {
   if (Object.keys(tags).length === 0) return;
   await ctx.aws.elbv2.send(new AddTagsCommand({ ResourceArns: [arn], Tags: recordToTags(tags) }));
 }
@@ -66,7 +79,14 @@ export async function addTags(ctx: ReconcileContext, arn: string, tags: Readonly
 const COGNITO_ON_UNAUTHENTICATED = 'authenticate';
 const COGNITO_SCOPE = 'openid';
 /** redirect-https: keep host, path and query, switch to HTTPS on 443, permanently. */
-const HTTPS_REDIRECT = { Protocol: 'HTTPS', Port: '443', Host: '#{host}', Path: '/#{path}', Query: '#{query}', StatusCode: 'HTTP_301' } as const;
+const HTTPS_REDIRECT = {
+  Protocol: 'HTTPS',
+  Port: '443',
+  Host: '#{host}',
+  Path: '/#{path}',
+  Query: '#{query}',
+  StatusCode: 'HTTP_301',
+} as const;
 
 export function toSdkAction(action: ResolvedAction, order?: number): Action {
   const withOrder = order === undefined ? {} : { Order: order };
@@ -75,7 +95,11 @@ export function toSdkAction(action: ResolvedAction, order?: number): Action {
       return {
         Type: 'fixed-response',
         ...withOrder,
-        FixedResponseConfig: { StatusCode: action.statusCode, ContentType: action.contentType, MessageBody: action.messageBody },
+        FixedResponseConfig: {
+          StatusCode: action.statusCode,
+          ContentType: action.contentType,
+          MessageBody: action.messageBody,
+        },
       };
     case 'redirect-https':
       return { Type: 'redirect', ...withOrder, RedirectConfig: { ...HTTPS_REDIRECT } };
@@ -114,7 +138,12 @@ export function fromSdkAction(a: Action): ResolvedAction {
   switch (a.Type) {
     case 'fixed-response': {
       const c = a.FixedResponseConfig;
-      return { type: 'fixed-response', statusCode: c?.StatusCode ?? '', contentType: c?.ContentType ?? '', messageBody: c?.MessageBody ?? '' };
+      return {
+        type: 'fixed-response',
+        statusCode: c?.StatusCode ?? '',
+        contentType: c?.ContentType ?? '',
+        messageBody: c?.MessageBody ?? '',
+      };
     }
     case 'redirect': {
       const c: RedirectActionConfig = a.RedirectConfig ?? { StatusCode: undefined };
@@ -128,12 +157,16 @@ export function fromSdkAction(a: Action): ResolvedAction {
         (c.Query ?? HTTPS_REDIRECT.Query) === HTTPS_REDIRECT.Query;
       return same
         ? { type: 'redirect-https' }
-        : unexpressible(`redirect (${c.Protocol ?? '#{protocol}'}://${c.Host ?? '#{host}'}:${c.Port ?? '#{port}'}${c.Path ?? '/#{path}'}, ${c.StatusCode ?? '?'})`);
+        : unexpressible(
+            `redirect (${c.Protocol ?? '#{protocol}'}://${c.Host ?? '#{host}'}:${c.Port ?? '#{port}'}${c.Path ?? '/#{path}'}, ${c.StatusCode ?? '?'})`,
+          );
     }
     case 'forward': {
       const groups = a.ForwardConfig?.TargetGroups ?? [];
       const arn = a.TargetGroupArn ?? (groups.length === 1 ? groups[0]?.TargetGroupArn : undefined);
-      return arn ? { type: 'forward', targetGroupArn: arn } : unexpressible(`forward (weighted across ${groups.length} target groups)`);
+      return arn
+        ? { type: 'forward', targetGroupArn: arn }
+        : unexpressible(`forward (weighted across ${groups.length} target groups)`);
     }
     case 'authenticate-cognito': {
       const c = a.AuthenticateCognitoConfig;

@@ -41,7 +41,10 @@ export const registry: ReconcilerRegistry = {
 
 /** ALB quota headroom for an Environment's status: listener rules and target groups used of their limits. */
 export async function quotaUsage(ctx: ReconcileContext, listenerArn: string, loadBalancerArn: string) {
-  const [rules, targetGroups] = await Promise.all([listenerRuleUsage(ctx, listenerArn), targetGroupCount(ctx, loadBalancerArn)]);
+  const [rules, targetGroups] = await Promise.all([
+    listenerRuleUsage(ctx, listenerArn),
+    targetGroupCount(ctx, loadBalancerArn),
+  ]);
   return {
     listenerRules: { used: rules.rulesUsed, limit: rules.ruleLimit },
     // The default quota: 100 target groups per Application Load Balancer.

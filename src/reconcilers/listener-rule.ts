@@ -19,7 +19,14 @@ import { errorName, isNotFound } from '../aws/errors.js';
 import { hash, TAG_CLUSTER, TAG_LOGICAL_ID, TAG_OWNER } from '../planner/naming.js';
 import type { Desired, KindReconciler, Observed, ReconcileContext } from './contract.js';
 import { diffFields, type DiffOptions } from './diff.js';
-import { addTags, describeTags, fromSdkActions, recordToTags, toSdkActions, UserActionRequired } from './elbv2-shared.js';
+import {
+  addTags,
+  describeTags,
+  fromSdkActions,
+  recordToTags,
+  toSdkActions,
+  UserActionRequired,
+} from './elbv2-shared.js';
 
 /** Default quota of rules per Application Load Balancer, default rules excluded. */
 export const RULES_PER_LOAD_BALANCER = 100;
@@ -42,7 +49,9 @@ export function rulesOf(ctx: ReconcileContext, listenerArn: string): Promise<Lis
     const rules: Rule[] = [];
     let Marker: string | undefined;
     do {
-      const page = await ctx.aws.elbv2.send(new DescribeRulesCommand({ ListenerArn: listenerArn, PageSize: 400, Marker }));
+      const page = await ctx.aws.elbv2.send(
+        new DescribeRulesCommand({ ListenerArn: listenerArn, PageSize: 400, Marker }),
+      );
       rules.push(...(page.Rules ?? []));
       Marker = page.NextMarker;
     } while (Marker);
@@ -59,7 +68,10 @@ export function priorityOf(rule: Rule): number | undefined {
 }
 
 /** Rules count toward the quota except the listener's default rule. */
-export function ruleQuotaHeadroom(rules: readonly Rule[], limit = RULES_PER_LOAD_BALANCER): { readonly used: number; readonly limit: number; readonly remaining: number } {
+export function ruleQuotaHeadroom(
+  rules: readonly Rule[],
+  limit = RULES_PER_LOAD_BALANCER,
+): { readonly used: number; readonly limit: number; readonly remaining: number } {
   const used = rules.filter((r) => !r.IsDefault).length;
   return { used, limit, remaining: Math.max(0, limit - used) };
 }
@@ -84,7 +96,9 @@ export function toConditions(host: string, pathPatterns: readonly string[]): Rul
 
 function sameRoute(rule: Rule, host: string, pathPatterns: readonly string[]): boolean {
   const r = routeOf(rule);
-  return r.host.toLowerCase() === host.toLowerCase() && r.pathPatterns.join('\n') === [...pathPatterns].sort().join('\n');
+  return (
+    r.host.toLowerCase() === host.toLowerCase() && r.pathPatterns.join('\n') === [...pathPatterns].sort().join('\n')
+  );
 }
 
 /**
@@ -120,7 +134,12 @@ export function listenerArnOfRule(ruleArn: string): string {
   return ruleArn.replace(':listener-rule/', ':listener/').replace(/\/[^/]+$/, '');
 }
 
-function priorityTaken(priority: number, listenerArn: string, holder: Rule, tags: ListenerRules['tags']): UserActionRequired {
+function priorityTaken(
+  priority: number,
+  listenerArn: string,
+  holder: Rule,
+  tags: ListenerRules['tags'],
+): UserActionRequired {
   return new UserActionRequired(
     `listener rule priority ${priority} is already used on listener ${listenerArn} by ${ruleOwner(tags.get(holder.RuleArn ?? ''))} ` +
       `(rule ${holder.RuleArn}); pick another spec.routing.priority or omit it so Slipway chooses a free one`,
@@ -136,7 +155,11 @@ const isPriorityInUse = (err: unknown): boolean => /^PriorityInUse/.test(errorNa
 
 // ---- Reconciler ----
 
-function toObserved(rule: Rule, listenerArn: string, tags: Readonly<Record<string, string>>): Observed<'elbv2.ListenerRule'> {
+function toObserved(
+  rule: Rule,
+  listenerArn: string,
+  tags: Readonly<Record<string, string>>,
+): Observed<'elbv2.ListenerRule'> {
   const arn = rule.RuleArn ?? '';
   const priority = priorityOf(rule);
   const route = routeOf(rule);
@@ -167,7 +190,12 @@ async function describeByArn(ctx: ReconcileContext, arn: string): Promise<Observ
   }
 }
 
-async function createRule(ctx: ReconcileContext, listenerArn: string, priority: number, desired: Desired<'elbv2.ListenerRule'>): Promise<Rule> {
+async function createRule(
+  ctx: ReconcileContext,
+  listenerArn: string,
+  priority: number,
+  desired: Desired<'elbv2.ListenerRule'>,
+): Promise<Rule> {
   const res = await ctx.aws.elbv2.send(
     new CreateRuleCommand({
       ListenerArn: listenerArn,
@@ -186,11 +214,23 @@ async function createRule(ctx: ReconcileContext, listenerArn: string, priority: 
 export async function listenerRuleUsage(
   ctx: ReconcileContext,
   listenerArn: string,
-): Promise<{ readonly rulesUsed: number; readonly ruleLimit: number; readonly rulesRemaining: number; readonly targetGroupsUsed: number }> {
+): Promise<{
+  readonly rulesUsed: number;
+  readonly ruleLimit: number;
+  readonly rulesRemaining: number;
+  readonly targetGroupsUsed: number;
+}> {
   const { rules } = await rulesOf(ctx, listenerArn);
   const q = ruleQuotaHeadroom(rules);
   const groups = new Set(
-    rules.flatMap((r) => (r.Actions ?? []).flatMap((a) => [a.TargetGroupArn, ...(a.ForwardConfig?.TargetGroups ?? []).map((g) => g.TargetGroupArn)])).filter((a): a is string => !!a),
+    rules
+      .flatMap((r) =>
+        (r.Actions ?? []).flatMap((a) => [
+          a.TargetGroupArn,
+          ...(a.ForwardConfig?.TargetGroups ?? []).map((g) => g.TargetGroupArn),
+        ]),
+      )
+      .filter((a): a is string => !!a),
   );
   return { rulesUsed: q.used, ruleLimit: q.limit, rulesRemaining: q.remaining, targetGroupsUsed: groups.size };
 }
@@ -214,7 +254,9 @@ export const listenerRuleReconciler: KindReconciler<'elbv2.ListenerRule'> = {
     const tagsOf = (r: Rule): Readonly<Record<string, string>> => listed.tags.get(r.RuleArn!) ?? {};
     const ours = candidates.find((r) => {
       const t = tagsOf(r);
-      return t[TAG_CLUSTER] === d[TAG_CLUSTER] && t[TAG_OWNER] === d[TAG_OWNER] && t[TAG_LOGICAL_ID] === d[TAG_LOGICAL_ID];
+      return (
+        t[TAG_CLUSTER] === d[TAG_CLUSTER] && t[TAG_OWNER] === d[TAG_OWNER] && t[TAG_LOGICAL_ID] === d[TAG_LOGICAL_ID]
+      );
     });
     if (ours) return toObserved(ours, listenerArn, tagsOf(ours));
     // Someone else's rule on the same route: surfaced so the applier reports the conflict.

@@ -21,7 +21,10 @@ const listenersKey = (loadBalancerArn: string): string => `elbv2:listeners:${loa
 export function listenersOf(ctx: ReconcileContext, loadBalancerArn: string): Promise<readonly Listener[]> {
   return ctx.memo(listenersKey(loadBalancerArn), async () => {
     const out: Listener[] = [];
-    for await (const page of paginateDescribeListeners({ client: ctx.aws.elbv2 }, { LoadBalancerArn: loadBalancerArn })) {
+    for await (const page of paginateDescribeListeners(
+      { client: ctx.aws.elbv2 },
+      { LoadBalancerArn: loadBalancerArn },
+    )) {
       out.push(...(page.Listeners ?? []));
     }
     return out;
@@ -30,7 +33,8 @@ export function listenersOf(ctx: ReconcileContext, loadBalancerArn: string): Pro
 
 async function toObserved(ctx: ReconcileContext, l: Listener): Promise<Observed<'elbv2.Listener'>> {
   const arn = l.ListenerArn ?? '';
-  const certificateArn = l.Certificates?.find((c) => c.IsDefault)?.CertificateArn ?? l.Certificates?.[0]?.CertificateArn;
+  const certificateArn =
+    l.Certificates?.find((c) => c.IsDefault)?.CertificateArn ?? l.Certificates?.[0]?.CertificateArn;
   return {
     identifier: arn,
     props: {
@@ -101,12 +105,14 @@ export const listenerReconciler: KindReconciler<'elbv2.Listener'> = {
 
   async update(ctx, desired, observed, changes) {
     const p = desired.props;
-    const changed = (prefix: string): boolean => changes.some((c) => c.path === prefix || c.path.startsWith(`${prefix}.`));
+    const changed = (prefix: string): boolean =>
+      changes.some((c) => c.path === prefix || c.path.startsWith(`${prefix}.`));
     const input: ModifyListenerCommandInput = { ListenerArn: observed.identifier };
     // Switching to HTTPS needs the certificate (and policy) in the same call.
     const toHttps = changed('protocol') && p.protocol === 'HTTPS';
     if (changed('protocol')) input.Protocol = p.protocol;
-    if ((changed('certificateArn') || toHttps) && p.certificateArn) input.Certificates = [{ CertificateArn: p.certificateArn }];
+    if ((changed('certificateArn') || toHttps) && p.certificateArn)
+      input.Certificates = [{ CertificateArn: p.certificateArn }];
     if ((changed('sslPolicy') || toHttps) && p.sslPolicy) input.SslPolicy = p.sslPolicy;
     if (changed('defaultAction')) input.DefaultActions = [toSdkAction(p.defaultAction)];
     if (changed('port')) input.Port = p.port;

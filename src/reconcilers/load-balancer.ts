@@ -23,7 +23,9 @@ export const DEFAULT_IDLE_TIMEOUT_SECONDS = 60;
 
 export const loadBalancerDiffOptions: DiffOptions = { unordered: ['subnetIds', 'securityGroupIds'] };
 
-export function idleTimeoutOf(attributes: readonly { readonly Key?: string; readonly Value?: string }[] | undefined): number {
+export function idleTimeoutOf(
+  attributes: readonly { readonly Key?: string; readonly Value?: string }[] | undefined,
+): number {
   const v = attributes?.find((a) => a.Key === IDLE_TIMEOUT)?.Value;
   const n = v === undefined ? NaN : Number(v);
   return Number.isFinite(n) ? n : DEFAULT_IDLE_TIMEOUT_SECONDS;
@@ -45,11 +47,19 @@ async function toObserved(ctx: ReconcileContext, lb: LoadBalancer): Promise<Obse
       idleTimeoutSeconds: idleTimeoutOf(attributes.Attributes),
     },
     tags,
-    attrs: { arn, dnsName: lb.DNSName ?? '', canonicalHostedZoneId: lb.CanonicalHostedZoneId ?? '', name: lb.LoadBalancerName ?? '' },
+    attrs: {
+      arn,
+      dnsName: lb.DNSName ?? '',
+      canonicalHostedZoneId: lb.CanonicalHostedZoneId ?? '',
+      name: lb.LoadBalancerName ?? '',
+    },
   };
 }
 
-async function describe(ctx: ReconcileContext, by: { Names: string[] } | { LoadBalancerArns: string[] }): Promise<Observed<'elbv2.LoadBalancer'> | undefined> {
+async function describe(
+  ctx: ReconcileContext,
+  by: { Names: string[] } | { LoadBalancerArns: string[] },
+): Promise<Observed<'elbv2.LoadBalancer'> | undefined> {
   try {
     const res = await ctx.aws.elbv2.send(new DescribeLoadBalancersCommand(by));
     const lb = res.LoadBalancers?.[0];
@@ -110,11 +120,16 @@ export const loadBalancerReconciler: KindReconciler<'elbv2.LoadBalancer'> = {
       await ctx.aws.elbv2.send(new SetSubnetsCommand({ LoadBalancerArn, Subnets: [...desired.props.subnetIds] }));
     }
     if (changed.has('securityGroupIds')) {
-      await ctx.aws.elbv2.send(new SetSecurityGroupsCommand({ LoadBalancerArn, SecurityGroups: [...desired.props.securityGroupIds] }));
+      await ctx.aws.elbv2.send(
+        new SetSecurityGroupsCommand({ LoadBalancerArn, SecurityGroups: [...desired.props.securityGroupIds] }),
+      );
     }
     if (changed.has('idleTimeoutSeconds')) {
       await ctx.aws.elbv2.send(
-        new ModifyLoadBalancerAttributesCommand({ LoadBalancerArn, Attributes: [{ Key: IDLE_TIMEOUT, Value: String(desired.props.idleTimeoutSeconds) }] }),
+        new ModifyLoadBalancerAttributesCommand({
+          LoadBalancerArn,
+          Attributes: [{ Key: IDLE_TIMEOUT, Value: String(desired.props.idleTimeoutSeconds) }],
+        }),
       );
     }
     return (await describe(ctx, { LoadBalancerArns: [LoadBalancerArn] })) ?? observed;

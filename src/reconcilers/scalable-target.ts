@@ -22,7 +22,9 @@ export const ECS_NAMESPACE = 'ecs';
 export const ECS_DESIRED_COUNT = 'ecs:service:DesiredCount';
 
 /** `service/CLUSTER/NAME` → its parts. */
-export function parseResourceId(resourceId: string): { readonly cluster: string; readonly service: string } | undefined {
+export function parseResourceId(
+  resourceId: string,
+): { readonly cluster: string; readonly service: string } | undefined {
   const m = /^service\/([^/]+)\/([^/]+)$/.exec(resourceId);
   return m ? { cluster: m[1]!, service: m[2]! } : undefined;
 }
@@ -31,16 +33,25 @@ export function parseResourceId(resourceId: string): { readonly cluster: string;
  * The ownership tags of whatever scales `resourceId`: the ECS service's tags, without its logical id (which names
  * the service, not the scaling resource). Empty when the service is gone: then nothing proves the target is ours.
  */
-export async function ownerTagsOfScaledService(ctx: ReconcileContext, resourceId: string): Promise<Record<string, string>> {
+export async function ownerTagsOfScaledService(
+  ctx: ReconcileContext,
+  resourceId: string,
+): Promise<Record<string, string>> {
   const parsed = parseResourceId(resourceId);
   if (!parsed) return {};
   const service = await findService(ctx, parsed.cluster, parsed.service);
-  return Object.fromEntries((service?.tags ?? []).filter((t) => t.key !== TAG_LOGICAL_ID).map((t) => [t.key ?? '', t.value ?? '']));
+  return Object.fromEntries(
+    (service?.tags ?? []).filter((t) => t.key !== TAG_LOGICAL_ID).map((t) => [t.key ?? '', t.value ?? '']),
+  );
 }
 
 /** Application Auto Scaling reports a missing target or policy as a ValidationException (ObjectNotFound in places). */
 export function isMissingScaling(err: unknown): boolean {
-  return isNotFound(err) || (errorName(err) === 'ValidationException' && /no scal\w+ (target|policy) found/i.test(String((err as Error).message)));
+  return (
+    isNotFound(err) ||
+    (errorName(err) === 'ValidationException' &&
+      /no scal\w+ (target|policy) found/i.test(String((err as Error).message)))
+  );
 }
 
 function toObserved(t: ScalableTarget, tags: Readonly<Record<string, string>>): Observed<'autoscaling.ScalableTarget'> {
@@ -54,21 +65,38 @@ function toObserved(t: ScalableTarget, tags: Readonly<Record<string, string>>): 
   };
 }
 
-async function observeResource(ctx: ReconcileContext, resourceId: string): Promise<Observed<'autoscaling.ScalableTarget'> | undefined> {
+async function observeResource(
+  ctx: ReconcileContext,
+  resourceId: string,
+): Promise<Observed<'autoscaling.ScalableTarget'> | undefined> {
   const [out, tags] = await Promise.all([
     ctx.aws.autoscaling.send(
-      new DescribeScalableTargetsCommand({ ServiceNamespace: ECS_NAMESPACE, ScalableDimension: ECS_DESIRED_COUNT, ResourceIds: [resourceId] }),
+      new DescribeScalableTargetsCommand({
+        ServiceNamespace: ECS_NAMESPACE,
+        ScalableDimension: ECS_DESIRED_COUNT,
+        ResourceIds: [resourceId],
+      }),
     ),
     ownerTagsOfScaledService(ctx, resourceId),
   ]);
-  const target = out.ScalableTargets?.find((t) => t.ResourceId === resourceId && t.ScalableDimension === ECS_DESIRED_COUNT);
+  const target = out.ScalableTargets?.find(
+    (t) => t.ResourceId === resourceId && t.ScalableDimension === ECS_DESIRED_COUNT,
+  );
   return target ? toObserved(target, tags) : undefined;
 }
 
 /** The API looks targets up by resource id only: an ARN means scanning the namespace (inventory leftovers only). */
-async function observeArn(ctx: ReconcileContext, arn: string): Promise<Observed<'autoscaling.ScalableTarget'> | undefined> {
-  for await (const page of paginateDescribeScalableTargets({ client: ctx.aws.autoscaling }, { ServiceNamespace: ECS_NAMESPACE })) {
-    const hit = page.ScalableTargets?.find((t) => t.ScalableTargetARN === arn && t.ScalableDimension === ECS_DESIRED_COUNT);
+async function observeArn(
+  ctx: ReconcileContext,
+  arn: string,
+): Promise<Observed<'autoscaling.ScalableTarget'> | undefined> {
+  for await (const page of paginateDescribeScalableTargets(
+    { client: ctx.aws.autoscaling },
+    { ServiceNamespace: ECS_NAMESPACE },
+  )) {
+    const hit = page.ScalableTargets?.find(
+      (t) => t.ScalableTargetARN === arn && t.ScalableDimension === ECS_DESIRED_COUNT,
+    );
     if (hit?.ResourceId) return toObserved(hit, await ownerTagsOfScaledService(ctx, hit.ResourceId));
   }
   return undefined;
@@ -78,7 +106,8 @@ export const scalableTargetReconciler: KindReconciler<'autoscaling.ScalableTarge
   kind: 'autoscaling.ScalableTarget',
 
   observe: (ctx, desired) => observeResource(ctx, desired.props.resourceId),
-  observeByIdentifier: (ctx, identifier) => (identifier.startsWith('arn:') ? observeArn(ctx, identifier) : observeResource(ctx, identifier)),
+  observeByIdentifier: (ctx, identifier) =>
+    identifier.startsWith('arn:') ? observeArn(ctx, identifier) : observeResource(ctx, identifier),
 
   diff(desired, observed) {
     return diffFields(desired.props, observed.props);

@@ -27,7 +27,9 @@ export function parsePolicyArn(arn: string): { readonly resourceId: string; read
 /** A described policy in the shape of the desired props (a metric other than the two predefined ones shows as is). */
 export function scalingPolicyProps(p: ScalingPolicy): Props {
   const c = p.TargetTrackingScalingPolicyConfiguration;
-  const metric = c?.PredefinedMetricSpecification?.PredefinedMetricType ?? (c?.CustomizedMetricSpecification ? 'customized' : p.PolicyType ?? '');
+  const metric =
+    c?.PredefinedMetricSpecification?.PredefinedMetricType ??
+    (c?.CustomizedMetricSpecification ? 'customized' : (p.PolicyType ?? ''));
   const label = c?.PredefinedMetricSpecification?.ResourceLabel;
   const cut = label ? label.indexOf('/targetgroup/') : -1;
   return {
@@ -41,7 +43,11 @@ export function scalingPolicyProps(p: ScalingPolicy): Props {
   };
 }
 
-async function observePolicy(ctx: ReconcileContext, resourceId: string, name: string): Promise<Observed<'autoscaling.ScalingPolicy'> | undefined> {
+async function observePolicy(
+  ctx: ReconcileContext,
+  resourceId: string,
+  name: string,
+): Promise<Observed<'autoscaling.ScalingPolicy'> | undefined> {
   const [out, tags] = await Promise.all([
     ctx.aws.autoscaling.send(
       new DescribeScalingPoliciesCommand({
@@ -59,7 +65,10 @@ async function observePolicy(ctx: ReconcileContext, resourceId: string, name: st
   return { identifier: arn, props: scalingPolicyProps(policy), tags, attrs: { arn } };
 }
 
-async function put(ctx: ReconcileContext, desired: Desired<'autoscaling.ScalingPolicy'>): Promise<Observed<'autoscaling.ScalingPolicy'>> {
+async function put(
+  ctx: ReconcileContext,
+  desired: Desired<'autoscaling.ScalingPolicy'>,
+): Promise<Observed<'autoscaling.ScalingPolicy'>> {
   const p = desired.props;
   const out = await ctx.aws.autoscaling.send(
     new PutScalingPolicyCommand({
@@ -72,7 +81,9 @@ async function put(ctx: ReconcileContext, desired: Desired<'autoscaling.ScalingP
         TargetValue: p.targetValue,
         PredefinedMetricSpecification: {
           PredefinedMetricType: p.metric,
-          ...(p.loadBalancerLabel && p.targetGroupLabel ? { ResourceLabel: `${p.loadBalancerLabel}/${p.targetGroupLabel}` } : {}),
+          ...(p.loadBalancerLabel && p.targetGroupLabel
+            ? { ResourceLabel: `${p.loadBalancerLabel}/${p.targetGroupLabel}` }
+            : {}),
         },
         ScaleInCooldown: p.scaleInCooldownSeconds,
         ScaleOutCooldown: p.scaleOutCooldownSeconds,

@@ -35,7 +35,12 @@ export function managedIngress(permissions: readonly IpPermission[] | undefined)
 export function toPermissions(rules: readonly Ingress[]): IpPermission[] {
   const byPort = new Map<number, string[]>();
   for (const r of rules) byPort.set(r.port, [...(byPort.get(r.port) ?? []), r.cidr]);
-  return [...byPort].map(([port, cidrs]) => ({ IpProtocol: 'tcp', FromPort: port, ToPort: port, IpRanges: cidrs.map((CidrIp) => ({ CidrIp })) }));
+  return [...byPort].map(([port, cidrs]) => ({
+    IpProtocol: 'tcp',
+    FromPort: port,
+    ToPort: port,
+    IpRanges: cidrs.map((CidrIp) => ({ CidrIp })),
+  }));
 }
 
 /**
@@ -46,7 +51,10 @@ export function toPermissions(rules: readonly Ingress[]): IpPermission[] {
 export function deleteError(err: unknown, groupId: string): unknown {
   if (isNotFound(err)) return undefined;
   if (errorName(err) === 'DependencyViolation') {
-    return new Error(`security group ${groupId} is still in use (by a load balancer or tasks shutting down); retrying`, { cause: err });
+    return new Error(
+      `security group ${groupId} is still in use (by a load balancer or tasks shutting down); retrying`,
+      { cause: err },
+    );
   }
   return err;
 }
@@ -57,7 +65,12 @@ function toObserved(g: SecurityGroup): Observed<'ec2.SecurityGroup'> {
   const id = g.GroupId ?? '';
   return {
     identifier: id,
-    props: { name: g.GroupName ?? '', description: g.Description ?? '', vpcId: g.VpcId ?? '', ingress: managedIngress(g.IpPermissions) },
+    props: {
+      name: g.GroupName ?? '',
+      description: g.Description ?? '',
+      vpcId: g.VpcId ?? '',
+      ingress: managedIngress(g.IpPermissions),
+    },
     tags: Object.fromEntries((g.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? ''])),
     attrs: { id },
   };
@@ -103,13 +116,20 @@ export const securityGroupReconciler: KindReconciler<'ec2.SecurityGroup'> = {
         GroupName: p.name,
         Description: p.description,
         VpcId: p.vpcId,
-        TagSpecifications: [{ ResourceType: 'security-group', Tags: Object.entries(desired.tags).map(([Key, Value]) => ({ Key, Value })) }],
+        TagSpecifications: [
+          {
+            ResourceType: 'security-group',
+            Tags: Object.entries(desired.tags).map(([Key, Value]) => ({ Key, Value })),
+          },
+        ],
       }),
     );
     const id = res.GroupId;
     if (!id) throw new Error(`CreateSecurityGroup ${p.name} returned no group id`);
     if (p.ingress.length > 0) {
-      await ctx.aws.ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: id, IpPermissions: toPermissions(p.ingress) }));
+      await ctx.aws.ec2.send(
+        new AuthorizeSecurityGroupIngressCommand({ GroupId: id, IpPermissions: toPermissions(p.ingress) }),
+      );
     }
     return { identifier: id, props: { ...p, ingress: [...p.ingress] }, tags: { ...desired.tags }, attrs: { id } };
   },
@@ -120,8 +140,12 @@ export const securityGroupReconciler: KindReconciler<'ec2.SecurityGroup'> = {
     const missing = desired.props.ingress.filter((r) => !have.has(key(r)));
     const extra = observed.props.ingress.filter((r) => !want.has(key(r)));
     const GroupId = observed.identifier;
-    if (missing.length > 0) await ctx.aws.ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId, IpPermissions: toPermissions(missing) }));
-    if (extra.length > 0) await ctx.aws.ec2.send(new RevokeSecurityGroupIngressCommand({ GroupId, IpPermissions: toPermissions(extra) }));
+    if (missing.length > 0)
+      await ctx.aws.ec2.send(
+        new AuthorizeSecurityGroupIngressCommand({ GroupId, IpPermissions: toPermissions(missing) }),
+      );
+    if (extra.length > 0)
+      await ctx.aws.ec2.send(new RevokeSecurityGroupIngressCommand({ GroupId, IpPermissions: toPermissions(extra) }));
     return (await describeById(ctx, GroupId)) ?? observed;
   },
 
@@ -136,7 +160,10 @@ export const securityGroupReconciler: KindReconciler<'ec2.SecurityGroup'> = {
 
   async tag(ctx, observed, tags) {
     await ctx.aws.ec2.send(
-      new CreateTagsCommand({ Resources: [observed.identifier], Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }),
+      new CreateTagsCommand({
+        Resources: [observed.identifier],
+        Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })),
+      }),
     );
   },
 };

@@ -40,7 +40,10 @@ export function healthCheckOf(tg: TargetGroup): HealthCheck {
 }
 
 /** The ModifyTargetGroup fields for the health-check fields named in `fields` (all when absent). */
-export function healthCheckInput(hc: HealthCheck, fields?: ReadonlySet<keyof HealthCheck>): Omit<ModifyTargetGroupCommandInput, 'TargetGroupArn'> {
+export function healthCheckInput(
+  hc: HealthCheck,
+  fields?: ReadonlySet<keyof HealthCheck>,
+): Omit<ModifyTargetGroupCommandInput, 'TargetGroupArn'> {
   const want = (f: keyof HealthCheck): boolean => !fields || fields.has(f);
   return {
     ...(want('path') ? { HealthCheckPath: hc.path } : {}),
@@ -75,7 +78,10 @@ async function toObserved(ctx: ReconcileContext, tg: TargetGroup): Promise<Obser
   };
 }
 
-async function describe(ctx: ReconcileContext, by: { Names: string[] } | { TargetGroupArns: string[] }): Promise<Observed<'elbv2.TargetGroup'> | undefined> {
+async function describe(
+  ctx: ReconcileContext,
+  by: { Names: string[] } | { TargetGroupArns: string[] },
+): Promise<Observed<'elbv2.TargetGroup'> | undefined> {
   try {
     const res = await ctx.aws.elbv2.send(new DescribeTargetGroupsCommand(by));
     const tg = res.TargetGroups?.[0];
@@ -89,7 +95,10 @@ async function describe(ctx: ReconcileContext, by: { Names: string[] } | { Targe
 /** How many target groups a load balancer serves (quota headroom for the Environment's status). */
 export async function targetGroupCount(ctx: ReconcileContext, loadBalancerArn: string): Promise<number> {
   let n = 0;
-  for await (const page of paginateDescribeTargetGroups({ client: ctx.aws.elbv2 }, { LoadBalancerArn: loadBalancerArn })) {
+  for await (const page of paginateDescribeTargetGroups(
+    { client: ctx.aws.elbv2 },
+    { LoadBalancerArn: loadBalancerArn },
+  )) {
     n += page.TargetGroups?.length ?? 0;
   }
   return n;
@@ -143,10 +152,14 @@ export const targetGroupReconciler: KindReconciler<'elbv2.TargetGroup'> = {
       );
     }
     const hcFields = new Set(
-      changes.filter((c) => c.path.startsWith('healthCheck.')).map((c) => c.path.slice('healthCheck.'.length) as keyof HealthCheck),
+      changes
+        .filter((c) => c.path.startsWith('healthCheck.'))
+        .map((c) => c.path.slice('healthCheck.'.length) as keyof HealthCheck),
     );
     if (hcFields.size > 0) {
-      await ctx.aws.elbv2.send(new ModifyTargetGroupCommand({ TargetGroupArn, ...healthCheckInput(desired.props.healthCheck, hcFields) }));
+      await ctx.aws.elbv2.send(
+        new ModifyTargetGroupCommand({ TargetGroupArn, ...healthCheckInput(desired.props.healthCheck, hcFields) }),
+      );
     }
     if (paths.has('deregistrationDelaySeconds')) {
       await ctx.aws.elbv2.send(

@@ -62,7 +62,8 @@ export function tagsToEcs(tags: Readonly<Record<string, string>>): Tag[] {
   return Object.entries(tags).map(([key, value]) => ({ key, value }));
 }
 
-const byName = (a: { name?: string | undefined }, b: { name?: string | undefined }): number => (a.name ?? '').localeCompare(b.name ?? '');
+const byName = (a: { name?: string | undefined }, b: { name?: string | undefined }): number =>
+  (a.name ?? '').localeCompare(b.name ?? '');
 
 /**
  * A described task definition in the shape of the desired props: only what Slipway sets. Several containers (an
@@ -94,7 +95,10 @@ export function taskDefinitionProps(td: TaskDefinition): Props {
 }
 
 /** What RegisterTaskDefinition receives: one essential Fargate container, awsvpc (so hostPort = containerPort). */
-export function registrationInput(props: Props, tags: Readonly<Record<string, string>>): RegisterTaskDefinitionCommandInput {
+export function registrationInput(
+  props: Props,
+  tags: Readonly<Record<string, string>>,
+): RegisterTaskDefinitionCommandInput {
   const c = props.container;
   return {
     family: props.family,
@@ -112,10 +116,16 @@ export function registrationInput(props: Props, tags: Readonly<Record<string, st
         essential: true,
         portMappings: [{ containerPort: c.port, hostPort: c.port, protocol: 'tcp' }],
         environment: [...c.environment].sort(byName).map((e) => ({ name: e.name, value: e.value })),
-        ...(c.secrets.length > 0 ? { secrets: [...c.secrets].sort(byName).map((s) => ({ name: s.name, valueFrom: s.valueFrom })) } : {}),
+        ...(c.secrets.length > 0
+          ? { secrets: [...c.secrets].sort(byName).map((s) => ({ name: s.name, valueFrom: s.valueFrom })) }
+          : {}),
         logConfiguration: {
           logDriver: 'awslogs',
-          options: { 'awslogs-group': c.logGroup, 'awslogs-region': c.logRegion, 'awslogs-stream-prefix': c.logStreamPrefix },
+          options: {
+            'awslogs-group': c.logGroup,
+            'awslogs-region': c.logRegion,
+            'awslogs-stream-prefix': c.logStreamPrefix,
+          },
         },
       },
     ],
@@ -135,10 +145,16 @@ function toObserved(td: TaskDefinition, tags: Readonly<Record<string, string>>):
 
 /** ECS answers an unknown family or revision with a ClientException, not a NotFound. */
 function isMissing(err: unknown): boolean {
-  return isNotFound(err) || (errorName(err) === 'ClientException' && /unable to describe task definition/i.test(String((err as Error).message)));
+  return (
+    isNotFound(err) ||
+    (errorName(err) === 'ClientException' && /unable to describe task definition/i.test(String((err as Error).message)))
+  );
 }
 
-async function describe(ctx: ReconcileContext, taskDefinition: string): Promise<{ td: TaskDefinition; tags: Record<string, string> } | undefined> {
+async function describe(
+  ctx: ReconcileContext,
+  taskDefinition: string,
+): Promise<{ td: TaskDefinition; tags: Record<string, string> } | undefined> {
   try {
     const out = await ctx.aws.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition, include: ['TAGS'] }));
     return out.taskDefinition ? { td: out.taskDefinition, tags: tagsFromEcs(out.tags) } : undefined;
@@ -151,13 +167,19 @@ async function describe(ctx: ReconcileContext, taskDefinition: string): Promise<
 /** ARNs of the family's ACTIVE revisions (the list filter is a prefix on some implementations: exact family only). */
 async function activeRevisions(ctx: ReconcileContext, family: string): Promise<string[]> {
   const arns: string[] = [];
-  for await (const page of paginateListTaskDefinitions({ client: ctx.aws.ecs }, { familyPrefix: family, status: 'ACTIVE', sort: 'DESC' })) {
+  for await (const page of paginateListTaskDefinitions(
+    { client: ctx.aws.ecs },
+    { familyPrefix: family, status: 'ACTIVE', sort: 'DESC' },
+  )) {
     arns.push(...(page.taskDefinitionArns ?? []).filter((a) => familyOf(a) === family));
   }
   return arns.sort((a, b) => revisionOf(b) - revisionOf(a));
 }
 
-async function observeFamily(ctx: ReconcileContext, family: string): Promise<Observed<'ecs.TaskDefinition'> | undefined> {
+async function observeFamily(
+  ctx: ReconcileContext,
+  family: string,
+): Promise<Observed<'ecs.TaskDefinition'> | undefined> {
   // By family, AWS describes the latest ACTIVE revision: one call in the common case.
   const latest = await describe(ctx, family);
   if (!latest) return undefined;
@@ -169,9 +191,13 @@ async function observeFamily(ctx: ReconcileContext, family: string): Promise<Obs
   return found?.td.status === 'ACTIVE' ? toObserved(found.td, found.tags) : undefined;
 }
 
-async function register(ctx: ReconcileContext, desired: Desired<'ecs.TaskDefinition'>): Promise<Observed<'ecs.TaskDefinition'>> {
+async function register(
+  ctx: ReconcileContext,
+  desired: Desired<'ecs.TaskDefinition'>,
+): Promise<Observed<'ecs.TaskDefinition'>> {
   const out = await ctx.aws.ecs.send(new RegisterTaskDefinitionCommand(registrationInput(desired.props, desired.tags)));
-  if (!out.taskDefinition) throw new Error(`RegisterTaskDefinition ${desired.props.family} returned no task definition`);
+  if (!out.taskDefinition)
+    throw new Error(`RegisterTaskDefinition ${desired.props.family} returned no task definition`);
   return toObserved(out.taskDefinition, { ...desired.tags });
 }
 

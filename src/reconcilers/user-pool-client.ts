@@ -153,7 +153,11 @@ function oauthOf(props: Props): ClientOAuth | undefined {
 }
 
 export function diffClient(desired: Props, observed: Props): Change[] {
-  return diffFields({ ...desired, oauth: MANAGED_OAUTH }, { ...observed, oauth: oauthOf(observed) }, CLIENT_DIFF_OPTIONS);
+  return diffFields(
+    { ...desired, oauth: MANAGED_OAUTH },
+    { ...observed, oauth: oauthOf(observed) },
+    CLIENT_DIFF_OPTIONS,
+  );
 }
 
 function toObserved(c: UserPoolClientType, tags: Readonly<Record<string, string>>): Observed<'cognito.UserPoolClient'> {
@@ -168,16 +172,24 @@ function toObserved(c: UserPoolClientType, tags: Readonly<Record<string, string>
 function listClients(ctx: ReconcileContext, poolId: string): Promise<readonly UserPoolClientDescription[]> {
   return ctx.memo(`cognito:clients:${poolId}`, async () => {
     const out: UserPoolClientDescription[] = [];
-    for await (const page of paginateListUserPoolClients({ client: ctx.aws.cognito }, { UserPoolId: poolId, MaxResults: 60 })) {
+    for await (const page of paginateListUserPoolClients(
+      { client: ctx.aws.cognito },
+      { UserPoolId: poolId, MaxResults: 60 },
+    )) {
       out.push(...(page.UserPoolClients ?? []));
     }
     return out;
   });
 }
 
-async function describeClient(ctx: ReconcileContext, poolId: string, clientId: string): Promise<UserPoolClientType | undefined> {
+async function describeClient(
+  ctx: ReconcileContext,
+  poolId: string,
+  clientId: string,
+): Promise<UserPoolClientType | undefined> {
   try {
-    return (await ctx.aws.cognito.send(new DescribeUserPoolClientCommand({ UserPoolId: poolId, ClientId: clientId }))).UserPoolClient;
+    return (await ctx.aws.cognito.send(new DescribeUserPoolClientCommand({ UserPoolId: poolId, ClientId: clientId })))
+      .UserPoolClient;
   } catch (err) {
     if (isNotFound(err)) return undefined;
     throw err;
@@ -198,7 +210,9 @@ export const userPoolClient: KindReconciler<'cognito.UserPoolClient'> = {
     if (!pool) return undefined;
     const summary = (await listClients(ctx, userPoolId)).find((c) => c.ClientName === name && c.ClientId);
     const client = summary ? await describeClient(ctx, userPoolId, summary.ClientId!) : undefined;
-    return client ? toObserved(client, clientOwnerTags(poolTags(pool), client.ClientName ?? '', { name, tags: desired.tags })) : undefined;
+    return client
+      ? toObserved(client, clientOwnerTags(poolTags(pool), client.ClientName ?? '', { name, tags: desired.tags }))
+      : undefined;
   },
 
   async observeByIdentifier(ctx, identifier) {
@@ -230,7 +244,10 @@ export const userPoolClient: KindReconciler<'cognito.UserPoolClient'> = {
     ctx.invalidate(`cognito:clients:${p.userPoolId}`);
     if (!out.UserPoolClient) throw new Error(`CreateUserPoolClient ${p.name} returned no client`);
     const pool = await describePool(ctx, p.userPoolId);
-    return toObserved(out.UserPoolClient, clientOwnerTags(poolTags(pool), p.name, { name: p.name, tags: desired.tags }));
+    return toObserved(
+      out.UserPoolClient,
+      clientOwnerTags(poolTags(pool), p.name, { name: p.name, tags: desired.tags }),
+    );
   },
 
   async update(ctx, desired, observed) {
@@ -248,7 +265,9 @@ export const userPoolClient: KindReconciler<'cognito.UserPoolClient'> = {
 
   async delete(ctx, observed) {
     try {
-      await ctx.aws.cognito.send(new DeleteUserPoolClientCommand({ UserPoolId: observed.props.userPoolId, ClientId: observed.attrs.id ?? '' }));
+      await ctx.aws.cognito.send(
+        new DeleteUserPoolClientCommand({ UserPoolId: observed.props.userPoolId, ClientId: observed.attrs.id ?? '' }),
+      );
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }
@@ -258,7 +277,9 @@ export const userPoolClient: KindReconciler<'cognito.UserPoolClient'> = {
   async tag(ctx, observed) {
     const pool = await describePool(ctx, observed.props.userPoolId);
     if (isSlipwayPool(pool)) {
-      throw new Error(`cognito.UserPoolClient ${observed.props.name} carries no tags: it belongs to whoever owns its user pool ${observed.props.userPoolId}; adopt the pool instead`);
+      throw new Error(
+        `cognito.UserPoolClient ${observed.props.name} carries no tags: it belongs to whoever owns its user pool ${observed.props.userPoolId}; adopt the pool instead`,
+      );
     }
     // In an external pool the exact name is the ownership record: nothing to write.
   },

@@ -29,7 +29,12 @@ async function describeDomain(ctx: ReconcileContext, prefix: string): Promise<Do
   return out.DomainDescription?.UserPoolId ? out.DomainDescription : undefined;
 }
 
-function toObserved(ctx: ReconcileContext, prefix: string, userPoolId: string, tags: Readonly<Record<string, string>>): Observed<'cognito.UserPoolDomain'> {
+function toObserved(
+  ctx: ReconcileContext,
+  prefix: string,
+  userPoolId: string,
+  tags: Readonly<Record<string, string>>,
+): Observed<'cognito.UserPoolDomain'> {
   return {
     identifier: prefix,
     props: { userPoolId, domain: prefix },
@@ -38,7 +43,10 @@ function toObserved(ctx: ReconcileContext, prefix: string, userPoolId: string, t
   };
 }
 
-async function observePrefix(ctx: ReconcileContext, prefix: string): Promise<Observed<'cognito.UserPoolDomain'> | undefined> {
+async function observePrefix(
+  ctx: ReconcileContext,
+  prefix: string,
+): Promise<Observed<'cognito.UserPoolDomain'> | undefined> {
   const d = await describeDomain(ctx, prefix);
   if (!d?.UserPoolId) return undefined;
   return toObserved(ctx, prefix, d.UserPoolId, poolTags(await describePool(ctx, d.UserPoolId)));
@@ -57,13 +65,21 @@ async function deleteDomain(ctx: ReconcileContext, prefix: string, userPoolId: s
  * A pool has at most one prefix domain. When the desired pool still holds an older prefix of ours (the prefix was
  * renamed), that one is removed first; a pool not ours keeps its domain and the create fails with a clear error.
  */
-async function createDomain(ctx: ReconcileContext, prefix: string, userPoolId: string, desiredTags: Readonly<Record<string, string>>): Promise<Observed<'cognito.UserPoolDomain'>> {
+async function createDomain(
+  ctx: ReconcileContext,
+  prefix: string,
+  userPoolId: string,
+  desiredTags: Readonly<Record<string, string>>,
+): Promise<Observed<'cognito.UserPoolDomain'>> {
   const pool = await describePool(ctx, userPoolId);
   const tags = poolTags(pool);
   const previous = pool?.Domain;
   if (previous && previous !== prefix) {
     const ours = tags[TAG_CLUSTER] === desiredTags[TAG_CLUSTER] && tags[TAG_OWNER] === desiredTags[TAG_OWNER];
-    if (!ours) throw new Error(`user pool ${userPoolId} already has the domain ${previous}, and a pool takes one prefix domain; it is not Slipway's to replace`);
+    if (!ours)
+      throw new Error(
+        `user pool ${userPoolId} already has the domain ${previous}, and a pool takes one prefix domain; it is not Slipway's to replace`,
+      );
     await deleteDomain(ctx, previous, userPoolId);
   }
   await ctx.aws.cognito.send(new CreateUserPoolDomainCommand({ UserPoolId: userPoolId, Domain: prefix }));
@@ -95,6 +111,8 @@ export const userPoolDomain: KindReconciler<'cognito.UserPoolDomain'> = {
   },
 
   async tag(_ctx, observed) {
-    throw new Error(`cognito.UserPoolDomain ${observed.identifier} carries no tags: it belongs to whoever owns its user pool ${observed.props.userPoolId}; adopt the pool instead`);
+    throw new Error(
+      `cognito.UserPoolDomain ${observed.identifier} carries no tags: it belongs to whoever owns its user pool ${observed.props.userPoolId}; adopt the pool instead`,
+    );
   },
 };

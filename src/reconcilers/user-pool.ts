@@ -57,7 +57,8 @@ export function isSlipwayPool(pool: UserPoolType | undefined): boolean {
 function listPools(ctx: ReconcileContext): Promise<readonly UserPoolDescriptionType[]> {
   return ctx.memo('cognito:pools', async () => {
     const out: UserPoolDescriptionType[] = [];
-    for await (const page of paginateListUserPools({ client: ctx.aws.cognito }, { MaxResults: 60 })) out.push(...(page.UserPools ?? []));
+    for await (const page of paginateListUserPools({ client: ctx.aws.cognito }, { MaxResults: 60 }))
+      out.push(...(page.UserPools ?? []));
     return out;
   });
 }
@@ -76,7 +77,9 @@ export const userPool: KindReconciler<'cognito.UserPool'> = {
 
   async observe(ctx, desired) {
     const named = (await listPools(ctx)).filter((p) => p.Name === desired.props.name && p.Id);
-    const pools = (await Promise.all(named.map((p) => describePool(ctx, p.Id!)))).filter((p): p is UserPoolType => p !== undefined);
+    const pools = (await Promise.all(named.map((p) => describePool(ctx, p.Id!)))).filter(
+      (p): p is UserPoolType => p !== undefined,
+    );
     const mine = pools.find((p) => {
       const tags = poolTags(p);
       return tags[TAG_CLUSTER] === desired.tags[TAG_CLUSTER] && tags[TAG_OWNER] === desired.tags[TAG_OWNER];
@@ -112,13 +115,18 @@ export const userPool: KindReconciler<'cognito.UserPool'> = {
 
   async update(_ctx, desired, observed, changes) {
     // The name is the identity: a pool found by it cannot differ in it. Nothing else is managed.
-    if (changes.length > 0) throw new Error(`cognito.UserPool ${desired.props.name}: ${changes.map((c) => c.path).join(', ')} cannot be changed in place`);
+    if (changes.length > 0)
+      throw new Error(
+        `cognito.UserPool ${desired.props.name}: ${changes.map((c) => c.path).join(', ')} cannot be changed in place`,
+      );
     return observed;
   },
 
   async delete(ctx, observed) {
     try {
-      await ctx.aws.cognito.send(new DeleteUserPoolCommand({ UserPoolId: observed.attrs.id ?? poolIdOf(observed.identifier) }));
+      await ctx.aws.cognito.send(
+        new DeleteUserPoolCommand({ UserPoolId: observed.attrs.id ?? poolIdOf(observed.identifier) }),
+      );
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }
@@ -126,7 +134,9 @@ export const userPool: KindReconciler<'cognito.UserPool'> = {
   },
 
   async tag(ctx, observed, tags) {
-    await ctx.aws.cognito.send(new TagResourceCommand({ ResourceArn: observed.attrs.arn ?? observed.identifier, Tags: { ...tags } }));
+    await ctx.aws.cognito.send(
+      new TagResourceCommand({ ResourceArn: observed.attrs.arn ?? observed.identifier, Tags: { ...tags } }),
+    );
     ctx.invalidate(`cognito:pool:${poolIdOf(observed.identifier)}`);
   },
 };

@@ -101,7 +101,13 @@ export class EventRecorder {
     const action = spec.action ?? 'Reconcile';
     const note = truncate(spec.note, NOTE_LIMIT);
     const meta = obj.metadata ?? {};
-    const seriesKey = [meta.uid ?? `${meta.namespace ?? ''}/${obj.kind ?? ''}/${meta.name ?? ''}`, spec.type, spec.reason, action, note].join('\u0000');
+    const seriesKey = [
+      meta.uid ?? `${meta.namespace ?? ''}/${obj.kind ?? ''}/${meta.name ?? ''}`,
+      spec.type,
+      spec.reason,
+      action,
+      note,
+    ].join('\u0000');
     const previous = this.inFlight.get(seriesKey) ?? Promise.resolve();
     const next = previous
       .then(() => this.write(seriesKey, obj, { ...spec, action, note }))

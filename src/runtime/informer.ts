@@ -5,7 +5,16 @@
 import { Watch } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { type Clock, type TimerHandle, jitter, sleep, systemClock } from './clock.js';
-import { type KubeObject, type KubeClient, type ResourceClient, type ResourceType, isGone, keyOf, resourcePath, statusCodeOf } from './kube.js';
+import {
+  type KubeObject,
+  type KubeClient,
+  type ResourceClient,
+  type ResourceType,
+  isGone,
+  keyOf,
+  resourcePath,
+  statusCodeOf,
+} from './kube.js';
 
 export interface InformerHandlers<T> {
   readonly onAdd?: (obj: T) => void;
@@ -95,7 +104,8 @@ export class Informer<T extends KubeObject> {
     this.backoffMaxMs = options.backoffMaxMs ?? 30_000;
     this.resyncPeriodMs = options.resyncPeriodMs ?? 10 * 60_000;
     const kubeConfig = options.client.kubeConfig;
-    this.startWatch = options.watch ?? ((path, query, onEvent, onDone) => new Watch(kubeConfig).watch(path, query, onEvent, onDone));
+    this.startWatch =
+      options.watch ?? ((path, query, onEvent, onDone) => new Watch(kubeConfig).watch(path, query, onEvent, onDone));
   }
 
   /** Registers handlers. Objects already in the cache are delivered to them as adds, so late registration is safe. */
@@ -318,7 +328,8 @@ export class Informer<T extends KubeObject> {
         if (!err) finish('closed');
         else if (isGone(err)) finish('gone');
         else {
-          if (!signal.aborted) this.log?.warn({ err: describe(err), code: statusCodeOf(err) }, 'watch ended with error');
+          if (!signal.aborted)
+            this.log?.warn({ err: describe(err), code: statusCodeOf(err) }, 'watch ended with error');
           finish('failed');
         }
       };
@@ -344,11 +355,14 @@ export class Informer<T extends KubeObject> {
   private scheduleResync(): void {
     if (this.resyncPeriodMs <= 0) return;
     const stopped = this.stopController?.signal;
-    this.resyncTimer = this.clock.setTimeout(() => {
-      if (stopped?.aborted) return;
-      if (this.synced) for (const obj of [...this.cache.values()]) this.emitUpdate(obj, obj);
-      this.scheduleResync();
-    }, jitter(this.resyncPeriodMs, 0.1));
+    this.resyncTimer = this.clock.setTimeout(
+      () => {
+        if (stopped?.aborted) return;
+        if (this.synced) for (const obj of [...this.cache.values()]) this.emitUpdate(obj, obj);
+        this.scheduleResync();
+      },
+      jitter(this.resyncPeriodMs, 0.1),
+    );
   }
 
   private emitAdd(obj: T): void {

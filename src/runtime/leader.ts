@@ -6,7 +6,15 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { type Clock, jitter, sleep, systemClock } from './clock.js';
-import { type KubeObject, CoreTypes, type KubeClient, type ResourceClient, isConflict, isNotFound, microTime } from './kube.js';
+import {
+  type KubeObject,
+  CoreTypes,
+  type KubeClient,
+  type ResourceClient,
+  isConflict,
+  isNotFound,
+  microTime,
+} from './kube.js';
 import { jsonEqual } from './status.js';
 
 export interface LeaseSpec {

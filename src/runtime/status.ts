@@ -74,8 +74,7 @@ export function carryTransitionTimes<S>(current: S | undefined, desired: S): S {
   const conditions = (desired.conditions as unknown[]).map((c) => {
     if (!isPlainObject(c)) return c;
     const before = currentConditions.find((p: unknown) => isPlainObject(p) && p.type === c.type) as
-      | Record<string, unknown>
-      | undefined;
+      Record<string, unknown> | undefined;
     return before && before.status === c.status && before.lastTransitionTime !== undefined
       ? { ...c, lastTransitionTime: before.lastTransitionTime }
       : c;

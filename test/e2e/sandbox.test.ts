@@ -9,7 +9,10 @@ const root = join(import.meta.dirname, '..', '..');
 
 test('the sandbox brings up examples/ and shows drift reported and corrected', { timeout: 600_000 }, async () => {
   const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'scripts/sandbox.ts'), '--once'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'scripts/sandbox.ts'), '--once'], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));

@@ -24,9 +24,17 @@ type Log = (line: string) => void;
 const goEnv = { GOTOOLCHAIN: 'local', CGO_ENABLED: '0', GOFLAGS: '-mod=mod' };
 
 /** Runs a command, streaming nothing; on failure the error carries the tail of its output. */
-async function run(cmd: string, args: readonly string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<string> {
+async function run(
+  cmd: string,
+  args: readonly string[],
+  opts: { cwd?: string; env?: Record<string, string> } = {},
+): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, {
+      cwd: opts.cwd,
+      env: { ...process.env, ...opts.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -60,7 +68,6 @@ async function withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
-
 async function timed<T>(log: Log, what: string, fn: () => Promise<T>): Promise<T> {
   const start = Date.now();
   log(`${what} ...`);
@@ -74,10 +81,14 @@ async function buildKubernetes(outDir: string, log: Log): Promise<void> {
   const [major, minor] = v.split('.');
   const work = join(cacheRoot(), 'build', `kubernetes-v${v}`);
   mkdirSync(work, { recursive: true });
-  const info = JSON.parse(await run('go', ['mod', 'download', '-json', `k8s.io/kubernetes@v${v}`], { cwd: work, env: goEnv })) as {
+  const info = JSON.parse(
+    await run('go', ['mod', 'download', '-json', `k8s.io/kubernetes@v${v}`], { cwd: work, env: goEnv }),
+  ) as {
     GoMod: string;
   };
-  const staging = [...readFileSync(info.GoMod, 'utf8').matchAll(/^\s+(k8s\.io\/[\w.-]+) => \.\/staging\//gm)].map((m) => m[1]!);
+  const staging = [...readFileSync(info.GoMod, 'utf8').matchAll(/^\s+(k8s\.io\/[\w.-]+) => \.\/staging\//gm)].map(
+    (m) => m[1]!,
+  );
   if (staging.length < 10) throw new Error(`could not read the staging modules from ${info.GoMod}`);
   const replaces = staging.map((m) => `\t${m} => ${m} v0.${minor}.${v.split('.')[2]}`).join('\n');
   writeFileSync(
@@ -103,7 +114,16 @@ async function buildKubernetes(outDir: string, log: Log): Promise<void> {
   await timed(log, `building kube-apiserver and kube-controller-manager v${v} (several minutes when cold)`, () =>
     run(
       'go',
-      ['build', '-trimpath', '-ldflags', ldflags, '-o', `${tmp}/`, 'k8s.io/kubernetes/cmd/kube-apiserver', 'k8s.io/kubernetes/cmd/kube-controller-manager'],
+      [
+        'build',
+        '-trimpath',
+        '-ldflags',
+        ldflags,
+        '-o',
+        `${tmp}/`,
+        'k8s.io/kubernetes/cmd/kube-apiserver',
+        'k8s.io/kubernetes/cmd/kube-controller-manager',
+      ],
       { cwd: work, env: goEnv },
     ),
   );
@@ -114,9 +134,17 @@ async function buildKubernetes(outDir: string, log: Log): Promise<void> {
 async function buildEtcd(outDir: string, log: Log): Promise<void> {
   const work = join(cacheRoot(), 'build', `etcd-v${ETCD_VERSION}`);
   mkdirSync(work, { recursive: true });
-  writeFileSync(join(work, 'go.mod'), `module slipway.local/etcd-build\n\ngo 1.23\n\nrequire go.etcd.io/etcd/server/v3 v${ETCD_VERSION}\n`);
-  writeFileSync(join(work, 'main.go'), 'package main\n\nimport (\n\t"os"\n\n\t"go.etcd.io/etcd/server/v3/etcdmain"\n)\n\nfunc main() { etcdmain.Main(os.Args) }\n');
-  await timed(log, `resolving etcd v${ETCD_VERSION} modules`, () => run('go', ['mod', 'tidy'], { cwd: work, env: goEnv }));
+  writeFileSync(
+    join(work, 'go.mod'),
+    `module slipway.local/etcd-build\n\ngo 1.23\n\nrequire go.etcd.io/etcd/server/v3 v${ETCD_VERSION}\n`,
+  );
+  writeFileSync(
+    join(work, 'main.go'),
+    'package main\n\nimport (\n\t"os"\n\n\t"go.etcd.io/etcd/server/v3/etcdmain"\n)\n\nfunc main() { etcdmain.Main(os.Args) }\n',
+  );
+  await timed(log, `resolving etcd v${ETCD_VERSION} modules`, () =>
+    run('go', ['mod', 'tidy'], { cwd: work, env: goEnv }),
+  );
   const tmp = `${outDir}.tmp`;
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
@@ -132,7 +160,12 @@ async function installMoto(venv: string, log: Log): Promise<void> {
   rmSync(venv, { recursive: true, force: true });
   await run('python3', ['-m', 'venv', venv]);
   await timed(log, `installing moto[server]==${MOTO_VERSION} into a virtualenv`, () =>
-    run(join(venv, 'bin', 'pip'), ['install', '--disable-pip-version-check', '--quiet', `moto[server]==${MOTO_VERSION}`]),
+    run(join(venv, 'bin', 'pip'), [
+      'install',
+      '--disable-pip-version-check',
+      '--quiet',
+      `moto[server]==${MOTO_VERSION}`,
+    ]),
   );
   writeFileSync(join(venv, '.complete'), MOTO_VERSION);
 }
@@ -154,19 +187,27 @@ export async function ensureHelm(log: Log = (l) => process.stderr.write(`[env] $
     // go install pkg@version ignores any go.mod, and refuses -mod=mod.
     const env = { ...goEnv, GOFLAGS: '' };
     const mod = `helm.sh/helm/v3@v${HELM_VERSION}`;
-    const info = JSON.parse(await run('go', ['mod', 'download', '-json', mod], { cwd: work, env })) as { GoMod: string };
+    const info = JSON.parse(await run('go', ['mod', 'download', '-json', mod], { cwd: work, env })) as {
+      GoMod: string;
+    };
     const clientGo = /^\s*k8s\.io\/client-go v0\.(\d+)\./m.exec(readFileSync(info.GoMod, 'utf8'));
     if (!clientGo) throw new Error(`could not read the client-go version from ${info.GoMod}`);
     const ldflags = [
       '-s -w',
       `-X helm.sh/helm/v3/internal/version.version=v${HELM_VERSION}`,
-      ...['pkg/lint/rules', 'pkg/chartutil'].flatMap((p) => [`-X helm.sh/helm/v3/${p}.k8sVersionMajor=1`, `-X helm.sh/helm/v3/${p}.k8sVersionMinor=${clientGo[1]}`]),
+      ...['pkg/lint/rules', 'pkg/chartutil'].flatMap((p) => [
+        `-X helm.sh/helm/v3/${p}.k8sVersionMajor=1`,
+        `-X helm.sh/helm/v3/${p}.k8sVersionMinor=${clientGo[1]}`,
+      ]),
     ].join(' ');
     const tmp = `${bin}.tmp`;
     rmSync(tmp, { recursive: true, force: true });
     mkdirSync(tmp, { recursive: true });
     await timed(log, `building helm v${HELM_VERSION}`, () =>
-      run('go', ['install', '-trimpath', '-ldflags', ldflags, `helm.sh/helm/v3/cmd/helm@v${HELM_VERSION}`], { cwd: work, env: { ...env, GOBIN: tmp } }),
+      run('go', ['install', '-trimpath', '-ldflags', ldflags, `helm.sh/helm/v3/cmd/helm@v${HELM_VERSION}`], {
+        cwd: work,
+        env: { ...env, GOBIN: tmp },
+      }),
     );
     renameSync(join(tmp, 'helm'), bin);
     rmSync(tmp, { recursive: true, force: true });

@@ -49,7 +49,13 @@ export async function startLocalEnvironment(opts: StartOptions = {}): Promise<Lo
   process.once('SIGTERM', onSignal);
 
   try {
-    const [etcdPort, etcdPeerPort, apiPort, kcmPort, motoPort] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
+    const [etcdPort, etcdPeerPort, apiPort, kcmPort, motoPort] = await Promise.all([
+      freePort(),
+      freePort(),
+      freePort(),
+      freePort(),
+      freePort(),
+    ]);
 
     // etcd
     const etcd = group.start('etcd', bins.etcd, [
@@ -176,10 +182,14 @@ function kubeconfig(server: string, token: string): string {
 
 function httpsOk(url: string, token?: string): Promise<boolean> {
   return new Promise((resolve) => {
-    const req = request(url, { rejectUnauthorized: false, headers: token ? { authorization: `Bearer ${token}` } : {}, timeout: 2000 }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
-    });
+    const req = request(
+      url,
+      { rejectUnauthorized: false, headers: token ? { authorization: `Bearer ${token}` } : {}, timeout: 2000 },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode === 200);
+      },
+    );
     req.on('error', () => resolve(false));
     req.on('timeout', () => req.destroy());
     req.end();

@@ -48,7 +48,9 @@ export class ProcessGroup {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       if (m.child.exitCode !== null || m.child.signalCode !== null) {
-        throw new Error(`${m.name} exited (${m.child.exitCode ?? m.child.signalCode}) before it was ready:\n${tail(m.logFile)}`);
+        throw new Error(
+          `${m.name} exited (${m.child.exitCode ?? m.child.signalCode}) before it was ready:\n${tail(m.logFile)}`,
+        );
       }
       if (await probe().catch(() => false)) return;
       await sleep(150);

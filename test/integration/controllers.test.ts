@@ -2,7 +2,13 @@
 // moto as AWS. AWS state is asserted through the SDK, status through the API server.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { DescribeServicesCommand, UpdateServiceCommand, CreateClusterCommand, DescribeClustersCommand, DescribeTaskDefinitionCommand } from '@aws-sdk/client-ecs';
+import {
+  DescribeServicesCommand,
+  UpdateServiceCommand,
+  CreateClusterCommand,
+  DescribeClustersCommand,
+  DescribeTaskDefinitionCommand,
+} from '@aws-sdk/client-ecs';
 import { DescribeSecurityGroupsCommand } from '@aws-sdk/client-ec2';
 import {
   CreateTargetGroupCommand,
@@ -12,16 +18,37 @@ import {
   ModifyRuleCommand,
   ModifyTargetGroupCommand,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { ChangeResourceRecordSetsCommand, ListResourceRecordSetsCommand, type ResourceRecordSet } from '@aws-sdk/client-route-53';
-import { DescribeUserPoolClientCommand, DescribeUserPoolCommand, UpdateUserPoolClientCommand } from '@aws-sdk/client-cognito-identity-provider';
+import {
+  ChangeResourceRecordSetsCommand,
+  ListResourceRecordSetsCommand,
+  type ResourceRecordSet,
+} from '@aws-sdk/client-route-53';
+import {
+  DescribeUserPoolClientCommand,
+  DescribeUserPoolCommand,
+  UpdateUserPoolClientCommand,
+} from '@aws-sdk/client-cognito-identity-provider';
 import type { Environment, Service } from '../../src/api/index.js';
 import { ENVIRONMENT_TYPE, SERVICE_TYPE } from '../../src/controllers/resource-types.js';
 import type { Operator } from '../../src/operator.js';
 import type { AwsClients } from '../../src/aws/clients.js';
 import { createLandscape, emulatorState, testAws, uniqueSuffix, type Landscape } from '../support/aws-fixtures.js';
-import { condition, createNamespace, eventually, installCrds, kubeClient, kubectl, waitForCondition } from '../support/kube.js';
+import {
+  condition,
+  createNamespace,
+  eventually,
+  installCrds,
+  kubeClient,
+  kubectl,
+  waitForCondition,
+} from '../support/kube.js';
 import { reconcileCount, startOperator } from '../support/operator.js';
-import { apply, environmentYaml as environmentYaml_, serviceYaml as serviceYaml_, type ServiceOptions } from '../support/manifests.js';
+import {
+  apply,
+  environmentYaml as environmentYaml_,
+  serviceYaml as serviceYaml_,
+  type ServiceOptions,
+} from '../support/manifests.js';
 
 const suffix = uniqueSuffix();
 const ns = `ctl-${suffix}`;
@@ -43,14 +70,31 @@ const serviceYaml = (name: string, opts: ServiceOptions = {}) => serviceYaml_(ns
  */
 async function nudge(kind: 'environment' | 'service', name: string): Promise<void> {
   const before = await reconcileCount(operator, kind);
-  kubectl(['annotate', '--overwrite', kind === 'environment' ? 'environments.slipway.dev' : 'services.slipway.dev', name, '-n', ns, `test.slipway.dev/nudge=${Date.now()}`]);
-  await eventually(`a ${kind} reconcile of ${name}`, async () => ((await reconcileCount(operator, kind)) > before ? true : undefined), 30_000);
+  kubectl([
+    'annotate',
+    '--overwrite',
+    kind === 'environment' ? 'environments.slipway.dev' : 'services.slipway.dev',
+    name,
+    '-n',
+    ns,
+    `test.slipway.dev/nudge=${Date.now()}`,
+  ]);
+  await eventually(
+    `a ${kind} reconcile of ${name}`,
+    async () => ((await reconcileCount(operator, kind)) > before ? true : undefined),
+    30_000,
+  );
   let quietSince = 0;
-  await eventually('the operator to go quiet', async () => {
-    if (!operator.idle()) quietSince = 0;
-    else quietSince ||= Date.now();
-    return quietSince && Date.now() - quietSince > 750 ? true : undefined;
-  }, 30_000, 50);
+  await eventually(
+    'the operator to go quiet',
+    async () => {
+      if (!operator.idle()) quietSince = 0;
+      else quietSince ||= Date.now();
+      return quietSince && Date.now() - quietSince > 750 ? true : undefined;
+    },
+    30_000,
+    50,
+  );
 }
 
 /** Deletes Services and waits for their finalizers (kubectl's own --wait would block this process, and the
@@ -58,7 +102,11 @@ async function nudge(kind: 'environment' | 'service', name: string): Promise<voi
 async function deleteAndWait(...names: string[]): Promise<void> {
   kubectl(['delete', 'services.slipway.dev', ...names, '-n', ns, '--wait=false']);
   for (const name of names) {
-    await eventually(`Service ${name} to be gone`, async () => ((await services.find({ namespace: ns, name })) ? undefined : true), 180_000);
+    await eventually(
+      `Service ${name} to be gone`,
+      async () => ((await services.find({ namespace: ns, name })) ? undefined : true),
+      180_000,
+    );
   }
 }
 
@@ -66,7 +114,9 @@ async function ruleFor(host: string) {
   const svc = await services.get({ namespace: ns, name: 'catalog' });
   const out = await aws.elbv2.send(new DescribeRulesCommand({ RuleArns: [svc.status!.ruleArn!] }));
   const rule = out.Rules![0]!;
-  const hosts = (rule.Conditions ?? []).filter((c) => c.Field === 'host-header').flatMap((c) => c.HostHeaderConfig?.Values ?? c.Values ?? []);
+  const hosts = (rule.Conditions ?? [])
+    .filter((c) => c.Field === 'host-header')
+    .flatMap((c) => c.HostHeaderConfig?.Values ?? c.Values ?? []);
   assert.deepEqual(hosts, [host], 'the rule routes the service host');
   return rule;
 }
@@ -91,16 +141,22 @@ describe('Environment and Service controllers', { timeout: 600_000 }, () => {
 
   test('a Service whose Environment is missing gets a clear condition, then becomes Ready once it appears', async () => {
     apply(serviceYaml('catalog'));
-    const waiting = await waitForCondition(services, { namespace: ns, name: 'catalog' }, 'Ready', 'False', { reason: 'EnvironmentNotFound' });
+    const waiting = await waitForCondition(services, { namespace: ns, name: 'catalog' }, 'Ready', 'False', {
+      reason: 'EnvironmentNotFound',
+    });
     assert.match(condition(waiting, 'Ready')!.message!, /spec\.environmentRef\.name: Environment dev does not exist/);
 
     apply(environmentYaml('dev'));
-    const env = await waitForCondition(environments, { namespace: ns, name: 'dev' }, 'Ready', 'True', { timeoutMs: 120_000 });
+    const env = await waitForCondition(environments, { namespace: ns, name: 'dev' }, 'Ready', 'True', {
+      timeoutMs: 120_000,
+    });
     assert.ok(env.status?.loadBalancer?.dnsName, 'the ALB DNS name is in status');
     assert.ok(env.status?.cognito?.clientId, 'the gate app client is in status');
     assert.ok(env.metadata.finalizers?.includes('slipway.dev/cleanup'));
 
-    const svc = await waitForCondition(services, { namespace: ns, name: 'catalog' }, 'Ready', 'True', { timeoutMs: 120_000 });
+    const svc = await waitForCondition(services, { namespace: ns, name: 'catalog' }, 'Ready', 'True', {
+      timeoutMs: 120_000,
+    });
     assert.equal(svc.status?.url, `https://catalog.${baseDomain}`);
     assert.match(svc.status?.taskDefinitionArn ?? '', /task-definition\/.+:1$/);
     assert.ok(svc.status?.priority && svc.status.priority >= 1 && svc.status.priority <= 50_000);
@@ -109,7 +165,9 @@ describe('Environment and Service controllers', { timeout: 600_000 }, () => {
   test('AWS holds the Fargate service, the gated listener rule, the DNS alias and the callback URL', async () => {
     const env = await environments.get({ namespace: ns, name: 'dev' });
     const svc = await services.get({ namespace: ns, name: 'catalog' });
-    const ecs = await aws.ecs.send(new DescribeServicesCommand({ cluster: env.status!.clusterArn!, services: ['catalog'] }));
+    const ecs = await aws.ecs.send(
+      new DescribeServicesCommand({ cluster: env.status!.clusterArn!, services: ['catalog'] }),
+    );
     const service = ecs.services![0]!;
     assert.equal(service.launchType, 'FARGATE');
     assert.equal(service.taskDefinition, svc.status!.taskDefinitionArn);
@@ -123,14 +181,27 @@ describe('Environment and Service controllers', { timeout: 600_000 }, () => {
     const rs = await records();
     const a = rs.find((r) => r.Name === `catalog.${baseDomain}.` && r.Type === 'A');
     assert.ok(a?.AliasTarget?.DNSName, 'alias A record');
-    assert.ok(rs.some((r) => r.Name === `catalog.${baseDomain}.` && r.Type === 'TXT'), 'ownership TXT record');
+    assert.ok(
+      rs.some((r) => r.Name === `catalog.${baseDomain}.` && r.Type === 'TXT'),
+      'ownership TXT record',
+    );
 
     const client = await aws.cognito.send(
-      new DescribeUserPoolClientCommand({ UserPoolId: env.status!.cognito!.userPoolId!, ClientId: env.status!.cognito!.clientId! }),
+      new DescribeUserPoolClientCommand({
+        UserPoolId: env.status!.cognito!.userPoolId!,
+        ClientId: env.status!.cognito!.clientId!,
+      }),
     );
     await eventually('the callback URL for the service host', async () => {
-      const c = await aws.cognito.send(new DescribeUserPoolClientCommand({ UserPoolId: env.status!.cognito!.userPoolId!, ClientId: env.status!.cognito!.clientId! }));
-      return c.UserPoolClient?.CallbackURLs?.includes(`https://catalog.${baseDomain}/oauth2/idpresponse`) ? true : undefined;
+      const c = await aws.cognito.send(
+        new DescribeUserPoolClientCommand({
+          UserPoolId: env.status!.cognito!.userPoolId!,
+          ClientId: env.status!.cognito!.clientId!,
+        }),
+      );
+      return c.UserPoolClient?.CallbackURLs?.includes(`https://catalog.${baseDomain}/oauth2/idpresponse`)
+        ? true
+        : undefined;
     });
     assert.ok(client.UserPoolClient?.ClientSecret, 'the app client has a secret');
   });
@@ -142,7 +213,9 @@ describe('Environment and Service controllers', { timeout: 600_000 }, () => {
       return s.status?.revision === 2 && s.status.observedGeneration === s.metadata.generation ? s : undefined;
     });
     const env = await environments.get({ namespace: ns, name: 'dev' });
-    const ecs = await aws.ecs.send(new DescribeServicesCommand({ cluster: env.status!.clusterArn!, services: ['catalog'] }));
+    const ecs = await aws.ecs.send(
+      new DescribeServicesCommand({ cluster: env.status!.clusterArn!, services: ['catalog'] }),
+    );
     assert.equal(ecs.services![0]!.taskDefinition, svc.status!.taskDefinitionArn);
 
     const before = operator.calls.snapshot();
@@ -155,30 +228,63 @@ describe('Environment and Service controllers', { timeout: 600_000 }, () => {
     const svc = await services.get({ namespace: ns, name: 'catalog' });
     const host = `catalog.${baseDomain}`;
     // A rule's host, a target group's health check, the DNS record, the service's task definition.
-    await aws.elbv2.send(new ModifyRuleCommand({ RuleArn: svc.status!.ruleArn!, Conditions: [{ Field: 'host-header', Values: [`hijacked.${baseDomain}`] }, { Field: 'path-pattern', Values: ['/*'] }] }));
-    await aws.elbv2.send(new ModifyTargetGroupCommand({ TargetGroupArn: svc.status!.targetGroupArn!, HealthCheckPath: '/changed' }));
+    await aws.elbv2.send(
+      new ModifyRuleCommand({
+        RuleArn: svc.status!.ruleArn!,
+        Conditions: [
+          { Field: 'host-header', Values: [`hijacked.${baseDomain}`] },
+          { Field: 'path-pattern', Values: ['/*'] },
+        ],
+      }),
+    );
+    await aws.elbv2.send(
+      new ModifyTargetGroupCommand({ TargetGroupArn: svc.status!.targetGroupArn!, HealthCheckPath: '/changed' }),
+    );
     const a = (await records()).find((r) => r.Name === `${host}.` && r.Type === 'A')!;
-    await aws.route53.send(new ChangeResourceRecordSetsCommand({ HostedZoneId: land.hostedZoneId, ChangeBatch: { Changes: [{ Action: 'DELETE', ResourceRecordSet: a }] } }));
+    await aws.route53.send(
+      new ChangeResourceRecordSetsCommand({
+        HostedZoneId: land.hostedZoneId,
+        ChangeBatch: { Changes: [{ Action: 'DELETE', ResourceRecordSet: a }] },
+      }),
+    );
     const oldRevision = svc.status!.taskDefinitionArn!.replace(/:2$/, ':1');
-    await aws.ecs.send(new UpdateServiceCommand({ cluster: env.status!.clusterArn!, service: 'catalog', taskDefinition: oldRevision }));
+    await aws.ecs.send(
+      new UpdateServiceCommand({ cluster: env.status!.clusterArn!, service: 'catalog', taskDefinition: oldRevision }),
+    );
 
     await nudge('service', 'catalog');
     const after = await services.get({ namespace: ns, name: 'catalog' });
     const paths = (after.status?.drift ?? []).map((d) => `${d.logicalId} ${d.path} ${d.action}`);
-    assert.ok(paths.some((p) => /^listener-rule .*host.* Corrected$/.test(p)), `rule host drift in ${paths.join('; ')}`);
+    assert.ok(
+      paths.some((p) => /^listener-rule .*host.* Corrected$/.test(p)),
+      `rule host drift in ${paths.join('; ')}`,
+    );
     assert.ok(
       paths.some((p) => /^target-group healthCheck\.path Corrected$/.test(p)),
       `health check drift in ${paths.join('; ')}; conditions ${JSON.stringify(after.status?.conditions)}`,
     );
-    assert.ok(paths.some((p) => /^dns-record \(resource\) Corrected$/.test(p)), `deleted record in ${paths.join('; ')}`);
-    assert.ok(paths.some((p) => /^ecs-service taskDefinitionArn Corrected$/.test(p)), `task definition drift in ${paths.join('; ')}`);
+    assert.ok(
+      paths.some((p) => /^dns-record \(resource\) Corrected$/.test(p)),
+      `deleted record in ${paths.join('; ')}`,
+    );
+    assert.ok(
+      paths.some((p) => /^ecs-service taskDefinitionArn Corrected$/.test(p)),
+      `task definition drift in ${paths.join('; ')}`,
+    );
     assert.equal(condition(after, 'Ready')?.status, 'True');
 
     await ruleFor(host);
-    const tg = await aws.elbv2.send(new DescribeTargetGroupsCommand({ TargetGroupArns: [svc.status!.targetGroupArn!] }));
+    const tg = await aws.elbv2.send(
+      new DescribeTargetGroupsCommand({ TargetGroupArns: [svc.status!.targetGroupArn!] }),
+    );
     assert.equal(tg.TargetGroups![0]!.HealthCheckPath, '/healthz');
-    assert.ok((await records()).some((r) => r.Name === `${host}.` && r.Type === 'A'), 'the record is back');
-    const ecs = await aws.ecs.send(new DescribeServicesCommand({ cluster: env.status!.clusterArn!, services: ['catalog'] }));
+    assert.ok(
+      (await records()).some((r) => r.Name === `${host}.` && r.Type === 'A'),
+      'the record is back',
+    );
+    const ecs = await aws.ecs.send(
+      new DescribeServicesCommand({ cluster: env.status!.clusterArn!, services: ['catalog'] }),
+    );
     assert.equal(ecs.services![0]!.taskDefinition, svc.status!.taskDefinitionArn);
     const events = kubectl(['get', 'events', '-n', ns, '--field-selector', 'reason=DriftCorrected', '-o', 'name']);
     assert.ok(events.trim().length > 0, 'a DriftCorrected event was recorded');
@@ -203,7 +309,11 @@ describe('Environment and Service controllers', { timeout: 600_000 }, () => {
     const fixed = await aws.cognito.send(new DescribeUserPoolClientCommand(ids));
     assert.deepEqual(fixed.UserPoolClient!.CallbackURLs, [`https://catalog.${baseDomain}/oauth2/idpresponse`]);
     const after = await environments.get({ namespace: ns, name: 'dev' });
-    assert.ok(after.status?.drift?.some((d) => d.logicalId === 'user-pool-client' && d.path === 'callbackUrls' && d.action === 'Corrected'));
+    assert.ok(
+      after.status?.drift?.some(
+        (d) => d.logicalId === 'user-pool-client' && d.path === 'callbackUrls' && d.action === 'Corrected',
+      ),
+    );
   });
 
   test('under driftPolicy Report, drift is reported and AWS is left untouched', async () => {
@@ -213,15 +323,23 @@ describe('Environment and Service controllers', { timeout: 600_000 }, () => {
       return s.status?.observedGeneration === s.metadata.generation ? s : undefined;
     });
     const svc = await services.get({ namespace: ns, name: 'catalog' });
-    await aws.elbv2.send(new ModifyTargetGroupCommand({ TargetGroupArn: svc.status!.targetGroupArn!, HealthCheckPath: '/reported' }));
+    await aws.elbv2.send(
+      new ModifyTargetGroupCommand({ TargetGroupArn: svc.status!.targetGroupArn!, HealthCheckPath: '/reported' }),
+    );
     const before = operator.calls.snapshot();
     await nudge('service', 'catalog');
     const after = await services.get({ namespace: ns, name: 'catalog' });
     assert.equal(condition(after, 'Drifted')?.status, 'True');
     assert.match(condition(after, 'Drifted')!.message!, /healthCheck\.path is \/reported, want \/healthz/);
-    assert.ok(after.status?.drift?.some((d) => d.path === 'healthCheck.path' && d.action === 'Reported' && d.actual === '/reported'));
+    assert.ok(
+      after.status?.drift?.some(
+        (d) => d.path === 'healthCheck.path' && d.action === 'Reported' && d.actual === '/reported',
+      ),
+    );
     assert.deepEqual(operator.calls.writesSince(before), {}, 'Report makes no AWS writes');
-    const tg = await aws.elbv2.send(new DescribeTargetGroupsCommand({ TargetGroupArns: [svc.status!.targetGroupArn!] }));
+    const tg = await aws.elbv2.send(
+      new DescribeTargetGroupsCommand({ TargetGroupArns: [svc.status!.targetGroupArn!] }),
+    );
     assert.equal(tg.TargetGroups![0]!.HealthCheckPath, '/reported');
     // Back to Correct: the next pass fixes it.
     apply(serviceYaml('catalog', { image: 'registry.shop.test/catalog:1.1.0' }));
@@ -231,12 +349,16 @@ describe('Environment and Service controllers', { timeout: 600_000 }, () => {
   test('a second Service claiming a taken priority or host gets a condition naming the owner', async () => {
     const taken = (await services.get({ namespace: ns, name: 'catalog' })).status!.priority!;
     apply(serviceYaml('orders', { priority: taken, subdomain: 'orders' }));
-    const orders = await waitForCondition(services, { namespace: ns, name: 'orders' }, 'Synced', 'False', { timeoutMs: 90_000 });
+    const orders = await waitForCondition(services, { namespace: ns, name: 'orders' }, 'Synced', 'False', {
+      timeoutMs: 90_000,
+    });
     assert.match(condition(orders, 'Synced')!.message!, new RegExp(`Service/${ns}/catalog`));
     assert.match(condition(orders, 'Synced')!.message!, /spec\.routing\.priority/);
 
     apply(serviceYaml('catalog-copy', { subdomain: 'catalog' }));
-    const copy = await waitForCondition(services, { namespace: ns, name: 'catalog-copy' }, 'Synced', 'False', { timeoutMs: 90_000 });
+    const copy = await waitForCondition(services, { namespace: ns, name: 'catalog-copy' }, 'Synced', 'False', {
+      timeoutMs: 90_000,
+    });
     assert.match(condition(copy, 'Synced')!.message!, new RegExp(`owned by Service/${ns}/catalog`));
     await deleteAndWait('orders', 'catalog-copy');
   });
@@ -245,27 +367,57 @@ describe('Environment and Service controllers', { timeout: 600_000 }, () => {
     const env = await environments.get({ namespace: ns, name: 'dev' });
     const catalogStatus = (await services.get({ namespace: ns, name: 'catalog' })).status!;
     // Unowned neighbours: a target group in the same VPC and a cluster, which must survive.
-    await aws.elbv2.send(new CreateTargetGroupCommand({ Name: `keep-${suffix}`, Protocol: 'HTTP', Port: 80, VpcId: land.vpcId, TargetType: 'ip' }));
+    await aws.elbv2.send(
+      new CreateTargetGroupCommand({
+        Name: `keep-${suffix}`,
+        Protocol: 'HTTP',
+        Port: 80,
+        VpcId: land.vpcId,
+        TargetType: 'ip',
+      }),
+    );
     await aws.ecs.send(new CreateClusterCommand({ clusterName: `keep-${suffix}` }));
 
     kubectl(['delete', 'environments.slipway.dev', 'dev', '-n', ns, '--wait=false']);
-    const held = await waitForCondition(environments, { namespace: ns, name: 'dev' }, 'Ready', 'False', { reason: 'InUse' });
+    const held = await waitForCondition(environments, { namespace: ns, name: 'dev' }, 'Ready', 'False', {
+      reason: 'InUse',
+    });
     assert.deepEqual(held.status?.heldBy, [{ kind: 'Service', name: 'catalog' }]);
 
     await deleteAndWait('catalog');
-    await eventually('the Environment to be gone', async () => ((await environments.find({ namespace: ns, name: 'dev' })) ? undefined : true), 180_000);
+    await eventually(
+      'the Environment to be gone',
+      async () => ((await environments.find({ namespace: ns, name: 'dev' })) ? undefined : true),
+      180_000,
+    );
 
     // Everything the Environment and the Service owned is gone (ECS keeps deleted clusters and services as INACTIVE).
-    await assert.rejects(aws.elbv2.send(new DescribeLoadBalancersCommand({ LoadBalancerArns: [env.status!.loadBalancer!.arn!] })), /LoadBalancerNotFound/);
-    await assert.rejects(aws.elbv2.send(new DescribeTargetGroupsCommand({ TargetGroupArns: [catalogStatus.targetGroupArn!] })), /TargetGroupNotFound/);
-    await assert.rejects(aws.ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [env.status!.loadBalancer!.securityGroupId!] })), /InvalidGroup/);
-    await assert.rejects(aws.cognito.send(new DescribeUserPoolCommand({ UserPoolId: env.status!.cognito!.userPoolId! })), /ResourceNotFound/);
+    await assert.rejects(
+      aws.elbv2.send(new DescribeLoadBalancersCommand({ LoadBalancerArns: [env.status!.loadBalancer!.arn!] })),
+      /LoadBalancerNotFound/,
+    );
+    await assert.rejects(
+      aws.elbv2.send(new DescribeTargetGroupsCommand({ TargetGroupArns: [catalogStatus.targetGroupArn!] })),
+      /TargetGroupNotFound/,
+    );
+    await assert.rejects(
+      aws.ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [env.status!.loadBalancer!.securityGroupId!] })),
+      /InvalidGroup/,
+    );
+    await assert.rejects(
+      aws.cognito.send(new DescribeUserPoolCommand({ UserPoolId: env.status!.cognito!.userPoolId! })),
+      /ResourceNotFound/,
+    );
     const cluster = await aws.ecs.send(new DescribeClustersCommand({ clusters: [env.status!.clusterArn!] }));
     assert.notEqual(cluster.clusters?.[0]?.status, 'ACTIVE', 'the cluster is deleted');
-    const td = await aws.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: catalogStatus.taskDefinitionArn! })).catch(() => undefined);
+    const td = await aws.ecs
+      .send(new DescribeTaskDefinitionCommand({ taskDefinition: catalogStatus.taskDefinitionArn! }))
+      .catch(() => undefined);
     assert.ok(!td || td.taskDefinition?.status !== 'ACTIVE', 'the task definition is deregistered (or deleted)');
     assert.deepEqual(
-      (await records()).filter((r) => r.Name?.startsWith('catalog.') || r.Name?.startsWith('orders.')).map((r) => `${r.Name} ${r.Type}`),
+      (await records())
+        .filter((r) => r.Name?.startsWith('catalog.') || r.Name?.startsWith('orders.'))
+        .map((r) => `${r.Name} ${r.Type}`),
       [],
       'the DNS records are gone',
     );

@@ -32,10 +32,15 @@ interface Run {
 function kubectl(...args: string[]): Promise<Run> {
   const { kubeconfigPath } = getTestEnv();
   return new Promise((resolve) => {
-    execFile('kubectl', ['--kubeconfig', kubeconfigPath, ...args], { cwd: REPO_ROOT, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
+    execFile(
+      'kubectl',
+      ['--kubeconfig', kubeconfigPath, ...args],
+      { cwd: REPO_ROOT, maxBuffer: 16 << 20 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -93,28 +98,52 @@ test('the CRDs install with server-side apply and become Established', async () 
   await kubectlOk('apply', '--server-side', '--force-conflicts', `--field-manager=${FIELD_MANAGER}`, '-f', CRD_DIR);
   await kubectlOk('wait', '--for=condition=Established', '--timeout=60s', ...crdNames.map((n) => `crd/${n}`));
   for (const name of crdNames) {
-    const conditions = JSON.parse(await kubectlOk('get', `crd/${name}`, '-o', 'jsonpath={.status.conditions}')) as { type: string; status: string }[];
+    const conditions = JSON.parse(await kubectlOk('get', `crd/${name}`, '-o', 'jsonpath={.status.conditions}')) as {
+      type: string;
+      status: string;
+    }[];
     assert.equal(conditions.find((c) => c.type === 'NamesAccepted')?.status, 'True', name);
   }
 });
 
 test('the examples are accepted with strict field validation and stored with their defaults', async () => {
-  const out = await kubectlOk('apply', '--server-side', '--force-conflicts', '--validate=strict', `--field-manager=${FIELD_MANAGER}`, '-f', EXAMPLES_DIR);
+  const out = await kubectlOk(
+    'apply',
+    '--server-side',
+    '--force-conflicts',
+    '--validate=strict',
+    `--field-manager=${FIELD_MANAGER}`,
+    '-f',
+    EXAMPLES_DIR,
+  );
   const examples = loadExamples();
-  for (const o of examples) assert.match(out, new RegExp(`/${o.metadata.name} serverside-applied`), `${o.kind}/${o.metadata.name}`);
+  for (const o of examples)
+    assert.match(out, new RegExp(`/${o.metadata.name} serverside-applied`), `${o.kind}/${o.metadata.name}`);
 
-  const dev = (await api.read({ apiVersion: 'slipway.dev/v1alpha1', kind: 'Environment', metadata: { name: 'dev', namespace: NAMESPACE } })) as unknown as Environment;
+  const dev = (await api.read({
+    apiVersion: 'slipway.dev/v1alpha1',
+    kind: 'Environment',
+    metadata: { name: 'dev', namespace: NAMESPACE },
+  })) as unknown as Environment;
   assert.equal(dev.spec.cluster.containerInsights, 'Disabled');
   assert.equal(dev.spec.loadBalancer.scheme, 'internet-facing');
   assert.equal(dev.spec.network.assignPublicIp, false);
   assert.equal(dev.spec.access?.cognito?.required, false);
   assert.equal(dev.spec.access?.cognito?.sessionTimeoutSeconds, 43200);
-  assert.equal(dev.spec.access?.cognito?.enabled, undefined, 'absent enabled stays absent: it means "tier != production"');
+  assert.equal(
+    dev.spec.access?.cognito?.enabled,
+    undefined,
+    'absent enabled stays absent: it means "tier != production"',
+  );
   assert.equal(dev.spec.driftPolicy, 'Correct');
   assert.equal(dev.spec.deletionPolicy, 'Delete');
   assert.equal(dev.spec.resyncInterval, '5m');
 
-  const admin = (await api.read({ apiVersion: 'slipway.dev/v1alpha1', kind: 'Service', metadata: { name: 'admin-dev', namespace: NAMESPACE } })) as unknown as Service;
+  const admin = (await api.read({
+    apiVersion: 'slipway.dev/v1alpha1',
+    kind: 'Service',
+    metadata: { name: 'admin-dev', namespace: NAMESPACE },
+  })) as unknown as Service;
   assert.equal(admin.spec.containerPort, 8080);
   assert.equal(admin.spec.cpu, 256);
   assert.equal(admin.spec.memory, 512);
@@ -129,7 +158,11 @@ test('the examples are accepted with strict field validation and stored with the
     unhealthyThreshold: 3,
     matcher: '200-399',
   });
-  assert.deepEqual(admin.spec.deployment, { circuitBreaker: { enabled: true, rollback: true }, minimumHealthyPercent: 100, maximumPercent: 200 });
+  assert.deepEqual(admin.spec.deployment, {
+    circuitBreaker: { enabled: true, rollback: true },
+    minimumHealthyPercent: 100,
+    maximumPercent: 200,
+  });
   assert.deepEqual(admin.spec.cdn, { enabled: false, priceClass: 'PriceClass_100' });
   assert.equal(admin.spec.logs.retentionDays, 7);
   assert.equal(admin.spec.cpuArchitecture, 'X86_64');
@@ -152,13 +185,20 @@ test('every invalid fixture is rejected with an error naming its field', async (
     await t.test(`${fixture.object.kind} ${fixture.object.metadata.name}: ${fixture.expectError}`, async () => {
       const r = await rejected(() => api.create(fixture.object as KubernetesObject, undefined, 'All', FIELD_MANAGER));
       assert.equal(r.code, 422, r.message);
-      assert.ok(r.message.includes(`${fixture.expectError}:`), `the error does not name ${fixture.expectError}: ${r.message}`);
-      if (fixture.expectMessage) assert.ok(r.message.includes(fixture.expectMessage), `expected "${fixture.expectMessage}" in: ${r.message}`);
+      assert.ok(
+        r.message.includes(`${fixture.expectError}:`),
+        `the error does not name ${fixture.expectError}: ${r.message}`,
+      );
+      if (fixture.expectMessage)
+        assert.ok(r.message.includes(fixture.expectMessage), `expected "${fixture.expectMessage}" in: ${r.message}`);
       // Rejected for that reason alone: every cause is on the expected field (or below it).
       const expected = normalisePath(fixture.expectError);
       assert.ok(r.fields.length > 0, r.message);
       for (const field of r.fields.map(normalisePath)) {
-        assert.ok(field === expected || field.startsWith(`${expected}.`) || field.startsWith(`${expected}[`), `unexpected error on ${field}: ${r.message}`);
+        assert.ok(
+          field === expected || field.startsWith(`${expected}.`) || field.startsWith(`${expected}[`),
+          `unexpected error on ${field}: ${r.message}`,
+        );
       }
     });
   }
@@ -172,7 +212,9 @@ test('immutable fields of existing objects cannot change', async (t) => {
   for (const change of loadImmutableChanges()) {
     await t.test(`${change.kind}/${change.name}: ${change.expectError}`, async () => {
       const patch = { ...target(change.kind, change.name, undefined), ...change.patch };
-      const r = await rejected(() => api.patch(patch, undefined, 'All', FIELD_MANAGER, undefined, PatchStrategy.MergePatch));
+      const r = await rejected(() =>
+        api.patch(patch, undefined, 'All', FIELD_MANAGER, undefined, PatchStrategy.MergePatch),
+      );
       assert.equal(r.code, 422, r.message);
       assert.ok(r.message.includes(`${change.expectError}:`), r.message);
       assert.ok(r.message.includes(change.expectMessage), r.message);
@@ -185,14 +227,33 @@ test('mutable fields of existing objects still change', async () => {
   const accepted: [string, string, unknown][] = [
     ['Environment', 'dev', { tags: { Owner: 'checkout-team' }, previews: { maxActive: 20 } }],
     // staging has a cluster name: other changes must pass its transition rule.
-    ['Environment', 'staging', { cluster: { containerInsights: 'Enhanced', name: 'commerce-staging' }, resyncInterval: '15m' }],
+    [
+      'Environment',
+      'staging',
+      { cluster: { containerInsights: 'Enhanced', name: 'commerce-staging' }, resyncInterval: '15m' },
+    ],
     ['Environment', 'production', { access: { cognito: { enabled: true } } }],
-    ['Service', 'web-dev', { image: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/commerce/web:1.43.0', cpu: 1024, memory: 3072 }],
+    [
+      'Service',
+      'web-dev',
+      { image: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/commerce/web:1.43.0', cpu: 1024, memory: 3072 },
+    ],
     ['Service', 'catalog-api-dev', { autoscaling: { maxTasks: 4, cpuTargetPercent: 70 }, routing: { priority: 120 } }],
-    ['PreviewDeployment', 'web-dev-pr-482', { imageTag: 'pr-482-0b1c2d3', pullRequest: { commitSha: '0b1c2d3e4f', state: 'merged' }, ttl: '24h' }],
+    [
+      'PreviewDeployment',
+      'web-dev-pr-482',
+      { imageTag: 'pr-482-0b1c2d3', pullRequest: { commitSha: '0b1c2d3e4f', state: 'merged' }, ttl: '24h' },
+    ],
   ];
   for (const [kind, name, spec] of accepted) {
-    const result = (await api.patch(target(kind, name, spec), undefined, 'All', FIELD_MANAGER, undefined, PatchStrategy.MergePatch)) as {
+    const result = (await api.patch(
+      target(kind, name, spec),
+      undefined,
+      'All',
+      FIELD_MANAGER,
+      undefined,
+      PatchStrategy.MergePatch,
+    )) as {
       metadata: { name: string };
     };
     assert.equal(result.metadata.name, name);
@@ -220,9 +281,15 @@ test('status is written through the status subresource in the schema shape', asy
         driftCount: 0,
         lastSyncTime: NOW,
         clusterArn: 'arn:aws:ecs:eu-west-1:123456789012:cluster/slipway-commerce-dev',
-        loadBalancer: { dnsName: 'sw-commerce-dev-1234567890.eu-west-1.elb.amazonaws.com', canonicalHostedZoneId: 'Z32O12XQLNTSW2' },
+        loadBalancer: {
+          dnsName: 'sw-commerce-dev-1234567890.eu-west-1.elb.amazonaws.com',
+          canonicalHostedZoneId: 'Z32O12XQLNTSW2',
+        },
         quota: { listenerRules: { used: 7, limit: 100 }, targetGroups: { used: 7, limit: 100 } },
-        heldBy: [{ kind: 'Service', name: 'web-dev' }, { kind: 'PreviewDeployment', name: 'web-dev-pr-482' }],
+        heldBy: [
+          { kind: 'Service', name: 'web-dev' },
+          { kind: 'PreviewDeployment', name: 'web-dev-pr-482' },
+        ],
       },
     ],
     [
@@ -230,7 +297,10 @@ test('status is written through the status subresource in the schema shape', asy
       'web-dev',
       {
         observedGeneration: 1,
-        conditions: [readyCondition('3/3 tasks running revision 7'), { ...readyCondition('2 fields drifted'), type: 'Drifted' }],
+        conditions: [
+          readyCondition('3/3 tasks running revision 7'),
+          { ...readyCondition('2 fields drifted'), type: 'Drifted' },
+        ],
         url: 'https://web.dev.shop.example.com',
         revision: 7,
         desiredCount: 1,
@@ -247,9 +317,23 @@ test('status is written through the status subresource in the schema shape', asy
             detectedAt: NOW,
             action: 'Corrected',
           },
-          { kind: 'TargetGroup', logicalId: 'tg', path: 'healthCheck.path', desired: '"/api/health"', actual: '"/"', detectedAt: NOW, action: 'Corrected' },
+          {
+            kind: 'TargetGroup',
+            logicalId: 'tg',
+            path: 'healthCheck.path',
+            desired: '"/api/health"',
+            actual: '"/"',
+            detectedAt: NOW,
+            action: 'Corrected',
+          },
         ],
-        resources: [{ kind: 'TargetGroup', logicalId: 'tg', arn: 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/sw-web-dev-3f2a/0123456789abcdef' }],
+        resources: [
+          {
+            kind: 'TargetGroup',
+            logicalId: 'tg',
+            arn: 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/sw-web-dev-3f2a/0123456789abcdef',
+          },
+        ],
       },
     ],
     [
@@ -267,17 +351,42 @@ test('status is written through the status subresource in the schema shape', asy
     ],
   ];
   for (const [plural, name, status] of statuses) {
-    await kubectlOk('patch', `${plural}.${GROUP}`, name, '-n', NAMESPACE, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status }));
+    await kubectlOk(
+      'patch',
+      `${plural}.${GROUP}`,
+      name,
+      '-n',
+      NAMESPACE,
+      '--subresource=status',
+      '--type=merge',
+      '-p',
+      JSON.stringify({ status }),
+    );
   }
   // Status follows its schema too.
-  const bad = await kubectl('patch', `previewdeployments.${GROUP}`, 'web-dev-pr-482', '-n', NAMESPACE, '--subresource=status', '--type=merge', '-p', '{"status":{"phase":"Running"}}');
+  const bad = await kubectl(
+    'patch',
+    `previewdeployments.${GROUP}`,
+    'web-dev-pr-482',
+    '-n',
+    NAMESPACE,
+    '--subresource=status',
+    '--type=merge',
+    '-p',
+    '{"status":{"phase":"Running"}}',
+  );
   assert.notEqual(bad.code, 0);
   assert.match(bad.stderr, /status\.phase: Unsupported value: "Running"/);
 });
 
 function table(output: string, kind: string): { header: string[]; rows: string[][] } {
   const blocks = output.trim().split(/\n\s*\n/);
-  const block = blocks.find((b) => b.split('\n').slice(1).some((l) => l.startsWith(`${kind}.${GROUP}/`)));
+  const block = blocks.find((b) =>
+    b
+      .split('\n')
+      .slice(1)
+      .some((l) => l.startsWith(`${kind}.${GROUP}/`)),
+  );
   assert.ok(block, `no ${kind} table in:\n${output}`);
   const [header, ...rows] = block.split('\n');
   return { header: header!.trim().split(/\s{2,}/), rows: rows.map((r) => r.trim().split(/\s{2,}/)) };
@@ -288,7 +397,14 @@ test('kubectl get environments,ssvc,previewdeployments shows the printer columns
   const envs = table(out, 'environment');
   assert.deepEqual(envs.header, ['NAME', 'TIER', 'REGION', 'DOMAIN', 'READY', 'DRIFT', 'AGE']);
   const dev = envs.rows.find((r) => r[0] === `environment.${GROUP}/dev`);
-  assert.deepEqual(dev?.slice(0, 6), [`environment.${GROUP}/dev`, 'non-production', 'eu-west-1', 'dev.shop.example.com', 'True', '0']);
+  assert.deepEqual(dev?.slice(0, 6), [
+    `environment.${GROUP}/dev`,
+    'non-production',
+    'eu-west-1',
+    'dev.shop.example.com',
+    'True',
+    '0',
+  ]);
   assert.equal(envs.rows.length, 3);
 
   const services = table(out, 'service');
@@ -324,7 +440,12 @@ test('kubectl get environments,ssvc,previewdeployments shows the printer columns
 
 test('the slipway category and the short names reach all three kinds', async () => {
   const out = await kubectlOk('get', 'slipway', '-n', NAMESPACE, '-o', 'name');
-  const kinds = new Set(out.trim().split('\n').map((l) => l.split('/')[0]));
+  const kinds = new Set(
+    out
+      .trim()
+      .split('\n')
+      .map((l) => l.split('/')[0]),
+  );
   assert.deepEqual([...kinds].sort(), [`environment.${GROUP}`, `previewdeployment.${GROUP}`, `service.${GROUP}`]);
   for (const short of ['slenv', 'ssvc', 'preview']) {
     assert.notEqual((await kubectlOk('get', short, '-n', NAMESPACE, '-o', 'name')).trim(), '', short);

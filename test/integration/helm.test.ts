@@ -12,7 +12,14 @@ import type { Environment } from '../../src/api/index.js';
 import { loadConfig } from '../../src/config.js';
 import { ENVIRONMENT_TYPE, PREVIEW_TYPE, SERVICE_TYPE } from '../../src/controllers/resource-types.js';
 import { createOperator, type Operator } from '../../src/operator.js';
-import { CoreTypes, KubeClient, statusCodeOf, type KubeEvent, type Lease, type ResourceType } from '../../src/runtime/index.js';
+import {
+  CoreTypes,
+  KubeClient,
+  statusCodeOf,
+  type KubeEvent,
+  type Lease,
+  type ResourceType,
+} from '../../src/runtime/index.js';
 import { ensureHelm } from '../env/build.js';
 import { createLandscape, testAws, uniqueSuffix, type Landscape } from '../support/aws-fixtures.js';
 import { getTestEnv } from '../support/env.js';
@@ -39,7 +46,9 @@ let asOperator: KubeClient;
 let crdsExistedBefore = false;
 
 async function helm(args: readonly string[]): Promise<string> {
-  const { stdout } = await execFileAsync(helmBin, [...args, '--kubeconfig', getTestEnv().kubeconfigPath], { cwd: root });
+  const { stdout } = await execFileAsync(helmBin, [...args, '--kubeconfig', getTestEnv().kubeconfigPath], {
+    cwd: root,
+  });
   return stdout;
 }
 
@@ -58,14 +67,19 @@ function can(verb: string, resource: string, namespace?: string, user = saUser):
  * of their kinds (finalizers stripped: no operator of those files is left to remove them).
  */
 async function removeSlipwayCrds(): Promise<void> {
-  const present = () => kubectl(['get', 'crd', '-o', 'name']).split('\n').filter((n) => CRDS.some((c) => n === `customresourcedefinition.apiextensions.k8s.io/${c}`));
+  const present = () =>
+    kubectl(['get', 'crd', '-o', 'name'])
+      .split('\n')
+      .filter((n) => CRDS.some((c) => n === `customresourcedefinition.apiextensions.k8s.io/${c}`));
   crdsExistedBefore = present().length > 0;
   if (!crdsExistedBefore) return;
   for (const type of [PREVIEW_TYPE, SERVICE_TYPE, ENVIRONMENT_TYPE] as const satisfies readonly ResourceType[]) {
     const client = admin.resource(type);
     for (const obj of (await client.listAll()).items) {
       if (!obj.metadata?.finalizers?.length) continue;
-      await client.mergePatch({ namespace: obj.metadata.namespace, name: obj.metadata.name! }, { metadata: { finalizers: null } }).catch(() => undefined);
+      await client
+        .mergePatch({ namespace: obj.metadata.namespace, name: obj.metadata.name! }, { metadata: { finalizers: null } })
+        .catch(() => undefined);
     }
   }
   kubectl(['delete', 'crd', ...CRDS, '--ignore-not-found', '--wait=false']);
@@ -89,7 +103,6 @@ async function refused(what: string, call: () => Promise<unknown>): Promise<void
   await assert.rejects(call, (err: unknown) => statusCodeOf(err) === 403, `${what} is refused with 403`);
 }
 
-
 describe('the Helm chart in a real control plane', { timeout: 900_000 }, () => {
   before(async () => {
     helmBin = await ensureHelm();
@@ -101,17 +114,33 @@ describe('the Helm chart in a real control plane', { timeout: 900_000 }, () => {
 
   after(async () => {
     await operator?.stop();
-    for (const [name, ns] of [[release, releaseNs], [scopedRelease, releaseNs]] as const) {
+    for (const [name, ns] of [
+      [release, releaseNs],
+      [scopedRelease, releaseNs],
+    ] as const) {
       await helm(['uninstall', name, '--namespace', ns, '--wait=false']).catch(() => undefined);
     }
   });
 
   test('helm install creates the CRDs, the Deployment, the ServiceAccount and the RBAC', async () => {
-    await helm(['install', release, join(root, 'charts', 'slipway'), '--namespace', releaseNs, '--set', `clusterId=helm-${suffix}`]);
+    await helm([
+      'install',
+      release,
+      join(root, 'charts', 'slipway'),
+      '--namespace',
+      releaseNs,
+      '--set',
+      `clusterId=helm-${suffix}`,
+    ]);
     kubectl(['wait', '--for=condition=Established', '--timeout=60s', ...CRDS.map((c) => `crd/${c}`)]);
     for (const crd of CRDS) {
-      const { metadata } = JSON.parse(kubectl(['get', 'crd', crd, '-o', 'json', '--show-managed-fields'])) as { metadata: { managedFields: { manager: string }[] } };
-      assert.ok(metadata.managedFields.some((f) => f.manager === 'helm'), `${crd} was created by helm (removed first: ${crdsExistedBefore})`);
+      const { metadata } = JSON.parse(kubectl(['get', 'crd', crd, '-o', 'json', '--show-managed-fields'])) as {
+        metadata: { managedFields: { manager: string }[] };
+      };
+      assert.ok(
+        metadata.managedFields.some((f) => f.manager === 'helm'),
+        `${crd} was created by helm (removed first: ${crdsExistedBefore})`,
+      );
     }
     const deployment = JSON.parse(kubectl(['get', 'deployment', release, '-n', releaseNs, '-o', 'json'])) as {
       spec: { replicas: number; template: { spec: { serviceAccountName: string } } };
@@ -121,7 +150,9 @@ describe('the Helm chart in a real control plane', { timeout: 900_000 }, () => {
     assert.ok(kubectl(['get', 'serviceaccount', release, '-n', releaseNs, '-o', 'name']).includes(release));
     assert.ok(kubectl(['get', 'clusterrole', release, '-o', 'name']).includes(release));
     assert.ok(kubectl(['get', 'clusterrolebinding', release, '-o', 'name']).includes(release));
-    assert.ok(kubectl(['get', 'role', `${release}-leader-election`, '-n', releaseNs, '-o', 'name']).includes('leader-election'));
+    assert.ok(
+      kubectl(['get', 'role', `${release}-leader-election`, '-n', releaseNs, '-o', 'name']).includes('leader-election'),
+    );
     assert.ok(kubectl(['get', 'service', `${release}-metrics`, '-n', releaseNs, '-o', 'name']).includes('metrics'));
     assert.match(await helm(['status', release, '--namespace', releaseNs]), /STATUS: deployed/);
   });
@@ -147,7 +178,11 @@ describe('the Helm chart in a real control plane', { timeout: 900_000 }, () => {
       POD_NAME: `${release}-0`,
       SLIPWAY_METRICS_PORT: '0',
     });
-    operator = createOperator({ config, kubeConfig, logger: pino({ level: process.env.SLIPWAY_TEST_LOG_LEVEL ?? 'warn' }) });
+    operator = createOperator({
+      config,
+      kubeConfig,
+      logger: pino({ level: process.env.SLIPWAY_TEST_LOG_LEVEL ?? 'warn' }),
+    });
     await operator.start();
 
     const lease = await eventually('the operator to hold its Lease', async () => {
@@ -157,7 +192,9 @@ describe('the Helm chart in a real control plane', { timeout: 900_000 }, () => {
     assert.ok(lease.spec?.renewTime);
 
     kubectl(['apply', '-f', '-'], environmentYaml(appNs, land, 'dev'));
-    const ready = await waitForCondition(environments, { namespace: appNs, name: 'dev' }, 'Ready', 'True', { timeoutMs: 180_000 });
+    const ready = await waitForCondition(environments, { namespace: appNs, name: 'dev' }, 'Ready', 'True', {
+      timeoutMs: 180_000,
+    });
     assert.ok(ready.metadata.finalizers?.includes('slipway.dev/cleanup'), 'the finalizer was added');
     assert.ok(ready.status?.loadBalancer?.dnsName, 'status was written');
     assert.equal(ready.status?.observedGeneration, ready.metadata.generation);
@@ -167,13 +204,25 @@ describe('the Helm chart in a real control plane', { timeout: 900_000 }, () => {
     assert.ok(asOperator, 'the operator client exists');
     await refused('listing Secrets', () => asOperator.resource(CoreTypes.secret).list({ namespace: appNs }));
     await refused('reading ConfigMaps', () => asOperator.resource(CoreTypes.configMap).list({ namespace: releaseNs }));
-    await refused('deleting an Environment', () => asOperator.resource(ENVIRONMENT_TYPE).delete({ namespace: appNs, name: 'dev' }));
-    await refused('creating an Environment', () =>
-      asOperator.resource(ENVIRONMENT_TYPE).create({ apiVersion: 'slipway.dev/v1alpha1', kind: 'Environment', metadata: { name: 'rogue', namespace: appNs } }),
+    await refused('deleting an Environment', () =>
+      asOperator.resource(ENVIRONMENT_TYPE).delete({ namespace: appNs, name: 'dev' }),
     );
-    await refused('reading a Lease in another namespace', () => asOperator.resource(CoreTypes.lease).list({ namespace: appNs }));
-    await refused('reading another Lease in its own namespace', () => asOperator.resource(CoreTypes.lease).get({ namespace: releaseNs, name: 'someone-else' }));
-    await refused('deleting its own Lease', () => asOperator.resource(CoreTypes.lease).delete({ namespace: releaseNs, name: release }));
+    await refused('creating an Environment', () =>
+      asOperator.resource(ENVIRONMENT_TYPE).create({
+        apiVersion: 'slipway.dev/v1alpha1',
+        kind: 'Environment',
+        metadata: { name: 'rogue', namespace: appNs },
+      }),
+    );
+    await refused('reading a Lease in another namespace', () =>
+      asOperator.resource(CoreTypes.lease).list({ namespace: appNs }),
+    );
+    await refused('reading another Lease in its own namespace', () =>
+      asOperator.resource(CoreTypes.lease).get({ namespace: releaseNs, name: 'someone-else' }),
+    );
+    await refused('deleting its own Lease', () =>
+      asOperator.resource(CoreTypes.lease).delete({ namespace: releaseNs, name: release }),
+    );
     assert.equal(can('delete', 'previewdeployments.slipway.dev', appNs), true, 'expired previews may be deleted');
     assert.equal(can('delete', 'services.slipway.dev', appNs), false);
     assert.equal(can('create', 'pods', appNs), false);
@@ -183,7 +232,11 @@ describe('the Helm chart in a real control plane', { timeout: 900_000 }, () => {
 
   test('deleting the Environment: the operator removes its AWS resources and its finalizer, and records an Event', async () => {
     kubectl(['delete', 'environments.slipway.dev', 'dev', '-n', appNs, '--wait=false']);
-    await eventually('the Environment to be gone', async () => ((await environments.find({ namespace: appNs, name: 'dev' })) ? undefined : true), 180_000);
+    await eventually(
+      'the Environment to be gone',
+      async () => ((await environments.find({ namespace: appNs, name: 'dev' })) ? undefined : true),
+      180_000,
+    );
     const events = await admin.resource<KubeEvent>(CoreTypes.event).list({ namespace: appNs });
     const deleted = events.items.find((e) => e.reason === 'Deleted' && e.regarding.name === 'dev');
     assert.ok(deleted, `a Deleted event (events: ${events.items.map((e) => e.reason).join(', ')})`);
@@ -192,8 +245,16 @@ describe('the Helm chart in a real control plane', { timeout: 900_000 }, () => {
 
   test('with watchNamespace the ServiceAccount may act in that namespace only', async () => {
     await helm([
-      'install', scopedRelease, join(root, 'charts', 'slipway'), '--namespace', releaseNs, '--skip-crds',
-      '--set', `watchNamespace=${scopedNs}`, '--set', `clusterId=scoped-${suffix}`,
+      'install',
+      scopedRelease,
+      join(root, 'charts', 'slipway'),
+      '--namespace',
+      releaseNs,
+      '--skip-crds',
+      '--set',
+      `watchNamespace=${scopedNs}`,
+      '--set',
+      `clusterId=scoped-${suffix}`,
     ]);
     const user = `system:serviceaccount:${releaseNs}:${scopedRelease}`;
     assert.equal(can('list', 'environments.slipway.dev', scopedNs, user), true);
@@ -201,7 +262,11 @@ describe('the Helm chart in a real control plane', { timeout: 900_000 }, () => {
     assert.equal(can('create', 'events.events.k8s.io', scopedNs, user), true);
     assert.equal(can('list', 'environments.slipway.dev', appNs, user), false, 'not in another namespace');
     assert.equal(can('list', 'environments.slipway.dev', undefined, user), false, 'not cluster-wide');
-    assert.equal(can('update', `leases.coordination.k8s.io/${scopedRelease}`, releaseNs, user), true, 'its Lease in the release namespace');
+    assert.equal(
+      can('update', `leases.coordination.k8s.io/${scopedRelease}`, releaseNs, user),
+      true,
+      'its Lease in the release namespace',
+    );
     assert.throws(() => kubectl(['get', 'clusterrole', scopedRelease]), /NotFound/);
   });
 });

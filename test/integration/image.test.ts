@@ -50,7 +50,10 @@ async function get(path: string): Promise<{ status: number; body: string }> {
 async function exited(proc: ChildProcess, timeoutMs: number): Promise<number | null> {
   if (proc.exitCode !== null) return proc.exitCode;
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`still running ${timeoutMs} ms after SIGTERM\n${output.slice(-3000)}`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`still running ${timeoutMs} ms after SIGTERM\n${output.slice(-3000)}`)),
+      timeoutMs,
+    );
     proc.once('exit', (code) => {
       clearTimeout(timer);
       resolve(code);
@@ -119,7 +122,11 @@ describe('the image: production dependencies, dist/ and `node dist/main.js`', { 
     child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
 
-    const healthz = await eventually('/healthz to answer 200', async () => ((await get('/healthz')).status === 200 ? true : undefined), 30_000);
+    const healthz = await eventually(
+      '/healthz to answer 200',
+      async () => ((await get('/healthz')).status === 200 ? true : undefined),
+      30_000,
+    );
     assert.equal(healthz, true);
     const lease = await eventually(
       'the Lease to be held by this process',
@@ -130,10 +137,14 @@ describe('the image: production dependencies, dist/ and `node dist/main.js`', { 
       30_000,
     );
     assert.equal(lease.spec?.leaseDurationSeconds, 15);
-    const readyz = await eventually('/readyz to answer 200 as leader', async () => {
-      const r = await get('/readyz');
-      return r.status === 200 && r.body === 'ok\n' ? r : undefined;
-    }, 30_000);
+    const readyz = await eventually(
+      '/readyz to answer 200 as leader',
+      async () => {
+        const r = await get('/readyz');
+        return r.status === 200 && r.body === 'ok\n' ? r : undefined;
+      },
+      30_000,
+    );
     assert.equal(readyz.body, 'ok\n', 'ready as the leader with synced informers, not as a standby');
     const metrics = await get('/metrics');
     assert.equal(metrics.status, 200);

@@ -11,7 +11,15 @@ import type { AwsClients } from '../../src/aws/clients.js';
 import { ENVIRONMENT_TYPE, PREVIEW_TYPE } from '../../src/controllers/resource-types.js';
 import type { Operator } from '../../src/operator.js';
 import { createLandscape, testAws, uniqueSuffix, type Landscape } from '../support/aws-fixtures.js';
-import { condition, createNamespace, eventually, installCrds, kubeClient, kubectl, waitForCondition } from '../support/kube.js';
+import {
+  condition,
+  createNamespace,
+  eventually,
+  installCrds,
+  kubeClient,
+  kubectl,
+  waitForCondition,
+} from '../support/kube.js';
 import { apply, environmentYaml, previewYaml, serviceYaml } from '../support/manifests.js';
 import { startOperator } from '../support/operator.js';
 
@@ -29,7 +37,12 @@ let clockOffsetMs = 0;
 
 async function callbackUrls(): Promise<string[]> {
   const env = await environments.get({ namespace: ns, name: 'dev' });
-  const out = await aws.cognito.send(new DescribeUserPoolClientCommand({ UserPoolId: env.status!.cognito!.userPoolId!, ClientId: env.status!.cognito!.clientId! }));
+  const out = await aws.cognito.send(
+    new DescribeUserPoolClientCommand({
+      UserPoolId: env.status!.cognito!.userPoolId!,
+      ClientId: env.status!.cognito!.clientId!,
+    }),
+  );
   return [...(out.UserPoolClient?.CallbackURLs ?? [])].sort();
 }
 
@@ -39,14 +52,22 @@ async function hostRecords(host: string): Promise<string[]> {
 }
 
 async function waitGone(name: string): Promise<void> {
-  await eventually(`preview ${name} to be gone`, async () => ((await previews.find({ namespace: ns, name })) ? undefined : true), 120_000);
+  await eventually(
+    `preview ${name} to be gone`,
+    async () => ((await previews.find({ namespace: ns, name })) ? undefined : true),
+    120_000,
+  );
 }
 
 async function activePreview(name: string): Promise<PreviewDeployment> {
-  return eventually(`preview ${name} Active`, async () => {
-    const p = await previews.find({ namespace: ns, name });
-    return p?.status?.phase === 'Active' ? p : undefined;
-  }, 120_000);
+  return eventually(
+    `preview ${name} Active`,
+    async () => {
+      const p = await previews.find({ namespace: ns, name });
+      return p?.status?.phase === 'Active' ? p : undefined;
+    },
+    120_000,
+  );
 }
 
 describe('PreviewDeployments', { timeout: 600_000 }, () => {
@@ -71,29 +92,45 @@ describe('PreviewDeployments', { timeout: 600_000 }, () => {
     const host = `pr-7-web.${land.baseDomain}`;
     assert.equal(p.status?.url, `https://${host}`);
     assert.ok(p.status?.expiresAt, 'expiresAt is set');
-    assert.equal(Date.parse(p.status!.expiresAt!) - Date.parse(p.metadata.creationTimestamp!), 240 * 3600_000, 'spec.ttl applies');
+    assert.equal(
+      Date.parse(p.status!.expiresAt!) - Date.parse(p.metadata.creationTimestamp!),
+      240 * 3600_000,
+      'spec.ttl applies',
+    );
 
     const env = await environments.get({ namespace: ns, name: 'dev' });
-    const svc = await aws.ecs.send(new DescribeServicesCommand({ cluster: env.status!.clusterArn!, services: ['web-pr-7'], include: ['TAGS'] }));
+    const svc = await aws.ecs.send(
+      new DescribeServicesCommand({ cluster: env.status!.clusterArn!, services: ['web-pr-7'], include: ['TAGS'] }),
+    );
     assert.equal(svc.services?.[0]?.status, 'ACTIVE');
     assert.ok(svc.services![0]!.tags!.some((t) => t.key === 'slipway.dev/preview' && t.value === 'true'));
-    const rule = (await aws.elbv2.send(new DescribeRulesCommand({ RuleArns: [p.status!.service!.ruleArn!] }))).Rules![0]!;
+    const rule = (await aws.elbv2.send(new DescribeRulesCommand({ RuleArns: [p.status!.service!.ruleArn!] })))
+      .Rules![0]!;
     // The Service itself opts out of the gate; its preview never does.
-    assert.deepEqual(rule.Actions!.map((a) => a.Type), ['authenticate-cognito', 'forward']);
+    assert.deepEqual(
+      rule.Actions!.map((a) => a.Type),
+      ['authenticate-cognito', 'forward'],
+    );
     assert.deepEqual((await hostRecords(host)).sort(), ['A', 'TXT']);
-    await eventually('the preview callback URL', async () => ((await callbackUrls()).includes(`https://${host}/oauth2/idpresponse`) ? true : undefined));
+    await eventually('the preview callback URL', async () =>
+      (await callbackUrls()).includes(`https://${host}/oauth2/idpresponse`) ? true : undefined,
+    );
   });
 
   test('one preview over the Environment cap gets a clear condition and creates nothing', async () => {
     apply(previewYaml(ns, 'web-pr-8', 8));
     await activePreview('web-pr-8');
     apply(previewYaml(ns, 'web-pr-9', 9));
-    const blocked = await waitForCondition(previews, { namespace: ns, name: 'web-pr-9' }, 'Ready', 'False', { reason: 'PreviewQuotaExceeded' });
+    const blocked = await waitForCondition(previews, { namespace: ns, name: 'web-pr-9' }, 'Ready', 'False', {
+      reason: 'PreviewQuotaExceeded',
+    });
     assert.equal(blocked.status?.phase, 'Blocked');
     assert.match(condition(blocked, 'Ready')!.message!, /already has 2 active previews \(previews\.maxActive\)/);
     assert.deepEqual(blocked.status?.resources ?? [], [], 'nothing was created');
     const env = await environments.get({ namespace: ns, name: 'dev' });
-    const svc = await aws.ecs.send(new DescribeServicesCommand({ cluster: env.status!.clusterArn!, services: ['web-pr-9'] }));
+    const svc = await aws.ecs.send(
+      new DescribeServicesCommand({ cluster: env.status!.clusterArn!, services: ['web-pr-9'] }),
+    );
     assert.ok(!svc.services?.some((s) => s.status === 'ACTIVE'), 'no ECS service for the blocked preview');
   });
 
@@ -103,20 +140,55 @@ describe('PreviewDeployments', { timeout: 600_000 }, () => {
     await waitGone('web-pr-8');
     const host = `pr-8-web.${land.baseDomain}`;
     assert.deepEqual(await hostRecords(host), []);
-    await assert.rejects(aws.elbv2.send(new DescribeTargetGroupsCommand({ TargetGroupArns: [p.status!.service!.targetGroupArn!] })), /TargetGroupNotFound/);
-    await eventually('the callback URL to be dropped', async () => ((await callbackUrls()).includes(`https://${host}/oauth2/idpresponse`) ? undefined : true));
-    const events = kubectl(['get', 'events', '-n', ns, '--field-selector', 'reason=PullRequestClosed', '-o', 'jsonpath={.items[*].note}{.items[*].message}']);
+    await assert.rejects(
+      aws.elbv2.send(new DescribeTargetGroupsCommand({ TargetGroupArns: [p.status!.service!.targetGroupArn!] })),
+      /TargetGroupNotFound/,
+    );
+    await eventually('the callback URL to be dropped', async () =>
+      (await callbackUrls()).includes(`https://${host}/oauth2/idpresponse`) ? undefined : true,
+    );
+    const events = kubectl([
+      'get',
+      'events',
+      '-n',
+      ns,
+      '--field-selector',
+      'reason=PullRequestClosed',
+      '-o',
+      'jsonpath={.items[*].note}{.items[*].message}',
+    ]);
     assert.match(events, /pull request #8 is merged/);
     // The slot it held is free again: the blocked preview goes ahead.
     const next = await activePreview('web-pr-9');
-    assert.equal(Date.parse(next.status!.expiresAt!) - Date.parse(next.metadata.creationTimestamp!), 48 * 3600_000, 'the Environment default TTL applies');
+    assert.equal(
+      Date.parse(next.status!.expiresAt!) - Date.parse(next.metadata.creationTimestamp!),
+      48 * 3600_000,
+      'the Environment default TTL applies',
+    );
   });
 
   test('a preview whose TTL has run out is deleted by the operator, with an Event', async () => {
     clockOffsetMs = 49 * 3600_000;
-    kubectl(['annotate', '--overwrite', 'previewdeployments.slipway.dev', 'web-pr-9', '-n', ns, `test.slipway.dev/nudge=${Date.now()}`]);
+    kubectl([
+      'annotate',
+      '--overwrite',
+      'previewdeployments.slipway.dev',
+      'web-pr-9',
+      '-n',
+      ns,
+      `test.slipway.dev/nudge=${Date.now()}`,
+    ]);
     await waitGone('web-pr-9');
-    const events = kubectl(['get', 'events', '-n', ns, '--field-selector', 'reason=Expired', '-o', 'jsonpath={.items[*].note}{.items[*].message}']);
+    const events = kubectl([
+      'get',
+      'events',
+      '-n',
+      ns,
+      '--field-selector',
+      'reason=Expired',
+      '-o',
+      'jsonpath={.items[*].note}{.items[*].message}',
+    ]);
     assert.match(events, /TTL ran out/);
     assert.deepEqual(await hostRecords(`pr-9-web.${land.baseDomain}`), []);
     clockOffsetMs = 0;
@@ -125,21 +197,56 @@ describe('PreviewDeployments', { timeout: 600_000 }, () => {
   test('the sweeper removes AWS resources of a preview that vanished without cleanup', async () => {
     const p = await activePreview('web-pr-7');
     // Remove the finalizer by hand and delete: the object goes, its AWS resources stay behind.
-    kubectl(['patch', 'previewdeployments.slipway.dev', 'web-pr-7', '-n', ns, '--type=merge', '-p', '{"metadata":{"finalizers":null}}']);
+    kubectl([
+      'patch',
+      'previewdeployments.slipway.dev',
+      'web-pr-7',
+      '-n',
+      ns,
+      '--type=merge',
+      '-p',
+      '{"metadata":{"finalizers":null}}',
+    ]);
     kubectl(['delete', 'previewdeployments.slipway.dev', 'web-pr-7', '-n', ns, '--wait=false']);
     await waitGone('web-pr-7');
     const tgArn = p.status!.service!.targetGroupArn!;
-    kubectl(['annotate', '--overwrite', 'environments.slipway.dev', 'dev', '-n', ns, `test.slipway.dev/nudge=${Date.now()}`]);
-    await eventually('the orphaned target group to be swept', async () =>
-      (await aws.elbv2.send(new DescribeTargetGroupsCommand({ TargetGroupArns: [tgArn] })).then(() => undefined, () => true)), 60_000);
+    kubectl([
+      'annotate',
+      '--overwrite',
+      'environments.slipway.dev',
+      'dev',
+      '-n',
+      ns,
+      `test.slipway.dev/nudge=${Date.now()}`,
+    ]);
+    await eventually(
+      'the orphaned target group to be swept',
+      async () =>
+        await aws.elbv2.send(new DescribeTargetGroupsCommand({ TargetGroupArns: [tgArn] })).then(
+          () => undefined,
+          () => true,
+        ),
+      60_000,
+    );
     const env = await environments.get({ namespace: ns, name: 'dev' });
-    const svc = await aws.ecs.send(new DescribeServicesCommand({ cluster: env.status!.clusterArn!, services: ['web-pr-7'] }));
+    const svc = await aws.ecs.send(
+      new DescribeServicesCommand({ cluster: env.status!.clusterArn!, services: ['web-pr-7'] }),
+    );
     assert.ok(!svc.services?.some((s) => s.status === 'ACTIVE'), 'the orphaned ECS service is gone');
     // DNS goes last in the sweep: wait for it rather than race the sweeper.
-    await eventually('the orphaned DNS records to be swept', async () => ((await hostRecords(`pr-7-web.${land.baseDomain}`)).length === 0 ? true : undefined), 60_000);
-    const web = await aws.ecs.send(new DescribeServicesCommand({ cluster: env.status!.clusterArn!, services: ['web'] }));
+    await eventually(
+      'the orphaned DNS records to be swept',
+      async () => ((await hostRecords(`pr-7-web.${land.baseDomain}`)).length === 0 ? true : undefined),
+      60_000,
+    );
+    const web = await aws.ecs.send(
+      new DescribeServicesCommand({ cluster: env.status!.clusterArn!, services: ['web'] }),
+    );
     assert.equal(web.services?.[0]?.status, 'ACTIVE', 'the Service the preview copied is untouched');
     await eventually('a PreviewSwept event', async () =>
-      kubectl(['get', 'events', '-n', ns, '--field-selector', 'reason=PreviewSwept', '-o', 'name']).trim().length > 0 ? true : undefined);
+      kubectl(['get', 'events', '-n', ns, '--field-selector', 'reason=PreviewSwept', '-o', 'name']).trim().length > 0
+        ? true
+        : undefined,
+    );
   });
 });

@@ -16,8 +16,17 @@ import {
   DescribeUserPoolDomainCommand,
   UpdateUserPoolClientCommand,
 } from '@aws-sdk/client-cognito-identity-provider';
-import { CreateDistributionCommand, GetDistributionConfigCommand, UpdateDistributionCommand } from '@aws-sdk/client-cloudfront';
-import { ChangeResourceRecordSetsCommand, CreateHostedZoneCommand, ListResourceRecordSetsCommand, type ResourceRecordSet } from '@aws-sdk/client-route-53';
+import {
+  CreateDistributionCommand,
+  GetDistributionConfigCommand,
+  UpdateDistributionCommand,
+} from '@aws-sdk/client-cloudfront';
+import {
+  ChangeResourceRecordSetsCommand,
+  CreateHostedZoneCommand,
+  ListResourceRecordSetsCommand,
+  type ResourceRecordSet,
+} from '@aws-sdk/client-route-53';
 import { AwsClients } from '../../src/aws/clients.js';
 import { CallCounter } from '../../src/aws/calls.js';
 import { newContext, type Desired } from '../../src/reconcilers/contract.js';
@@ -29,7 +38,11 @@ import { userPool } from '../../src/reconcilers/user-pool.js';
 import { userPoolDomain } from '../../src/reconcilers/user-pool-domain.js';
 import { userPoolClient } from '../../src/reconcilers/user-pool-client.js';
 import { cognitoUser } from '../../src/reconcilers/cognito-user.js';
-import { buildDistributionConfig, CLOUDFRONT_HOSTED_ZONE_ID, distribution } from '../../src/reconcilers/distribution.js';
+import {
+  buildDistributionConfig,
+  CLOUDFRONT_HOSTED_ZONE_ID,
+  distribution,
+} from '../../src/reconcilers/distribution.js';
 import { RetryLater } from '../../src/reconcilers/retry-later.js';
 import { getTestEnv } from '../support/env.js';
 import { registry } from '../../src/reconcilers/index.js';
@@ -40,13 +53,20 @@ const CLUSTER = `it-${run}`;
 const owner: Owner = { clusterId: CLUSTER, kind: 'Environment', namespace: 'dcc', name: `env-${run}` };
 const otherOwner: Owner = { ...owner, name: `other-${run}` };
 
-
-function desiredOf<K extends ResourceKind>(kind: K, id: string, props: Desired<K>['props'], who: Owner = owner): Desired<K> {
+function desiredOf<K extends ResourceKind>(
+  kind: K,
+  id: string,
+  props: Desired<K>['props'],
+  who: Owner = owner,
+): Desired<K> {
   return { id, kind, props, tags: { ...ownershipTags(who, id), team: 'dcc' } };
 }
 
 function planOf(...resources: Desired[]): Plan {
-  return { owner, resources: resources.map((r) => ({ id: r.id, kind: r.kind, props: r.props, tags: r.tags }) as PlannedResource) };
+  return {
+    owner,
+    resources: resources.map((r) => ({ id: r.id, kind: r.kind, props: r.props, tags: r.tags }) as PlannedResource),
+  };
 }
 
 let aws: AwsClients;
@@ -55,7 +75,12 @@ const pass = () => newContext(aws);
 
 before(() => {
   const env = getTestEnv();
-  aws = new AwsClients({ region: env.awsRegion, endpoint: env.awsEndpoint, credentials: env.awsCredentials, onCall: counter.listener });
+  aws = new AwsClients({
+    region: env.awsRegion,
+    endpoint: env.awsEndpoint,
+    credentials: env.awsCredentials,
+    onCall: counter.listener,
+  });
 });
 
 after(() => aws.destroy());
@@ -65,7 +90,13 @@ describe('route53.Record', () => {
   let zone = '';
   const alb = { dnsName: 'slipway-alb-1.us-east-1.elb.amazonaws.com', hostedZoneId: 'Z35SXDOTRQ7X7K' };
   const ownerValue = () => recordOwnerValue(CLUSTER, ownerKey(owner));
-  const record = (host: string) => desiredOf('route53.Record', `dns-${host}`, { hostedZoneId: zoneId, name: `${host}.${zone}`, alias: alb, ownerValue: ownerValue() });
+  const record = (host: string) =>
+    desiredOf('route53.Record', `dns-${host}`, {
+      hostedZoneId: zoneId,
+      name: `${host}.${zone}`,
+      alias: alb,
+      ownerValue: ownerValue(),
+    });
   const recordsAt = async (name: string): Promise<ResourceRecordSet[]> => {
     const out = await aws.route53.send(new ListResourceRecordSetsCommand({ HostedZoneId: zoneId }));
     return (out.ResourceRecordSets ?? []).filter((r) => r.Name?.replace(/\.$/, '') === name);
@@ -94,7 +125,18 @@ describe('route53.Record', () => {
     await aws.route53.send(
       new ChangeResourceRecordSetsCommand({
         HostedZoneId: zoneId,
-        ChangeBatch: { Changes: [{ Action: 'UPSERT', ResourceRecordSet: { Name: `app.${zone}`, Type: 'A', AliasTarget: { DNSName: 'elsewhere.example.net', HostedZoneId: 'Z1', EvaluateTargetHealth: false } } }] },
+        ChangeBatch: {
+          Changes: [
+            {
+              Action: 'UPSERT',
+              ResourceRecordSet: {
+                Name: `app.${zone}`,
+                Type: 'A',
+                AliasTarget: { DNSName: 'elsewhere.example.net', HostedZoneId: 'Z1', EvaluateTargetHealth: false },
+              },
+            },
+          ],
+        },
       }),
     );
     const drifted = await dnsRecord.observe(pass(), desired);
@@ -140,7 +182,18 @@ describe('route53.Record', () => {
     await aws.route53.send(
       new ChangeResourceRecordSetsCommand({
         HostedZoneId: zoneId,
-        ChangeBatch: { Changes: [{ Action: 'DELETE', ResourceRecordSet: { Name: `gone.${zone}`, Type: 'A', AliasTarget: { DNSName: alb.dnsName, HostedZoneId: alb.hostedZoneId, EvaluateTargetHealth: false } } }] },
+        ChangeBatch: {
+          Changes: [
+            {
+              Action: 'DELETE',
+              ResourceRecordSet: {
+                Name: `gone.${zone}`,
+                Type: 'A',
+                AliasTarget: { DNSName: alb.dnsName, HostedZoneId: alb.hostedZoneId, EvaluateTargetHealth: false },
+              },
+            },
+          ],
+        },
       }),
     );
     assert.equal(await dnsRecord.observe(pass(), desired), undefined);
@@ -161,7 +214,12 @@ describe('route53.Record', () => {
   test('a foreign A record at our name is a conflict and is left untouched', async () => {
     const desired = record('taken');
     const foreign = { Name: `taken.${zone}`, Type: 'A' as const, TTL: 60, ResourceRecords: [{ Value: '192.0.2.10' }] };
-    await aws.route53.send(new ChangeResourceRecordSetsCommand({ HostedZoneId: zoneId, ChangeBatch: { Changes: [{ Action: 'CREATE', ResourceRecordSet: foreign }] } }));
+    await aws.route53.send(
+      new ChangeResourceRecordSetsCommand({
+        HostedZoneId: zoneId,
+        ChangeBatch: { Changes: [{ Action: 'CREATE', ResourceRecordSet: foreign }] },
+      }),
+    );
     const before = await recordsAt(`taken.${zone}`);
 
     const report = await applyPlan(pass(), registry, planOf(desired), { mode: 'apply', inventory: [] });
@@ -233,7 +291,9 @@ describe('cognito', () => {
       assert.deepEqual(userPoolDomain.diff(desired, seen), []);
 
       // Out of band: the prefix is moved to another of our pools (a recreated pool, say).
-      const other = await aws.cognito.send(new CreateUserPoolCommand({ PoolName: `slipway-dcc-b-${run}`, UserPoolTags: desired.tags }));
+      const other = await aws.cognito.send(
+        new CreateUserPoolCommand({ PoolName: `slipway-dcc-b-${run}`, UserPoolTags: desired.tags }),
+      );
       await aws.cognito.send(new DeleteUserPoolDomainCommand({ Domain: prefix, UserPoolId: poolId }));
       await aws.cognito.send(new CreateUserPoolDomainCommand({ Domain: prefix, UserPoolId: other.UserPool!.Id }));
       const drifted = await userPoolDomain.observe(pass(), desired);
@@ -256,7 +316,10 @@ describe('cognito', () => {
     test('a renamed prefix replaces the old one on our pool; a pool not ours keeps its domain', async () => {
       const oldPrefix = `slipway-old-${run}`;
       const newPrefix = `slipway-new-${run}`;
-      await userPoolDomain.create(pass(), desiredOf('cognito.UserPoolDomain', 'domain', { userPoolId: poolId, domain: oldPrefix }));
+      await userPoolDomain.create(
+        pass(),
+        desiredOf('cognito.UserPoolDomain', 'domain', { userPoolId: poolId, domain: oldPrefix }),
+      );
       const renamed = desiredOf('cognito.UserPoolDomain', 'domain', { userPoolId: poolId, domain: newPrefix });
       await userPoolDomain.create(pass(), renamed);
       assert.equal(await userPoolDomain.observeByIdentifier(pass(), oldPrefix), undefined);
@@ -267,7 +330,10 @@ describe('cognito', () => {
       const external = await aws.cognito.send(new CreateUserPoolCommand({ PoolName: `external-dom-${run}` }));
       const theirs = `external-dom-${run}`;
       await aws.cognito.send(new CreateUserPoolDomainCommand({ Domain: theirs, UserPoolId: external.UserPool!.Id }));
-      const onExternal = desiredOf('cognito.UserPoolDomain', 'domain', { userPoolId: external.UserPool!.Id!, domain: `mine-${run}` });
+      const onExternal = desiredOf('cognito.UserPoolDomain', 'domain', {
+        userPoolId: external.UserPool!.Id!,
+        domain: `mine-${run}`,
+      });
       await assert.rejects(userPoolDomain.create(pass(), onExternal), /already has the domain/);
       assert.equal((await userPoolDomain.observeByIdentifier(pass(), theirs))?.props.userPoolId, external.UserPool!.Id);
     });
@@ -293,11 +359,18 @@ describe('cognito', () => {
     const urls = (hosts: readonly string[]) => hosts.map((h) => `https://${h}.example.com/oauth2/idpresponse`).sort();
 
     test('create → observe → in sync → callbacks changed out of band → update keeps unmanaged fields → delete', async () => {
-      const desired = desiredOf('cognito.UserPoolClient', 'client', { userPoolId: poolId, name: `gate-${run}`, callbackUrls: urls(['a', 'b']), logoutUrls: [] });
+      const desired = desiredOf('cognito.UserPoolClient', 'client', {
+        userPoolId: poolId,
+        name: `gate-${run}`,
+        callbackUrls: urls(['a', 'b']),
+        logoutUrls: [],
+      });
       const created = await userPoolClient.create(pass(), desired);
       const clientId = created.attrs.id!;
       assert.equal(created.identifier, `${poolId}/${clientId}`);
-      const raw = (await aws.cognito.send(new DescribeUserPoolClientCommand({ UserPoolId: poolId, ClientId: clientId }))).UserPoolClient!;
+      const raw = (
+        await aws.cognito.send(new DescribeUserPoolClientCommand({ UserPoolId: poolId, ClientId: clientId }))
+      ).UserPoolClient!;
       assert.ok(raw.ClientSecret, 'generated with a secret');
       assert.deepEqual(raw.AllowedOAuthFlows, ['code']);
 
@@ -311,7 +384,15 @@ describe('cognito', () => {
       // Out of band: someone edits the callbacks and an unmanaged setting (sending the whole client, as AWS needs).
       const { ClientSecret: _s, CreationDate: _c, LastModifiedDate: _l, ...editable } = raw;
       await aws.cognito.send(
-        new UpdateUserPoolClientCommand({ ...editable, UserPoolId: poolId, ClientId: clientId, CallbackURLs: urls(['a', 'z']), AllowedOAuthFlows: ['implicit'], RefreshTokenValidity: 10, ExplicitAuthFlows: ['ALLOW_REFRESH_TOKEN_AUTH'] }),
+        new UpdateUserPoolClientCommand({
+          ...editable,
+          UserPoolId: poolId,
+          ClientId: clientId,
+          CallbackURLs: urls(['a', 'z']),
+          AllowedOAuthFlows: ['implicit'],
+          RefreshTokenValidity: 10,
+          ExplicitAuthFlows: ['ALLOW_REFRESH_TOKEN_AUTH'],
+        }),
       );
       const drifted = await userPoolClient.observe(pass(), desired);
       const changes = userPoolClient.diff(desired, drifted!);
@@ -322,12 +403,17 @@ describe('cognito', () => {
       await userPoolClient.update(pass(), desired, drifted!, changes);
       const fixed = await userPoolClient.observe(pass(), desired);
       assert.deepEqual(userPoolClient.diff(desired, fixed!), []);
-      const after = (await aws.cognito.send(new DescribeUserPoolClientCommand({ UserPoolId: poolId, ClientId: clientId }))).UserPoolClient!;
+      const after = (
+        await aws.cognito.send(new DescribeUserPoolClientCommand({ UserPoolId: poolId, ClientId: clientId }))
+      ).UserPoolClient!;
       assert.equal(after.RefreshTokenValidity, 10, 'unmanaged settings survive the update');
       assert.deepEqual(after.ExplicitAuthFlows, ['ALLOW_REFRESH_TOKEN_AUTH']);
       assert.deepEqual(after.AllowedOAuthFlows, ['code']);
 
-      const tooMany = { ...desired, props: { ...desired.props, callbackUrls: urls(Array.from({ length: 101 }, (_, i) => `h${i}`)) } };
+      const tooMany = {
+        ...desired,
+        props: { ...desired.props, callbackUrls: urls(Array.from({ length: 101 }, (_, i) => `h${i}`)) },
+      };
       await assert.rejects(userPoolClient.update(pass(), tooMany, fixed!, []), /101 callback URLs/);
 
       assert.equal((await userPoolClient.observeByIdentifier(pass(), fixed!.identifier))?.attrs.id, clientId);
@@ -337,7 +423,12 @@ describe('cognito', () => {
 
     test('in an external pool the exact name is the ownership record', async () => {
       const external = await aws.cognito.send(new CreateUserPoolCommand({ PoolName: `external-client-${run}` }));
-      const desired = desiredOf('cognito.UserPoolClient', 'client', { userPoolId: external.UserPool!.Id!, name: `gate-${run}`, callbackUrls: urls(['a']), logoutUrls: [] });
+      const desired = desiredOf('cognito.UserPoolClient', 'client', {
+        userPoolId: external.UserPool!.Id!,
+        name: `gate-${run}`,
+        callbackUrls: urls(['a']),
+        logoutUrls: [],
+      });
       const first = await applyPlan(pass(), registry, planOf(desired), { mode: 'apply', inventory: [] });
       assert.equal(first.outcomes[0]?.action, 'created');
       const second = await applyPlan(pass(), registry, planOf(desired), { mode: 'apply', inventory: first.inventory });
@@ -347,14 +438,25 @@ describe('cognito', () => {
     });
 
     test('a same-named client in a pool another owner holds is a conflict and is left untouched', async () => {
-      const theirs = await aws.cognito.send(new CreateUserPoolCommand({ PoolName: `theirs-${run}`, UserPoolTags: ownershipTags(otherOwner, 'pool') }));
+      const theirs = await aws.cognito.send(
+        new CreateUserPoolCommand({ PoolName: `theirs-${run}`, UserPoolTags: ownershipTags(otherOwner, 'pool') }),
+      );
       const id = theirs.UserPool!.Id!;
-      const existing = await aws.cognito.send(new CreateUserPoolClientCommand({ UserPoolId: id, ClientName: `gate-${run}`, CallbackURLs: urls(['x']) }));
-      const desired = desiredOf('cognito.UserPoolClient', 'client', { userPoolId: id, name: `gate-${run}`, callbackUrls: urls(['a']), logoutUrls: [] });
+      const existing = await aws.cognito.send(
+        new CreateUserPoolClientCommand({ UserPoolId: id, ClientName: `gate-${run}`, CallbackURLs: urls(['x']) }),
+      );
+      const desired = desiredOf('cognito.UserPoolClient', 'client', {
+        userPoolId: id,
+        name: `gate-${run}`,
+        callbackUrls: urls(['a']),
+        logoutUrls: [],
+      });
       const report = await applyPlan(pass(), registry, planOf(desired), { mode: 'apply', inventory: [] });
       assert.equal(report.outcomes[0]?.action, 'conflict');
       assert.match(report.outcomes[0]?.message ?? '', new RegExp(`owned by ${ownerKey(otherOwner)}`));
-      const still = await aws.cognito.send(new DescribeUserPoolClientCommand({ UserPoolId: id, ClientId: existing.UserPoolClient!.ClientId }));
+      const still = await aws.cognito.send(
+        new DescribeUserPoolClientCommand({ UserPoolId: id, ClientId: existing.UserPoolClient!.ClientId }),
+      );
       assert.deepEqual(still.UserPoolClient?.CallbackURLs, urls(['x']));
     });
   });
@@ -372,7 +474,9 @@ describe('cognito', () => {
       assert.deepEqual(seen.attrs, { username: email.toLowerCase() });
       assert.equal(seen.tags[TAG_OWNER], ownerKey(owner));
       assert.deepEqual(cognitoUser.diff(desired, seen), []);
-      const raw = await aws.cognito.send(new AdminGetUserCommand({ UserPoolId: poolId, Username: email.toLowerCase() }));
+      const raw = await aws.cognito.send(
+        new AdminGetUserCommand({ UserPoolId: poolId, Username: email.toLowerCase() }),
+      );
       assert.deepEqual(
         raw.UserAttributes?.filter((a) => a.Name !== 'sub').map((a) => [a.Name, a.Value]),
         [
@@ -432,7 +536,9 @@ describe('cloudfront.Distribution', () => {
   before(async () => {
     const env = getTestEnv();
     const acm = new ACMClient({ region: env.awsRegion, endpoint: env.awsEndpoint, credentials: env.awsCredentials });
-    const cert = await acm.send(new RequestCertificateCommand({ DomainName: `*.dcc-${run}.example.com`, ValidationMethod: 'DNS' }));
+    const cert = await acm.send(
+      new RequestCertificateCommand({ DomainName: `*.dcc-${run}.example.com`, ValidationMethod: 'DNS' }),
+    );
     certificateArn = cert.CertificateArn!;
     acm.destroy();
   });
@@ -446,7 +552,11 @@ describe('cloudfront.Distribution', () => {
     assert.equal(seen.identifier, created.identifier);
     const { managed, ...managedProps } = seen.props as typeof seen.props & { managed: unknown };
     assert.deepEqual(managedProps, { ...desired.props, aliases: [...desired.props.aliases] });
-    assert.deepEqual(managed, { enabled: true, viewerProtocolPolicy: 'redirect-to-https', originProtocolPolicy: 'https-only' });
+    assert.deepEqual(managed, {
+      enabled: true,
+      viewerProtocolPolicy: 'redirect-to-https',
+      originProtocolPolicy: 'https-only',
+    });
     assert.equal(seen.tags[TAG_OWNER], ownerKey(owner));
     assert.equal(seen.tags.team, 'dcc');
     assert.equal(seen.attrs.hostedZoneId, CLOUDFRONT_HOSTED_ZONE_ID);
@@ -461,7 +571,12 @@ describe('cloudfront.Distribution', () => {
       new UpdateDistributionCommand({
         Id: id,
         IfMatch: current.ETag,
-        DistributionConfig: { ...current.DistributionConfig!, Comment: 'edited by hand', PriceClass: 'PriceClass_All', DefaultRootObject: 'index.html' },
+        DistributionConfig: {
+          ...current.DistributionConfig!,
+          Comment: 'edited by hand',
+          PriceClass: 'PriceClass_All',
+          DefaultRootObject: 'index.html',
+        },
       }),
     );
     const drifted = await distribution.observe(pass(), desired);
@@ -474,13 +589,20 @@ describe('cloudfront.Distribution', () => {
     const fixed = await distribution.observe(pass(), desired);
     assert.deepEqual(distribution.diff(desired, fixed!), []);
     const afterUpdate = await aws.cloudfront.send(new GetDistributionConfigCommand({ Id: id }));
-    assert.equal(afterUpdate.DistributionConfig?.DefaultRootObject, 'index.html', 'unmanaged fields survive the update');
+    assert.equal(
+      afterUpdate.DistributionConfig?.DefaultRootObject,
+      'index.html',
+      'unmanaged fields survive the update',
+    );
 
     assert.equal((await distribution.observeByIdentifier(pass(), seen.identifier))?.attrs.id, id);
     assert.equal((await distribution.observeByIdentifier(pass(), id))?.identifier, seen.identifier);
 
     // Delete never blocks: it disables first and asks to be called again.
-    await assert.rejects(distribution.delete(pass(), fixed!), (err: unknown) => err instanceof RetryLater && err.afterSeconds > 0);
+    await assert.rejects(
+      distribution.delete(pass(), fixed!),
+      (err: unknown) => err instanceof RetryLater && err.afterSeconds > 0,
+    );
     const disabled = await distribution.observe(pass(), desired);
     assert.deepEqual(
       distribution.diff(desired, disabled!).map((c) => c.path),
@@ -494,7 +616,11 @@ describe('cloudfront.Distribution', () => {
   test('a distribution with our CallerReference but without our tags is a conflict and is left untouched', async () => {
     const ref = `foreign-dcc-${run}`;
     const desired = desiredOf('cloudfront.Distribution', 'cdn', props(ref));
-    const foreign = await aws.cloudfront.send(new CreateDistributionCommand({ DistributionConfig: { ...buildDistributionConfig(desired.props), Comment: 'not slipway' } }));
+    const foreign = await aws.cloudfront.send(
+      new CreateDistributionCommand({
+        DistributionConfig: { ...buildDistributionConfig(desired.props), Comment: 'not slipway' },
+      }),
+    );
     const report = await applyPlan(pass(), registry, planOf(desired), { mode: 'apply', inventory: [] });
     assert.equal(report.outcomes[0]?.action, 'conflict');
     const still = await aws.cloudfront.send(new GetDistributionConfigCommand({ Id: foreign.Distribution!.Id }));

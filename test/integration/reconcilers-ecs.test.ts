@@ -22,7 +22,15 @@ import { CreateTargetGroupCommand } from '@aws-sdk/client-elastic-load-balancing
 import { CallCounter } from '../../src/aws/calls.js';
 import { AwsClients } from '../../src/aws/clients.js';
 import { ownershipTags, TAG_CLUSTER, TAG_LOGICAL_ID, TAG_OWNER } from '../../src/planner/naming.js';
-import { ref, type Owner, type Plan, type PlannedResource, type PropsByKind, type ResourceKind, type Resolved } from '../../src/planner/plan.js';
+import {
+  ref,
+  type Owner,
+  type Plan,
+  type PlannedResource,
+  type PropsByKind,
+  type ResourceKind,
+  type Resolved,
+} from '../../src/planner/plan.js';
 import { applyPlan } from '../../src/reconcilers/applier.js';
 import { newContext, type Desired, type ReconcilerRegistry } from '../../src/reconcilers/contract.js';
 import { ecsServiceReconciler, serviceUpdateInput } from '../../src/reconcilers/ecs-service.js';
@@ -34,7 +42,12 @@ import { getTestEnv } from '../support/env.js';
 
 const env = getTestEnv();
 const counter = new CallCounter();
-const aws = new AwsClients({ region: env.awsRegion, endpoint: env.awsEndpoint, credentials: env.awsCredentials, onCall: counter.listener });
+const aws = new AwsClients({
+  region: env.awsRegion,
+  endpoint: env.awsEndpoint,
+  credentials: env.awsCredentials,
+  onCall: counter.listener,
+});
 /** One reconcile pass: a fresh memo, as the controller gives each pass. */
 const pass = () => newContext(aws);
 const suffix = randomBytes(3).toString('hex');
@@ -50,7 +63,12 @@ const registry = {
   'autoscaling.ScalingPolicy': scalingPolicyReconciler,
 } as unknown as ReconcilerRegistry;
 
-function desired<K extends ResourceKind>(kind: K, id: string, props: Resolved<PropsByKind[K]>, who: Owner = owner): Desired<K> {
+function desired<K extends ResourceKind>(
+  kind: K,
+  id: string,
+  props: Resolved<PropsByKind[K]>,
+  who: Owner = owner,
+): Desired<K> {
   return { id, kind, props, tags: { ...ownershipTags(who, id), team: 'platform' } };
 }
 
@@ -94,7 +112,11 @@ function taskDefinitionProps(family: string, image = 'nginx:1.27'): Resolved<Pro
   };
 }
 
-function serviceProps(name: string, taskDefinitionArn: string, desiredCount?: number): Resolved<PropsByKind['ecs.Service']> {
+function serviceProps(
+  name: string,
+  taskDefinitionArn: string,
+  desiredCount?: number,
+): Resolved<PropsByKind['ecs.Service']> {
   return {
     name,
     clusterArn,
@@ -115,7 +137,10 @@ function serviceProps(name: string, taskDefinitionArn: string, desiredCount?: nu
 
 /** A task definition registered through the reconciler, for the services to run. */
 async function taskDefinitionArn(family: string): Promise<string> {
-  const created = await taskDefinitionReconciler.create(pass(), desired('ecs.TaskDefinition', 'td', taskDefinitionProps(family)));
+  const created = await taskDefinitionReconciler.create(
+    pass(),
+    desired('ecs.TaskDefinition', 'td', taskDefinitionProps(family)),
+  );
   return created.attrs.arn!;
 }
 
@@ -127,12 +152,26 @@ before(async () => {
   }
   securityGroupIds = [];
   for (const n of ['a', 'b']) {
-    securityGroupIds.push((await aws.ec2.send(new CreateSecurityGroupCommand({ VpcId: vpcId, GroupName: `ecs-${suffix}-${n}`, Description: 'test' }))).GroupId!);
+    securityGroupIds.push(
+      (
+        await aws.ec2.send(
+          new CreateSecurityGroupCommand({ VpcId: vpcId, GroupName: `ecs-${suffix}-${n}`, Description: 'test' }),
+        )
+      ).GroupId!,
+    );
   }
   clusterName = `slipway-ecs-${suffix}`;
   clusterArn = (await aws.ecs.send(new CreateClusterCommand({ clusterName }))).cluster!.clusterArn!;
   targetGroupArn = (
-    await aws.elbv2.send(new CreateTargetGroupCommand({ Name: `ecs-${suffix}`, Protocol: 'HTTP', Port: 8080, VpcId: vpcId, TargetType: 'ip' }))
+    await aws.elbv2.send(
+      new CreateTargetGroupCommand({
+        Name: `ecs-${suffix}`,
+        Protocol: 'HTTP',
+        Port: 8080,
+        VpcId: vpcId,
+        TargetType: 'ip',
+      }),
+    )
   ).TargetGroups![0]!.TargetGroupArn!;
 });
 
@@ -180,10 +219,17 @@ describe('ecs.TaskDefinition', () => {
     assert.deepEqual(seen.tags, want.tags);
     assert.equal(seen.identifier, created.attrs.arn);
     assert.deepEqual(seen.attrs, created.attrs);
-    assert.deepEqual(taskDefinitionReconciler.diff(want, seen), [], 'what AWS adds and the order of env/secrets are not drift');
+    assert.deepEqual(
+      taskDefinitionReconciler.diff(want, seen),
+      [],
+      'what AWS adds and the order of env/secrets are not drift',
+    );
 
     // Someone registers a new revision by hand (the console copies the tags): the latest ACTIVE revision is it.
-    const manual = registrationInput({ ...want.props, container: { ...want.props.container, image: 'nginx:hotfix' } }, want.tags);
+    const manual = registrationInput(
+      { ...want.props, container: { ...want.props.container, image: 'nginx:hotfix' } },
+      want.tags,
+    );
     await aws.ecs.send(new RegisterTaskDefinitionCommand(manual));
     const drifted = (await taskDefinitionReconciler.observe(pass(), want))!;
     assert.equal(drifted.attrs.revision, '2');
@@ -230,7 +276,11 @@ describe('ecs.Service', () => {
     const seen = (await ecsServiceReconciler.observe(pass(), want))!;
     assert.ok(seen);
     assert.deepEqual(seen.tags, want.tags);
-    assert.deepEqual(seen.props.circuitBreaker, { enable: true, rollback: true }, 'deploymentConfiguration survives create');
+    assert.deepEqual(
+      seen.props.circuitBreaker,
+      { enable: true, rollback: true },
+      'deploymentConfiguration survives create',
+    );
     assert.deepEqual(ecsServiceReconciler.diff(want, seen), []);
     assert.equal(seen.attrs.arn, `arn:aws:ecs:${region}:123456789012:service/${clusterName}/${want.props.name}`);
     assert.equal(seen.attrs.clusterArn, clusterArn);
@@ -246,7 +296,11 @@ describe('ecs.Service', () => {
         desiredCount: 5,
         healthCheckGracePeriodSeconds: 99,
         networkConfiguration: {
-          awsvpcConfiguration: { subnets: [...subnetIds].reverse(), securityGroups: [...securityGroupIds].reverse(), assignPublicIp: 'DISABLED' },
+          awsvpcConfiguration: {
+            subnets: [...subnetIds].reverse(),
+            securityGroups: [...securityGroupIds].reverse(),
+            assignPublicIp: 'DISABLED',
+          },
         },
       }),
     );
@@ -271,7 +325,9 @@ describe('ecs.Service', () => {
 
   test('observing 12 services at once makes exactly 2 DescribeServices calls', async () => {
     const td = await taskDefinitionArn(`batch-td-${suffix}`);
-    const wants = Array.from({ length: 12 }, (_, i) => desired('ecs.Service', `svc${i}`, serviceProps(`batch-${suffix}-${i}`, td, 1)));
+    const wants = Array.from({ length: 12 }, (_, i) =>
+      desired('ecs.Service', `svc${i}`, serviceProps(`batch-${suffix}-${i}`, td, 1)),
+    );
     for (const w of wants) {
       await aws.ecs.send(
         new CreateServiceCommand({
@@ -338,25 +394,40 @@ describe('Application Auto Scaling', () => {
     assert.deepEqual(ecsServiceReconciler.diff(svcWant, scaled), []);
 
     // A real drift on the same service: the update fixes it and leaves the count alone.
-    await aws.ecs.send(new UpdateServiceCommand({ cluster: clusterArn, service: svcName, healthCheckGracePeriodSeconds: 45 }));
+    await aws.ecs.send(
+      new UpdateServiceCommand({ cluster: clusterArn, service: svcName, healthCheckGracePeriodSeconds: 45 }),
+    );
     const drifted = (await ecsServiceReconciler.observe(pass(), svcWant))!;
     const changes = ecsServiceReconciler.diff(svcWant, drifted);
-    assert.deepEqual(changes.map((c) => c.path), ['healthCheckGracePeriodSeconds']);
+    assert.deepEqual(
+      changes.map((c) => c.path),
+      ['healthCheckGracePeriodSeconds'],
+    );
     assert.equal('desiredCount' in serviceUpdateInput(svcWant.props, changes), false);
     await ecsServiceReconciler.update(pass(), svcWant, drifted, changes);
-    const afterUpdate = (await aws.ecs.send(new DescribeServicesCommand({ cluster: clusterArn, services: [svcName] }))).services![0]!;
+    const afterUpdate = (await aws.ecs.send(new DescribeServicesCommand({ cluster: clusterArn, services: [svcName] })))
+      .services![0]!;
     assert.equal(afterUpdate.desiredCount, 4, 'update never sends desiredCount when autoscaling owns it');
     assert.equal(afterUpdate.healthCheckGracePeriodSeconds, 30);
 
     // Drift on the target and the policy.
     await aws.autoscaling.send(
-      new RegisterScalableTargetCommand({ ServiceNamespace: 'ecs', ScalableDimension: 'ecs:service:DesiredCount', ResourceId: resourceId, MinCapacity: 2, MaxCapacity: 10 }),
+      new RegisterScalableTargetCommand({
+        ServiceNamespace: 'ecs',
+        ScalableDimension: 'ecs:service:DesiredCount',
+        ResourceId: resourceId,
+        MinCapacity: 2,
+        MaxCapacity: 10,
+      }),
     );
     const targetDrifted = (await scalableTargetReconciler.observe(pass(), targetWant))!;
     const targetChanges = scalableTargetReconciler.diff(targetWant, targetDrifted);
     assert.deepEqual(targetChanges, [{ path: 'maxCapacity', desired: '6', actual: '10' }]);
     await scalableTargetReconciler.update(pass(), targetWant, targetDrifted, targetChanges);
-    assert.deepEqual(scalableTargetReconciler.diff(targetWant, (await scalableTargetReconciler.observe(pass(), targetWant))!), []);
+    assert.deepEqual(
+      scalableTargetReconciler.diff(targetWant, (await scalableTargetReconciler.observe(pass(), targetWant))!),
+      [],
+    );
 
     await aws.autoscaling.send(
       new PutScalingPolicyCommand({
@@ -377,12 +448,18 @@ describe('Application Auto Scaling', () => {
     const policyChanges = scalingPolicyReconciler.diff(policyWant, policyDrifted);
     assert.deepEqual(policyChanges, [{ path: 'targetValue', desired: '60', actual: '80' }]);
     const policyFixed = await scalingPolicyReconciler.update(pass(), policyWant, policyDrifted, policyChanges);
-    assert.deepEqual(scalingPolicyReconciler.diff(policyWant, (await scalingPolicyReconciler.observe(pass(), policyWant))!), []);
+    assert.deepEqual(
+      scalingPolicyReconciler.diff(policyWant, (await scalingPolicyReconciler.observe(pass(), policyWant))!),
+      [],
+    );
 
     // Located again from the identifiers an inventory keeps.
     const targetById = await scalableTargetReconciler.observeByIdentifier(pass(), targetSeen.identifier);
     assert.equal(targetById?.props.resourceId, resourceId);
-    assert.equal((await scalableTargetReconciler.observeByIdentifier(pass(), resourceId))?.attrs.arn, targetSeen.attrs.arn);
+    assert.equal(
+      (await scalableTargetReconciler.observeByIdentifier(pass(), resourceId))?.attrs.arn,
+      targetSeen.attrs.arn,
+    );
     const policyById = await scalingPolicyReconciler.observeByIdentifier(pass(), policyFixed.identifier);
     assert.equal(policyById?.props.name, policyWant.props.name);
 
@@ -405,19 +482,42 @@ describe('applyPlan with the ECS kinds', () => {
     const resourceId = `service/${clusterName}/${svcName}`;
     const td = taskDefinitionProps(family);
     const resources: PlannedResource[] = [
-      { id: 'logs', kind: 'logs.LogGroup', props: { name: `/slipway/${family}`, retentionDays: 7 }, tags: tags('logs') },
-      { id: 'td', kind: 'ecs.TaskDefinition', props: { ...td, container: { ...td.container, logGroup: ref('logs', 'name') } }, tags: tags('td') },
+      {
+        id: 'logs',
+        kind: 'logs.LogGroup',
+        props: { name: `/slipway/${family}`, retentionDays: 7 },
+        tags: tags('logs'),
+      },
+      {
+        id: 'td',
+        kind: 'ecs.TaskDefinition',
+        props: { ...td, container: { ...td.container, logGroup: ref('logs', 'name') } },
+        tags: tags('td'),
+      },
       {
         id: 'svc',
         kind: 'ecs.Service',
         props: { ...serviceProps(svcName, ''), taskDefinitionArn: ref('td', 'arn') },
         tags: tags('svc'),
       },
-      { id: 'scaling', kind: 'autoscaling.ScalableTarget', props: { resourceId, minCapacity: 1, maxCapacity: 3 }, tags: tags('scaling'), after: ['svc'] },
+      {
+        id: 'scaling',
+        kind: 'autoscaling.ScalableTarget',
+        props: { resourceId, minCapacity: 1, maxCapacity: 3 },
+        tags: tags('scaling'),
+        after: ['svc'],
+      },
       {
         id: 'cpu',
         kind: 'autoscaling.ScalingPolicy',
-        props: { name: `cpu-${family}`, resourceId, metric: 'ECSServiceAverageMemoryUtilization', targetValue: 70, scaleInCooldownSeconds: 300, scaleOutCooldownSeconds: 60 },
+        props: {
+          name: `cpu-${family}`,
+          resourceId,
+          metric: 'ECSServiceAverageMemoryUtilization',
+          targetValue: 70,
+          scaleInCooldownSeconds: 300,
+          scaleOutCooldownSeconds: 60,
+        },
         tags: tags('cpu'),
         after: ['scaling'],
       },
@@ -462,7 +562,9 @@ describe('applyPlan with the ECS kinds', () => {
     const who: Owner = { ...owner, name: `clash-${suffix}` };
     const tags = (id: string) => ownershipTags(who, id);
     const name = `clash-${suffix}`;
-    const foreignTd = await aws.ecs.send(new RegisterTaskDefinitionCommand(registrationInput(taskDefinitionProps(name), { team: 'other' })));
+    const foreignTd = await aws.ecs.send(
+      new RegisterTaskDefinitionCommand(registrationInput(taskDefinitionProps(name), { team: 'other' })),
+    );
     const tdArn = foreignTd.taskDefinition!.taskDefinitionArn!;
     await aws.logs.send(new CreateLogGroupCommand({ logGroupName: `/slipway/${name}`, tags: { team: 'other' } }));
     await aws.ecs.send(
@@ -478,7 +580,13 @@ describe('applyPlan with the ECS kinds', () => {
     );
     const resourceId = `service/${clusterName}/${name}`;
     await aws.autoscaling.send(
-      new RegisterScalableTargetCommand({ ServiceNamespace: 'ecs', ScalableDimension: 'ecs:service:DesiredCount', ResourceId: resourceId, MinCapacity: 1, MaxCapacity: 2 }),
+      new RegisterScalableTargetCommand({
+        ServiceNamespace: 'ecs',
+        ScalableDimension: 'ecs:service:DesiredCount',
+        ResourceId: resourceId,
+        MinCapacity: 1,
+        MaxCapacity: 2,
+      }),
     );
     const policyProps = {
       name: `cpu-${name}`,
@@ -495,7 +603,10 @@ describe('applyPlan with the ECS kinds', () => {
         ScalableDimension: 'ecs:service:DesiredCount',
         ResourceId: resourceId,
         PolicyType: 'TargetTrackingScaling',
-        TargetTrackingScalingPolicyConfiguration: { TargetValue: 50, PredefinedMetricSpecification: { PredefinedMetricType: policyProps.metric } },
+        TargetTrackingScalingPolicyConfiguration: {
+          TargetValue: 50,
+          PredefinedMetricSpecification: { PredefinedMetricType: policyProps.metric },
+        },
       }),
     );
 
@@ -503,7 +614,12 @@ describe('applyPlan with the ECS kinds', () => {
       { id: 'logs', kind: 'logs.LogGroup', props: { name: `/slipway/${name}`, retentionDays: 7 }, tags: tags('logs') },
       { id: 'td', kind: 'ecs.TaskDefinition', props: taskDefinitionProps(name, 'nginx:other'), tags: tags('td') },
       { id: 'svc', kind: 'ecs.Service', props: serviceProps(name, tdArn, 3), tags: tags('svc') },
-      { id: 'scaling', kind: 'autoscaling.ScalableTarget', props: { resourceId, minCapacity: 2, maxCapacity: 8 }, tags: tags('scaling') },
+      {
+        id: 'scaling',
+        kind: 'autoscaling.ScalableTarget',
+        props: { resourceId, minCapacity: 2, maxCapacity: 8 },
+        tags: tags('scaling'),
+      },
       { id: 'cpu', kind: 'autoscaling.ScalingPolicy', props: { ...policyProps, targetValue: 75 }, tags: tags('cpu') },
     ]);
     const before = counter.snapshot();
@@ -522,9 +638,14 @@ describe('applyPlan with the ECS kinds', () => {
     assert.deepEqual(counter.writesSince(before), {}, 'nothing was written');
     assert.deepEqual(report.inventory, []);
 
-    const svc = (await aws.ecs.send(new DescribeServicesCommand({ cluster: clusterArn, services: [name] }))).services![0]!;
+    const svc = (await aws.ecs.send(new DescribeServicesCommand({ cluster: clusterArn, services: [name] })))
+      .services![0]!;
     assert.equal(svc.desiredCount, 1);
-    const target = (await aws.autoscaling.send(new DescribeScalableTargetsCommand({ ServiceNamespace: 'ecs', ResourceIds: [resourceId] }))).ScalableTargets![0]!;
+    const target = (
+      await aws.autoscaling.send(
+        new DescribeScalableTargetsCommand({ ServiceNamespace: 'ecs', ResourceIds: [resourceId] }),
+      )
+    ).ScalableTargets![0]!;
     assert.deepEqual([target.MinCapacity, target.MaxCapacity], [1, 2]);
     const policy = await scalingPolicyReconciler.observeByIdentifier(pass(), report.outcomes[4]!.identifier!);
     assert.equal(policy?.props.targetValue, 50);

@@ -42,7 +42,12 @@ import { ref, type Owner, type Plan, type PlannedResource } from '../../src/plan
 import { applyPlan, type ResourceOutcome } from '../../src/reconcilers/applier.js';
 import { newContext, type Desired, type ReconcileContext } from '../../src/reconcilers/contract.js';
 import { ecsClusterReconciler } from '../../src/reconcilers/ecs-cluster.js';
-import { listenerRuleReconciler, listenerRuleUsage, preferredPriority, rulesOf } from '../../src/reconcilers/listener-rule.js';
+import {
+  listenerRuleReconciler,
+  listenerRuleUsage,
+  preferredPriority,
+  rulesOf,
+} from '../../src/reconcilers/listener-rule.js';
 import { listenerReconciler } from '../../src/reconcilers/listener.js';
 import { loadBalancerReconciler } from '../../src/reconcilers/load-balancer.js';
 import { securityGroupReconciler } from '../../src/reconcilers/security-group.js';
@@ -53,9 +58,11 @@ import { registry } from '../../src/reconcilers/index.js';
 const suffix = (): string => randomBytes(4).toString('hex');
 const run = suffix();
 
-
 const owner: Owner = { clusterId: `it-${run}`, kind: 'Service', namespace: 'apps', name: `web-${run}` };
-const tagsFor = (logicalId: string): Record<string, string> => ({ ...ownershipTags(owner, logicalId), team: 'platform' });
+const tagsFor = (logicalId: string): Record<string, string> => ({
+  ...ownershipTags(owner, logicalId),
+  team: 'platform',
+});
 const otherTags = (name: string, logicalId = 'rule'): Record<string, string> =>
   ownershipTags({ clusterId: `it-${run}`, kind: 'Service', namespace: 'apps', name }, logicalId);
 const toSdkTags = (t: Record<string, string>) => Object.entries(t).map(([Key, Value]) => ({ Key, Value }));
@@ -81,27 +88,46 @@ let certificateArn: string;
 let userPool: { arn: string; clientId: string; domain: string };
 
 async function makeSecurityGroup(name: string): Promise<string> {
-  const res = await aws.ec2.send(new CreateSecurityGroupCommand({ GroupName: name, Description: 'test', VpcId: vpcId }));
+  const res = await aws.ec2.send(
+    new CreateSecurityGroupCommand({ GroupName: name, Description: 'test', VpcId: vpcId }),
+  );
   return res.GroupId!;
 }
 
 async function makeLoadBalancer(name: string): Promise<string> {
   const res = await aws.elbv2.send(
-    new CreateLoadBalancerCommand({ Name: name, Subnets: [subnetA, subnetB], SecurityGroups: [sg1], Scheme: 'internet-facing', Type: 'application' }),
+    new CreateLoadBalancerCommand({
+      Name: name,
+      Subnets: [subnetA, subnetB],
+      SecurityGroups: [sg1],
+      Scheme: 'internet-facing',
+      Type: 'application',
+    }),
   );
   return res.LoadBalancers![0]!.LoadBalancerArn!;
 }
 
 async function makeTargetGroup(name: string): Promise<string> {
-  const res = await aws.elbv2.send(new CreateTargetGroupCommand({ Name: name, Protocol: 'HTTP', Port: 8080, VpcId: vpcId, TargetType: 'ip' }));
+  const res = await aws.elbv2.send(
+    new CreateTargetGroupCommand({ Name: name, Protocol: 'HTTP', Port: 8080, VpcId: vpcId, TargetType: 'ip' }),
+  );
   return res.TargetGroups![0]!.TargetGroupArn!;
 }
 
-const notFound: Action = { Type: 'fixed-response', FixedResponseConfig: { StatusCode: '404', ContentType: 'text/plain', MessageBody: 'no route' } };
+const notFound: Action = {
+  Type: 'fixed-response',
+  FixedResponseConfig: { StatusCode: '404', ContentType: 'text/plain', MessageBody: 'no route' },
+};
 
 async function makeHttpsListener(loadBalancerArn: string, port = 443): Promise<string> {
   const res = await aws.elbv2.send(
-    new CreateListenerCommand({ LoadBalancerArn: loadBalancerArn, Port: port, Protocol: 'HTTPS', Certificates: [{ CertificateArn: certificateArn }], DefaultActions: [notFound] }),
+    new CreateListenerCommand({
+      LoadBalancerArn: loadBalancerArn,
+      Port: port,
+      Protocol: 'HTTPS',
+      Certificates: [{ CertificateArn: certificateArn }],
+      DefaultActions: [notFound],
+    }),
   );
   return res.Listeners![0]!.ListenerArn!;
 }
@@ -112,17 +138,36 @@ before(async () => {
   aws = new AwsClients(config);
   const vpc = await aws.ec2.send(new CreateVpcCommand({ CidrBlock: '10.42.0.0/16' }));
   vpcId = vpc.Vpc!.VpcId!;
-  subnetA = (await aws.ec2.send(new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: '10.42.1.0/24', AvailabilityZone: `${env.awsRegion}a` }))).Subnet!.SubnetId!;
-  subnetB = (await aws.ec2.send(new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: '10.42.2.0/24', AvailabilityZone: `${env.awsRegion}b` }))).Subnet!.SubnetId!;
+  subnetA = (
+    await aws.ec2.send(
+      new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: '10.42.1.0/24', AvailabilityZone: `${env.awsRegion}a` }),
+    )
+  ).Subnet!.SubnetId!;
+  subnetB = (
+    await aws.ec2.send(
+      new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: '10.42.2.0/24', AvailabilityZone: `${env.awsRegion}b` }),
+    )
+  ).Subnet!.SubnetId!;
   sg1 = await makeSecurityGroup(`it-alb-a-${run}`);
   sg2 = await makeSecurityGroup(`it-alb-b-${run}`);
   const acm = new ACMClient(config);
-  certificateArn = (await acm.send(new RequestCertificateCommand({ DomainName: `*.${run}.example.com`, ValidationMethod: 'DNS' }))).CertificateArn!;
+  certificateArn = (
+    await acm.send(new RequestCertificateCommand({ DomainName: `*.${run}.example.com`, ValidationMethod: 'DNS' }))
+  ).CertificateArn!;
   acm.destroy();
   const pool = await aws.cognito.send(new CreateUserPoolCommand({ PoolName: `it-pool-${run}` }));
   const poolId = pool.UserPool!.Id!;
   const client = await aws.cognito.send(
-    new CreateUserPoolClientCommand({ UserPoolId: poolId, ClientName: 'alb', GenerateSecret: true, AllowedOAuthFlows: ['code'], AllowedOAuthScopes: ['openid'], AllowedOAuthFlowsUserPoolClient: true, CallbackURLs: [`https://app.${run}.example.com/oauth2/idpresponse`], SupportedIdentityProviders: ['COGNITO'] }),
+    new CreateUserPoolClientCommand({
+      UserPoolId: poolId,
+      ClientName: 'alb',
+      GenerateSecret: true,
+      AllowedOAuthFlows: ['code'],
+      AllowedOAuthScopes: ['openid'],
+      AllowedOAuthFlowsUserPoolClient: true,
+      CallbackURLs: [`https://app.${run}.example.com/oauth2/idpresponse`],
+      SupportedIdentityProviders: ['COGNITO'],
+    }),
   );
   await aws.cognito.send(new CreateUserPoolDomainCommand({ UserPoolId: poolId, Domain: `it-${run}` }));
   userPool = { arn: pool.UserPool!.Arn!, clientId: client.UserPoolClient!.ClientId!, domain: `it-${run}` };
@@ -158,7 +203,12 @@ describe('ec2.SecurityGroup', () => {
 
     // Out of band: port 80 closed, SSH opened, and a UDP rule Slipway does not manage.
     const GroupId = seen.identifier;
-    await aws.ec2.send(new RevokeSecurityGroupIngressCommand({ GroupId, IpPermissions: [{ IpProtocol: 'tcp', FromPort: 80, ToPort: 80, IpRanges: [{ CidrIp: '0.0.0.0/0' }] }] }));
+    await aws.ec2.send(
+      new RevokeSecurityGroupIngressCommand({
+        GroupId,
+        IpPermissions: [{ IpProtocol: 'tcp', FromPort: 80, ToPort: 80, IpRanges: [{ CidrIp: '0.0.0.0/0' }] }],
+      }),
+    );
     await aws.ec2.send(
       new AuthorizeSecurityGroupIngressCommand({
         GroupId,
@@ -171,7 +221,10 @@ describe('ec2.SecurityGroup', () => {
     const drifted = await r.observe(ctx(), d);
     assert.ok(drifted);
     const changes = r.diff(d, drifted);
-    assert.deepEqual(changes.map((c) => c.path), ['ingress']);
+    assert.deepEqual(
+      changes.map((c) => c.path),
+      ['ingress'],
+    );
 
     const updated = await r.update(ctx(), d, drifted, changes);
     assert.deepEqual(r.diff(d, updated), []);
@@ -179,7 +232,10 @@ describe('ec2.SecurityGroup', () => {
     assert.ok(again);
     assert.deepEqual(r.diff(d, again), []);
     const raw = (await aws.ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [GroupId] }))).SecurityGroups![0]!;
-    assert.ok(raw.IpPermissions!.some((p) => p.IpProtocol === 'udp' && p.FromPort === 53), 'the UDP rule is not ours and stays');
+    assert.ok(
+      raw.IpPermissions!.some((p) => p.IpProtocol === 'udp' && p.FromPort === 53),
+      'the UDP rule is not ours and stays',
+    );
     assert.ok((raw.IpPermissionsEgress ?? []).length > 0, 'egress is left alone');
 
     const byId = await r.observeByIdentifier(ctx(), GroupId);
@@ -206,7 +262,9 @@ describe('ecs.Cluster', () => {
     assert.deepEqual(seen.attrs, created.attrs);
     assert.deepEqual(r.diff(d, seen), []);
 
-    await aws.ecs.send(new UpdateClusterCommand({ cluster: d.props.name, settings: [{ name: 'containerInsights', value: 'disabled' }] }));
+    await aws.ecs.send(
+      new UpdateClusterCommand({ cluster: d.props.name, settings: [{ name: 'containerInsights', value: 'disabled' }] }),
+    );
     const drifted = await r.observe(ctx(), d);
     assert.ok(drifted);
     const changes = r.diff(d, drifted);
@@ -247,7 +305,12 @@ describe('elbv2.LoadBalancer', () => {
     assert.deepEqual(r.diff(d, seen), []);
 
     await aws.elbv2.send(new SetSecurityGroupsCommand({ LoadBalancerArn: seen.identifier, SecurityGroups: [sg2] }));
-    await aws.elbv2.send(new ModifyLoadBalancerAttributesCommand({ LoadBalancerArn: seen.identifier, Attributes: [{ Key: 'idle_timeout.timeout_seconds', Value: '30' }] }));
+    await aws.elbv2.send(
+      new ModifyLoadBalancerAttributesCommand({
+        LoadBalancerArn: seen.identifier,
+        Attributes: [{ Key: 'idle_timeout.timeout_seconds', Value: '30' }],
+      }),
+    );
     const drifted = await r.observe(ctx(), d);
     assert.ok(drifted);
     const changes = r.diff(d, drifted);
@@ -259,7 +322,10 @@ describe('elbv2.LoadBalancer', () => {
 
     const internal = { ...d, props: { ...d.props, scheme: 'internal' as const } };
     const schemeChanges = r.diff(internal, again);
-    assert.deepEqual(schemeChanges.map((c) => c.path), ['scheme']);
+    assert.deepEqual(
+      schemeChanges.map((c) => c.path),
+      ['scheme'],
+    );
     await assert.rejects(r.update(ctx(), internal, again, schemeChanges), (err: Error) => {
       assert.match(err.message, /must be replaced/);
       assert.match(err.message, /delete-load-balancer/);
@@ -280,7 +346,14 @@ describe('elbv2.TargetGroup', () => {
       name: `it-tg-${suffix()}`,
       vpcId,
       port: 8080,
-      healthCheck: { path: '/healthz', intervalSeconds: 15, timeoutSeconds: 5, healthyThreshold: 2, unhealthyThreshold: 3, matcher: '200-399' },
+      healthCheck: {
+        path: '/healthz',
+        intervalSeconds: 15,
+        timeoutSeconds: 5,
+        healthyThreshold: 2,
+        unhealthyThreshold: 3,
+        matcher: '200-399',
+      },
       deregistrationDelaySeconds: 30,
     });
     const created = await r.create(ctx(), d);
@@ -294,14 +367,27 @@ describe('elbv2.TargetGroup', () => {
     assert.deepEqual(seen.attrs, created.attrs);
     assert.deepEqual(r.diff(d, seen), []);
 
-    await aws.elbv2.send(new ModifyTargetGroupCommand({ TargetGroupArn: seen.identifier, HealthCheckPath: '/', Matcher: { HttpCode: '200' } }));
     await aws.elbv2.send(
-      new ModifyTargetGroupAttributesCommand({ TargetGroupArn: seen.identifier, Attributes: [{ Key: 'deregistration_delay.timeout_seconds', Value: '300' }] }),
+      new ModifyTargetGroupCommand({
+        TargetGroupArn: seen.identifier,
+        HealthCheckPath: '/',
+        Matcher: { HttpCode: '200' },
+      }),
+    );
+    await aws.elbv2.send(
+      new ModifyTargetGroupAttributesCommand({
+        TargetGroupArn: seen.identifier,
+        Attributes: [{ Key: 'deregistration_delay.timeout_seconds', Value: '300' }],
+      }),
     );
     const drifted = await r.observe(ctx(), d);
     assert.ok(drifted);
     const changes = r.diff(d, drifted);
-    assert.deepEqual(changes.map((c) => c.path).sort(), ['deregistrationDelaySeconds', 'healthCheck.matcher', 'healthCheck.path']);
+    assert.deepEqual(changes.map((c) => c.path).sort(), [
+      'deregistrationDelaySeconds',
+      'healthCheck.matcher',
+      'healthCheck.path',
+    ]);
     await r.update(ctx(), d, drifted, changes);
     const again = await r.observe(ctx(), d);
     assert.ok(again);
@@ -340,11 +426,19 @@ describe('elbv2.Listener', () => {
     assert.deepEqual(seen.attrs, { arn: created.attrs.arn });
     assert.deepEqual(r.diff(d, seen), []);
 
-    await aws.elbv2.send(new ModifyListenerCommand({ ListenerArn: seen.identifier, DefaultActions: [{ Type: 'forward', TargetGroupArn: tgArn }] }));
+    await aws.elbv2.send(
+      new ModifyListenerCommand({
+        ListenerArn: seen.identifier,
+        DefaultActions: [{ Type: 'forward', TargetGroupArn: tgArn }],
+      }),
+    );
     const drifted = await r.observe(ctx(), d);
     assert.ok(drifted);
     const changes = r.diff(d, drifted);
-    assert.ok(changes.some((c) => c.path === 'defaultAction.type' && c.desired === 'fixed-response' && c.actual === 'forward'), JSON.stringify(changes));
+    assert.ok(
+      changes.some((c) => c.path === 'defaultAction.type' && c.desired === 'fixed-response' && c.actual === 'forward'),
+      JSON.stringify(changes),
+    );
     await r.update(ctx(), d, drifted, changes);
     const again = await r.observe(ctx(), d);
     assert.ok(again);
@@ -360,7 +454,12 @@ describe('elbv2.Listener', () => {
   test('HTTP listener redirecting to HTTPS is in sync after create', async () => {
     const r = listenerReconciler;
     const loadBalancerArn = await makeLoadBalancer(`it-red-${suffix()}`);
-    const d = desired('elbv2.Listener', 'http', { loadBalancerArn, port: 80, protocol: 'HTTP', defaultAction: { type: 'redirect-https' } });
+    const d = desired('elbv2.Listener', 'http', {
+      loadBalancerArn,
+      port: 80,
+      protocol: 'HTTP',
+      defaultAction: { type: 'redirect-https' },
+    });
     await r.create(ctx(), d);
     const seen = await r.observe(ctx(), d);
     assert.ok(seen);
@@ -369,7 +468,15 @@ describe('elbv2.Listener', () => {
 
     // A redirect elsewhere is not redirect-https: the diff shows what is there.
     await aws.elbv2.send(
-      new ModifyListenerCommand({ ListenerArn: seen.identifier, DefaultActions: [{ Type: 'redirect', RedirectConfig: { Protocol: 'HTTPS', Host: 'elsewhere.example.com', StatusCode: 'HTTP_302' } }] }),
+      new ModifyListenerCommand({
+        ListenerArn: seen.identifier,
+        DefaultActions: [
+          {
+            Type: 'redirect',
+            RedirectConfig: { Protocol: 'HTTPS', Host: 'elsewhere.example.com', StatusCode: 'HTTP_302' },
+          },
+        ],
+      }),
     );
     const drifted = await r.observe(ctx(), d);
     assert.ok(drifted);
@@ -409,7 +516,13 @@ describe('elbv2.ListenerRule', () => {
     pathPatterns: extra.pathPatterns ?? ['/*'],
     ...(extra.priority === undefined ? {} : { priority: extra.priority }),
     actions: [
-      { type: 'authenticate-cognito' as const, userPoolArn: userPool.arn, userPoolClientId: userPool.clientId, userPoolDomain: userPool.domain, sessionTimeoutSeconds: 3600 },
+      {
+        type: 'authenticate-cognito' as const,
+        userPoolArn: userPool.arn,
+        userPoolClientId: userPool.clientId,
+        userPoolDomain: userPool.domain,
+        sessionTimeoutSeconds: 3600,
+      },
       { type: 'forward' as const, targetGroupArn: tgArn },
     ],
   });
@@ -419,7 +532,11 @@ describe('elbv2.ListenerRule', () => {
     const host = `app-${suffix()}.example.com`;
     const d = desired('elbv2.ListenerRule', 'rule', ruleProps(host, { pathPatterns: ['/api/*', '/v2/*'] }));
     const created = await r.create(ctx(), d);
-    assert.equal(created.attrs.priority, String(preferredPriority(host, ['/api/*', '/v2/*'])), 'the preferred priority was free');
+    assert.equal(
+      created.attrs.priority,
+      String(preferredPriority(host, ['/api/*', '/v2/*'])),
+      'the preferred priority was free',
+    );
 
     const seen = await r.observe(ctx(), d);
     assert.ok(seen);
@@ -437,7 +554,10 @@ describe('elbv2.ListenerRule', () => {
     await aws.elbv2.send(
       new ModifyRuleCommand({
         RuleArn: seen.identifier,
-        Conditions: [{ Field: 'host-header', HostHeaderConfig: { Values: ['hijacked.example.com'] } }, { Field: 'path-pattern', PathPatternConfig: { Values: ['/v2/*', '/api/*'] } }],
+        Conditions: [
+          { Field: 'host-header', HostHeaderConfig: { Values: ['hijacked.example.com'] } },
+          { Field: 'path-pattern', PathPatternConfig: { Values: ['/v2/*', '/api/*'] } },
+        ],
         Actions: [{ Type: 'forward', TargetGroupArn: tgArn2, Order: 1 }],
       }),
     );
@@ -456,7 +576,10 @@ describe('elbv2.ListenerRule', () => {
 
     const fixed = { ...d, props: { ...d.props, priority: 7 } };
     const priorityChanges = r.diff(fixed, again);
-    assert.deepEqual(priorityChanges.map((c) => c.path), ['priority']);
+    assert.deepEqual(
+      priorityChanges.map((c) => c.path),
+      ['priority'],
+    );
     const moved = await r.update(ctx(), fixed, again, priorityChanges);
     assert.equal(moved.attrs.priority, '7');
     const afterMove = await r.observe(ctx(), fixed);
@@ -469,7 +592,7 @@ describe('elbv2.ListenerRule', () => {
     assert.equal(await r.observeByIdentifier(ctx(), seen.identifier), undefined);
   });
 
-  test('a stale read meets moto\'s real PriorityInUseException: fixed priority names the holder, allocation moves on', async () => {
+  test("a stale read meets moto's real PriorityInUseException: fixed priority names the holder, allocation moves on", async () => {
     const r = listenerRuleReconciler;
     const pass = ctx();
     await rulesOf(pass, listenerArn); // the pass has read the listener's rules ...
@@ -513,12 +636,18 @@ describe('elbv2.ListenerRule', () => {
       new CreateRuleCommand({
         ListenerArn: listenerArn,
         Priority: 23,
-        Conditions: [{ Field: 'host-header', HostHeaderConfig: { Values: [host] } }, { Field: 'path-pattern', PathPatternConfig: { Values: ['/*'] } }],
+        Conditions: [
+          { Field: 'host-header', HostHeaderConfig: { Values: [host] } },
+          { Field: 'path-pattern', PathPatternConfig: { Values: ['/*'] } },
+        ],
         Actions: [{ Type: 'forward', TargetGroupArn: tgArn2 }],
       }),
     );
     const foreignArn = foreign.Rules![0]!.RuleArn!;
-    const plan: Plan = { owner, resources: [{ id: 'rule', kind: 'elbv2.ListenerRule', props: ruleProps(host), tags: tagsFor('rule') }] };
+    const plan: Plan = {
+      owner,
+      resources: [{ id: 'rule', kind: 'elbv2.ListenerRule', props: ruleProps(host), tags: tagsFor('rule') }],
+    };
     const report = await applyPlan(ctx(), registry, plan, { mode: 'apply', inventory: [] });
     const o = outcome(report.outcomes, 'rule');
     assert.equal(o.action, 'conflict');
@@ -552,8 +681,18 @@ describe('elbv2.ListenerRule', () => {
     const plan: Plan = {
       owner,
       resources: [
-        { id: 'rule-a', kind: 'elbv2.ListenerRule', props: ruleProps(`mine-${suffix()}.example.com`, { priority: 31 }), tags: tagsFor('rule-a') },
-        { id: 'rule-b', kind: 'elbv2.ListenerRule', props: ruleProps(`mine-${suffix()}.example.com`, { priority: 32 }), tags: tagsFor('rule-b') },
+        {
+          id: 'rule-a',
+          kind: 'elbv2.ListenerRule',
+          props: ruleProps(`mine-${suffix()}.example.com`, { priority: 31 }),
+          tags: tagsFor('rule-a'),
+        },
+        {
+          id: 'rule-b',
+          kind: 'elbv2.ListenerRule',
+          props: ruleProps(`mine-${suffix()}.example.com`, { priority: 32 }),
+          tags: tagsFor('rule-b'),
+        },
       ],
     };
     const report = await applyPlan(ctx(), registry, plan, { mode: 'apply', inventory: [] });
@@ -582,7 +721,10 @@ describe('elbv2.ListenerRule', () => {
     const usage = await listenerRuleUsage(ctx(), arn);
     assert.deepEqual(usage, { rulesUsed: 100, ruleLimit: 100, rulesRemaining: 0, targetGroupsUsed: 2 });
     const d = desired('elbv2.ListenerRule', 'rule', { ...ruleProps(`late-${suffix()}.example.com`), listenerArn: arn });
-    await assert.rejects(listenerRuleReconciler.create(ctx(), d), /already has 100 rules.*Rules per Application Load Balancer/s);
+    await assert.rejects(
+      listenerRuleReconciler.create(ctx(), d),
+      /already has 100 rules.*Rules per Application Load Balancer/s,
+    );
     assert.equal(await targetGroupCount(ctx(), lb), 2);
   });
 });
@@ -591,28 +733,60 @@ describe('applyPlan over the whole chain', () => {
   test('creates in dependency order, a second pass makes no writes, delete mode removes everything', async () => {
     const counter = new CallCounter();
     const env = getTestEnv();
-    const counted = new AwsClients({ region: env.awsRegion, endpoint: env.awsEndpoint, credentials: env.awsCredentials, onCall: counter.listener });
+    const counted = new AwsClients({
+      region: env.awsRegion,
+      endpoint: env.awsEndpoint,
+      credentials: env.awsCredentials,
+      onCall: counter.listener,
+    });
     const s = suffix();
     const host = `chain-${s}.example.com`;
     const resources: PlannedResource[] = [
-      { id: 'sg', kind: 'ec2.SecurityGroup', props: { name: `it-chain-${s}`, description: 'chain', vpcId, ingress: [{ port: 443, cidr: '0.0.0.0/0' }] }, tags: tagsFor('sg') },
-      { id: 'cluster', kind: 'ecs.Cluster', props: { name: `it-chain-${s}`, containerInsights: false }, tags: tagsFor('cluster') },
+      {
+        id: 'sg',
+        kind: 'ec2.SecurityGroup',
+        props: { name: `it-chain-${s}`, description: 'chain', vpcId, ingress: [{ port: 443, cidr: '0.0.0.0/0' }] },
+        tags: tagsFor('sg'),
+      },
+      {
+        id: 'cluster',
+        kind: 'ecs.Cluster',
+        props: { name: `it-chain-${s}`, containerInsights: false },
+        tags: tagsFor('cluster'),
+      },
       {
         id: 'alb',
         kind: 'elbv2.LoadBalancer',
-        props: { name: `it-chain-${s}`, scheme: 'internet-facing', subnetIds: [subnetA, subnetB], securityGroupIds: [ref('sg', 'id')], idleTimeoutSeconds: 60 },
+        props: {
+          name: `it-chain-${s}`,
+          scheme: 'internet-facing',
+          subnetIds: [subnetA, subnetB],
+          securityGroupIds: [ref('sg', 'id')],
+          idleTimeoutSeconds: 60,
+        },
         tags: tagsFor('alb'),
       },
       {
         id: 'https',
         kind: 'elbv2.Listener',
-        props: { loadBalancerArn: ref('alb', 'arn'), port: 443, protocol: 'HTTPS', certificateArn, defaultAction: { type: 'fixed-response', statusCode: '404', contentType: 'text/plain', messageBody: 'none' } },
+        props: {
+          loadBalancerArn: ref('alb', 'arn'),
+          port: 443,
+          protocol: 'HTTPS',
+          certificateArn,
+          defaultAction: { type: 'fixed-response', statusCode: '404', contentType: 'text/plain', messageBody: 'none' },
+        },
         tags: tagsFor('https'),
       },
       {
         id: 'http',
         kind: 'elbv2.Listener',
-        props: { loadBalancerArn: ref('alb', 'arn'), port: 80, protocol: 'HTTP', defaultAction: { type: 'redirect-https' } },
+        props: {
+          loadBalancerArn: ref('alb', 'arn'),
+          port: 80,
+          protocol: 'HTTP',
+          defaultAction: { type: 'redirect-https' },
+        },
         tags: tagsFor('http'),
       },
       {
@@ -622,7 +796,14 @@ describe('applyPlan over the whole chain', () => {
           name: `it-chain-${s}`,
           vpcId,
           port: 8080,
-          healthCheck: { path: '/', intervalSeconds: 30, timeoutSeconds: 5, healthyThreshold: 5, unhealthyThreshold: 2, matcher: '200' },
+          healthCheck: {
+            path: '/',
+            intervalSeconds: 30,
+            timeoutSeconds: 5,
+            healthyThreshold: 5,
+            unhealthyThreshold: 2,
+            matcher: '200',
+          },
           deregistrationDelaySeconds: 300,
         },
         tags: tagsFor('tg'),
@@ -635,7 +816,13 @@ describe('applyPlan over the whole chain', () => {
           host,
           pathPatterns: ['/*'],
           actions: [
-            { type: 'authenticate-cognito', userPoolArn: userPool.arn, userPoolClientId: userPool.clientId, userPoolDomain: userPool.domain, sessionTimeoutSeconds: 604800 },
+            {
+              type: 'authenticate-cognito',
+              userPoolArn: userPool.arn,
+              userPoolClientId: userPool.clientId,
+              userPoolDomain: userPool.domain,
+              sessionTimeoutSeconds: 604800,
+            },
             { type: 'forward', targetGroupArn: ref('tg', 'arn') },
           ],
         },
@@ -649,9 +836,14 @@ describe('applyPlan over the whole chain', () => {
 
     const before = counter.snapshot();
     const second = await applyPlan(newContext(counted), registry, plan, { mode: 'apply', inventory: first.inventory });
-    for (const o of second.outcomes) assert.equal(o.action, 'in-sync', `${o.id}: ${JSON.stringify(o.changes)} ${o.message ?? ''}`);
+    for (const o of second.outcomes)
+      assert.equal(o.action, 'in-sync', `${o.id}: ${JSON.stringify(o.changes)} ${o.message ?? ''}`);
     assert.deepEqual(counter.writesSince(before), {});
-    assert.equal(counter.snapshot().get('elbv2:DescribeRules:success')! - (before.get('elbv2:DescribeRules:success') ?? 0), 1, 'rules read once per listener');
+    assert.equal(
+      counter.snapshot().get('elbv2:DescribeRules:success')! - (before.get('elbv2:DescribeRules:success') ?? 0),
+      1,
+      'rules read once per listener',
+    );
 
     const gone = await applyPlan(newContext(counted), registry, plan, { mode: 'delete', inventory: second.inventory });
     for (const o of gone.outcomes) assert.equal(o.action, 'deleted', `${o.id}: ${o.message ?? ''}`);
@@ -671,26 +863,46 @@ describe('applyPlan over the whole chain', () => {
       {
         id: 'alb',
         kind: 'elbv2.LoadBalancer',
-        props: { name: `it-gone-${s}`, scheme: 'internet-facing', subnetIds: [subnetA, subnetB], securityGroupIds: [sg1], idleTimeoutSeconds: 60 },
+        props: {
+          name: `it-gone-${s}`,
+          scheme: 'internet-facing',
+          subnetIds: [subnetA, subnetB],
+          securityGroupIds: [sg1],
+          idleTimeoutSeconds: 60,
+        },
         tags: tagsFor('alb'),
       },
       {
         id: 'https',
         kind: 'elbv2.Listener',
-        props: { loadBalancerArn: ref('alb', 'arn'), port: 443, protocol: 'HTTPS', certificateArn, defaultAction: { type: 'fixed-response', statusCode: '404', contentType: 'text/plain', messageBody: 'none' } },
+        props: {
+          loadBalancerArn: ref('alb', 'arn'),
+          port: 443,
+          protocol: 'HTTPS',
+          certificateArn,
+          defaultAction: { type: 'fixed-response', statusCode: '404', contentType: 'text/plain', messageBody: 'none' },
+        },
         tags: tagsFor('https'),
       },
       {
         id: 'rule',
         kind: 'elbv2.ListenerRule',
-        props: { listenerArn: ref('https', 'arn'), host: `gone-${s}.example.com`, pathPatterns: [], actions: [{ type: 'fixed-response', statusCode: '200', contentType: 'text/plain', messageBody: 'ok' }] },
+        props: {
+          listenerArn: ref('https', 'arn'),
+          host: `gone-${s}.example.com`,
+          pathPatterns: [],
+          actions: [{ type: 'fixed-response', statusCode: '200', contentType: 'text/plain', messageBody: 'ok' }],
+        },
         tags: tagsFor('rule'),
       },
     ];
     const plan: Plan = { owner, resources };
     const first = await applyPlan(ctx(), registry, plan, { mode: 'apply', inventory: [] });
     for (const o of first.outcomes) assert.equal(o.action, 'created', `${o.id}: ${o.message ?? ''}`);
-    await loadBalancerReconciler.delete(ctx(), (await loadBalancerReconciler.observeByIdentifier(ctx(), first.attrs.alb!.arn!))!);
+    await loadBalancerReconciler.delete(
+      ctx(),
+      (await loadBalancerReconciler.observeByIdentifier(ctx(), first.attrs.alb!.arn!))!,
+    );
     const gone = await applyPlan(ctx(), registry, plan, { mode: 'delete', inventory: first.inventory });
     for (const o of gone.outcomes) assert.notEqual(o.action, 'failed', `${o.id}: ${o.message ?? ''}`);
     assert.deepEqual(gone.inventory, []);
@@ -699,7 +911,9 @@ describe('applyPlan over the whole chain', () => {
   test('same-named resources without our tags are conflicts, left untouched; an external listener is only observed', async () => {
     const s = suffix();
     const name = `it-foreign-${s}`;
-    const sgId = await aws.ec2.send(new CreateSecurityGroupCommand({ GroupName: name, Description: 'theirs', VpcId: vpcId })).then((r) => r.GroupId!);
+    const sgId = await aws.ec2
+      .send(new CreateSecurityGroupCommand({ GroupName: name, Description: 'theirs', VpcId: vpcId }))
+      .then((r) => r.GroupId!);
     await aws.ecs.send(new CreateClusterCommand({ clusterName: name }));
     const lbArn = await makeLoadBalancer(name);
     const tgArn = await makeTargetGroup(name);
@@ -709,24 +923,59 @@ describe('applyPlan over the whole chain', () => {
     const plan: Plan = {
       owner,
       resources: [
-        { id: 'sg', kind: 'ec2.SecurityGroup', props: { name, description: 'ours', vpcId, ingress: [{ port: 443, cidr: '0.0.0.0/0' }] }, tags: tagsFor('sg') },
+        {
+          id: 'sg',
+          kind: 'ec2.SecurityGroup',
+          props: { name, description: 'ours', vpcId, ingress: [{ port: 443, cidr: '0.0.0.0/0' }] },
+          tags: tagsFor('sg'),
+        },
         { id: 'cluster', kind: 'ecs.Cluster', props: { name, containerInsights: true }, tags: tagsFor('cluster') },
         {
           id: 'alb',
           kind: 'elbv2.LoadBalancer',
-          props: { name, scheme: 'internal', subnetIds: [subnetA, subnetB], securityGroupIds: [sg2], idleTimeoutSeconds: 300 },
+          props: {
+            name,
+            scheme: 'internal',
+            subnetIds: [subnetA, subnetB],
+            securityGroupIds: [sg2],
+            idleTimeoutSeconds: 300,
+          },
           tags: tagsFor('alb'),
         },
         {
           id: 'tg',
           kind: 'elbv2.TargetGroup',
-          props: { name, vpcId, port: 8080, healthCheck: { path: '/mine', intervalSeconds: 10, timeoutSeconds: 5, healthyThreshold: 2, unhealthyThreshold: 2, matcher: '200' }, deregistrationDelaySeconds: 5 },
+          props: {
+            name,
+            vpcId,
+            port: 8080,
+            healthCheck: {
+              path: '/mine',
+              intervalSeconds: 10,
+              timeoutSeconds: 5,
+              healthyThreshold: 2,
+              unhealthyThreshold: 2,
+              matcher: '200',
+            },
+            deregistrationDelaySeconds: 5,
+          },
           tags: tagsFor('tg'),
         },
         {
           id: 'https',
           kind: 'elbv2.Listener',
-          props: { loadBalancerArn: lbArn, port: 443, protocol: 'HTTPS', certificateArn, defaultAction: { type: 'fixed-response', statusCode: '503', contentType: 'text/plain', messageBody: 'mine' } },
+          props: {
+            loadBalancerArn: lbArn,
+            port: 443,
+            protocol: 'HTTPS',
+            certificateArn,
+            defaultAction: {
+              type: 'fixed-response',
+              statusCode: '503',
+              contentType: 'text/plain',
+              messageBody: 'mine',
+            },
+          },
           tags: tagsFor('https'),
         },
         {

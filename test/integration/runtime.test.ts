@@ -66,7 +66,11 @@ const widgetType: ResourceType = {
 };
 
 /** Polls until `check` returns a value other than undefined/false, or fails after `timeoutMs`. */
-async function eventually<R>(what: string, check: () => R | undefined | false | Promise<R | undefined | false>, timeoutMs = 10_000): Promise<R> {
+async function eventually<R>(
+  what: string,
+  check: () => R | undefined | false | Promise<R | undefined | false>,
+  timeoutMs = 10_000,
+): Promise<R> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
@@ -123,92 +127,100 @@ describe('Informer', () => {
     }
   });
 
-  test('restarts a silent watch and resumes from its resourceVersion without re-delivering', { timeout: 30_000 }, async () => {
-    const adds: string[] = [];
-    // A quiet namespace sends nothing for a minute (bookmarks are rare), so a 700 ms watchdog fires repeatedly.
-    const informer = new Informer<ConfigMap>({
-      client,
-      type: CoreTypes.configMap,
-      namespace,
-      labelSelector: 'test=watchdog',
-      watchdogMs: 700,
-      logger,
-    });
-    informer.addHandlers({ onAdd: (o) => adds.push(o.metadata?.name ?? '') });
-    informer.start();
-    try {
-      await informer.waitForSync(AbortSignal.timeout(10_000));
-      await configMaps.create({ metadata: { name: 'wd-1', namespace, labels: { test: 'watchdog' } } });
-      await eventually('first add', () => adds.includes('wd-1'));
-      await delay(2500); // several watchdog restarts
-      await configMaps.create({ metadata: { name: 'wd-2', namespace, labels: { test: 'watchdog' } } });
-      await eventually('add after restarts', () => adds.includes('wd-2'));
-      assert.deepEqual(adds, ['wd-1', 'wd-2'], 'each object added exactly once across watch restarts');
-      assert.equal(informer.isWedged(), false);
-    } finally {
-      await informer.stop();
-      await configMaps.delete({ namespace, name: 'wd-1' });
-      await configMaps.delete({ namespace, name: 'wd-2' });
-    }
-  });
+  test(
+    'restarts a silent watch and resumes from its resourceVersion without re-delivering',
+    { timeout: 30_000 },
+    async () => {
+      const adds: string[] = [];
+      // A quiet namespace sends nothing for a minute (bookmarks are rare), so a 700 ms watchdog fires repeatedly.
+      const informer = new Informer<ConfigMap>({
+        client,
+        type: CoreTypes.configMap,
+        namespace,
+        labelSelector: 'test=watchdog',
+        watchdogMs: 700,
+        logger,
+      });
+      informer.addHandlers({ onAdd: (o) => adds.push(o.metadata?.name ?? '') });
+      informer.start();
+      try {
+        await informer.waitForSync(AbortSignal.timeout(10_000));
+        await configMaps.create({ metadata: { name: 'wd-1', namespace, labels: { test: 'watchdog' } } });
+        await eventually('first add', () => adds.includes('wd-1'));
+        await delay(2500); // several watchdog restarts
+        await configMaps.create({ metadata: { name: 'wd-2', namespace, labels: { test: 'watchdog' } } });
+        await eventually('add after restarts', () => adds.includes('wd-2'));
+        assert.deepEqual(adds, ['wd-1', 'wd-2'], 'each object added exactly once across watch restarts');
+        assert.equal(informer.isWedged(), false);
+      } finally {
+        await informer.stop();
+        await configMaps.delete({ namespace, name: 'wd-1' });
+        await configMaps.delete({ namespace, name: 'wd-2' });
+      }
+    },
+  );
 
-  test('re-lists when the server says its history is gone (410), noticing deletes it missed', { timeout: 30_000 }, async () => {
-    const labels = { test: 'gone' };
-    const events: string[] = [];
-    const watches: AbortController[] = [];
-    const watchQueries: (string | number | boolean | undefined)[] = [];
-    let openGate: () => void = () => undefined;
-    const gate = new Promise<void>((resolve) => (openGate = resolve));
-    const realWatch = new Watch(env.kubeConfig);
-    const informer = new Informer<ConfigMap>({
-      client,
-      type: CoreTypes.configMap,
-      namespace,
-      labelSelector: 'test=gone',
-      backoffBaseMs: 100,
-      logger,
-      // The second watch waits for the test, then asks for a resourceVersion the server no longer keeps.
-      watch: async (path, query, onEvent, onDone) => {
-        const n = watchQueries.length;
-        watchQueries.push(query.resourceVersion);
-        if (n === 1) {
-          await gate;
-          query = { ...query, resourceVersion: '1' };
-        }
-        const controller = await realWatch.watch(path, query, onEvent, onDone);
-        watches.push(controller);
-        return controller;
-      },
-    });
-    informer.addHandlers({
-      onAdd: (o) => events.push(`add ${o.metadata?.name}`),
-      onDelete: (o) => events.push(`delete ${o.metadata?.name}`),
-    });
-    await configMaps.create({ metadata: { name: 'gone-1', namespace, labels } });
-    informer.start();
-    try {
-      await informer.waitForSync(AbortSignal.timeout(10_000));
-      await eventually('first watch open', () => watches.length === 1);
-      assert.deepEqual(events, ['add gone-1']);
+  test(
+    're-lists when the server says its history is gone (410), noticing deletes it missed',
+    { timeout: 30_000 },
+    async () => {
+      const labels = { test: 'gone' };
+      const events: string[] = [];
+      const watches: AbortController[] = [];
+      const watchQueries: (string | number | boolean | undefined)[] = [];
+      let openGate: () => void = () => undefined;
+      const gate = new Promise<void>((resolve) => (openGate = resolve));
+      const realWatch = new Watch(env.kubeConfig);
+      const informer = new Informer<ConfigMap>({
+        client,
+        type: CoreTypes.configMap,
+        namespace,
+        labelSelector: 'test=gone',
+        backoffBaseMs: 100,
+        logger,
+        // The second watch waits for the test, then asks for a resourceVersion the server no longer keeps.
+        watch: async (path, query, onEvent, onDone) => {
+          const n = watchQueries.length;
+          watchQueries.push(query.resourceVersion);
+          if (n === 1) {
+            await gate;
+            query = { ...query, resourceVersion: '1' };
+          }
+          const controller = await realWatch.watch(path, query, onEvent, onDone);
+          watches.push(controller);
+          return controller;
+        },
+      });
+      informer.addHandlers({
+        onAdd: (o) => events.push(`add ${o.metadata?.name}`),
+        onDelete: (o) => events.push(`delete ${o.metadata?.name}`),
+      });
+      await configMaps.create({ metadata: { name: 'gone-1', namespace, labels } });
+      informer.start();
+      try {
+        await informer.waitForSync(AbortSignal.timeout(10_000));
+        await eventually('first watch open', () => watches.length === 1);
+        assert.deepEqual(events, ['add gone-1']);
 
-      // Cut the first watch; while the informer is blind, delete one object and create another.
-      watches[0]?.abort();
-      await eventually('second watch requested', () => watchQueries.length === 2);
-      await configMaps.delete({ namespace, name: 'gone-1' });
-      await configMaps.create({ metadata: { name: 'gone-2', namespace, labels } });
-      openGate();
+        // Cut the first watch; while the informer is blind, delete one object and create another.
+        watches[0]?.abort();
+        await eventually('second watch requested', () => watchQueries.length === 2);
+        await configMaps.delete({ namespace, name: 'gone-1' });
+        await configMaps.create({ metadata: { name: 'gone-2', namespace, labels } });
+        openGate();
 
-      await eventually('re-list caught up', () => events.includes('delete gone-1') && events.includes('add gone-2'));
-      assert.ok(watchQueries.length >= 3, 'a third watch follows the re-list');
-      await configMaps.create({ metadata: { name: 'gone-3', namespace, labels } });
-      await eventually('watching again after the re-list', () => events.includes('add gone-3'));
-      assert.deepEqual(informer.keys().sort(), [`${namespace}/gone-2`, `${namespace}/gone-3`]);
-    } finally {
-      await informer.stop();
-      await configMaps.delete({ namespace, name: 'gone-2' });
-      await configMaps.delete({ namespace, name: 'gone-3' });
-    }
-  });
+        await eventually('re-list caught up', () => events.includes('delete gone-1') && events.includes('add gone-2'));
+        assert.ok(watchQueries.length >= 3, 'a third watch follows the re-list');
+        await configMaps.create({ metadata: { name: 'gone-3', namespace, labels } });
+        await eventually('watching again after the re-list', () => events.includes('add gone-3'));
+        assert.deepEqual(informer.keys().sort(), [`${namespace}/gone-2`, `${namespace}/gone-3`]);
+      } finally {
+        await informer.stop();
+        await configMaps.delete({ namespace, name: 'gone-2' });
+        await configMaps.delete({ namespace, name: 'gone-3' });
+      }
+    },
+  );
 
   test('resync re-delivers every cached object as an update', { timeout: 30_000 }, async () => {
     await configMaps.create({ metadata: { name: 'resync', namespace, labels: { test: 'resync' } } });
@@ -238,7 +250,13 @@ describe('Controller', () => {
     const reconciled: { key: string; v: string | undefined }[] = [];
     let releaseBlocker: () => void = () => undefined;
     const blocker = new Promise<void>((resolve) => (releaseBlocker = resolve));
-    const informer = new Informer<ConfigMap>({ client, type: CoreTypes.configMap, namespace, labelSelector: 'test=burst', logger });
+    const informer = new Informer<ConfigMap>({
+      client,
+      type: CoreTypes.configMap,
+      namespace,
+      labelSelector: 'test=burst',
+      logger,
+    });
     const registry = new Registry();
     const controller = new Controller({
       name: 'configmaps',
@@ -268,7 +286,10 @@ describe('Controller', () => {
         const updated = await configMaps.mergePatch({ namespace, name: 'target' }, { data: { v: String(i) } });
         last = updated.metadata?.resourceVersion ?? '';
       }
-      await eventually('informer saw the last update', () => informer.get(`${namespace}/target`)?.metadata?.resourceVersion === last);
+      await eventually(
+        'informer saw the last update',
+        () => informer.get(`${namespace}/target`)?.metadata?.resourceVersion === last,
+      );
       assert.equal(controller.queue.length, 1, 'five updates collapsed into one waiting key');
       releaseBlocker();
 
@@ -306,7 +327,10 @@ describe('finalizers', () => {
 
     const result = await removeFinalizer(configMaps, deleting, finalizer);
     assert.equal(result === undefined || !hasFinalizer(result, finalizer), true);
-    await eventually('object gone', async () => (await configMaps.find({ namespace, name: 'finalized' })) === undefined);
+    await eventually(
+      'object gone',
+      async () => (await configMaps.find({ namespace, name: 'finalized' })) === undefined,
+    );
   });
 
   test('a JSON patch with a resourceVersion test fails on a stale object', async () => {
@@ -331,7 +355,9 @@ describe('StatusWriter', () => {
   const widgets = client.resource<Widget>(widgetType);
 
   before(async () => {
-    const crds = client.resource<KubeObject & { status?: { conditions?: { type: string; status: string }[] } }>(crdType);
+    const crds = client.resource<KubeObject & { status?: { conditions?: { type: string; status: string }[] } }>(
+      crdType,
+    );
     const existing = await crds.find({ name: 'widgets.runtime-test.slipway.dev' });
     if (!existing) {
       await crds.create({
@@ -379,45 +405,65 @@ describe('StatusWriter', () => {
     });
   });
 
-  test('writes a changed status and skips one that only differs in condition timestamps', { timeout: 30_000 }, async () => {
-    const writer = new StatusWriter(widgets, logger);
-    const created = await widgets.create({ metadata: { name: 'w1', namespace }, spec: { size: 1 } });
-    const t0 = new Date('2025-01-01T00:00:00Z');
-    const status: WidgetStatus = {
-      observedGeneration: created.metadata?.generation,
-      phase: 'Provisioning',
-      note: 'first',
-      conditions: setCondition([], { type: 'Ready', status: 'False', reason: 'Provisioning', message: 'creating' }, t0),
-    };
-    const first = await writer.write(created, status);
-    assert.equal(first.written, true);
-    assert.equal(first.object.status?.phase, 'Provisioning');
-    assert.notEqual(first.object.metadata?.resourceVersion, created.metadata?.resourceVersion);
+  test(
+    'writes a changed status and skips one that only differs in condition timestamps',
+    { timeout: 30_000 },
+    async () => {
+      const writer = new StatusWriter(widgets, logger);
+      const created = await widgets.create({ metadata: { name: 'w1', namespace }, spec: { size: 1 } });
+      const t0 = new Date('2025-01-01T00:00:00Z');
+      const status: WidgetStatus = {
+        observedGeneration: created.metadata?.generation,
+        phase: 'Provisioning',
+        note: 'first',
+        conditions: setCondition(
+          [],
+          { type: 'Ready', status: 'False', reason: 'Provisioning', message: 'creating' },
+          t0,
+        ),
+      };
+      const first = await writer.write(created, status);
+      assert.equal(first.written, true);
+      assert.equal(first.object.status?.phase, 'Provisioning');
+      assert.notEqual(first.object.metadata?.resourceVersion, created.metadata?.resourceVersion);
 
-    // Rebuilt from scratch an hour later: same content, new timestamps. Must not write (or we'd retrigger ourselves).
-    const rebuilt: WidgetStatus = {
-      ...status,
-      conditions: setCondition([], { type: 'Ready', status: 'False', reason: 'Provisioning', message: 'creating' }, new Date('2025-01-01T01:00:00Z')),
-    };
-    const second = await writer.write(first.object, rebuilt);
-    assert.equal(second.written, false);
-    const fresh = await widgets.get({ namespace, name: 'w1' });
-    assert.equal(fresh.metadata?.resourceVersion, first.object.metadata?.resourceVersion, 'no write reached the server');
+      // Rebuilt from scratch an hour later: same content, new timestamps. Must not write (or we'd retrigger ourselves).
+      const rebuilt: WidgetStatus = {
+        ...status,
+        conditions: setCondition(
+          [],
+          { type: 'Ready', status: 'False', reason: 'Provisioning', message: 'creating' },
+          new Date('2025-01-01T01:00:00Z'),
+        ),
+      };
+      const second = await writer.write(first.object, rebuilt);
+      assert.equal(second.written, false);
+      const fresh = await widgets.get({ namespace, name: 'w1' });
+      assert.equal(
+        fresh.metadata?.resourceVersion,
+        first.object.metadata?.resourceVersion,
+        'no write reached the server',
+      );
 
-    // A real change is written; the dropped field is removed; the unchanged condition keeps its time.
-    const { note: _dropped, ...withoutNote } = status;
-    const third = await writer.write(fresh, {
-      ...withoutNote,
-      phase: 'Ready',
-      conditions: setCondition([], { type: 'Ready', status: 'False', reason: 'Provisioning', message: 'still creating' }, new Date('2025-01-01T02:00:00Z')),
-    });
-    assert.equal(third.written, true);
-    assert.equal(third.object.status?.phase, 'Ready');
-    assert.equal(third.object.status?.note, undefined);
-    assert.equal(third.object.status?.conditions?.[0]?.message, 'still creating');
-    assert.equal(third.object.status?.conditions?.[0]?.lastTransitionTime, '2025-01-01T00:00:00Z');
-    assert.equal(third.object.spec?.size, 1, 'the status subresource leaves spec alone');
-  });
+      // A real change is written; the dropped field is removed; the unchanged condition keeps its time.
+      const { note: _dropped, ...withoutNote } = status;
+      const third = await writer.write(fresh, {
+        ...withoutNote,
+        phase: 'Ready',
+        conditions: setCondition(
+          [],
+          { type: 'Ready', status: 'False', reason: 'Provisioning', message: 'still creating' },
+          new Date('2025-01-01T02:00:00Z'),
+        ),
+      });
+      assert.equal(third.written, true);
+      assert.equal(third.object.status?.phase, 'Ready');
+      assert.equal(third.object.status?.note, undefined);
+      assert.equal(third.object.status?.conditions?.[0]?.message, 'still creating');
+      assert.equal(third.object.status?.conditions?.[0]?.lastTransitionTime, '2025-01-01T00:00:00Z');
+      assert.equal(third.object.spec?.size, 1, 'the status subresource leaves spec alone');
+    },
+  );
 
   after(async () => {
     await client.resource(crdType).delete({ name: 'widgets.runtime-test.slipway.dev' });
@@ -463,7 +509,9 @@ describe('LeaderElector', () => {
       assert.ok(handoverMs < 5000, `handover took ${handoverMs} ms`);
       assert.deepEqual([...leading], [standby.identity]);
 
-      const lease = await client.resource<KubeObject & { spec?: { holderIdentity?: string; leaseTransitions?: number } }>(CoreTypes.lease).get({ namespace, name: 'runtime-test' });
+      const lease = await client
+        .resource<KubeObject & { spec?: { holderIdentity?: string; leaseTransitions?: number } }>(CoreTypes.lease)
+        .get({ namespace, name: 'runtime-test' });
       assert.equal(lease.spec?.holderIdentity, standby.identity);
       assert.equal(lease.spec?.leaseTransitions, 1);
     } finally {
@@ -497,7 +545,10 @@ describe('LeaderElector when the lease is taken over', () => {
       await eventually('leading', () => elector.isLeader());
       const leases = client.resource<KubeObject & { spec?: Record<string, unknown> }>(CoreTypes.lease);
       const lease = await leases.get({ namespace, name: 'runtime-test-stolen' });
-      await leases.replace({ ...lease, spec: { ...lease.spec, holderIdentity: 'intruder', leaseDurationSeconds: 3600 } });
+      await leases.replace({
+        ...lease,
+        spec: { ...lease.spec, holderIdentity: 'intruder', leaseDurationSeconds: 3600 },
+      });
       await eventually('stepped down', () => stoppedLeading === 1, 5000);
       assert.equal(elector.isLeader(), false);
       assert.equal(leadingSignal?.aborted, true, 'work started as leader is told to stop');
@@ -540,7 +591,13 @@ describe('health server', () => {
     const registry = new Registry();
     const informer = new Informer<ConfigMap>({ client, type: CoreTypes.configMap, namespace, logger });
     let leader = true;
-    const server = await startHealthServer({ port: 0, host: '127.0.0.1', registry, informers: () => [informer], isLeader: () => leader });
+    const server = await startHealthServer({
+      port: 0,
+      host: '127.0.0.1',
+      registry,
+      informers: () => [informer],
+      isLeader: () => leader,
+    });
     const get = async (path: string): Promise<{ status: number; body: string }> => {
       const res = await fetch(`http://127.0.0.1:${server.port}${path}`);
       return { status: res.status, body: await res.text() };

@@ -10,7 +10,12 @@ import { getTestEnv } from './env.js';
 
 export function testAws(onCall?: CallListener): AwsClients {
   const env = getTestEnv();
-  return new AwsClients({ region: env.awsRegion, endpoint: env.awsEndpoint, credentials: env.awsCredentials, ...(onCall ? { onCall } : {}) });
+  return new AwsClients({
+    region: env.awsRegion,
+    endpoint: env.awsEndpoint,
+    credentials: env.awsCredentials,
+    ...(onCall ? { onCall } : {}),
+  });
 }
 
 export interface Landscape {
@@ -33,14 +38,26 @@ export async function createLandscape(aws: AwsClients, baseDomain: string): Prom
   const vpcId = vpc.Vpc!.VpcId!;
   const subnetIds: string[] = [];
   for (const [i, az] of ['a', 'b'].entries()) {
-    const s = await aws.ec2.send(new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: `10.40.${i}.0/24`, AvailabilityZone: `${env.awsRegion}${az}` }));
+    const s = await aws.ec2.send(
+      new CreateSubnetCommand({
+        VpcId: vpcId,
+        CidrBlock: `10.40.${i}.0/24`,
+        AvailabilityZone: `${env.awsRegion}${az}`,
+      }),
+    );
     subnetIds.push(s.Subnet!.SubnetId!);
   }
-  const sg = await aws.ec2.send(new CreateSecurityGroupCommand({ GroupName: `tasks-${uniqueSuffix()}`, Description: 'tasks', VpcId: vpcId }));
+  const sg = await aws.ec2.send(
+    new CreateSecurityGroupCommand({ GroupName: `tasks-${uniqueSuffix()}`, Description: 'tasks', VpcId: vpcId }),
+  );
   const acm = new ACMClient({ region: env.awsRegion, endpoint: env.awsEndpoint, credentials: env.awsCredentials });
-  const cert = await acm.send(new RequestCertificateCommand({ DomainName: `*.${baseDomain}`, ValidationMethod: 'DNS' }));
+  const cert = await acm.send(
+    new RequestCertificateCommand({ DomainName: `*.${baseDomain}`, ValidationMethod: 'DNS' }),
+  );
   acm.destroy();
-  const zone = await aws.route53.send(new CreateHostedZoneCommand({ Name: baseDomain, CallerReference: `${baseDomain}-${uniqueSuffix()}` }));
+  const zone = await aws.route53.send(
+    new CreateHostedZoneCommand({ Name: baseDomain, CallerReference: `${baseDomain}-${uniqueSuffix()}` }),
+  );
   return {
     vpcId,
     subnetIds,

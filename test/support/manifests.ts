@@ -44,7 +44,12 @@ spec:
 ${opts.extra ?? ''}`;
 }
 
-export function previewYaml(ns: string, name: string, pr: number, opts: { service?: string; state?: string; ttl?: string } = {}): string {
+export function previewYaml(
+  ns: string,
+  name: string,
+  pr: number,
+  opts: { service?: string; state?: string; ttl?: string } = {},
+): string {
   return `
 apiVersion: slipway.dev/v1alpha1
 kind: PreviewDeployment

@@ -4,7 +4,10 @@ import { loadConfig } from '../../src/config.js';
 import { createOperator, type Operator } from '../../src/operator.js';
 import { getTestEnv } from './env.js';
 
-export async function startOperator(overrides: Record<string, string> = {}, options: { now?: () => Date } = {}): Promise<Operator> {
+export async function startOperator(
+  overrides: Record<string, string> = {},
+  options: { now?: () => Date } = {},
+): Promise<Operator> {
   const env = getTestEnv();
   const config = loadConfig({
     SLIPWAY_CLUSTER_ID: 'test',

@@ -15,6 +15,13 @@ export function matchSnapshot(name: string, value: unknown): void {
     writeFileSync(file, actual);
     return;
   }
-  assert.ok(existsSync(file), `snapshot ${name} is missing: run UPDATE_SNAPSHOTS=1 npm run test:unit, review it, and commit it`);
-  assert.equal(actual, readFileSync(file, 'utf8'), `snapshot ${name} differs (UPDATE_SNAPSHOTS=1 rewrites it after review)`);
+  assert.ok(
+    existsSync(file),
+    `snapshot ${name} is missing: run UPDATE_SNAPSHOTS=1 npm run test:unit, review it, and commit it`,
+  );
+  assert.equal(
+    actual,
+    readFileSync(file, 'utf8'),
+    `snapshot ${name} differs (UPDATE_SNAPSHOTS=1 rewrites it after review)`,
+  );
 }

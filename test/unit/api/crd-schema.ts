@@ -4,7 +4,14 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { CRD_DIR, REPO_ROOT, loadCrds, type CelRule, type Crd, type JsonSchema } from '../../../scripts/gen-api-types.js';
+import {
+  CRD_DIR,
+  REPO_ROOT,
+  loadCrds,
+  type CelRule,
+  type Crd,
+  type JsonSchema,
+} from '../../../scripts/gen-api-types.js';
 
 export { CRD_DIR, REPO_ROOT, loadCrds, type CelRule, type Crd, type JsonSchema };
 
@@ -66,13 +73,18 @@ export const normalisePath = (path: string): string => path.replace(/\[\d+\]/g, 
 export interface KubeObject {
   readonly apiVersion: string;
   readonly kind: string;
-  readonly metadata: { readonly name: string; readonly namespace?: string; readonly annotations?: Record<string, string> };
+  readonly metadata: {
+    readonly name: string;
+    readonly namespace?: string;
+    readonly annotations?: Record<string, string>;
+  };
   readonly spec?: unknown;
 }
 
 export function readYamlDocuments(file: string): KubeObject[] {
   return parseAllDocuments(readFileSync(file, 'utf8'), { uniqueKeys: true }).map((doc, i) => {
-    if (doc.errors.length > 0) throw new Error(`${file} document ${i + 1}: ${doc.errors.map((e) => e.message).join('; ')}`);
+    if (doc.errors.length > 0)
+      throw new Error(`${file} document ${i + 1}: ${doc.errors.map((e) => e.message).join('; ')}`);
     return doc.toJS() as KubeObject;
   });
 }
@@ -128,18 +140,23 @@ const chars = (s: string): number => [...s].length;
 export function validateStructure(schema: JsonSchema, value: unknown, path = ''): string[] {
   const at = path || '<root>';
   const errors: string[] = [];
-  if (schema.enum && !schema.enum.includes(value as string | number)) errors.push(`${at}: ${JSON.stringify(value)} not in enum`);
+  if (schema.enum && !schema.enum.includes(value as string | number))
+    errors.push(`${at}: ${JSON.stringify(value)} not in enum`);
   switch (schema.type) {
     case 'string':
       if (typeof value !== 'string') return [`${at}: expected a string`];
-      if (schema.minLength !== undefined && chars(value) < schema.minLength) errors.push(`${at}: shorter than ${schema.minLength}`);
-      if (schema.maxLength !== undefined && chars(value) > schema.maxLength) errors.push(`${at}: longer than ${schema.maxLength}`);
-      if (schema.pattern && !new RegExp(schema.pattern, 'u').test(value)) errors.push(`${at}: does not match ${schema.pattern}`);
+      if (schema.minLength !== undefined && chars(value) < schema.minLength)
+        errors.push(`${at}: shorter than ${schema.minLength}`);
+      if (schema.maxLength !== undefined && chars(value) > schema.maxLength)
+        errors.push(`${at}: longer than ${schema.maxLength}`);
+      if (schema.pattern && !new RegExp(schema.pattern, 'u').test(value))
+        errors.push(`${at}: does not match ${schema.pattern}`);
       if (schema.format === 'date-time' && Number.isNaN(Date.parse(value))) errors.push(`${at}: not a date-time`);
       break;
     case 'integer':
     case 'number':
-      if (typeof value !== 'number' || (schema.type === 'integer' && !Number.isInteger(value))) return [`${at}: expected an ${schema.type}`];
+      if (typeof value !== 'number' || (schema.type === 'integer' && !Number.isInteger(value)))
+        return [`${at}: expected an ${schema.type}`];
       if (schema.minimum !== undefined && value < schema.minimum) errors.push(`${at}: below ${schema.minimum}`);
       if (schema.maximum !== undefined && value > schema.maximum) errors.push(`${at}: above ${schema.maximum}`);
       break;
@@ -148,12 +165,16 @@ export function validateStructure(schema: JsonSchema, value: unknown, path = '')
       break;
     case 'array': {
       if (!Array.isArray(value)) return [`${at}: expected a list`];
-      if (schema.minItems !== undefined && value.length < schema.minItems) errors.push(`${at}: fewer than ${schema.minItems} items`);
-      if (schema.maxItems !== undefined && value.length > schema.maxItems) errors.push(`${at}: more than ${schema.maxItems} items`);
+      if (schema.minItems !== undefined && value.length < schema.minItems)
+        errors.push(`${at}: fewer than ${schema.minItems} items`);
+      if (schema.maxItems !== undefined && value.length > schema.maxItems)
+        errors.push(`${at}: more than ${schema.maxItems} items`);
       const listType = schema['x-kubernetes-list-type'];
       const keyOf = (item: unknown): string =>
         listType === 'map'
-          ? JSON.stringify((schema['x-kubernetes-list-map-keys'] ?? []).map((k) => (item as Record<string, unknown>)[k]))
+          ? JSON.stringify(
+              (schema['x-kubernetes-list-map-keys'] ?? []).map((k) => (item as Record<string, unknown>)[k]),
+            )
           : JSON.stringify(item);
       if (listType === 'set' || listType === 'map') {
         const seen = new Set<string>();
@@ -163,18 +184,24 @@ export function validateStructure(schema: JsonSchema, value: unknown, path = '')
           seen.add(key);
         });
       }
-      value.forEach((item, i) => schema.items && errors.push(...validateStructure(schema.items, item, `${path}[${i}]`)));
+      value.forEach(
+        (item, i) => schema.items && errors.push(...validateStructure(schema.items, item, `${path}[${i}]`)),
+      );
       break;
     }
     case 'object': {
       if (typeof value !== 'object' || value === null || Array.isArray(value)) return [`${at}: expected an object`];
       const obj = value as Record<string, unknown>;
-      for (const key of schema.required ?? []) if (!(key in obj)) errors.push(`${path ? `${path}.` : ''}${key}: required`);
-      if (schema.maxProperties !== undefined && Object.keys(obj).length > schema.maxProperties) errors.push(`${at}: more than ${schema.maxProperties} properties`);
+      for (const key of schema.required ?? [])
+        if (!(key in obj)) errors.push(`${path ? `${path}.` : ''}${key}: required`);
+      if (schema.maxProperties !== undefined && Object.keys(obj).length > schema.maxProperties)
+        errors.push(`${at}: more than ${schema.maxProperties} properties`);
       for (const [key, child] of Object.entries(obj)) {
         const childPath = path ? `${path}.${key}` : key;
         if (path === '' && key === 'metadata') continue;
-        const childSchema = schema.properties?.[key] ?? (typeof schema.additionalProperties === 'object' ? schema.additionalProperties : undefined);
+        const childSchema =
+          schema.properties?.[key] ??
+          (typeof schema.additionalProperties === 'object' ? schema.additionalProperties : undefined);
         if (!childSchema) errors.push(`${childPath}: unknown field`);
         else errors.push(...validateStructure(childSchema, child, childPath));
       }
@@ -201,7 +228,8 @@ export function applyDefaults(schema: JsonSchema, value: unknown): unknown {
     }
     return out;
   }
-  if (schema.type === 'array' && Array.isArray(value) && schema.items) return value.map((v) => applyDefaults(schema.items!, v));
+  if (schema.type === 'array' && Array.isArray(value) && schema.items)
+    return value.map((v) => applyDefaults(schema.items!, v));
   return value;
 }
 

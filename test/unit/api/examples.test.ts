@@ -10,7 +10,9 @@ import { validateStructure } from './crd-schema.js';
 const crds = loadCrds(CRD_DIR);
 const raw = loadExamples();
 // Defaulted, as the API server stores them.
-const objects = raw.map((o) => (o.kind === 'Namespace' ? o : (applyDefaults(crdFor(crds, o.kind).schema, o) as typeof o)));
+const objects = raw.map((o) =>
+  o.kind === 'Namespace' ? o : (applyDefaults(crdFor(crds, o.kind).schema, o) as typeof o),
+);
 const environments = objects.filter((o) => o.kind === 'Environment') as unknown as Environment[];
 const services = objects.filter((o) => o.kind === 'Service') as unknown as Service[];
 const previews = objects.filter((o) => o.kind === 'PreviewDeployment') as unknown as PreviewDeployment[];
@@ -19,26 +21,40 @@ const previews = objects.filter((o) => o.kind === 'PreviewDeployment') as unknow
 function fargateAccepts(cpu: number, memory: number): boolean {
   const range = (from: number, to: number, step: number) => memory >= from && memory <= to && memory % step === 0;
   switch (cpu) {
-    case 256: return [512, 1024, 2048].includes(memory);
-    case 512: return range(1024, 4096, 1024);
-    case 1024: return range(2048, 8192, 1024);
-    case 2048: return range(4096, 16384, 1024);
-    case 4096: return range(8192, 30720, 1024);
-    case 8192: return range(16384, 61440, 4096);
-    case 16384: return range(32768, 122880, 8192);
-    default: return false;
+    case 256:
+      return [512, 1024, 2048].includes(memory);
+    case 512:
+      return range(1024, 4096, 1024);
+    case 1024:
+      return range(2048, 8192, 1024);
+    case 2048:
+      return range(4096, 16384, 1024);
+    case 4096:
+      return range(8192, 30720, 1024);
+    case 8192:
+      return range(16384, 61440, 4096);
+    case 16384:
+      return range(32768, 122880, 8192);
+    default:
+      return false;
   }
 }
 
 const gateOn = (env: Environment): boolean => env.spec.access?.cognito?.enabled ?? env.spec.tier !== 'production';
-const gateAvailable = (env: Environment): boolean => env.spec.access?.cognito !== undefined || env.spec.tier !== 'production';
+const gateAvailable = (env: Environment): boolean =>
+  env.spec.access?.cognito !== undefined || env.spec.tier !== 'production';
 
 test('files apply in order: the namespace first, then Environments, Services and previews', () => {
-  const files = readdirSync(EXAMPLES_DIR).filter((f) => f.endsWith('.yaml')).sort();
+  const files = readdirSync(EXAMPLES_DIR)
+    .filter((f) => f.endsWith('.yaml'))
+    .sort();
   assert.equal(files[0], '00-namespace.yaml');
   const kinds = raw.map((o) => o.kind);
   const order = ['Namespace', 'Environment', 'Service', 'PreviewDeployment'];
-  assert.deepEqual([...kinds].sort((a, b) => order.indexOf(a) - order.indexOf(b)), kinds);
+  assert.deepEqual(
+    [...kinds].sort((a, b) => order.indexOf(a) - order.indexOf(b)),
+    kinds,
+  );
   for (const o of raw) if (o.kind !== 'Namespace') assert.equal(o.metadata.namespace, 'commerce', o.metadata.name);
 });
 
@@ -57,9 +73,13 @@ test('dev, staging and production: dev and staging gated, previews only on dev, 
   assert.equal(staging.spec.tier, 'non-production');
   assert.equal(production.spec.tier, 'production');
   assert.deepEqual([gateOn(dev), gateOn(staging), gateOn(production)], [true, true, false]);
-  assert.deepEqual([dev.spec.previews.enabled, staging.spec.previews.enabled, production.spec.previews.enabled], [true, false, false]);
+  assert.deepEqual(
+    [dev.spec.previews.enabled, staging.spec.previews.enabled, production.spec.previews.enabled],
+    [true, false, false],
+  );
   for (const env of environments) {
-    if (env.spec.loadBalancer.certificateArn) assert.equal(env.spec.loadBalancer.certificateArn.split(':')[3], env.spec.region);
+    if (env.spec.loadBalancer.certificateArn)
+      assert.equal(env.spec.loadBalancer.certificateArn.split(':')[3], env.spec.region);
     assert.ok(env.spec.network.subnetIds.length >= 2);
   }
 });
@@ -76,17 +96,23 @@ test('Services: Fargate sizes, unique hosts that fit an ALB host condition, gate
   for (const svc of services) {
     const env = environments.find((e) => e.metadata.name === svc.spec.environmentRef.name);
     assert.ok(env, `${svc.metadata.name}: no Environment ${svc.spec.environmentRef.name}`);
-    assert.ok(fargateAccepts(svc.spec.cpu, svc.spec.memory), `${svc.metadata.name}: ${svc.spec.cpu}/${svc.spec.memory}`);
+    assert.ok(
+      fargateAccepts(svc.spec.cpu, svc.spec.memory),
+      `${svc.metadata.name}: ${svc.spec.cpu}/${svc.spec.memory}`,
+    );
     const host = `${svc.spec.subdomain ?? svc.metadata.name}.${env.spec.domain.baseDomain}`;
     assert.ok(host.length <= 128, host);
-    if (svc.spec.auth.cognito === 'Enabled') assert.ok(gateAvailable(env), `${svc.metadata.name}: no gate in ${env.metadata.name}`);
+    if (svc.spec.auth.cognito === 'Enabled')
+      assert.ok(gateAvailable(env), `${svc.metadata.name}: no gate in ${env.metadata.name}`);
     if (svc.spec.auth.cognito === 'Disabled') assert.ok(!env.spec.access?.cognito?.required, svc.metadata.name);
     if (svc.spec.cdn.enabled) assert.equal(svc.spec.cdn.certificateArn?.split(':')[3], 'us-east-1');
     const names = [...(svc.spec.env ?? []), ...(svc.spec.secrets ?? [])].map((v) => v.name);
     assert.equal(new Set(names).size, names.length, `${svc.metadata.name}: env and secrets overlap`);
   }
   for (const env of environments) {
-    const hosts = services.filter((s) => s.spec.environmentRef.name === env.metadata.name).map((s) => s.spec.subdomain ?? s.metadata.name);
+    const hosts = services
+      .filter((s) => s.spec.environmentRef.name === env.metadata.name)
+      .map((s) => s.spec.subdomain ?? s.metadata.name);
     assert.equal(new Set(hosts).size, hosts.length, `${env.metadata.name}: two Services share a subdomain`);
   }
 });
@@ -101,7 +127,8 @@ test('the roles the examples promise: web behind a CDN outside dev, webhooks ung
       assert.deepEqual(svc.spec.routing.pathPatterns, ['/webhooks/*']);
     }
     if (app(svc) === 'admin') assert.equal(svc.spec.auth.cognito, 'Enabled', svc.metadata.name);
-    if (env === 'production') assert.match(svc.spec.image, /@sha256:[0-9a-f]{64}$/, `${svc.metadata.name}: production pins digests`);
+    if (env === 'production')
+      assert.match(svc.spec.image, /@sha256:[0-9a-f]{64}$/, `${svc.metadata.name}: production pins digests`);
   }
 });
 

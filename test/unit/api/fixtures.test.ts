@@ -45,11 +45,15 @@ test('at least 45 invalid fixtures, uniquely named, in the commerce namespace, w
 });
 
 test('every expected field path exists in the schema of the fixture kind', () => {
-  for (const f of [...fixtures.map((x) => ({ kind: x.object.kind, path: x.expectError })), ...immutable.map((x) => ({ kind: x.kind, path: x.expectError }))]) {
+  for (const f of [
+    ...fixtures.map((x) => ({ kind: x.object.kind, path: x.expectError })),
+    ...immutable.map((x) => ({ kind: x.kind, path: x.expectError })),
+  ]) {
     const paths = new Set(walk(crdFor(crds, f.kind).schema).map((n) => n.path));
     // Map values are reported as spec.tags.<key>: accept a known map path followed by a key.
     const normal = normalisePath(f.path);
-    const ok = paths.has(normal) || [...paths].some((p) => p.endsWith('[*]') && normal.startsWith(`${p.slice(0, -3)}.`));
+    const ok =
+      paths.has(normal) || [...paths].some((p) => p.endsWith('[*]') && normal.startsWith(`${p.slice(0, -3)}.`));
     assert.ok(ok, `${f.kind}: ${f.path} is not a field`);
   }
 });
@@ -76,7 +80,9 @@ test('every transition rule (immutable field) is exercised by test/fixtures/immu
   assert.ok(transition.length >= 7);
   for (const rule of transition) {
     assert.ok(
-      immutable.some((c) => c.kind === rule.kind && c.expectError === rule.errorPath && mayProduce(rule, c.expectMessage)),
+      immutable.some(
+        (c) => c.kind === rule.kind && c.expectError === rule.errorPath && mayProduce(rule, c.expectMessage),
+      ),
       `${rule.kind} ${rule.errorPath} has no immutable change`,
     );
   }
@@ -95,16 +101,26 @@ test('each fixture has exactly one problem as far as the structural schema can t
     const errors = validateStructure(schema, applyDefaults(schema, f.object));
     const name = f.object.metadata.name;
     const targetsRule = rules.some(
-      (r) => r.kind === f.object.kind && r.errorPath === normalisePath(f.expectError) && f.expectMessage !== undefined && mayProduce(r, f.expectMessage),
+      (r) =>
+        r.kind === f.object.kind &&
+        r.errorPath === normalisePath(f.expectError) &&
+        f.expectMessage !== undefined &&
+        mayProduce(r, f.expectMessage),
     );
     if (targetsRule) {
       assert.deepEqual(errors, [], `${name} targets a CEL rule and must be structurally valid`);
     } else {
-      assert.ok(errors.length > 0, `${name}: no structural error, and no CEL rule matches ${f.expectError} / ${f.expectMessage ?? ''}`);
+      assert.ok(
+        errors.length > 0,
+        `${name}: no structural error, and no CEL rule matches ${f.expectError} / ${f.expectMessage ?? ''}`,
+      );
       const expected = normalisePath(f.expectError);
       for (const error of errors) {
         const path = normalisePath(error.slice(0, error.indexOf(':')));
-        assert.ok(path === expected || path.startsWith(`${expected}.`) || path.startsWith(`${expected}[`), `${name}: unexpected ${error}`);
+        assert.ok(
+          path === expected || path.startsWith(`${expected}.`) || path.startsWith(`${expected}[`),
+          `${name}: unexpected ${error}`,
+        );
       }
     }
   }

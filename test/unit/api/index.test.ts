@@ -4,7 +4,17 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { API_VERSION, CATEGORY, GROUP, KINDS, MAX_DRIFT_ITEMS, PLURALS, RESOURCES, SHORT_NAMES, VERSION } from '../../../src/api/index.js';
+import {
+  API_VERSION,
+  CATEGORY,
+  GROUP,
+  KINDS,
+  MAX_DRIFT_ITEMS,
+  PLURALS,
+  RESOURCES,
+  SHORT_NAMES,
+  VERSION,
+} from '../../../src/api/index.js';
 import { CRD_DIR, loadCrds, walk } from './crd-schema.js';
 
 const crds = loadCrds(CRD_DIR);

@@ -17,7 +17,9 @@ for (const crd of crds) {
   const nodes = walk(crd.schema);
 
   test(`${crd.kind}: every field has a description`, () => {
-    const missing = nodes.filter((n) => n.path !== 'metadata' && !n.schema.description?.trim()).map((n) => n.path || '<root>');
+    const missing = nodes
+      .filter((n) => n.path !== 'metadata' && !n.schema.description?.trim())
+      .map((n) => n.path || '<root>');
     assert.deepEqual(missing, []);
   });
 
@@ -25,19 +27,34 @@ for (const crd of crds) {
     const unbounded = nodes
       .filter(({ path }) => path !== 'apiVersion' && path !== 'kind')
       .filter(({ schema: s }) =>
-        s.type === 'string' ? s.maxLength === undefined && !s.enum && s.format !== 'date-time' : s.type === 'array' ? s.maxItems === undefined : false,
+        s.type === 'string'
+          ? s.maxLength === undefined && !s.enum && s.format !== 'date-time'
+          : s.type === 'array'
+            ? s.maxItems === undefined
+            : false,
       )
       .map((n) => n.path);
     assert.deepEqual(unbounded, [], 'unbounded strings and lists make CEL cost estimates explode');
-    const maps = nodes.filter((n) => typeof n.schema.additionalProperties === 'object' && n.schema.maxProperties === undefined);
-    assert.deepEqual(maps.map((n) => n.path), []);
+    const maps = nodes.filter(
+      (n) => typeof n.schema.additionalProperties === 'object' && n.schema.maxProperties === undefined,
+    );
+    assert.deepEqual(
+      maps.map((n) => n.path),
+      [],
+    );
   });
 
   test(`${crd.kind}: no preserve-unknown-fields, int-or-string or embedded resources`, () => {
     const escapes = nodes.filter(
-      ({ schema: s }) => s['x-kubernetes-preserve-unknown-fields'] || s['x-kubernetes-int-or-string'] || s['x-kubernetes-embedded-resource'],
+      ({ schema: s }) =>
+        s['x-kubernetes-preserve-unknown-fields'] ||
+        s['x-kubernetes-int-or-string'] ||
+        s['x-kubernetes-embedded-resource'],
     );
-    assert.deepEqual(escapes.map((n) => n.path), []);
+    assert.deepEqual(
+      escapes.map((n) => n.path),
+      [],
+    );
   });
 
   test(`${crd.kind}: every CEL rule has a message that names the field it reports`, () => {
@@ -47,8 +64,13 @@ for (const crd of crds) {
       const text = rule.message ?? celStringLiterals(rule.messageExpression ?? '').join(' ');
       assert.ok(text.trim(), `${rule.errorPath}: rule without message: ${rule.rule}`);
       assert.ok(text.includes(rule.errorPath), `${rule.errorPath}: message does not name the field: ${text}`);
-      if (rule.transition) assert.match(text, /is immutable/, `${rule.errorPath}: transition rule messages say "is immutable"`);
-      if (rule.reason) assert.ok(['FieldValueInvalid', 'FieldValueForbidden', 'FieldValueRequired'].includes(rule.reason), rule.reason);
+      if (rule.transition)
+        assert.match(text, /is immutable/, `${rule.errorPath}: transition rule messages say "is immutable"`);
+      if (rule.reason)
+        assert.ok(
+          ['FieldValueInvalid', 'FieldValueForbidden', 'FieldValueRequired'].includes(rule.reason),
+          rule.reason,
+        );
     }
   });
 
@@ -57,7 +79,8 @@ for (const crd of crds) {
       if (schema.default === undefined) continue;
       assert.deepEqual(applyDefaults(schema, schema.default), schema.default, `${path}: default lacks nested defaults`);
       assert.deepEqual(validateStructure(schema, schema.default, path), [], `${path}: default is invalid`);
-      if (schema.type !== 'object') assert.match(schema.description ?? '', /Default/, `${path}: the description documents the default`);
+      if (schema.type !== 'object')
+        assert.match(schema.description ?? '', /Default/, `${path}: the description documents the default`);
     }
   });
 
@@ -66,7 +89,9 @@ for (const crd of crds) {
     // lacks a field it reads makes the CRD invalid. Objects with both a default and rules must default every field.
     for (const { path, schema } of nodes) {
       if (schema.type !== 'object' || schema.default === undefined || !schema['x-kubernetes-validations']) continue;
-      const defaulted = Object.keys(schema.properties ?? {}).filter((k) => schema.properties?.[k]?.default !== undefined);
+      const defaulted = Object.keys(schema.properties ?? {}).filter(
+        (k) => schema.properties?.[k]?.default !== undefined,
+      );
       assert.deepEqual(Object.keys(schema.default as object).sort(), defaulted.sort(), path);
     }
   });
@@ -75,7 +100,10 @@ for (const crd of crds) {
 interface RawCrd {
   spec: {
     names: { shortNames?: string[]; categories?: string[] };
-    versions: { subresources?: { status?: object }; additionalPrinterColumns?: { name: string; jsonPath: string; type: string; description?: string }[] }[];
+    versions: {
+      subresources?: { status?: object };
+      additionalPrinterColumns?: { name: string; jsonPath: string; type: string; description?: string }[];
+    }[];
   };
 }
 

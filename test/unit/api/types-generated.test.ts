@@ -2,7 +2,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { CRD_DIR, GENERATED_TYPES, generateApiTypes, loadCrds, type Crd, type JsonSchema } from '../../../scripts/gen-api-types.js';
+import {
+  CRD_DIR,
+  GENERATED_TYPES,
+  generateApiTypes,
+  loadCrds,
+  type Crd,
+  type JsonSchema,
+} from '../../../scripts/gen-api-types.js';
 
 const crds = loadCrds(CRD_DIR);
 
@@ -41,7 +48,9 @@ function clone(crd: Crd, edit: (schema: { properties: Record<string, JsonSchema>
 test('a shared shape that differs between CRDs is refused rather than silently renamed', () => {
   const [first, ...rest] = crds;
   const changed = clone(first!, (s) => {
-    const status = s.properties.status as { properties: Record<string, { items: { properties: Record<string, JsonSchema> } }> };
+    const status = s.properties.status as {
+      properties: Record<string, { items: { properties: Record<string, JsonSchema> } }>;
+    };
     status.properties.conditions!.items.properties.reason = { type: 'string', description: 'changed' };
   });
   assert.throws(() => generateApiTypes([changed, ...rest]), /Condition differs between/);

@@ -48,7 +48,8 @@ function renderTemplate(text: string, params: Readonly<Record<string, string | s
 function renderValue(value: Json, params: Readonly<Record<string, string | string[]>>): Json {
   if (typeof value === 'string') return renderTemplate(value, params);
   if (Array.isArray(value)) return value.map((v) => renderValue(v, params));
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, renderValue(v, params)]));
+  if (value && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, renderValue(v, params)]));
   return value;
 }
 
@@ -67,7 +68,9 @@ function mergePatch(target: Json, patch: Json): Json {
 }
 
 const get = (o: Json | undefined, path: string): Json | undefined =>
-  path.split('.').reduce<Json | undefined>((v, k) => (v && typeof v === 'object' && !Array.isArray(v) ? v[k] : undefined), o);
+  path
+    .split('.')
+    .reduce<Json | undefined>((v, k) => (v && typeof v === 'object' && !Array.isArray(v) ? v[k] : undefined), o);
 
 const docs = parseAllDocuments(readFileSync(APPSET_FILE, 'utf8')).map((d) => d.toJS() as JsonObject);
 const project = docs.find((d) => d.kind === 'AppProject')!;
@@ -92,14 +95,20 @@ function renderPreview(): JsonObject {
 }
 
 test('the file holds an AppProject and an ApplicationSet with the pull-request generator', () => {
-  assert.deepEqual(docs.map((d) => `${String(d.apiVersion)} ${String(d.kind)}`), ['argoproj.io/v1alpha1 AppProject', 'argoproj.io/v1alpha1 ApplicationSet']);
+  assert.deepEqual(
+    docs.map((d) => `${String(d.apiVersion)} ${String(d.kind)}`),
+    ['argoproj.io/v1alpha1 AppProject', 'argoproj.io/v1alpha1 ApplicationSet'],
+  );
   assert.equal(get(appset, 'spec.goTemplate'), true);
   assert.deepEqual(get(appset, 'spec.goTemplateOptions'), ['missingkey=error']);
   const generators = get(appset, 'spec.generators') as JsonObject[];
   assert.equal(generators.length, 1);
   const pr = generators[0]!.pullRequest as JsonObject;
   assert.ok(pr.github, 'a GitHub pull-request generator');
-  assert.ok(typeof pr.requeueAfterSeconds === 'number' && pr.requeueAfterSeconds <= 600, 'closed pull requests are noticed within minutes');
+  assert.ok(
+    typeof pr.requeueAfterSeconds === 'number' && pr.requeueAfterSeconds <= 600,
+    'closed pull requests are noticed within minutes',
+  );
 });
 
 test('a pull request renders to an Application whose name is a DNS label, in the previews project', () => {
@@ -109,8 +118,14 @@ test('a pull request renders to an Application whose name is a DNS label, in the
   const source = get(application, 'spec.source') as JsonObject;
   assert.ok((get(project, 'spec.sourceRepos') as string[]).includes(String(source.repoURL)));
   const dest = get(application, 'spec.destination') as JsonObject;
-  assert.ok((get(project, 'spec.destinations') as JsonObject[]).some((d) => d.server === dest.server && d.namespace === dest.namespace));
-  assert.deepEqual(get(project, 'spec.namespaceResourceWhitelist'), [{ group: 'slipway.dev', kind: 'PreviewDeployment' }]);
+  assert.ok(
+    (get(project, 'spec.destinations') as JsonObject[]).some(
+      (d) => d.server === dest.server && d.namespace === dest.namespace,
+    ),
+  );
+  assert.deepEqual(get(project, 'spec.namespaceResourceWhitelist'), [
+    { group: 'slipway.dev', kind: 'PreviewDeployment' },
+  ]);
   assert.deepEqual(get(project, 'spec.clusterResourceWhitelist'), []);
 });
 
@@ -145,15 +160,25 @@ test('sync choices: deletion follows the pull request, self-heal stays off, the 
   assert.equal(get(application, 'spec.syncPolicy.automated.prune'), true);
   assert.equal(get(application, 'spec.syncPolicy.automated.selfHeal'), false);
   assert.notEqual(get(appset, 'spec.syncPolicy.preserveResourcesOnDeletion'), true);
-  assert.ok(!['create-only', 'create-update'].includes(String(get(appset, 'spec.syncPolicy.applicationsSync'))), 'Applications of closed pull requests are deleted');
-  assert.ok(!['HEAD', 'main', 'master', ''].includes(String(get(application, 'spec.source.targetRevision'))), 'a moving branch re-syncs, and so re-creates, expired previews');
+  assert.ok(
+    !['create-only', 'create-update'].includes(String(get(appset, 'spec.syncPolicy.applicationsSync'))),
+    'Applications of closed pull requests are deleted',
+  );
+  assert.ok(
+    !['HEAD', 'main', 'master', ''].includes(String(get(application, 'spec.source.targetRevision'))),
+    'a moving branch re-syncs, and so re-creates, expired previews',
+  );
 });
 
 test('another pull request renders to another Application and preview; a missing parameter is an error', () => {
-  const other = renderValue(get(appset, 'spec.template')!, { ...PULL_REQUEST, number: '7', head_short_sha_7: '0123abc' }) as JsonObject;
+  const other = renderValue(get(appset, 'spec.template')!, {
+    ...PULL_REQUEST,
+    number: '7',
+    head_short_sha_7: '0123abc',
+  }) as JsonObject;
   assert.equal(get(other, 'metadata.name'), 'web-dev-pr-7');
   assert.equal(get(other, 'spec.source.kustomize.nameSuffix'), '-pr-7');
-  const patch = parse(((get(other, 'spec.source.kustomize.patches') as JsonObject[])[0]!.patch as string)) as Json;
+  const patch = parse((get(other, 'spec.source.kustomize.patches') as JsonObject[])[0]!.patch as string) as Json;
   assert.equal(get(patch, 'spec.imageTag'), 'pr-7-0123abc');
   assert.equal(get(patch, 'spec.pullRequest.number'), 7);
   const { number: _number, ...withoutNumber } = PULL_REQUEST;

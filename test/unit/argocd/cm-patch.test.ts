@@ -5,7 +5,14 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parse } from 'yaml';
-import { GROUP, HEALTH_DIR, HEALTH_SCRIPTS, PATCH_FILE, healthKey, renderArgocdCmPatch } from '../../../scripts/gen-argocd-cm.js';
+import {
+  GROUP,
+  HEALTH_DIR,
+  HEALTH_SCRIPTS,
+  PATCH_FILE,
+  healthKey,
+  renderArgocdCmPatch,
+} from '../../../scripts/gen-argocd-cm.js';
 import { CRD_DIR, loadCrds } from '../api/crd-schema.js';
 
 interface ConfigMapPatch {
@@ -31,15 +38,24 @@ test('the patch is an argocd-cm ConfigMap whose keys carry each script verbatim'
 });
 
 test('one script per Slipway kind, keyed as Argo CD looks them up: resource.customizations.health.<group>_<kind>', () => {
-  const kinds = loadCrds(CRD_DIR).map((c) => c.kind).sort();
+  const kinds = loadCrds(CRD_DIR)
+    .map((c) => c.kind)
+    .sort();
   assert.deepEqual(HEALTH_SCRIPTS.map((s) => s.kind).sort(), kinds);
   for (const crd of loadCrds(CRD_DIR)) assert.equal(crd.group, GROUP, crd.kind);
   assert.equal(healthKey('Service'), 'resource.customizations.health.slipway.dev_Service');
-  assert.deepEqual(readdirSync(HEALTH_DIR).filter((f) => f.endsWith('.lua')).sort(), HEALTH_SCRIPTS.map((s) => s.file).sort());
+  assert.deepEqual(
+    readdirSync(HEALTH_DIR)
+      .filter((f) => f.endsWith('.lua'))
+      .sort(),
+    HEALTH_SCRIPTS.map((s) => s.file).sort(),
+  );
 });
 
 test('the generator embeds whatever the scripts say: a changed script changes the patch', () => {
-  const changed = renderArgocdCmPatch((file) => (file === 'service.lua' ? 'return { status = "Healthy" }\n' : readFileSync(join(HEALTH_DIR, file), 'utf8')));
+  const changed = renderArgocdCmPatch((file) =>
+    file === 'service.lua' ? 'return { status = "Healthy" }\n' : readFileSync(join(HEALTH_DIR, file), 'utf8'),
+  );
   const data = (parse(changed) as ConfigMapPatch).data;
   assert.equal(data[healthKey('Service')], 'return { status = "Healthy" }\n');
   assert.notEqual(changed, renderArgocdCmPatch());

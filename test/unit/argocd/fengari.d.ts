@@ -36,7 +36,13 @@ declare module 'fengari' {
   interface LuaAuxLib {
     luaL_newstate(): LuaState;
     luaL_requiref(L: LuaState, name: LuaString, open: LuaCFunction, global: number): void;
-    luaL_loadbufferx(L: LuaState, buffer: LuaString, size: number | null, chunkname: LuaString, mode: LuaString | null): number;
+    luaL_loadbufferx(
+      L: LuaState,
+      buffer: LuaString,
+      size: number | null,
+      chunkname: LuaString,
+      mode: LuaString | null,
+    ): number;
   }
   interface LuaLib {
     luaopen_base: LuaCFunction;

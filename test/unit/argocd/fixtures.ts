@@ -55,7 +55,12 @@ export function loadHealthFixtures(kind: string): HealthFixture[] {
     const health = annotations[EXPECT_HEALTH] as HealthStatus;
     if (object.kind !== kind) throw new Error(`${file} document ${i + 1} is a ${object.kind}`);
     if (!HEALTH_STATUSES.includes(health)) throw new Error(`${file} document ${i + 1}: ${EXPECT_HEALTH} is ${health}`);
-    return { object, label: `${kind} ${object.metadata.name} (${annotations[CASE] ?? `document ${i + 1}`})`, health, message: annotations[EXPECT_MESSAGE] ?? '' };
+    return {
+      object,
+      label: `${kind} ${object.metadata.name} (${annotations[CASE] ?? `document ${i + 1}`})`,
+      health,
+      message: annotations[EXPECT_MESSAGE] ?? '',
+    };
   });
 }
 

@@ -70,7 +70,10 @@ for (const { kind, path } of scripts) {
       test(`${f.label} → ${f.health}`, () => {
         const got = new HealthScript(path).run(f.object);
         assert.equal(got.status, f.health, got.message);
-        assert.ok(got.message.includes(f.message), `message ${JSON.stringify(got.message)} lacks ${JSON.stringify(f.message)}`);
+        assert.ok(
+          got.message.includes(f.message),
+          `message ${JSON.stringify(got.message)} lacks ${JSON.stringify(f.message)}`,
+        );
       });
     }
 
@@ -82,7 +85,10 @@ for (const { kind, path } of scripts) {
     test('fixtures cover every health the script can give, and every line of it', () => {
       const script = new HealthScript(path);
       const seen = new Set(fixtures.map((f) => script.run(f.object).status));
-      const expected = kind === 'PreviewDeployment' ? ['Healthy', 'Progressing', 'Degraded', 'Suspended'] : ['Healthy', 'Progressing', 'Degraded'];
+      const expected =
+        kind === 'PreviewDeployment'
+          ? ['Healthy', 'Progressing', 'Degraded', 'Suspended']
+          : ['Healthy', 'Progressing', 'Degraded'];
       assert.deepEqual([...seen].sort(), expected.sort());
       const lines = script.source.split('\n');
       const missed = script.missedLines().map((n) => `${n}: ${lines[n - 1]!.trim()}`);
@@ -103,7 +109,9 @@ for (const { kind, path } of scripts) {
 
     test('a status older than the spec is never read as current: Progressing until the operator catches up', () => {
       const script = new HealthScript(path);
-      for (const f of fixtures.filter((x) => x.object.status && !x.object.metadata.deletionTimestamp && x.object.status.phase === undefined)) {
+      for (const f of fixtures.filter(
+        (x) => x.object.status && !x.object.metadata.deletionTimestamp && x.object.status.phase === undefined,
+      )) {
         const o = clone(f.object);
         (o.metadata as { generation: number }).generation += 1;
         const got = script.run(o);
@@ -113,14 +121,20 @@ for (const { kind, path } of scripts) {
     });
 
     test('a reported drift is Degraded even when the Ready reason alone would wait', () => {
-      const drifted = fixtures.find((f) => f.object.status?.conditions?.some((c) => c.type === 'Drifted' && c.status === 'True'));
+      const drifted = fixtures.find((f) =>
+        f.object.status?.conditions?.some((c) => c.type === 'Drifted' && c.status === 'True'),
+      );
       assert.ok(drifted, 'a fixture with Drifted=True');
       assert.equal(ready(drifted.object)?.reason, 'Drifted');
       const script = new HealthScript(path);
       assert.equal(script.run(drifted.object).status, 'Degraded');
       const cleared = clone(drifted.object);
       for (const c of cleared.status!.conditions!) if (c.type === 'Drifted') c.status = 'False';
-      assert.equal(script.run(cleared).status, 'Progressing', 'without Drifted=True, Ready=False/Drifted is resources being removed');
+      assert.equal(
+        script.run(cleared).status,
+        'Progressing',
+        'without Drifted=True, Ready=False/Drifted is resources being removed',
+      );
     });
   });
 }
@@ -129,11 +143,24 @@ test('every condition reason the operator writes has a decided health', () => {
   const sites = operatorReasons(REPO_ROOT);
   // The scan must still find what it was written for; if these move, update operator-reasons.ts.
   const found = new Set(sites.map((s) => s.reason));
-  for (const anchor of ['InUse', 'VpcNotFound', 'PreviewQuotaExceeded', 'ApplyFailed', 'EnvironmentNotReady', 'Waiting', 'Reconciled', 'InvalidSpec']) {
+  for (const anchor of [
+    'InUse',
+    'VpcNotFound',
+    'PreviewQuotaExceeded',
+    'ApplyFailed',
+    'EnvironmentNotReady',
+    'Waiting',
+    'Reconciled',
+    'InvalidSpec',
+  ]) {
     assert.ok(found.has(anchor), `the source scan no longer finds ${anchor}`);
   }
   const unclassified = sites.filter((s) => !(s.reason in READY_FALSE) && !NOT_READY_FALSE.has(s.reason));
-  assert.deepEqual(unclassified, [], 'reasons with no decided Argo CD health: add them to READY_FALSE (and WAITING in argocd/health/*.lua if they wait)');
+  assert.deepEqual(
+    unclassified,
+    [],
+    'reasons with no decided Argo CD health: add them to READY_FALSE (and WAITING in argocd/health/*.lua if they wait)',
+  );
 });
 
 test('the scripts share one copy of the common code, and the workload part between Service and PreviewDeployment', () => {

@@ -51,7 +51,8 @@ function readTable(L: LuaState): Record<string, string> {
   while (lua.lua_next(L, -2) !== 0) {
     if (lua.lua_type(L, -2) !== lua.LUA_TSTRING) throw new Error('the script returned a table with a non-string key');
     const key = lua.lua_tojsstring(L, -2);
-    out[key] = lua.lua_type(L, -1) === lua.LUA_TSTRING ? lua.lua_tojsstring(L, -1) : `<lua type ${lua.lua_type(L, -1)}>`;
+    out[key] =
+      lua.lua_type(L, -1) === lua.LUA_TSTRING ? lua.lua_tojsstring(L, -1) : `<lua type ${lua.lua_type(L, -1)}>`;
     lua.lua_pop(L, 1);
   }
   return out;
@@ -67,22 +68,34 @@ export class HealthScript {
 
   run(obj: unknown): Health {
     const L = lauxlib.luaL_newstate();
-    for (const [name, open] of [['_G', lualib.luaopen_base], ['table', lualib.luaopen_table]] as const) {
+    for (const [name, open] of [
+      ['_G', lualib.luaopen_base],
+      ['table', lualib.luaopen_table],
+    ] as const) {
       lauxlib.luaL_requiref(L, to_luastring(name), open, 1);
       lua.lua_pop(L, 1);
     }
-    if (lauxlib.luaL_loadbufferx(L, to_luastring(this.source), null, to_luastring(`=${this.path}`), to_luastring('t')) !== lua.LUA_OK) {
+    if (
+      lauxlib.luaL_loadbufferx(L, to_luastring(this.source), null, to_luastring(`=${this.path}`), to_luastring('t')) !==
+      lua.LUA_OK
+    ) {
       throw new Error(`${this.path} does not compile: ${lua.lua_tojsstring(L, -1)}`);
     }
     pushValue(L, obj);
     lua.lua_setglobal(L, to_luastring('obj'));
     const info = to_luastring('l');
-    lua.lua_sethook(L, (state, ar) => {
-      lua.lua_getinfo(state, info, ar);
-      this.hit.add(ar.currentline);
-    }, lua.LUA_MASKLINE, 0);
+    lua.lua_sethook(
+      L,
+      (state, ar) => {
+        lua.lua_getinfo(state, info, ar);
+        this.hit.add(ar.currentline);
+      },
+      lua.LUA_MASKLINE,
+      0,
+    );
     if (lua.lua_pcall(L, 0, 1, 0) !== lua.LUA_OK) throw new Error(`${this.path} failed: ${lua.lua_tojsstring(L, -1)}`);
-    if (lua.lua_type(L, -1) !== lua.LUA_TTABLE) throw new Error(`${this.path} returned a Lua type ${lua.lua_type(L, -1)}, not a table`);
+    if (lua.lua_type(L, -1) !== lua.LUA_TTABLE)
+      throw new Error(`${this.path} returned a Lua type ${lua.lua_type(L, -1)}, not a table`);
     const table = readTable(L);
     const extra = Object.keys(table).filter((k) => k !== 'status' && k !== 'message');
     if (extra.length > 0) throw new Error(`${this.path} returned fields Argo CD does not read: ${extra.join(', ')}`);
@@ -95,11 +108,17 @@ export class HealthScript {
   /** Source lines that hold instructions, from the compiled chunk and every function inside it. */
   executableLines(): number[] {
     const L = lauxlib.luaL_newstate();
-    if (lauxlib.luaL_loadbufferx(L, to_luastring(this.source), null, to_luastring(`=${this.path}`), to_luastring('t')) !== lua.LUA_OK) {
+    if (
+      lauxlib.luaL_loadbufferx(L, to_luastring(this.source), null, to_luastring(`=${this.path}`), to_luastring('t')) !==
+      lua.LUA_OK
+    ) {
       throw new Error(`${this.path} does not compile`);
     }
     // fengari keeps the loaded closure as a JavaScript object on its stack; its prototype carries the line table.
-    const internals = L as unknown as { readonly stack: readonly { readonly value: { readonly p: Proto } }[]; readonly top: number };
+    const internals = L as unknown as {
+      readonly stack: readonly { readonly value: { readonly p: Proto } }[];
+      readonly top: number;
+    };
     const lines = new Set<number>();
     const walk = (p: Proto): void => {
       p.lineinfo.forEach((line) => lines.add(line));

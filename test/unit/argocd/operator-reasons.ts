@@ -38,7 +38,9 @@ export function operatorReasons(repoRoot: string): ReasonSite[] {
   const dirs = ['src/controllers', 'src/drift', 'src/planner'];
   const sites: ReasonSite[] = [];
   for (const dir of dirs) {
-    for (const name of readdirSync(join(repoRoot, dir)).filter((f) => f.endsWith('.ts')).sort()) {
+    for (const name of readdirSync(join(repoRoot, dir))
+      .filter((f) => f.endsWith('.ts'))
+      .sort()) {
       const file = `${dir}/${name}`;
       const source = readFileSync(join(repoRoot, file), 'utf8');
       const found = [

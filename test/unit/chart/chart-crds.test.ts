@@ -7,7 +7,10 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { CHART_DIR, REPO_ROOT } from './helm.js';
 
-const yamlFiles = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort();
+const yamlFiles = (dir: string) =>
+  readdirSync(dir)
+    .filter((f) => f.endsWith('.yaml'))
+    .sort();
 
 test('charts/slipway/crds/ holds exactly the files of crds/, byte for byte', () => {
   const source = join(REPO_ROOT, 'crds');

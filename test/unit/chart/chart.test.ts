@@ -6,7 +6,17 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { matchSnapshot } from '../../support/snapshot.js';
-import { CHART_DIR, HELM_BUILD_TIMEOUT_MS, REPO_ROOT, find, helm, helmBinary, render, setFlags, type KubeManifest } from './helm.js';
+import {
+  CHART_DIR,
+  HELM_BUILD_TIMEOUT_MS,
+  REPO_ROOT,
+  find,
+  helm,
+  helmBinary,
+  render,
+  setFlags,
+  type KubeManifest,
+} from './helm.js';
 
 interface EnvVar {
   readonly name: string;
@@ -30,7 +40,11 @@ interface Container {
 }
 interface PodSpec {
   readonly serviceAccountName?: string;
-  readonly securityContext?: { readonly runAsNonRoot?: boolean; readonly runAsUser?: number; readonly seccompProfile?: { readonly type: string } };
+  readonly securityContext?: {
+    readonly runAsNonRoot?: boolean;
+    readonly runAsUser?: number;
+    readonly seccompProfile?: { readonly type: string };
+  };
   readonly containers: readonly Container[];
 }
 interface Rule {
@@ -40,13 +54,19 @@ interface Rule {
   readonly resourceNames?: readonly string[];
 }
 
-const podSpec = (deployment: KubeManifest | undefined) => (deployment as unknown as { spec: { replicas: number; template: { spec: PodSpec } } }).spec;
-const rulesOf = (role: KubeManifest | undefined): readonly Rule[] => (role as unknown as { rules: Rule[] } | undefined)?.rules ?? [];
+const podSpec = (deployment: KubeManifest | undefined) =>
+  (deployment as unknown as { spec: { replicas: number; template: { spec: PodSpec } } }).spec;
+const rulesOf = (role: KubeManifest | undefined): readonly Rule[] =>
+  (role as unknown as { rules: Rule[] } | undefined)?.rules ?? [];
 const envValue = (c: Container, name: string) => c.env?.find((e) => e.name === name);
 
 /** Every verb a role grants on group/resource. */
 function verbs(rules: readonly Rule[], group: string, resource: string): string[] {
-  return [...new Set(rules.filter((r) => r.apiGroups.includes(group) && r.resources.includes(resource)).flatMap((r) => r.verbs))].sort();
+  return [
+    ...new Set(
+      rules.filter((r) => r.apiGroups.includes(group) && r.resources.includes(resource)).flatMap((r) => r.verbs),
+    ),
+  ].sort();
 }
 
 describe('charts/slipway', { timeout: HELM_BUILD_TIMEOUT_MS }, () => {
@@ -56,7 +76,10 @@ describe('charts/slipway', { timeout: HELM_BUILD_TIMEOUT_MS }, () => {
 
   test('helm lint --strict passes with default values and with watchNamespace set', () => {
     assert.match(helm(['lint', '--strict', CHART_DIR]), /1 chart\(s\) linted, 0 chart\(s\) failed/);
-    assert.match(helm(['lint', '--strict', CHART_DIR, ...setFlags({ watchNamespace: 'team-a' })]), /0 chart\(s\) failed/);
+    assert.match(
+      helm(['lint', '--strict', CHART_DIR, ...setFlags({ watchNamespace: 'team-a' })]),
+      /0 chart\(s\) failed/,
+    );
   });
 
   test('the rendered templates match their snapshots', () => {
@@ -80,13 +103,20 @@ describe('charts/slipway', { timeout: HELM_BUILD_TIMEOUT_MS }, () => {
     assert.equal(c.securityContext?.allowPrivilegeEscalation, false);
     assert.deepEqual(c.securityContext?.capabilities?.drop, ['ALL']);
     assert.ok(c.resources?.requests && c.resources.limits, 'requests and limits are set');
-    assert.deepEqual(c.ports?.map((p) => [p.name, p.containerPort]), [['metrics', 8080]]);
+    assert.deepEqual(
+      c.ports?.map((p) => [p.name, p.containerPort]),
+      [['metrics', 8080]],
+    );
     assert.deepEqual(c.livenessProbe?.httpGet, { path: '/healthz', port: 'metrics' });
     assert.deepEqual(c.readinessProbe?.httpGet, { path: '/readyz', port: 'metrics' });
   });
 
   test('the Deployment sets every variable src/config.ts reads, except the ones that must not be set in a cluster', () => {
-    const read = new Set([...readFileSync(join(REPO_ROOT, 'src', 'config.ts'), 'utf8').matchAll(/env\.([A-Z][A-Z0-9_]+)/g)].map((m) => m[1]!));
+    const read = new Set(
+      [...readFileSync(join(REPO_ROOT, 'src', 'config.ts'), 'utf8').matchAll(/env\.([A-Z][A-Z0-9_]+)/g)].map(
+        (m) => m[1]!,
+      ),
+    );
     assert.ok(read.has('SLIPWAY_CLUSTER_ID') && read.size >= 10, `config.ts reads ${[...read].join(', ')}`);
     const notInCluster: Record<string, string> = {
       SLIPWAY_AWS_ENDPOINT: 'the local emulator only',
@@ -111,7 +141,12 @@ describe('charts/slipway', { timeout: HELM_BUILD_TIMEOUT_MS }, () => {
     const role = find(docs, 'ClusterRole');
     const rules = rulesOf(role);
     for (const kind of ['environments', 'services', 'previewdeployments']) {
-      assert.deepEqual(verbs(rules, 'slipway.dev', kind), kind === 'previewdeployments' ? ['delete', 'get', 'list', 'patch', 'update', 'watch'] : ['get', 'list', 'patch', 'update', 'watch']);
+      assert.deepEqual(
+        verbs(rules, 'slipway.dev', kind),
+        kind === 'previewdeployments'
+          ? ['delete', 'get', 'list', 'patch', 'update', 'watch']
+          : ['get', 'list', 'patch', 'update', 'watch'],
+      );
       assert.deepEqual(verbs(rules, 'slipway.dev', `${kind}/status`), ['get', 'patch', 'update']);
       assert.deepEqual(verbs(rules, 'slipway.dev', `${kind}/finalizers`), ['update']);
     }
@@ -120,11 +155,18 @@ describe('charts/slipway', { timeout: HELM_BUILD_TIMEOUT_MS }, () => {
     assert.deepEqual([...groups].sort(), ['events.k8s.io', 'slipway.dev'], 'no core group: no Secrets, no ConfigMaps');
     assert.ok(!rules.some((r) => r.verbs.includes('*') || r.resources.includes('*')), 'no wildcards');
     const binding = find(docs, 'ClusterRoleBinding') as unknown as { subjects: { name: string; namespace: string }[] };
-    assert.deepEqual(binding.subjects.map((s) => `${s.namespace}/${s.name}`), ['slipway-system/slipway']);
+    assert.deepEqual(
+      binding.subjects.map((s) => `${s.namespace}/${s.name}`),
+      ['slipway-system/slipway'],
+    );
 
     const lease = rulesOf(find(docs, 'Role', 'slipway-leader-election'));
     assert.deepEqual(verbs(lease, 'coordination.k8s.io', 'leases'), ['create', 'get', 'patch', 'update']);
-    assert.deepEqual(lease.filter((r) => r.verbs.includes('update')).map((r) => r.resourceNames), [['slipway']], 'renewal only of its own Lease');
+    assert.deepEqual(
+      lease.filter((r) => r.verbs.includes('update')).map((r) => r.resourceNames),
+      [['slipway']],
+      'renewal only of its own Lease',
+    );
     assert.equal(find(docs, 'Role', 'slipway-leader-election')?.metadata.namespace, 'slipway-system');
   });
 
@@ -136,7 +178,11 @@ describe('charts/slipway', { timeout: HELM_BUILD_TIMEOUT_MS }, () => {
     assert.equal(role?.metadata.namespace, 'team-a');
     assert.deepEqual(rulesOf(role), rulesOf(find(render(), 'ClusterRole')));
     assert.equal(find(docs, 'RoleBinding', 'slipway')?.metadata.namespace, 'team-a');
-    assert.equal(find(docs, 'Role', 'slipway-leader-election')?.metadata.namespace, 'slipway-system', 'the Lease stays in the release namespace');
+    assert.equal(
+      find(docs, 'Role', 'slipway-leader-election')?.metadata.namespace,
+      'slipway-system',
+      'the Lease stays in the release namespace',
+    );
   });
 
   test('IRSA annotates the ServiceAccount; the ServiceMonitor renders only when asked', () => {
@@ -168,6 +214,10 @@ describe('charts/slipway', { timeout: HELM_BUILD_TIMEOUT_MS }, () => {
 
   test('the chart installs the CRDs from its own crds/ folder (a copy of crds/, checked in chart-crds.test.ts)', () => {
     const crds = render({}, ['--include-crds']).filter((d) => d.object.kind === 'CustomResourceDefinition');
-    assert.deepEqual(crds.map((d) => d.object.metadata.name).sort(), ['environments.slipway.dev', 'previewdeployments.slipway.dev', 'services.slipway.dev']);
+    assert.deepEqual(crds.map((d) => d.object.metadata.name).sort(), [
+      'environments.slipway.dev',
+      'previewdeployments.slipway.dev',
+      'services.slipway.dev',
+    ]);
   });
 });

@@ -74,7 +74,13 @@ const policyText = readFileSync(join(REPO_ROOT, 'docs', 'iam-policy.json'), 'utf
 const policy = JSON.parse(policyText) as Policy;
 const list = (v: string | readonly string[]): readonly string[] => (typeof v === 'string' ? [v] : v);
 const allows = (pattern: string, action: string) =>
-  new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`, 'i').test(action);
+  new RegExp(
+    `^${pattern
+      .split('*')
+      .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+    'i',
+  ).test(action);
 const isRead = (action: string) => /^[\w-]+:(Describe|List|Get|AdminGet)/.test(action);
 
 /** service:Operation for every SDK command constructed and paginator called under src/, with the files. */
@@ -89,14 +95,21 @@ function sdkOperations(): Map<string, string[]> {
       if (m[1]) continue;
       const pkg = m[3]!;
       const prefix = PREFIX[pkg];
-      assert.ok(prefix, `${relative(REPO_ROOT, file)} imports @aws-sdk/${pkg}: add its IAM prefix to PREFIX and its actions to docs/iam-policy.json`);
+      assert.ok(
+        prefix,
+        `${relative(REPO_ROOT, file)} imports @aws-sdk/${pkg}: add its IAM prefix to PREFIX and its actions to docs/iam-policy.json`,
+      );
       for (const raw of m[2]!.split(',')) {
         const spec = raw.trim();
         if (!spec || spec.startsWith('type ')) continue;
         const [imported, local = imported] = spec.split(/\s+as\s+/) as [string, string?];
         const command = /^(\w+)Command$/.exec(imported);
         const paginator = /^paginate(\w+)$/.exec(imported);
-        const used = command ? new RegExp(`new\\s+${local}\\(`).test(text) : paginator ? new RegExp(`\\b${local}\\(`).test(text) : false;
+        const used = command
+          ? new RegExp(`new\\s+${local}\\(`).test(text)
+          : paginator
+            ? new RegExp(`\\b${local}\\(`).test(text)
+            : false;
         const operation = command?.[1] ?? paginator?.[1];
         if (!operation || !used) continue;
         const key = `${prefix}:${operation}`;
@@ -122,27 +135,46 @@ function requiredActions(): Map<string, string> {
 const allowStatements = policy.Statement.filter((s) => s.Effect === 'Allow');
 const tagConfined = (s: Statement) =>
   Object.values(s.Condition ?? {}).some((kv) =>
-    Object.entries(kv).some(([k, v]) => (k === `aws:ResourceTag/${TAG_KEY}` || k === `aws:RequestTag/${TAG_KEY}`) && list(v).every((x) => x === 'slipway')),
+    Object.entries(kv).some(
+      ([k, v]) =>
+        (k === `aws:ResourceTag/${TAG_KEY}` || k === `aws:RequestTag/${TAG_KEY}`) &&
+        list(v).every((x) => x === 'slipway'),
+    ),
   );
 
 test('the scan sees the operator calls, commands and paginators alike', () => {
   const ops = sdkOperations();
-  for (const op of ['ecs:CreateService', 'route53:ChangeResourceRecordSets', 'cognito-idp:ListUsers', 'sts:AssumeRole', 'cloudfront:CreateDistributionWithTags']) {
+  for (const op of [
+    'ecs:CreateService',
+    'route53:ChangeResourceRecordSets',
+    'cognito-idp:ListUsers',
+    'sts:AssumeRole',
+    'cloudfront:CreateDistributionWithTags',
+  ]) {
     assert.ok(ops.has(op), `${op} is found`);
   }
   assert.ok(ops.size > 60, `${ops.size} operations`);
 });
 
 test('the policy allows every IAM action the operator needs', () => {
-  const missing = [...requiredActions()].filter(([action]) => !allowStatements.some((s) => list(s.Action).some((p) => allows(p, action))));
-  assert.deepEqual(missing.map(([a, why]) => `${a} (for ${why})`), [], 'add these to docs/iam-policy.json');
+  const missing = [...requiredActions()].filter(
+    ([action]) => !allowStatements.some((s) => list(s.Action).some((p) => allows(p, action))),
+  );
+  assert.deepEqual(
+    missing.map(([a, why]) => `${a} (for ${why})`),
+    [],
+    'add these to docs/iam-policy.json',
+  );
 });
 
 test('the policy allows nothing the operator does not need', () => {
   const needed = [...requiredActions().keys()];
   const extra = allowStatements.flatMap((s) => list(s.Action)).filter((p) => !needed.some((a) => allows(p, a)));
   assert.deepEqual([...new Set(extra)], [], 'remove these from docs/iam-policy.json (no code calls them)');
-  assert.ok(!allowStatements.some((s) => list(s.Action).some((a) => a.includes('*'))), 'actions are named, not wildcards');
+  assert.ok(
+    !allowStatements.some((s) => list(s.Action).some((a) => a.includes('*'))),
+    'actions are named, not wildcards',
+  );
 });
 
 test('every write is confined by the ownership tag, except the ones IAM cannot confine, which docs/install.md explains', () => {
@@ -153,17 +185,25 @@ test('every write is confined by the ownership tag, except the ones IAM cannot c
       assert.ok(UNCONFINED.includes(action), `${s.Sid}: ${action} is allowed without a ${TAG_KEY} condition`);
     }
   }
-  for (const action of UNCONFINED) assert.ok(install.includes(`\`${action}\``), `docs/install.md explains why ${action} has no tag condition`);
+  for (const action of UNCONFINED)
+    assert.ok(install.includes(`\`${action}\``), `docs/install.md explains why ${action} has no tag condition`);
   const confined = new Set(allowStatements.filter(tagConfined).flatMap((s) => list(s.Action)));
   const writes = [...requiredActions().keys()].filter((a) => !isRead(a) && !UNCONFINED.includes(a));
-  assert.deepEqual(writes.filter((a) => !confined.has(a)), [], 'every other write has a tag-conditioned statement');
+  assert.deepEqual(
+    writes.filter((a) => !confined.has(a)),
+    [],
+    'every other write has a tag-conditioned statement',
+  );
 });
 
 test('the policy is well-formed and fits one managed policy', () => {
   assert.equal(policy.Version, '2012-10-17');
   const sids = allowStatements.map((s) => s.Sid);
   assert.equal(new Set(sids).size, sids.length, 'Sids are unique');
-  assert.ok(sids.every((sid) => sid && /^[A-Za-z0-9]+$/.test(sid)), 'Sids are alphanumeric');
+  assert.ok(
+    sids.every((sid) => sid && /^[A-Za-z0-9]+$/.test(sid)),
+    'Sids are alphanumeric',
+  );
   // IAM counts a managed policy's size without whitespace; 6,144 characters at most.
   const size = policyText.replace(/\s+/g, '').length;
   assert.ok(size <= 6144, `${size} characters`);

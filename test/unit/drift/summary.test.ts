@@ -20,7 +20,10 @@ describe('drift summary', () => {
   test('an update while the plan is unchanged is corrected drift; after a spec change it is not drift', () => {
     const r = report(outcome({ id: 'tg', action: 'updated', changes: [change] }));
     const drift = summarize({ report: r, mode: 'apply', planChanged: false, previousDrift: [], now });
-    assert.deepEqual(drift.drift.map((d) => `${d.logicalId} ${d.path} ${d.action}`), ['tg healthCheck.path Corrected']);
+    assert.deepEqual(
+      drift.drift.map((d) => `${d.logicalId} ${d.path} ${d.action}`),
+      ['tg healthCheck.path Corrected'],
+    );
     assert.equal(cond(drift, 'Drifted').reason, 'DriftCorrected');
     assert.deepEqual(drift.corrections, ['corrected drift on tg: healthCheck.path']);
     const rollout = summarize({ report: r, mode: 'apply', planChanged: true, previousDrift: [], now });
@@ -30,38 +33,83 @@ describe('drift summary', () => {
 
   test('under Report, differences and deletions are reported and the resource is not Ready', () => {
     const s = summarize({
-      report: report(outcome({ id: 'tg', action: 'drifted', changes: [change] }), outcome({ id: 'dns', kind: 'route53.Record', action: 'missing' })),
+      report: report(
+        outcome({ id: 'tg', action: 'drifted', changes: [change] }),
+        outcome({ id: 'dns', kind: 'route53.Record', action: 'missing' }),
+      ),
       mode: 'report',
       planChanged: false,
       previousDrift: [],
       now,
     });
-    assert.deepEqual(s.drift.map((d) => `${d.logicalId} ${d.path} ${d.action}`), ['tg healthCheck.path Reported', 'dns (resource) Reported']);
+    assert.deepEqual(
+      s.drift.map((d) => `${d.logicalId} ${d.path} ${d.action}`),
+      ['tg healthCheck.path Reported', 'dns (resource) Reported'],
+    );
     assert.equal(cond(s, 'Drifted').status, 'True');
     assert.match(cond(s, 'Drifted').message, /tg healthCheck\.path is \/changed, want \/healthz/);
     assert.equal(cond(s, 'Ready').status, 'False');
   });
 
   test('a resource deleted because it left the plan is the plan carried out: still Ready', () => {
-    const s = summarize({ report: report(outcome({ id: 'tg', action: 'in-sync' }), outcome({ id: 'cdn', action: 'deleted' })), mode: 'apply', planChanged: true, previousDrift: [], now });
+    const s = summarize({
+      report: report(outcome({ id: 'tg', action: 'in-sync' }), outcome({ id: 'cdn', action: 'deleted' })),
+      mode: 'apply',
+      planChanged: true,
+      previousDrift: [],
+      now,
+    });
     assert.equal(cond(s, 'Ready').status, 'True');
   });
 
   test('a reconciler asking to come back later is Waiting, not a failure', () => {
     const later = Object.assign(new Error('distribution is still disabling'), { afterSeconds: 60 });
-    const s = summarize({ report: report(outcome({ id: 'cdn', action: 'failed', error: later, message: later.message })), mode: 'apply', planChanged: true, previousDrift: [], now });
+    const s = summarize({
+      report: report(outcome({ id: 'cdn', action: 'failed', error: later, message: later.message })),
+      mode: 'apply',
+      planChanged: true,
+      previousDrift: [],
+      now,
+    });
     assert.equal(cond(s, 'Synced').reason, 'Waiting');
-    const failed = summarize({ report: report(outcome({ id: 'cdn', action: 'failed', error: new Error('boom'), message: 'boom' })), mode: 'apply', planChanged: true, previousDrift: [], now });
+    const failed = summarize({
+      report: report(outcome({ id: 'cdn', action: 'failed', error: new Error('boom'), message: 'boom' })),
+      mode: 'apply',
+      planChanged: true,
+      previousDrift: [],
+      now,
+    });
     assert.equal(cond(failed, 'Synced').reason, 'ApplyFailed');
   });
 
   test('first detection time is kept, corrections stay for an hour, and the list is bounded with a count', () => {
-    const earlier: DriftItem = { kind: 'elbv2.TargetGroup', logicalId: 'tg', path: 'healthCheck.path', desired: '/healthz', actual: '/x', detectedAt: '2026-11-22T09:30:00Z', action: 'Reported' };
-    const again = summarize({ report: report(outcome({ id: 'tg', action: 'drifted', changes: [change] })), mode: 'report', planChanged: false, previousDrift: [earlier], now });
+    const earlier: DriftItem = {
+      kind: 'elbv2.TargetGroup',
+      logicalId: 'tg',
+      path: 'healthCheck.path',
+      desired: '/healthz',
+      actual: '/x',
+      detectedAt: '2026-11-22T09:30:00Z',
+      action: 'Reported',
+    };
+    const again = summarize({
+      report: report(outcome({ id: 'tg', action: 'drifted', changes: [change] })),
+      mode: 'report',
+      planChanged: false,
+      previousDrift: [earlier],
+      now,
+    });
     assert.equal(again.drift[0]!.detectedAt, '2026-11-22T09:30:00Z');
 
     const corrected = { ...earlier, action: 'Corrected' as const };
-    const quiet = (at: string) => summarize({ report: report(outcome({ id: 'tg', action: 'in-sync' })), mode: 'apply', planChanged: false, previousDrift: [corrected], now: at });
+    const quiet = (at: string) =>
+      summarize({
+        report: report(outcome({ id: 'tg', action: 'in-sync' })),
+        mode: 'apply',
+        planChanged: false,
+        previousDrift: [corrected],
+        now: at,
+      });
     assert.equal(quiet('2026-11-22T10:00:00Z').drift.length, 1, 'kept within the hour');
     assert.equal(quiet('2026-11-22T10:31:00Z').drift.length, 0, 'dropped after the hour');
 
@@ -73,7 +121,13 @@ describe('drift summary', () => {
 
   test('long values are cut to what the CRD accepts', () => {
     const long = { path: 'container.environment', desired: 'x'.repeat(5000), actual: 'y' };
-    const s = summarize({ report: report(outcome({ id: 'td', action: 'drifted', changes: [long] })), mode: 'report', planChanged: false, previousDrift: [], now });
+    const s = summarize({
+      report: report(outcome({ id: 'td', action: 'drifted', changes: [long] })),
+      mode: 'report',
+      planChanged: false,
+      previousDrift: [],
+      now,
+    });
     assert.equal(s.drift[0]!.desired.length, 1024);
   });
 });

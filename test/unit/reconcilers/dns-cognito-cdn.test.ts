@@ -3,7 +3,13 @@ import assert from 'node:assert/strict';
 import type { Change as R53Change } from '@aws-sdk/client-route-53';
 import type { UserPoolClientType } from '@aws-sdk/client-cognito-identity-provider';
 import type { DistributionConfig } from '@aws-sdk/client-cloudfront';
-import { BATCH_MAX_CHARS, Route53ZoneWriter, bareZoneId, changeWeight, packBatches } from '../../../src/aws/route53-zone-writer.js';
+import {
+  BATCH_MAX_CHARS,
+  Route53ZoneWriter,
+  bareZoneId,
+  changeWeight,
+  packBatches,
+} from '../../../src/aws/route53-zone-writer.js';
 import {
   dnsRecord,
   normaliseRecordName,
@@ -14,7 +20,13 @@ import {
   recordIdentifier,
   recordOwnerValue,
 } from '../../../src/reconcilers/dns-record.js';
-import { checkCallbackCount, clientOwnerTags, diffClient, mergeClientUpdate, observedClientProps } from '../../../src/reconcilers/user-pool-client.js';
+import {
+  checkCallbackCount,
+  clientOwnerTags,
+  diffClient,
+  mergeClientUpdate,
+  observedClientProps,
+} from '../../../src/reconcilers/user-pool-client.js';
 import { poolIdOf } from '../../../src/reconcilers/user-pool.js';
 import { userPoolDomainFqdn } from '../../../src/reconcilers/user-pool-domain.js';
 import { usernameOf } from '../../../src/reconcilers/cognito-user.js';
@@ -32,11 +44,21 @@ import { TAG_CLUSTER, TAG_OWNER } from '../../../src/planner/naming.js';
 const owner = recordOwnerValue('c1', 'Service/team-a/web');
 
 function txtCreate(name: string, value = 'x', action: 'CREATE' | 'UPSERT' = 'CREATE'): R53Change {
-  return { Action: action, ResourceRecordSet: { Name: name, Type: 'TXT', TTL: 300, ResourceRecords: [{ Value: `"${value}"` }] } };
+  return {
+    Action: action,
+    ResourceRecordSet: { Name: name, Type: 'TXT', TTL: 300, ResourceRecords: [{ Value: `"${value}"` }] },
+  };
 }
 
 function aliasCreate(name: string): R53Change {
-  return { Action: 'CREATE', ResourceRecordSet: { Name: name, Type: 'A', AliasTarget: { DNSName: 'lb.example.com', HostedZoneId: 'Z1', EvaluateTargetHealth: false } } };
+  return {
+    Action: 'CREATE',
+    ResourceRecordSet: {
+      Name: name,
+      Type: 'A',
+      AliasTarget: { DNSName: 'lb.example.com', HostedZoneId: 'Z1', EvaluateTargetHealth: false },
+    },
+  };
 }
 
 describe('route53.Record helpers', () => {
@@ -50,7 +72,10 @@ describe('route53.Record helpers', () => {
     assert.equal(owner, 'heritage=slipway,slipway.dev/cluster=c1,slipway.dev/owner=Service/team-a/web');
     const txt = ownerTxtValue(owner);
     assert.equal(txt, `"${owner}"`);
-    assert.deepEqual(parseRecordOwnerValue(parseTxtValue(txt)), { [TAG_CLUSTER]: 'c1', [TAG_OWNER]: 'Service/team-a/web' });
+    assert.deepEqual(parseRecordOwnerValue(parseTxtValue(txt)), {
+      [TAG_CLUSTER]: 'c1',
+      [TAG_OWNER]: 'Service/team-a/web',
+    });
     assert.equal(parseRecordOwnerValue('"v=spf1 -all"'), undefined);
   });
 
@@ -74,16 +99,29 @@ describe('route53.Record helpers', () => {
       id: 'dns',
       kind: 'route53.Record' as const,
       tags: {},
-      props: { hostedZoneId: '/hostedzone/Z1', name: 'App.Example.com.', alias: { dnsName: 'LB-1.elb.amazonaws.com.', hostedZoneId: 'Z35' }, ownerValue: owner },
+      props: {
+        hostedZoneId: '/hostedzone/Z1',
+        name: 'App.Example.com.',
+        alias: { dnsName: 'LB-1.elb.amazonaws.com.', hostedZoneId: 'Z35' },
+        ownerValue: owner,
+      },
     };
     const observed = {
       identifier: 'Z1/app.example.com/A',
       tags: {},
       attrs: {},
-      props: { hostedZoneId: 'Z1', name: 'app.example.com', alias: { dnsName: 'lb-1.elb.amazonaws.com', hostedZoneId: 'Z35' }, ownerValue: owner },
+      props: {
+        hostedZoneId: 'Z1',
+        name: 'app.example.com',
+        alias: { dnsName: 'lb-1.elb.amazonaws.com', hostedZoneId: 'Z35' },
+        ownerValue: owner,
+      },
     };
     assert.deepEqual(dnsRecord.diff(desired, observed), []);
-    const moved = { ...observed, props: { ...observed.props, alias: { dnsName: 'other.elb.amazonaws.com', hostedZoneId: 'Z35' } } };
+    const moved = {
+      ...observed,
+      props: { ...observed.props, alias: { dnsName: 'other.elb.amazonaws.com', hostedZoneId: 'Z35' } },
+    };
     assert.deepEqual(
       dnsRecord.diff(desired, moved).map((c) => c.path),
       ['alias.dnsName'],
@@ -99,9 +137,15 @@ describe('Route53 zone writer', () => {
   });
 
   test('batches respect 1,000 values, 32,000 characters, and never touch one record set twice', () => {
-    const pairs = Array.from({ length: 30 }, (_, i) => [aliasCreate(`r${i}.example.com`), txtCreate(`r${i}.example.com`)]);
+    const pairs = Array.from({ length: 30 }, (_, i) => [
+      aliasCreate(`r${i}.example.com`),
+      txtCreate(`r${i}.example.com`),
+    ]);
     assert.equal(packBatches(pairs).length, 1);
-    const many = Array.from({ length: 600 }, (_, i) => [aliasCreate(`r${i}.example.com`), txtCreate(`r${i}.example.com`)]);
+    const many = Array.from({ length: 600 }, (_, i) => [
+      aliasCreate(`r${i}.example.com`),
+      txtCreate(`r${i}.example.com`),
+    ]);
     const batches = packBatches(many);
     assert.deepEqual(
       batches.map((b) => b.length),
@@ -117,7 +161,11 @@ describe('Route53 zone writer', () => {
       const chars = b.reduce((n, i) => n + changeWeight(big[i]![0]!).chars, 0);
       assert.ok(chars <= BATCH_MAX_CHARS);
     }
-    const clash = [[txtCreate('same.example.com')], [txtCreate('other.example.com')], [{ ...txtCreate('SAME.example.com.'), Action: 'DELETE' as const }]];
+    const clash = [
+      [txtCreate('same.example.com')],
+      [txtCreate('other.example.com')],
+      [{ ...txtCreate('SAME.example.com.'), Action: 'DELETE' as const }],
+    ];
     assert.deepEqual(packBatches(clash), [[0, 1], [2]]);
   });
 
@@ -127,13 +175,18 @@ describe('Route53 zone writer', () => {
       calls.push({ zone, n: changes.length });
     });
     await Promise.all([
-      ...Array.from({ length: 30 }, (_, i) => w.submit('/hostedzone/Z1', [aliasCreate(`r${i}.a.com`), txtCreate(`r${i}.a.com`)])),
+      ...Array.from({ length: 30 }, (_, i) =>
+        w.submit('/hostedzone/Z1', [aliasCreate(`r${i}.a.com`), txtCreate(`r${i}.a.com`)]),
+      ),
       w.submit('Z2', [txtCreate('x.b.com')]),
     ]);
-    assert.deepEqual(calls.sort((a, b) => a.zone.localeCompare(b.zone)), [
-      { zone: 'Z1', n: 60 },
-      { zone: 'Z2', n: 1 },
-    ]);
+    assert.deepEqual(
+      calls.sort((a, b) => a.zone.localeCompare(b.zone)),
+      [
+        { zone: 'Z1', n: 60 },
+        { zone: 'Z2', n: 1 },
+      ],
+    );
   });
 
   test('one write in flight per zone; later submits wait for it and are merged', async () => {
@@ -176,9 +229,13 @@ describe('Route53 zone writer', () => {
     const sent: number[] = [];
     const w = new Route53ZoneWriter(async (_zone, changes) => {
       sent.push(changes.length);
-      if (changes.some((c) => c.ResourceRecordSet?.Name === 'bad.a.com')) throw Object.assign(new Error('exists'), { name: 'InvalidChangeBatch' });
+      if (changes.some((c) => c.ResourceRecordSet?.Name === 'bad.a.com'))
+        throw Object.assign(new Error('exists'), { name: 'InvalidChangeBatch' });
     });
-    const results = await Promise.allSettled([w.submit('Z1', [txtCreate('ok.a.com')]), w.submit('Z1', [txtCreate('bad.a.com')])]);
+    const results = await Promise.allSettled([
+      w.submit('Z1', [txtCreate('ok.a.com')]),
+      w.submit('Z1', [txtCreate('bad.a.com')]),
+    ]);
     assert.deepEqual(
       results.map((r) => r.status),
       ['fulfilled', 'rejected'],
@@ -238,7 +295,10 @@ describe('cognito helpers', () => {
     assert.equal(merged.PreventUserExistenceErrors, 'ENABLED');
     assert.equal(merged.EnableTokenRevocation, true);
     assert.equal(merged.AuthSessionValidity, 5);
-    assert.deepEqual(merged.CallbackURLs, ['https://a.example.com/oauth2/idpresponse', 'https://b.example.com/oauth2/idpresponse']);
+    assert.deepEqual(merged.CallbackURLs, [
+      'https://a.example.com/oauth2/idpresponse',
+      'https://b.example.com/oauth2/idpresponse',
+    ]);
     assert.deepEqual(merged.LogoutURLs, ['https://a.example.com/']);
     assert.deepEqual(merged.AllowedOAuthFlows, ['code']);
     assert.deepEqual(merged.AllowedOAuthScopes, ['openid', 'email']);
@@ -247,7 +307,10 @@ describe('cognito helpers', () => {
     // Read-only fields are not part of an update; a default redirect that is no longer a callback is dropped.
     assert.ok(!('ClientSecret' in merged) && !('CreationDate' in merged) && !('LastModifiedDate' in merged));
     assert.ok(!('DefaultRedirectURI' in merged));
-    const kept = mergeClientUpdate({ ...described, DefaultRedirectURI: 'https://a.example.com/oauth2/idpresponse' }, desired);
+    const kept = mergeClientUpdate(
+      { ...described, DefaultRedirectURI: 'https://a.example.com/oauth2/idpresponse' },
+      desired,
+    );
     assert.equal(kept.DefaultRedirectURI, 'https://a.example.com/oauth2/idpresponse');
   });
 
@@ -261,7 +324,10 @@ describe('cognito helpers', () => {
     const ours = { [TAG_CLUSTER]: 'c1', [TAG_OWNER]: 'Environment/x/prod', 'slipway.dev/logical-id': 'pool' };
     assert.deepEqual(clientOwnerTags(ours, 'anything'), ours);
     const desiredTags = { [TAG_CLUSTER]: 'c1', [TAG_OWNER]: 'Environment/x/prod', team: 'a' };
-    assert.deepEqual(clientOwnerTags({ team: 'b' }, 'gate', { name: 'gate', tags: desiredTags }), { [TAG_CLUSTER]: 'c1', [TAG_OWNER]: 'Environment/x/prod' });
+    assert.deepEqual(clientOwnerTags({ team: 'b' }, 'gate', { name: 'gate', tags: desiredTags }), {
+      [TAG_CLUSTER]: 'c1',
+      [TAG_OWNER]: 'Environment/x/prod',
+    });
     assert.deepEqual(clientOwnerTags({}, 'Gate', { name: 'gate', tags: desiredTags }), {});
     assert.deepEqual(clientOwnerTags({}, 'gate'), {});
   });
@@ -313,7 +379,11 @@ describe('cloudfront.Distribution helpers', () => {
     assert.equal(c.DefaultCacheBehavior!.CachePolicyId, CACHING_DISABLED_POLICY_ID);
     assert.equal(c.DefaultCacheBehavior!.OriginRequestPolicyId, ALL_VIEWER_ORIGIN_REQUEST_POLICY_ID);
     assert.equal(c.DefaultCacheBehavior!.ViewerProtocolPolicy, 'redirect-to-https');
-    assert.deepEqual(c.ViewerCertificate, { ACMCertificateArn: props.certificateArn, SSLSupportMethod: 'sni-only', MinimumProtocolVersion: 'TLSv1.2_2021' });
+    assert.deepEqual(c.ViewerCertificate, {
+      ACMCertificateArn: props.certificateArn,
+      SSLSupportMethod: 'sni-only',
+      MinimumProtocolVersion: 'TLSv1.2_2021',
+    });
     assert.deepEqual(diffDistribution(props, observedDistributionProps(c, props.callerReference)), []);
   });
 
@@ -327,9 +397,23 @@ describe('cloudfront.Distribution helpers', () => {
       DefaultRootObject: 'index.html',
       Logging: { Enabled: true, IncludeCookies: false, Bucket: 'logs.s3.amazonaws.com', Prefix: 'cdn/' },
       WebACLId: 'arn:aws:wafv2:us-east-1:123456789012:global/webacl/x/1',
-      Origins: { Quantity: 2, Items: [{ ...created.Origins!.Items![0]!, DomainName: 'elsewhere.example.com' }, { Id: 'static', DomainName: 'b.s3.amazonaws.com', S3OriginConfig: { OriginAccessIdentity: '' } }] },
-      CacheBehaviors: { Quantity: 1, Items: [{ PathPattern: '/static/*', TargetOriginId: 'static', ViewerProtocolPolicy: 'allow-all' }] },
-      DefaultCacheBehavior: { ...created.DefaultCacheBehavior!, ViewerProtocolPolicy: 'allow-all', ForwardedValues: { QueryString: false, Cookies: { Forward: 'none' } }, MinTTL: 0 },
+      Origins: {
+        Quantity: 2,
+        Items: [
+          { ...created.Origins!.Items![0]!, DomainName: 'elsewhere.example.com' },
+          { Id: 'static', DomainName: 'b.s3.amazonaws.com', S3OriginConfig: { OriginAccessIdentity: '' } },
+        ],
+      },
+      CacheBehaviors: {
+        Quantity: 1,
+        Items: [{ PathPattern: '/static/*', TargetOriginId: 'static', ViewerProtocolPolicy: 'allow-all' }],
+      },
+      DefaultCacheBehavior: {
+        ...created.DefaultCacheBehavior!,
+        ViewerProtocolPolicy: 'allow-all',
+        ForwardedValues: { QueryString: false, Cookies: { Forward: 'none' } },
+        MinTTL: 0,
+      },
     };
     const merged = mergeDistributionUpdate(described, props);
     assert.equal(merged.Comment, props.comment);
@@ -352,7 +436,10 @@ describe('cloudfront.Distribution helpers', () => {
   test('diff: aliases are a set; a disabled distribution or an http origin is drift', () => {
     const observed = observedDistributionProps(buildDistributionConfig(props), props.callerReference);
     assert.deepEqual(diffDistribution({ ...props, aliases: ['APP.example.com', 'www.example.com'] }, observed), []);
-    const disabled = { ...observed, managed: { ...observed.managed, enabled: false, originProtocolPolicy: 'http-only' } };
+    const disabled = {
+      ...observed,
+      managed: { ...observed.managed, enabled: false, originProtocolPolicy: 'http-only' },
+    };
     assert.deepEqual(
       diffDistribution(props, disabled).map((c) => c.path),
       ['managed.enabled', 'managed.originProtocolPolicy'],

@@ -7,10 +7,19 @@ import type { AwsClients } from '../../../src/aws/clients.js';
 import { clusterName, EcsDescribeBatcher } from '../../../src/aws/ecs-describe-batcher.js';
 import type { PropsByKind, Resolved } from '../../../src/planner/plan.js';
 import { diffFields } from '../../../src/reconcilers/diff.js';
-import { ecsServiceDiffOptions, ecsServiceProps, parseServiceArn, serviceUpdateInput } from '../../../src/reconcilers/ecs-service.js';
+import {
+  ecsServiceDiffOptions,
+  ecsServiceProps,
+  parseServiceArn,
+  serviceUpdateInput,
+} from '../../../src/reconcilers/ecs-service.js';
 import { logGroupArnOf, logGroupNameOf } from '../../../src/reconcilers/log-group.js';
 import { isMissingScaling, parseResourceId } from '../../../src/reconcilers/scalable-target.js';
-import { DEFAULT_ECS_COOLDOWN_SECONDS, parsePolicyArn, scalingPolicyProps } from '../../../src/reconcilers/scaling-policy.js';
+import {
+  DEFAULT_ECS_COOLDOWN_SECONDS,
+  parsePolicyArn,
+  scalingPolicyProps,
+} from '../../../src/reconcilers/scaling-policy.js';
 import {
   familyOf,
   parseTaskSize,
@@ -81,7 +90,12 @@ function described(overrides: Partial<TaskDefinition> = {}): TaskDefinition {
         systemControls: [],
         logConfiguration: {
           logDriver: 'awslogs',
-          options: { 'awslogs-group': '/slipway/web', 'awslogs-region': 'us-east-1', 'awslogs-stream-prefix': 'app', mode: 'non-blocking' },
+          options: {
+            'awslogs-group': '/slipway/web',
+            'awslogs-region': 'us-east-1',
+            'awslogs-stream-prefix': 'app',
+            mode: 'non-blocking',
+          },
           secretOptions: [],
         },
       },
@@ -99,7 +113,9 @@ describe('task definition normalisation', () => {
     const td = described();
     const c = td.containerDefinitions![0]!;
     const changed = described({
-      containerDefinitions: [{ ...c, image: 'nginx:1.28', environment: [...c.environment!, { name: 'C', value: '3' }] }],
+      containerDefinitions: [
+        { ...c, image: 'nginx:1.28', environment: [...c.environment!, { name: 'C', value: '3' }] },
+      ],
     });
     assert.deepEqual(
       diffFields(tdProps, taskDefinitionProps(changed), taskDefinitionDiffOptions).map((x) => x.path),
@@ -109,7 +125,9 @@ describe('task definition normalisation', () => {
 
   test('a sidecar added out of band shows in the container name', () => {
     const td = described();
-    const withSidecar = described({ containerDefinitions: [td.containerDefinitions![0]!, { name: 'envoy', image: 'envoy' }] });
+    const withSidecar = described({
+      containerDefinitions: [td.containerDefinitions![0]!, { name: 'envoy', image: 'envoy' }],
+    });
     assert.deepEqual(diffFields(tdProps, taskDefinitionProps(withSidecar), taskDefinitionDiffOptions), [
       { path: 'container.name', desired: 'app', actual: 'app,envoy' },
     ]);
@@ -118,7 +136,9 @@ describe('task definition normalisation', () => {
   test('another log driver reads as no log group', () => {
     const td = described();
     const c = td.containerDefinitions![0]!;
-    const props = taskDefinitionProps(described({ containerDefinitions: [{ ...c, logConfiguration: { logDriver: 'json-file' } }] }));
+    const props = taskDefinitionProps(
+      described({ containerDefinitions: [{ ...c, logConfiguration: { logDriver: 'json-file' } }] }),
+    );
     assert.equal(props.container.logGroup, '');
   });
 
@@ -131,10 +151,20 @@ describe('task definition normalisation', () => {
     const c = input.containerDefinitions![0]!;
     assert.equal(c.essential, true);
     assert.deepEqual(c.portMappings, [{ containerPort: 8080, hostPort: 8080, protocol: 'tcp' }]);
-    assert.deepEqual(c.environment?.map((e) => e.name), ['A', 'B']);
-    assert.deepEqual(c.secrets?.map((e) => e.name), ['Y', 'Z']);
+    assert.deepEqual(
+      c.environment?.map((e) => e.name),
+      ['A', 'B'],
+    );
+    assert.deepEqual(
+      c.secrets?.map((e) => e.name),
+      ['Y', 'Z'],
+    );
     assert.deepEqual(input.tags, [{ key: 'slipway.dev/owner', value: 'Service/ns/web' }]);
-    assert.equal(registrationInput({ ...tdProps, container: { ...tdProps.container, secrets: [] } }, {}).containerDefinitions![0]!.secrets, undefined);
+    assert.equal(
+      registrationInput({ ...tdProps, container: { ...tdProps.container, secrets: [] } }, {}).containerDefinitions![0]!
+        .secrets,
+      undefined,
+    );
   });
 
   test('task sizes in every form the API accepts', () => {
@@ -175,10 +205,20 @@ function service(overrides: Partial<Service> = {}): Service {
     status: 'ACTIVE',
     taskDefinition: svcProps.taskDefinitionArn,
     desiredCount: 7,
-    networkConfiguration: { awsvpcConfiguration: { subnets: ['subnet-b', 'subnet-a'], securityGroups: ['sg-2', 'sg-1'], assignPublicIp: 'DISABLED' } },
+    networkConfiguration: {
+      awsvpcConfiguration: {
+        subnets: ['subnet-b', 'subnet-a'],
+        securityGroups: ['sg-2', 'sg-1'],
+        assignPublicIp: 'DISABLED',
+      },
+    },
     loadBalancers: [{ targetGroupArn: svcProps.targetGroupArn, containerName: 'app', containerPort: 8080 }],
     healthCheckGracePeriodSeconds: 30,
-    deploymentConfiguration: { deploymentCircuitBreaker: { enable: true, rollback: true }, minimumHealthyPercent: 100, maximumPercent: 200 },
+    deploymentConfiguration: {
+      deploymentCircuitBreaker: { enable: true, rollback: true },
+      minimumHealthyPercent: 100,
+      maximumPercent: 200,
+    },
     ...overrides,
   };
 }
@@ -194,7 +234,10 @@ describe('ECS service diff and update input', () => {
 
   test('a missing deployment configuration reads as ECS defaults', () => {
     const p = ecsServiceProps(service({ deploymentConfiguration: undefined }));
-    assert.deepEqual([p.circuitBreaker, p.minimumHealthyPercent, p.maximumPercent], [{ enable: false, rollback: false }, 100, 200]);
+    assert.deepEqual(
+      [p.circuitBreaker, p.minimumHealthyPercent, p.maximumPercent],
+      [{ enable: false, rollback: false }, 100, 200],
+    );
   });
 
   test('update sends only the groups that changed, never desiredCount when the props omit it', () => {
@@ -206,7 +249,9 @@ describe('ECS service diff and update input', () => {
   });
 
   test('desiredCount goes when the props carry it', () => {
-    const input = serviceUpdateInput({ ...svcProps, desiredCount: 3 }, [{ path: 'desiredCount', desired: '3', actual: '7' }]);
+    const input = serviceUpdateInput({ ...svcProps, desiredCount: 3 }, [
+      { path: 'desiredCount', desired: '3', actual: '7' },
+    ]);
     assert.equal(input.desiredCount, 3);
   });
 
@@ -217,7 +262,9 @@ describe('ECS service diff and update input', () => {
       { path: 'circuitBreaker.rollback', desired: 'true', actual: 'false' },
     ]);
     assert.equal(input.forceNewDeployment, true);
-    assert.deepEqual(input.loadBalancers, [{ targetGroupArn: svcProps.targetGroupArn, containerName: 'app', containerPort: 8080 }]);
+    assert.deepEqual(input.loadBalancers, [
+      { targetGroupArn: svcProps.targetGroupArn, containerName: 'app', containerPort: 8080 },
+    ]);
     assert.deepEqual(input.networkConfiguration?.awsvpcConfiguration?.securityGroups, ['sg-1', 'sg-2']);
     assert.equal(input.networkConfiguration?.awsvpcConfiguration?.assignPublicIp, 'DISABLED');
     assert.deepEqual(input.deploymentConfiguration, {
@@ -229,8 +276,14 @@ describe('ECS service diff and update input', () => {
   });
 
   test('service ARNs in both formats, cluster names from ARNs', () => {
-    assert.deepEqual(parseServiceArn('arn:aws:ecs:us-east-1:123456789012:service/main/web'), { cluster: 'main', name: 'web' });
-    assert.deepEqual(parseServiceArn('arn:aws:ecs:us-east-1:123456789012:service/web'), { cluster: 'default', name: 'web' });
+    assert.deepEqual(parseServiceArn('arn:aws:ecs:us-east-1:123456789012:service/main/web'), {
+      cluster: 'main',
+      name: 'web',
+    });
+    assert.deepEqual(parseServiceArn('arn:aws:ecs:us-east-1:123456789012:service/web'), {
+      cluster: 'default',
+      name: 'web',
+    });
     assert.equal(parseServiceArn('nonsense'), undefined);
     assert.equal(clusterName('arn:aws:ecs:us-east-1:123456789012:cluster/main'), 'main');
     assert.equal(clusterName('main'), 'main');
@@ -242,7 +295,9 @@ describe('scaling and logs helpers', () => {
     assert.deepEqual(parseResourceId('service/main/web'), { cluster: 'main', service: 'web' });
     assert.equal(parseResourceId('table/orders'), undefined);
     assert.deepEqual(
-      parsePolicyArn('arn:aws:autoscaling:us-east-1:123456789012:scalingPolicy:0e1f:resource/ecs/service/main/web:policyName/web-cpu'),
+      parsePolicyArn(
+        'arn:aws:autoscaling:us-east-1:123456789012:scalingPolicy:0e1f:resource/ecs/service/main/web:policyName/web-cpu',
+      ),
       { resourceId: 'service/main/web', name: 'web-cpu' },
     );
   });
@@ -256,7 +311,10 @@ describe('scaling and logs helpers', () => {
       ScalableDimension: 'ecs:service:DesiredCount',
       PolicyType: 'TargetTrackingScaling',
       CreationTime: new Date(0),
-      TargetTrackingScalingPolicyConfiguration: { TargetValue: 60, PredefinedMetricSpecification: { PredefinedMetricType: 'ECSServiceAverageCPUUtilization' } },
+      TargetTrackingScalingPolicyConfiguration: {
+        TargetValue: 60,
+        PredefinedMetricSpecification: { PredefinedMetricType: 'ECSServiceAverageCPUUtilization' },
+      },
     });
     assert.deepEqual(p, {
       name: 'cpu',
@@ -269,17 +327,25 @@ describe('scaling and logs helpers', () => {
   });
 
   test('missing scaling objects, however the API words it', () => {
-    const validation = Object.assign(new Error('No scalable target found for service namespace: ecs'), { name: 'ValidationException' });
+    const validation = Object.assign(new Error('No scalable target found for service namespace: ecs'), {
+      name: 'ValidationException',
+    });
     assert.equal(isMissingScaling(validation), true);
     assert.equal(isMissingScaling(Object.assign(new Error('x'), { name: 'ObjectNotFoundException' })), true);
-    assert.equal(isMissingScaling(Object.assign(new Error('MinCapacity too big'), { name: 'ValidationException' })), false);
+    assert.equal(
+      isMissingScaling(Object.assign(new Error('MinCapacity too big'), { name: 'ValidationException' })),
+      false,
+    );
   });
 
   test('log group names and ARNs', () => {
     assert.equal(logGroupNameOf('arn:aws:logs:us-east-1:123456789012:log-group:/slipway/web:*'), '/slipway/web');
     assert.equal(logGroupNameOf('arn:aws:logs:us-east-1:123456789012:log-group:/slipway/web'), '/slipway/web');
     assert.equal(logGroupNameOf('/slipway/web'), '/slipway/web');
-    assert.equal(logGroupArnOf({ arn: 'arn:aws:logs:us-east-1:1:log-group:x:*' }), 'arn:aws:logs:us-east-1:1:log-group:x');
+    assert.equal(
+      logGroupArnOf({ arn: 'arn:aws:logs:us-east-1:1:log-group:x:*' }),
+      'arn:aws:logs:us-east-1:1:log-group:x',
+    );
   });
 });
 
@@ -293,8 +359,16 @@ function fakeClients(known: (cluster: string, name: string) => boolean, fail?: E
       inputs.push({ cluster, services: [...services] });
       if (fail) throw fail;
       return {
-        services: services.filter((n) => known(cluster, n)).map((n) => ({ serviceName: n, serviceArn: `arn:aws:ecs:us-east-1:1:service/${cluster}/${n}`, status: 'ACTIVE' })),
-        failures: services.filter((n) => !known(cluster, n)).map((n) => ({ arn: `arn:aws:ecs:us-east-1:1:service/${n}`, reason: 'MISSING' })),
+        services: services
+          .filter((n) => known(cluster, n))
+          .map((n) => ({
+            serviceName: n,
+            serviceArn: `arn:aws:ecs:us-east-1:1:service/${cluster}/${n}`,
+            status: 'ACTIVE',
+          })),
+        failures: services
+          .filter((n) => !known(cluster, n))
+          .map((n) => ({ arn: `arn:aws:ecs:us-east-1:1:service/${n}`, reason: 'MISSING' })),
       };
     },
   };
@@ -311,7 +385,10 @@ describe('EcsDescribeBatcher', () => {
       b.describe('other', 's0'),
       ...names.map((n) => b.describe('arn:aws:ecs:us-east-1:1:cluster/main', n)),
     ]);
-    assert.deepEqual(found.map((s) => s?.serviceName), ['s0', 's0', ...names]);
+    assert.deepEqual(
+      found.map((s) => s?.serviceName),
+      ['s0', 's0', ...names],
+    );
     assert.deepEqual(
       inputs.map((i) => [i.cluster, i.services.length]).sort(),
       [
@@ -329,9 +406,15 @@ describe('EcsDescribeBatcher', () => {
       (await Promise.all([b.describe('main', 'here'), b.describe('main', 'gone')])).map((s) => s?.serviceName),
       ['here', undefined],
     );
-    const broken = new EcsDescribeBatcher(fakeClients(() => true, Object.assign(new Error('no cluster'), { name: 'ClusterNotFoundException' })).aws, 1);
+    const broken = new EcsDescribeBatcher(
+      fakeClients(() => true, Object.assign(new Error('no cluster'), { name: 'ClusterNotFoundException' })).aws,
+      1,
+    );
     const results = await Promise.allSettled([broken.describe('x', 'a'), broken.describe('x', 'b')]);
-    assert.deepEqual(results.map((r) => r.status), ['rejected', 'rejected']);
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['rejected', 'rejected'],
+    );
   });
 
   test('lookups after a batch was sent start a new batch', async () => {
@@ -355,7 +438,10 @@ test('a request-count policy reads back its resource label split into the load b
     CreationTime: new Date(0),
     TargetTrackingScalingPolicyConfiguration: {
       TargetValue: 500,
-      PredefinedMetricSpecification: { PredefinedMetricType: 'ALBRequestCountPerTarget', ResourceLabel: 'app/lb/123/targetgroup/tg/456' },
+      PredefinedMetricSpecification: {
+        PredefinedMetricType: 'ALBRequestCountPerTarget',
+        ResourceLabel: 'app/lb/123/targetgroup/tg/456',
+      },
     },
   });
   assert.equal(props.loadBalancerLabel, 'app/lb/123');

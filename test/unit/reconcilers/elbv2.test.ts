@@ -30,7 +30,12 @@ import {
   toConditions,
 } from '../../../src/reconcilers/listener-rule.js';
 import { idleTimeoutOf, loadBalancerReconciler } from '../../../src/reconcilers/load-balancer.js';
-import { deleteError, managedIngress, securityGroupReconciler, toPermissions } from '../../../src/reconcilers/security-group.js';
+import {
+  deleteError,
+  managedIngress,
+  securityGroupReconciler,
+  toPermissions,
+} from '../../../src/reconcilers/security-group.js';
 import { healthCheckInput } from '../../../src/reconcilers/target-group.js';
 
 const cognito: ResolvedAction = {
@@ -60,17 +65,33 @@ describe('action conversion', () => {
     assert.equal(sdk.AuthenticateCognitoConfig?.Scope, 'openid');
     assert.equal(sdk.AuthenticateCognitoConfig?.SessionTimeout, 3600);
     const redirect = toSdkAction({ type: 'redirect-https' });
-    assert.deepEqual(redirect.RedirectConfig, { Protocol: 'HTTPS', Port: '443', Host: '#{host}', Path: '/#{path}', Query: '#{query}', StatusCode: 'HTTP_301' });
+    assert.deepEqual(redirect.RedirectConfig, {
+      Protocol: 'HTTPS',
+      Port: '443',
+      Host: '#{host}',
+      Path: '/#{path}',
+      Query: '#{query}',
+      StatusCode: 'HTTP_301',
+    });
   });
 
   test('actions are numbered from 1 in the order given, and read back sorted by Order', () => {
     const sdk = toSdkActions([cognito, forward]);
-    assert.deepEqual(sdk.map((a) => [a.Type, a.Order]), [['authenticate-cognito', 1], ['forward', 2]]);
+    assert.deepEqual(
+      sdk.map((a) => [a.Type, a.Order]),
+      [
+        ['authenticate-cognito', 1],
+        ['forward', 2],
+      ],
+    );
     assert.deepEqual(fromSdkActions([...sdk].reverse()), [cognito, forward]);
   });
 
   test('what AWS fills in is the same as what Slipway omits', () => {
-    assert.deepEqual(fromSdkAction({ Type: 'redirect', RedirectConfig: { Protocol: 'HTTPS', StatusCode: 'HTTP_301' } }), { type: 'redirect-https' });
+    assert.deepEqual(
+      fromSdkAction({ Type: 'redirect', RedirectConfig: { Protocol: 'HTTPS', StatusCode: 'HTTP_301' } }),
+      { type: 'redirect-https' },
+    );
     assert.deepEqual(
       fromSdkAction({ Type: 'forward', ForwardConfig: { TargetGroups: [{ TargetGroupArn: 'arn:tg', Weight: 1 }] } }),
       forward,
@@ -82,12 +103,21 @@ describe('action conversion', () => {
   test('actions Slipway cannot express show what they are in `type`, so the diff is honest', () => {
     const allow = fromSdkAction({
       Type: 'authenticate-cognito',
-      AuthenticateCognitoConfig: { ...toSdkAction(cognito).AuthenticateCognitoConfig!, OnUnauthenticatedRequest: 'allow' },
+      AuthenticateCognitoConfig: {
+        ...toSdkAction(cognito).AuthenticateCognitoConfig!,
+        OnUnauthenticatedRequest: 'allow',
+      },
     });
     assert.equal(allow.type, 'authenticate-cognito (onUnauthenticatedRequest=allow, scope=openid)');
-    assert.match(fromSdkAction({ Type: 'redirect', RedirectConfig: { Protocol: 'HTTP', StatusCode: 'HTTP_302' } }).type, /^redirect \(HTTP:/);
+    assert.match(
+      fromSdkAction({ Type: 'redirect', RedirectConfig: { Protocol: 'HTTP', StatusCode: 'HTTP_302' } }).type,
+      /^redirect \(HTTP:/,
+    );
     assert.equal(
-      fromSdkAction({ Type: 'forward', ForwardConfig: { TargetGroups: [{ TargetGroupArn: 'a' }, { TargetGroupArn: 'b' }] } }).type,
+      fromSdkAction({
+        Type: 'forward',
+        ForwardConfig: { TargetGroups: [{ TargetGroupArn: 'a' }, { TargetGroupArn: 'b' }] },
+      }).type,
       'forward (weighted across 2 target groups)',
     );
     assert.equal(fromSdkAction({ Type: 'authenticate-oidc' }).type, 'authenticate-oidc');
@@ -101,15 +131,30 @@ describe('tags', () => {
     const tags = { a: '1', b: '' };
     assert.deepEqual(tagsToRecord(recordToTags(tags)), tags);
     assert.deepEqual(tagsToRecord([{ Key: 'k' }]), { k: '' });
-    assert.deepEqual(chunk(Array.from({ length: 45 }, (_, i) => i), 20).map((c) => c.length), [20, 20, 5]);
+    assert.deepEqual(
+      chunk(
+        Array.from({ length: 45 }, (_, i) => i),
+        20,
+      ).map((c) => c.length),
+      [20, 20, 5],
+    );
   });
 });
 
 describe('listener rules', () => {
-  const rule = (priority: string, extra: Partial<Rule> = {}): Rule => ({ RuleArn: `arn:rule/${priority}`, Priority: priority, IsDefault: priority === 'default', ...extra });
+  const rule = (priority: string, extra: Partial<Rule> = {}): Rule => ({
+    RuleArn: `arn:rule/${priority}`,
+    Priority: priority,
+    IsDefault: priority === 'default',
+    ...extra,
+  });
 
   test('quota headroom counts every rule but the default one', () => {
-    assert.deepEqual(ruleQuotaHeadroom([rule('default'), rule('1'), rule('2')]), { used: 2, limit: 100, remaining: 98 });
+    assert.deepEqual(ruleQuotaHeadroom([rule('default'), rule('1'), rule('2')]), {
+      used: 2,
+      limit: 100,
+      remaining: 98,
+    });
     const full = [rule('default'), ...Array.from({ length: 100 }, (_, i) => rule(String(i + 1)))];
     assert.deepEqual(ruleQuotaHeadroom(full), { used: 100, limit: 100, remaining: 0 });
     assert.equal(ruleQuotaHeadroom(full, 150).remaining, 50);
@@ -120,7 +165,10 @@ describe('listener rules', () => {
   test('the preferred priority is deterministic, in range, and puts more specific paths first', () => {
     const p = preferredPriority('app.example.com', ['/*']);
     assert.equal(p, preferredPriority('APP.example.com', ['/*']));
-    assert.equal(preferredPriority('a.example.com', ['/b/*', '/a/*']), preferredPriority('a.example.com', ['/a/*', '/b/*']));
+    assert.equal(
+      preferredPriority('a.example.com', ['/b/*', '/a/*']),
+      preferredPriority('a.example.com', ['/a/*', '/b/*']),
+    );
     for (const host of ['a.example.com', 'b.example.com', 'c.example.com']) {
       const catchAll = preferredPriority(host, ['/*']);
       const api = preferredPriority(host, ['/api/*']);
@@ -139,10 +187,17 @@ describe('listener rules', () => {
   });
 
   test('conditions: host and sorted paths, new and legacy shapes alike', () => {
-    assert.deepEqual(toConditions('a.example.com', []), [{ Field: 'host-header', HostHeaderConfig: { Values: ['a.example.com'] } }]);
+    assert.deepEqual(toConditions('a.example.com', []), [
+      { Field: 'host-header', HostHeaderConfig: { Values: ['a.example.com'] } },
+    ]);
     const r: Rule = { Conditions: toConditions('a.example.com', ['/b/*', '/a/*']) };
     assert.deepEqual(routeOf(r), { host: 'a.example.com', pathPatterns: ['/a/*', '/b/*'] });
-    const legacy: Rule = { Conditions: [{ Field: 'host-header', Values: ['x.example.com'] }, { Field: 'path-pattern', Values: ['/x'] }] };
+    const legacy: Rule = {
+      Conditions: [
+        { Field: 'host-header', Values: ['x.example.com'] },
+        { Field: 'path-pattern', Values: ['/x'] },
+      ],
+    };
     assert.deepEqual(routeOf(legacy), { host: 'x.example.com', pathPatterns: ['/x'] });
   });
 
@@ -151,20 +206,35 @@ describe('listener rules', () => {
     assert.equal(ruleOwner(tags), 'Service/shop/cart (cluster prod)');
     assert.equal(ruleOwner({}), 'a rule not created by Slipway');
     assert.equal(
-      listenerArnOfRule('arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/my-lb/50dc6c495c0c9188/f2f7dc8efc522ab2/9683b2d02a6cabee'),
+      listenerArnOfRule(
+        'arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/my-lb/50dc6c495c0c9188/f2f7dc8efc522ab2/9683b2d02a6cabee',
+      ),
       'arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/my-lb/50dc6c495c0c9188/f2f7dc8efc522ab2',
     );
   });
 
   test('diff: an absent desired priority is not drift, path order is not drift, a fixed priority is', () => {
-    const props = { listenerArn: 'arn:l', host: 'a.example.com', pathPatterns: ['/a/*', '/b/*'], actions: [cognito, forward] };
+    const props = {
+      listenerArn: 'arn:l',
+      host: 'a.example.com',
+      pathPatterns: ['/a/*', '/b/*'],
+      actions: [cognito, forward],
+    };
     const d: Desired<'elbv2.ListenerRule'> = { id: 'rule', kind: 'elbv2.ListenerRule', props, tags: {} };
-    const o: Observed<'elbv2.ListenerRule'> = { identifier: 'arn:r', props: { ...props, priority: 1234, pathPatterns: ['/b/*', '/a/*'] }, tags: {}, attrs: {} };
+    const o: Observed<'elbv2.ListenerRule'> = {
+      identifier: 'arn:r',
+      props: { ...props, priority: 1234, pathPatterns: ['/b/*', '/a/*'] },
+      tags: {},
+      attrs: {},
+    };
     assert.deepEqual(listenerRuleReconciler.diff(d, o), []);
     const fixed = { ...d, props: { ...props, priority: 5 } };
     assert.deepEqual(listenerRuleReconciler.diff(fixed, o), [{ path: 'priority', desired: '5', actual: '1234' }]);
     const plain = { ...d, props: { ...props, actions: [forward] } };
-    assert.deepEqual(listenerRuleReconciler.diff(plain, o).map((c) => c.path), ['actions']);
+    assert.deepEqual(
+      listenerRuleReconciler.diff(plain, o).map((c) => c.path),
+      ['actions'],
+    );
   });
 });
 
@@ -186,11 +256,27 @@ describe('security groups', () => {
   });
 
   test('ingress is a set; the immutable description is not diffed', () => {
-    const props = { name: 'sg', description: 'new text', vpcId: 'vpc-1', ingress: [{ port: 80, cidr: '0.0.0.0/0' }, { port: 443, cidr: '0.0.0.0/0' }] };
+    const props = {
+      name: 'sg',
+      description: 'new text',
+      vpcId: 'vpc-1',
+      ingress: [
+        { port: 80, cidr: '0.0.0.0/0' },
+        { port: 443, cidr: '0.0.0.0/0' },
+      ],
+    };
     const d: Desired<'ec2.SecurityGroup'> = { id: 'sg', kind: 'ec2.SecurityGroup', props, tags: {} };
-    const o: Observed<'ec2.SecurityGroup'> = { identifier: 'sg-1', props: { ...props, description: 'old', ingress: [...props.ingress].reverse() }, tags: {}, attrs: {} };
+    const o: Observed<'ec2.SecurityGroup'> = {
+      identifier: 'sg-1',
+      props: { ...props, description: 'old', ingress: [...props.ingress].reverse() },
+      tags: {},
+      attrs: {},
+    };
     assert.deepEqual(securityGroupReconciler.diff(d, o), []);
-    assert.deepEqual(securityGroupReconciler.diff(d, { ...o, props: { ...o.props, ingress: [] } }).map((c) => c.path), ['ingress']);
+    assert.deepEqual(
+      securityGroupReconciler.diff(d, { ...o, props: { ...o.props, ingress: [] } }).map((c) => c.path),
+      ['ingress'],
+    );
   });
 
   test('delete: gone is fine, DependencyViolation becomes a retryable error, the rest is surfaced', () => {
@@ -198,7 +284,11 @@ describe('security groups', () => {
     const busy = deleteError({ name: 'DependencyViolation' }, 'sg-1');
     assert.ok(busy instanceof Error);
     assert.match(busy.message, /sg-1 is still in use/);
-    assert.equal((busy as { terminal?: boolean }).terminal, undefined, 'not terminal: the controller backs off and retries');
+    assert.equal(
+      (busy as { terminal?: boolean }).terminal,
+      undefined,
+      'not terminal: the controller backs off and retries',
+    );
     const other = { name: 'UnauthorizedOperation' };
     assert.equal(deleteError(other, 'sg-1'), other);
   });
@@ -211,16 +301,40 @@ describe('load balancers, target groups, clusters', () => {
   });
 
   test('subnets and security groups are sets', () => {
-    const props = { name: 'lb', scheme: 'internet-facing' as const, subnetIds: ['a', 'b'], securityGroupIds: ['sg-1', 'sg-2'], idleTimeoutSeconds: 60 };
+    const props = {
+      name: 'lb',
+      scheme: 'internet-facing' as const,
+      subnetIds: ['a', 'b'],
+      securityGroupIds: ['sg-1', 'sg-2'],
+      idleTimeoutSeconds: 60,
+    };
     const d: Desired<'elbv2.LoadBalancer'> = { id: 'alb', kind: 'elbv2.LoadBalancer', props, tags: {} };
-    const o: Observed<'elbv2.LoadBalancer'> = { identifier: 'arn', props: { ...props, subnetIds: ['b', 'a'], securityGroupIds: ['sg-2', 'sg-1'] }, tags: {}, attrs: {} };
+    const o: Observed<'elbv2.LoadBalancer'> = {
+      identifier: 'arn',
+      props: { ...props, subnetIds: ['b', 'a'], securityGroupIds: ['sg-2', 'sg-1'] },
+      tags: {},
+      attrs: {},
+    };
     assert.deepEqual(loadBalancerReconciler.diff(d, o), []);
-    assert.deepEqual(loadBalancerReconciler.diff(d, { ...o, props: { ...o.props, scheme: 'internal' } }).map((c) => c.path), ['scheme']);
+    assert.deepEqual(
+      loadBalancerReconciler.diff(d, { ...o, props: { ...o.props, scheme: 'internal' } }).map((c) => c.path),
+      ['scheme'],
+    );
   });
 
   test('health check updates send only the fields that changed', () => {
-    const hc = { path: '/h', intervalSeconds: 10, timeoutSeconds: 5, healthyThreshold: 2, unhealthyThreshold: 3, matcher: '200' };
-    assert.deepEqual(healthCheckInput(hc, new Set(['path', 'matcher'])), { HealthCheckPath: '/h', Matcher: { HttpCode: '200' } });
+    const hc = {
+      path: '/h',
+      intervalSeconds: 10,
+      timeoutSeconds: 5,
+      healthyThreshold: 2,
+      unhealthyThreshold: 3,
+      matcher: '200',
+    };
+    assert.deepEqual(healthCheckInput(hc, new Set(['path', 'matcher'])), {
+      HealthCheckPath: '/h',
+      Matcher: { HttpCode: '200' },
+    });
     assert.equal(Object.keys(healthCheckInput(hc)).length, 6);
   });
 

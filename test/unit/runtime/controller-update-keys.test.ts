@@ -22,7 +22,9 @@ class Source implements EventSource<KubernetesObject> {
   }
 }
 
-const version = (rv: string, owner: string): KubernetesObject => ({ metadata: { namespace: 'ns', name: 'svc', resourceVersion: rv, labels: { owner } } });
+const version = (rv: string, owner: string): KubernetesObject => ({
+  metadata: { namespace: 'ns', name: 'svc', resourceVersion: rv, labels: { owner } },
+});
 
 function started(seen: string[]) {
   const controller = new Controller({

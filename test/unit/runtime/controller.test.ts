@@ -4,7 +4,14 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { ManualClock, flushMicrotasks } from '../../../src/runtime/clock.js';
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { Controller, type EventSource, type Result, TerminalError, isTerminalError, ownerKeys } from '../../../src/runtime/controller.js';
+import {
+  Controller,
+  type EventSource,
+  type Result,
+  TerminalError,
+  isTerminalError,
+  ownerKeys,
+} from '../../../src/runtime/controller.js';
 import type { InformerHandlers } from '../../../src/runtime/informer.js';
 import type { ResourceType } from '../../../src/runtime/kube.js';
 
@@ -71,8 +78,14 @@ describe('Controller', () => {
     await clock.advance(420);
     assert.equal(calls, 4);
     assert.equal(controller.queue.numRequeues('ns/a'), 0, 'success forgets the failures');
-    assert.equal(await counter(registry, 'controller_runtime_reconcile_total', { controller: 'widgets', result: 'error' }), 3);
-    assert.equal(await counter(registry, 'controller_runtime_reconcile_total', { controller: 'widgets', result: 'success' }), 1);
+    assert.equal(
+      await counter(registry, 'controller_runtime_reconcile_total', { controller: 'widgets', result: 'error' }),
+      3,
+    );
+    assert.equal(
+      await counter(registry, 'controller_runtime_reconcile_total', { controller: 'widgets', result: 'success' }),
+      1,
+    );
     await controller.stop();
   });
 
@@ -80,7 +93,9 @@ describe('Controller', () => {
     let calls = 0;
     const { clock, controller, registry, lines } = harness(async () => {
       calls++;
-      throw new TerminalError('spec.environmentRef names an Environment that does not exist', { reason: 'InvalidReference' });
+      throw new TerminalError('spec.environmentRef names an Environment that does not exist', {
+        reason: 'InvalidReference',
+      });
     });
     controller.start();
     controller.enqueue('ns/a');
@@ -88,7 +103,10 @@ describe('Controller', () => {
     await clock.advance(60_000);
     assert.equal(calls, 1);
     assert.equal(controller.queue.delayedLength, 0);
-    assert.equal(await counter(registry, 'controller_runtime_reconcile_total', { controller: 'widgets', result: 'terminal' }), 1);
+    assert.equal(
+      await counter(registry, 'controller_runtime_reconcile_total', { controller: 'widgets', result: 'terminal' }),
+      1,
+    );
     assert.ok(lines.some((l) => l.level === 50 && l.key === 'ns/a' && /terminal/.test(l.msg)));
     await controller.stop();
   });
@@ -286,7 +304,13 @@ describe('Controller event handling', () => {
 });
 
 describe('ownerKeys', () => {
-  const environments: ResourceType = { group: 'example.dev', version: 'v1', plural: 'environments', kind: 'Environment', namespaced: true };
+  const environments: ResourceType = {
+    group: 'example.dev',
+    version: 'v1',
+    plural: 'environments',
+    kind: 'Environment',
+    namespaced: true,
+  };
 
   test('maps a secondary object to its owners of the given kind in its namespace', () => {
     const keys = ownerKeys(environments)({

@@ -15,17 +15,38 @@ const t1 = new Date('2025-01-01T11:30:00.999Z');
 
 describe('setCondition', () => {
   test('appends a new condition stamped with now', () => {
-    const out = setCondition(undefined, { type: 'Ready', status: 'False', reason: 'Provisioning', message: 'creating' }, t0);
+    const out = setCondition(
+      undefined,
+      { type: 'Ready', status: 'False', reason: 'Provisioning', message: 'creating' },
+      t0,
+    );
     assert.deepEqual(out, [
-      { type: 'Ready', status: 'False', reason: 'Provisioning', message: 'creating', lastTransitionTime: '2025-01-01T10:00:00Z' },
+      {
+        type: 'Ready',
+        status: 'False',
+        reason: 'Provisioning',
+        message: 'creating',
+        lastTransitionTime: '2025-01-01T10:00:00Z',
+      },
     ]);
   });
 
   test('keeps lastTransitionTime when the status is unchanged, but updates reason and message', () => {
     const before = setCondition([], { type: 'Ready', status: 'False', reason: 'Provisioning', message: 'a' }, t0);
-    const after = setCondition(before, { type: 'Ready', status: 'False', reason: 'Waiting', message: 'b', observedGeneration: 3 }, t1);
+    const after = setCondition(
+      before,
+      { type: 'Ready', status: 'False', reason: 'Waiting', message: 'b', observedGeneration: 3 },
+      t1,
+    );
     assert.deepEqual(after, [
-      { type: 'Ready', status: 'False', reason: 'Waiting', message: 'b', observedGeneration: 3, lastTransitionTime: '2025-01-01T10:00:00Z' },
+      {
+        type: 'Ready',
+        status: 'False',
+        reason: 'Waiting',
+        message: 'b',
+        observedGeneration: 3,
+        lastTransitionTime: '2025-01-01T10:00:00Z',
+      },
     ]);
   });
 
@@ -44,7 +65,10 @@ describe('setCondition', () => {
     const frozen = structuredClone(before);
     const after = setCondition(before, { type: 'Ready', status: 'False', reason: 'C', message: 'x' }, t1);
     assert.deepEqual(before, frozen);
-    assert.deepEqual(after.map((c) => c.type), ['Ready', 'Synced']);
+    assert.deepEqual(
+      after.map((c) => c.type),
+      ['Ready', 'Synced'],
+    );
     assert.equal(after[1], before[1]);
   });
 
@@ -67,7 +91,13 @@ describe('status equality', () => {
     const rebuilt = {
       inventory: [{ arn: 'arn:aws:elasticloadbalancing:x', id: 'tg' }],
       conditions: [
-        { type: 'Ready', status: 'True', reason: 'Available', message: 'ok', lastTransitionTime: '2025-02-02T00:00:00Z' },
+        {
+          type: 'Ready',
+          status: 'True',
+          reason: 'Available',
+          message: 'ok',
+          lastTransitionTime: '2025-02-02T00:00:00Z',
+        },
         { type: 'Drifted', status: 'False', reason: 'InSync', message: '', lastTransitionTime: '2025-02-02T00:00:00Z' },
       ],
       observedGeneration: 2,
