@@ -1,6 +1,9 @@
 // SDK clients for one (region, role) pair, built lazily and shared by every reconcile of that Environment.
 // A middleware times and counts every call; credentials come from the SDK's default chain, or from STS
 // AssumeRole when the Environment names a role in another account.
+//
+// Every wait has a deadline. Each client's HTTP handler has a connection timeout and a request timeout, and a pass
+// takes a view of the clients (withSignal) that gives its abort signal to every call it makes, paginators included.
 import { ApplicationAutoScalingClient } from '@aws-sdk/client-application-auto-scaling';
 import { CloudFrontClient } from '@aws-sdk/client-cloudfront';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
@@ -10,6 +13,7 @@ import { ECSClient } from '@aws-sdk/client-ecs';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { Route53Client } from '@aws-sdk/client-route-53';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import type { CallListener, CallOutcome } from './calls.js';
 import { classifyError } from './errors.js';
@@ -24,8 +28,19 @@ export interface AwsClientOptions {
   readonly roleSessionName?: string;
   readonly credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
   readonly onCall?: CallListener;
+  /** Attempts per call, the SDK's standard retry included. Default 3. */
   readonly maxAttempts?: number;
+  /** Milliseconds to establish a connection (TCP and TLS) to an AWS endpoint. Default 3,000. */
+  readonly connectionTimeout?: number;
+  /**
+   * Milliseconds one attempt of a call may take, request and response. Default 30,000. The SDK retries a timed-out
+   * attempt (TimeoutError is transient), so one call may take up to maxAttempts times this, plus backoff.
+   */
+  readonly requestTimeout?: number;
 }
+
+export const DEFAULT_CONNECTION_TIMEOUT_MS = 3_000;
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
 interface Instrumentable {
   readonly middlewareStack: {
@@ -39,15 +54,29 @@ interface Instrumentable {
   };
 }
 
-/** Shared configuration for every client; the SDK's own retries are kept short, our queue backs off beyond. */
-function baseConfig(opts: AwsClientOptions, credentials: AwsClientOptions['credentials']) {
+/**
+ * The configuration of one client; the SDK's own retries are kept short, our queue backs off beyond.
+ *
+ * Each client gets its own HTTP handler with both timeouts. Without them the SDK waits forever: a NAT gateway drops
+ * an idle connection after 350 s without telling either end, so a request written to a kept-alive socket can go
+ * unanswered and never fail; and an endpoint that accepts the connection but never answers holds the call too.
+ * throwOnRequestTimeout is needed for requestTimeout to fail the attempt (without it the SDK only logs a warning).
+ */
+function clientConfig(opts: AwsClientOptions, credentials: AwsClientOptions['credentials']) {
   return {
     region: opts.region,
     maxAttempts: opts.maxAttempts ?? 3,
+    requestHandler: new NodeHttpHandler({
+      connectionTimeout: opts.connectionTimeout ?? DEFAULT_CONNECTION_TIMEOUT_MS,
+      requestTimeout: opts.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT_MS,
+      throwOnRequestTimeout: true,
+    }),
     ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
     ...(credentials ? { credentials } : {}),
   };
 }
+
+type ClientConfig = ReturnType<typeof clientConfig>;
 
 function instrument<C>(client: C, service: string, onCall: CallListener | undefined): C {
   if (!onCall) return client;
@@ -72,7 +101,7 @@ function instrument<C>(client: C, service: string, onCall: CallListener | undefi
 
 /** Credentials from STS AssumeRole, refreshed five minutes before they expire. */
 function assumeRoleProvider(opts: AwsClientOptions & { roleArn: string }): AwsCredentialIdentityProvider {
-  const sts = instrument(new STSClient(baseConfig(opts, opts.credentials)), 'sts', opts.onCall);
+  const sts = instrument(new STSClient(clientConfig(opts, opts.credentials)), 'sts', opts.onCall);
   let cached: AwsCredentialIdentity | undefined;
   return async () => {
     if (cached?.expiration && cached.expiration.getTime() - Date.now() > 5 * 60_000) return cached;
@@ -95,54 +124,126 @@ function assumeRoleProvider(opts: AwsClientOptions & { roleArn: string }): AwsCr
   };
 }
 
+interface Sendable {
+  send(command: unknown, ...rest: unknown[]): unknown;
+}
+
+/**
+ * The client itself, except that send() gives `signal` as the abortSignal of every call whose options carry none.
+ * Everything else (config, middleware, destroy) is the client's own; SDK paginators call client.send, so their
+ * pages carry the signal too (and `instanceof` still holds, as they check).
+ */
+function withAbortSignal<C extends object>(client: C, signal: AbortSignal): C {
+  const target = client as unknown as Sendable;
+  const send = (command: unknown, ...rest: unknown[]): unknown => {
+    const [optionsOrCallback, ...more] = rest;
+    // send(command, callback): the options are the second argument when present.
+    if (typeof optionsOrCallback === 'function')
+      return target.send(command, { abortSignal: signal }, optionsOrCallback);
+    const options = optionsOrCallback as { readonly abortSignal?: unknown } | undefined;
+    if (options?.abortSignal) return target.send(command, ...rest);
+    return target.send(command, { ...options, abortSignal: signal }, ...more);
+  };
+  return new Proxy(client, {
+    get: (obj, prop) => (prop === 'send' ? send : Reflect.get(obj, prop, obj)),
+  });
+}
+
+/** What a view made by withSignal shares with the clients it was made from. */
+interface ViewOf {
+  readonly root: AwsClients;
+  readonly signal: AbortSignal;
+}
+
 export class AwsClients {
   readonly region: string;
-  private readonly config: ReturnType<typeof baseConfig>;
+  /** The abort signal every call through this view carries; undefined on the shared clients themselves. */
+  readonly signal: AbortSignal | undefined;
+  /**
+   * The shared clients this is a view of (itself when it is not a view): the key for state that belongs to the
+   * account and region rather than to one pass, such as a Route53 zone's write queue.
+   */
+  readonly root: AwsClients;
+  private readonly credentials: AwsClientOptions['credentials'];
+  /** One SDK client per service; only the root's is used. */
   private readonly cache = new Map<string, unknown>();
+  /** This view's wrappers of the root's clients. */
+  private readonly views = new Map<string, unknown>();
 
-  constructor(private readonly opts: AwsClientOptions) {
+  /** `view` is withSignal's: create views with withSignal, not here. */
+  constructor(
+    private readonly opts: AwsClientOptions,
+    view?: ViewOf,
+  ) {
     this.region = opts.region;
-    const credentials = opts.roleArn ? assumeRoleProvider({ ...opts, roleArn: opts.roleArn }) : opts.credentials;
-    this.config = baseConfig(opts, credentials);
+    this.root = view?.root ?? this;
+    this.signal = view?.signal;
+    this.credentials = view
+      ? view.root.credentials
+      : opts.roleArn
+        ? assumeRoleProvider({ ...opts, roleArn: opts.roleArn })
+        : opts.credentials;
   }
 
-  private get<C>(service: string, make: () => C): C {
-    let c = this.cache.get(service) as C | undefined;
-    if (!c) {
-      c = instrument(make(), service, this.opts.onCall);
-      this.cache.set(service, c);
+  /**
+   * A view of these clients for one pass: the same SDK clients (connections, credentials, metrics middleware),
+   * whose send() gives `signal` to every call that does not pass an abortSignal of its own, so aborting the pass
+   * ends its calls at once, paginators included. Cheap: wrappers are made per service on first use.
+   */
+  withSignal(signal: AbortSignal): AwsClients {
+    return new AwsClients(this.root.opts, { root: this.root, signal });
+  }
+
+  private get<C extends object>(service: string, make: (config: ClientConfig) => C): C {
+    const root = this.root;
+    let client = root.cache.get(service) as C | undefined;
+    if (!client) {
+      client = instrument(make(clientConfig(root.opts, root.credentials)), service, root.opts.onCall);
+      root.cache.set(service, client);
     }
-    return c;
+    if (!this.signal) return client;
+    let view = this.views.get(service) as C | undefined;
+    if (!view) {
+      view = withAbortSignal(client, this.signal);
+      this.views.set(service, view);
+    }
+    return view;
   }
 
   get ecs(): ECSClient {
-    return this.get('ecs', () => new ECSClient(this.config));
+    return this.get('ecs', (config) => new ECSClient(config));
   }
   get elbv2(): ElasticLoadBalancingV2Client {
-    return this.get('elbv2', () => new ElasticLoadBalancingV2Client(this.config));
+    return this.get('elbv2', (config) => new ElasticLoadBalancingV2Client(config));
   }
   get ec2(): EC2Client {
-    return this.get('ec2', () => new EC2Client(this.config));
+    return this.get('ec2', (config) => new EC2Client(config));
   }
   get logs(): CloudWatchLogsClient {
-    return this.get('logs', () => new CloudWatchLogsClient(this.config));
+    return this.get('logs', (config) => new CloudWatchLogsClient(config));
   }
   get autoscaling(): ApplicationAutoScalingClient {
-    return this.get('application-autoscaling', () => new ApplicationAutoScalingClient(this.config));
+    return this.get('application-autoscaling', (config) => new ApplicationAutoScalingClient(config));
   }
   get cognito(): CognitoIdentityProviderClient {
-    return this.get('cognito-idp', () => new CognitoIdentityProviderClient(this.config));
+    return this.get('cognito-idp', (config) => new CognitoIdentityProviderClient(config));
   }
   /** Route53 is a global service: its API lives in us-east-1 whatever the Environment's region. */
   get route53(): Route53Client {
-    return this.get('route53', () => new Route53Client({ ...this.config, region: 'us-east-1' }));
+    return this.get('route53', (config) => new Route53Client({ ...config, region: 'us-east-1' }));
   }
   /** CloudFront is global too; its certificates must come from ACM in us-east-1. */
   get cloudfront(): CloudFrontClient {
-    return this.get('cloudfront', () => new CloudFrontClient({ ...this.config, region: 'us-east-1' }));
+    return this.get('cloudfront', (config) => new CloudFrontClient({ ...config, region: 'us-east-1' }));
   }
 
+  /**
+   * Closes the clients' connections. On a view it only drops the view's wrappers: the shared clients stay open
+   * for the other passes using them.
+   */
   destroy(): void {
+    this.views.clear();
+    if (this.root !== this) return;
     for (const c of this.cache.values()) (c as { destroy(): void }).destroy();
     this.cache.clear();
   }
