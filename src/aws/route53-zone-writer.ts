@@ -5,12 +5,21 @@
 //   - a batch respects Route53's limits: 1,000 record values and 32,000 value characters, an UPSERT counting twice;
 //   - requests keep their order, and a batch never touches one record set twice (Route53 rejects that), so a
 //     request that does starts the next batch;
-//   - one write is in flight per zone at a time; PriorRequestNotComplete and throttling are retried with backoff;
-//   - a merged batch rejected as invalid is retried request by request, so one bad request fails alone
-//     (Route53 applies a batch all or nothing, so nothing of the rejected batch was applied).
+//   - one write is in flight per zone at a time;
+//   - a merged batch rejected as invalid is sent again request by request, so one bad request fails alone
+//     (Route53 applies a batch all or nothing, so nothing of the rejected batch was applied);
+//   - a batch that fails rejects every request it carried, with the error;
+//   - a request given an abort signal (the pass's, through AwsClients.withSignal) is rejected when the signal
+//     fires: dropped if still waiting for its batch, left to an unknown outcome if its batch is in flight.
+//
+// Where retries happen: not here (splitting an invalid batch is not a retry: each request is sent once alone).
+// PriorRequestNotComplete and throttling are on the SDK's throttling list, so the Route53 client's standard retry
+// strategy retries them with backoff (maxAttempts 3, see clients.ts); what still fails reaches the reconcile as an
+// error, and the controller queue retries the key with its per-key exponential backoff. A loop here as well would
+// multiply the attempts and hold every other request for the zone behind its backoff.
 import { ChangeResourceRecordSetsCommand, type Change } from '@aws-sdk/client-route-53';
 import type { AwsClients } from './clients.js';
-import { classifyError, errorName } from './errors.js';
+import { classifyError } from './errors.js';
 
 export const BATCH_MAX_VALUES = 1000;
 export const BATCH_MAX_CHARS = 32_000;
@@ -18,14 +27,17 @@ export const BATCH_MAX_CHARS = 32_000;
 export type SendChanges = (zoneId: string, changes: readonly Change[]) => Promise<void>;
 
 export interface ZoneWriterOptions {
-  /** How long the first request of a batch waits for others to join it. */
+  /** How long the first request of a batch waits for others to join it. Default 20 ms. */
   readonly windowMs?: number;
-  /** Attempts per batch when Route53 answers PriorRequestNotComplete or throttles. */
-  readonly maxAttempts?: number;
-  readonly backoffBaseMs?: number;
-  readonly backoffMaxMs?: number;
-  readonly sleep?: (ms: number) => Promise<void>;
-  readonly random?: () => number;
+}
+
+/** What a reconcile sees of a zone writer. */
+export interface ZoneChangeSubmitter {
+  /**
+   * Queues one atomic group of changes for a zone; resolves once Route53 accepted the batch carrying it. `signal`
+   * rejects the request when it fires (see the header).
+   */
+  submit(zoneId: string, changes: readonly Change[], signal?: AbortSignal): Promise<void>;
 }
 
 export interface ChangeWeight {
@@ -95,12 +107,17 @@ export function packBatches(requests: readonly (readonly Change[])[]): number[][
 
 interface Pending {
   readonly changes: readonly Change[];
+  readonly signal: AbortSignal | undefined;
   readonly resolve: () => void;
   readonly reject: (err: unknown) => void;
 }
 
 function isBusy(err: unknown): boolean {
-  return errorName(err) === 'PriorRequestNotComplete' || classifyError(err) === 'throttled';
+  return classifyError(err) === 'throttled';
+}
+
+function abortError(signal: AbortSignal): Error {
+  return Object.assign(new Error('Route53 change request aborted'), { name: 'AbortError', cause: signal.reason });
 }
 
 class ZoneQueue {
@@ -114,9 +131,24 @@ class ZoneQueue {
     private readonly opts: Required<ZoneWriterOptions>,
   ) {}
 
-  submit(changes: readonly Change[]): Promise<void> {
+  submit(changes: readonly Change[], signal: AbortSignal | undefined): Promise<void> {
+    if (signal?.aborted) return Promise.reject(abortError(signal));
     return new Promise<void>((resolve, reject) => {
-      this.pending.push({ changes, resolve, reject });
+      const onAbort = () => {
+        // Still waiting: its changes are never sent. In flight: the batch goes on for the others, and this
+        // request's outcome is unknown to its caller, whose next pass observes the zone.
+        this.pending = this.pending.filter((p) => p !== entry);
+        reject(abortError(signal!));
+      };
+      const forget = () => signal?.removeEventListener('abort', onAbort);
+      const entry: Pending = {
+        changes,
+        signal,
+        resolve: () => (forget(), resolve()),
+        reject: (err) => (forget(), reject(err)),
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.pending.push(entry);
       this.schedule();
     });
   }
@@ -134,7 +166,10 @@ class ZoneQueue {
     try {
       while (this.pending.length > 0) {
         const taken = this.pending.splice(0);
-        for (const batch of packBatches(taken.map((p) => p.changes))) await this.commit(batch.map((i) => taken[i]!));
+        for (const batch of packBatches(taken.map((p) => p.changes))) {
+          const group = batch.map((i) => taken[i]!).filter((p) => !p.signal?.aborted);
+          if (group.length > 0) await this.commit(group);
+        }
       }
     } finally {
       this.running = false;
@@ -144,16 +179,21 @@ class ZoneQueue {
 
   private async commit(group: readonly Pending[]): Promise<void> {
     try {
-      await this.sendWithRetry(group.flatMap((p) => p.changes));
+      await this.send(
+        this.zoneId,
+        group.flatMap((p) => p.changes),
+      );
       for (const p of group) p.resolve();
     } catch (err) {
       if (group.length === 1 || isBusy(err) || classifyError(err) === 'transient') {
         for (const p of group) p.reject(err);
         return;
       }
+      // Rejected as a whole, so nothing was applied: find the bad request by sending each alone.
       for (const p of group) {
+        if (p.signal?.aborted) continue;
         try {
-          await this.sendWithRetry(p.changes);
+          await this.send(this.zoneId, p.changes);
           p.resolve();
         } catch (single) {
           p.reject(single);
@@ -161,22 +201,9 @@ class ZoneQueue {
       }
     }
   }
-
-  private async sendWithRetry(changes: readonly Change[]): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.send(this.zoneId, changes);
-        return;
-      } catch (err) {
-        if (!isBusy(err) || attempt >= this.opts.maxAttempts) throw err;
-        const cap = Math.min(this.opts.backoffMaxMs, this.opts.backoffBaseMs * 2 ** (attempt - 1));
-        await this.opts.sleep(cap / 2 + (this.opts.random() * cap) / 2);
-      }
-    }
-  }
 }
 
-export class Route53ZoneWriter {
+export class Route53ZoneWriter implements ZoneChangeSubmitter {
   private readonly zones = new Map<string, ZoneQueue>();
   private readonly opts: Required<ZoneWriterOptions>;
 
@@ -184,21 +211,14 @@ export class Route53ZoneWriter {
     private readonly send: SendChanges,
     opts: ZoneWriterOptions = {},
   ) {
-    this.opts = {
-      windowMs: opts.windowMs ?? 20,
-      maxAttempts: opts.maxAttempts ?? 6,
-      backoffBaseMs: opts.backoffBaseMs ?? 250,
-      backoffMaxMs: opts.backoffMaxMs ?? 5000,
-      sleep: opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))),
-      random: opts.random ?? Math.random,
-    };
+    this.opts = { windowMs: opts.windowMs ?? 20 };
   }
 
   /**
    * Queues one atomic group of changes for a zone; resolves once Route53 accepted the batch carrying it.
    * A group that alone exceeds the batch limits is refused at once.
    */
-  submit(zoneId: string, changes: readonly Change[]): Promise<void> {
+  submit(zoneId: string, changes: readonly Change[], signal?: AbortSignal): Promise<void> {
     if (changes.length === 0) return Promise.resolve();
     const w = requestWeight(changes);
     if (w.values > BATCH_MAX_VALUES || w.chars > BATCH_MAX_CHARS) {
@@ -214,22 +234,30 @@ export class Route53ZoneWriter {
       q = new ZoneQueue(id, this.send, this.opts);
       this.zones.set(id, q);
     }
-    return q.submit(changes);
+    return q.submit(changes, signal);
   }
 }
 
 const writers = new WeakMap<AwsClients, Route53ZoneWriter>();
 
-/** The zone writer of one set of clients (one account): every reconcile sharing those clients shares its queues. */
-export function zoneWriterFor(aws: AwsClients): Route53ZoneWriter {
-  let w = writers.get(aws);
+/**
+ * The zone writer of one set of clients (one account): every reconcile sharing those clients shares its queues,
+ * whichever pass's view (withSignal) it holds. A batch carries several passes' changes, so it is sent through the
+ * shared clients, bounded by their request timeout; the view's signal only rejects its own requests.
+ */
+export function zoneWriterFor(aws: AwsClients): ZoneChangeSubmitter {
+  const root = aws.root;
+  let w = writers.get(root);
   if (!w) {
     w = new Route53ZoneWriter(async (zoneId, changes) => {
-      await aws.route53.send(
+      await root.route53.send(
         new ChangeResourceRecordSetsCommand({ HostedZoneId: zoneId, ChangeBatch: { Changes: [...changes] } }),
       );
     });
-    writers.set(aws, w);
+    writers.set(root, w);
   }
-  return w;
+  const writer = w;
+  return aws.signal
+    ? { submit: (zoneId, changes, signal = aws.signal) => writer.submit(zoneId, changes, signal) }
+    : writer;
 }

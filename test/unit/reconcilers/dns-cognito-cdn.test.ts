@@ -210,19 +210,24 @@ describe('Route53 zone writer', () => {
     assert.deepEqual(sizes, [1, 2]);
   });
 
-  test('PriorRequestNotComplete is retried with backoff', async () => {
+  test('a failed batch is not retried here: every request it carried is rejected once, with the error', async () => {
+    // PriorRequestNotComplete and throttling are retried by the SDK's standard retry (clients.ts); what still fails
+    // goes back to the controller queue's backoff.
     let attempts = 0;
-    const slept: number[] = [];
-    const w = new Route53ZoneWriter(
-      async () => {
-        attempts++;
-        if (attempts < 3) throw Object.assign(new Error('busy'), { name: 'PriorRequestNotComplete' });
-      },
-      { sleep: async (ms) => void slept.push(ms), random: () => 0 },
-    );
-    await w.submit('Z1', [txtCreate('a.a.com')]);
-    assert.equal(attempts, 3);
-    assert.deepEqual(slept, [125, 250]);
+    const busy = Object.assign(new Error('busy'), { name: 'PriorRequestNotComplete' });
+    const w = new Route53ZoneWriter(async () => {
+      attempts++;
+      throw busy;
+    });
+    const results = await Promise.allSettled([
+      w.submit('Z1', [txtCreate('a.a.com')]),
+      w.submit('Z1', [txtCreate('b.a.com')]),
+    ]);
+    assert.equal(attempts, 1);
+    assert.deepEqual(results, [
+      { status: 'rejected', reason: busy },
+      { status: 'rejected', reason: busy },
+    ]);
   });
 
   test('a rejected merged batch is retried request by request, so only the bad request fails', async () => {
