@@ -147,7 +147,9 @@ export const cognitoUser: KindReconciler<'cognito.User'> = {
     }
   },
 
-  async tag(_ctx, observed) {
+  tagging: 'derived',
+
+  async setTags(_ctx, observed) {
     throw new Error(
       `cognito.User ${observed.props.email} carries no tags: it belongs to whoever owns its user pool ${observed.props.userPoolId}; adopt the pool instead`,
     );

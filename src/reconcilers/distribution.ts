@@ -25,6 +25,7 @@ import {
   GetDistributionConfigCommand,
   ListTagsForResourceCommand,
   TagResourceCommand,
+  UntagResourceCommand,
   UpdateDistributionCommand,
   paginateListDistributions,
   type DefaultCacheBehavior,
@@ -393,13 +394,24 @@ export const distribution: KindReconciler<'cloudfront.Distribution'> = {
     ctx.invalidate('cloudfront:distributions');
   },
 
-  async tag(ctx, observed, tags) {
-    await ctx.aws.cloudfront.send(
-      new TagResourceCommand({
-        Resource: observed.attrs.arn ?? observed.identifier,
-        Tags: { Items: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) },
-      }),
-    );
-    ctx.invalidate(`cloudfront:tags:${observed.attrs.arn ?? observed.identifier}`);
+  tagging: 'tags',
+
+  async setTags(ctx, observed, set, remove) {
+    const Resource = observed.attrs.arn || observed.identifier;
+    try {
+      if (Object.keys(set).length > 0) {
+        await ctx.aws.cloudfront.send(
+          new TagResourceCommand({
+            Resource,
+            Tags: { Items: Object.entries(set).map(([Key, Value]) => ({ Key, Value })) },
+          }),
+        );
+      }
+      if (remove.length > 0) {
+        await ctx.aws.cloudfront.send(new UntagResourceCommand({ Resource, TagKeys: { Items: [...remove] } }));
+      }
+    } finally {
+      ctx.invalidate(`cloudfront:tags:${Resource}`);
+    }
   },
 };

@@ -267,7 +267,10 @@ export const dnsRecord: KindReconciler<'route53.Record'> = {
     ]);
   },
 
-  async tag(ctx, observed, tags) {
+  tagging: 'derived',
+
+  // Adoption writes the owner TXT record (the ownership registry); `remove` has no meaning for a record.
+  async setTags(ctx, observed, tags) {
     const { hostedZoneId, name } = observed.props;
     if (!observed.identifier.endsWith('/A'))
       throw new Error(`route53.Record ${name} is a CNAME; Slipway only manages alias A records and cannot adopt it`);

@@ -6,6 +6,7 @@ import {
   DeleteClusterCommand,
   DescribeClustersCommand,
   TagResourceCommand,
+  UntagResourceCommand,
   UpdateClusterCommand,
   type Cluster,
   type ClusterSetting,
@@ -86,12 +87,15 @@ export const ecsClusterReconciler: KindReconciler<'ecs.Cluster'> = {
     }
   },
 
-  async tag(ctx, observed, tags) {
-    await ctx.aws.ecs.send(
-      new TagResourceCommand({
-        resourceArn: observed.identifier,
-        tags: Object.entries(tags).map(([key, value]) => ({ key, value })),
-      }),
-    );
+  tagging: 'tags',
+
+  async setTags(ctx, observed, set, remove) {
+    const resourceArn = observed.identifier;
+    if (Object.keys(set).length > 0) {
+      await ctx.aws.ecs.send(
+        new TagResourceCommand({ resourceArn, tags: Object.entries(set).map(([key, value]) => ({ key, value })) }),
+      );
+    }
+    if (remove.length > 0) await ctx.aws.ecs.send(new UntagResourceCommand({ resourceArn, tagKeys: [...remove] }));
   },
 };

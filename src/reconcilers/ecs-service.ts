@@ -9,6 +9,7 @@ import {
   CreateServiceCommand,
   DeleteServiceCommand,
   TagResourceCommand,
+  UntagResourceCommand,
   UpdateServiceCommand,
   type DeploymentConfiguration,
   type NetworkConfiguration,
@@ -229,8 +230,17 @@ export const ecsServiceReconciler: KindReconciler<'ecs.Service'> = {
     }
   },
 
-  async tag(ctx, observed, tags) {
-    await ctx.aws.ecs.send(new TagResourceCommand({ resourceArn: observed.identifier, tags: tagsToEcs(tags) }));
-    ctx.invalidate(serviceMemoKey(observed.props.clusterArn, observed.props.name));
+  tagging: 'tags',
+
+  async setTags(ctx, observed, set, remove) {
+    const resourceArn = observed.identifier;
+    try {
+      if (Object.keys(set).length > 0)
+        await ctx.aws.ecs.send(new TagResourceCommand({ resourceArn, tags: tagsToEcs(set) }));
+      if (remove.length > 0) await ctx.aws.ecs.send(new UntagResourceCommand({ resourceArn, tagKeys: [...remove] }));
+    } finally {
+      // The memoised description carries the tags.
+      ctx.invalidate(serviceMemoKey(observed.props.clusterArn, observed.props.name));
+    }
   },
 };

@@ -3,6 +3,7 @@
 import {
   AddTagsCommand,
   DescribeTagsCommand,
+  RemoveTagsCommand,
   type Action,
   type RedirectActionConfig,
   type Tag,
@@ -14,6 +15,11 @@ export type ResolvedAction = Resolved<ListenerAction>;
 
 /** DescribeTags accepts at most this many resource ARNs per call. */
 export const DESCRIBE_TAGS_BATCH = 20;
+/**
+ * Tags sent per AddTags call. ELB once allowed 10 tags per resource (AWS now allows 50) and emulators such as moto
+ * still refuse new keys past 10, so writes go out in batches of 10.
+ */
+export const ADD_TAGS_BATCH = 10;
 
 /**
  * An error retrying cannot fix: the user must change the spec or replace a resource. `terminal` is the marker the
@@ -64,13 +70,21 @@ export async function tagsOf(ctx: ReconcileContext, arn: string): Promise<Record
   return (await describeTags(ctx, [arn])).get(arn) ?? {};
 }
 
+/** Adds or overwrites `tags` on one resource, 10 per AddTags call; nothing is sent when `tags` is empty. */
 export async function addTags(
   ctx: ReconcileContext,
   arn: string,
   tags: Readonly<Record<string, string>>,
 ): Promise<void> {
-  if (Object.keys(tags).length === 0) return;
-  await ctx.aws.elbv2.send(new AddTagsCommand({ ResourceArns: [arn], Tags: recordToTags(tags) }));
+  for (const batch of chunk(recordToTags(tags), ADD_TAGS_BATCH)) {
+    await ctx.aws.elbv2.send(new AddTagsCommand({ ResourceArns: [arn], Tags: batch }));
+  }
+}
+
+/** Removes the tag `keys` from one resource (absent keys are no error); nothing is sent when `keys` is empty. */
+export async function removeTags(ctx: ReconcileContext, arn: string, keys: readonly string[]): Promise<void> {
+  if (keys.length === 0) return;
+  await ctx.aws.elbv2.send(new RemoveTagsCommand({ ResourceArns: [arn], TagKeys: [...keys] }));
 }
 
 // ---- Actions ----

@@ -24,6 +24,7 @@ import {
   describeTags,
   fromSdkActions,
   recordToTags,
+  removeTags,
   toSdkActions,
   UserActionRequired,
 } from './elbv2-shared.js';
@@ -363,8 +364,15 @@ export const listenerRuleReconciler: KindReconciler<'elbv2.ListenerRule'> = {
     }
   },
 
-  async tag(ctx, observed, tags) {
-    await addTags(ctx, observed.identifier, tags);
-    ctx.invalidate(rulesKey(observed.props.listenerArn));
+  tagging: 'tags',
+
+  // The listener's memoised rules carry their tags: dropped after the write, as after every other write here.
+  async setTags(ctx, observed, set, remove) {
+    try {
+      await addTags(ctx, observed.identifier, set);
+      await removeTags(ctx, observed.identifier, remove);
+    } finally {
+      ctx.invalidate(rulesKey(observed.props.listenerArn));
+    }
   },
 };

@@ -13,7 +13,7 @@ import {
 import { isNotFound } from '../aws/errors.js';
 import type { KindReconciler, Observed, ReconcileContext } from './contract.js';
 import { diffFields } from './diff.js';
-import { addTags, fromSdkDefaultActions, recordToTags, tagsOf, toSdkAction } from './elbv2-shared.js';
+import { addTags, removeTags, fromSdkDefaultActions, recordToTags, tagsOf, toSdkAction } from './elbv2-shared.js';
 
 const listenersKey = (loadBalancerArn: string): string => `elbv2:listeners:${loadBalancerArn}`;
 
@@ -131,7 +131,10 @@ export const listenerReconciler: KindReconciler<'elbv2.Listener'> = {
     ctx.invalidate(`elbv2:rules:${observed.identifier}`);
   },
 
-  async tag(ctx, observed, tags) {
-    await addTags(ctx, observed.identifier, tags);
+  tagging: 'tags',
+
+  async setTags(ctx, observed, set, remove) {
+    await addTags(ctx, observed.identifier, set);
+    await removeTags(ctx, observed.identifier, remove);
   },
 };

@@ -15,7 +15,7 @@ import {
 import { isNotFound } from '../aws/errors.js';
 import type { KindReconciler, Observed, ReconcileContext } from './contract.js';
 import { diffFields, type DiffOptions } from './diff.js';
-import { addTags, recordToTags, tagsOf, UserActionRequired } from './elbv2-shared.js';
+import { addTags, removeTags, recordToTags, tagsOf, UserActionRequired } from './elbv2-shared.js';
 
 const IDLE_TIMEOUT = 'idle_timeout.timeout_seconds';
 /** AWS's default idle timeout; DescribeLoadBalancerAttributes may omit the key when it was never set. */
@@ -144,7 +144,10 @@ export const loadBalancerReconciler: KindReconciler<'elbv2.LoadBalancer'> = {
     ctx.invalidate(`elbv2:listeners:${observed.identifier}`);
   },
 
-  async tag(ctx, observed, tags) {
-    await addTags(ctx, observed.identifier, tags);
+  tagging: 'tags',
+
+  async setTags(ctx, observed, set, remove) {
+    await addTags(ctx, observed.identifier, set);
+    await removeTags(ctx, observed.identifier, remove);
   },
 };

@@ -8,6 +8,7 @@ import {
   ListTagsForResourceCommand,
   PutRetentionPolicyCommand,
   TagResourceCommand,
+  UntagResourceCommand,
   paginateDescribeLogGroups,
   type LogGroup,
 } from '@aws-sdk/client-cloudwatch-logs';
@@ -91,7 +92,12 @@ export const logGroupReconciler: KindReconciler<'logs.LogGroup'> = {
     }
   },
 
-  async tag(ctx, observed, tags) {
-    await ctx.aws.logs.send(new TagResourceCommand({ resourceArn: observed.identifier, tags: { ...tags } }));
+  tagging: 'tags',
+
+  // By ARN (TagResource/UntagResource), as observe reads them (ListTagsForResource); not the older TagLogGroup.
+  async setTags(ctx, observed, set, remove) {
+    const resourceArn = observed.identifier;
+    if (Object.keys(set).length > 0) await ctx.aws.logs.send(new TagResourceCommand({ resourceArn, tags: { ...set } }));
+    if (remove.length > 0) await ctx.aws.logs.send(new UntagResourceCommand({ resourceArn, tagKeys: [...remove] }));
   },
 };

@@ -163,6 +163,8 @@ export const scalableTargetReconciler: KindReconciler<'autoscaling.ScalableTarge
     }
   },
 
+  tagging: 'derived',
+
   // Ownership follows the ECS service: adopting the service (tagging it) adopts its scalable target.
-  async tag() {},
+  async setTags() {},
 };

@@ -126,6 +126,8 @@ export const scalingPolicyReconciler: KindReconciler<'autoscaling.ScalingPolicy'
     }
   },
 
+  tagging: 'derived',
+
   // Nothing to tag: ownership follows the ECS service, which its own adoption tags.
-  async tag() {},
+  async setTags() {},
 };

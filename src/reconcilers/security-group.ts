@@ -7,6 +7,7 @@ import {
   CreateSecurityGroupCommand,
   CreateTagsCommand,
   DeleteSecurityGroupCommand,
+  DeleteTagsCommand,
   DescribeSecurityGroupsCommand,
   RevokeSecurityGroupIngressCommand,
   type IpPermission,
@@ -158,12 +159,18 @@ export const securityGroupReconciler: KindReconciler<'ec2.SecurityGroup'> = {
     }
   },
 
-  async tag(ctx, observed, tags) {
-    await ctx.aws.ec2.send(
-      new CreateTagsCommand({
-        Resources: [observed.identifier],
-        Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })),
-      }),
-    );
+  tagging: 'tags',
+
+  async setTags(ctx, observed, set, remove) {
+    const Resources = [observed.identifier];
+    if (Object.keys(set).length > 0) {
+      await ctx.aws.ec2.send(
+        new CreateTagsCommand({ Resources, Tags: Object.entries(set).map(([Key, Value]) => ({ Key, Value })) }),
+      );
+    }
+    // Keys only: a tag given without a value is deleted whatever its value is.
+    if (remove.length > 0) {
+      await ctx.aws.ec2.send(new DeleteTagsCommand({ Resources, Tags: remove.map((Key) => ({ Key })) }));
+    }
   },
 };

@@ -17,7 +17,7 @@ import { isNotFound } from '../aws/errors.js';
 import type { TargetGroupProps } from '../planner/plan.js';
 import type { KindReconciler, Observed, ReconcileContext } from './contract.js';
 import { diffFields } from './diff.js';
-import { addTags, recordToTags, tagsOf, UserActionRequired } from './elbv2-shared.js';
+import { addTags, removeTags, recordToTags, tagsOf, UserActionRequired } from './elbv2-shared.js';
 
 const DEREGISTRATION_DELAY = 'deregistration_delay.timeout_seconds';
 /** AWS's default deregistration delay, used when the attribute is not reported. */
@@ -181,7 +181,10 @@ export const targetGroupReconciler: KindReconciler<'elbv2.TargetGroup'> = {
     }
   },
 
-  async tag(ctx, observed, tags) {
-    await addTags(ctx, observed.identifier, tags);
+  tagging: 'tags',
+
+  async setTags(ctx, observed, set, remove) {
+    await addTags(ctx, observed.identifier, set);
+    await removeTags(ctx, observed.identifier, remove);
   },
 };

@@ -13,6 +13,7 @@ import {
   DescribeTaskDefinitionCommand,
   RegisterTaskDefinitionCommand,
   TagResourceCommand,
+  UntagResourceCommand,
   paginateListTaskDefinitions,
   type ContainerDefinition,
   type RegisterTaskDefinitionCommandInput,
@@ -240,7 +241,13 @@ export const taskDefinitionReconciler: KindReconciler<'ecs.TaskDefinition'> = {
     }
   },
 
-  async tag(ctx, observed, tags) {
-    await ctx.aws.ecs.send(new TagResourceCommand({ resourceArn: observed.identifier, tags: tagsToEcs(tags) }));
+  tagging: 'tags',
+
+  // Tags the revision observed (the family's newest ACTIVE one): the one `observe` reads them from.
+  async setTags(ctx, observed, set, remove) {
+    const resourceArn = observed.identifier;
+    if (Object.keys(set).length > 0)
+      await ctx.aws.ecs.send(new TagResourceCommand({ resourceArn, tags: tagsToEcs(set) }));
+    if (remove.length > 0) await ctx.aws.ecs.send(new UntagResourceCommand({ resourceArn, tagKeys: [...remove] }));
   },
 };

@@ -274,7 +274,9 @@ export const userPoolClient: KindReconciler<'cognito.UserPoolClient'> = {
     ctx.invalidate(`cognito:clients:${observed.props.userPoolId}`);
   },
 
-  async tag(ctx, observed) {
+  tagging: 'derived',
+
+  async setTags(ctx, observed) {
     const pool = await describePool(ctx, observed.props.userPoolId);
     if (isSlipwayPool(pool)) {
       throw new Error(

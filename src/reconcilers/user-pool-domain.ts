@@ -110,7 +110,9 @@ export const userPoolDomain: KindReconciler<'cognito.UserPoolDomain'> = {
     await deleteDomain(ctx, observed.props.domain, observed.props.userPoolId);
   },
 
-  async tag(_ctx, observed) {
+  tagging: 'derived',
+
+  async setTags(_ctx, observed) {
     throw new Error(
       `cognito.UserPoolDomain ${observed.identifier} carries no tags: it belongs to whoever owns its user pool ${observed.props.userPoolId}; adopt the pool instead`,
     );

@@ -15,6 +15,7 @@ import {
   DeleteUserPoolCommand,
   DescribeUserPoolCommand,
   TagResourceCommand,
+  UntagResourceCommand,
   paginateListUserPools,
   type UserPoolDescriptionType,
   type UserPoolType,
@@ -133,10 +134,18 @@ export const userPool: KindReconciler<'cognito.UserPool'> = {
     ctx.invalidate('cognito:pool');
   },
 
-  async tag(ctx, observed, tags) {
-    await ctx.aws.cognito.send(
-      new TagResourceCommand({ ResourceArn: observed.attrs.arn ?? observed.identifier, Tags: { ...tags } }),
-    );
-    ctx.invalidate(`cognito:pool:${poolIdOf(observed.identifier)}`);
+  tagging: 'tags',
+
+  async setTags(ctx, observed, set, remove) {
+    const ResourceArn = observed.attrs.arn || observed.identifier;
+    try {
+      if (Object.keys(set).length > 0)
+        await ctx.aws.cognito.send(new TagResourceCommand({ ResourceArn, Tags: { ...set } }));
+      if (remove.length > 0)
+        await ctx.aws.cognito.send(new UntagResourceCommand({ ResourceArn, TagKeys: [...remove] }));
+    } finally {
+      // The memoised DescribeUserPool carries the tags (and the domain, client and user reconcilers derive theirs).
+      ctx.invalidate(`cognito:pool:${poolIdOf(observed.identifier)}`);
+    }
   },
 };

@@ -32,7 +32,14 @@ import {
   type Resolved,
 } from '../../src/planner/plan.js';
 import { applyPlan } from '../../src/reconcilers/applier.js';
-import { newContext, type Desired, type ReconcilerRegistry } from '../../src/reconcilers/contract.js';
+import {
+  newContext,
+  type Desired,
+  type KindReconciler,
+  type Observed,
+  type ReconcileContext,
+  type ReconcilerRegistry,
+} from '../../src/reconcilers/contract.js';
 import { ecsServiceReconciler, serviceUpdateInput } from '../../src/reconcilers/ecs-service.js';
 import { logGroupReconciler } from '../../src/reconcilers/log-group.js';
 import { scalableTargetReconciler } from '../../src/reconcilers/scalable-target.js';
@@ -78,6 +85,44 @@ function calls(operation: string, before: ReadonlyMap<string, number>): number {
     if (key.split(':')[1] === operation) n += count - (before.get(key) ?? 0);
   }
   return n;
+}
+
+/** Write calls since `before`, by operation (the service prefix dropped). */
+function writesBy(before: ReadonlyMap<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(counter.writesSince(before)).map(([k, n]) => [k.split(':')[1], n]));
+}
+
+/**
+ * setTags within one pass (so a memoised read holding tags must be dropped by the write): an empty call sends
+ * nothing; then a key is added and `team` overwritten; then `team` is restored and the key removed. The tags are
+ * read back through the kind's own observe after each step. Returns the last observation and each step's writes.
+ */
+async function checkSetTags<K extends ResourceKind>(
+  r: KindReconciler<K>,
+  read: (c: ReconcileContext) => Promise<Observed<K> | undefined>,
+): Promise<{ readonly observed: Observed<K>; readonly writes: readonly Record<string, number>[] }> {
+  assert.equal(r.tagging, 'tags');
+  const one = pass();
+  const start = await read(one);
+  assert.ok(start, 'observed before tagging');
+  const base = { ...start.tags };
+  assert.ok(base.team, 'starts with a team tag to overwrite');
+  let before = counter.snapshot();
+  await r.setTags(one, start, {}, []);
+  assert.deepEqual(writesBy(before), {}, 'nothing to set or remove: no call');
+
+  before = counter.snapshot();
+  await r.setTags(one, start, { team: 'payments', 'cost-centre': 'cc-42' }, []);
+  const added = await read(one);
+  assert.deepEqual(added?.tags, { ...base, team: 'payments', 'cost-centre': 'cc-42' }, 'added and overwritten');
+  const addWrites = writesBy(before);
+
+  before = counter.snapshot();
+  await r.setTags(one, added, { team: base.team }, ['cost-centre']);
+  const back = await read(one);
+  assert.ok(back);
+  assert.deepEqual(back.tags, base, 'overwritten back and the key removed');
+  return { observed: back, writes: [addWrites, writesBy(before)] };
 }
 
 let clusterArn = '';
@@ -653,5 +698,47 @@ describe('applyPlan with the ECS kinds', () => {
     const td = await taskDefinitionReconciler.observeByIdentifier(pass(), tdArn);
     assert.equal(td?.attrs.revision, '1');
     assert.equal(td?.props.container.image, 'nginx:1.27');
+  });
+});
+
+describe('setTags: each kind adds, overwrites and removes tags with its own API', () => {
+  test('logs.LogGroup: TagResource and UntagResource by ARN', async () => {
+    const r = logGroupReconciler;
+    const want = desired('logs.LogGroup', 'logs', { name: `/slipway/tags-${suffix}`, retentionDays: 7 });
+    await r.create(pass(), want);
+    const { observed, writes } = await checkSetTags(r, (c) => r.observe(c, want));
+    assert.deepEqual(writes, [{ TagResource: 1 }, { TagResource: 1, UntagResource: 1 }]);
+    assert.deepEqual((await r.observeByIdentifier(pass(), observed.identifier))?.tags, want.tags);
+    await r.delete(pass(), observed);
+  });
+
+  test('ecs.TaskDefinition: TagResource and UntagResource on the revision observed', async () => {
+    const r = taskDefinitionReconciler;
+    const want = desired('ecs.TaskDefinition', 'td', taskDefinitionProps(`td-tags-${suffix}`));
+    await r.create(pass(), want);
+    const { observed, writes } = await checkSetTags(r, (c) => r.observe(c, want));
+    assert.deepEqual(writes, [{ TagResource: 1 }, { TagResource: 1, UntagResource: 1 }]);
+    assert.equal(observed.attrs.revision, '1', 'tagging registers no revision');
+    await r.delete(pass(), observed);
+  });
+
+  test('ecs.Service: TagResource and UntagResource; the memoised description is read again', async () => {
+    const r = ecsServiceReconciler;
+    const td = await taskDefinitionArn(`svc-tags-td-${suffix}`);
+    const want = desired('ecs.Service', 'svc', serviceProps(`svc-tags-${suffix}`, td, 1));
+    await r.create(pass(), want);
+    const { observed, writes } = await checkSetTags(r, (c) => r.observe(c, want));
+    assert.deepEqual(writes, [{ TagResource: 1 }, { TagResource: 1, UntagResource: 1 }]);
+    await r.delete(pass(), observed);
+  });
+
+  test('the scaling kinds derive their tags: setTags writes nothing', async () => {
+    for (const r of [scalableTargetReconciler, scalingPolicyReconciler] as const) {
+      assert.equal(r.tagging, 'derived');
+      const before = counter.snapshot();
+      const observed = { identifier: 'x', props: {}, tags: {}, attrs: {} } as unknown as Observed<never>;
+      await (r as unknown as KindReconciler<never>).setTags(pass(), observed, { team: 'x' }, ['y']);
+      assert.deepEqual(writesBy(before), {});
+    }
   });
 });

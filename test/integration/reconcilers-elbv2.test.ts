@@ -21,6 +21,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { CreateClusterCommand, UpdateClusterCommand } from '@aws-sdk/client-ecs';
 import {
+  AddTagsCommand,
   CreateListenerCommand,
   CreateLoadBalancerCommand,
   CreateRuleCommand,
@@ -32,15 +33,22 @@ import {
   ModifyRuleCommand,
   ModifyTargetGroupAttributesCommand,
   ModifyTargetGroupCommand,
+  RemoveTagsCommand,
   SetSecurityGroupsCommand,
   type Action,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { AwsClients } from '../../src/aws/clients.js';
 import { CallCounter } from '../../src/aws/calls.js';
 import { ownershipTags } from '../../src/planner/naming.js';
-import { ref, type Owner, type Plan, type PlannedResource } from '../../src/planner/plan.js';
+import { ref, type Owner, type Plan, type PlannedResource, type ResourceKind } from '../../src/planner/plan.js';
 import { applyPlan, type ResourceOutcome } from '../../src/reconcilers/applier.js';
-import { newContext, type Desired, type ReconcileContext } from '../../src/reconcilers/contract.js';
+import {
+  newContext,
+  type Desired,
+  type KindReconciler,
+  type Observed,
+  type ReconcileContext,
+} from '../../src/reconcilers/contract.js';
 import { ecsClusterReconciler } from '../../src/reconcilers/ecs-cluster.js';
 import {
   listenerRuleReconciler,
@@ -75,6 +83,45 @@ function outcome(outcomes: readonly ResourceOutcome[], id: string): ResourceOutc
   const o = outcomes.find((x) => x.id === id);
   assert.ok(o, `no outcome for ${id}`);
   return o;
+}
+
+/** Write calls since `before`, by operation (the service prefix dropped). */
+function writesBy(counter: CallCounter, before: ReadonlyMap<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(counter.writesSince(before)).map(([k, n]) => [k.split(':')[1], n]));
+}
+
+/**
+ * setTags within one pass (so a memoised read holding tags must be dropped by the write): an empty call sends
+ * nothing; then a key is added and `team` overwritten; then `team` is restored and the key removed. The tags are
+ * read back through the kind's own observe after each step. Returns the last observation and each step's writes.
+ */
+async function checkSetTags<K extends ResourceKind>(
+  r: KindReconciler<K>,
+  pass: ReconcileContext,
+  counter: CallCounter,
+  read: (c: ReconcileContext) => Promise<Observed<K> | undefined>,
+): Promise<{ readonly observed: Observed<K>; readonly writes: readonly Record<string, number>[] }> {
+  assert.equal(r.tagging, 'tags');
+  const start = await read(pass);
+  assert.ok(start, 'observed before tagging');
+  const base = { ...start.tags };
+  assert.ok(base.team, 'starts with a team tag to overwrite');
+  let before = counter.snapshot();
+  await r.setTags(pass, start, {}, []);
+  assert.deepEqual(writesBy(counter, before), {}, 'nothing to set or remove: no call');
+
+  before = counter.snapshot();
+  await r.setTags(pass, start, { team: 'payments', 'cost-centre': 'cc-42' }, []);
+  const added = await read(pass);
+  assert.deepEqual(added?.tags, { ...base, team: 'payments', 'cost-centre': 'cc-42' }, 'added and overwritten');
+  const addWrites = writesBy(counter, before);
+
+  before = counter.snapshot();
+  await r.setTags(pass, added, { team: base.team }, ['cost-centre']);
+  const back = await read(pass);
+  assert.ok(back);
+  assert.deepEqual(back.tags, base, 'overwritten back and the key removed');
+  return { observed: back, writes: [addWrites, writesBy(counter, before)] };
 }
 
 let aws: AwsClients;
@@ -1014,5 +1061,149 @@ describe('applyPlan over the whole chain', () => {
     assert.deepEqual(listener?.tags, {});
     const external = await listenerReconciler.observeByIdentifier(look, externalArn);
     assert.equal(external?.props.defaultAction.type, 'fixed-response', 'the external listener was not modified');
+  });
+});
+
+describe('setTags: each kind adds, overwrites and removes tags with its own API', () => {
+  const counter = new CallCounter();
+  let counted: AwsClients;
+  const pass = (): ReconcileContext => newContext(counted);
+
+  before(() => {
+    const env = getTestEnv();
+    counted = new AwsClients({
+      region: env.awsRegion,
+      endpoint: env.awsEndpoint,
+      credentials: env.awsCredentials,
+      onCall: counter.listener,
+    });
+  });
+
+  after(() => counted.destroy());
+
+  test('ec2.SecurityGroup: CreateTags and DeleteTags', async () => {
+    const r = securityGroupReconciler;
+    const d = desired('ec2.SecurityGroup', 'sg', {
+      name: `it-tags-${suffix()}`,
+      description: 'tags',
+      vpcId,
+      ingress: [],
+    });
+    await r.create(pass(), d);
+    const { observed, writes } = await checkSetTags(r, pass(), counter, (c) => r.observe(c, d));
+    assert.deepEqual(writes, [{ CreateTags: 1 }, { CreateTags: 1, DeleteTags: 1 }]);
+    assert.deepEqual(r.diff(d, observed), []);
+    await r.delete(pass(), observed);
+  });
+
+  test('ecs.Cluster: TagResource and UntagResource', async () => {
+    const r = ecsClusterReconciler;
+    const d = desired('ecs.Cluster', 'cluster', { name: `it-tags-${suffix()}`, containerInsights: false });
+    await r.create(pass(), d);
+    const { observed, writes } = await checkSetTags(r, pass(), counter, (c) => r.observe(c, d));
+    assert.deepEqual(writes, [{ TagResource: 1 }, { TagResource: 1, UntagResource: 1 }]);
+    await r.delete(pass(), observed);
+  });
+
+  test('elbv2.LoadBalancer: AddTags and RemoveTags', async () => {
+    const r = loadBalancerReconciler;
+    const d = desired('elbv2.LoadBalancer', 'alb', {
+      name: `it-tags-${suffix()}`,
+      scheme: 'internet-facing',
+      subnetIds: [subnetA, subnetB],
+      securityGroupIds: [sg1],
+      idleTimeoutSeconds: 60,
+    });
+    const created = await r.create(pass(), d);
+    const { observed, writes } = await checkSetTags(r, pass(), counter, (c) =>
+      r.observeByIdentifier(c, created.identifier),
+    );
+    assert.deepEqual(writes, [{ AddTags: 1 }, { AddTags: 1, RemoveTags: 1 }]);
+    await r.delete(pass(), observed);
+  });
+
+  test('elbv2.TargetGroup: AddTags and RemoveTags', async () => {
+    const r = targetGroupReconciler;
+    const d = desired('elbv2.TargetGroup', 'tg', {
+      name: `it-tags-${suffix()}`,
+      vpcId,
+      port: 8080,
+      healthCheck: {
+        path: '/',
+        intervalSeconds: 30,
+        timeoutSeconds: 5,
+        healthyThreshold: 5,
+        unhealthyThreshold: 2,
+        matcher: '200',
+      },
+      deregistrationDelaySeconds: 300,
+    });
+    await r.create(pass(), d);
+    const { observed, writes } = await checkSetTags(r, pass(), counter, (c) => r.observe(c, d));
+    assert.deepEqual(writes, [{ AddTags: 1 }, { AddTags: 1, RemoveTags: 1 }]);
+    await r.delete(pass(), observed);
+  });
+
+  test('elbv2.Listener: AddTags and RemoveTags', async () => {
+    const r = listenerReconciler;
+    const loadBalancerArn = await makeLoadBalancer(`it-tagl-${suffix()}`);
+    const d = desired('elbv2.Listener', 'http', {
+      loadBalancerArn,
+      port: 80,
+      protocol: 'HTTP',
+      defaultAction: { type: 'redirect-https' },
+    });
+    await r.create(pass(), d);
+    const { writes } = await checkSetTags(r, pass(), counter, (c) => r.observe(c, d));
+    assert.deepEqual(writes, [{ AddTags: 1 }, { AddTags: 1, RemoveTags: 1 }]);
+  });
+
+  test("elbv2.ListenerRule: AddTags and RemoveTags, and the listener's memoised rules are read again", async () => {
+    const r = listenerRuleReconciler;
+    const listenerArn = await makeHttpsListener(await makeLoadBalancer(`it-tagr-${suffix()}`));
+    const d = desired('elbv2.ListenerRule', 'rule', {
+      listenerArn,
+      host: `tags-${suffix()}.example.com`,
+      pathPatterns: ['/*'],
+      actions: [{ type: 'fixed-response', statusCode: '200', contentType: 'text/plain', messageBody: 'ok' }],
+    });
+    await r.create(pass(), d);
+    // One pass throughout: observe reads the tags from the memoised rules of the listener.
+    const { observed, writes } = await checkSetTags(r, pass(), counter, (c) => r.observe(c, d));
+    assert.deepEqual(writes, [{ AddTags: 1 }, { AddTags: 1, RemoveTags: 1 }]);
+    assert.deepEqual((await r.observeByIdentifier(pass(), observed.identifier))?.tags, d.tags);
+  });
+
+  test('ELBv2 tags go out 10 per AddTags call and removals in one RemoveTags call', async () => {
+    const sent: { readonly op: 'add' | 'remove'; readonly count: number }[] = [];
+    const recording = {
+      aws: {
+        elbv2: {
+          send: async (command: unknown) => {
+            if (command instanceof AddTagsCommand) sent.push({ op: 'add', count: command.input.Tags?.length ?? 0 });
+            else if (command instanceof RemoveTagsCommand)
+              sent.push({ op: 'remove', count: command.input.TagKeys?.length ?? 0 });
+            else throw new Error('unexpected call');
+            return {};
+          },
+        },
+      },
+      memo: <T>(_key: string, load: () => Promise<T>) => load(),
+      invalidate: () => undefined,
+    } as unknown as ReconcileContext;
+    const observed = {
+      identifier: 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/t/1',
+      props: {},
+      tags: {},
+      attrs: {},
+    } as unknown as Observed<'elbv2.TargetGroup'>;
+    const many = Object.fromEntries(Array.from({ length: 23 }, (_, i) => [`k${i}`, `v${i}`]));
+    await targetGroupReconciler.setTags(recording, observed, many, ['a', 'b', 'c']);
+    assert.deepEqual(sent, [
+      { op: 'add', count: 10 },
+      { op: 'add', count: 10 },
+      { op: 'add', count: 3 },
+      { op: 'remove', count: 3 },
+    ]);
   });
 });
