@@ -1,9 +1,24 @@
 // The controller loop: informer events become keys, N workers take keys off the queue and call reconcile, and the
 // outcome decides what happens to the key next. This is the one place retry policy lives:
-//   success                → forget the failure count, come back after the periodic requeue (jittered)
-//   { requeueAfterMs }     → forget, come back after exactly that long
+//   success                → forget the failure count, come back after the key's resync period (jittered)
+//   { requeueAfterMs }     → forget, come back after exactly that long (instead of the resync, for that round)
 //   thrown error           → come back after the key's exponential backoff
-//   thrown TerminalError   → no retry (a user must fix something); only the periodic requeue remains
+//   thrown TerminalError   → no retry (a user must fix something); only the periodic resync remains
+//   { requeue: false }     → nothing: the object is gone
+//
+// The one resync. Every key comes back periodically even when nothing told us it changed, because the cache is
+// not the world: a watch can miss or coalesce events (a 410 re-list, a restart, a bug in a filter), and AWS sends
+// no events at all, so drift, a deleted load balancer or a rollout finishing is only noticed by looking again.
+// This periodic requeue is the only resync in the runtime: informers deliver changes and never replay their cache
+// on a timer, and controllers do not return `requeueAfterMs: <their resync interval>` (that would be a second,
+// unjittered resync); they return `resyncAfterMs` instead.
+//   period  the Result's `resyncAfterMs` (e.g. an Environment's spec.resyncInterval), else the controller's
+//           `periodicRequeueMs`. A period ≤ 0 means no resync. The key's last reported period is remembered, so a
+//           key that then fails terminally is still resynced at its own pace; `requeue: false` forgets it.
+//   jitter  ±10 % (the controller's injected `random`, so tests can pin it), so the keys of one Environment,
+//           or the replicas of a busy controller, do not all hit AWS in the same second after a restart.
+// Each reconcile schedules the next resync, and the queue keeps only a key's earliest timed requeue: a key has at
+// most one resync pending, and however often events reconcile it in between, it is looked at again within a period.
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -35,9 +50,21 @@ export function isTerminalError(err: unknown): err is TerminalError {
 }
 
 export interface Result {
-  /** Come back after this long instead of the periodic requeue (e.g. an AWS resource is still provisioning). */
+  /**
+   * Come back after exactly this long (a rollout poll, a CloudFront distribution disabling), instead of the
+   * periodic resync for this round. Not jittered. Not for the resync interval itself: use `resyncAfterMs`.
+   */
   readonly requeueAfterMs?: number;
-  /** false: no periodic requeue either — the object is gone and there is nothing left to watch. */
+  /**
+   * The period for this key's next periodic resync (for example an Environment's spec.resyncInterval); default:
+   * the controller's periodicRequeueMs. Jittered ±10 % by the controller. Remembered for the key, so a terminal
+   * error later resyncs it at the same pace. ≤ 0: no periodic resync for this key.
+   */
+  readonly resyncAfterMs?: number;
+  /**
+   * false: no periodic resync either — the object is gone and there is nothing left to watch. The key's remembered
+   * resync period is forgotten with it.
+   */
   readonly requeue?: boolean;
 }
 
@@ -61,10 +88,16 @@ export interface EventSource<T> {
   list(): T[];
 }
 
+/** An EventSource with field indexes (Informer implements it): what `indexedKeys` reads. */
+export interface IndexedEventSource<T> extends EventSource<T> {
+  /** The cached objects filed under `value` in the index `name`; throws for an unknown index. */
+  byIndex(name: string, value: string): T[];
+}
+
 export interface WatchOptions<T> {
   /** Default: the object's own key. */
   readonly map?: KeyMapper<T>;
-  /** Return false to ignore an update (resyncs pass oldObj === newObj). Default: every update counts. */
+  /** Return false to ignore an update. Default: every update counts. */
   readonly updateFilter?: (oldObj: T, newObj: T) => boolean;
 }
 
@@ -77,8 +110,9 @@ export interface ControllerOptions {
   /** Concurrent reconciles (each on a different key). Default 2. */
   readonly workers?: number;
   /**
-   * Every key is reconciled again this long (±10 %) after a success, because watches miss things and AWS sends
-   * no events at all. Default 10 minutes; 0 disables.
+   * The default resync period: every key is reconciled again this long (±10 %) after a success or a terminal
+   * error, unless its Result gave its own `resyncAfterMs`. See "the one resync" above. Default 10 minutes;
+   * 0 disables the default (a key's own `resyncAfterMs` still applies).
    */
   readonly periodicRequeueMs?: number;
   readonly queue?: Omit<WorkQueueOptions, 'clock'>;
@@ -94,6 +128,8 @@ export class Controller {
   private readonly random: () => number;
   private readonly metrics: RuntimeMetrics | undefined;
   private readonly periodicRequeueMs: number;
+  /** The resync period each key last reported in `resyncAfterMs`, for resyncing it after a terminal error. */
+  private readonly resyncPeriods = new Map<string, number>();
   private workQueue: WorkQueue;
   private workers: Promise<void>[] = [];
   /** One per watched informer: enqueues everything it has cached. */
@@ -152,8 +188,7 @@ export class Controller {
         if (options.updateFilter && !options.updateFilter(oldObj, newObj)) return;
         // Old and new usually give the same key: add it once, or an idle worker takes the first add at once
         // and the second marks the key dirty, which reconciles it twice.
-        const keys = new Set(oldObj !== newObj ? keysOf(oldObj) : []);
-        for (const key of keysOf(newObj)) keys.add(key);
+        const keys = new Set([...keysOf(oldObj), ...keysOf(newObj)]);
         for (const key of keys) this.enqueue(key);
       },
       onDelete: enqueueAll,
@@ -224,19 +259,20 @@ export class Controller {
     try {
       const outcome = await this.options.reconcile(key, ctx);
       queue.forget(key);
+      this.rememberResyncPeriod(key, outcome);
       if (outcome.requeueAfterMs !== undefined && outcome.requeueAfterMs >= 0) {
         queue.addAfter(key, outcome.requeueAfterMs);
         result = 'requeue_after';
         log.debug({ requeueAfterMs: outcome.requeueAfterMs }, 'reconciled; requeue requested');
       } else {
-        this.schedulePeriodic(queue, key, outcome);
+        const resyncInMs = outcome.requeue === false ? undefined : this.scheduleResync(queue, key);
         result = 'success';
-        log.debug('reconciled');
+        log.debug({ resyncInMs }, 'reconciled');
       }
     } catch (err) {
       if (isTerminalError(err)) {
         queue.forget(key);
-        this.schedulePeriodic(queue, key, {});
+        this.scheduleResync(queue, key);
         result = 'terminal';
         log.error({ err, reason: err.reason }, 'reconcile failed with a terminal error; not retrying');
       } else {
@@ -256,9 +292,23 @@ export class Controller {
     }
   }
 
-  private schedulePeriodic(queue: WorkQueue, key: string, outcome: Result): void {
-    if (outcome.requeue === false || this.periodicRequeueMs <= 0) return;
-    queue.addAfter(key, jitter(this.periodicRequeueMs, 0.1, this.random));
+  /**
+   * `requeue: false` forgets the key; a `resyncAfterMs` is its period from now on; a plain success (neither field)
+   * goes back to the default. A bare `requeueAfterMs` says nothing about the period and keeps the one remembered.
+   */
+  private rememberResyncPeriod(key: string, outcome: Result): void {
+    if (outcome.requeue === false) this.resyncPeriods.delete(key);
+    else if (outcome.resyncAfterMs !== undefined) this.resyncPeriods.set(key, outcome.resyncAfterMs);
+    else if (outcome.requeueAfterMs === undefined) this.resyncPeriods.delete(key);
+  }
+
+  /** Schedules the key's next periodic resync; returns the jittered delay, or undefined when it has none. */
+  private scheduleResync(queue: WorkQueue, key: string): number | undefined {
+    const period = this.resyncPeriods.get(key) ?? this.periodicRequeueMs;
+    if (period <= 0) return undefined;
+    const delay = jitter(period, 0.1, this.random);
+    queue.addAfter(key, delay);
+    return delay;
   }
 }
 
@@ -272,6 +322,17 @@ export function ownerKeys(owner: ResourceType): KeyMapper<KubeObject> {
     (obj.metadata?.ownerReferences ?? [])
       .filter((ref) => ref.kind === owner.kind && groupOf(ref.apiVersion) === groupOf(apiVersion))
       .map((ref) => (owner.namespaced && obj.metadata?.namespace ? `${obj.metadata.namespace}/${ref.name}` : ref.name));
+}
+
+/**
+ * A KeyMapper for objects that others point at: the keys of the objects in `source` filed under this object's key
+ * in the index `index` — "the Services that reference this Environment", from one bucket rather than a scan.
+ * The index function must therefore return the referenced object's key (`namespace/name`), e.g.
+ * `services.addIndex('environment', (s) => [`${s.metadata.namespace}/${s.spec.environmentRef.name}`])` and then
+ * `controller.watch(environments, { map: indexedKeys(services, 'environment') })`.
+ */
+export function indexedKeys<T extends KubeObject>(source: IndexedEventSource<T>, index: string): KeyMapper<KubeObject> {
+  return (obj) => source.byIndex(index, keyOf(obj)).map((referrer) => keyOf(referrer));
 }
 
 function groupOf(apiVersion: string): string {

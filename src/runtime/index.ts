@@ -31,17 +31,25 @@ export {
   resourcePath,
   statusCodeOf,
 } from './kube.js';
-export { Informer, type InformerHandlers, type InformerOptions, type WatchFunction } from './informer.js';
+export {
+  type IndexFunction,
+  Informer,
+  type InformerHandlers,
+  type InformerOptions,
+  type WatchFunction,
+} from './informer.js';
 export {
   Controller,
   type ControllerOptions,
   type EventSource,
+  type IndexedEventSource,
   type KeyMapper,
   type ReconcileContext,
   type Reconciler,
   type Result,
   TerminalError,
   type WatchOptions,
+  indexedKeys,
   isTerminalError,
   ownerKeys,
 } from './controller.js';

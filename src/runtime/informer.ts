@@ -1,7 +1,13 @@
 // List + watch of one kind into a local cache, with the failure handling a long-running operator needs:
 // resume from the last resourceVersion, back off when the server is unhappy, re-list when history is gone (410),
-// restart a watch that went silent (a half-open TCP connection never errors by itself), and periodically re-deliver
-// every cached object because controllers must not rely on having seen every event.
+// and restart a watch that went silent (a half-open TCP connection never errors by itself). The informer delivers
+// changes only; it has no periodic resync of its own: the Controller's periodic requeue is the one resync
+// (controller.ts explains why).
+//
+// Field indexes in the manner of client-go's Indexer: an index function maps an object to the values it is filed
+// under ("the Environment this Service references"), and byIndex answers "which cached objects have this value"
+// from a bucket, without scanning the cache. Every change to the cache (watch event, re-list) updates the buckets
+// before handlers run, so a handler that asks an index sees the state it was told about.
 import { Watch } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { type Clock, type TimerHandle, jitter, sleep, systemClock } from './clock.js';
@@ -18,7 +24,7 @@ import {
 
 export interface InformerHandlers<T> {
   readonly onAdd?: (obj: T) => void;
-  /** Also called by the periodic resync, with `oldObj === newObj`. */
+  /** A changed object (a new resourceVersion): what the cache held before, and what it holds now. */
   readonly onUpdate?: (oldObj: T, newObj: T) => void;
   /** Receives the last state the cache knew, also when the deletion was only noticed by a re-list. */
   readonly onDelete?: (obj: T) => void;
@@ -39,8 +45,6 @@ export interface InformerOptions {
   readonly namespace?: string;
   readonly labelSelector?: string;
   readonly fieldSelector?: string;
-  /** Re-deliver every cached object this often (±10 %). Default 10 minutes; 0 disables. */
-  readonly resyncPeriodMs?: number;
   /** Asks the server to end each watch after about this long, so watches are renewed routinely. Default 300. */
   readonly watchTimeoutSeconds?: number;
   /**
@@ -56,6 +60,12 @@ export interface InformerOptions {
   /** Replaces the watch transport (tests use it to inject faults in front of the real server). */
   readonly watch?: WatchFunction;
 }
+
+/**
+ * The values an object is filed under in one index, e.g. `[namespace/environmentName]`; empty files it nowhere.
+ * Must be pure and cheap: it runs on every add, update and re-list, inside the watch loop.
+ */
+export type IndexFunction<T> = (obj: T) => readonly string[];
 
 type WatchOutcome = 'closed' | 'gone' | 'failed' | 'stalled' | 'stopped';
 
@@ -77,17 +87,16 @@ export class Informer<T extends KubeObject> {
   private readonly watchdogMs: number;
   private readonly backoffBaseMs: number;
   private readonly backoffMaxMs: number;
-  private readonly resyncPeriodMs: number;
   private readonly startWatch: WatchFunction;
 
   private readonly cache = new Map<string, T>();
+  private readonly indexes = new Map<string, FieldIndex<T>>();
   private readonly handlers: InformerHandlers<T>[] = [];
   private readonly syncWaiters: (() => void)[] = [];
   private resourceVersion = '';
   private synced = false;
   private running: Promise<void> | undefined;
   private stopController: AbortController | undefined;
-  private resyncTimer: TimerHandle | undefined;
   private lastHeartbeat = 0;
   private consecutiveFailures = 0;
 
@@ -102,7 +111,6 @@ export class Informer<T extends KubeObject> {
     this.watchdogMs = options.watchdogMs ?? this.watchTimeoutSeconds * 1000 + 30_000;
     this.backoffBaseMs = options.backoffBaseMs ?? 500;
     this.backoffMaxMs = options.backoffMaxMs ?? 30_000;
-    this.resyncPeriodMs = options.resyncPeriodMs ?? 10 * 60_000;
     const kubeConfig = options.client.kubeConfig;
     this.startWatch =
       options.watch ?? ((path, query, onEvent, onDone) => new Watch(kubeConfig).watch(path, query, onEvent, onDone));
@@ -125,6 +133,25 @@ export class Informer<T extends KubeObject> {
 
   keys(): string[] {
     return [...this.cache.keys()];
+  }
+
+  /**
+   * Adds a field index. Before or after start: objects already cached are indexed at once. An index function that
+   * throws is logged and files that object nowhere (it must not break the watch loop). Names are unique.
+   */
+  addIndex(name: string, indexFn: IndexFunction<T>): void {
+    if (this.indexes.has(name)) throw new Error(`informer ${this.type.plural}: index ${name} already exists`);
+    const index: FieldIndex<T> = { indexFn, buckets: new Map(), valuesByKey: new Map() };
+    this.indexes.set(name, index);
+    for (const [key, obj] of this.cache) this.fileInIndex(name, index, key, obj);
+  }
+
+  /** The cached objects filed under `value` in the index `name`, in no particular order. Throws for an unknown index. */
+  byIndex(name: string, value: string): T[] {
+    const index = this.indexes.get(name);
+    if (!index) throw new Error(`informer ${this.type.plural}: no index named ${name}`);
+    const bucket = index.buckets.get(value);
+    return bucket ? [...bucket.values()] : [];
   }
 
   /** True once the first full list has been loaded into the cache. */
@@ -167,14 +194,11 @@ export class Informer<T extends KubeObject> {
     this.running = this.run(this.stopController.signal).catch((err: unknown) => {
       this.log?.error({ err }, 'informer loop crashed');
     });
-    this.scheduleResync();
   }
 
   /** Stops watching and resolves once the loop has exited. The cache keeps its contents. */
   async stop(): Promise<void> {
     this.stopController?.abort(new Error('informer stopped'));
-    if (this.resyncTimer) this.clock.clearTimeout(this.resyncTimer);
-    this.resyncTimer = undefined;
     await this.running;
     this.running = undefined;
   }
@@ -243,7 +267,7 @@ export class Informer<T extends KubeObject> {
     }
     for (const [key, obj] of [...this.cache]) {
       if (!seen.has(key)) {
-        this.cache.delete(key);
+        this.remove(key);
         this.emitDelete(obj);
       }
     }
@@ -259,12 +283,44 @@ export class Informer<T extends KubeObject> {
   private upsert(key: string, obj: T): void {
     const old = this.cache.get(key);
     this.cache.set(key, obj);
+    for (const [name, index] of this.indexes) this.fileInIndex(name, index, key, obj);
     if (!old) this.emitAdd(obj);
     else if (old.metadata?.resourceVersion !== obj.metadata?.resourceVersion) this.emitUpdate(old, obj);
   }
 
+  /** Drops a key from the cache and from every index bucket it was filed in. */
+  private remove(key: string): void {
+    this.cache.delete(key);
+    for (const index of this.indexes.values()) unfile(index, key);
+  }
+
+  /**
+   * (Re)files one object in one index. The values it was filed under are remembered per key, so an update leaves
+   * its old buckets even when the old object was mutated in place by a careless reader.
+   */
+  private fileInIndex(name: string, index: FieldIndex<T>, key: string, obj: T): void {
+    let values: readonly string[];
+    try {
+      values = [...new Set(index.indexFn(obj))];
+    } catch (err) {
+      this.log?.error({ err, index: name, key }, 'index function threw; the object is left out of the index');
+      values = [];
+    }
+    unfile(index, key);
+    if (values.length === 0) return;
+    index.valuesByKey.set(key, values);
+    for (const value of values) {
+      let bucket = index.buckets.get(value);
+      if (!bucket) index.buckets.set(value, (bucket = new Map()));
+      bucket.set(key, obj);
+    }
+  }
+
   /** Runs one watch from the current resourceVersion until it closes, fails, goes silent or we stop. */
   private watchOnce(signal: AbortSignal): Promise<WatchOutcome> {
+    // A stop that lands between a re-list and this call has already fired its abort event: the listener below
+    // would never hear it, and stop() would wait for the watchdog.
+    if (signal.aborted) return Promise.resolve('stopped');
     return new Promise<WatchOutcome>((resolve) => {
       let finished = false;
       let abortWatch: AbortController | undefined;
@@ -301,8 +357,7 @@ export class Informer<T extends KubeObject> {
           }
           case 'DELETED': {
             const item = obj as T;
-            const key = keyOf(item);
-            this.cache.delete(key);
+            this.remove(keyOf(item));
             this.emitDelete(item);
             break;
           }
@@ -352,19 +407,6 @@ export class Informer<T extends KubeObject> {
     });
   }
 
-  private scheduleResync(): void {
-    if (this.resyncPeriodMs <= 0) return;
-    const stopped = this.stopController?.signal;
-    this.resyncTimer = this.clock.setTimeout(
-      () => {
-        if (stopped?.aborted) return;
-        if (this.synced) for (const obj of [...this.cache.values()]) this.emitUpdate(obj, obj);
-        this.scheduleResync();
-      },
-      jitter(this.resyncPeriodMs, 0.1),
-    );
-  }
-
   private emitAdd(obj: T): void {
     for (const h of this.handlers) if (h.onAdd) this.deliver(() => h.onAdd?.(obj));
   }
@@ -384,6 +426,25 @@ export class Informer<T extends KubeObject> {
     } catch (err) {
       this.log?.error({ err }, 'informer handler threw');
     }
+  }
+}
+
+interface FieldIndex<T> {
+  readonly indexFn: IndexFunction<T>;
+  /** value → key → object: byIndex reads one bucket. */
+  readonly buckets: Map<string, Map<string, T>>;
+  /** key → the values it is filed under, so removal touches only its own buckets. */
+  readonly valuesByKey: Map<string, readonly string[]>;
+}
+
+function unfile<T>(index: FieldIndex<T>, key: string): void {
+  const values = index.valuesByKey.get(key);
+  if (!values) return;
+  index.valuesByKey.delete(key);
+  for (const value of values) {
+    const bucket = index.buckets.get(value);
+    bucket?.delete(key);
+    if (bucket?.size === 0) index.buckets.delete(value);
   }
 }
 

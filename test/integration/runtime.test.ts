@@ -222,25 +222,52 @@ describe('Informer', () => {
     },
   );
 
-  test('resync re-delivers every cached object as an update', { timeout: 30_000 }, async () => {
-    await configMaps.create({ metadata: { name: 'resync', namespace, labels: { test: 'resync' } } });
-    const resyncs: string[] = [];
+  test('indexes answer who references what, through adds, moves and deletes', { timeout: 30_000 }, async () => {
+    const labels = { test: 'index' };
+    const ref = (name: string, env: string): ConfigMap => ({ metadata: { name, namespace, labels }, data: { env } });
+    await configMaps.create(ref('idx-web', 'prod'));
+    await configMaps.create(ref('idx-api', 'prod'));
     const informer = new Informer<ConfigMap>({
       client,
       type: CoreTypes.configMap,
       namespace,
-      labelSelector: 'test=resync',
-      resyncPeriodMs: 300,
+      labelSelector: 'test=index',
       logger,
     });
-    informer.addHandlers({ onUpdate: (o, n) => o === n && resyncs.push(n.metadata?.name ?? '') });
+    const environmentKey = (c: ConfigMap): readonly string[] => (c.data?.env ? [`${namespace}/${c.data.env}`] : []);
+    informer.addIndex('environment', environmentKey);
+    const referrers = (env: string): string[] =>
+      informer
+        .byIndex('environment', `${namespace}/${env}`)
+        .map((c) => c.metadata?.name ?? '')
+        .sort();
     informer.start();
     try {
-      await eventually('two resyncs', () => resyncs.length >= 2);
-      assert.ok(resyncs.every((n) => n === 'resync'));
+      await informer.waitForSync(AbortSignal.timeout(10_000));
+      assert.deepEqual(referrers('prod'), ['idx-api', 'idx-web'], 'the initial list is indexed');
+
+      await configMaps.create(ref('idx-worker', 'dev'));
+      await eventually('a new referrer', () => referrers('dev').length === 1);
+      assert.deepEqual(referrers('dev'), ['idx-worker']);
+
+      await configMaps.mergePatch({ namespace, name: 'idx-api' }, { data: { env: 'dev' } });
+      await eventually('a moved referrer', () => referrers('dev').includes('idx-api'));
+      assert.deepEqual(referrers('prod'), ['idx-web'], 'it left its old bucket');
+      assert.deepEqual(referrers('dev'), ['idx-api', 'idx-worker']);
+
+      await configMaps.delete({ namespace, name: 'idx-web' });
+      await eventually('a deleted referrer', () => referrers('prod').length === 0);
+      assert.equal(informer.get(`${namespace}/idx-web`), undefined);
+
+      // An index added to a running informer files what it already holds.
+      informer.addIndex('name', (c) => [c.metadata?.name ?? '']);
+      assert.deepEqual(
+        informer.byIndex('name', 'idx-worker').map((c) => c.data?.env),
+        ['dev'],
+      );
     } finally {
       await informer.stop();
-      await configMaps.delete({ namespace, name: 'resync' });
+      for (const name of ['idx-api', 'idx-worker']) await configMaps.delete({ namespace, name });
     }
   });
 });
