@@ -23,7 +23,8 @@ export interface Environment {
 export interface EnvironmentSpec {
   /**
    * The kind of Environment. production Environments never host PreviewDeployments and have no Cognito gate unless
-   * spec.access.cognito.enabled is set to true; non-production Environments are gated by default.
+   * spec.access.cognito.enabled is set to true; non-production Environments are gated by default. Immutable: a
+   * workload moves to production through a new Environment.
    */
   readonly tier: 'production' | 'non-production';
   /**

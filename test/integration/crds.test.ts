@@ -223,6 +223,54 @@ test('immutable fields of existing objects cannot change', async (t) => {
   }
 });
 
+test('spec.tier cannot change: a workload moves to production through a new Environment', async () => {
+  const spec = {
+    tier: 'non-production',
+    region: 'eu-west-1',
+    domain: { baseDomain: 'tier.shop.example.com', hostedZoneId: 'Z0123456789ABCDEFGHIJ' },
+    network: {
+      vpcId: 'vpc-0a1b2c3d4e5f60718',
+      subnetIds: ['subnet-0a1b2c3d4e5f60711', 'subnet-0b2c3d4e5f6071822'],
+    },
+    loadBalancer: {
+      certificateArn: 'arn:aws:acm:eu-west-1:123456789012:certificate/30fdfdc0-7ce4-40ce-8ab0-0b11fc5416af',
+    },
+  };
+  // Created for real (not a dry run), since a transition rule needs an old object.
+  const created = await api.create(target('Environment', 'tier-change', spec), undefined, undefined, FIELD_MANAGER);
+  try {
+    // A full update (PUT) of the live object with only the tier changed.
+    const promoted = { ...created, spec: { ...(created as { spec: object }).spec, tier: 'production' } };
+    const r = await rejected(() => api.replace(promoted, undefined, undefined, FIELD_MANAGER));
+    assert.equal(r.code, 422, r.message);
+    assert.ok(r.message.includes('spec.tier: Invalid value'), r.message);
+    assert.ok(
+      r.message.includes('spec.tier is immutable: a workload moves to production by creating a new'),
+      r.message,
+    );
+    assert.ok(r.message.includes('(spec.environmentRef)'), r.message);
+    assert.deepEqual([...new Set(r.fields)], ['spec.tier'], r.message);
+    // The other way round too (the production example, by merge patch).
+    const back = await rejected(() =>
+      api.patch(
+        target('Environment', 'production', { tier: 'non-production' }),
+        undefined,
+        'All',
+        FIELD_MANAGER,
+        undefined,
+        PatchStrategy.MergePatch,
+      ),
+    );
+    assert.equal(back.code, 422, back.message);
+    assert.deepEqual([...new Set(back.fields)], ['spec.tier'], back.message);
+    // Keeping the tier, the same object still updates.
+    const kept = { ...created, spec: { ...(created as { spec: object }).spec, resyncInterval: '15m' } };
+    await api.replace(kept, undefined, undefined, FIELD_MANAGER);
+  } finally {
+    await api.delete(target('Environment', 'tier-change', undefined));
+  }
+});
+
 test('mutable fields of existing objects still change', async () => {
   const accepted: [string, string, unknown][] = [
     ['Environment', 'dev', { tags: { Owner: 'checkout-team' }, previews: { maxActive: 20 } }],
