@@ -7,8 +7,6 @@ export interface Config {
   readonly watchNamespace?: string;
   /** Overrides every AWS endpoint (the local emulator). Never set in production. */
   readonly awsEndpoint?: string;
-  /** Region for calls that are not tied to an Environment (STS). */
-  readonly defaultRegion: string;
   readonly metricsPort: number;
   readonly leaderElection: boolean;
   readonly leaseNamespace: string;
@@ -18,6 +16,11 @@ export interface Config {
   readonly logLevel: string;
   /** Default resync when an Environment sets none (the CRD defaults it to 5m). */
   readonly defaultResyncMs: number;
+  /**
+   * The deadline of one reconcile pass: its abort signal reaches every AWS call, so a worker is never busy longer
+   * than this, whatever a connection does. What is left is done by the next pass.
+   */
+  readonly passDeadlineMs: number;
 }
 
 function int(name: string, value: string | undefined, fallback: number, min: number, max: number): number {
@@ -59,7 +62,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     clusterId,
     ...(env.SLIPWAY_WATCH_NAMESPACE ? { watchNamespace: env.SLIPWAY_WATCH_NAMESPACE } : {}),
     ...(awsEndpoint ? { awsEndpoint } : {}),
-    defaultRegion: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
     metricsPort: int('SLIPWAY_METRICS_PORT', env.SLIPWAY_METRICS_PORT, 8080, 0, 65535),
     leaderElection: bool('SLIPWAY_LEADER_ELECTION', env.SLIPWAY_LEADER_ELECTION, true),
     leaseNamespace: env.SLIPWAY_LEASE_NAMESPACE ?? env.POD_NAMESPACE ?? 'default',
@@ -68,5 +70,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     workers: int('SLIPWAY_WORKERS', env.SLIPWAY_WORKERS, 4, 1, 64),
     logLevel: env.SLIPWAY_LOG_LEVEL ?? 'info',
     defaultResyncMs: parseDuration(env.SLIPWAY_DEFAULT_RESYNC ?? '5m'),
+    passDeadlineMs: parseDuration(env.SLIPWAY_PASS_DEADLINE ?? '2m'),
   };
 }

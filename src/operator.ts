@@ -11,6 +11,10 @@ import { environmentReconciler } from './controllers/environment.js';
 import { previewReconciler } from './controllers/preview.js';
 import { serviceReconciler } from './controllers/service.js';
 import type { OperatorDeps } from './controllers/shared.js';
+import { BY_ENVIRONMENT, environmentKeyOf } from './controllers/workload.js';
+
+/** The informer index of previews by the Service they copy: `namespace/name`. */
+const BY_SERVICE = 'service';
 import {
   Controller,
   defaultIdentity,
@@ -48,7 +52,6 @@ export interface OperatorOptions {
 
 /** Spec, deletion or annotation changes matter; our own status writes do not (they would retrigger us). */
 function meaningfulChange(oldObj: KubeObject, newObj: KubeObject): boolean {
-  if (oldObj === newObj) return true; // periodic resync
   const a = oldObj.metadata ?? {};
   const b = newObj.metadata ?? {};
   return (
@@ -116,6 +119,7 @@ export function createOperator(opts: OperatorOptions): Operator {
     previews,
     now: opts.now ?? (() => new Date()),
     defaultResyncMs: config.defaultResyncMs,
+    passDeadlineMs: config.passDeadlineMs,
   };
 
   const common = { logger, registry, workers: config.workers, periodicRequeueMs: config.defaultResyncMs };
@@ -135,21 +139,19 @@ export function createOperator(opts: OperatorOptions): Operator {
     reconcile: previewReconciler(deps, kube.resource(PREVIEW_TYPE)),
   });
 
-  const envOf = (obj: Service | PreviewDeployment) => `${obj.metadata.namespace}/${obj.spec.environmentRef.name}`;
+  // Indexes, not scans: who references an Environment, and which previews copy a Service.
+  services.addIndex(BY_ENVIRONMENT, (s) => [environmentKeyOf(s)]);
+  previews.addIndex(BY_ENVIRONMENT, (p) => [environmentKeyOf(p)]);
+  previews.addIndex(BY_SERVICE, (p) => [`${p.metadata.namespace ?? 'default'}/${p.spec.serviceRef.name}`]);
   const referencing =
     <T extends Service | PreviewDeployment>(inf: Informer<T>) =>
     (env: Environment) =>
-      inf
-        .list()
-        .filter(
-          (o) => o.metadata.namespace === env.metadata.namespace && o.spec.environmentRef.name === env.metadata.name,
-        )
-        .map((o) => keyOf(o));
+      inf.byIndex(BY_ENVIRONMENT, keyOf(env)).map((o) => keyOf(o));
   // Environments: their own changes, plus Services and previews coming and going (the gate's callback URLs).
   envController.watch(environments, { updateFilter: meaningfulChange });
-  envController.watch(services, { map: envOf, updateFilter: meaningfulChange });
+  envController.watch(services, { map: environmentKeyOf, updateFilter: meaningfulChange });
   envController.watch(previews, {
-    map: envOf,
+    map: environmentKeyOf,
     updateFilter: (a, b) => meaningfulChange(a, b) || a.status?.phase !== b.status?.phase,
   });
   // Services and previews: their own changes, plus their Environment's (its status says where to attach).
@@ -158,11 +160,7 @@ export function createOperator(opts: OperatorOptions): Operator {
   previewController.watch(previews, { updateFilter: meaningfulChange });
   previewController.watch(environments, { map: referencing(previews), updateFilter: environmentChangeForWorkloads });
   previewController.watch(services, {
-    map: (svc: Service) =>
-      previews
-        .list()
-        .filter((p) => p.metadata.namespace === svc.metadata.namespace && p.spec.serviceRef.name === svc.metadata.name)
-        .map((p) => keyOf(p)),
+    map: (svc: Service) => previews.byIndex(BY_SERVICE, keyOf(svc)).map((p) => keyOf(p)),
     updateFilter: meaningfulChange,
   });
 

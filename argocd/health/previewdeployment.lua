@@ -12,6 +12,8 @@ local WAITING = {
   EnvironmentNotReady = true, -- its load balancer, cluster or Cognito gate is still being created
   ServiceNotFound = true,     -- a preview's Service does not exist yet
   InUse = true,               -- an Environment being deleted waits for its Services and previews to go
+  Throttled = true,           -- AWS throttled a call: the operator backs off and retries on its own
+  Unavailable = true,         -- AWS or the network failed transiently: retried with backoff
   Drifted = true,             -- without Drifted=True: resources a changed spec no longer has were just removed
 }
 

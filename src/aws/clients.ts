@@ -11,6 +11,7 @@ import { CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
 import { Route53Client } from '@aws-sdk/client-route-53';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
@@ -235,6 +236,17 @@ export class AwsClients {
   /** CloudFront is global too; its certificates must come from ACM in us-east-1. */
   get cloudfront(): CloudFrontClient {
     return this.get('cloudfront', (config) => new CloudFrontClient({ ...config, region: 'us-east-1' }));
+  }
+  /** The Resource Groups Tagging API of the region: finds what carries given tags in one paginated read. */
+  get tagging(): ResourceGroupsTaggingAPIClient {
+    return this.get('tagging', (config) => new ResourceGroupsTaggingAPIClient(config));
+  }
+  /** The same in us-east-1, where CloudFront's global resources are listed. */
+  get taggingGlobal(): ResourceGroupsTaggingAPIClient {
+    return this.get(
+      'tagging-global',
+      (config) => new ResourceGroupsTaggingAPIClient({ ...config, region: 'us-east-1' }),
+    );
   }
 
   /**

@@ -3,30 +3,21 @@
 // and the finalizer path removes the AWS resources), capped by the Environment's previews.maxActive.
 import type { PreviewDeployment, PreviewDeploymentStatus, Service, ServiceSpec } from '../api/index.js';
 import { parseDuration } from '../config.js';
+import { after, outcome, TERMINAL, WATCH } from '../outcome/outcome.js';
 import { boundedName } from '../planner/naming.js';
 import type { Workload } from '../planner/service.js';
-import {
-  addFinalizer,
-  isBeingDeleted,
-  parseKey,
-  refOf,
-  type ReconcileContext,
-  type ResourceClient,
-  type Result,
-  StatusWriter,
-  TerminalError,
-} from '../runtime/index.js';
+import { formatTime, refOf, type ResourceClient } from '../runtime/index.js';
 import { previewIsLive, previewSubdomain } from './preview-hosts.js';
+import { customResourceReconciler, type Prepared } from './reconcile.js';
+import type { OperatorDeps } from './shared.js';
 import {
-  blockedStatus,
-  commonStatus,
-  failureToThrow,
-  FINALIZER,
-  formatNow,
-  jittered,
-  type OperatorDeps,
-} from './shared.js';
-import { applyWorkload, finishDeletion, lookupEnvironment } from './workload.js';
+  BY_ENVIRONMENT,
+  lookupEnvironment,
+  prepareWorkload,
+  prepareWorkloadDeletion,
+  resyncOf,
+  workloadStatusFields,
+} from './workload.js';
 
 /** The image a preview runs: its own `image`, or the Service's image with the tag replaced by `imageTag`. */
 export function previewImage(p: PreviewDeployment, serviceImage: string): string {
@@ -76,160 +67,125 @@ export function ttlRevision(p: PreviewDeployment): string {
 
 /** When the TTL started: the creation, or the last change of ttlRevision seen, whichever is later. */
 export function ttlStart(p: PreviewDeployment, now: Date): string {
-  const created = p.metadata.creationTimestamp ?? formatNow(now);
+  const created = p.metadata.creationTimestamp ?? formatTime(now);
   const s = p.status;
   if (!s?.ttlStartedAt || s.ttlRevision === undefined) return created;
-  return s.ttlRevision === ttlRevision(p) ? s.ttlStartedAt : formatNow(now);
+  return s.ttlRevision === ttlRevision(p) ? s.ttlStartedAt : formatTime(now);
 }
 
 export function expiresAt(p: PreviewDeployment, defaultTtl: string, startedAt: string): Date {
   return new Date((Date.parse(startedAt) || 0) + parseDuration(p.spec.ttl ?? defaultTtl));
 }
 
+/** How often a preview over previews.maxActive looks for a free slot (a slot frees when another preview goes). */
+const QUOTA_POLL_MS = 60_000;
+
 export function previewReconciler(deps: OperatorDeps, client: ResourceClient<PreviewDeployment>) {
-  const statusWriter = new StatusWriter<PreviewDeployment>(client, deps.log);
+  const serviceOf = (p: PreviewDeployment) =>
+    deps.services.get(`${p.metadata.namespace ?? 'default'}/${p.spec.serviceRef.name}`);
+  const lookup = (p: PreviewDeployment) =>
+    lookupEnvironment(deps, p.metadata.namespace ?? 'default', p.spec.environmentRef.name, 'spec.environmentRef.name');
+  const ttlDefault = (p: PreviewDeployment) => lookup(p).env?.spec.previews?.defaultTTL ?? '72h';
+  const ttlFields = (p: PreviewDeployment, now: Date) => ({
+    ttlStartedAt: ttlStart(p, now),
+    ttlRevision: ttlRevision(p),
+  });
+  const expiryOf = (p: PreviewDeployment, now: Date) => expiresAt(p, ttlDefault(p), ttlStart(p, now));
 
-  return async function reconcile(key: string, rctx: ReconcileContext): Promise<Result> {
-    let p = await client.find(parseKey(key), rctx.signal);
-    if (!p) return { requeue: false };
-    const now = deps.now();
-    const generation = p.metadata.generation;
-    const status = p.status;
-    const ns = p.metadata.namespace ?? 'default';
-    const lookup = lookupEnvironment(deps, ns, p.spec.environmentRef.name, 'spec.environmentRef.name');
-    const svc = deps.services.get(`${ns}/${p.spec.serviceRef.name}`);
+  return customResourceReconciler<PreviewDeployment, PreviewDeploymentStatus, Prepared>(deps, {
+    client,
 
-    if (isBeingDeleted(p)) {
+    // A closed or merged pull request, or a run-out TTL, ends the preview: delete the object; cleanup follows
+    // through the deletion path, which the deletion's own update wakes.
+    async preflight(p, { now }) {
+      const expiry = expiryOf(p, now);
+      const pr = p.spec.pullRequest;
+      const closed = pr.state !== 'open';
+      if (!closed && expiry > now) return undefined;
+      const ending = closed ? `pull request #${pr.number} is ${pr.state}` : `its TTL ran out at ${formatTime(expiry)}`;
+      await deps.events.normal(p, closed ? 'PullRequestClosed' : 'Expired', `deleting the preview: ${ending}`);
+      const phase = closed ? 'Closing' : 'Expired';
+      await client.patchStatus(refOf(p), { status: { ...ttlFields(p, now), phase, expiresAt: formatTime(expiry) } });
+      await client.delete(refOf(p));
+      return {};
+    },
+
+    async prepare(p) {
+      const ns = p.metadata.namespace ?? 'default';
+      const found = lookup(p);
+      if (!found.ok) return { stop: found.stop, fields: { phase: 'Pending' } };
+      const env = found.env;
+      const resyncMs = resyncOf(deps, env);
+      const blocked = (reason: string, message: string) => ({
+        stop: outcome(reason, message, TERMINAL),
+        fields: { phase: 'Blocked' as const },
+        resyncMs,
+      });
+      if (env.spec.tier === 'production' || !env.spec.previews?.enabled) {
+        return blocked(
+          'PreviewsDisabled',
+          `spec.environmentRef.name: Environment ${env.metadata.name} does not allow previews; set previews.enabled on a non-production Environment`,
+        );
+      }
+      const svc = serviceOf(p);
+      if (!svc) {
+        const message = `spec.serviceRef.name: Service ${p.spec.serviceRef.name} does not exist in namespace ${ns}; create it or fix the name`;
+        return { stop: outcome('ServiceNotFound', message, WATCH), fields: { phase: 'Pending' }, resyncMs };
+      }
+      if (svc.spec.environmentRef.name !== env.metadata.name) {
+        return blocked(
+          'EnvironmentMismatch',
+          `spec.environmentRef.name: Service ${svc.metadata.name} runs on Environment ${svc.spec.environmentRef.name}, not ${env.metadata.name}; point the preview at ${svc.spec.environmentRef.name}`,
+        );
+      }
+      // The cap: the oldest live previews hold the slots; one over it waits, creating nothing.
+      const maxActive = env.spec.previews.maxActive;
+      const live = deps.previews
+        .byIndex(BY_ENVIRONMENT, `${ns}/${env.metadata.name}`)
+        .filter((o) => previewIsLive(o))
+        .sort(
+          (a, b) =>
+            String(a.metadata.creationTimestamp ?? '').localeCompare(String(b.metadata.creationTimestamp ?? '')) ||
+            a.metadata.name.localeCompare(b.metadata.name),
+        );
+      const rank = live.findIndex((o) => o.metadata.name === p.metadata.name);
+      if ((p.status?.resources ?? []).length === 0 && (rank === -1 ? live.length : rank) >= maxActive) {
+        const message = `Environment ${env.metadata.name} already has ${maxActive} active previews (previews.maxActive): close one, or raise maxActive`;
+        return {
+          stop: outcome('PreviewQuotaExceeded', message, after(QUOTA_POLL_MS)),
+          fields: { phase: 'Blocked' },
+          resyncMs,
+        };
+      }
+      return prepareWorkload(deps, previewWorkload(p, svc, deps.clusterId), found, {
+        driftPolicy: svc.spec.driftPolicy ?? env.spec.driftPolicy,
+        adopt: false,
+      });
+    },
+
+    async prepareDeletion(p) {
+      const ns = p.metadata.namespace ?? 'default';
       const owner = {
         clusterId: deps.clusterId,
         kind: 'PreviewDeployment' as const,
         namespace: ns,
         name: p.metadata.name,
       };
+      const svc = serviceOf(p);
       const workload = svc ? previewWorkload(p, svc, deps.clusterId) : undefined;
-      return finishDeletion(deps, { client, statusWriter }, p, { owner, workload, lookup }, now, { phase: 'Closing' });
-    }
+      return prepareWorkloadDeletion(deps, owner, workload, lookup(p), p.status);
+    },
 
-    const ttlDefault = lookup.env?.spec.previews?.defaultTTL ?? '72h';
-    const startedAt = ttlStart(p, now);
-    const ttlFields = { ttlStartedAt: startedAt, ttlRevision: ttlRevision(p) };
-    const block = async (
-      reason: string,
-      message: string,
-      phase: PreviewDeploymentStatus['phase'],
-      retryMs?: number,
-    ): Promise<Result> => {
-      await statusWriter.write(p!, { ...blockedStatus(status, generation, now, reason, message), ...ttlFields, phase });
-      if (retryMs === undefined) {
-        await deps.events.warning(p!, reason, message);
-        throw new TerminalError(message, { reason });
-      }
-      return { requeueAfterMs: retryMs };
-    };
+    statusFields(p, { prepared, pass, now }) {
+      const { url, ...service } = workloadStatusFields(prepared.plan, pass);
+      return { ...(url ? { url } : {}), expiresAt: formatTime(expiryOf(p, now)), service };
+    },
 
-    // A closed or merged pull request, or a run-out TTL, ends the preview: delete the object; cleanup follows.
-    const expiry = expiresAt(p, ttlDefault, startedAt);
-    const ending =
-      p.spec.pullRequest.state !== 'open'
-        ? `pull request #${p.spec.pullRequest.number} is ${p.spec.pullRequest.state}`
-        : expiry <= now
-          ? `its TTL ran out at ${formatNow(expiry)}`
-          : undefined;
-    if (ending) {
-      await deps.events.normal(
-        p,
-        ending.startsWith('pull') ? 'PullRequestClosed' : 'Expired',
-        `deleting the preview: ${ending}`,
-      );
-      await statusWriter.write(p, {
-        ...status,
-        ...ttlFields,
-        phase: ending.startsWith('pull') ? 'Closing' : 'Expired',
-        expiresAt: formatNow(expiry),
-      });
-      await client.delete(refOf(p));
-      return { requeueAfterMs: 1_000 };
-    }
+    stageFields(p, stage, { now }, ready) {
+      const phase = stage === 'deleting' ? 'Closing' : stage === 'passed' ? (ready ? 'Active' : 'Pending') : undefined;
+      return { ...ttlFields(p, now), ...(phase ? { phase } : {}) };
+    },
 
-    if (!lookup.ok) return block(lookup.reason, lookup.message, 'Pending', lookup.retryMs);
-    const env = lookup.env;
-    if (env.spec.tier === 'production' || !env.spec.previews?.enabled) {
-      return block(
-        'PreviewsDisabled',
-        `spec.environmentRef.name: Environment ${env.metadata.name} does not allow previews; set previews.enabled on a non-production Environment`,
-        'Blocked',
-      );
-    }
-    if (!svc) {
-      return block(
-        'ServiceNotFound',
-        `spec.serviceRef.name: Service ${p.spec.serviceRef.name} does not exist in namespace ${ns}; create it or fix the name`,
-        'Pending',
-        60_000,
-      );
-    }
-    if (svc.spec.environmentRef.name !== env.metadata.name && !env.spec.previews.enabled) {
-      return block(
-        'PreviewsDisabled',
-        `spec.environmentRef.name: previews are disabled on ${env.metadata.name}`,
-        'Blocked',
-      );
-    }
-    // The cap: the oldest live previews hold the slots; one over it waits, creating nothing.
-    const maxActive = env.spec.previews.maxActive;
-    const live = deps.previews
-      .list()
-      .filter(
-        (o) =>
-          o.metadata.namespace === ns &&
-          o.spec.environmentRef.name === env.metadata.name &&
-          previewIsLive(o) &&
-          o.status?.phase !== 'Blocked',
-      )
-      .sort(
-        (a, b) =>
-          (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? '') ||
-          a.metadata.name.localeCompare(b.metadata.name),
-      );
-    const rank = live.findIndex((o) => o.metadata.name === p!.metadata.name);
-    if ((status?.resources ?? []).length === 0 && (rank === -1 ? live.length : rank) >= maxActive) {
-      return block(
-        'PreviewQuotaExceeded',
-        `Environment ${env.metadata.name} already has ${maxActive} active previews (previews.maxActive): close one, or raise maxActive`,
-        'Blocked',
-        60_000,
-      );
-    }
-
-    p = await addFinalizer(client, p, FINALIZER);
-    let result;
-    try {
-      result = await applyWorkload(deps, previewWorkload(p, svc, deps.clusterId), lookup, status, {
-        driftPolicy: svc.spec.driftPolicy ?? env.spec.driftPolicy,
-        adopt: false,
-        now,
-      });
-    } catch (err) {
-      if (!(err instanceof TerminalError)) throw err;
-      return block(err.reason, err.message, 'Blocked');
-    }
-    const { pass, fields } = result;
-    const { url, ...serviceFields } = fields;
-    const common = commonStatus(pass, status, generation, now);
-    const ready = common.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
-    const next: PreviewDeploymentStatus = {
-      ...common,
-      ...(url ? { url } : {}),
-      expiresAt: formatNow(expiry),
-      ...ttlFields,
-      phase: ready ? 'Active' : 'Pending',
-      service: serviceFields,
-    };
-    await statusWriter.write(p, next);
-    const failure = failureToThrow(pass.report);
-    if (failure instanceof Error) throw failure;
-    if (failure) return failure;
-    const untilExpiry = Math.max(1_000, expiry.getTime() - now.getTime());
-    return { requeueAfterMs: Math.min(untilExpiry, jittered(parseDuration(env.spec.resyncInterval ?? '5m'))) };
-  };
+    requeueAfterMs: (p, { now }) => Math.max(1_000, expiryOf(p, now).getTime() - now.getTime()),
+  });
 }

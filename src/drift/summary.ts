@@ -6,6 +6,7 @@
 import type { ApplyMode, ApplyReport, InventoryItem, ResourceOutcome } from '../reconcilers/applier.js';
 import type { ResourceKind } from '../planner/plan.js';
 import type { DriftItem as ApiDriftItem } from '../api/index.js';
+import { combine, type Outcome } from '../outcome/outcome.js';
 
 export const MAX_DRIFT_ITEMS = 50;
 /** How long a corrected drift item stays in status after the pass that corrected it. */
@@ -41,6 +42,8 @@ export interface Summary {
   readonly conditions: readonly ConditionSummary[];
   /** One line per corrected resource, for Kubernetes Events. */
   readonly corrections: readonly string[];
+  /** The pass's failures as one outcome (undefined when nothing failed): what Synced says and what comes next. */
+  readonly failure?: Outcome;
 }
 
 export interface SummaryInput {
@@ -53,11 +56,6 @@ export interface SummaryInput {
 }
 
 const MISSING_PATH = '(resource)';
-
-/** A reconciler's "come back later" (a CloudFront distribution still disabling) is waiting, not failing. */
-function asksToWait(error: unknown): boolean {
-  return error instanceof Error && typeof (error as { afterSeconds?: unknown }).afterSeconds === 'number';
-}
 
 export function toStatusResources(inventory: readonly InventoryItem[]): StatusResource[] {
   return inventory.map((i) =>
@@ -123,21 +121,14 @@ export function summarize(input: SummaryInput): Summary {
     (o) => !['created', 'updated', 'in-sync', 'external', 'deleted'].includes(o.action),
   );
 
+  // Each failed resource carries its outcome; a resource blocked on a failed one adds nothing of its own.
+  const failure = combine(
+    problems.flatMap((o) => (o.outcome ? [{ ...o.outcome, message: `${o.kind} ${o.id}: ${o.outcome.message}` }] : [])),
+  );
   const conditions: ConditionSummary[] = [];
-  const firstProblem = problems.find((p) => p.action !== 'blocked') ?? problems[0];
   conditions.push(
-    firstProblem
-      ? {
-          type: 'Synced',
-          status: 'False',
-          reason:
-            firstProblem.action === 'conflict'
-              ? 'OwnershipConflict'
-              : firstProblem.action === 'blocked' || asksToWait(firstProblem.error)
-                ? 'Waiting'
-                : 'ApplyFailed',
-          message: `${firstProblem.kind} ${firstProblem.id}: ${firstProblem.message ?? firstProblem.action}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ''}`,
-        }
+    failure
+      ? { type: 'Synced', status: 'False', reason: failure.reason, message: failure.message }
       : {
           type: 'Synced',
           status: 'True',
@@ -176,7 +167,7 @@ export function summarize(input: SummaryInput): Summary {
       : {
           type: 'Ready',
           status: 'False',
-          reason: firstProblem ? conditions[0]!.reason : 'Drifted',
+          reason: failure ? failure.reason : 'Drifted',
           message: `${notReady.length} of ${report.outcomes.length} AWS resources are not as specified: ${notReady
             .slice(0, 3)
             .map((o) => `${o.id} ${o.action}`)
@@ -205,5 +196,6 @@ export function summarize(input: SummaryInput): Summary {
     resources: toStatusResources(report.inventory),
     conditions,
     corrections,
+    ...(failure ? { failure } : {}),
   };
 }

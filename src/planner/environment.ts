@@ -47,7 +47,10 @@ export function planEnvironment(env: Environment, facts: EnvironmentFacts): Plan
   const owner = environmentOwner(env, facts.clusterId);
   const ns = owner.namespace;
   const resources: PlannedResource[] = [];
-  const tags = (id: string) => ({ ...(env.spec.tags ?? {}), ...ownershipTags(owner, id) });
+  const tags = (id: string) => ({
+    ...(env.spec.tags ?? {}),
+    ...ownershipTags(owner, id, `${owner.namespace}/${owner.name}`),
+  });
   const add = <K extends ResourceKind>(
     kind: K,
     id: string,

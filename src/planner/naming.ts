@@ -8,6 +8,8 @@ export const TAG_OWNER = 'slipway.dev/owner';
 export const TAG_LOGICAL_ID = 'slipway.dev/logical-id';
 export const TAG_MANAGED_BY = 'slipway.dev/managed-by';
 export const TAG_PREVIEW = 'slipway.dev/preview';
+/** `namespace/name` of the Environment a resource belongs to: scopes a sweep by tag to one Environment. */
+export const TAG_ENVIRONMENT = 'slipway.dev/environment';
 
 export function hash(input: string, length = 8): string {
   return createHash('sha256').update(input).digest('hex').slice(0, length);
@@ -18,16 +20,20 @@ export function ownerKey(owner: Owner): string {
   return `${owner.kind}/${owner.namespace}/${owner.name}`;
 }
 
-export function ownershipTags(owner: Owner, logicalId: string): Record<string, string> {
+export function ownershipTags(owner: Owner, logicalId: string, environment?: string): Record<string, string> {
   return {
     [TAG_MANAGED_BY]: 'slipway',
     [TAG_CLUSTER]: owner.clusterId,
     [TAG_OWNER]: ownerKey(owner),
     [TAG_LOGICAL_ID]: logicalId,
+    ...(environment ? { [TAG_ENVIRONMENT]: environment } : {}),
   };
 }
 
-/** True when observed tags say this resource belongs to exactly this owner on this cluster. */
+/**
+ * The one ownership rule: a resource belongs to exactly the owner its tags name, on the cluster they name. Every
+ * write and delete Slipway makes to an existing resource is behind this check.
+ */
 export function ownedBy(tags: Readonly<Record<string, string>>, owner: Owner): boolean {
   return tags[TAG_CLUSTER] === owner.clusterId && tags[TAG_OWNER] === ownerKey(owner);
 }

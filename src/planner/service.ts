@@ -85,7 +85,7 @@ export function planWorkload(w: Workload, view: EnvironmentView, clusterId: stri
   const resources: PlannedResource[] = [];
   const tags = (id: string) => ({
     ...(env.spec.tags ?? {}),
-    ...ownershipTags(owner, id),
+    ...ownershipTags(owner, id, `${env.metadata.namespace ?? 'default'}/${env.metadata.name}`),
     ...(w.preview ? { [TAG_PREVIEW]: 'true' } : {}),
   });
   const add = <K extends ResourceKind>(kind: K, id: string, props: PropsByKind[K], after?: readonly string[]) =>

@@ -1,15 +1,20 @@
 // The applier walks a plan in dependency order, resolves late-bound references from what it has observed or
 // created, and asks each kind's reconciler to make AWS match. It owns the rules that hold for every kind:
-// ownership (never touch what lacks our tag value), modes, and the per-resource report the status is built from.
+// ownership (never touch what lacks our tag value), tags as part of the diff, modes, and the per-resource report
+// the status is built from. Each failure is recorded as an Outcome where it happens.
 //
 // Modes:
-//   apply  — create what is missing, update what differs, delete inventory leftovers that left the plan.
+//   apply  — create what is missing, update what differs, delete owned leftovers that left the plan.
 //   report — observe and diff only; resources never created before (not in the inventory) are still created,
 //            because creating what the user asked for is not drift correction.
 //   delete — observe everything forward (to resolve references), then delete what we own in reverse order.
-import { dependenciesOf, isRef, topologicalOrder, type Plan, type ResourceKind } from '../planner/plan.js';
-import { ownerKey, TAG_CLUSTER, TAG_OWNER } from '../planner/naming.js';
+import { ownedBy, TAG_CLUSTER, TAG_OWNER } from '../planner/naming.js';
+import { dependenciesOf, isRef, topologicalOrder, type Plan, type PlannedResource } from '../planner/plan.js';
+import type { ResourceKind } from '../planner/plan.js';
+import { outcomeOf } from '../outcome/classify.js';
+import { after, outcome, TERMINAL, type Outcome } from '../outcome/outcome.js';
 import type { Change, Desired, KindReconciler, Observed, ReconcileContext, ReconcilerRegistry } from './contract.js';
+import { diffTags } from './diff.js';
 
 export type ApplyMode = 'apply' | 'report' | 'delete';
 
@@ -40,7 +45,8 @@ export interface ResourceOutcome {
   /** True when the resource is in the previous inventory: a create then means it vanished out of band. */
   readonly wasInventoried: boolean;
   readonly message?: string;
-  readonly error?: unknown;
+  /** Why it failed and what happens next (failed, conflict, and blocked on something other than a failure). */
+  readonly outcome?: Outcome;
 }
 
 export interface ApplyReport {
@@ -52,16 +58,26 @@ export interface ApplyReport {
 
 export interface ApplyOptions {
   readonly mode: ApplyMode;
+  /**
+   * What this owner is known to own: the inventory from status, plus what was found in AWS by its ownership tags
+   * (a custom resource re-created with an empty status). Items not in the plan are leftovers to delete.
+   */
   readonly inventory: readonly InventoryItem[];
   /** Explicit adoption (annotation): a same-named resource without our tags is tagged and managed. */
   readonly adopt?: boolean;
 }
 
-export class OwnershipConflict extends Error {}
+/** How long a resource that waits on an attribute another resource has not reported yet waits. */
+const WAIT_FOR_ATTRIBUTE_MS = 10_000;
+
+/** A kind's reconciler with the kind fixed to the planned resource's: the one place the union is narrowed. */
+function reconcilerFor(registry: ReconcilerRegistry, kind: ResourceKind): KindReconciler<ResourceKind> {
+  return registry[kind] as KindReconciler<ResourceKind>;
+}
 
 function resolveProps(
   value: unknown,
-  attrs: Map<string, Readonly<Record<string, string>>>,
+  attrs: ReadonlyMap<string, Readonly<Record<string, string>>>,
 ): { value: unknown; missing?: string } {
   let missing: string | undefined;
   const walk = (v: unknown): unknown => {
@@ -74,18 +90,261 @@ function resolveProps(
     if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
     return v;
   };
-  const value2 = walk(value);
-  return missing ? { value: value2, missing } : { value: value2 };
-}
-
-function owns(tags: Readonly<Record<string, string>>, desiredTags: Readonly<Record<string, string>>): boolean {
-  return tags[TAG_CLUSTER] === desiredTags[TAG_CLUSTER] && tags[TAG_OWNER] === desiredTags[TAG_OWNER];
+  const resolved = walk(value);
+  return missing ? { value: resolved, missing } : { value: resolved };
 }
 
 function describeOwner(tags: Readonly<Record<string, string>>): string {
-  return tags[TAG_OWNER]
-    ? `owned by ${tags[TAG_OWNER]}${tags[TAG_CLUSTER] ? ` on cluster ${tags[TAG_CLUSTER]}` : ''}`
-    : 'not created by Slipway';
+  const owner = tags[TAG_OWNER];
+  const cluster = tags[TAG_CLUSTER];
+  return owner ? `owned by ${owner}${cluster ? ` on cluster ${cluster}` : ''}` : 'not created by Slipway';
+}
+
+function failure(error: unknown): Pick<ResourceOutcome, 'action' | 'message' | 'outcome'> {
+  // A plain Error from a reconciler is a deliberate message to the user (terminal); AWS errors are classified.
+  const o = outcomeOf(error, TERMINAL);
+  return { action: 'failed', message: o.message, outcome: o };
+}
+
+/** The walk's shared state: attributes for references, outcomes, and what was observed (for deletion). */
+class Walk {
+  readonly attrs = new Map<string, Readonly<Record<string, string>>>();
+  readonly outcomes = new Map<string, ResourceOutcome>();
+  readonly observed = new Map<string, Observed>();
+  readonly failed = new Set<string>();
+  private readonly inventoried: ReadonlySet<string>;
+
+  constructor(inventory: readonly InventoryItem[]) {
+    this.inventoried = new Set(inventory.map((i) => `${i.kind}:${i.logicalId}`));
+  }
+
+  base(p: PlannedResource) {
+    const wasInventoried = this.inventoried.has(`${p.kind}:${p.id}`);
+    return { id: p.id, kind: p.kind, wasInventoried, changes: [] as Change[] };
+  }
+
+  record(
+    p: PlannedResource,
+    o: Omit<ResourceOutcome, 'id' | 'kind' | 'wasInventoried' | 'changes'> & { changes?: readonly Change[] },
+  ): void {
+    if (o.action === 'failed' || o.action === 'conflict' || o.action === 'blocked' || o.action === 'missing') {
+      this.failed.add(p.id);
+    }
+    this.outcomes.set(p.id, { ...this.base(p), ...o });
+  }
+}
+
+/**
+ * Observes one planned resource and settles ownership: undefined when it does not exist; a conflict when it
+ * exists without our tag value (unless adopting). Shared by converging and deleting.
+ */
+async function observeOwned(
+  ctx: ReconcileContext,
+  r: KindReconciler<ResourceKind>,
+  desired: Desired,
+  plan: Plan,
+  adopt: boolean,
+): Promise<{ observed?: Observed; conflict?: Outcome }> {
+  const observed = await r.observe(ctx, desired);
+  if (!observed || ownedBy(observed.tags, plan.owner)) return observed ? { observed } : {};
+  if (!adopt) {
+    const found = r.conflict?.(desired, observed);
+    return {
+      observed,
+      conflict:
+        found ??
+        outcome(
+          'OwnershipConflict',
+          `${desired.kind} ${observed.identifier} already exists and is ${describeOwner(observed.tags)}; Slipway will not change it. Rename or remove it, or set the annotation slipway.dev/adopt: "true" to adopt it`,
+          TERMINAL,
+        ),
+    };
+  }
+  await r.setTags(ctx, observed, desired.tags, []);
+  return { observed: { ...observed, tags: { ...observed.tags, ...desired.tags } } };
+}
+
+/** The forward walk of apply and report: create what is missing, then update (apply) or report (report) drift. */
+async function converge(
+  ctx: ReconcileContext,
+  registry: ReconcilerRegistry,
+  plan: Plan,
+  opts: ApplyOptions & { readonly mode: 'apply' | 'report' },
+  walk: Walk,
+): Promise<void> {
+  for (const p of topologicalOrder(plan.resources)) {
+    const base = walk.base(p);
+    const blockedBy = dependenciesOf(p).find((d) => walk.failed.has(d));
+    if (blockedBy) {
+      walk.record(p, { action: 'blocked', message: `waiting for ${blockedBy}` });
+      continue;
+    }
+    try {
+      const r = reconcilerFor(registry, p.kind);
+      if (p.external) {
+        const found = await r.observeByIdentifier(ctx, p.external.identifier);
+        if (!found) {
+          const message = `${p.kind} ${p.external.identifier} (referenced by ${p.id}) does not exist`;
+          walk.record(p, { action: 'failed', message, outcome: outcome('ExternalMissing', message, TERMINAL) });
+          continue;
+        }
+        walk.attrs.set(p.id, found.attrs);
+        walk.record(p, { action: 'external', identifier: found.identifier });
+        continue;
+      }
+      const resolved = resolveProps(p.props, walk.attrs);
+      if (resolved.missing) {
+        const message = `waiting for ${resolved.missing}`;
+        walk.record(p, {
+          action: 'blocked',
+          message,
+          outcome: outcome('Waiting', message, after(WAIT_FOR_ATTRIBUTE_MS)),
+        });
+        continue;
+      }
+      const desired: Desired = { id: p.id, kind: p.kind, props: resolved.value as Desired['props'], tags: p.tags };
+      const { observed, conflict } = await observeOwned(
+        ctx,
+        r,
+        desired,
+        plan,
+        opts.adopt === true && opts.mode === 'apply',
+      );
+      if (conflict) {
+        walk.record(p, {
+          action: 'conflict',
+          identifier: observed?.identifier,
+          message: conflict.message,
+          outcome: conflict,
+        });
+        continue;
+      }
+      if (!observed) {
+        if (opts.mode === 'report' && base.wasInventoried) {
+          walk.record(p, { action: 'missing', message: 'deleted outside Slipway' });
+          continue;
+        }
+        const created = await r.create(ctx, desired);
+        walk.attrs.set(p.id, created.attrs);
+        walk.observed.set(p.id, created);
+        walk.record(p, { action: 'created', identifier: created.identifier });
+        continue;
+      }
+      walk.observed.set(p.id, observed);
+      walk.attrs.set(p.id, observed.attrs);
+      const tags = r.tagging === 'tags' ? diffTags(desired.tags, observed.tags) : undefined;
+      const fieldChanges = r.diff(desired, observed);
+      const changes = [...fieldChanges, ...(tags?.changes ?? [])];
+      if (changes.length === 0) {
+        walk.record(p, { action: 'in-sync', identifier: observed.identifier });
+      } else if (opts.mode === 'apply') {
+        const updated = fieldChanges.length > 0 ? await r.update(ctx, desired, observed, fieldChanges) : observed;
+        if (tags && tags.changes.length > 0) await r.setTags(ctx, observed, tags.set, tags.remove);
+        walk.attrs.set(p.id, updated.attrs);
+        walk.record(p, { action: 'updated', identifier: updated.identifier, changes });
+      } else {
+        walk.record(p, { action: 'drifted', identifier: observed.identifier, changes });
+      }
+    } catch (error) {
+      walk.record(p, failure(error));
+    }
+  }
+}
+
+/** The delete walk: observe forward (identities and references), then delete what we own in reverse order. */
+async function deleteOwned(
+  ctx: ReconcileContext,
+  registry: ReconcilerRegistry,
+  plan: Plan,
+  walk: Walk,
+): Promise<InventoryItem[]> {
+  const ordered = topologicalOrder(plan.resources);
+  for (const p of ordered) {
+    // Deleting does not wait on dependencies: identities never depend on another resource's attributes.
+    try {
+      const r = reconcilerFor(registry, p.kind);
+      if (p.external) continue;
+      const resolved = resolveProps(p.props, walk.attrs);
+      const desired: Desired = { id: p.id, kind: p.kind, props: resolved.value as Desired['props'], tags: p.tags };
+      const { observed, conflict } = await observeOwned(ctx, r, desired, plan, false);
+      if (conflict || !observed) continue; // what is not ours, or not there, is not deleted
+      walk.attrs.set(p.id, observed.attrs);
+      walk.observed.set(p.id, observed);
+    } catch (error) {
+      walk.record(p, failure(error));
+    }
+  }
+  const survivors: InventoryItem[] = [];
+  for (const p of [...ordered].reverse()) {
+    const observed = walk.observed.get(p.id);
+    if (!observed) continue;
+    try {
+      await reconcilerFor(registry, p.kind).delete(ctx, observed);
+      walk.record(p, { action: 'deleted', identifier: observed.identifier });
+    } catch (error) {
+      survivors.push({ kind: p.kind, logicalId: p.id, identifier: observed.identifier });
+      walk.record(p, { ...failure(error), identifier: observed.identifier });
+    }
+  }
+  return survivors;
+}
+
+/**
+ * Leftovers: owned resources the inventory names that this pass did not find in the plan — a CDN switched off, a
+ * record left at an old subdomain, or anything a delete walk did not reach by identity. They are matched by
+ * identity, not logical id, so a resource whose name changed leaves its old self behind as a leftover. A planned
+ * resource whose identity is unknown this pass (it failed) protects the inventory items of its logical id. Each
+ * leftover is observed by identifier and must carry this owner's tag value before it is deleted (apply, delete)
+ * or reported (report).
+ */
+async function settleLeftovers(
+  ctx: ReconcileContext,
+  registry: ReconcilerRegistry,
+  plan: Plan,
+  opts: ApplyOptions,
+  walk: Walk,
+): Promise<InventoryItem[]> {
+  const identity = (kind: ResourceKind, identifier: string) =>
+    `${kind}|${reconcilerFor(registry, kind).identityOf?.(identifier) ?? identifier}`;
+  const kept = new Set<string>();
+  const unknown = new Set<string>();
+  for (const p of plan.resources) {
+    const identifier = walk.observed.get(p.id)?.identifier ?? walk.outcomes.get(p.id)?.identifier;
+    if (opts.mode === 'delete') {
+      if (walk.observed.has(p.id) && identifier) kept.add(identity(p.kind, identifier));
+    } else if (identifier) kept.add(identity(p.kind, identifier));
+    else unknown.add(`${p.kind}:${p.id}`);
+  }
+  const seen = new Set<string>();
+  const leftovers = opts.inventory.filter((i) => {
+    const id = identity(i.kind, i.identifier);
+    if (kept.has(id) || unknown.has(`${i.kind}:${i.logicalId}`) || seen.has(id)) return false;
+    seen.add(id);
+    return true;
+  });
+  const survivors: InventoryItem[] = [];
+  for (const item of [...leftovers].reverse()) {
+    const id = item.logicalId || item.identifier;
+    const at = { id, kind: item.kind, wasInventoried: true, changes: [], identifier: item.identifier };
+    const key = `leftover:${item.kind}:${item.identifier}`;
+    try {
+      const r = reconcilerFor(registry, item.kind);
+      const found = await r.observeByIdentifier(ctx, item.identifier);
+      if (!found || !ownedBy(found.tags, plan.owner)) continue; // never delete what does not carry our tag value
+      if (opts.mode === 'report') {
+        survivors.push(item);
+        const message = 'no longer in the plan; kept while drift is only reported';
+        walk.outcomes.set(key, { ...at, action: 'drifted', message });
+        continue;
+      }
+      await r.delete(ctx, found);
+      walk.outcomes.set(key, { ...at, action: 'deleted' });
+    } catch (error) {
+      survivors.push(item);
+      walk.outcomes.set(key, { ...at, ...failure(error) });
+    }
+  }
+  return survivors;
 }
 
 export async function applyPlan(
@@ -94,170 +353,22 @@ export async function applyPlan(
   plan: Plan,
   opts: ApplyOptions,
 ): Promise<ApplyReport> {
-  const reconciler = <K extends ResourceKind>(kind: K) => registry[kind] as unknown as KindReconciler<K>;
-  const inventoried = new Map(opts.inventory.map((i) => [`${i.kind}:${i.logicalId}`, i]));
-  const ordered = topologicalOrder(plan.resources);
-  const attrs = new Map<string, Readonly<Record<string, string>>>();
-  const outcomes = new Map<string, ResourceOutcome>();
-  const observedById = new Map<string, { desired: Desired; observed: Observed }>();
-  const failed = new Set<string>();
-  const writes = opts.mode === 'delete' ? 'none' : opts.mode;
-
-  for (const planned of ordered) {
-    const wasInventoried = inventoried.has(`${planned.kind}:${planned.id}`);
-    const base = { id: planned.id, kind: planned.kind, wasInventoried, changes: [] as Change[] };
-    // Deleting does not wait on dependencies: identities never depend on another resource's attributes.
-    const blockedBy = opts.mode === 'delete' ? undefined : dependenciesOf(planned).find((d) => failed.has(d));
-    if (blockedBy) {
-      failed.add(planned.id);
-      outcomes.set(planned.id, { ...base, action: 'blocked', message: `waiting for ${blockedBy}` });
-      continue;
-    }
-    try {
-      const r = reconciler(planned.kind);
-      if (planned.external) {
-        const found = await r.observeByIdentifier(ctx, planned.external.identifier);
-        if (!found)
-          throw new ExternalMissing(
-            `${planned.kind} ${planned.external.identifier} (referenced by ${planned.id}) does not exist`,
-          );
-        attrs.set(planned.id, found.attrs);
-        outcomes.set(planned.id, { ...base, action: 'external', identifier: found.identifier });
-        continue;
-      }
-      const resolved = resolveProps(planned.props, attrs);
-      if (resolved.missing && opts.mode !== 'delete') {
-        failed.add(planned.id);
-        outcomes.set(planned.id, { ...base, action: 'blocked', message: `waiting for ${resolved.missing}` });
-        continue;
-      }
-      const desired = { id: planned.id, kind: planned.kind, props: resolved.value, tags: planned.tags } as Desired;
-      let observed = await r.observe(ctx, desired as never);
-      if (observed && !owns(observed.tags, planned.tags)) {
-        if (!opts.adopt || opts.mode !== 'apply') {
-          failed.add(planned.id);
-          outcomes.set(planned.id, {
-            ...base,
-            action: 'conflict',
-            identifier: observed.identifier,
-            message: `${planned.kind} ${observed.identifier} already exists and is ${describeOwner(observed.tags)}; Slipway will not change it. Rename or remove it, or set the annotation slipway.dev/adopt: "true" to adopt it`,
-          });
-          continue;
-        }
-        await r.tag(ctx, observed as never, planned.tags);
-        observed = { ...observed, tags: { ...observed.tags, ...planned.tags } };
-      }
-      if (!observed) {
-        const mayCreate = writes === 'apply' || (writes === 'report' && !wasInventoried);
-        if (!mayCreate) {
-          if (opts.mode !== 'delete') failed.add(planned.id);
-          outcomes.set(planned.id, { ...base, action: 'missing', message: 'deleted outside Slipway' });
-          continue;
-        }
-        const created = await r.create(ctx, desired as never);
-        attrs.set(planned.id, created.attrs);
-        observedById.set(planned.id, { desired, observed: created });
-        outcomes.set(planned.id, { ...base, action: 'created', identifier: created.identifier });
-        continue;
-      }
-      observedById.set(planned.id, { desired, observed });
-      attrs.set(planned.id, observed.attrs);
-      const changes = opts.mode === 'delete' ? [] : r.diff(desired as never, observed as never);
-      if (changes.length === 0) {
-        outcomes.set(planned.id, { ...base, action: 'in-sync', identifier: observed.identifier });
-      } else if (writes === 'apply') {
-        const updated = await r.update(ctx, desired as never, observed as never, changes);
-        attrs.set(planned.id, updated.attrs);
-        outcomes.set(planned.id, { ...base, action: 'updated', identifier: updated.identifier, changes });
-      } else {
-        outcomes.set(planned.id, { ...base, action: 'drifted', identifier: observed.identifier, changes });
-      }
-    } catch (error) {
-      failed.add(planned.id);
-      outcomes.set(planned.id, {
-        ...base,
-        action: 'failed',
-        error,
-        message: error instanceof Error ? error.message : String(error),
-      });
-    }
-  }
-
-  // Inventory leftovers: resources we created earlier that are no longer in the plan (a CDN switched off).
-  // When deleting, anything inventoried that the forward walk did not find by identity is looked up by identifier.
-  const planned = new Set(
-    plan.resources.filter((r) => opts.mode !== 'delete' || observedById.has(r.id)).map((r) => `${r.kind}:${r.id}`),
-  );
-  const leftovers = opts.inventory.filter((i) => !planned.has(`${i.kind}:${i.logicalId}`));
-  const survivors: InventoryItem[] = [];
-
-  if (opts.mode === 'delete') {
-    for (const p of [...ordered].reverse()) {
-      const o = observedById.get(p.id);
-      if (!o || p.external) continue;
-      try {
-        await reconciler(p.kind).delete(ctx, o.observed as never);
-        outcomes.set(p.id, { ...outcomes.get(p.id)!, action: 'deleted' });
-      } catch (error) {
-        survivors.push({ kind: p.kind, logicalId: p.id, identifier: o.observed.identifier });
-        outcomes.set(p.id, {
-          ...outcomes.get(p.id)!,
-          action: 'failed',
-          error,
-          message: error instanceof Error ? error.message : String(error),
-        });
-      }
-    }
-  }
-  for (const item of [...leftovers].reverse()) {
-    const r = reconciler(item.kind);
-    const base = {
-      id: item.logicalId,
-      kind: item.kind,
-      wasInventoried: true,
-      changes: [] as Change[],
-      identifier: item.identifier,
-    };
-    try {
-      const found = await r.observeByIdentifier(ctx, item.identifier);
-      if (!found) continue;
-      if (!owns(found.tags, ownerTagsOf(plan))) continue; // never delete what does not carry our tag value
-      if (opts.mode === 'report') {
-        survivors.push(item);
-        outcomes.set(item.logicalId, {
-          ...base,
-          action: 'drifted',
-          message: 'no longer in the plan; kept while drift is only reported',
-        });
-        continue;
-      }
-      await r.delete(ctx, found as never);
-      outcomes.set(item.logicalId, { ...base, action: 'deleted' });
-    } catch (error) {
-      survivors.push(item);
-      outcomes.set(item.logicalId, {
-        ...base,
-        action: 'failed',
-        error,
-        message: error instanceof Error ? error.message : String(error),
-      });
-    }
-  }
-
+  const walk = new Walk(opts.inventory);
   const inventory: InventoryItem[] = [];
-  if (opts.mode !== 'delete') {
-    for (const p of ordered) {
-      const o = outcomes.get(p.id);
+  if (opts.mode === 'delete') {
+    inventory.push(...(await deleteOwned(ctx, registry, plan, walk)));
+  } else {
+    await converge(ctx, registry, plan, { ...opts, mode: opts.mode }, walk);
+    for (const p of topologicalOrder(plan.resources)) {
+      const o = walk.outcomes.get(p.id);
       if (!o?.identifier || p.external || o.action === 'conflict') continue;
       inventory.push({ kind: p.kind, logicalId: p.id, identifier: o.identifier });
     }
   }
-  inventory.push(...survivors);
-  return { outcomes: [...outcomes.values()], inventory, attrs: Object.fromEntries(attrs) };
-}
-
-export class ExternalMissing extends Error {}
-
-function ownerTagsOf(plan: Plan): Record<string, string> {
-  return { [TAG_CLUSTER]: plan.owner.clusterId, [TAG_OWNER]: ownerKey(plan.owner) };
+  inventory.push(...(await settleLeftovers(ctx, registry, plan, opts, walk)));
+  // Outcomes in plan order (a delete walk records them in reverse), leftovers after.
+  const order = new Map(topologicalOrder(plan.resources).map((p, i) => [p.id, i]));
+  const rank = (id: string) => order.get(id) ?? order.size;
+  const outcomes = [...walk.outcomes.entries()].sort(([a], [b]) => rank(a) - rank(b)).map(([, o]) => o);
+  return { outcomes, inventory, attrs: Object.fromEntries(walk.attrs) };
 }

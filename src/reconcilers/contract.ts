@@ -1,6 +1,7 @@
 // The contract every AWS resource kind implements: observe, diff, create, update, delete. Small on purpose:
 // the applier (applier.ts) owns ordering, ownership checks, modes and reporting; a reconciler only knows its API.
 import type { AwsClients } from '../aws/clients.js';
+import type { Outcome } from '../outcome/outcome.js';
 import type { PropsByKind, ResourceKind, Resolved } from '../planner/plan.js';
 
 /** A planned resource whose references are all resolved to strings. */
@@ -53,8 +54,35 @@ export interface KindReconciler<K extends ResourceKind> {
     changes: readonly Change[],
   ): Promise<Observed<K>>;
   delete(ctx: ReconcileContext, observed: Observed<K>): Promise<void>;
-  /** Adds the ownership tags to a resource being adopted (explicit act, by annotation). */
-  tag(ctx: ReconcileContext, observed: Observed<K>, tags: Readonly<Record<string, string>>): Promise<void>;
+  /**
+   * What makes two identifiers the same resource, where it is not the identifier itself: a task definition's
+   * revisions are one resource (its family). Leftovers are matched against the plan by this.
+   */
+  identityOf?(identifier: string): string;
+  /**
+   * The outcome when `observe` finds the resource's identity held by something Slipway does not own for this
+   * owner, where the kind can say more than "owned by someone else" (a host already routed by another rule).
+   */
+  conflict?(desired: Desired<K>, observed: Observed<K>): Outcome | undefined;
+  /**
+   * How the kind carries ownership and cost tags:
+   * - 'tags': real AWS tags. The applier diffs them like any field (`tags.<key>`) and writes changes with setTags.
+   * - 'derived': the kind has no tags of its own (Cognito app clients, users and domains, scalable targets, scaling
+   *   policies, Route53 records). Its observed tags are derived from its parent or a companion record; they decide
+   *   ownership but are never diffed.
+   */
+  readonly tagging: 'tags' | 'derived';
+  /**
+   * Writes tags: adds or overwrites `set`, removes the keys in `remove`. Called for tag drift and spec.tags changes
+   * ('tags' kinds), and with the ownership tags when a resource is adopted (every kind: a 'derived' kind records
+   * ownership its own way, or throws saying why it cannot be adopted).
+   */
+  setTags(
+    ctx: ReconcileContext,
+    observed: Observed<K>,
+    set: Readonly<Record<string, string>>,
+    remove: readonly string[],
+  ): Promise<void>;
 }
 
 export type ReconcilerRegistry = { readonly [K in ResourceKind]: KindReconciler<K> };
@@ -78,8 +106,9 @@ const sharedReads = new WeakMap<AwsClients, SharedReads>();
 
 /** Runs one pass with a context whose shareable reads are shared with the passes running beside it. */
 export async function withPassContext<T>(aws: AwsClients, fn: (ctx: ReconcileContext) => Promise<T>): Promise<T> {
-  let shared = sharedReads.get(aws);
-  if (!shared) sharedReads.set(aws, (shared = { active: 0, entries: new Map() }));
+  // Keyed by the shared clients, not the pass's signal-bound view, so passes running side by side share reads.
+  let shared = sharedReads.get(aws.root);
+  if (!shared) sharedReads.set(aws.root, (shared = { active: 0, entries: new Map() }));
   shared.active++;
   try {
     return await fn(newContext(aws, shared));

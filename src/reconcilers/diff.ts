@@ -56,3 +56,40 @@ export function diffFields(desired: unknown, actual: unknown, opts: DiffOptions 
   walk(desired, actual, '', '');
   return changes;
 }
+
+/** Tag keys Slipway never removes: AWS reserves `aws:`, and the ownership tags are never given up. */
+const KEPT_TAG_PREFIXES = ['aws:', 'slipway.dev/'];
+
+export interface TagDiff {
+  /** One change per differing key, at `tags.<key>`, for status and drift. */
+  readonly changes: readonly Change[];
+  /** Keys to add or overwrite, with their desired values. */
+  readonly set: Readonly<Record<string, string>>;
+  /** Keys to remove: present, not desired, and not kept. */
+  readonly remove: readonly string[];
+}
+
+/**
+ * Tags are part of the diff. Slipway owns the tag set of what it creates: the desired tags (the Environment's
+ * spec.tags plus the ownership tags) are set, and any other key is removed, so a tag dropped from spec.tags goes
+ * and one added by hand is drift. `aws:` keys (AWS's own) and `slipway.dev/` keys are never removed.
+ */
+export function diffTags(
+  desired: Readonly<Record<string, string>>,
+  observed: Readonly<Record<string, string>>,
+): TagDiff {
+  const changes: Change[] = [];
+  const set: Record<string, string> = {};
+  const remove: string[] = [];
+  for (const [key, value] of Object.entries(desired).sort(([a], [b]) => a.localeCompare(b))) {
+    if (observed[key] === value) continue;
+    set[key] = value;
+    changes.push({ path: `tags.${key}`, desired: value, actual: render(observed[key]) });
+  }
+  for (const key of Object.keys(observed).sort()) {
+    if (key in desired || KEPT_TAG_PREFIXES.some((p) => key.startsWith(p))) continue;
+    remove.push(key);
+    changes.push({ path: `tags.${key}`, desired: render(undefined), actual: observed[key] ?? '' });
+  }
+  return { changes, set, remove };
+}

@@ -283,3 +283,6 @@ export const dnsRecord: KindReconciler<'route53.Record'> = {
     await write(ctx, hostedZoneId, [txtChange(name, at.txt, recordOwnerValue(cluster, owner), previous)]);
   },
 };
+
+/** The zone's record sets, read once per pass and shared (discovery reads the ownership TXT records). */
+export const zoneRecordSets = zoneRecords;

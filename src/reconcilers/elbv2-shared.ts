@@ -10,6 +10,7 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { ListenerAction, Resolved } from '../planner/plan.js';
 import type { ReconcileContext } from './contract.js';
+import { outcome, OutcomeError, TERMINAL } from '../outcome/outcome.js';
 
 export type ResolvedAction = Resolved<ListenerAction>;
 
@@ -22,18 +23,13 @@ export const DESCRIBE_TAGS_BATCH = 20;
 export const ADD_TAGS_BATCH = 10;
 
 /**
- * An error retrying cannot fix: the user must change the spec or replace a resource. `terminal` is the marker the
- * controller's `isTerminalError` recognises (reconcilers may not import the runtime), `reason` names the condition.
+ * An error retrying cannot fix: the user must change the spec or replace a resource. An Outcome (terminal) with
+ * `reason` naming the condition, so PriorityInUse or RuleQuotaExceeded surface as themselves.
  */
-export class UserActionRequired extends Error {
+export class UserActionRequired extends OutcomeError {
   override readonly name = 'UserActionRequired';
-  readonly terminal = true;
-  constructor(
-    message: string,
-    readonly reason: string,
-    options?: { readonly cause?: unknown },
-  ) {
-    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+  constructor(message: string, reason: string, options?: { readonly cause?: unknown }) {
+    super(outcome(reason, message, TERMINAL), options);
   }
 }
 

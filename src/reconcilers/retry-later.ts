@@ -1,17 +1,15 @@
 // "Come back in N seconds": thrown by a reconciler when AWS is still working on something (a CloudFront
-// distribution being disabled before it may be deleted). Never block a worker on a waiter: the controller
-// requeues the key after `afterSeconds` instead of counting this as a failure.
-export class RetryLater extends Error {
+// distribution being disabled before it may be deleted). Never block a worker on a waiter: it is an Outcome whose
+// retry is a timed requeue, not a failure.
+import { after, outcome, OutcomeError } from '../outcome/outcome.js';
+
+export class RetryLater extends OutcomeError {
   override readonly name = 'RetryLater';
 
   constructor(
     message: string,
     readonly afterSeconds: number,
   ) {
-    super(message);
+    super(outcome('Waiting', message, after(afterSeconds * 1000)));
   }
-}
-
-export function isRetryLater(err: unknown): err is RetryLater {
-  return err instanceof RetryLater;
 }

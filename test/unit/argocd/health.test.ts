@@ -19,6 +19,9 @@ const READY_FALSE: Readonly<Record<string, 'Progressing' | 'Degraded'>> = {
   EnvironmentNotReady: 'Progressing',
   ServiceNotFound: 'Progressing',
   InUse: 'Progressing',
+  // Transient: the queue backs off and retries on its own.
+  Throttled: 'Progressing',
+  Unavailable: 'Progressing',
   // Ready=False/Drifted without Drifted=True: a pass that removed resources the spec no longer has.
   Drifted: 'Progressing',
   // A person has to act.
@@ -35,6 +38,9 @@ const READY_FALSE: Readonly<Record<string, 'Progressing' | 'Degraded'>> = {
   CallbackQuotaExceeded: 'Degraded',
   EnvironmentDeleting: 'Degraded',
   EnvironmentGone: 'Degraded',
+  EnvironmentMismatch: 'Degraded',
+  AccessDenied: 'Degraded',
+  ExternalMissing: 'Degraded',
   Terminal: 'Degraded',
 };
 /** Reasons the operator writes only on Synced, Drifted or Ready=True. */

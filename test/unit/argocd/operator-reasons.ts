@@ -1,6 +1,5 @@
-// The condition reasons the operator can write, read from its source: `reason: ...` expressions (conditions,
-// TerminalErrors, Environment lookups), PlanningError reasons (the third argument, or the class default), and the
-// literal first argument of the PreviewDeployment controller's block(). The health-script tests require every one
+// The condition reasons the operator can write, read from its source: `reason: ...` expressions, PlanningError
+// reasons (the third argument, or the class default), and the literal first argument of every Outcome builder. The health-script tests require every one
 // of them to have a decided health, so a reason added to the operator cannot slip past Argo CD unclassified.
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -34,23 +33,29 @@ export interface ReasonSite {
   readonly file: string;
 }
 
+/** Every .ts file under `dir`, recursively, sorted. */
+function sourcesUnder(repoRoot: string, dir: string): string[] {
+  return readdirSync(join(repoRoot, dir), { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile() && e.name.endsWith('.ts'))
+    .map((e) => join(e.parentPath, e.name).slice(repoRoot.length + 1))
+    .sort();
+}
+
 export function operatorReasons(repoRoot: string): ReasonSite[] {
-  const dirs = ['src/controllers', 'src/drift', 'src/planner'];
   const sites: ReasonSite[] = [];
-  for (const dir of dirs) {
-    for (const name of readdirSync(join(repoRoot, dir))
-      .filter((f) => f.endsWith('.ts'))
-      .sort()) {
-      const file = `${dir}/${name}`;
-      const source = readFileSync(join(repoRoot, file), 'utf8');
-      const found = [
-        // `reason: 'X'`, `reason: cond ? 'X' : 'Y'`, and a parameter default `reason = 'X'`.
-        ...[...source.matchAll(/\breason\s*[:=]\s*([^\n]*)/g)].flatMap((m) => camelLiterals(m[1]!)),
-        ...callArguments(source, 'new PlanningError').flatMap(camelLiterals),
-        ...[...source.matchAll(/\bblock\(\s*'([A-Z][A-Za-z]+)'/g)].map((m) => m[1]!),
-      ];
-      for (const reason of new Set(found)) sites.push({ reason, file });
-    }
+  // Outcomes are built everywhere a failure is understood, so all of src/ is scanned; the runtime and the
+  // generated API types write no reasons of their own.
+  for (const file of sourcesUnder(repoRoot, 'src').filter((f) => !/src\/(runtime|api)\//.test(f))) {
+    const source = readFileSync(join(repoRoot, file), 'utf8');
+    const found = [
+      // `reason: 'X'`, `reason: cond ? 'X' : 'Y'`, and a parameter default `reason = 'X'`.
+      ...[...source.matchAll(/\breason\s*[:=]\s*([^\n]*)/g)].flatMap((m) => camelLiterals(m[1]!)),
+      ...callArguments(source, 'new PlanningError').flatMap(camelLiterals),
+      // The first argument of an Outcome builder: outcome('X', ...), userError('X', ...), retryAfter('X', ...),
+      // and the preview controller's blocked('X', ...).
+      ...[...source.matchAll(/\b(?:outcome|userError|retryAfter|blocked)\(\s*'([A-Z][A-Za-z]+)'/g)].map((m) => m[1]!),
+    ];
+    for (const reason of new Set(found)) sites.push({ reason, file });
   }
   return sites;
 }

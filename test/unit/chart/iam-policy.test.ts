@@ -18,6 +18,7 @@ const PREFIX: Readonly<Record<string, string>> = {
   'client-elastic-load-balancing-v2': 'elasticloadbalancing',
   'client-route-53': 'route53',
   'client-sts': 'sts',
+  'client-resource-groups-tagging-api': 'tag',
 };
 
 /** Operations whose IAM actions are not simply `prefix:Operation`. */

@@ -62,24 +62,39 @@ describe('drift summary', () => {
     assert.equal(cond(s, 'Ready').status, 'True');
   });
 
-  test('a reconciler asking to come back later is Waiting, not a failure', () => {
-    const later = Object.assign(new Error('distribution is still disabling'), { afterSeconds: 60 });
+  test('Synced carries the outcome of the failed resource: its reason, its message, and what comes next', () => {
+    const waiting = {
+      reason: 'DistributionDisabling',
+      message: 'distribution is still disabling',
+      retry: { kind: 'after', ms: 60_000 },
+    } as const;
     const s = summarize({
-      report: report(outcome({ id: 'cdn', action: 'failed', error: later, message: later.message })),
+      report: report(outcome({ id: 'cdn', action: 'failed', outcome: waiting, message: waiting.message })),
       mode: 'apply',
       planChanged: true,
       previousDrift: [],
       now,
     });
-    assert.equal(cond(s, 'Synced').reason, 'Waiting');
+    assert.equal(cond(s, 'Synced').reason, 'DistributionDisabling');
+    assert.match(cond(s, 'Synced').message, /cdn: distribution is still disabling/);
+    assert.deepEqual(s.failure?.retry, { kind: 'after', ms: 60_000 });
+    const taken = { reason: 'PriorityInUse', message: 'priority 10 is taken', retry: { kind: 'terminal' } } as const;
     const failed = summarize({
-      report: report(outcome({ id: 'cdn', action: 'failed', error: new Error('boom'), message: 'boom' })),
+      report: report(
+        outcome({ id: 'cdn', action: 'failed', outcome: waiting }),
+        outcome({ id: 'rule', action: 'failed', outcome: taken }),
+        outcome({ id: 'svc', action: 'blocked', message: 'waiting for rule' }),
+      ),
       mode: 'apply',
       planChanged: true,
       previousDrift: [],
       now,
     });
-    assert.equal(cond(failed, 'Synced').reason, 'ApplyFailed');
+    // The terminal failure is what a person must read; the timed retry still comes back.
+    assert.equal(cond(failed, 'Synced').reason, 'PriorityInUse');
+    assert.equal(cond(failed, 'Ready').reason, 'PriorityInUse');
+    assert.match(cond(failed, 'Synced').message, /rule: priority 10 is taken \(and 1 more\)/);
+    assert.deepEqual(failed.failure?.retry, { kind: 'after', ms: 60_000 });
   });
 
   test('first detection time is kept, corrections stay for an hour, and the list is bounded with a count', () => {

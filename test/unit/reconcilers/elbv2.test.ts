@@ -347,8 +347,8 @@ describe('load balancers, target groups, clusters', () => {
 
   test('errors a user must fix carry the marker the controller treats as terminal', () => {
     const err = new UserActionRequired('pick another priority', 'PriorityInUse');
-    assert.equal(err.terminal, true);
-    assert.equal(err.reason, 'PriorityInUse');
+    assert.equal(err.outcome.retry.kind, 'terminal');
+    assert.equal(err.outcome.reason, 'PriorityInUse');
     assert.ok(err instanceof Error);
   });
 });

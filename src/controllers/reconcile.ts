@@ -1,0 +1,224 @@
+// The one reconcile sequence every custom resource kind runs, in the manner of ACK's reconciler:
+//
+//   get → (deleting? delete what it owns, release the finalizer) → preflight → prepare (look up, check, plan)
+//   → finalizer → pass (apply or report) → status → events → after-pass work → result
+//
+// A kind supplies hooks only: what to check and plan, and its own status fields. Everything that makes the
+// three kinds behave alike — conditions, Events (DriftCorrected, DriftDetected, a Warning for what a person must
+// fix, Deleted), the status write on every exit path, the pass deadline and what the queue does next — is here,
+// so it is the same for all of them by construction. Every failure is an Outcome, mapped in outcome-map.ts.
+import type { Logger } from 'pino';
+import type { AwsClients } from '../aws/clients.js';
+import { outcomeOf } from '../outcome/classify.js';
+import { after, BACKOFF, outcome as makeOutcome, type Outcome } from '../outcome/outcome.js';
+import type { Plan } from '../planner/plan.js';
+import type { DiscoveryScope } from '../reconcilers/discovery.js';
+import {
+  addFinalizer,
+  hasFinalizer,
+  isBeingDeleted,
+  isConflict,
+  type KubeObject,
+  parseKey,
+  type ReconcileContext,
+  removeFinalizer,
+  type ResourceClient,
+  type Result,
+  StatusWriter,
+} from '../runtime/index.js';
+import { mapOutcome, type MappedOutcome } from './outcome-map.js';
+import {
+  commonStatus,
+  type CommonStatus,
+  FINALIZER,
+  mergeConditions,
+  type OperatorDeps,
+  type PassResult,
+  runPass,
+} from './shared.js';
+
+/** How soon a deletion that still has AWS resources left looks again, when nothing failed. */
+const DELETION_POLL_MS = 10_000;
+
+/** Everything a pass needs, resolved by the kind's prepare hook. */
+export interface Prepared {
+  /** The Environment's clients; the sequence binds them to the pass's deadline. */
+  readonly aws: AwsClients;
+  readonly plan: Plan;
+  readonly driftPolicy: 'Correct' | 'Report';
+  readonly adopt: boolean;
+  /** The period of this object's resync: its Environment's spec.resyncInterval. */
+  readonly resyncMs: number;
+  /** Where this owner's resources can be found by tag (see runPass). */
+  readonly discover?: DiscoveryScope;
+}
+
+/** A reason to stop before the pass, with the kind's status fields to write beside the conditions. */
+export interface Stop<S> {
+  readonly stop: Outcome;
+  readonly fields?: Partial<S>;
+  /** The resync period when the outcome waits on a watch (default: the operator's). */
+  readonly resyncMs?: number;
+}
+
+export interface PassInfo<P extends Prepared> {
+  readonly prepared: P;
+  readonly pass: PassResult;
+  readonly now: Date;
+  /** The pass deadline, for any AWS read a hook still makes. */
+  readonly signal: AbortSignal;
+}
+
+export interface HookContext {
+  readonly now: Date;
+  /** The pass deadline: aborted when it runs out or the controller stops. */
+  readonly signal: AbortSignal;
+  readonly log: Logger;
+}
+
+type Stage = 'stopped' | 'passed' | 'deleting';
+
+export interface KindHooks<T extends KubeObject & { readonly status?: S }, S extends CommonStatus, P extends Prepared> {
+  readonly client: ResourceClient<T>;
+  /** First on a live object; a result ends the reconcile there (a preview past its TTL deletes itself). */
+  preflight?(obj: T, ctx: HookContext): Promise<Result | undefined>;
+  /** Resolves the inputs that need I/O, checks what must hold, and plans. */
+  prepare(obj: T, ctx: HookContext): Promise<P | Stop<S>>;
+  /** What deleting needs: 'release' when nothing in AWS can be left behind (or the policy is Retain). */
+  prepareDeletion(obj: T, ctx: HookContext): Promise<Prepared | Stop<S> | 'release'>;
+  /** The kind's own status fields after a pass. */
+  statusFields(obj: T, info: PassInfo<P>): Partial<S> | Promise<Partial<S>>;
+  /** Fields every status write of a stage carries (a preview's TTL and phase). */
+  stageFields?(obj: T, stage: Stage, ctx: HookContext, ready?: boolean): Partial<S>;
+  /** After the status is written: work that rides on this kind's pass (the Environment's sweep). */
+  afterPass?(obj: T, info: PassInfo<P>, ctx: HookContext): Promise<void>;
+  /** Come back sooner than the resync (a rollout in progress, a preview's expiry). */
+  requeueAfterMs?(obj: T, info: PassInfo<P>): number | undefined;
+}
+
+function isStop<S>(x: unknown): x is Stop<S> {
+  return typeof x === 'object' && x !== null && 'stop' in x;
+}
+
+export function customResourceReconciler<
+  T extends KubeObject & { readonly status?: S },
+  S extends CommonStatus,
+  P extends Prepared,
+>(deps: OperatorDeps, hooks: KindHooks<T, S, P>) {
+  const statusWriter = new StatusWriter<T>(hooks.client, deps.log);
+  type Status = NonNullable<T['status']>;
+
+  /** The status for an object stopped by `outcome`: the previous status with Ready and Synced saying why. */
+  const stoppedStatus = (obj: T, outcome: Outcome, fields: Partial<S>, now: Date): Status => {
+    const generation = obj.metadata?.generation;
+    const conditions = mergeConditions(obj.status?.conditions, mapOutcome(outcome, 0).conditions, generation, now);
+    return { ...obj.status, ...fields, observedGeneration: generation, conditions } as unknown as Status;
+  };
+
+  /** Writes what the outcome says, records its Event, and settles the queue's result. */
+  async function stopWith(obj: T, stop: Stop<S>, ctx: HookContext, stage: Stage): Promise<MappedOutcome> {
+    const mapped = mapOutcome(stop.stop, stop.resyncMs ?? deps.defaultResyncMs);
+    const fields = { ...hooks.stageFields?.(obj, stage, ctx), ...stop.fields } as Partial<S>;
+    await statusWriter.write(obj, stoppedStatus(obj, stop.stop, fields, ctx.now));
+    if (mapped.event) await deps.events.warning(obj, mapped.event.reason, mapped.event.message);
+    return mapped;
+  }
+
+  /** Records an outcome's Event and hands it back to be settled outside the error handling. */
+  async function settleLater(obj: T, outcome: Outcome, resyncMs: number): Promise<MappedOutcome> {
+    const mapped = mapOutcome(outcome, resyncMs);
+    if (mapped.event) await deps.events.warning(obj, mapped.event.reason, mapped.event.message);
+    return mapped;
+  }
+
+  async function remove(obj: T, ctx: HookContext): Promise<Result | MappedOutcome> {
+    if (!hasFinalizer(obj, FINALIZER)) return { requeue: false };
+    const prepared = await hooks.prepareDeletion(obj, ctx);
+    if (isStop<S>(prepared)) return stopWith(obj, prepared, ctx, 'deleting');
+    if (prepared !== 'release') {
+      const pass = await runPass(prepared.aws.withSignal(ctx.signal), prepared.plan, obj.status, {
+        deleting: true,
+        driftPolicy: 'Correct',
+        adopt: false,
+        now: ctx.now,
+        ...(prepared.discover ? { discover: prepared.discover } : {}),
+      });
+      const left = pass.report.inventory.length;
+      if (left > 0) {
+        const status = { ...obj.status, ...hooks.stageFields?.(obj, 'deleting', ctx) };
+        const next = { ...status, ...commonStatus(pass, obj.status, obj.metadata?.generation, ctx.now) } as Status;
+        await statusWriter.write(obj, next);
+        const waiting = makeOutcome('Deleting', `${left} AWS resources left to delete`, after(DELETION_POLL_MS));
+        return settleLater(obj, pass.summary.failure ?? waiting, prepared.resyncMs);
+      }
+      const deleted = pass.report.outcomes.filter((o) => o.action === 'deleted').length;
+      if (deleted > 0) await deps.events.normal(obj, 'Deleted', `deleted ${deleted} AWS resources`);
+    }
+    await removeFinalizer(hooks.client, obj, FINALIZER);
+    return { requeue: false };
+  }
+
+  async function apply(found: T, ctx: HookContext): Promise<Result | MappedOutcome> {
+    const early = await hooks.preflight?.(found, ctx);
+    if (early) return early;
+    const prepared = await hooks.prepare(found, ctx);
+    if (isStop<S>(prepared)) return stopWith(found, prepared, ctx, 'stopped');
+    // The finalizer goes on before the first AWS create, so nothing created can outlive the object unseen.
+    const obj = await addFinalizer(hooks.client, found, FINALIZER);
+    const pass = await runPass(prepared.aws.withSignal(ctx.signal), prepared.plan, obj.status, {
+      deleting: false,
+      driftPolicy: prepared.driftPolicy,
+      adopt: prepared.adopt,
+      now: ctx.now,
+      ...(prepared.discover ? { discover: prepared.discover } : {}),
+    });
+    const info: PassInfo<P> = { prepared, pass, now: ctx.now, signal: ctx.signal };
+    const common = commonStatus(pass, obj.status, obj.metadata?.generation, ctx.now);
+    const ready = common.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
+    const next = {
+      ...common,
+      ...(await hooks.statusFields(obj, info)),
+      ...hooks.stageFields?.(obj, 'passed', ctx, ready),
+    } as Status;
+    await statusWriter.write(obj, next);
+    for (const line of pass.summary.corrections) await deps.events.normal(obj, 'DriftCorrected', line);
+    const reported = pass.summary.drift.filter((d) => d.action === 'Reported').length;
+    if (reported > 0) {
+      await deps.events.warning(
+        obj,
+        'DriftDetected',
+        `${reported} field(s) differ from the spec and were left as found (driftPolicy Report)`,
+      );
+    }
+    await hooks.afterPass?.(obj, info, ctx);
+    if (pass.summary.failure) return settleLater(obj, pass.summary.failure, prepared.resyncMs);
+    const sooner = hooks.requeueAfterMs?.(obj, info);
+    return sooner !== undefined && sooner < prepared.resyncMs
+      ? { requeueAfterMs: sooner, resyncAfterMs: prepared.resyncMs }
+      : { resyncAfterMs: prepared.resyncMs };
+  }
+
+  return async function reconcile(key: string, rctx: ReconcileContext): Promise<Result> {
+    // Every wait in the pass has a deadline: the controller stopping, or the pass running out of time.
+    const signal = AbortSignal.any([rctx.signal, AbortSignal.timeout(deps.passDeadlineMs)]);
+    const obj = await hooks.client.find(parseKey(key), signal);
+    if (!obj) return { requeue: false };
+    const ctx: HookContext = { now: deps.now(), signal, log: rctx.log };
+    let next: Result | MappedOutcome;
+    try {
+      next = isBeingDeleted(obj) ? await remove(obj, ctx) : await apply(obj, ctx);
+    } catch (err) {
+      // Anything not already an outcome: an API server error, an AWS error outside the applier, a bug. The
+      // status says so on this exit path too (best effort: the write may fail for the same reason), except for
+      // a write conflict, which only means the object changed under us and the next pass reads it afresh.
+      const outcome = outcomeOf(err, BACKOFF);
+      if (!isConflict(err)) {
+        await statusWriter.write(obj, stoppedStatus(obj, outcome, {}, ctx.now)).catch((writeErr: unknown) => {
+          rctx.log.debug({ err: writeErr }, 'could not write the status of a failed reconcile');
+        });
+      }
+      next = await settleLater(obj, outcome, deps.defaultResyncMs);
+    }
+    return 'settle' in next ? next.settle() : next;
+  };
+}

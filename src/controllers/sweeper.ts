@@ -1,0 +1,64 @@
+// The sweep: AWS resources tagged for a Service or preview of this Environment whose custom resource no longer
+// exists (its finalizer was removed by hand, or the operator was down when it went) are deleted. It rides on the
+// Environment's pass, so it shares its resync, and finds them by tag (reconcilers/discovery.ts), so it needs
+// nothing from any status. Before deleting, each owner is re-checked against the API server, so an object created
+// a moment ago is never mistaken for a gone one; and the delete itself is the applier's, with an empty plan, so the
+// ownership rule is the same as everywhere: only what carries exactly that owner's tags is deleted.
+import type { Environment } from '../api/index.js';
+import type { AwsClients } from '../aws/clients.js';
+import type { Owner } from '../planner/plan.js';
+import { applyPlan } from '../reconcilers/applier.js';
+import { withPassContext } from '../reconcilers/contract.js';
+import { discoverOwned, type Discovered } from '../reconcilers/discovery.js';
+import { registry } from '../reconcilers/index.js';
+import type { KubeObject, ResourceClient } from '../runtime/index.js';
+import type { OperatorDeps } from './shared.js';
+
+/** The owner kinds a sweep deletes for: workloads. An Environment's own resources go with the Environment. */
+type SweptKind = 'Service' | 'PreviewDeployment';
+
+function parseOwner(key: string, clusterId: string): (Owner & { readonly kind: SweptKind }) | undefined {
+  const [kind, namespace, name, ...rest] = key.split('/');
+  if (!namespace || !name || rest.length > 0 || (kind !== 'Service' && kind !== 'PreviewDeployment')) return undefined;
+  return { clusterId, kind, namespace, name };
+}
+
+export interface SweepResult {
+  /** Owner keys whose resources were all deleted. */
+  readonly swept: readonly string[];
+  /** Owner keys with resources still left (a CloudFront distribution disabling, a failure): the next sweep goes on. */
+  readonly pending: readonly string[];
+}
+
+export async function sweepOrphans(
+  deps: OperatorDeps,
+  env: Environment,
+  aws: AwsClients,
+  clients: { readonly [K in SweptKind]: ResourceClient<KubeObject> },
+): Promise<SweepResult> {
+  const ns = env.metadata.namespace ?? 'default';
+  const listenerArn = env.status?.loadBalancer?.listenerArn;
+  return withPassContext(aws, async (ctx) => {
+    const found = await discoverOwned(ctx, {
+      clusterId: deps.clusterId,
+      environment: `${ns}/${env.metadata.name}`,
+      listenerArns: listenerArn ? [listenerArn] : [],
+      hostedZoneIds: [env.spec.domain.hostedZoneId],
+    });
+    const byOwner = new Map<string, Discovered[]>();
+    for (const item of found) byOwner.set(item.owner, [...(byOwner.get(item.owner) ?? []), item]);
+    const swept: string[] = [];
+    const pending: string[] = [];
+    for (const [key, items] of byOwner) {
+      const owner = parseOwner(key, deps.clusterId);
+      if (!owner) continue;
+      const informer = owner.kind === 'Service' ? deps.services : deps.previews;
+      if (informer.get(`${owner.namespace}/${owner.name}`)) continue;
+      // The cache may be behind: a fresh read decides.
+      if (await clients[owner.kind].find({ namespace: owner.namespace, name: owner.name })) continue;
+      const report = await applyPlan(ctx, registry, { owner, resources: [] }, { mode: 'delete', inventory: items });
+      (report.inventory.length === 0 ? swept : pending).push(key);
+    }
+    return { swept, pending };
+  });
+}

@@ -1,0 +1,41 @@
+// Errors that arrive without an Outcome (an AWS service error, a dropped connection, a bug) get one here, so the
+// rest of the operator only ever deals in Outcomes. What is retryable is decided by the AWS error classification
+// (the SDK's own throttling and transient lists); everything else about AWS errors is the user's to fix.
+import { classifyError, errorName } from '../aws/errors.js';
+import { BACKOFF, OutcomeError, TERMINAL, outcome, type Outcome, type Retry } from './outcome.js';
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function isAwsServiceError(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && '$metadata' in err;
+}
+
+/**
+ * The Outcome of an error. `otherwise` is the retry for a plain Error that is neither an AWS error nor a network
+ * failure: inside the applier such an error is a reconciler's deliberate message to the user (terminal); around
+ * it, an unexpected failure (the API server, a bug) that backs off.
+ */
+export function outcomeOf(err: unknown, otherwise: Retry = BACKOFF): Outcome {
+  if (err instanceof OutcomeError) return err.outcome;
+  const cls = classifyError(err);
+  if (cls === 'throttled')
+    return outcome('Throttled', `AWS throttled the request (${errorName(err)}); retrying`, BACKOFF);
+  if (cls === 'transient') return outcome('Unavailable', `${errorName(err)}: ${messageOf(err)}; retrying`, BACKOFF);
+  if (!isAwsServiceError(err)) return outcome('ApplyFailed', messageOf(err), otherwise);
+  switch (cls) {
+    case 'access-denied':
+      return outcome(
+        'AccessDenied',
+        `${errorName(err)}: ${messageOf(err)}; grant the operator's IAM role this action (charts/slipway/iam-policy.json lists every action Slipway needs)`,
+        TERMINAL,
+      );
+    case 'conflict':
+      // ResourceInUse while a dependent is still going away, or a concurrent change: it settles on its own.
+      return outcome('ApplyFailed', `${errorName(err)}: ${messageOf(err)}`, BACKOFF);
+    default:
+      // Invalid, not found, a limit: the request itself is wrong, and sending it again changes nothing.
+      return outcome('ApplyFailed', `${errorName(err)}: ${messageOf(err)}`, TERMINAL);
+  }
+}

@@ -1,0 +1,159 @@
+// Ownership is found in AWS, not only remembered in status: what carries an owner's tags (or, for a sweep, any
+// owner's tags within one Environment) is listed here as inventory items, so a custom resource re-created with an
+// empty status still finds, adopts or deletes what it owned, and resources whose owner is gone can be swept.
+//
+// Reads: one Resource Groups Tagging API scan (plus us-east-1 for CloudFront), the listener's rules and the
+// zone's records through the pass's shared reads (the rule and record reconcilers read them anyway), and one
+// scalable-target listing when an ECS service was found. The applier still observes every item by identifier
+// and checks its tags before touching it: discovery only says where to look.
+import { paginateDescribeScalableTargets } from '@aws-sdk/client-application-auto-scaling';
+import { findTagged } from '../aws/tagged.js';
+import { TAG_CLUSTER, TAG_ENVIRONMENT, TAG_LOGICAL_ID, TAG_OWNER } from '../planner/naming.js';
+import type { ResourceKind } from '../planner/plan.js';
+import { parseRecordOwnerValue } from '../planner/record-owner.js';
+import type { InventoryItem } from './applier.js';
+import type { ReconcileContext } from './contract.js';
+import { recordIdentifier, zoneRecordSets } from './dns-record.js';
+import { rulesOf } from './listener-rule.js';
+import { familyOf } from './task-definition.js';
+
+export interface DiscoveryScope {
+  readonly clusterId: string;
+  /** `Kind/namespace/name`: one owner's resources. Absent: every owner's within the Environment (a sweep). */
+  readonly owner?: string;
+  /** `namespace/name` of the Environment, as its resources' environment tag says. */
+  readonly environment: string;
+  /** Listeners whose rules may be ours, and hosted zones whose records may be. */
+  readonly listenerArns: readonly string[];
+  readonly hostedZoneIds: readonly string[];
+}
+
+export interface Discovered extends InventoryItem {
+  /** The owner tag value. */
+  readonly owner: string;
+}
+
+/** Creation order: leftovers are deleted in reverse, dependents first. */
+const CREATION_ORDER: readonly ResourceKind[] = [
+  'ec2.SecurityGroup',
+  'ecs.Cluster',
+  'elbv2.LoadBalancer',
+  'elbv2.Listener',
+  'cognito.UserPool',
+  'logs.LogGroup',
+  'ecs.TaskDefinition',
+  'elbv2.TargetGroup',
+  'elbv2.ListenerRule',
+  'ecs.Service',
+  'autoscaling.ScalableTarget',
+  'route53.Record',
+  'cloudfront.Distribution',
+];
+
+/** The kind and inventory identifier of a tagged ARN, for the kinds the Tagging API reports. */
+export function kindOfArn(arn: string): { readonly kind: ResourceKind; readonly identifier: string } | undefined {
+  const [, , service, , , resource = ''] = arn.split(':');
+  const tail = arn.slice(arn.indexOf(resource));
+  switch (service) {
+    case 'ecs':
+      if (resource.startsWith('service/')) return { kind: 'ecs.Service', identifier: arn };
+      if (resource.startsWith('task-definition/')) return { kind: 'ecs.TaskDefinition', identifier: arn };
+      if (resource.startsWith('cluster/')) return { kind: 'ecs.Cluster', identifier: arn };
+      return undefined;
+    case 'elasticloadbalancing':
+      if (resource.startsWith('targetgroup/')) return { kind: 'elbv2.TargetGroup', identifier: arn };
+      if (resource.startsWith('loadbalancer/app/')) return { kind: 'elbv2.LoadBalancer', identifier: arn };
+      if (resource.startsWith('listener-rule/')) return { kind: 'elbv2.ListenerRule', identifier: arn };
+      if (resource.startsWith('listener/')) return { kind: 'elbv2.Listener', identifier: arn };
+      return undefined;
+    case 'logs':
+      return resource === 'log-group' ? { kind: 'logs.LogGroup', identifier: arn.replace(/:\*$/, '') } : undefined;
+    case 'ec2':
+      return resource.startsWith('security-group/')
+        ? { kind: 'ec2.SecurityGroup', identifier: tail.slice('security-group/'.length) }
+        : undefined;
+    case 'cognito-idp':
+      return resource.startsWith('userpool/') ? { kind: 'cognito.UserPool', identifier: arn } : undefined;
+    case 'cloudfront':
+      return resource.startsWith('distribution/') ? { kind: 'cloudfront.Distribution', identifier: arn } : undefined;
+    default:
+      return undefined;
+  }
+}
+
+function inScope(scope: DiscoveryScope, tags: Readonly<Record<string, string>>): string | undefined {
+  if (tags[TAG_CLUSTER] !== scope.clusterId) return undefined;
+  const owner = tags[TAG_OWNER];
+  if (!owner || (scope.owner !== undefined && owner !== scope.owner)) return undefined;
+  return owner;
+}
+
+/** What the scope's owners have in AWS, in creation order, one item per resource (task definitions per family). */
+export async function discoverOwned(ctx: ReconcileContext, scope: DiscoveryScope): Promise<Discovered[]> {
+  const found: Discovered[] = [];
+  // One owner's key is unique on the cluster; a sweep is scoped to the Environment by its tag.
+  const filters = {
+    [TAG_CLUSTER]: scope.clusterId,
+    ...(scope.owner ? { [TAG_OWNER]: scope.owner } : { [TAG_ENVIRONMENT]: scope.environment }),
+  };
+  const families = new Set<string>();
+  for (const r of await findTagged(ctx.aws, filters, { global: true })) {
+    const at = kindOfArn(r.arn);
+    const owner = inScope(scope, r.tags);
+    if (!at || !owner || at.kind === 'elbv2.ListenerRule') continue; // rules: from the listener, below
+    if (at.kind === 'ecs.TaskDefinition') {
+      // Revisions of one family are one resource to Slipway: observed by family, deregistered together.
+      const family = familyOf(at.identifier);
+      if (families.has(family)) continue;
+      families.add(family);
+    }
+    found.push({ ...at, logicalId: r.tags[TAG_LOGICAL_ID] ?? '', owner });
+  }
+  for (const listenerArn of scope.listenerArns) {
+    const { rules, tags } = await rulesOf(ctx, listenerArn);
+    for (const rule of rules) {
+      const t = tags.get(rule.RuleArn ?? '') ?? {};
+      const owner = inScope(scope, t);
+      if (owner && rule.RuleArn) {
+        found.push({ kind: 'elbv2.ListenerRule', identifier: rule.RuleArn, logicalId: t[TAG_LOGICAL_ID] ?? '', owner });
+      }
+    }
+  }
+  for (const zoneId of scope.hostedZoneIds) {
+    for (const r of await zoneRecordSets(ctx, zoneId)) {
+      if (r.Type !== 'TXT' || !r.Name) continue;
+      for (const v of r.ResourceRecords ?? []) {
+        const owner = v.Value ? inScope(scope, parseRecordOwnerValue(v.Value) ?? {}) : undefined;
+        if (owner) {
+          const identifier = recordIdentifier(zoneId, r.Name.replace(/\.$/, '').toLowerCase());
+          found.push({ kind: 'route53.Record', identifier, logicalId: '', owner });
+        }
+      }
+    }
+  }
+  found.push(...(await scalableTargetsOf(ctx, found)));
+  const rank = (k: ResourceKind) => CREATION_ORDER.indexOf(k);
+  return found.sort((a, b) => rank(a.kind) - rank(b.kind));
+}
+
+/** Scalable targets carry no tags: they are ours when the ECS service they scale is. */
+async function scalableTargetsOf(ctx: ReconcileContext, found: readonly Discovered[]): Promise<Discovered[]> {
+  const services = new Map<string, string>();
+  for (const s of found.filter((f) => f.kind === 'ecs.Service')) {
+    // arn:aws:ecs:region:account:service/CLUSTER/NAME → service/CLUSTER/NAME
+    const id = s.identifier.slice(s.identifier.indexOf(':service/') + 1);
+    if (id.split('/').length === 3) services.set(id, s.owner);
+  }
+  if (services.size === 0) return [];
+  const out: Discovered[] = [];
+  const input = { ServiceNamespace: 'ecs' as const, ResourceIds: [...services.keys()] };
+  for await (const page of paginateDescribeScalableTargets({ client: ctx.aws.autoscaling }, input)) {
+    for (const t of page.ScalableTargets ?? []) {
+      const owner = t.ResourceId ? services.get(t.ResourceId) : undefined;
+      if (owner && t.ScalableTargetARN) {
+        out.push({ kind: 'autoscaling.ScalableTarget', identifier: t.ScalableTargetARN, logicalId: '', owner });
+      }
+    }
+  }
+  return out;
+}
