@@ -243,8 +243,8 @@ describe('PreviewDeployments', { timeout: 600_000 }, () => {
       new DescribeServicesCommand({ cluster: env.status!.clusterArn!, services: ['web'] }),
     );
     assert.equal(web.services?.[0]?.status, 'ACTIVE', 'the Service the preview copied is untouched');
-    await eventually('a PreviewSwept event', async () =>
-      kubectl(['get', 'events', '-n', ns, '--field-selector', 'reason=PreviewSwept', '-o', 'name']).trim().length > 0
+    await eventually('a Swept event', async () =>
+      kubectl(['get', 'events', '-n', ns, '--field-selector', 'reason=Swept', '-o', 'name']).trim().length > 0
         ? true
         : undefined,
     );
