@@ -1,7 +1,7 @@
 // Service controller: hooks on the one reconcile sequence. Look up the Environment, plan the workload, and put
 // the workload's fields in status; while ECS rolls out a new revision, look again soon.
 import type { Service, ServiceStatus } from '../api/index.js';
-import type { Workload } from '../planner/service.js';
+import { SERVICE_LOGICAL, type Workload } from '../planner/service.js';
 import type { ResourceClient } from '../runtime/index.js';
 import { customResourceReconciler, type Prepared } from './reconcile.js';
 import { ADOPT_ANNOTATION, type OperatorDeps } from './shared.js';
@@ -45,7 +45,7 @@ export function serviceReconciler(deps: OperatorDeps, client: ResourceClient<Ser
     },
     statusFields: (_svc, { prepared, pass }) => workloadStatusFields(prepared.plan, pass),
     // While ECS rolls out a new revision, look again soon so status shows when it completes (or fails).
-    requeueAfterMs: (_svc, { prepared, pass }) =>
-      workloadStatusFields(prepared.plan, pass).rolloutState === 'IN_PROGRESS' ? ROLLOUT_POLL_MS : undefined,
+    requeueAfterMs: (_svc, { pass }) =>
+      pass.report.attrs[SERVICE_LOGICAL.service]?.rolloutState === 'IN_PROGRESS' ? ROLLOUT_POLL_MS : undefined,
   });
 }
