@@ -1,6 +1,6 @@
 // Lint rules, including the layer boundaries from the architecture:
 // planner/ and drift/ are pure (no I/O), aws/ knows no Kubernetes, runtime/ knows no AWS or CRDs,
-// and controllers/ is the only layer that talks to both sides.
+// outcome/ is pure and may be used by every layer, and controllers/ is the only layer that talks to both sides.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
@@ -91,6 +91,19 @@ export default tseslint.config(
       '**/planner/**',
       '**/reconcilers/**',
       '**/controllers/**',
+      '**/drift/**',
+    ]),
+  },
+  {
+    // outcome/ is what every layer uses to say why something failed; it reads AWS error shapes to classify them
+    // (aws/errors.ts) and must not reach the runtime, the controllers or a reconciler.
+    files: ['src/outcome/**'],
+    rules: restrict('outcome/ is pure: it may classify AWS errors (aws/errors.ts) and nothing more.', [
+      io,
+      '**/runtime/**',
+      '**/controllers/**',
+      '**/reconcilers/**',
+      '**/planner/**',
       '**/drift/**',
     ]),
   },
