@@ -1,7 +1,12 @@
 // Batches ECS DescribeServices, DataLoader style: lookups for one cluster that arrive within a few milliseconds
 // are merged into calls of at most 10 service names each (the API's limit; DescribeServices is throttled at
 // 20/s sustained, so one call per service would not scale to an Environment with many Services). One batcher per
-// AwsClients, so every reconcile of an Environment shares it. It does not cache: a lookup always reaches AWS.
+// account's shared clients (AwsClients.root), so the passes running side by side share it whichever view they hold.
+// It does not cache: a lookup always reaches AWS.
+//
+// No waiter waits forever: a batch is sent through the shared clients, whose request timeout bounds it, and a
+// lookup made through a pass's view (withSignal) is rejected as soon as that pass's signal fires, while the batch
+// goes on for the other passes.
 import { DescribeServicesCommand, type Service } from '@aws-sdk/client-ecs';
 import type { AwsClients } from './clients.js';
 
@@ -11,6 +16,10 @@ export const DESCRIBE_SERVICES_MAX = 10;
 interface Waiter {
   readonly resolve: (service: Service | undefined) => void;
   readonly reject: (err: unknown) => void;
+}
+
+function abortError(signal: AbortSignal): Error {
+  return Object.assign(new Error('ECS DescribeServices lookup aborted'), { name: 'AbortError', cause: signal.reason });
 }
 
 interface PendingBatch {
@@ -38,7 +47,8 @@ export class EcsDescribeBatcher {
    * Services with status INACTIVE or DRAINING are returned as they are: the caller decides what they mean.
    * Rejects when the call fails (ClusterNotFoundException for a missing cluster).
    */
-  describe(cluster: string, serviceName: string): Promise<Service | undefined> {
+  describe(cluster: string, serviceName: string, signal?: AbortSignal): Promise<Service | undefined> {
+    if (signal?.aborted) return Promise.reject(abortError(signal));
     const key = clusterName(cluster);
     let batch = this.pending.get(key);
     if (!batch) {
@@ -47,8 +57,11 @@ export class EcsDescribeBatcher {
     }
     const current = batch;
     const promise = new Promise<Service | undefined>((resolve, reject) => {
+      const onAbort = () => reject(abortError(signal!));
+      const forget = () => signal?.removeEventListener('abort', onAbort);
+      signal?.addEventListener('abort', onAbort, { once: true });
       const list = current.waiters.get(serviceName) ?? [];
-      list.push({ resolve, reject });
+      list.push({ resolve: (s) => (forget(), resolve(s)), reject: (err) => (forget(), reject(err)) });
       current.waiters.set(serviceName, list);
     });
     // A full batch gains nothing by waiting; otherwise give concurrent lookups a moment to join.
@@ -98,12 +111,18 @@ export class EcsDescribeBatcher {
 
 const batchers = new WeakMap<AwsClients, EcsDescribeBatcher>();
 
-/** The batcher shared by everything that uses these clients. */
-export function ecsDescribeBatcher(aws: AwsClients): EcsDescribeBatcher {
-  let b = batchers.get(aws);
+/** What a reconcile sees of the batcher: lookups carry its view's signal. */
+export interface EcsServiceLookup {
+  describe(cluster: string, serviceName: string): Promise<Service | undefined>;
+}
+
+/** The batcher shared by everything that uses these clients' account, seen through `aws`'s signal. */
+export function ecsDescribeBatcher(aws: AwsClients): EcsServiceLookup {
+  let b = batchers.get(aws.root);
   if (!b) {
-    b = new EcsDescribeBatcher(aws);
-    batchers.set(aws, b);
+    b = new EcsDescribeBatcher(aws.root);
+    batchers.set(aws.root, b);
   }
-  return b;
+  const batcher = b;
+  return { describe: (cluster, serviceName) => batcher.describe(cluster, serviceName, aws.signal) };
 }

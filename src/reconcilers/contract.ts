@@ -117,12 +117,21 @@ export async function withPassContext<T>(aws: AwsClients, fn: (ctx: ReconcileCon
   }
 }
 
+const isAbort = (err: unknown): boolean => err instanceof Error && err.name === 'AbortError';
+
 export function newContext(aws: AwsClients, shared?: SharedReads): ReconcileContext {
   const cache = new Map<string, Promise<unknown>>();
   const sharedValue = <T>(key: string, load: () => Promise<T>): Promise<T> | undefined => {
     if (!shared || !SHAREABLE_PREFIXES.some((p) => key.startsWith(p))) return undefined;
     const hit = shared.entries.get(key);
-    if (hit && Date.now() - hit.at < MAX_SHARED_AGE_MS) return hit.value as Promise<T>;
+    if (hit && Date.now() - hit.at < MAX_SHARED_AGE_MS) {
+      // The read was started by another pass, through that pass's signal: if that pass was abandoned, this one
+      // reads for itself rather than fail with someone else's deadline.
+      return (hit.value as Promise<T>).catch((err: unknown) => {
+        if (isAbort(err) && !aws.signal?.aborted) return load();
+        throw err;
+      });
+    }
     const value = load();
     shared.entries.set(key, { at: Date.now(), value });
     value.catch(() => shared.entries.delete(key));
