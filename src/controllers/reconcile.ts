@@ -10,7 +10,7 @@
 import type { Logger } from 'pino';
 import type { AwsClients } from '../aws/clients.js';
 import { outcomeOf } from '../outcome/classify.js';
-import { after, BACKOFF, outcome as makeOutcome, type Outcome } from '../outcome/outcome.js';
+import { after, BACKOFF, OutcomeError, outcome as makeOutcome, type Outcome } from '../outcome/outcome.js';
 import type { Plan } from '../planner/plan.js';
 import type { DiscoveryScope } from '../reconcilers/discovery.js';
 import {
@@ -100,6 +100,42 @@ function isStop<S>(x: unknown): x is Stop<S> {
   return typeof x === 'object' && x !== null && 'stop' in x;
 }
 
+/** Why a pass was abandoned: its deadline ran out, or the operator is stopping. */
+function abandoned(stopping: boolean): OutcomeError {
+  return new OutcomeError(
+    stopping
+      ? makeOutcome('Stopping', 'the operator stopped during the pass; the next leader takes it up', BACKOFF)
+      : makeOutcome(
+          'DeadlineExceeded',
+          'the pass did not finish within its deadline (SLIPWAY_PASS_DEADLINE) and was abandoned; it is retried with backoff',
+          BACKOFF,
+        ),
+  );
+}
+
+/**
+ * The pass deadline holds even for a wait that does not listen to the signal: the worker is released when the
+ * signal fires, and what the abandoned pass still does is cut short by its aborted calls and by passedDeadline,
+ * which keeps it from writing a status after the one written here.
+ */
+function abandonAtDeadline<R>(work: Promise<R>, signal: AbortSignal, stopping: AbortSignal): Promise<R> {
+  return new Promise<R>((resolve, reject) => {
+    const onAbort = () => reject(abandoned(stopping.aborted));
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    const settle = () => signal.removeEventListener('abort', onAbort);
+    work.then(
+      (value) => (settle(), resolve(value)),
+      (err: unknown) => (settle(), reject(signal.aborted ? abandoned(stopping.aborted) : err)),
+    );
+  });
+}
+
+/** Stops a pass whose deadline ran out before it writes anything more. */
+function passedDeadline(signal: AbortSignal): void {
+  if (signal.aborted) throw abandoned(false);
+}
+
 export function customResourceReconciler<
   T extends KubeObject & { readonly status?: S },
   S extends CommonStatus,
@@ -143,6 +179,7 @@ export function customResourceReconciler<
         now: ctx.now,
         ...(prepared.discover ? { discover: prepared.discover } : {}),
       });
+      passedDeadline(ctx.signal);
       const left = pass.report.inventory.length;
       if (left > 0) {
         const status = { ...obj.status, ...hooks.stageFields?.(obj, 'deleting', ctx) };
@@ -172,6 +209,7 @@ export function customResourceReconciler<
       now: ctx.now,
       ...(prepared.discover ? { discover: prepared.discover } : {}),
     });
+    passedDeadline(ctx.signal);
     const info: PassInfo<P> = { prepared, pass, now: ctx.now, signal: ctx.signal };
     const common = commonStatus(pass, obj.status, obj.metadata?.generation, ctx.now);
     const ready = common.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
@@ -206,7 +244,7 @@ export function customResourceReconciler<
     const ctx: HookContext = { now: deps.now(), signal, log: rctx.log };
     let next: Result | MappedOutcome;
     try {
-      next = isBeingDeleted(obj) ? await remove(obj, ctx) : await apply(obj, ctx);
+      next = await abandonAtDeadline(isBeingDeleted(obj) ? remove(obj, ctx) : apply(obj, ctx), signal, rctx.signal);
     } catch (err) {
       // Anything not already an outcome: an API server error, an AWS error outside the applier, a bug. The
       // status says so on this exit path too (best effort: the write may fail for the same reason), except for
