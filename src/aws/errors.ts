@@ -58,7 +58,8 @@ export function classifyError(err: unknown): ErrorClass {
   if (/AccessDenied|UnauthorizedOperation|NotAuthorized/.test(name) || status === 403) return 'access-denied';
   if (/InUse|AlreadyExists|Duplicate|Conflict/.test(name) || status === 409) return 'conflict';
   if (status >= 500 || /ServiceUnavailable|InternalFailure|InternalError|InternalServer/.test(name)) return 'transient';
-  if (obj && (isTransientError(sdk) || isNetworkOrDeadline(e))) return 'transient';
+  // A not-idempotent create whose response was lost (unknown-outcome.ts): the next pass observes before creating.
+  if (obj && (isTransientError(sdk) || isNetworkOrDeadline(e) || name === 'OutcomeUnknown')) return 'transient';
   if (/Invalid|Validation|Malformed|TooMany|LimitExceeded|Unsupported/.test(name) || status === 400) return 'invalid';
   return 'other';
 }
