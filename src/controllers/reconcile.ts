@@ -30,6 +30,7 @@ import { mapOutcome, type MappedOutcome } from './outcome-map.js';
 import {
   commonStatus,
   type CommonStatus,
+  deletingConditions,
   FINALIZER,
   mergeConditions,
   type OperatorDeps,
@@ -147,7 +148,12 @@ export function customResourceReconciler<
   /** The status for an object stopped by `outcome`: the previous status with Ready and Synced saying why. */
   const stoppedStatus = (obj: T, outcome: Outcome, fields: Partial<S>, now: Date): Status => {
     const generation = obj.metadata?.generation;
-    const conditions = mergeConditions(obj.status?.conditions, mapOutcome(outcome, 0).conditions, generation, now);
+    // An object being deleted keeps saying so: the outcome is what blocks its deletion.
+    const deleting = isBeingDeleted(obj)
+      ? [{ type: 'Deleting', status: 'True' as const, reason: outcome.reason, message: outcome.message }]
+      : [];
+    const updates = [...mapOutcome(outcome, 0).conditions, ...deleting];
+    const conditions = mergeConditions(obj.status?.conditions, updates, generation, now);
     return { ...obj.status, ...fields, observedGeneration: generation, conditions } as unknown as Status;
   };
 
@@ -169,6 +175,11 @@ export function customResourceReconciler<
 
   async function remove(obj: T, ctx: HookContext): Promise<Result | MappedOutcome> {
     if (!hasFinalizer(obj, FINALIZER)) return { requeue: false };
+    // Said at once, before lookups and a pass that may take a while: the object is on its way out, not Ready.
+    if (!obj.status?.conditions?.some((c) => c.type === 'Deleting')) {
+      const conditions = mergeConditions(obj.status?.conditions, deletingConditions(undefined), undefined, ctx.now);
+      await statusWriter.write(obj, { ...obj.status, conditions } as unknown as Status);
+    }
     const prepared = await hooks.prepareDeletion(obj, ctx);
     if (isStop<S>(prepared)) return stopWith(obj, prepared, ctx, 'deleting');
     if (prepared !== 'release') {
@@ -183,7 +194,9 @@ export function customResourceReconciler<
       const left = pass.report.inventory.length;
       if (left > 0) {
         const status = { ...obj.status, ...hooks.stageFields?.(obj, 'deleting', ctx) };
-        const next = { ...status, ...commonStatus(pass, obj.status, obj.metadata?.generation, ctx.now) } as Status;
+        const common = commonStatus(pass, obj.status, obj.metadata?.generation, ctx.now);
+        const conditions = mergeConditions(common.conditions, deletingConditions(pass), undefined, ctx.now);
+        const next = { ...status, ...common, conditions } as unknown as Status;
         await statusWriter.write(obj, next);
         const waiting = makeOutcome('Deleting', `${left} AWS resources left to delete`, after(DELETION_POLL_MS));
         return settleLater(obj, pass.summary.failure ?? waiting, prepared.resyncMs);

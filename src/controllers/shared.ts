@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { Environment, PreviewDeployment, Service } from '../api/index.js';
 import { AwsClients } from '../aws/clients.js';
 import type { CallListener } from '../aws/calls.js';
+import type { ConditionChange } from './outcome-map.js';
 import { fromStatusResources, summarize, type DriftItem, type Summary } from '../drift/summary.js';
 import type { Plan } from '../planner/plan.js';
 import { applyPlan, type ApplyMode, type ApplyReport } from '../reconcilers/applier.js';
@@ -156,4 +157,28 @@ export function commonStatus(
     // Only a fully applied plan becomes the baseline that later differences are measured against as drift.
     appliedPlanHash: failed || pass.mode === 'report' ? previous?.appliedPlanHash : pass.hash,
   };
+}
+
+/**
+ * The conditions of an object whose AWS resources are being deleted: Deleting names the step in progress and what
+ * blocks it (the first failure in deletion order, whose message names the blocker), and Ready is False, so an
+ * object on its way out is never shown as Ready. Without a pass yet (the deletion just started), the step is the
+ * start.
+ */
+export function deletingConditions(pass: PassResult | undefined): ConditionChange[] {
+  let reason = 'InProgress';
+  let message = 'deleting the AWS resources Slipway owns, in reverse order of creation';
+  if (pass) {
+    const left = pass.report.inventory.length;
+    // Outcomes are in plan order and deletion runs in reverse, so the last failure is the one met first.
+    const blocked = pass.report.outcomes.filter((o) => o.action === 'failed').at(-1);
+    reason = blocked?.outcome?.reason ?? 'InProgress';
+    message = blocked
+      ? `${left} AWS resources left; deleting ${blocked.kind} ${blocked.identifier ?? blocked.id} is blocked: ${blocked.message ?? reason}`
+      : `${left} AWS resources left to delete`;
+  }
+  return [
+    { type: 'Deleting', status: 'True', reason, message },
+    { type: 'Ready', status: 'False', reason: 'Deleting', message },
+  ];
 }

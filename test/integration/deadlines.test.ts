@@ -9,7 +9,15 @@ import type { AwsClients } from '../../src/aws/clients.js';
 import { ENVIRONMENT_TYPE } from '../../src/controllers/resource-types.js';
 import type { Operator } from '../../src/operator.js';
 import { createLandscape, testAws, uniqueSuffix, type Landscape } from '../support/aws-fixtures.js';
-import { createNamespace, eventually, installCrds, kubeClient, kubectl, waitForCondition } from '../support/kube.js';
+import {
+  condition,
+  createNamespace,
+  eventually,
+  installCrds,
+  kubeClient,
+  kubectl,
+  waitForCondition,
+} from '../support/kube.js';
 import { apply, environmentYaml } from '../support/manifests.js';
 import { getTestEnv } from '../support/env.js';
 import { reconcileCount, startOperator } from '../support/operator.js';
@@ -98,6 +106,9 @@ describe('pass deadlines', { timeout: 300_000 }, () => {
     });
     assert.ok(stuck.metadata.deletionTimestamp, 'the Environment is being deleted');
     assert.ok(stuck.metadata.finalizers?.length, 'its finalizer is kept while AWS resources may remain');
+    // On its way out and not Ready, saying which step it is at.
+    assert.equal(condition(stuck, 'Deleting')?.status, 'True');
+    assert.equal(condition(stuck, 'Ready')?.status, 'False');
     // The worker was released and the key goes on being retried with backoff: more passes, none left running.
     await eventually('a second abandoned pass', async () =>
       (await reconcileCount(operator, 'environment')) >= before + 2 ? true : undefined,
