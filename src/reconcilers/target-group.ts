@@ -5,21 +5,71 @@
 import {
   CreateTargetGroupCommand,
   DeleteTargetGroupCommand,
+  DescribeListenersCommand,
   DescribeTargetGroupAttributesCommand,
   DescribeTargetGroupsCommand,
   ModifyTargetGroupAttributesCommand,
   ModifyTargetGroupCommand,
   paginateDescribeTargetGroups,
+  type Action,
   type ModifyTargetGroupCommandInput,
   type TargetGroup,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { isNotFound } from '../aws/errors.js';
+import { classifyError, isNotFound } from '../aws/errors.js';
+import { TAG_CLUSTER, TAG_OWNER } from '../planner/naming.js';
 import type { TargetGroupProps } from '../planner/plan.js';
 import type { KindReconciler, Observed, ReconcileContext } from './contract.js';
 import { diffFields } from './diff.js';
 import { addTags, removeTags, recordToTags, tagsOf, UserActionRequired } from './elbv2-shared.js';
+import { listenerRuleReconciler, ruleOwner, rulesOf } from './listener-rule.js';
 
 const DEREGISTRATION_DELAY = 'deregistration_delay.timeout_seconds';
+
+const forwardsTo = (actions: readonly Action[] | undefined, arn: string): boolean =>
+  (actions ?? []).some(
+    (a) => a.TargetGroupArn === arn || (a.ForwardConfig?.TargetGroups ?? []).some((g) => g.TargetGroupArn === arn),
+  );
+
+/**
+ * What keeps a target group from being deleted: the rules and listener default actions that forward to it, on
+ * the load balancers it is attached to. A rule carrying the same owner's tags (a duplicate left by a lost
+ * CreateRule response, or a rule whose deletion failed) is deleted; anything else is not Slipway's to touch, so
+ * the deletion stops with a message naming it.
+ */
+async function removeOwnedBlockers(ctx: ReconcileContext, tg: Observed<'elbv2.TargetGroup'>): Promise<void> {
+  const arn = tg.identifier;
+  const described = await ctx.aws.elbv2.send(new DescribeTargetGroupsCommand({ TargetGroupArns: [arn] }));
+  const foreign: string[] = [];
+  for (const lb of described.TargetGroups?.[0]?.LoadBalancerArns ?? []) {
+    const listeners = await ctx.aws.elbv2.send(new DescribeListenersCommand({ LoadBalancerArn: lb }));
+    for (const listener of listeners.Listeners ?? []) {
+      if (forwardsTo(listener.DefaultActions, arn))
+        foreign.push(`the default action of listener ${listener.ListenerArn}`);
+      const { rules, tags } = await rulesOf(ctx, listener.ListenerArn!);
+      for (const rule of rules.filter((r) => !r.IsDefault && forwardsTo(r.Actions, arn))) {
+        const ruleTags = tags.get(rule.RuleArn!) ?? {};
+        if (sameOwner(ruleTags, tg.tags)) {
+          await listenerRuleReconciler.delete(ctx, {
+            identifier: rule.RuleArn!,
+            props: { listenerArn: listener.ListenerArn! },
+          } as Observed<'elbv2.ListenerRule'>);
+        } else foreign.push(`rule ${rule.RuleArn} (${ruleOwner(ruleTags)})`);
+      }
+    }
+  }
+  if (foreign.length > 0) {
+    throw new UserActionRequired(
+      `target group ${tg.props.name} cannot be deleted while ${foreign.join(' and ')} forwards to it; Slipway does ` +
+        'not own that and leaves it alone: remove it or point it at another target group, and the deletion goes on',
+      'DeletionBlocked',
+    );
+  }
+}
+
+/** Both carry the ownership tags of one owner on one cluster. */
+function sameOwner(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+  return !!a[TAG_OWNER] && a[TAG_OWNER] === b[TAG_OWNER] && a[TAG_CLUSTER] === b[TAG_CLUSTER];
+}
 /** AWS's default deregistration delay, used when the attribute is not reported. */
 export const DEFAULT_DEREGISTRATION_DELAY_SECONDS = 300;
 
@@ -174,10 +224,17 @@ export const targetGroupReconciler: KindReconciler<'elbv2.TargetGroup'> = {
 
   async delete(ctx, observed) {
     try {
-      // Fails with ResourceInUse while a rule still forwards to it: surfaced, the rule goes first.
       await ctx.aws.elbv2.send(new DeleteTargetGroupCommand({ TargetGroupArn: observed.identifier }));
     } catch (err) {
-      if (!isNotFound(err)) throw err;
+      if (isNotFound(err)) return;
+      if (classifyError(err) !== 'conflict') throw err;
+      // ResourceInUse: a rule or listener still forwards to it. Ours are removed, anyone else's is named and left.
+      await removeOwnedBlockers(ctx, observed);
+      try {
+        await ctx.aws.elbv2.send(new DeleteTargetGroupCommand({ TargetGroupArn: observed.identifier }));
+      } catch (again) {
+        if (!isNotFound(again)) throw again;
+      }
     }
   },
 

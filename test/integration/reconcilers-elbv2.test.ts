@@ -26,6 +26,7 @@ import {
   CreateLoadBalancerCommand,
   CreateRuleCommand,
   CreateTargetGroupCommand,
+  DeleteRuleCommand,
   DescribeRulesCommand,
   DescribeTagsCommand,
   ModifyListenerCommand,
@@ -1205,5 +1206,69 @@ describe('setTags: each kind adds, overwrites and removes tags with its own API'
       { op: 'add', count: 3 },
       { op: 'remove', count: 3 },
     ]);
+  });
+});
+
+describe('a target group that rules still forward to', () => {
+  test('deleting it removes the rules its owner left behind and names, but keeps, a rule someone else owns', async () => {
+    const lb = await makeLoadBalancer(`it-block-${run}`);
+    const listenerArn = await makeHttpsListener(lb);
+    const tgName = `it-block-${run}`;
+    const tgArn = await makeTargetGroup(tgName);
+    await aws.elbv2.send(new AddTagsCommand({ ResourceArns: [tgArn], Tags: toSdkTags(tagsFor('target-group')) }));
+    const forward: Action[] = [{ Type: 'forward', TargetGroupArn: tgArn }];
+    const rule = async (host: string, priority: number, tags: Record<string, string>) =>
+      (
+        await aws.elbv2.send(
+          new CreateRuleCommand({
+            ListenerArn: listenerArn,
+            Priority: priority,
+            Conditions: [{ Field: 'host-header', HostHeaderConfig: { Values: [host] } }],
+            Actions: forward,
+            Tags: toSdkTags(tags),
+          }),
+        )
+      ).Rules![0]!.RuleArn!;
+    // One rule of the same owner (a duplicate left by a lost CreateRule response), one of another Service.
+    const duplicate = await rule(`dup-${run}.shop.test`, 7001, tagsFor('listener-rule'));
+    const foreign = await rule(`other-${run}.shop.test`, 7002, otherTags(`other-${run}`));
+
+    const observed = await targetGroupReconciler.observe(
+      ctx(),
+      desired('elbv2.TargetGroup', 'target-group', {
+        name: tgName,
+        vpcId,
+        port: 8080,
+        healthCheck: {
+          path: '/',
+          intervalSeconds: 30,
+          timeoutSeconds: 5,
+          healthyThreshold: 5,
+          unhealthyThreshold: 2,
+          matcher: '200',
+        },
+        deregistrationDelaySeconds: 300,
+      }),
+    );
+    assert.ok(observed, 'the target group is observed');
+    await assert.rejects(
+      targetGroupReconciler.delete(ctx(), observed),
+      (err: Error & { outcome?: { reason: string } }) => {
+        assert.equal(err.outcome?.reason, 'DeletionBlocked');
+        assert.match(err.message, new RegExp(`rule ${foreign.replace(/[/.]/g, '\\$&')}`));
+        assert.match(err.message, new RegExp(`Service/apps/other-${run}`));
+        return true;
+      },
+    );
+    const left = (await aws.elbv2.send(new DescribeRulesCommand({ ListenerArn: listenerArn }))).Rules!.map(
+      (r) => r.RuleArn,
+    );
+    assert.ok(!left.includes(duplicate), 'the rule its owner left behind is deleted');
+    assert.ok(left.includes(foreign), "the other owner's rule is left alone");
+
+    // Once the other rule goes, the deletion goes through.
+    await aws.elbv2.send(new DeleteRuleCommand({ RuleArn: foreign }));
+    await targetGroupReconciler.delete(ctx(), observed);
+    assert.equal(await targetGroupReconciler.observeByIdentifier(ctx(), tgArn), undefined);
   });
 });
