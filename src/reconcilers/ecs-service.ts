@@ -16,6 +16,7 @@ import {
   type Service,
   type UpdateServiceCommandInput,
 } from '@aws-sdk/client-ecs';
+import { randomUUID } from 'node:crypto';
 import { clusterName, ecsDescribeBatcher } from '../aws/ecs-describe-batcher.js';
 import { errorName, isNotFound } from '../aws/errors.js';
 import type { EcsServiceProps, Resolved } from '../planner/plan.js';
@@ -183,6 +184,11 @@ export const ecsServiceReconciler: KindReconciler<'ecs.Service'> = {
     const p = desired.props;
     const out = await ctx.aws.ecs.send(
       new CreateServiceCommand({
+        // Idempotency: the SDK's retry of this call after a lost response sends the same token, and ECS answers
+        // with the service the first attempt created instead of failing. One token per call, not per plan: a
+        // name is already unique in its cluster (so a later pass finds the service by observing), and a token
+        // reused across passes would answer the re-create of a service deleted out of band with the deleted one.
+        clientToken: randomUUID(),
         cluster: p.clusterArn,
         serviceName: p.name,
         taskDefinition: p.taskDefinitionArn,
