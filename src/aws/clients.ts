@@ -18,6 +18,7 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import type { CallListener, CallOutcome } from './calls.js';
 import { classifyError } from './errors.js';
+import { guardNotIdempotentCreates } from './unknown-outcome.js';
 
 export interface AwsClientOptions {
   readonly region: string;
@@ -200,6 +201,7 @@ export class AwsClients {
     let client = root.cache.get(service) as C | undefined;
     if (!client) {
       client = instrument(make(clientConfig(root.opts, root.credentials)), service, root.opts.onCall);
+      guardNotIdempotentCreates(client, service);
       root.cache.set(service, client);
     }
     if (!this.signal) return client;
