@@ -164,6 +164,31 @@ async function observeOwned(
   return { observed: { ...observed, tags: { ...observed.tags, ...desired.tags } } };
 }
 
+/**
+ * Several resources carrying one identity (a create sent twice after a lost response): the one the inventory
+ * names is kept (else the first the kind found), and in apply mode the others are deleted. Either way the pass
+ * reports a `duplicates` change, so it shows as drift corrected (an Event) or reported.
+ */
+async function settleDuplicates(
+  ctx: ReconcileContext,
+  r: KindReconciler<ResourceKind>,
+  observed: Observed,
+  opts: ApplyOptions & { readonly mode: 'apply' | 'report' },
+): Promise<{ kept: Observed; duplicates: Change[] }> {
+  const all = [observed, ...(observed.duplicates ?? [])];
+  if (all.length === 1) return { kept: observed, duplicates: [] };
+  const known = new Set(opts.inventory.map((i) => i.identifier));
+  const kept = all.find((o) => known.has(o.identifier)) ?? observed;
+  const others = all.filter((o) => o !== kept);
+  if (opts.mode === 'apply') for (const extra of others) await r.delete(ctx, extra);
+  const change: Change = {
+    path: 'duplicates',
+    desired: `only ${kept.identifier}`,
+    actual: `${others.map((o) => o.identifier).join(', ')} too`,
+  };
+  return { kept: { ...kept, duplicates: [] }, duplicates: [change] };
+}
+
 /** The forward walk of apply and report: create what is missing, then update (apply) or report (report) drift. */
 async function converge(
   ctx: ReconcileContext,
@@ -230,20 +255,21 @@ async function converge(
         walk.record(p, { action: 'created', identifier: created.identifier });
         continue;
       }
-      walk.observed.set(p.id, observed);
-      walk.attrs.set(p.id, observed.attrs);
-      const tags = r.tagging === 'tags' ? diffTags(desired.tags, observed.tags) : undefined;
-      const fieldChanges = r.diff(desired, observed);
-      const changes = [...fieldChanges, ...(tags?.changes ?? [])];
+      const { kept: current, duplicates } = await settleDuplicates(ctx, r, observed, opts);
+      walk.observed.set(p.id, current);
+      walk.attrs.set(p.id, current.attrs);
+      const tags = r.tagging === 'tags' ? diffTags(desired.tags, current.tags) : undefined;
+      const fieldChanges = r.diff(desired, current);
+      const changes = [...fieldChanges, ...(tags?.changes ?? []), ...duplicates];
       if (changes.length === 0) {
-        walk.record(p, { action: 'in-sync', identifier: observed.identifier });
+        walk.record(p, { action: 'in-sync', identifier: current.identifier });
       } else if (opts.mode === 'apply') {
-        const updated = fieldChanges.length > 0 ? await r.update(ctx, desired, observed, fieldChanges) : observed;
-        if (tags && tags.changes.length > 0) await r.setTags(ctx, observed, tags.set, tags.remove);
+        const updated = fieldChanges.length > 0 ? await r.update(ctx, desired, current, fieldChanges) : current;
+        if (tags && tags.changes.length > 0) await r.setTags(ctx, current, tags.set, tags.remove);
         walk.attrs.set(p.id, updated.attrs);
         walk.record(p, { action: 'updated', identifier: updated.identifier, changes });
       } else {
-        walk.record(p, { action: 'drifted', identifier: observed.identifier, changes });
+        walk.record(p, { action: 'drifted', identifier: current.identifier, changes });
       }
     } catch (error) {
       walk.record(p, failure(error));
@@ -279,7 +305,8 @@ async function deleteOwned(
     const observed = walk.observed.get(p.id);
     if (!observed) continue;
     try {
-      await reconcilerFor(registry, p.kind).delete(ctx, observed);
+      const r = reconcilerFor(registry, p.kind);
+      for (const one of [observed, ...(observed.duplicates ?? [])]) await r.delete(ctx, one);
       walk.record(p, { action: 'deleted', identifier: observed.identifier });
     } catch (error) {
       survivors.push({ kind: p.kind, logicalId: p.id, identifier: observed.identifier });

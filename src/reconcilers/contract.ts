@@ -20,6 +20,12 @@ export interface Observed<K extends ResourceKind = ResourceKind> {
   readonly tags: Readonly<Record<string, string>>;
   /** Attributes other resources may reference (`arn`, `dnsName`, `id`, ...). */
   readonly attrs: Readonly<Record<string, string>>;
+  /**
+   * Other resources carrying this one's identity (the same owner and logical id), for kinds without a unique name:
+   * a create whose response was lost and was sent again, by an earlier version or another tool. The applier keeps
+   * one and deletes the rest (applier.ts settleDuplicates).
+   */
+  readonly duplicates?: readonly Observed<K>[];
 }
 
 /** One field that differs, addressed by path (`healthCheck.path`, `actions[0].type`); values rendered for humans. */

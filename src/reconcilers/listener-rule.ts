@@ -253,13 +253,18 @@ export const listenerRuleReconciler: KindReconciler<'elbv2.ListenerRule'> = {
     const d = desired.tags;
     const candidates = listed.rules.filter((r) => !r.IsDefault && r.RuleArn);
     const tagsOf = (r: Rule): Readonly<Record<string, string>> => listed.tags.get(r.RuleArn!) ?? {};
-    const ours = candidates.find((r) => {
+    // Rules have no name, so a CreateRule sent twice leaves two rules with one identity: all are returned, the
+    // first as the rule and the others as its duplicates, for the applier to keep one.
+    const ours = candidates.filter((r) => {
       const t = tagsOf(r);
       return (
         t[TAG_CLUSTER] === d[TAG_CLUSTER] && t[TAG_OWNER] === d[TAG_OWNER] && t[TAG_LOGICAL_ID] === d[TAG_LOGICAL_ID]
       );
     });
-    if (ours) return toObserved(ours, listenerArn, tagsOf(ours));
+    if (ours.length > 0) {
+      const [first, ...rest] = ours.map((r) => toObserved(r, listenerArn, tagsOf(r)));
+      return rest.length > 0 ? { ...first!, duplicates: rest } : first;
+    }
     // Someone else's rule on the same route: surfaced so the applier reports the conflict.
     const rival = candidates.find((r) => {
       const t = tagsOf(r);

@@ -893,6 +893,47 @@ describe('applyPlan over the whole chain', () => {
       'rules read once per listener',
     );
 
+    // A CreateRule sent twice (its first response lost) leaves a second rule with the rule's identity: reported
+    // under report mode, removed under apply mode, keeping the rule the inventory names.
+    const listenerArn = second.attrs.https!.arn!;
+    const keptArn = second.attrs.rule!.arn!;
+    const duplicateRule = async (priority: number) =>
+      (
+        await aws.elbv2.send(
+          new CreateRuleCommand({
+            ListenerArn: listenerArn,
+            Priority: priority,
+            Conditions: [{ Field: 'host-header', HostHeaderConfig: { Values: [host] } }],
+            Actions: [{ Type: 'forward', TargetGroupArn: second.attrs.tg!.arn! }],
+            Tags: toSdkTags(tagsFor('rule')),
+          }),
+        )
+      ).Rules![0]!.RuleArn!;
+    const ruleArns = async () =>
+      (await aws.elbv2.send(new DescribeRulesCommand({ ListenerArn: listenerArn })))
+        .Rules!.filter((r) => !r.IsDefault)
+        .map((r) => r.RuleArn!);
+    const extra = await duplicateRule(49_001);
+    const reported = await applyPlan(newContext(counted), registry, plan, {
+      mode: 'report',
+      inventory: second.inventory,
+    });
+    assert.equal(outcome(reported.outcomes, 'rule').action, 'drifted');
+    assert.deepEqual(
+      outcome(reported.outcomes, 'rule').changes.map((c) => c.path),
+      ['duplicates'],
+    );
+    assert.deepEqual((await ruleArns()).sort(), [keptArn, extra].sort(), 'report mode deletes nothing');
+    const corrected = await applyPlan(newContext(counted), registry, plan, {
+      mode: 'apply',
+      inventory: second.inventory,
+    });
+    assert.equal(outcome(corrected.outcomes, 'rule').action, 'updated');
+    assert.equal(outcome(corrected.outcomes, 'rule').identifier, keptArn, 'the inventoried rule is kept');
+    assert.deepEqual(await ruleArns(), [keptArn]);
+
+    // A duplicate present when the owner is deleted goes with it.
+    await duplicateRule(49_002);
     const gone = await applyPlan(newContext(counted), registry, plan, { mode: 'delete', inventory: second.inventory });
     for (const o of gone.outcomes) assert.equal(o.action, 'deleted', `${o.id}: ${o.message ?? ''}`);
     assert.deepEqual(gone.inventory, []);
