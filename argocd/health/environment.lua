@@ -15,6 +15,10 @@ local WAITING = {
   Throttled = true,           -- AWS throttled a call: the operator backs off and retries on its own
   Unavailable = true,         -- AWS or the network failed transiently: retried with backoff
   Drifted = true,             -- without Drifted=True: resources a changed spec no longer has were just removed
+  Deleting = true,            -- a deletion in progress: the resources it owns go in reverse order
+  InProgress = true,          -- the same, before its first step has reported
+  DeadlineExceeded = true,    -- a pass ran out of time and was abandoned: retried with backoff
+  Stopping = true,            -- the operator stopped during a pass: the next leader takes it up
 }
 
 local function condition(status, conditionType)

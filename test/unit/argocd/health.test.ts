@@ -24,6 +24,11 @@ const READY_FALSE: Readonly<Record<string, 'Progressing' | 'Degraded'>> = {
   Unavailable: 'Progressing',
   // Ready=False/Drifted without Drifted=True: a pass that removed resources the spec no longer has.
   Drifted: 'Progressing',
+  // A deletion on its way, or a pass abandoned at its deadline or by a stopping operator: retried on its own.
+  Deleting: 'Progressing',
+  InProgress: 'Progressing',
+  DeadlineExceeded: 'Progressing',
+  Stopping: 'Progressing',
   // A person has to act.
   ApplyFailed: 'Degraded',
   OwnershipConflict: 'Degraded',
@@ -42,6 +47,15 @@ const READY_FALSE: Readonly<Record<string, 'Progressing' | 'Degraded'>> = {
   AccessDenied: 'Degraded',
   ExternalMissing: 'Degraded',
   Terminal: 'Degraded',
+  // Listener rules: a priority or host another rule holds, the rule quota, no free priority.
+  PriorityInUse: 'Degraded',
+  RuleQuotaExceeded: 'Degraded',
+  NoFreePriority: 'Degraded',
+  // A deletion held by something Slipway does not own.
+  DeletionBlocked: 'Degraded',
+  // A field AWS cannot change in place: the message says how to replace the resource.
+  LoadBalancerSchemeImmutable: 'Degraded',
+  TargetGroupImmutableField: 'Degraded',
 };
 /** Reasons the operator writes only on Synced, Drifted or Ready=True. */
 const NOT_READY_FALSE = new Set(['Reconciled', 'Applied', 'Observed', 'InSync', 'DriftCorrected', 'DriftReported']);

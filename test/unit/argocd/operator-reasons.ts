@@ -51,9 +51,13 @@ export function operatorReasons(repoRoot: string): ReasonSite[] {
       // `reason: 'X'`, `reason: cond ? 'X' : 'Y'`, and a parameter default `reason = 'X'`.
       ...[...source.matchAll(/\breason\s*[:=]\s*([^\n]*)/g)].flatMap((m) => camelLiterals(m[1]!)),
       ...callArguments(source, 'new PlanningError').flatMap(camelLiterals),
-      // The first argument of an Outcome builder: outcome('X', ...), userError('X', ...), retryAfter('X', ...),
-      // and the preview controller's blocked('X', ...).
-      ...[...source.matchAll(/\b(?:outcome|userError|retryAfter|blocked)\(\s*'([A-Z][A-Za-z]+)'/g)].map((m) => m[1]!),
+      // The reason of a reconciler's UserActionRequired(message, 'Reason').
+      ...callArguments(source, 'new UserActionRequired').flatMap(camelLiterals),
+      // The first argument of an Outcome builder: outcome('X', ...) (imported as makeOutcome where a local is
+      // named outcome), userError('X', ...), retryAfter('X', ...), and the preview controller's blocked('X', ...).
+      ...[...source.matchAll(/\b(?:outcome|makeOutcome|userError|retryAfter|blocked)\(\s*'([A-Z][A-Za-z]+)'/g)].map(
+        (m) => m[1]!,
+      ),
     ];
     for (const reason of new Set(found)) sites.push({ reason, file });
   }
