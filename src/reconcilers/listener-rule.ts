@@ -16,6 +16,7 @@ import {
   type RuleCondition,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { errorName, isNotFound } from '../aws/errors.js';
+import { outcome, TERMINAL } from '../outcome/outcome.js';
 import { hash, TAG_CLUSTER, TAG_LOGICAL_ID, TAG_OWNER } from '../planner/naming.js';
 import type { Desired, KindReconciler, Observed, ReconcileContext } from './contract.js';
 import { diffFields, type DiffOptions } from './diff.js';
@@ -274,6 +275,19 @@ export const listenerRuleReconciler: KindReconciler<'elbv2.ListenerRule'> = {
   },
 
   observeByIdentifier: describeByArn,
+
+  // observe returns another owner's rule only when it routes the same host and paths.
+  conflict(desired, observed) {
+    const { host, pathPatterns } = desired.props;
+    const paths = pathPatterns.length > 0 ? ` and paths ${pathPatterns.join(', ')}` : '';
+    return outcome(
+      'HostInUse',
+      `host ${host}${paths} is already routed on listener ${desired.props.listenerArn} by ${ruleOwner(observed.tags)} ` +
+        `(rule ${observed.identifier}); Slipway will not change that rule. Pick another spec.subdomain or ` +
+        'spec.routing.pathPatterns, or remove the other rule',
+      TERMINAL,
+    );
+  },
 
   diff(desired, observed) {
     // A desired priority that is absent is not managed: the rule keeps the one it was given.

@@ -349,17 +349,23 @@ describe('Environment and Service controllers', { timeout: 600_000 }, () => {
   test('a second Service claiming a taken priority or host gets a condition naming the owner', async () => {
     const taken = (await services.get({ namespace: ns, name: 'catalog' })).status!.priority!;
     apply(serviceYaml('orders', { priority: taken, subdomain: 'orders' }));
+    // Each with its own reason, on Synced and Ready alike, so Argo CD and kubectl tell them apart.
     const orders = await waitForCondition(services, { namespace: ns, name: 'orders' }, 'Synced', 'False', {
+      reason: 'PriorityInUse',
       timeoutMs: 90_000,
     });
+    assert.equal(condition(orders, 'Ready')!.reason, 'PriorityInUse');
     assert.match(condition(orders, 'Synced')!.message!, new RegExp(`Service/${ns}/catalog`));
     assert.match(condition(orders, 'Synced')!.message!, /spec\.routing\.priority/);
 
     apply(serviceYaml('catalog-copy', { subdomain: 'catalog' }));
     const copy = await waitForCondition(services, { namespace: ns, name: 'catalog-copy' }, 'Synced', 'False', {
+      reason: 'HostInUse',
       timeoutMs: 90_000,
     });
-    assert.match(condition(copy, 'Synced')!.message!, new RegExp(`owned by Service/${ns}/catalog`));
+    assert.equal(condition(copy, 'Ready')!.reason, 'HostInUse');
+    assert.match(condition(copy, 'Synced')!.message!, new RegExp(`by Service/${ns}/catalog`));
+    assert.match(condition(copy, 'Synced')!.message!, /spec\.subdomain/);
     await deleteAndWait('orders', 'catalog-copy');
   });
 

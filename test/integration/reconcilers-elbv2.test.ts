@@ -39,6 +39,7 @@ import {
   type Action,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { AwsClients } from '../../src/aws/clients.js';
+import type { Outcome } from '../../src/outcome/outcome.js';
 import { CallCounter } from '../../src/aws/calls.js';
 import { ownershipTags } from '../../src/planner/naming.js';
 import { ref, type Owner, type Plan, type PlannedResource, type ResourceKind } from '../../src/planner/plan.js';
@@ -1311,5 +1312,35 @@ describe('a target group that rules still forward to', () => {
     await aws.elbv2.send(new DeleteRuleCommand({ RuleArn: foreign }));
     await targetGroupReconciler.delete(ctx(), observed);
     assert.equal(await targetGroupReconciler.observeByIdentifier(ctx(), tgArn), undefined);
+  });
+});
+
+describe('a listener at its rule quota', () => {
+  test('a new rule fails with RuleQuotaExceeded, naming the quota and what to do', async () => {
+    const listenerArn = await makeHttpsListener(await makeLoadBalancer(`it-quota-${run}`));
+    const tgArn = await makeTargetGroup(`it-quota-${run}`);
+    for (let i = 0; i < 100; i++) {
+      await aws.elbv2.send(
+        new CreateRuleCommand({
+          ListenerArn: listenerArn,
+          Priority: 100 + i,
+          Conditions: [{ Field: 'host-header', HostHeaderConfig: { Values: [`h${i}-${run}.shop.test`] } }],
+          Actions: [{ Type: 'forward', TargetGroupArn: tgArn }],
+        }),
+      );
+    }
+    const rule = desired('elbv2.ListenerRule', 'listener-rule', {
+      listenerArn,
+      host: `one-more-${run}.shop.test`,
+      pathPatterns: ['/*'],
+      actions: [{ type: 'forward', targetGroupArn: tgArn }],
+    });
+    await assert.rejects(listenerRuleReconciler.create(ctx(), rule), (err: Error & { outcome?: Outcome }) => {
+      assert.equal(err.outcome?.reason, 'RuleQuotaExceeded');
+      assert.equal(err.outcome?.retry.kind, 'terminal');
+      assert.match(err.message, /100 rules/);
+      assert.match(err.message, /Service Quotas/);
+      return true;
+    });
   });
 });

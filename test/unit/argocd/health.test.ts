@@ -49,6 +49,7 @@ const READY_FALSE: Readonly<Record<string, 'Progressing' | 'Degraded'>> = {
   Terminal: 'Degraded',
   // Listener rules: a priority or host another rule holds, the rule quota, no free priority.
   PriorityInUse: 'Degraded',
+  HostInUse: 'Degraded',
   RuleQuotaExceeded: 'Degraded',
   NoFreePriority: 'Degraded',
   // A deletion held by something Slipway does not own.
