@@ -41,6 +41,7 @@ import type { DistributionProps, Resolved } from '../planner/plan.js';
 import type { Change, KindReconciler, Observed, ReconcileContext } from './contract.js';
 import { diffFields } from './diff.js';
 import { RetryLater } from './retry-later.js';
+import { writeTags } from './tags.js';
 
 type Props = Resolved<DistributionProps>;
 
@@ -398,20 +399,21 @@ export const distribution: KindReconciler<'cloudfront.Distribution'> = {
 
   async setTags(ctx, observed, set, remove) {
     const Resource = observed.attrs.arn || observed.identifier;
-    try {
-      if (Object.keys(set).length > 0) {
-        await ctx.aws.cloudfront.send(
-          new TagResourceCommand({
-            Resource,
-            Tags: { Items: Object.entries(set).map(([Key, Value]) => ({ Key, Value })) },
-          }),
-        );
-      }
-      if (remove.length > 0) {
-        await ctx.aws.cloudfront.send(new UntagResourceCommand({ Resource, TagKeys: { Items: [...remove] } }));
-      }
-    } finally {
-      ctx.invalidate(`cloudfront:tags:${Resource}`);
-    }
+    await writeTags(
+      {
+        add: (tags) =>
+          ctx.aws.cloudfront.send(
+            new TagResourceCommand({
+              Resource,
+              Tags: { Items: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) },
+            }),
+          ),
+        remove: (keys) =>
+          ctx.aws.cloudfront.send(new UntagResourceCommand({ Resource, TagKeys: { Items: [...keys] } })),
+      },
+      set,
+      remove,
+      () => ctx.invalidate(`cloudfront:tags:${Resource}`),
+    );
   },
 };

@@ -5,8 +5,6 @@ import {
   CreateClusterCommand,
   DeleteClusterCommand,
   DescribeClustersCommand,
-  TagResourceCommand,
-  UntagResourceCommand,
   UpdateClusterCommand,
   type Cluster,
   type ClusterSetting,
@@ -14,6 +12,7 @@ import {
 import { isNotFound } from '../aws/errors.js';
 import type { KindReconciler, Observed, ReconcileContext } from './contract.js';
 import { diffFields } from './diff.js';
+import { ecsTagApi, tagsFromEcs, tagsToEcs, writeTags } from './tags.js';
 
 /** `enhanced` is the newer, finer-grained form of Container Insights: it counts as on. */
 export function containerInsightsEnabled(settings: readonly ClusterSetting[] | undefined): boolean {
@@ -31,7 +30,7 @@ function toObserved(c: Cluster): Observed<'ecs.Cluster'> {
   return {
     identifier: arn,
     props: { name, containerInsights: containerInsightsEnabled(c.settings) },
-    tags: Object.fromEntries((c.tags ?? []).map((t) => [t.key ?? '', t.value ?? ''])),
+    tags: tagsFromEcs(c.tags),
     attrs: { arn, name },
   };
 }
@@ -60,7 +59,7 @@ export const ecsClusterReconciler: KindReconciler<'ecs.Cluster'> = {
       new CreateClusterCommand({
         clusterName: desired.props.name,
         settings: insightsSetting(desired.props.containerInsights),
-        tags: Object.entries(desired.tags).map(([key, value]) => ({ key, value })),
+        tags: tagsToEcs(desired.tags),
       }),
     );
     if (!res.cluster) throw new Error(`CreateCluster ${desired.props.name} returned no cluster`);
@@ -89,13 +88,5 @@ export const ecsClusterReconciler: KindReconciler<'ecs.Cluster'> = {
 
   tagging: 'tags',
 
-  async setTags(ctx, observed, set, remove) {
-    const resourceArn = observed.identifier;
-    if (Object.keys(set).length > 0) {
-      await ctx.aws.ecs.send(
-        new TagResourceCommand({ resourceArn, tags: Object.entries(set).map(([key, value]) => ({ key, value })) }),
-      );
-    }
-    if (remove.length > 0) await ctx.aws.ecs.send(new UntagResourceCommand({ resourceArn, tagKeys: [...remove] }));
-  },
+  setTags: (ctx, observed, set, remove) => writeTags(ecsTagApi(ctx, observed.identifier), set, remove),
 };

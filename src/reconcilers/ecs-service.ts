@@ -8,8 +8,6 @@
 import {
   CreateServiceCommand,
   DeleteServiceCommand,
-  TagResourceCommand,
-  UntagResourceCommand,
   UpdateServiceCommand,
   type DeploymentConfiguration,
   type NetworkConfiguration,
@@ -22,7 +20,7 @@ import { errorName, isNotFound } from '../aws/errors.js';
 import type { EcsServiceProps, Resolved } from '../planner/plan.js';
 import type { Change, Desired, KindReconciler, Observed, ReconcileContext } from './contract.js';
 import { diffFields, type DiffOptions } from './diff.js';
-import { tagsFromEcs, tagsToEcs } from './task-definition.js';
+import { ecsTagApi, tagsFromEcs, tagsToEcs, writeTags } from './tags.js';
 
 type Props = Resolved<EcsServiceProps>;
 
@@ -238,15 +236,9 @@ export const ecsServiceReconciler: KindReconciler<'ecs.Service'> = {
 
   tagging: 'tags',
 
-  async setTags(ctx, observed, set, remove) {
-    const resourceArn = observed.identifier;
-    try {
-      if (Object.keys(set).length > 0)
-        await ctx.aws.ecs.send(new TagResourceCommand({ resourceArn, tags: tagsToEcs(set) }));
-      if (remove.length > 0) await ctx.aws.ecs.send(new UntagResourceCommand({ resourceArn, tagKeys: [...remove] }));
-    } finally {
-      // The memoised description carries the tags.
-      ctx.invalidate(serviceMemoKey(observed.props.clusterArn, observed.props.name));
-    }
-  },
+  // The memoised description carries the tags.
+  setTags: (ctx, observed, set, remove) =>
+    writeTags(ecsTagApi(ctx, observed.identifier), set, remove, () =>
+      ctx.invalidate(serviceMemoKey(observed.props.clusterArn, observed.props.name)),
+    ),
 };

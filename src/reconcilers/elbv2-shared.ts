@@ -10,6 +10,7 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { ListenerAction, Resolved } from '../planner/plan.js';
 import type { ReconcileContext } from './contract.js';
+import type { TagApi } from './tags.js';
 import { outcome, OutcomeError, TERMINAL } from '../outcome/outcome.js';
 
 export type ResolvedAction = Resolved<ListenerAction>;
@@ -81,6 +82,11 @@ export async function addTags(
 export async function removeTags(ctx: ReconcileContext, arn: string, keys: readonly string[]): Promise<void> {
   if (keys.length === 0) return;
   await ctx.aws.elbv2.send(new RemoveTagsCommand({ ResourceArns: [arn], TagKeys: [...keys] }));
+}
+
+/** AddTags (in batches) and RemoveTags on one ELBv2 resource, for writeTags. */
+export function elbv2TagApi(ctx: ReconcileContext, arn: string): TagApi {
+  return { add: (tags) => addTags(ctx, arn, tags), remove: (keys) => removeTags(ctx, arn, keys) };
 }
 
 // ---- Actions ----

@@ -13,7 +13,8 @@ import {
 import { isNotFound } from '../aws/errors.js';
 import type { KindReconciler, Observed, ReconcileContext } from './contract.js';
 import { diffFields } from './diff.js';
-import { addTags, removeTags, fromSdkDefaultActions, recordToTags, tagsOf, toSdkAction } from './elbv2-shared.js';
+import { elbv2TagApi, fromSdkDefaultActions, recordToTags, tagsOf, toSdkAction } from './elbv2-shared.js';
+import { writeTags } from './tags.js';
 
 const listenersKey = (loadBalancerArn: string): string => `elbv2:listeners:${loadBalancerArn}`;
 
@@ -133,8 +134,5 @@ export const listenerReconciler: KindReconciler<'elbv2.Listener'> = {
 
   tagging: 'tags',
 
-  async setTags(ctx, observed, set, remove) {
-    await addTags(ctx, observed.identifier, set);
-    await removeTags(ctx, observed.identifier, remove);
-  },
+  setTags: (ctx, observed, set, remove) => writeTags(elbv2TagApi(ctx, observed.identifier), set, remove),
 };

@@ -15,7 +15,8 @@ import {
 import { isNotFound } from '../aws/errors.js';
 import type { KindReconciler, Observed, ReconcileContext } from './contract.js';
 import { diffFields, type DiffOptions } from './diff.js';
-import { addTags, removeTags, recordToTags, tagsOf, UserActionRequired } from './elbv2-shared.js';
+import { elbv2TagApi, recordToTags, tagsOf, UserActionRequired } from './elbv2-shared.js';
+import { writeTags } from './tags.js';
 
 const IDLE_TIMEOUT = 'idle_timeout.timeout_seconds';
 /** AWS's default idle timeout; DescribeLoadBalancerAttributes may omit the key when it was never set. */
@@ -146,8 +147,5 @@ export const loadBalancerReconciler: KindReconciler<'elbv2.LoadBalancer'> = {
 
   tagging: 'tags',
 
-  async setTags(ctx, observed, set, remove) {
-    await addTags(ctx, observed.identifier, set);
-    await removeTags(ctx, observed.identifier, remove);
-  },
+  setTags: (ctx, observed, set, remove) => writeTags(elbv2TagApi(ctx, observed.identifier), set, remove),
 };

@@ -15,6 +15,7 @@ import {
 import { isNotFound } from '../aws/errors.js';
 import type { KindReconciler, Observed, ReconcileContext } from './contract.js';
 import { diffFields } from './diff.js';
+import { writeTags } from './tags.js';
 
 /** `arn:aws:logs:region:account:log-group:NAME` (optionally `:*`) or `NAME` → `NAME`. */
 export function logGroupNameOf(identifier: string): string {
@@ -97,7 +98,13 @@ export const logGroupReconciler: KindReconciler<'logs.LogGroup'> = {
   // By ARN (TagResource/UntagResource), as observe reads them (ListTagsForResource); not the older TagLogGroup.
   async setTags(ctx, observed, set, remove) {
     const resourceArn = observed.identifier;
-    if (Object.keys(set).length > 0) await ctx.aws.logs.send(new TagResourceCommand({ resourceArn, tags: { ...set } }));
-    if (remove.length > 0) await ctx.aws.logs.send(new UntagResourceCommand({ resourceArn, tagKeys: [...remove] }));
+    await writeTags(
+      {
+        add: (tags) => ctx.aws.logs.send(new TagResourceCommand({ resourceArn, tags: { ...tags } })),
+        remove: (keys) => ctx.aws.logs.send(new UntagResourceCommand({ resourceArn, tagKeys: [...keys] })),
+      },
+      set,
+      remove,
+    );
   },
 };

@@ -17,6 +17,7 @@ import { errorName, isNotFound } from '../aws/errors.js';
 import type { SecurityGroupProps } from '../planner/plan.js';
 import type { Change, Desired, KindReconciler, Observed, ReconcileContext } from './contract.js';
 import { diffFields, type DiffOptions } from './diff.js';
+import { writeTags } from './tags.js';
 
 type Ingress = SecurityGroupProps['ingress'][number];
 
@@ -163,14 +164,17 @@ export const securityGroupReconciler: KindReconciler<'ec2.SecurityGroup'> = {
 
   async setTags(ctx, observed, set, remove) {
     const Resources = [observed.identifier];
-    if (Object.keys(set).length > 0) {
-      await ctx.aws.ec2.send(
-        new CreateTagsCommand({ Resources, Tags: Object.entries(set).map(([Key, Value]) => ({ Key, Value })) }),
-      );
-    }
-    // Keys only: a tag given without a value is deleted whatever its value is.
-    if (remove.length > 0) {
-      await ctx.aws.ec2.send(new DeleteTagsCommand({ Resources, Tags: remove.map((Key) => ({ Key })) }));
-    }
+    await writeTags(
+      {
+        add: (tags) =>
+          ctx.aws.ec2.send(
+            new CreateTagsCommand({ Resources, Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }),
+          ),
+        // Keys only: a tag given without a value is deleted whatever its value is.
+        remove: (keys) => ctx.aws.ec2.send(new DeleteTagsCommand({ Resources, Tags: keys.map((Key) => ({ Key })) })),
+      },
+      set,
+      remove,
+    );
   },
 };

@@ -20,7 +20,8 @@ import { TAG_CLUSTER, TAG_OWNER } from '../planner/naming.js';
 import type { TargetGroupProps } from '../planner/plan.js';
 import type { KindReconciler, Observed, ReconcileContext } from './contract.js';
 import { diffFields } from './diff.js';
-import { addTags, removeTags, recordToTags, tagsOf, UserActionRequired } from './elbv2-shared.js';
+import { elbv2TagApi, recordToTags, tagsOf, UserActionRequired } from './elbv2-shared.js';
+import { writeTags } from './tags.js';
 import { listenerRuleReconciler, ruleOwner, rulesOf } from './listener-rule.js';
 
 const DEREGISTRATION_DELAY = 'deregistration_delay.timeout_seconds';
@@ -240,8 +241,5 @@ export const targetGroupReconciler: KindReconciler<'elbv2.TargetGroup'> = {
 
   tagging: 'tags',
 
-  async setTags(ctx, observed, set, remove) {
-    await addTags(ctx, observed.identifier, set);
-    await removeTags(ctx, observed.identifier, remove);
-  },
+  setTags: (ctx, observed, set, remove) => writeTags(elbv2TagApi(ctx, observed.identifier), set, remove),
 };

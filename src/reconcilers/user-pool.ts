@@ -24,6 +24,7 @@ import { isNotFound } from '../aws/errors.js';
 import { TAG_CLUSTER, TAG_OWNER } from '../planner/naming.js';
 import type { KindReconciler, Observed, ReconcileContext } from './contract.js';
 import { diffFields } from './diff.js';
+import { writeTags } from './tags.js';
 
 /** `us-east-1_AbC` from a pool id or a pool ARN (`arn:aws:cognito-idp:<region>:<account>:userpool/<id>`). */
 export function poolIdOf(identifier: string): string {
@@ -138,14 +139,15 @@ export const userPool: KindReconciler<'cognito.UserPool'> = {
 
   async setTags(ctx, observed, set, remove) {
     const ResourceArn = observed.attrs.arn || observed.identifier;
-    try {
-      if (Object.keys(set).length > 0)
-        await ctx.aws.cognito.send(new TagResourceCommand({ ResourceArn, Tags: { ...set } }));
-      if (remove.length > 0)
-        await ctx.aws.cognito.send(new UntagResourceCommand({ ResourceArn, TagKeys: [...remove] }));
-    } finally {
+    await writeTags(
+      {
+        add: (tags) => ctx.aws.cognito.send(new TagResourceCommand({ ResourceArn, Tags: { ...tags } })),
+        remove: (keys) => ctx.aws.cognito.send(new UntagResourceCommand({ ResourceArn, TagKeys: [...keys] })),
+      },
+      set,
+      remove,
       // The memoised DescribeUserPool carries the tags (and the domain, client and user reconcilers derive theirs).
-      ctx.invalidate(`cognito:pool:${poolIdOf(observed.identifier)}`);
-    }
+      () => ctx.invalidate(`cognito:pool:${poolIdOf(observed.identifier)}`),
+    );
   },
 };

@@ -7,11 +7,13 @@ import { ownershipTags } from '../../../src/planner/naming.js';
 import type { Desired, Observed } from '../../../src/reconcilers/contract.js';
 import { containerInsightsEnabled } from '../../../src/reconcilers/ecs-cluster.js';
 import {
-  chunk,
+  addTags,
+  describeTags,
   fromSdkAction,
   fromSdkActions,
   fromSdkDefaultActions,
   recordToTags,
+  removeTags,
   tagsToRecord,
   toSdkAction,
   toSdkActions,
@@ -37,6 +39,7 @@ import {
   toPermissions,
 } from '../../../src/reconcilers/security-group.js';
 import { healthCheckInput } from '../../../src/reconcilers/target-group.js';
+import { recordingContext } from '../../support/recording-context.js';
 
 const cognito: ResolvedAction = {
   type: 'authenticate-cognito',
@@ -127,17 +130,47 @@ describe('action conversion', () => {
 });
 
 describe('tags', () => {
-  test('convert both ways and batch by 20', () => {
+  test('convert both ways', () => {
     const tags = { a: '1', b: '' };
     assert.deepEqual(tagsToRecord(recordToTags(tags)), tags);
     assert.deepEqual(tagsToRecord([{ Key: 'k' }]), { k: '' });
+  });
+
+  test('DescribeTags reads 20 ARNs per call, each once; an ARN without tags maps to none', async () => {
+    const arns = Array.from({ length: 45 }, (_, i) => `arn:tg/${i}`);
+    const rec = recordingContext(({ input }) => ({
+      TagDescriptions: (input.ResourceArns as string[])
+        .filter((arn) => arn !== 'arn:tg/7')
+        .map((arn) => ({ ResourceArn: arn, Tags: [{ Key: 'arn', Value: arn }] })),
+    }));
+    const tags = await describeTags(rec.ctx, [...arns, 'arn:tg/0']);
     assert.deepEqual(
-      chunk(
-        Array.from({ length: 45 }, (_, i) => i),
-        20,
-      ).map((c) => c.length),
+      rec.sent.map((s) => (s.input.ResourceArns as string[]).length),
       [20, 20, 5],
     );
+    assert.equal(tags.size, 45);
+    assert.deepEqual(tags.get('arn:tg/44'), { arn: 'arn:tg/44' });
+    assert.deepEqual(tags.get('arn:tg/7'), {});
+  });
+
+  test('AddTags carries 10 tags per call; RemoveTags all keys in one; nothing is sent for none', async () => {
+    const rec = recordingContext();
+    const many = Object.fromEntries(Array.from({ length: 23 }, (_, i) => [`k${i}`, `v${i}`]));
+    await addTags(rec.ctx, 'arn:tg/1', many);
+    await removeTags(rec.ctx, 'arn:tg/1', ['a', 'b', 'c']);
+    await addTags(rec.ctx, 'arn:tg/1', {});
+    await removeTags(rec.ctx, 'arn:tg/1', []);
+    assert.deepEqual(
+      rec.sent.map((s) => [s.command, ((s.input.Tags ?? s.input.TagKeys) as unknown[]).length]),
+      [
+        ['AddTagsCommand', 10],
+        ['AddTagsCommand', 10],
+        ['AddTagsCommand', 3],
+        ['RemoveTagsCommand', 3],
+      ],
+    );
+    const added = rec.sent.flatMap((s) => (s.command === 'AddTagsCommand' ? (s.input.Tags as unknown[]) : []));
+    assert.deepEqual(tagsToRecord(added as Parameters<typeof tagsToRecord>[0]), many);
   });
 });
 
