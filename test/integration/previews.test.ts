@@ -249,4 +249,30 @@ describe('PreviewDeployments', { timeout: 600_000 }, () => {
         : undefined,
     );
   });
+
+  test('a preview of a Service that runs on another Environment is Blocked, naming the field', async () => {
+    // Service api names Environment staging; the preview names dev. The check compares the two references, so
+    // staging need not exist (the Service waits for it, creating nothing); dev is the Environment the preview
+    // would be created in.
+    apply(serviceYaml(ns, 'api', { env: 'staging', subdomain: 'api' }));
+    apply(previewYaml(ns, 'api-pr-11', 11, { service: 'api' }));
+    const blocked = await waitForCondition(previews, { namespace: ns, name: 'api-pr-11' }, 'Ready', 'False', {
+      reason: 'EnvironmentMismatch',
+    });
+    assert.equal(blocked.status?.phase, 'Blocked');
+    assert.match(
+      condition(blocked, 'Ready')!.message!,
+      /^spec\.environmentRef\.name: Service api runs on Environment staging, not dev; point the preview at staging/,
+    );
+    assert.deepEqual(blocked.status?.resources ?? [], [], 'nothing was created');
+    const env = await environments.get({ namespace: ns, name: 'dev' });
+    const svc = await aws.ecs.send(
+      new DescribeServicesCommand({ cluster: env.status!.clusterArn!, services: ['api-pr-11'] }),
+    );
+    assert.ok(!svc.services?.some((s) => s.status === 'ACTIVE'), 'no ECS service for the blocked preview');
+    assert.deepEqual(await hostRecords(`pr-11-api.${land.baseDomain}`), [], 'no DNS record for it either');
+    kubectl(['delete', 'previewdeployments.slipway.dev', 'api-pr-11', '-n', ns, '--wait=false']);
+    kubectl(['delete', 'services.slipway.dev', 'api', '-n', ns, '--wait=false']);
+    await waitGone('api-pr-11');
+  });
 });

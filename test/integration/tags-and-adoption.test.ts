@@ -270,9 +270,8 @@ describe('ownership by tags: spec.tags, tag drift, and re-created Services', { t
     await aws.ecs.send(
       new TagResourceCommand({ resourceArn: ecs.identifier, tags: [{ key: 'project', value: 'tampered' }] }),
     );
-    assert.equal((await tagsOf(aws, tg.kind, tg.identifier)).team, undefined, 'the tag is gone by hand');
-    assert.equal((await tagsOf(aws, ecs.kind, ecs.identifier)).project, 'tampered');
-
+    // No read-back here: a periodic pass may already be putting them back. The drift items below (actual values
+    // "(absent)" and "tampered") show that the operator saw both changes.
     await nudge(operator, 'service', ns, 'web');
     assert.equal((await tagsOf(aws, tg.kind, tg.identifier)).team, 'payments', 'the removed tag is back');
     assert.equal((await tagsOf(aws, ecs.kind, ecs.identifier)).project, 'checkout', 'the changed value is back');
