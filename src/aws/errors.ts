@@ -67,3 +67,20 @@ export function classifyError(err: unknown): ErrorClass {
 export function isNotFound(err: unknown): boolean {
   return classifyError(err) === 'not-found';
 }
+
+/**
+ * What `call` returns, or undefined when AWS answers that the thing is not there: a read that finds nothing, a
+ * delete that finds it gone already. Every other error is thrown. `missing` recognises an API that words "not
+ * there" otherwise (Application Auto Scaling's ValidationException).
+ */
+export async function unlessNotFound<T>(
+  call: () => Promise<T>,
+  missing: (err: unknown) => boolean = isNotFound,
+): Promise<T | undefined> {
+  try {
+    return await call();
+  } catch (err) {
+    if (missing(err)) return undefined;
+    throw err;
+  }
+}

@@ -12,14 +12,26 @@ import {
   paginateDescribeScalableTargets,
   type ScalableTarget,
 } from '@aws-sdk/client-application-auto-scaling';
-import { errorName, isNotFound } from '../aws/errors.js';
+import { errorName, isNotFound, unlessNotFound } from '../aws/errors.js';
 import { TAG_LOGICAL_ID } from '../planner/naming.js';
+import type { Resolved, ScalableTargetProps } from '../planner/plan.js';
 import type { KindReconciler, Observed, ReconcileContext } from './contract.js';
 import { diffFields } from './diff.js';
 import { findService } from './ecs-service.js';
 
 export const ECS_NAMESPACE = 'ecs';
 export const ECS_DESIRED_COUNT = 'ecs:service:DesiredCount';
+
+/** What names the scaled thing in every Application Auto Scaling call: an ECS service's desired count. */
+export function ecsDesiredCount(resourceId: string) {
+  return { ServiceNamespace: ECS_NAMESPACE, ScalableDimension: ECS_DESIRED_COUNT, ResourceId: resourceId } as const;
+}
+
+/**
+ * How the scaling kinds carry ownership: they follow the ECS service they scale (ownerTagsOfScaledService), so
+ * adopting the service (tagging it) adopts its scalable target and policies, and there is nothing to write here.
+ */
+export const TAGS_FOLLOW_SCALED_SERVICE = { tagging: 'derived', setTags: async (): Promise<void> => {} } as const;
 
 /** `service/CLUSTER/NAME` → its parts. */
 export function parseResourceId(
@@ -102,6 +114,25 @@ async function observeArn(
   return undefined;
 }
 
+/**
+ * RegisterScalableTarget creates the target, or updates min and max in place. `tags` only on create: it tags only a
+ * new target.
+ */
+function register(
+  ctx: ReconcileContext,
+  { resourceId, minCapacity, maxCapacity }: Resolved<ScalableTargetProps>,
+  tags?: Readonly<Record<string, string>>,
+) {
+  return ctx.aws.autoscaling.send(
+    new RegisterScalableTargetCommand({
+      ...ecsDesiredCount(resourceId),
+      MinCapacity: minCapacity,
+      MaxCapacity: maxCapacity,
+      ...(tags ? { Tags: { ...tags } } : {}),
+    }),
+  );
+}
+
 export const scalableTargetReconciler: KindReconciler<'autoscaling.ScalableTarget'> = {
   kind: 'autoscaling.ScalableTarget',
 
@@ -115,16 +146,7 @@ export const scalableTargetReconciler: KindReconciler<'autoscaling.ScalableTarge
 
   async create(ctx, desired) {
     const { resourceId, minCapacity, maxCapacity } = desired.props;
-    const out = await ctx.aws.autoscaling.send(
-      new RegisterScalableTargetCommand({
-        ServiceNamespace: ECS_NAMESPACE,
-        ScalableDimension: ECS_DESIRED_COUNT,
-        ResourceId: resourceId,
-        MinCapacity: minCapacity,
-        MaxCapacity: maxCapacity,
-        Tags: { ...desired.tags },
-      }),
-    );
+    const out = await register(ctx, desired.props, desired.tags);
     const arn = out.ScalableTargetARN ?? resourceId;
     return {
       identifier: arn,
@@ -134,37 +156,18 @@ export const scalableTargetReconciler: KindReconciler<'autoscaling.ScalableTarge
     };
   },
 
-  // Registering again updates in place. Tags are not sent: RegisterScalableTarget tags only a new target.
   async update(ctx, desired, observed) {
     const { resourceId, minCapacity, maxCapacity } = desired.props;
-    await ctx.aws.autoscaling.send(
-      new RegisterScalableTargetCommand({
-        ServiceNamespace: ECS_NAMESPACE,
-        ScalableDimension: ECS_DESIRED_COUNT,
-        ResourceId: resourceId,
-        MinCapacity: minCapacity,
-        MaxCapacity: maxCapacity,
-      }),
-    );
+    await register(ctx, desired.props);
     return { ...observed, props: { resourceId, minCapacity, maxCapacity } };
   },
 
   async delete(ctx, observed) {
-    try {
-      await ctx.aws.autoscaling.send(
-        new DeregisterScalableTargetCommand({
-          ServiceNamespace: ECS_NAMESPACE,
-          ScalableDimension: ECS_DESIRED_COUNT,
-          ResourceId: observed.props.resourceId,
-        }),
-      );
-    } catch (err) {
-      if (!isMissingScaling(err)) throw err;
-    }
+    await unlessNotFound(
+      () => ctx.aws.autoscaling.send(new DeregisterScalableTargetCommand(ecsDesiredCount(observed.props.resourceId))),
+      isMissingScaling,
+    );
   },
 
-  tagging: 'derived',
-
-  // Ownership follows the ECS service: adopting the service (tagging it) adopts its scalable target.
-  async setTags() {},
+  ...TAGS_FOLLOW_SCALED_SERVICE,
 };

@@ -11,7 +11,13 @@ import {
 import type { Resolved, ScalingPolicyProps } from '../planner/plan.js';
 import type { Desired, KindReconciler, Observed, ReconcileContext } from './contract.js';
 import { diffFields } from './diff.js';
-import { ECS_DESIRED_COUNT, ECS_NAMESPACE, isMissingScaling, ownerTagsOfScaledService } from './scalable-target.js';
+import { unlessNotFound } from '../aws/errors.js';
+import {
+  ecsDesiredCount,
+  isMissingScaling,
+  ownerTagsOfScaledService,
+  TAGS_FOLLOW_SCALED_SERVICE,
+} from './scalable-target.js';
 
 type Props = Resolved<ScalingPolicyProps>;
 
@@ -50,12 +56,7 @@ async function observePolicy(
 ): Promise<Observed<'autoscaling.ScalingPolicy'> | undefined> {
   const [out, tags] = await Promise.all([
     ctx.aws.autoscaling.send(
-      new DescribeScalingPoliciesCommand({
-        ServiceNamespace: ECS_NAMESPACE,
-        ScalableDimension: ECS_DESIRED_COUNT,
-        ResourceId: resourceId,
-        PolicyNames: [name],
-      }),
+      new DescribeScalingPoliciesCommand({ ...ecsDesiredCount(resourceId), PolicyNames: [name] }),
     ),
     ownerTagsOfScaledService(ctx, resourceId),
   ]);
@@ -73,9 +74,7 @@ async function put(
   const out = await ctx.aws.autoscaling.send(
     new PutScalingPolicyCommand({
       PolicyName: p.name,
-      ServiceNamespace: ECS_NAMESPACE,
-      ScalableDimension: ECS_DESIRED_COUNT,
-      ResourceId: p.resourceId,
+      ...ecsDesiredCount(p.resourceId),
       PolicyType: 'TargetTrackingScaling',
       TargetTrackingScalingPolicyConfiguration: {
         TargetValue: p.targetValue,
@@ -112,22 +111,18 @@ export const scalingPolicyReconciler: KindReconciler<'autoscaling.ScalingPolicy'
   update: (ctx, desired) => put(ctx, desired),
 
   async delete(ctx, observed) {
-    try {
-      await ctx.aws.autoscaling.send(
-        new DeleteScalingPolicyCommand({
-          PolicyName: observed.props.name,
-          ServiceNamespace: ECS_NAMESPACE,
-          ScalableDimension: ECS_DESIRED_COUNT,
-          ResourceId: observed.props.resourceId,
-        }),
-      );
-    } catch (err) {
-      if (!isMissingScaling(err)) throw err;
-    }
+    await unlessNotFound(
+      () =>
+        ctx.aws.autoscaling.send(
+          new DeleteScalingPolicyCommand({
+            PolicyName: observed.props.name,
+            ...ecsDesiredCount(observed.props.resourceId),
+          }),
+        ),
+      isMissingScaling,
+    );
   },
 
-  tagging: 'derived',
-
-  // Nothing to tag: ownership follows the ECS service, which its own adoption tags.
-  async setTags() {},
+  // Scaling policies cannot carry tags at all.
+  ...TAGS_FOLLOW_SCALED_SERVICE,
 };
