@@ -9,6 +9,7 @@ import { CallCounter, type CallListener } from './aws/calls.js';
 import type { Config } from './config.js';
 import { environmentReconciler } from './controllers/environment.js';
 import { previewReconciler } from './controllers/preview.js';
+import { previewIsLive } from './controllers/preview-hosts.js';
 import { serviceReconciler } from './controllers/service.js';
 import type { OperatorDeps } from './controllers/shared.js';
 import { BY_ENVIRONMENT, environmentKeyOf } from './controllers/workload.js';
@@ -158,6 +159,16 @@ export function createOperator(opts: OperatorOptions): Operator {
   svcController.watch(services, { updateFilter: meaningfulChange });
   svcController.watch(environments, { map: referencing(services), updateFilter: environmentChangeForWorkloads });
   previewController.watch(previews, { updateFilter: meaningfulChange });
+  // A preview that stops being live frees a slot under its Environment's previews.maxActive: the previews waiting
+  // for one are woken at once instead of finding out on their next resync.
+  previewController.watch(previews, {
+    map: (p: PreviewDeployment) =>
+      previews
+        .byIndex(BY_ENVIRONMENT, environmentKeyOf(p))
+        .filter((o) => o.status?.phase === 'Blocked' && keyOf(o) !== keyOf(p))
+        .map((o) => keyOf(o)),
+    updateFilter: (a, b) => previewIsLive(a) && !previewIsLive(b),
+  });
   previewController.watch(environments, { map: referencing(previews), updateFilter: environmentChangeForWorkloads });
   previewController.watch(services, {
     map: (svc: Service) => previews.byIndex(BY_SERVICE, keyOf(svc)).map((p) => keyOf(p)),

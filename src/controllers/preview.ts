@@ -3,7 +3,7 @@
 // and the finalizer path removes the AWS resources), capped by the Environment's previews.maxActive.
 import type { PreviewDeployment, PreviewDeploymentStatus, Service, ServiceSpec } from '../api/index.js';
 import { parseDuration } from '../config.js';
-import { after, outcome, TERMINAL, WATCH } from '../outcome/outcome.js';
+import { outcome, TERMINAL, WATCH } from '../outcome/outcome.js';
 import { boundedName } from '../planner/naming.js';
 import type { Workload } from '../planner/service.js';
 import { formatTime, refOf, type ResourceClient } from '../runtime/index.js';
@@ -77,9 +77,6 @@ export function expiresAt(p: PreviewDeployment, defaultTtl: string, startedAt: s
   return new Date((Date.parse(startedAt) || 0) + parseDuration(p.spec.ttl ?? defaultTtl));
 }
 
-/** How often a preview over previews.maxActive looks for a free slot (a slot frees when another preview goes). */
-const QUOTA_POLL_MS = 60_000;
-
 export function previewReconciler(deps: OperatorDeps, client: ResourceClient<PreviewDeployment>) {
   const serviceOf = (p: PreviewDeployment) =>
     deps.services.get(`${p.metadata.namespace ?? 'default'}/${p.spec.serviceRef.name}`);
@@ -152,7 +149,8 @@ export function previewReconciler(deps: OperatorDeps, client: ResourceClient<Pre
       if ((p.status?.resources ?? []).length === 0 && (rank === -1 ? live.length : rank) >= maxActive) {
         const message = `Environment ${env.metadata.name} already has ${maxActive} active previews (previews.maxActive): close one, or raise maxActive`;
         return {
-          stop: outcome('PreviewQuotaExceeded', message, after(QUOTA_POLL_MS)),
+          // Woken when a live preview of this Environment goes (operator.ts), the resync as the backstop.
+          stop: outcome('PreviewQuotaExceeded', message, WATCH),
           fields: { phase: 'Blocked' },
           resyncMs,
         };
