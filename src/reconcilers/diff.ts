@@ -23,6 +23,16 @@ function canonical(value: unknown): string {
   );
 }
 
+/**
+ * A kind's `diff` when its managed fields are its props, compared with `opts`: what nearly every kind needs, so a
+ * kind states only its options (and a kind that manages less than its props writes its own).
+ */
+export function diffProps(
+  opts?: DiffOptions,
+): (desired: { readonly props: unknown }, observed: { readonly props: unknown }) => Change[] {
+  return (desired, observed) => diffFields(desired.props, observed.props, opts);
+}
+
 export function diffFields(desired: unknown, actual: unknown, opts: DiffOptions = {}): Change[] {
   const changes: Change[] = [];
   const unordered = new Set(opts.unordered ?? []);

@@ -36,7 +36,7 @@ import {
   type PriceClass,
 } from '@aws-sdk/client-cloudfront';
 import type { AwsClients } from '../aws/clients.js';
-import { isNotFound } from '../aws/errors.js';
+import { unlessNotFound } from '../aws/errors.js';
 import type { DistributionProps, Resolved } from '../planner/plan.js';
 import type { Change, KindReconciler, Observed, ReconcileContext } from './contract.js';
 import { diffFields } from './diff.js';
@@ -240,15 +240,10 @@ async function callerReferenceOf(ctx: ReconcileContext, id: string): Promise<str
   const known = knownReferences(ctx.aws);
   const hit = known.get(id);
   if (hit !== undefined) return hit;
-  try {
-    const ref = (await ctx.aws.cloudfront.send(new GetDistributionConfigCommand({ Id: id }))).DistributionConfig
-      ?.CallerReference;
-    if (ref !== undefined) known.set(id, ref);
-    return ref;
-  } catch (err) {
-    if (isNotFound(err)) return undefined;
-    throw err;
-  }
+  const config = await unlessNotFound(() => ctx.aws.cloudfront.send(new GetDistributionConfigCommand({ Id: id })));
+  const ref = config?.DistributionConfig?.CallerReference;
+  if (ref !== undefined) known.set(id, ref);
+  return ref;
 }
 
 function readTags(ctx: ReconcileContext, arn: string): Promise<Record<string, string>> {
@@ -288,13 +283,8 @@ async function getDistribution(
   ctx: ReconcileContext,
   id: string,
 ): Promise<{ distribution: Distribution; etag: string } | undefined> {
-  try {
-    const out = await ctx.aws.cloudfront.send(new GetDistributionCommand({ Id: id }));
-    return out.Distribution ? { distribution: out.Distribution, etag: out.ETag ?? '' } : undefined;
-  } catch (err) {
-    if (isNotFound(err)) return undefined;
-    throw err;
-  }
+  const out = await unlessNotFound(() => ctx.aws.cloudfront.send(new GetDistributionCommand({ Id: id })));
+  return out?.Distribution ? { distribution: out.Distribution, etag: out.ETag ?? '' } : undefined;
 }
 
 export const distribution: KindReconciler<'cloudfront.Distribution'> = {
@@ -386,11 +376,7 @@ export const distribution: KindReconciler<'cloudfront.Distribution'> = {
         DISABLE_POLL_SECONDS,
       );
     }
-    try {
-      await ctx.aws.cloudfront.send(new DeleteDistributionCommand({ Id: id, IfMatch: etag }));
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
+    await unlessNotFound(() => ctx.aws.cloudfront.send(new DeleteDistributionCommand({ Id: id, IfMatch: etag })));
     knownReferences(ctx.aws).delete(id);
     ctx.invalidate('cloudfront:distributions');
   },

@@ -9,9 +9,9 @@ import {
   type Cluster,
   type ClusterSetting,
 } from '@aws-sdk/client-ecs';
-import { isNotFound } from '../aws/errors.js';
+import { unlessNotFound } from '../aws/errors.js';
 import type { KindReconciler, Observed, ReconcileContext } from './contract.js';
-import { diffFields } from './diff.js';
+import { diffProps } from './diff.js';
 import { ecsTagApi, tagsFromEcs, tagsToEcs, writeTags } from './tags.js';
 
 /** `enhanced` is the newer, finer-grained form of Container Insights: it counts as on. */
@@ -50,9 +50,7 @@ export const ecsClusterReconciler: KindReconciler<'ecs.Cluster'> = {
   observe: (ctx, desired) => describe(ctx, desired.props.name),
   observeByIdentifier: describe,
 
-  diff(desired, observed) {
-    return diffFields(desired.props, observed.props);
-  },
+  diff: diffProps(),
 
   async create(ctx, desired) {
     const res = await ctx.aws.ecs.send(
@@ -79,11 +77,7 @@ export const ecsClusterReconciler: KindReconciler<'ecs.Cluster'> = {
 
   async delete(ctx, observed) {
     // Fails while services remain (ClusterContainsServicesException): surfaced as is, the services go first.
-    try {
-      await ctx.aws.ecs.send(new DeleteClusterCommand({ cluster: observed.identifier }));
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
+    await unlessNotFound(() => ctx.aws.ecs.send(new DeleteClusterCommand({ cluster: observed.identifier })));
   },
 
   tagging: 'tags',

@@ -16,10 +16,10 @@ import {
 } from '@aws-sdk/client-ecs';
 import { randomUUID } from 'node:crypto';
 import { clusterName, ecsDescribeBatcher } from '../aws/ecs-describe-batcher.js';
-import { errorName, isNotFound } from '../aws/errors.js';
+import { errorName, isNotFound, unlessNotFound } from '../aws/errors.js';
 import type { EcsServiceProps, Resolved } from '../planner/plan.js';
 import type { Change, Desired, KindReconciler, Observed, ReconcileContext } from './contract.js';
-import { diffFields, type DiffOptions } from './diff.js';
+import { diffFields, diffProps, type DiffOptions } from './diff.js';
 import { ecsTagApi, tagsFromEcs, tagsToEcs, writeTags } from './tags.js';
 
 type Props = Resolved<EcsServiceProps>;
@@ -50,13 +50,8 @@ export function parseServiceArn(arn: string): { readonly cluster: string; readon
  */
 export function findService(ctx: ReconcileContext, cluster: string, name: string): Promise<Service | undefined> {
   return ctx.memo(serviceMemoKey(cluster, name), async () => {
-    try {
-      const s = await ecsDescribeBatcher(ctx.aws).describe(cluster, name);
-      return s?.status === 'ACTIVE' ? s : undefined;
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
+    const s = await unlessNotFound(() => ecsDescribeBatcher(ctx.aws).describe(cluster, name));
+    return s?.status === 'ACTIVE' ? s : undefined;
   });
 }
 
@@ -173,9 +168,7 @@ export const ecsServiceReconciler: KindReconciler<'ecs.Service'> = {
     return parsed ? observeService(ctx, parsed.cluster, parsed.name) : undefined;
   },
 
-  diff(desired, observed) {
-    return diffFields(desired.props, observed.props, ecsServiceDiffOptions);
-  },
+  diff: diffProps(ecsServiceDiffOptions),
 
   // The applier observes first: CreateService over an existing name would replace it silently in some emulators.
   async create(ctx, desired: Desired<'ecs.Service'>) {

@@ -10,9 +10,9 @@ import {
   type Listener,
   type ModifyListenerCommandInput,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { isNotFound } from '../aws/errors.js';
+import { unlessNotFound } from '../aws/errors.js';
 import type { KindReconciler, Observed, ReconcileContext } from './contract.js';
-import { diffFields } from './diff.js';
+import { diffProps } from './diff.js';
 import { elbv2TagApi, fromSdkDefaultActions, recordToTags, tagsOf, toSdkAction } from './elbv2-shared.js';
 import { writeTags } from './tags.js';
 
@@ -52,14 +52,9 @@ async function toObserved(ctx: ReconcileContext, l: Listener): Promise<Observed<
 }
 
 async function describeByArn(ctx: ReconcileContext, arn: string): Promise<Observed<'elbv2.Listener'> | undefined> {
-  try {
-    const res = await ctx.aws.elbv2.send(new DescribeListenersCommand({ ListenerArns: [arn] }));
-    const l = res.Listeners?.[0];
-    return l ? await toObserved(ctx, l) : undefined;
-  } catch (err) {
-    if (isNotFound(err)) return undefined;
-    throw err;
-  }
+  const l = (await unlessNotFound(() => ctx.aws.elbv2.send(new DescribeListenersCommand({ ListenerArns: [arn] }))))
+    ?.Listeners?.[0];
+  return l ? toObserved(ctx, l) : undefined;
 }
 
 export const listenerReconciler: KindReconciler<'elbv2.Listener'> = {
@@ -68,22 +63,14 @@ export const listenerReconciler: KindReconciler<'elbv2.Listener'> = {
   async observe(ctx, desired) {
     // An unresolved load balancer (deleting after it vanished) means no listener either.
     if (!desired.props.loadBalancerArn) return undefined;
-    let listeners: readonly Listener[];
-    try {
-      listeners = await listenersOf(ctx, desired.props.loadBalancerArn);
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
-    const l = listeners.find((x) => x.Port === desired.props.port);
+    const listeners = await unlessNotFound(() => listenersOf(ctx, desired.props.loadBalancerArn));
+    const l = listeners?.find((x) => x.Port === desired.props.port);
     return l ? toObserved(ctx, l) : undefined;
   },
 
   observeByIdentifier: describeByArn,
 
-  diff(desired, observed) {
-    return diffFields(desired.props, observed.props);
-  },
+  diff: diffProps(),
 
   async create(ctx, desired) {
     const p = desired.props;
@@ -123,11 +110,7 @@ export const listenerReconciler: KindReconciler<'elbv2.Listener'> = {
   },
 
   async delete(ctx, observed) {
-    try {
-      await ctx.aws.elbv2.send(new DeleteListenerCommand({ ListenerArn: observed.identifier }));
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
+    await unlessNotFound(() => ctx.aws.elbv2.send(new DeleteListenerCommand({ ListenerArn: observed.identifier })));
     ctx.invalidate(listenersKey(observed.props.loadBalancerArn));
     ctx.invalidate(`elbv2:rules:${observed.identifier}`);
   },

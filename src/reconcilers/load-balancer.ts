@@ -12,9 +12,9 @@ import {
   SetSubnetsCommand,
   type LoadBalancer,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { isNotFound } from '../aws/errors.js';
+import { unlessNotFound } from '../aws/errors.js';
 import type { KindReconciler, Observed, ReconcileContext } from './contract.js';
-import { diffFields, type DiffOptions } from './diff.js';
+import { diffProps, type DiffOptions } from './diff.js';
 import { elbv2TagApi, recordToTags, tagsOf, UserActionRequired } from './elbv2-shared.js';
 import { writeTags } from './tags.js';
 
@@ -61,14 +61,8 @@ async function describe(
   ctx: ReconcileContext,
   by: { Names: string[] } | { LoadBalancerArns: string[] },
 ): Promise<Observed<'elbv2.LoadBalancer'> | undefined> {
-  try {
-    const res = await ctx.aws.elbv2.send(new DescribeLoadBalancersCommand(by));
-    const lb = res.LoadBalancers?.[0];
-    return lb ? await toObserved(ctx, lb) : undefined;
-  } catch (err) {
-    if (isNotFound(err)) return undefined;
-    throw err;
-  }
+  const lb = (await unlessNotFound(() => ctx.aws.elbv2.send(new DescribeLoadBalancersCommand(by))))?.LoadBalancers?.[0];
+  return lb ? toObserved(ctx, lb) : undefined;
 }
 
 export const loadBalancerReconciler: KindReconciler<'elbv2.LoadBalancer'> = {
@@ -77,9 +71,7 @@ export const loadBalancerReconciler: KindReconciler<'elbv2.LoadBalancer'> = {
   observe: (ctx, desired) => describe(ctx, { Names: [desired.props.name] }),
   observeByIdentifier: (ctx, arn) => describe(ctx, { LoadBalancerArns: [arn] }),
 
-  diff(desired, observed) {
-    return diffFields(desired.props, observed.props, loadBalancerDiffOptions);
-  },
+  diff: diffProps(loadBalancerDiffOptions),
 
   async create(ctx, desired) {
     const p = desired.props;
@@ -137,11 +129,9 @@ export const loadBalancerReconciler: KindReconciler<'elbv2.LoadBalancer'> = {
   },
 
   async delete(ctx, observed) {
-    try {
-      await ctx.aws.elbv2.send(new DeleteLoadBalancerCommand({ LoadBalancerArn: observed.identifier }));
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
+    await unlessNotFound(() =>
+      ctx.aws.elbv2.send(new DeleteLoadBalancerCommand({ LoadBalancerArn: observed.identifier })),
+    );
     ctx.invalidate(`elbv2:listeners:${observed.identifier}`);
   },
 

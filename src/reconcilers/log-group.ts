@@ -12,9 +12,9 @@ import {
   paginateDescribeLogGroups,
   type LogGroup,
 } from '@aws-sdk/client-cloudwatch-logs';
-import { isNotFound } from '../aws/errors.js';
+import { unlessNotFound } from '../aws/errors.js';
 import type { KindReconciler, Observed, ReconcileContext } from './contract.js';
-import { diffFields } from './diff.js';
+import { diffProps } from './diff.js';
 import { writeTags } from './tags.js';
 
 /** `arn:aws:logs:region:account:log-group:NAME` (optionally `:*`) or `NAME` → `NAME`. */
@@ -41,13 +41,9 @@ async function observeName(ctx: ReconcileContext, name: string): Promise<Observe
   const group = await find(ctx, name);
   if (!group) return undefined;
   const arn = logGroupArnOf(group);
-  let tags: Record<string, string> = {};
-  try {
-    tags = (await ctx.aws.logs.send(new ListTagsForResourceCommand({ resourceArn: arn }))).tags ?? {};
-  } catch (err) {
-    if (isNotFound(err)) return undefined; // deleted between the two calls
-    throw err;
-  }
+  const listed = await unlessNotFound(() => ctx.aws.logs.send(new ListTagsForResourceCommand({ resourceArn: arn })));
+  if (!listed) return undefined; // deleted between the two calls
+  const tags = listed.tags ?? {};
   return {
     identifier: arn,
     props: { name, retentionDays: group.retentionInDays ?? 0 },
@@ -67,9 +63,7 @@ export const logGroupReconciler: KindReconciler<'logs.LogGroup'> = {
   observe: (ctx, desired) => observeName(ctx, desired.props.name),
   observeByIdentifier: (ctx, identifier) => observeName(ctx, logGroupNameOf(identifier)),
 
-  diff(desired, observed) {
-    return diffFields(desired.props, observed.props);
-  },
+  diff: diffProps(),
 
   async create(ctx, desired) {
     const { name, retentionDays } = desired.props;
@@ -86,11 +80,7 @@ export const logGroupReconciler: KindReconciler<'logs.LogGroup'> = {
   },
 
   async delete(ctx, observed) {
-    try {
-      await ctx.aws.logs.send(new DeleteLogGroupCommand({ logGroupName: observed.props.name }));
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
+    await unlessNotFound(() => ctx.aws.logs.send(new DeleteLogGroupCommand({ logGroupName: observed.props.name })));
   },
 
   tagging: 'tags',

@@ -16,7 +16,7 @@ import { errorName, isNotFound, unlessNotFound } from '../aws/errors.js';
 import { TAG_LOGICAL_ID } from '../planner/naming.js';
 import type { Resolved, ScalableTargetProps } from '../planner/plan.js';
 import type { KindReconciler, Observed, ReconcileContext } from './contract.js';
-import { diffFields } from './diff.js';
+import { diffProps } from './diff.js';
 import { findService } from './ecs-service.js';
 
 export const ECS_NAMESPACE = 'ecs';
@@ -140,9 +140,7 @@ export const scalableTargetReconciler: KindReconciler<'autoscaling.ScalableTarge
   observeByIdentifier: (ctx, identifier) =>
     identifier.startsWith('arn:') ? observeArn(ctx, identifier) : observeResource(ctx, identifier),
 
-  diff(desired, observed) {
-    return diffFields(desired.props, observed.props);
-  },
+  diff: diffProps(),
 
   async create(ctx, desired) {
     const { resourceId, minCapacity, maxCapacity } = desired.props;

@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/client-application-auto-scaling';
 import type { Resolved, ScalingPolicyProps } from '../planner/plan.js';
 import type { Desired, KindReconciler, Observed, ReconcileContext } from './contract.js';
-import { diffFields } from './diff.js';
+import { diffProps } from './diff.js';
 import { unlessNotFound } from '../aws/errors.js';
 import {
   ecsDesiredCount,
@@ -103,9 +103,7 @@ export const scalingPolicyReconciler: KindReconciler<'autoscaling.ScalingPolicy'
     return parsed ? observePolicy(ctx, parsed.resourceId, parsed.name) : undefined;
   },
 
-  diff(desired, observed) {
-    return diffFields(desired.props, observed.props);
-  },
+  diff: diffProps(),
 
   create: put,
   update: (ctx, desired) => put(ctx, desired),

@@ -13,10 +13,10 @@ import {
   type IpPermission,
   type SecurityGroup,
 } from '@aws-sdk/client-ec2';
-import { errorName, isNotFound } from '../aws/errors.js';
+import { errorName, isNotFound, unlessNotFound } from '../aws/errors.js';
 import type { SecurityGroupProps } from '../planner/plan.js';
 import type { Change, Desired, KindReconciler, Observed, ReconcileContext } from './contract.js';
-import { diffFields, type DiffOptions } from './diff.js';
+import { diffProps, type DiffOptions } from './diff.js';
 import { writeTags } from './tags.js';
 
 type Ingress = SecurityGroupProps['ingress'][number];
@@ -79,14 +79,9 @@ function toObserved(g: SecurityGroup): Observed<'ec2.SecurityGroup'> {
 }
 
 async function describeById(ctx: ReconcileContext, id: string): Promise<Observed<'ec2.SecurityGroup'> | undefined> {
-  try {
-    const res = await ctx.aws.ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [id] }));
-    const g = res.SecurityGroups?.[0];
-    return g ? toObserved(g) : undefined;
-  } catch (err) {
-    if (isNotFound(err)) return undefined;
-    throw err;
-  }
+  const g = (await unlessNotFound(() => ctx.aws.ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [id] }))))
+    ?.SecurityGroups?.[0];
+  return g ? toObserved(g) : undefined;
 }
 
 export const securityGroupReconciler: KindReconciler<'ec2.SecurityGroup'> = {
@@ -107,9 +102,7 @@ export const securityGroupReconciler: KindReconciler<'ec2.SecurityGroup'> = {
 
   observeByIdentifier: describeById,
 
-  diff(desired, observed) {
-    return diffFields(desired.props, observed.props, securityGroupDiffOptions);
-  },
+  diff: diffProps(securityGroupDiffOptions),
 
   async create(ctx, desired) {
     const p = desired.props;

@@ -15,11 +15,11 @@ import {
   type ModifyTargetGroupCommandInput,
   type TargetGroup,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { classifyError, isNotFound } from '../aws/errors.js';
+import { classifyError, isNotFound, unlessNotFound } from '../aws/errors.js';
 import { TAG_CLUSTER, TAG_OWNER } from '../planner/naming.js';
 import type { TargetGroupProps } from '../planner/plan.js';
 import type { KindReconciler, Observed, ReconcileContext } from './contract.js';
-import { diffFields } from './diff.js';
+import { diffProps } from './diff.js';
 import { elbv2TagApi, recordToTags, tagsOf, UserActionRequired } from './elbv2-shared.js';
 import { writeTags } from './tags.js';
 import { listenerRuleReconciler, ruleOwner, rulesOf } from './listener-rule.js';
@@ -133,14 +133,8 @@ async function describe(
   ctx: ReconcileContext,
   by: { Names: string[] } | { TargetGroupArns: string[] },
 ): Promise<Observed<'elbv2.TargetGroup'> | undefined> {
-  try {
-    const res = await ctx.aws.elbv2.send(new DescribeTargetGroupsCommand(by));
-    const tg = res.TargetGroups?.[0];
-    return tg ? await toObserved(ctx, tg) : undefined;
-  } catch (err) {
-    if (isNotFound(err)) return undefined;
-    throw err;
-  }
+  const tg = (await unlessNotFound(() => ctx.aws.elbv2.send(new DescribeTargetGroupsCommand(by))))?.TargetGroups?.[0];
+  return tg ? toObserved(ctx, tg) : undefined;
 }
 
 /** How many target groups a load balancer serves (quota headroom for the Environment's status). */
@@ -161,9 +155,7 @@ export const targetGroupReconciler: KindReconciler<'elbv2.TargetGroup'> = {
   observe: (ctx, desired) => describe(ctx, { Names: [desired.props.name] }),
   observeByIdentifier: (ctx, arn) => describe(ctx, { TargetGroupArns: [arn] }),
 
-  diff(desired, observed) {
-    return diffFields(desired.props, observed.props);
-  },
+  diff: diffProps(),
 
   async create(ctx, desired) {
     const p = desired.props;
@@ -231,11 +223,9 @@ export const targetGroupReconciler: KindReconciler<'elbv2.TargetGroup'> = {
       if (classifyError(err) !== 'conflict') throw err;
       // ResourceInUse: a rule or listener still forwards to it. Ours are removed, anyone else's is named and left.
       await removeOwnedBlockers(ctx, observed);
-      try {
-        await ctx.aws.elbv2.send(new DeleteTargetGroupCommand({ TargetGroupArn: observed.identifier }));
-      } catch (again) {
-        if (!isNotFound(again)) throw again;
-      }
+      await unlessNotFound(() =>
+        ctx.aws.elbv2.send(new DeleteTargetGroupCommand({ TargetGroupArn: observed.identifier })),
+      );
     }
   },
 

@@ -15,7 +15,7 @@ import {
 import { isNotFound } from '../aws/errors.js';
 import { TAG_CLUSTER, TAG_OWNER } from '../planner/naming.js';
 import type { KindReconciler, Observed, ReconcileContext } from './contract.js';
-import { diffFields } from './diff.js';
+import { diffProps } from './diff.js';
 import { describePool, poolTags } from './user-pool.js';
 
 export function userPoolDomainFqdn(prefix: string, region: string): string {
@@ -94,9 +94,7 @@ export const userPoolDomain: KindReconciler<'cognito.UserPoolDomain'> = {
 
   observeByIdentifier: (ctx, identifier) => observePrefix(ctx, identifier),
 
-  diff(desired, observed) {
-    return diffFields(desired.props, observed.props);
-  },
+  diff: diffProps(),
 
   create: (ctx, desired) => createDomain(ctx, desired.props.domain, desired.props.userPoolId, desired.tags),
 

@@ -20,10 +20,10 @@ import {
   type UserPoolDescriptionType,
   type UserPoolType,
 } from '@aws-sdk/client-cognito-identity-provider';
-import { isNotFound } from '../aws/errors.js';
+import { unlessNotFound } from '../aws/errors.js';
 import { TAG_CLUSTER, TAG_OWNER } from '../planner/naming.js';
 import type { KindReconciler, Observed, ReconcileContext } from './contract.js';
-import { diffFields } from './diff.js';
+import { diffProps } from './diff.js';
 import { writeTags } from './tags.js';
 
 /** `us-east-1_AbC` from a pool id or a pool ARN (`arn:aws:cognito-idp:<region>:<account>:userpool/<id>`). */
@@ -37,12 +37,8 @@ export function describePool(ctx: ReconcileContext, poolIdOrArn: string): Promis
   const id = poolIdOf(poolIdOrArn);
   if (!id) return Promise.resolve(undefined);
   return ctx.memo(`cognito:pool:${id}`, async () => {
-    try {
-      return (await ctx.aws.cognito.send(new DescribeUserPoolCommand({ UserPoolId: id }))).UserPool;
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
+    return (await unlessNotFound(() => ctx.aws.cognito.send(new DescribeUserPoolCommand({ UserPoolId: id }))))
+      ?.UserPool;
   });
 }
 
@@ -95,9 +91,7 @@ export const userPool: KindReconciler<'cognito.UserPool'> = {
     return pool ? toObserved(pool) : undefined;
   },
 
-  diff(desired, observed) {
-    return diffFields(desired.props, observed.props);
-  },
+  diff: diffProps(),
 
   async create(ctx, desired) {
     const out = await ctx.aws.cognito.send(
@@ -125,13 +119,11 @@ export const userPool: KindReconciler<'cognito.UserPool'> = {
   },
 
   async delete(ctx, observed) {
-    try {
-      await ctx.aws.cognito.send(
+    await unlessNotFound(() =>
+      ctx.aws.cognito.send(
         new DeleteUserPoolCommand({ UserPoolId: observed.attrs.id ?? poolIdOf(observed.identifier) }),
-      );
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
+      ),
+    );
     ctx.invalidate('cognito:pool');
   },
 

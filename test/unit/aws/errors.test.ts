@@ -3,7 +3,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Route53ServiceException } from '@aws-sdk/client-route-53';
-import { classifyError, errorName, isNotFound, type ErrorClass } from '../../../src/aws/errors.js';
+import { classifyError, errorName, isNotFound, unlessNotFound, type ErrorClass } from '../../../src/aws/errors.js';
 
 /** An AWS service error as the SDK deserialises it: a name, a message and the response metadata. */
 function awsError(name: string, status = 400, extra: Record<string, unknown> = {}): Error {
@@ -144,4 +144,16 @@ test('errorName reads name, Code or code, and isNotFound follows the classificat
   assert.equal(errorName('plain'), 'plain');
   assert.equal(isNotFound(awsError('ServiceNotFoundException')), true);
   assert.equal(isNotFound(awsError('ThrottlingException')), false);
+});
+
+test('unlessNotFound: the answer, undefined for "not there" (in the API\'s own words where given), anything else thrown', async () => {
+  const fail = (name: string) => () => Promise.reject(awsError(name));
+  assert.equal(await unlessNotFound(() => Promise.resolve('found')), 'found');
+  assert.equal(await unlessNotFound(fail('LoadBalancerNotFoundException')), undefined);
+  await assert.rejects(unlessNotFound(fail('ThrottlingException')), { name: 'ThrottlingException' });
+  const saysMissing = (err: unknown) => errorName(err) === 'ValidationException';
+  assert.equal(await unlessNotFound(fail('ValidationException'), saysMissing), undefined);
+  await assert.rejects(unlessNotFound(fail('ObjectNotFoundException'), saysMissing), {
+    name: 'ObjectNotFoundException',
+  });
 });
