@@ -42,7 +42,8 @@ import {
   kubectl,
   waitForCondition,
 } from '../support/kube.js';
-import { reconcileCount, startOperator } from '../support/operator.js';
+import { nudge as nudgeNow } from '../support/nudge.js';
+import { startOperator } from '../support/operator.js';
 import {
   apply,
   environmentYaml as environmentYaml_,
@@ -64,38 +65,8 @@ let operator: Operator;
 const environmentYaml = (name: string, extra = '') => environmentYaml_(ns, land, name, extra);
 const serviceYaml = (name: string, opts: ServiceOptions = {}) => serviceYaml_(ns, name, opts);
 
-/**
- * Forces a reconcile now (an annotation change is a meaningful change) and waits until it has run and the
- * operator has gone quiet, so a pass that was already running when the annotation landed is not mistaken for it.
- */
-async function nudge(kind: 'environment' | 'service', name: string): Promise<void> {
-  const before = await reconcileCount(operator, kind);
-  kubectl([
-    'annotate',
-    '--overwrite',
-    kind === 'environment' ? 'environments.slipway.dev' : 'services.slipway.dev',
-    name,
-    '-n',
-    ns,
-    `test.slipway.dev/nudge=${Date.now()}`,
-  ]);
-  await eventually(
-    `a ${kind} reconcile of ${name}`,
-    async () => ((await reconcileCount(operator, kind)) > before ? true : undefined),
-    30_000,
-  );
-  let quietSince = 0;
-  await eventually(
-    'the operator to go quiet',
-    async () => {
-      if (!operator.idle()) quietSince = 0;
-      else quietSince ||= Date.now();
-      return quietSince && Date.now() - quietSince > 750 ? true : undefined;
-    },
-    30_000,
-    50,
-  );
-}
+/** Forces a reconcile now and waits until it has run and the operator has gone quiet (support/nudge.ts). */
+const nudge = (kind: 'environment' | 'service', name: string) => nudgeNow(operator, kind, ns, name);
 
 /** Deletes Services and waits for their finalizers (kubectl's own --wait would block this process, and the
  * operator runs in it). */

@@ -4,7 +4,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { DescribeUserPoolClientCommand } from '@aws-sdk/client-cognito-identity-provider';
 import { DescribeServicesCommand } from '@aws-sdk/client-ecs';
-import { DescribeRulesCommand, DescribeTargetGroupsCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
+import {
+  DescribeRulesCommand,
+  DescribeTargetGroupsCommand,
+  ModifyTargetGroupCommand,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
 import { ListResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
 import type { Environment, PreviewDeployment } from '../../src/api/index.js';
 import type { AwsClients } from '../../src/aws/clients.js';
@@ -21,6 +25,7 @@ import {
   waitForCondition,
 } from '../support/kube.js';
 import { apply, environmentYaml, previewYaml, serviceYaml } from '../support/manifests.js';
+import { nudge } from '../support/nudge.js';
 import { startOperator } from '../support/operator.js';
 
 const suffix = uniqueSuffix();
@@ -115,6 +120,54 @@ describe('PreviewDeployments', { timeout: 600_000 }, () => {
     await eventually('the preview callback URL', async () =>
       (await callbackUrls()).includes(`https://${host}/oauth2/idpresponse`) ? true : undefined,
     );
+  });
+
+  test('a preview gets the Events a Service gets: DriftCorrected for a fix, a Warning for what a person must fix', async () => {
+    const p = await previews.get({ namespace: ns, name: 'web-pr-7' });
+    await aws.elbv2.send(
+      new ModifyTargetGroupCommand({ TargetGroupArn: p.status!.service!.targetGroupArn!, HealthCheckPath: '/changed' }),
+    );
+    await nudge(operator, 'preview', ns, 'web-pr-7');
+    const fixed = await previews.get({ namespace: ns, name: 'web-pr-7' });
+    assert.ok(
+      (fixed.status?.drift ?? []).some((d) => d.path === 'healthCheck.path' && d.action === 'Corrected'),
+      JSON.stringify(fixed.status?.drift),
+    );
+    const eventsFor = (reason: string) =>
+      kubectl([
+        'get',
+        'events',
+        '-n',
+        ns,
+        '--field-selector',
+        `reason=${reason},involvedObject.name=web-pr-7`,
+        '-o',
+        'jsonpath={.items[*].type}',
+      ]).trim();
+    assert.match(eventsFor('DriftCorrected'), /Normal/);
+
+    // A host the Service's own rule routes: terminal, and a Warning Event says so, as for a Service.
+    apply(previewYaml(ns, 'web-pr-11', 11).replace('\nspec:\n', '\nspec:\n  subdomain: web\n'));
+    const clash = await waitForCondition(previews, { namespace: ns, name: 'web-pr-11' }, 'Synced', 'False', {
+      reason: 'HostInUse',
+    });
+    assert.match(condition(clash, 'Synced')!.message!, new RegExp(`Service/${ns}/web`));
+    await eventually('a HostInUse Warning on the preview', async () =>
+      kubectl([
+        'get',
+        'events',
+        '-n',
+        ns,
+        '--field-selector',
+        'reason=HostInUse,involvedObject.name=web-pr-11',
+        '-o',
+        'jsonpath={.items[*].type}',
+      ]).includes('Warning')
+        ? true
+        : undefined,
+    );
+    kubectl(['delete', 'previewdeployments.slipway.dev', 'web-pr-11', '-n', ns, '--wait=false']);
+    await waitGone('web-pr-11');
   });
 
   test('one preview over the Environment cap gets a clear condition and creates nothing', async () => {
