@@ -32,6 +32,16 @@ export function idleTimeoutOf(
   return Number.isFinite(n) ? n : DEFAULT_IDLE_TIMEOUT_SECONDS;
 }
 
+/** Writes the one attribute Slipway manages, at create and on drift alike. */
+async function setIdleTimeout(ctx: ReconcileContext, LoadBalancerArn: string, seconds: number): Promise<void> {
+  await ctx.aws.elbv2.send(
+    new ModifyLoadBalancerAttributesCommand({
+      LoadBalancerArn,
+      Attributes: [{ Key: IDLE_TIMEOUT, Value: String(seconds) }],
+    }),
+  );
+}
+
 async function toObserved(ctx: ReconcileContext, lb: LoadBalancer): Promise<Observed<'elbv2.LoadBalancer'>> {
   const arn = lb.LoadBalancerArn ?? '';
   const [tags, attributes] = await Promise.all([
@@ -88,12 +98,7 @@ export const loadBalancerReconciler: KindReconciler<'elbv2.LoadBalancer'> = {
     );
     const lb = res.LoadBalancers?.[0];
     if (!lb?.LoadBalancerArn) throw new Error(`CreateLoadBalancer ${p.name} returned no load balancer`);
-    await ctx.aws.elbv2.send(
-      new ModifyLoadBalancerAttributesCommand({
-        LoadBalancerArn: lb.LoadBalancerArn,
-        Attributes: [{ Key: IDLE_TIMEOUT, Value: String(p.idleTimeoutSeconds) }],
-      }),
-    );
+    await setIdleTimeout(ctx, lb.LoadBalancerArn, p.idleTimeoutSeconds);
     return toObserved(ctx, lb);
   },
 
@@ -117,14 +122,7 @@ export const loadBalancerReconciler: KindReconciler<'elbv2.LoadBalancer'> = {
         new SetSecurityGroupsCommand({ LoadBalancerArn, SecurityGroups: [...desired.props.securityGroupIds] }),
       );
     }
-    if (changed.has('idleTimeoutSeconds')) {
-      await ctx.aws.elbv2.send(
-        new ModifyLoadBalancerAttributesCommand({
-          LoadBalancerArn,
-          Attributes: [{ Key: IDLE_TIMEOUT, Value: String(desired.props.idleTimeoutSeconds) }],
-        }),
-      );
-    }
+    if (changed.has('idleTimeoutSeconds')) await setIdleTimeout(ctx, LoadBalancerArn, desired.props.idleTimeoutSeconds);
     return (await describe(ctx, { LoadBalancerArns: [LoadBalancerArn] })) ?? observed;
   },
 

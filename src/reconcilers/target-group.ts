@@ -106,6 +106,16 @@ export function healthCheckInput(
   };
 }
 
+/** Writes the one attribute Slipway manages, at create and on drift alike. */
+async function setDeregistrationDelay(ctx: ReconcileContext, TargetGroupArn: string, seconds: number): Promise<void> {
+  await ctx.aws.elbv2.send(
+    new ModifyTargetGroupAttributesCommand({
+      TargetGroupArn,
+      Attributes: [{ Key: DEREGISTRATION_DELAY, Value: String(seconds) }],
+    }),
+  );
+}
+
 async function toObserved(ctx: ReconcileContext, tg: TargetGroup): Promise<Observed<'elbv2.TargetGroup'>> {
   const arn = tg.TargetGroupArn ?? '';
   const name = tg.TargetGroupName ?? '';
@@ -174,12 +184,7 @@ export const targetGroupReconciler: KindReconciler<'elbv2.TargetGroup'> = {
     );
     const tg = res.TargetGroups?.[0];
     if (!tg?.TargetGroupArn) throw new Error(`CreateTargetGroup ${p.name} returned no target group`);
-    await ctx.aws.elbv2.send(
-      new ModifyTargetGroupAttributesCommand({
-        TargetGroupArn: tg.TargetGroupArn,
-        Attributes: [{ Key: DEREGISTRATION_DELAY, Value: String(p.deregistrationDelaySeconds) }],
-      }),
-    );
+    await setDeregistrationDelay(ctx, tg.TargetGroupArn, p.deregistrationDelaySeconds);
     return { ...(await toObserved(ctx, tg)), tags: { ...desired.tags } };
   },
 
@@ -204,14 +209,8 @@ export const targetGroupReconciler: KindReconciler<'elbv2.TargetGroup'> = {
         new ModifyTargetGroupCommand({ TargetGroupArn, ...healthCheckInput(desired.props.healthCheck, hcFields) }),
       );
     }
-    if (paths.has('deregistrationDelaySeconds')) {
-      await ctx.aws.elbv2.send(
-        new ModifyTargetGroupAttributesCommand({
-          TargetGroupArn,
-          Attributes: [{ Key: DEREGISTRATION_DELAY, Value: String(desired.props.deregistrationDelaySeconds) }],
-        }),
-      );
-    }
+    if (paths.has('deregistrationDelaySeconds'))
+      await setDeregistrationDelay(ctx, TargetGroupArn, desired.props.deregistrationDelaySeconds);
     return (await describe(ctx, { TargetGroupArns: [TargetGroupArn] })) ?? observed;
   },
 
