@@ -11,7 +11,7 @@ import { environmentReconciler } from './controllers/environment.js';
 import { previewReconciler } from './controllers/preview.js';
 import { previewIsLive } from './controllers/preview-hosts.js';
 import { serviceReconciler } from './controllers/service.js';
-import type { OperatorDeps } from './controllers/shared.js';
+import { awsIdentifiersOf, BY_AWS_IDENTIFIER, type OperatorDeps } from './controllers/shared.js';
 import { BY_ENVIRONMENT, environmentKeyOf } from './controllers/workload.js';
 
 /** The informer index of previews by the Service they copy: `namespace/name`. */
@@ -37,6 +37,8 @@ export interface Operator {
   readonly health?: HealthServer;
   /** True when no controller has a key waiting or in progress (timed requeues aside). */
   idle(): boolean;
+  /** `Kind/namespace/name` of the custom resources whose inventory holds this AWS identifier (ARN, id or name). */
+  ownersOf(identifier: string): string[];
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -140,7 +142,10 @@ export function createOperator(opts: OperatorOptions): Operator {
     reconcile: previewReconciler(deps, kube.resource(PREVIEW_TYPE)),
   });
 
-  // Indexes, not scans: who references an Environment, and which previews copy a Service.
+  // Indexes, not scans: who references an Environment, which previews copy a Service, and who owns an AWS resource.
+  environments.addIndex(BY_AWS_IDENTIFIER, awsIdentifiersOf);
+  services.addIndex(BY_AWS_IDENTIFIER, awsIdentifiersOf);
+  previews.addIndex(BY_AWS_IDENTIFIER, awsIdentifiersOf);
   services.addIndex(BY_ENVIRONMENT, (s) => [environmentKeyOf(s)]);
   previews.addIndex(BY_ENVIRONMENT, (p) => [environmentKeyOf(p)]);
   previews.addIndex(BY_SERVICE, (p) => [`${p.metadata.namespace ?? 'default'}/${p.spec.serviceRef.name}`]);
@@ -212,6 +217,11 @@ export function createOperator(opts: OperatorOptions): Operator {
       return health;
     },
     idle: () => controllers.every((c) => c.queue.length === 0 && c.queue.processingLength === 0),
+    ownersOf: (identifier) => [
+      ...environments.byIndex(BY_AWS_IDENTIFIER, identifier).map((o) => `Environment/${keyOf(o)}`),
+      ...services.byIndex(BY_AWS_IDENTIFIER, identifier).map((o) => `Service/${keyOf(o)}`),
+      ...previews.byIndex(BY_AWS_IDENTIFIER, identifier).map((o) => `PreviewDeployment/${keyOf(o)}`),
+    ],
     async start() {
       if (opts.serveHealth !== false) {
         health = await startHealthServer({

@@ -182,3 +182,13 @@ export function deletingConditions(pass: PassResult | undefined): ConditionChang
     { type: 'Ready', status: 'False', reason: 'Deleting', message },
   ];
 }
+
+/**
+ * The informer index from an AWS identifier (an ARN, id or name as the status inventory records it) to the custom
+ * resources whose inventory holds it: which object owns a resource that AWS reports a change of.
+ */
+export const BY_AWS_IDENTIFIER = 'aws-identifier';
+
+export function awsIdentifiersOf(obj: { readonly status?: CommonStatus }): string[] {
+  return (obj.status?.resources ?? []).flatMap((r) => [r.arn, r.id, r.name].filter((x): x is string => !!x));
+}

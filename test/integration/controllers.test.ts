@@ -149,6 +149,10 @@ describe('Environment and Service controllers', { timeout: 600_000 }, () => {
       rule.Actions!.map((a) => a.Type),
       ['authenticate-cognito', 'forward'],
     );
+    // The index from AWS identifiers to owners answers who owns what AWS reports a change of.
+    assert.deepEqual(operator.ownersOf(svc.status!.targetGroupArn!), [`Service/${ns}/catalog`]);
+    assert.deepEqual(operator.ownersOf(env.status!.loadBalancer!.arn!), [`Environment/${ns}/dev`]);
+    assert.deepEqual(operator.ownersOf('arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/none/0'), []);
     const rs = await records();
     const a = rs.find((r) => r.Name === `catalog.${baseDomain}.` && r.Type === 'A');
     assert.ok(a?.AliasTarget?.DNSName, 'alias A record');
