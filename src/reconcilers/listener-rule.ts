@@ -15,17 +15,17 @@ import {
   type Rule,
   type RuleCondition,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { errorName, isNotFound } from '../aws/errors.js';
+import { errorName, unlessNotFound } from '../aws/errors.js';
 import { outcome, TERMINAL } from '../outcome/outcome.js';
 import { hash, TAG_CLUSTER, TAG_LOGICAL_ID, TAG_OWNER } from '../planner/naming.js';
 import type { Desired, KindReconciler, Observed, ReconcileContext } from './contract.js';
 import { diffFields, type DiffOptions } from './diff.js';
+import { writeTags } from './tags.js';
 import {
-  addTags,
   describeTags,
+  elbv2TagApi,
   fromSdkActions,
   recordToTags,
-  removeTags,
   toSdkActions,
   UserActionRequired,
 } from './elbv2-shared.js';
@@ -179,17 +179,14 @@ function toObserved(
   };
 }
 
-async function describeByArn(ctx: ReconcileContext, arn: string): Promise<Observed<'elbv2.ListenerRule'> | undefined> {
-  try {
+function describeByArn(ctx: ReconcileContext, arn: string): Promise<Observed<'elbv2.ListenerRule'> | undefined> {
+  return unlessNotFound(async () => {
     const res = await ctx.aws.elbv2.send(new DescribeRulesCommand({ RuleArns: [arn] }));
     const rule = res.Rules?.[0];
     if (!rule) return undefined;
     const tags = (await describeTags(ctx, [arn])).get(arn) ?? {};
     return toObserved(rule, listenerArnOfRule(arn), tags);
-  } catch (err) {
-    if (isNotFound(err)) return undefined;
-    throw err;
-  }
+  });
 }
 
 async function createRule(
@@ -244,13 +241,8 @@ export const listenerRuleReconciler: KindReconciler<'elbv2.ListenerRule'> = {
     const { listenerArn, host, pathPatterns } = desired.props;
     // An unresolved listener (deleting after it vanished) means no rule either.
     if (!listenerArn) return undefined;
-    let listed: ListenerRules;
-    try {
-      listed = await rulesOf(ctx, listenerArn);
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
+    const listed = await unlessNotFound(() => rulesOf(ctx, listenerArn));
+    if (!listed) return undefined;
     const d = desired.tags;
     const candidates = listed.rules.filter((r) => !r.IsDefault && r.RuleArn);
     const tagsOf = (r: Rule): Readonly<Record<string, string>> => listed.tags.get(r.RuleArn!) ?? {};
@@ -375,9 +367,7 @@ export const listenerRuleReconciler: KindReconciler<'elbv2.ListenerRule'> = {
 
   async delete(ctx, observed) {
     try {
-      await ctx.aws.elbv2.send(new DeleteRuleCommand({ RuleArn: observed.identifier }));
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
+      await unlessNotFound(() => ctx.aws.elbv2.send(new DeleteRuleCommand({ RuleArn: observed.identifier })));
     } finally {
       ctx.invalidate(rulesKey(observed.props.listenerArn));
     }
@@ -386,12 +376,8 @@ export const listenerRuleReconciler: KindReconciler<'elbv2.ListenerRule'> = {
   tagging: 'tags',
 
   // The listener's memoised rules carry their tags: dropped after the write, as after every other write here.
-  async setTags(ctx, observed, set, remove) {
-    try {
-      await addTags(ctx, observed.identifier, set);
-      await removeTags(ctx, observed.identifier, remove);
-    } finally {
-      ctx.invalidate(rulesKey(observed.props.listenerArn));
-    }
-  },
+  setTags: (ctx, observed, set, remove) =>
+    writeTags(elbv2TagApi(ctx, observed.identifier), set, remove, () =>
+      ctx.invalidate(rulesKey(observed.props.listenerArn)),
+    ),
 };

@@ -12,19 +12,17 @@ import {
   DeregisterTaskDefinitionCommand,
   DescribeTaskDefinitionCommand,
   RegisterTaskDefinitionCommand,
-  TagResourceCommand,
-  UntagResourceCommand,
   paginateListTaskDefinitions,
   type ContainerDefinition,
   type RegisterTaskDefinitionCommandInput,
-  type Tag,
   type TaskDefinition,
 } from '@aws-sdk/client-ecs';
-import { errorName, isNotFound } from '../aws/errors.js';
+import { errorName, isNotFound, unlessNotFound } from '../aws/errors.js';
 import { TAG_CLUSTER, TAG_OWNER } from '../planner/naming.js';
 import type { Resolved, TaskDefinitionProps } from '../planner/plan.js';
 import type { Desired, KindReconciler, Observed, ReconcileContext } from './contract.js';
-import { diffFields, type DiffOptions } from './diff.js';
+import { diffProps, type DiffOptions } from './diff.js';
+import { ecsTagApi, tagsFromEcs, tagsToEcs, writeTags } from './tags.js';
 
 type Props = Resolved<TaskDefinitionProps>;
 
@@ -53,14 +51,6 @@ export function parseTaskSize(value: string | undefined): number {
   const m = /^\s*([\d.]+)\s*(vcpu|gb)?\s*$/i.exec(value);
   if (!m) return Number.NaN;
   return m[2] ? Math.round(Number(m[1]) * 1024) : Number(m[1]);
-}
-
-export function tagsFromEcs(tags: readonly Tag[] | undefined): Record<string, string> {
-  return Object.fromEntries((tags ?? []).map((t) => [t.key ?? '', t.value ?? '']));
-}
-
-export function tagsToEcs(tags: Readonly<Record<string, string>>): Tag[] {
-  return Object.entries(tags).map(([key, value]) => ({ key, value }));
 }
 
 const byName = (a: { name?: string | undefined }, b: { name?: string | undefined }): number =>
@@ -152,17 +142,14 @@ function isMissing(err: unknown): boolean {
   );
 }
 
-async function describe(
+function describe(
   ctx: ReconcileContext,
   taskDefinition: string,
 ): Promise<{ td: TaskDefinition; tags: Record<string, string> } | undefined> {
-  try {
+  return unlessNotFound(async () => {
     const out = await ctx.aws.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition, include: ['TAGS'] }));
     return out.taskDefinition ? { td: out.taskDefinition, tags: tagsFromEcs(out.tags) } : undefined;
-  } catch (err) {
-    if (isMissing(err)) return undefined;
-    throw err;
-  }
+  }, isMissing);
 }
 
 /** ARNs of the family's ACTIVE revisions (the list filter is a prefix on some implementations: exact family only). */
@@ -215,9 +202,10 @@ export const taskDefinitionReconciler: KindReconciler<'ecs.TaskDefinition'> = {
   // The inventory holds the revision seen last; the family's newest ACTIVE revision is what exists now.
   observeByIdentifier: (ctx, identifier) => observeFamily(ctx, familyOf(identifier)),
 
-  diff(desired, observed) {
-    return diffFields(desired.props, observed.props, taskDefinitionDiffOptions);
-  },
+  diff: diffProps(taskDefinitionDiffOptions),
+
+  // Revisions of one family are one resource: leftovers are matched by family, not by revision.
+  identityOf: familyOf,
 
   create: register,
   update: (ctx, desired) => register(ctx, desired),
@@ -244,10 +232,5 @@ export const taskDefinitionReconciler: KindReconciler<'ecs.TaskDefinition'> = {
   tagging: 'tags',
 
   // Tags the revision observed (the family's newest ACTIVE one): the one `observe` reads them from.
-  async setTags(ctx, observed, set, remove) {
-    const resourceArn = observed.identifier;
-    if (Object.keys(set).length > 0)
-      await ctx.aws.ecs.send(new TagResourceCommand({ resourceArn, tags: tagsToEcs(set) }));
-    if (remove.length > 0) await ctx.aws.ecs.send(new UntagResourceCommand({ resourceArn, tagKeys: [...remove] }));
-  },
+  setTags: (ctx, observed, set, remove) => writeTags(ecsTagApi(ctx, observed.identifier), set, remove),
 };

@@ -26,6 +26,7 @@ import {
   registrationInput,
   taskDefinitionDiffOptions,
   taskDefinitionProps,
+  taskDefinitionReconciler,
 } from '../../../src/reconcilers/task-definition.js';
 
 type TdProps = Resolved<PropsByKind['ecs.TaskDefinition']>;
@@ -178,6 +179,14 @@ describe('task definition normalisation', () => {
     assert.equal(familyOf('arn:aws:ecs:us-east-1:123456789012:task-definition/web-app:12'), 'web-app');
     assert.equal(familyOf('web-app:3'), 'web-app');
     assert.equal(familyOf('web-app'), 'web-app');
+  });
+
+  test('revisions of one family are one resource when leftovers are matched', () => {
+    const identity = taskDefinitionReconciler.identityOf!;
+    const arn = (family: string, revision: number) =>
+      `arn:aws:ecs:us-east-1:123456789012:task-definition/${family}:${revision}`;
+    assert.equal(identity(arn('web-app', 12)), identity(arn('web-app', 13)));
+    assert.notEqual(identity(arn('web-app', 12)), identity(arn('web-api', 12)));
   });
 });
 
