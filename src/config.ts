@@ -21,6 +21,13 @@ export interface Config {
    * than this, whatever a connection does. What is left is done by the next pass.
    */
   readonly passDeadlineMs: number;
+  /** Milliseconds to open a connection to an AWS endpoint (TCP and TLS). */
+  readonly awsConnectTimeoutMs: number;
+  /**
+   * Milliseconds one attempt of an AWS call may take. A connection that went silent (dropped by a NAT gateway or a
+   * proxy without a word) fails the attempt after this, instead of holding it until the pass deadline.
+   */
+  readonly awsRequestTimeoutMs: number;
 }
 
 function int(name: string, value: string | undefined, fallback: number, min: number, max: number): number {
@@ -71,5 +78,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: env.SLIPWAY_LOG_LEVEL ?? 'info',
     defaultResyncMs: parseDuration(env.SLIPWAY_DEFAULT_RESYNC ?? '5m'),
     passDeadlineMs: parseDuration(env.SLIPWAY_PASS_DEADLINE ?? '2m'),
+    awsConnectTimeoutMs: parseDuration(env.SLIPWAY_AWS_CONNECT_TIMEOUT ?? '3s'),
+    awsRequestTimeoutMs: parseDuration(env.SLIPWAY_AWS_REQUEST_TIMEOUT ?? '30s'),
   };
 }

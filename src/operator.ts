@@ -123,6 +123,7 @@ export function createOperator(opts: OperatorOptions): Operator {
     now: opts.now ?? (() => new Date()),
     defaultResyncMs: config.defaultResyncMs,
     passDeadlineMs: config.passDeadlineMs,
+    awsTimeouts: { connectMs: config.awsConnectTimeoutMs, requestMs: config.awsRequestTimeoutMs },
   };
 
   const common = { logger, registry, workers: config.workers, periodicRequeueMs: config.defaultResyncMs };

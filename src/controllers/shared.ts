@@ -38,6 +38,8 @@ export interface OperatorDeps {
   readonly now: () => Date;
   readonly defaultResyncMs: number;
   readonly passDeadlineMs: number;
+  /** Connection and per-attempt request timeouts of every AWS client. */
+  readonly awsTimeouts?: { readonly connectMs: number; readonly requestMs: number };
 }
 
 const clientCache = new WeakMap<OperatorDeps, Map<string, AwsClients>>();
@@ -56,6 +58,9 @@ export function awsFor(deps: OperatorDeps, env: Environment): AwsClients {
         ? { roleArn: env.spec.accountRoleArn, roleSessionName: `slipway-${deps.clusterId}` }
         : {}),
       ...(deps.onAwsCall ? { onCall: deps.onAwsCall } : {}),
+      ...(deps.awsTimeouts
+        ? { connectionTimeout: deps.awsTimeouts.connectMs, requestTimeout: deps.awsTimeouts.requestMs }
+        : {}),
     });
     byKey.set(key, clients);
   }

@@ -1,0 +1,22 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { loadConfig, parseDuration } from '../../../src/config.js';
+
+test('every wait has a deadline by default: the pass, the AWS connection and each attempt of a call', () => {
+  const config = loadConfig({});
+  assert.equal(config.passDeadlineMs, 120_000);
+  assert.equal(config.awsConnectTimeoutMs, 3_000);
+  assert.equal(config.awsRequestTimeoutMs, 30_000);
+});
+
+test('the AWS timeouts are settings, in Go durations', () => {
+  const config = loadConfig({ SLIPWAY_AWS_CONNECT_TIMEOUT: '500ms', SLIPWAY_AWS_REQUEST_TIMEOUT: '1m30s' });
+  assert.equal(config.awsConnectTimeoutMs, 500);
+  assert.equal(config.awsRequestTimeoutMs, 90_000);
+  assert.throws(() => loadConfig({ SLIPWAY_AWS_REQUEST_TIMEOUT: '30' }), /"30" is not a duration/);
+});
+
+test('durations as the CRDs write them', () => {
+  assert.equal(parseDuration('1h30m'), 5_400_000);
+  assert.throws(() => parseDuration('5 minutes'));
+});
