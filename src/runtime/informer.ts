@@ -280,7 +280,8 @@ export class Informer<T extends KubeObject> {
     }
   }
 
-  private upsert(key: string, obj: T): void {
+  private upsert(key: string, received: T): void {
+    const obj = trimmed(received);
     const old = this.cache.get(key);
     this.cache.set(key, obj);
     for (const [name, index] of this.indexes) this.fileInIndex(name, index, key, obj);
@@ -450,4 +451,21 @@ function unfile<T>(index: FieldIndex<T>, key: string): void {
 
 function describe(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/** What kubectl apply keeps on every object it wrote: a full copy of the applied manifest. */
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+
+/**
+ * The object as the cache keeps it: without managedFields and the last-applied annotation, which nothing in a
+ * controller reads and which are often larger than the rest of the object. Objects are only ever patched, never
+ * written back whole, so what is dropped here is never dropped on the server.
+ */
+export function trimmed<T extends KubeObject>(obj: T): T {
+  const meta = obj.metadata;
+  if (!meta || (!meta.managedFields && !meta.annotations?.[LAST_APPLIED])) return obj;
+  const { managedFields: _managedFields, ...rest } = meta;
+  const annotations =
+    meta.annotations && Object.fromEntries(Object.entries(meta.annotations).filter(([k]) => k !== LAST_APPLIED));
+  return { ...obj, metadata: { ...rest, ...(annotations ? { annotations } : {}) } };
 }

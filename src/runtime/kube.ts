@@ -37,6 +37,8 @@ export interface KubeObjectMeta {
   readonly annotations?: Readonly<Record<string, string>>;
   readonly finalizers?: readonly string[];
   readonly ownerReferences?: readonly KubeOwnerReference[];
+  /** Server-side apply bookkeeping: never read by the operator, dropped by the informer cache. */
+  readonly managedFields?: readonly unknown[];
 }
 
 /** Any Kubernetes object. Everything the runtime returns is plain JSON as the server sent it. */

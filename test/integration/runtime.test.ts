@@ -7,6 +7,7 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { Watch } from '@kubernetes/client-node';
 import { getTestEnv } from '../support/env.js';
+import { kubectl } from '../support/kube.js';
 import {
   Controller,
   CoreTypes,
@@ -121,6 +122,20 @@ describe('Informer', () => {
       await eventually('delete', () => seen.includes('delete informed'));
       assert.equal(informer.get(`${namespace}/informed`), undefined);
       assert.deepEqual(informer.keys(), [`${namespace}/before-start`]);
+      // kubectl apply leaves managedFields and a full copy of the manifest on the object; the cache keeps neither.
+      kubectl(
+        ['apply', '-f', '-'],
+        `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"applied","namespace":"${namespace}",` +
+          `"annotations":{"team":"platform"}},"data":{"v":"3"}}`,
+      );
+      const applied = await eventually('the applied object', () => informer.get(`${namespace}/applied`));
+      assert.equal(applied.metadata?.managedFields, undefined);
+      assert.deepEqual(applied.metadata?.annotations, { team: 'platform' });
+      assert.ok(
+        (await configMaps.get({ namespace, name: 'applied' })).metadata?.managedFields?.length,
+        'the server holds managedFields, the cache does not',
+      );
+      await configMaps.delete({ namespace, name: 'applied' });
     } finally {
       await informer.stop();
       await configMaps.delete({ namespace, name: 'before-start' });
