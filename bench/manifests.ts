@@ -13,12 +13,14 @@ export interface Manifest {
 }
 
 export const ENVIRONMENT_NAME = 'bench';
+/** The second Environment, applied in one go with its Services (the together phase). */
+export const TOGETHER_ENVIRONMENT = 'together';
 
-export function environmentManifest(namespace: string, land: Landscape): Manifest {
+export function environmentManifest(namespace: string, land: Landscape, name = ENVIRONMENT_NAME): Manifest {
   return {
     apiVersion: API_VERSION,
     kind: 'Environment',
-    metadata: { name: ENVIRONMENT_NAME, namespace },
+    metadata: { name, namespace },
     spec: {
       tier: 'non-production',
       region: 'us-east-1',
@@ -32,21 +34,26 @@ export function environmentManifest(namespace: string, land: Landscape): Manifes
   };
 }
 
-export function serviceName(i: number): string {
-  return `svc-${String(i).padStart(3, '0')}`;
+export function serviceName(i: number, prefix = 'svc'): string {
+  return `${prefix}-${String(i).padStart(3, '0')}`;
 }
 
 export function imageFor(i: number, version: string): string {
   return `registry.shop.test/${serviceName(i)}:${version}`;
 }
 
-export function serviceManifest(namespace: string, i: number, version: string): Manifest {
+export function serviceManifest(
+  namespace: string,
+  i: number,
+  version: string,
+  on: { readonly environment: string; readonly prefix: string } = { environment: ENVIRONMENT_NAME, prefix: 'svc' },
+): Manifest {
   return {
     apiVersion: API_VERSION,
     kind: 'Service',
-    metadata: { name: serviceName(i), namespace },
+    metadata: { name: serviceName(i, on.prefix), namespace },
     spec: {
-      environmentRef: { name: ENVIRONMENT_NAME },
+      environmentRef: { name: on.environment },
       image: imageFor(i, version),
       cpu: 256,
       memory: 512,

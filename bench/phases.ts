@@ -5,7 +5,14 @@ import type { KubeObject } from '../src/runtime/index.js';
 import { callDelta, writesOf, type CallDelta } from './calls.js';
 import type { BenchContext } from './context.js';
 import { checkEcsRevisions } from './ecs-check.js';
-import { ENVIRONMENT_NAME, environmentManifest, imageFor, serviceManifest } from './manifests.js';
+import {
+  ENVIRONMENT_NAME,
+  environmentManifest,
+  imageFor,
+  serviceManifest,
+  serviceName,
+  TOGETHER_ENVIRONMENT,
+} from './manifests.js';
 import { metricsDelta, metricsSnapshot, minus, round, type MetricsDelta } from './metrics.js';
 import { cpuSnapshot } from './cpu.js';
 import { isReady, percentile, until, waitForAll, waitQuiet } from './wait.js';
@@ -289,6 +296,45 @@ export interface IdleResult {
  * Nothing changes for a while: with every Service in sync and its deployment complete, the operator should make
  * no AWS call until the resync interval; with deployments rolling, it polls them.
  */
+/**
+ * A second Environment and N Services applied in one go, as `kubectl apply -f dir/` or an Argo CD sync does: the
+ * Services arrive while their Environment is not Ready yet, and must be woken by it becoming Ready (not by a
+ * timer), so that nothing is left to do once everything is Ready.
+ */
+export async function togetherPhase(ctx: BenchContext): Promise<ColdResult> {
+  let applyMs = 0;
+  let times: Record<string, number> = {};
+  const names = ctx.names.map((_, i) => serviceName(i, 'tog'));
+  const cost = await measure(
+    ctx,
+    'together',
+    async () => {
+      const t0 = Date.now();
+      await ctx.rawEnvironments.create(environmentManifest(ctx.namespace, ctx.land, TOGETHER_ENVIRONMENT));
+      await createAll(
+        ctx.rawServices,
+        ctx.names.map((_, i) =>
+          serviceManifest(ctx.namespace, i, '1.0.0', { environment: TOGETHER_ENVIRONMENT, prefix: 'tog' }),
+        ),
+      );
+      applyMs = Date.now() - t0;
+    },
+    async (startedAt) => {
+      times = {
+        ...(
+          await waitForAll(ctx.services, ctx.namespace, names, isReady, {
+            startedAt,
+            timeoutMs: ctx.options.phaseTimeoutMs,
+            what: 'Environment and Services applied together',
+          })
+        ).byName,
+      };
+    },
+  );
+  const values = Object.values(times);
+  return { ...cost, applyMs, readyP50Ms: percentile(values, 50), readyP95Ms: percentile(values, 95) };
+}
+
 export async function idlePhase(ctx: BenchContext): Promise<IdleResult> {
   const calls = ctx.operator.calls.snapshot();
   const metrics = await metricsSnapshot(ctx.operator.registry);

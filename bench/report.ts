@@ -42,6 +42,9 @@ export interface BenchResults {
   readonly fanOut?: FanOutResult;
   readonly steadyAfterFanOut?: SteadyResult;
   readonly idle?: IdleResult;
+  /** A second Environment and N Services applied together, then the idle window after everything was Ready. */
+  readonly together?: ColdResult;
+  readonly togetherIdle?: IdleResult;
   readonly memory: Readonly<Record<string, MemorySample>>;
   readonly replay?: ReplayResult;
   readonly checks: readonly Check[];
@@ -105,6 +108,7 @@ export function renderMarkdown(r: BenchResults): string {
         phaseRow('steady pass (all in sync)', r.steady, n),
         phaseRow(`update fan-out: ${n} new images`, r.fanOut, n),
         phaseRow('steady pass after fan-out', r.steadyAfterFanOut, n),
+        phaseRow(`together: a 2nd Environment + ${n} Services in one apply`, r.together, n),
       ],
     ),
     '',
@@ -113,6 +117,13 @@ export function renderMarkdown(r: BenchResults): string {
     out.push(
       `Idle for ${r.idle.windowMs / 1000} s afterwards (ECS deployments ${r.options.ecsRollouts === 'complete' ? 'complete' : 'never complete in the emulator'}): ` +
         `${r.idle.calls.total} AWS calls (${r.idle.callsPerMinute} per minute), ${r.idle.metrics.reconciles.service ?? 0} Service reconciles.`,
+      '',
+    );
+  }
+  if (r.togetherIdle) {
+    out.push(
+      `Idle for ${r.togetherIdle.windowMs / 1000} s after the Environment and ${n} Services applied together were all Ready: ` +
+        `${r.togetherIdle.calls.total} AWS calls, ${r.togetherIdle.metrics.reconciles.service ?? 0} Service reconciles.`,
       '',
     );
   }

@@ -32,6 +32,7 @@ import {
   environmentPhase,
   fanOutPhase,
   idlePhase,
+  togetherPhase,
   singlePhase,
   steadyPhase,
   type SteadyResult,
@@ -225,6 +226,25 @@ async function main(): Promise<void> {
         name: 'an idle operator with everything in sync makes no AWS calls',
         ok: results.idle.calls.total === 0,
         detail: `${results.idle.calls.total} calls and ${results.idle.metrics.reconciles.service ?? 0} Service reconciles in ${options.idleWindowMs / 1000} s`,
+      });
+    }
+  }
+
+  // A second Environment with N Services applied in one go; then nothing may be left to do once all are Ready.
+  log(`together: a second Environment and ${n} Services in one apply`);
+  results.together = await togetherPhase(ctx);
+  log(`together: all Ready in ${results.together.doneMs} ms, quiet at ${results.together.quietMs} ms`);
+  if (options.idleWindowMs > 0) {
+    results.togetherIdle = await idlePhase(ctx);
+    if (options.ecsRollouts === 'complete') {
+      checks.push({
+        name: 'after an Environment and its Services applied together are Ready, the operator makes no AWS calls',
+        ok: results.togetherIdle.calls.total === 0,
+        detail: `${results.togetherIdle.calls.total} calls (${Object.entries(results.togetherIdle.calls.byOperation)
+          .map(([op, c]) => `${op} ×${c}`)
+          .join(
+            ', ',
+          )}) and ${results.togetherIdle.metrics.reconciles.service ?? 0} Service reconciles in ${options.idleWindowMs / 1000} s`,
       });
     }
   }
