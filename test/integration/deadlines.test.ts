@@ -20,6 +20,7 @@ import {
 } from '../support/kube.js';
 import { apply, environmentYaml } from '../support/manifests.js';
 import { getTestEnv } from '../support/env.js';
+import { waitQuiet } from '../support/nudge.js';
 import { reconcileCount, startOperator } from '../support/operator.js';
 
 /** A TCP relay to the emulator that can go silent: connections stay open and nothing is answered. */
@@ -97,17 +98,19 @@ describe('pass deadlines', { timeout: 300_000 }, () => {
     apply(environmentYaml(ns, land, 'dev'));
     await waitForCondition(environments, { namespace: ns, name: 'dev' }, 'Ready', 'True', { timeoutMs: 120_000 });
 
+    // No pass in flight when the connections go silent: what follows is the deletion's alone.
+    await waitQuiet(operator);
     relay.goSilent();
     const before = await reconcileCount(operator, 'environment');
     kubectl(['delete', 'environment', 'dev', '-n', ns, '--wait=false']);
-    const stuck = await waitForCondition(environments, { namespace: ns, name: 'dev' }, 'Synced', 'False', {
+    // On its way out, not Ready, and saying what holds it: the deletion pass ran out of time.
+    const stuck = await waitForCondition(environments, { namespace: ns, name: 'dev' }, 'Deleting', 'True', {
       reason: 'DeadlineExceeded',
       timeoutMs: 60_000,
     });
     assert.ok(stuck.metadata.deletionTimestamp, 'the Environment is being deleted');
     assert.ok(stuck.metadata.finalizers?.length, 'its finalizer is kept while AWS resources may remain');
-    // On its way out and not Ready, saying which step it is at.
-    assert.equal(condition(stuck, 'Deleting')?.status, 'True');
+    assert.equal(condition(stuck, 'Synced')?.reason, 'DeadlineExceeded');
     assert.equal(condition(stuck, 'Ready')?.status, 'False');
     // The worker was released and the key goes on being retried with backoff: more passes, none left running.
     await eventually('a second abandoned pass', async () =>
