@@ -28,6 +28,8 @@ export interface Config {
    * proxy without a word) fails the attempt after this, instead of holding it until the pass deadline.
    */
   readonly awsRequestTimeoutMs: number;
+  /** Client-side token buckets at AWS's published rates (src/aws/rate-limits.ts). Off only against an emulator. */
+  readonly awsRateLimits: boolean;
 }
 
 function int(name: string, value: string | undefined, fallback: number, min: number, max: number): number {
@@ -80,5 +82,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     passDeadlineMs: parseDuration(env.SLIPWAY_PASS_DEADLINE ?? '2m'),
     awsConnectTimeoutMs: parseDuration(env.SLIPWAY_AWS_CONNECT_TIMEOUT ?? '3s'),
     awsRequestTimeoutMs: parseDuration(env.SLIPWAY_AWS_REQUEST_TIMEOUT ?? '30s'),
+    awsRateLimits: bool('SLIPWAY_AWS_RATE_LIMITS', env.SLIPWAY_AWS_RATE_LIMITS, true),
   };
 }

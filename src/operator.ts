@@ -6,6 +6,7 @@ import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client
 import type { Environment, PreviewDeployment, Service } from './api/index.js';
 import { ENVIRONMENT_TYPE, PREVIEW_TYPE, SERVICE_TYPE } from './controllers/resource-types.js';
 import { CallCounter, type CallListener } from './aws/calls.js';
+import type { RateLimitWaitListener } from './aws/rate-limits.js';
 import type { Config } from './config.js';
 import { environmentReconciler } from './controllers/environment.js';
 import { previewReconciler } from './controllers/preview.js';
@@ -95,6 +96,17 @@ function awsCallMetrics(registry: Registry): CallListener {
   };
 }
 
+/** Time spent waiting for client-side rate-limit tokens; throttled calls are slipway_aws_calls_total{outcome="throttled"}. */
+function rateLimitMetrics(registry: Registry): RateLimitWaitListener {
+  const waited = new Counter({
+    name: 'slipway_aws_rate_limit_wait_seconds_total',
+    help: 'Seconds AWS calls waited for a token of the client-side rate limit of their API family',
+    labelNames: ['service', 'family'] as const,
+    registers: [registry],
+  });
+  return (w) => waited.inc({ service: w.service, family: w.family }, w.seconds);
+}
+
 export function createOperator(opts: OperatorOptions): Operator {
   const { config, logger } = opts;
   const kube = new KubeClient(opts.kubeConfig);
@@ -123,6 +135,8 @@ export function createOperator(opts: OperatorOptions): Operator {
     now: opts.now ?? (() => new Date()),
     defaultResyncMs: config.defaultResyncMs,
     passDeadlineMs: config.passDeadlineMs,
+    awsRateLimits: config.awsRateLimits,
+    onRateLimitWait: rateLimitMetrics(registry),
     awsTimeouts: { connectMs: config.awsConnectTimeoutMs, requestMs: config.awsRequestTimeoutMs },
   };
 

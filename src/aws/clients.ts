@@ -18,6 +18,7 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import type { CallListener, CallOutcome } from './calls.js';
 import { classifyError } from './errors.js';
+import { callSignals, limitRate, sharedRateLimits, type RateLimitWaitListener } from './rate-limits.js';
 import { guardNotIdempotentCreates } from './unknown-outcome.js';
 
 export interface AwsClientOptions {
@@ -30,6 +31,13 @@ export interface AwsClientOptions {
   readonly roleSessionName?: string;
   readonly credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
   readonly onCall?: CallListener;
+  /**
+   * Client-side rate limits at AWS's published rates (rate-limits.ts), shared by every client of the process for
+   * one account and region. Default on; off for tools that talk to an emulator only.
+   */
+  readonly rateLimits?: boolean;
+  /** Told how long a call waited for a rate-limit token, when it had to. */
+  readonly onRateLimitWait?: RateLimitWaitListener;
   /** Attempts per call, the SDK's standard retry included. Default 3. */
   readonly maxAttempts?: number;
   /** Milliseconds to establish a connection (TCP and TLS) to an AWS endpoint. Default 3,000. */
@@ -139,6 +147,11 @@ function withAbortSignal<C extends object>(client: C, signal: AbortSignal): C {
   const target = client as unknown as Sendable;
   const send = (command: unknown, ...rest: unknown[]): unknown => {
     const [optionsOrCallback, ...more] = rest;
+    // The signal the call runs under (its own, when the caller passed one), for the wait for a rate-limit token.
+    const own =
+      typeof optionsOrCallback === 'object' ? (optionsOrCallback as { abortSignal?: unknown }).abortSignal : undefined;
+    const input = (command as { input?: unknown }).input;
+    if (typeof input === 'object' && input !== null) callSignals.set(input, own instanceof AbortSignal ? own : signal);
     // send(command, callback): the options are the second argument when present.
     if (typeof optionsOrCallback === 'function')
       return target.send(command, { abortSignal: signal }, optionsOrCallback);
@@ -202,6 +215,13 @@ export class AwsClients {
     if (!client) {
       client = instrument(make(clientConfig(root.opts, root.credentials)), service, root.opts.onCall);
       guardNotIdempotentCreates(client, service);
+      if (root.opts.rateLimits !== false) {
+        // Route53 and CloudFront are global: one bucket per account whatever the Environment's region.
+        const global = service === 'route53' || service === 'cloudfront';
+        const region = global ? 'global' : service === 'tagging-global' ? 'us-east-1' : root.opts.region;
+        const scope = { service: service.replace(/-global$/, ''), account: root.opts.roleArn ?? 'default', region };
+        limitRate(client, scope, sharedRateLimits, root.opts.onRateLimitWait);
+      }
       root.cache.set(service, client);
     }
     if (!this.signal) return client;

@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Environment, PreviewDeployment, Service } from '../api/index.js';
+import type { RateLimitWaitListener } from '../aws/rate-limits.js';
 import { AwsClients } from '../aws/clients.js';
 import type { CallListener } from '../aws/calls.js';
 import type { ConditionChange } from './outcome-map.js';
@@ -40,6 +41,9 @@ export interface OperatorDeps {
   readonly passDeadlineMs: number;
   /** Connection and per-attempt request timeouts of every AWS client. */
   readonly awsTimeouts?: { readonly connectMs: number; readonly requestMs: number };
+  /** Client-side rate limits on every AWS client (default on), and where their waits are counted. */
+  readonly awsRateLimits?: boolean;
+  readonly onRateLimitWait?: RateLimitWaitListener;
 }
 
 const clientCache = new WeakMap<OperatorDeps, Map<string, AwsClients>>();
@@ -58,6 +62,8 @@ export function awsFor(deps: OperatorDeps, env: Environment): AwsClients {
         ? { roleArn: env.spec.accountRoleArn, roleSessionName: `slipway-${deps.clusterId}` }
         : {}),
       ...(deps.onAwsCall ? { onCall: deps.onAwsCall } : {}),
+      ...(deps.awsRateLimits === false ? { rateLimits: false } : {}),
+      ...(deps.onRateLimitWait ? { onRateLimitWait: deps.onRateLimitWait } : {}),
       ...(deps.awsTimeouts
         ? { connectionTimeout: deps.awsTimeouts.connectMs, requestTimeout: deps.awsTimeouts.requestMs }
         : {}),

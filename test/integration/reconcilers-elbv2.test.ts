@@ -183,7 +183,13 @@ async function makeHttpsListener(loadBalancerArn: string, port = 443): Promise<s
 
 before(async () => {
   const env = getTestEnv();
-  const config = { region: env.awsRegion, endpoint: env.awsEndpoint, credentials: env.awsCredentials };
+  // Kind-level tests of the reconcilers against the emulator: without the operator's client-side rate limits.
+  const config = {
+    region: env.awsRegion,
+    endpoint: env.awsEndpoint,
+    credentials: env.awsCredentials,
+    rateLimits: false,
+  };
   aws = new AwsClients(config);
   const vpc = await aws.ec2.send(new CreateVpcCommand({ CidrBlock: '10.42.0.0/16' }));
   vpcId = vpc.Vpc!.VpcId!;

@@ -14,6 +14,8 @@ export function testAws(onCall?: CallListener): AwsClients {
     region: env.awsRegion,
     endpoint: env.awsEndpoint,
     credentials: env.awsCredentials,
+    // Fixtures build the emulator's world; the client-side rate limits are the operator's (startOperator keeps them).
+    rateLimits: false,
     ...(onCall ? { onCall } : {}),
   });
 }
