@@ -121,6 +121,7 @@ describe('charts/slipway', { timeout: HELM_BUILD_TIMEOUT_MS }, () => {
     const notInCluster: Record<string, string> = {
       SLIPWAY_AWS_ENDPOINT: 'the local emulator only',
       AWS_ENDPOINT_URL: 'the local emulator only',
+      SLIPWAY_AWS_RATE_LIMITS: 'off only against the local emulator; on in a cluster',
       AWS_DEFAULT_REGION: 'AWS_REGION is set',
       HOSTNAME: 'POD_NAME is set',
     };
