@@ -159,27 +159,32 @@ export interface ColdResult extends PhaseCost {
   readonly readyP95Ms: number;
 }
 
-export async function coldPhase(ctx: BenchContext): Promise<ColdResult> {
+/** Creates a wave of Services (after `first`, if given) and waits until every one is Ready. */
+async function wave(
+  ctx: BenchContext,
+  what: string,
+  manifests: readonly KubeObject[],
+  names: readonly string[],
+  first?: () => Promise<void>,
+): Promise<ColdResult> {
   let applyMs = 0;
   let times: Record<string, number> = {};
   const cost = await measure(
     ctx,
-    'cold convergence',
+    what,
     async () => {
       const t0 = Date.now();
-      await createAll(
-        ctx.rawServices,
-        ctx.names.map((_, i) => serviceManifest(ctx.namespace, i, '1.0.0')),
-      );
+      await first?.();
+      await createAll(ctx.rawServices, manifests);
       applyMs = Date.now() - t0;
     },
     async (startedAt) => {
       times = {
         ...(
-          await waitForAll(ctx.services, ctx.namespace, ctx.names, isReady, {
+          await waitForAll(ctx.services, ctx.namespace, names, isReady, {
             startedAt,
             timeoutMs: ctx.options.phaseTimeoutMs,
-            what: 'cold convergence',
+            what,
           })
         ).byName,
       };
@@ -187,6 +192,11 @@ export async function coldPhase(ctx: BenchContext): Promise<ColdResult> {
   );
   const values = Object.values(times);
   return { ...cost, applyMs, readyP50Ms: percentile(values, 50), readyP95Ms: percentile(values, 95) };
+}
+
+export function coldPhase(ctx: BenchContext): Promise<ColdResult> {
+  const manifests = ctx.names.map((_, i) => serviceManifest(ctx.namespace, i, '1.0.0'));
+  return wave(ctx, 'cold convergence', manifests, ctx.names);
 }
 
 export interface SteadyResult extends PhaseCost {
@@ -301,38 +311,13 @@ export interface IdleResult {
  * Services arrive while their Environment is not Ready yet, and must be woken by it becoming Ready (not by a
  * timer), so that nothing is left to do once everything is Ready.
  */
-export async function togetherPhase(ctx: BenchContext): Promise<ColdResult> {
-  let applyMs = 0;
-  let times: Record<string, number> = {};
-  const names = ctx.names.map((_, i) => serviceName(i, 'tog'));
-  const cost = await measure(
-    ctx,
-    'together',
-    async () => {
-      const t0 = Date.now();
-      await ctx.rawEnvironments.create(environmentManifest(ctx.namespace, ctx.land, TOGETHER_ENVIRONMENT));
-      await createAll(
-        ctx.rawServices,
-        ctx.names.map((_, i) =>
-          serviceManifest(ctx.namespace, i, '1.0.0', { environment: TOGETHER_ENVIRONMENT, prefix: 'tog' }),
-        ),
-      );
-      applyMs = Date.now() - t0;
-    },
-    async (startedAt) => {
-      times = {
-        ...(
-          await waitForAll(ctx.services, ctx.namespace, names, isReady, {
-            startedAt,
-            timeoutMs: ctx.options.phaseTimeoutMs,
-            what: 'Environment and Services applied together',
-          })
-        ).byName,
-      };
-    },
-  );
-  const values = Object.values(times);
-  return { ...cost, applyMs, readyP50Ms: percentile(values, 50), readyP95Ms: percentile(values, 95) };
+export function togetherPhase(ctx: BenchContext): Promise<ColdResult> {
+  const on = { environment: TOGETHER_ENVIRONMENT, prefix: 'tog' };
+  const manifests = ctx.names.map((_, i) => serviceManifest(ctx.namespace, i, '1.0.0', on));
+  const names = ctx.names.map((_, i) => serviceName(i, on.prefix));
+  return wave(ctx, 'Environment and Services applied together', manifests, names, async () => {
+    await ctx.rawEnvironments.create(environmentManifest(ctx.namespace, ctx.land, TOGETHER_ENVIRONMENT));
+  });
 }
 
 export async function idlePhase(ctx: BenchContext): Promise<IdleResult> {

@@ -5,6 +5,7 @@
 // for a token is bounded by its pass's signal like every other wait.
 //
 // Each attempt takes a token (the SDK's retries included), since AWS counts every request.
+import { aroundEachAttempt, operationOf } from './middleware.js';
 
 /** One family of operations that AWS throttles together, with its bucket. */
 export interface RateFamily {
@@ -191,17 +192,6 @@ export type RateLimitWaitListener = (wait: {
  */
 export const callSignals = new WeakMap<object, AbortSignal>();
 
-type Next = (args: unknown) => Promise<unknown>;
-
-interface RetryAwareStack {
-  readonly middlewareStack: {
-    addRelativeTo(
-      mw: (next: Next, context: { commandName?: string }) => Next,
-      options: { name: string; relation: 'after'; toMiddleware: string },
-    ): void;
-  };
-}
-
 /**
  * Makes every attempt of the client's calls take a token of its family first (inside the SDK's retry loop, so a
  * retry takes one too). The wait is bounded by the call's abort signal: the pass deadline.
@@ -212,18 +202,14 @@ export function limitRate<C>(
   limits: RateLimits,
   onWait?: RateLimitWaitListener,
 ): C {
-  (client as unknown as RetryAwareStack).middlewareStack.addRelativeTo(
-    (next, context) => async (args) => {
-      const family = familyOf(scope.service, (context.commandName ?? '').replace(/Command$/, ''));
-      if (family) {
-        const input = (args as { input?: unknown }).input;
-        const signal = typeof input === 'object' && input !== null ? callSignals.get(input) : undefined;
-        const waited = await limits.bucketFor(scope.account, scope.region, family).take(signal);
-        if (waited > 0) onWait?.({ service: scope.service, family: family.family, seconds: waited / 1000 });
-      }
-      return next(args);
-    },
-    { name: 'slipwayRateLimit', relation: 'after', toMiddleware: 'retryMiddleware' },
-  );
-  return client;
+  return aroundEachAttempt(client, 'slipwayRateLimit', (next, context) => async (args) => {
+    const family = familyOf(scope.service, operationOf(context));
+    if (family) {
+      const input = (args as { input?: unknown }).input;
+      const signal = typeof input === 'object' && input !== null ? callSignals.get(input) : undefined;
+      const waited = await limits.bucketFor(scope.account, scope.region, family).take(signal);
+      if (waited > 0) onWait?.({ service: scope.service, family: family.family, seconds: waited / 1000 });
+    }
+    return next(args);
+  });
 }

@@ -9,6 +9,7 @@
 // surfaces as OutcomeUnknown: the pass records it, and the next pass observes (by ownership tags or name) before
 // anything is created again. Throttling is still retried: a throttled call was refused before it was applied.
 import { classifyError, errorName } from './errors.js';
+import { aroundEachAttempt, operationOf } from './middleware.js';
 
 /** `service:Operation` (service as AwsClients names it) of the creates with no idempotency AWS can apply. */
 export const NOT_IDEMPOTENT: ReadonlySet<string> = new Set([
@@ -40,36 +41,21 @@ export function mayHaveApplied(err: unknown): boolean {
   return cls === 'transient';
 }
 
-type Next = (args: unknown) => Promise<unknown>;
-
-interface RetryAwareStack {
-  readonly middlewareStack: {
-    addRelativeTo(
-      mw: (next: Next, context: { commandName?: string }) => Next,
-      options: { name: string; relation: 'after'; toMiddleware: string },
-    ): void;
-  };
-}
-
 /**
- * Adds the guard to a client, inside the SDK's retry loop (after retryMiddleware), so that it sees each attempt:
- * a not-idempotent create whose attempt may have been applied fails with an error the retry strategy does not
- * retry (no status code, no network code, no retryable trait).
+ * Adds the guard to a client, inside the SDK's retry loop, so that it sees each attempt: a not-idempotent create
+ * whose attempt may have been applied fails with an error the retry strategy does not retry (no status code, no
+ * network code, no retryable trait).
  */
 export function guardNotIdempotentCreates<C>(client: C, service: string): C {
-  (client as unknown as RetryAwareStack).middlewareStack.addRelativeTo(
-    (next, context) => async (args) => {
-      const operation = (context.commandName ?? '').replace(/Command$/, '');
-      try {
-        return await next(args);
-      } catch (err) {
-        if (NOT_IDEMPOTENT.has(`${service}:${operation}`) && mayHaveApplied(err)) {
-          throw new OutcomeUnknownError(operation, err);
-        }
-        throw err;
+  return aroundEachAttempt(client, 'slipwayNotIdempotentCreates', (next, context) => async (args) => {
+    try {
+      return await next(args);
+    } catch (err) {
+      const operation = operationOf(context);
+      if (NOT_IDEMPOTENT.has(`${service}:${operation}`) && mayHaveApplied(err)) {
+        throw new OutcomeUnknownError(operation, err);
       }
-    },
-    { name: 'slipwayNotIdempotentCreates', relation: 'after', toMiddleware: 'retryMiddleware' },
-  );
-  return client;
+      throw err;
+    }
+  });
 }

@@ -64,6 +64,12 @@ async function waitGone(name: string): Promise<void> {
   );
 }
 
+/** The types (Normal, Warning) of the Events with this reason recorded for one object of the namespace. */
+function eventTypes(reason: string, name: string): string {
+  const selector = `reason=${reason},involvedObject.name=${name}`;
+  return kubectl(['get', 'events', '-n', ns, '--field-selector', selector, '-o', 'jsonpath={.items[*].type}']).trim();
+}
+
 async function activePreview(name: string): Promise<PreviewDeployment> {
   return eventually(
     `preview ${name} Active`,
@@ -133,18 +139,7 @@ describe('PreviewDeployments', { timeout: 600_000 }, () => {
       (fixed.status?.drift ?? []).some((d) => d.path === 'healthCheck.path' && d.action === 'Corrected'),
       JSON.stringify(fixed.status?.drift),
     );
-    const eventsFor = (reason: string) =>
-      kubectl([
-        'get',
-        'events',
-        '-n',
-        ns,
-        '--field-selector',
-        `reason=${reason},involvedObject.name=web-pr-7`,
-        '-o',
-        'jsonpath={.items[*].type}',
-      ]).trim();
-    assert.match(eventsFor('DriftCorrected'), /Normal/);
+    assert.match(eventTypes('DriftCorrected', 'web-pr-7'), /Normal/);
 
     // A host the Service's own rule routes: terminal, and a Warning Event says so, as for a Service.
     apply(previewYaml(ns, 'web-pr-11', 11).replace('\nspec:\n', '\nspec:\n  subdomain: web\n'));
@@ -153,18 +148,7 @@ describe('PreviewDeployments', { timeout: 600_000 }, () => {
     });
     assert.match(condition(clash, 'Synced')!.message!, new RegExp(`Service/${ns}/web`));
     await eventually('a HostInUse Warning on the preview', async () =>
-      kubectl([
-        'get',
-        'events',
-        '-n',
-        ns,
-        '--field-selector',
-        'reason=HostInUse,involvedObject.name=web-pr-11',
-        '-o',
-        'jsonpath={.items[*].type}',
-      ]).includes('Warning')
-        ? true
-        : undefined,
+      eventTypes('HostInUse', 'web-pr-11').includes('Warning') ? true : undefined,
     );
     kubectl(['delete', 'previewdeployments.slipway.dev', 'web-pr-11', '-n', ns, '--wait=false']);
     await waitGone('web-pr-11');
