@@ -17,6 +17,11 @@ export interface LocalEnvironment {
   readonly stateDir: string;
   /** Environment variables that point kubectl, the AWS SDK and the tests at this environment. */
   readonly exports: Readonly<Record<string, string>>;
+  /**
+   * Stops kube-apiserver and starts it again on the same port over the same etcd: every object survives, every
+   * watch and connection breaks. Resolves when it is ready again. `downMs` keeps it down that long in between.
+   */
+  restartKubeApiserver(downMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -84,7 +89,7 @@ export async function startLocalEnvironment(opts: StartOptions = {}): Promise<Lo
     const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
     writeFileSync(join(stateDir, 'sa.pub'), publicKey.export({ type: 'spki', format: 'pem' }));
     writeFileSync(join(stateDir, 'sa.key'), privateKey.export({ type: 'pkcs8', format: 'pem' }));
-    const api = group.start('kube-apiserver', bins.kubeApiserver, [
+    const apiArgs = [
       `--etcd-servers=http://127.0.0.1:${etcdPort}`,
       '--bind-address=127.0.0.1',
       '--advertise-address=127.0.0.1',
@@ -99,9 +104,17 @@ export async function startLocalEnvironment(opts: StartOptions = {}): Promise<Lo
       `--token-auth-file=${join(stateDir, 'tokens.csv')}`,
       '--enable-priority-and-fairness=false',
       '--v=0',
-    ]);
+    ];
+    let api = group.start('kube-apiserver', bins.kubeApiserver, apiArgs);
     const kubeApiUrl = `https://127.0.0.1:${apiPort}`;
     await group.waitFor(api, () => httpsOk(`${kubeApiUrl}/readyz`, token), STARTUP_TIMEOUT_MS);
+    const restartKubeApiserver = async (downMs = 0): Promise<void> => {
+      await group.stopOne(api);
+      if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
+      api = group.start('kube-apiserver', bins.kubeApiserver, apiArgs);
+      await group.waitFor(api, () => httpsOk(`${kubeApiUrl}/readyz`, token), STARTUP_TIMEOUT_MS);
+      log(`kube-apiserver restarted at ${kubeApiUrl}`);
+    };
 
     const kubeconfigPath = join(stateDir, 'kubeconfig');
     writeFileSync(kubeconfigPath, kubeconfig(kubeApiUrl, token));
@@ -143,6 +156,7 @@ export async function startLocalEnvironment(opts: StartOptions = {}): Promise<Lo
         AWS_ACCESS_KEY_ID: 'testing',
         AWS_SECRET_ACCESS_KEY: 'testing',
       },
+      restartKubeApiserver,
       stop: async () => {
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);

@@ -58,25 +58,31 @@ export class ProcessGroup {
     throw new Error(`${m.name} was not ready within ${timeoutMs / 1000}s:\n${tail(m.logFile)}`);
   }
 
+  /** Stops one child (SIGTERM, then SIGKILL after the grace period) and waits for it to exit. */
+  async stopOne(m: Managed, graceMs = 5000): Promise<void> {
+    if (m.child.exitCode !== null || m.child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => m.child.once('exit', () => resolve()));
+    killGroup(m.child.pid, 'SIGTERM');
+    const timer = sleep(graceMs).then(() => 'timeout' as const);
+    if ((await Promise.race([exited.then(() => 'exited' as const), timer])) === 'timeout') {
+      killGroup(m.child.pid, 'SIGKILL');
+      await exited;
+    }
+  }
+
   /** Stops children in reverse start order: SIGTERM, then SIGKILL after a grace period. */
   async stop(graceMs = 5000): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    for (const m of [...this.children].reverse()) {
-      if (m.child.exitCode !== null || m.child.signalCode !== null) continue;
-      const exited = new Promise<void>((resolve) => m.child.once('exit', () => resolve()));
-      killGroup(m.child.pid, 'SIGTERM');
-      const timer = sleep(graceMs).then(() => 'timeout' as const);
-      if ((await Promise.race([exited.then(() => 'exited' as const), timer])) === 'timeout') {
-        killGroup(m.child.pid, 'SIGKILL');
-        await exited;
-      }
-    }
+    for (const m of [...this.children].reverse()) await this.stopOne(m, graceMs);
     rmSync(join(this.stateDir, 'pids'), { force: true });
   }
 
   private recordPids(): void {
-    const pids = this.children.map((c) => c.child.pid).filter((p): p is number => typeof p === 'number');
+    const pids = this.children
+      .filter((c) => c.child.exitCode === null && c.child.signalCode === null) // a restarted server's old pid is gone
+      .map((c) => c.child.pid)
+      .filter((p): p is number => typeof p === 'number');
     writeFileSync(join(this.stateDir, 'pids'), JSON.stringify({ owner: process.pid, pids }));
   }
 }
