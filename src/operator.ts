@@ -6,7 +6,7 @@ import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client
 import type { Environment, PreviewDeployment, Service } from './api/index.js';
 import { ENVIRONMENT_TYPE, PREVIEW_TYPE, SERVICE_TYPE } from './controllers/resource-types.js';
 import { CallCounter, type CallListener } from './aws/calls.js';
-import type { RateLimitWaitListener } from './aws/rate-limits.js';
+import type { RateLimitListener } from './aws/rate-limits.js';
 import type { Config } from './config.js';
 import { environmentReconciler } from './controllers/environment.js';
 import { previewReconciler } from './controllers/preview.js';
@@ -96,15 +96,29 @@ function awsCallMetrics(registry: Registry): CallListener {
   };
 }
 
-/** Time spent waiting for client-side rate-limit tokens; throttled calls are slipway_aws_calls_total{outcome="throttled"}. */
-function rateLimitMetrics(registry: Registry): RateLimitWaitListener {
+/**
+ * The client-side rate limits on /metrics: seconds spent waiting for a token, by service and family; and throttled
+ * attempts, by service, operation and who refused them (`aws`: AWS answered with a throttling error, which the SDK
+ * retries; `client`: our own limit's longest wait was exceeded). Calls still throttled after the SDK's retries are
+ * slipway_aws_calls_total{outcome="throttled"}.
+ */
+function rateLimitMetrics(registry: Registry): RateLimitListener {
   const waited = new Counter({
     name: 'slipway_aws_rate_limit_wait_seconds_total',
     help: 'Seconds AWS calls waited for a token of the client-side rate limit of their API family',
     labelNames: ['service', 'family'] as const,
     registers: [registry],
   });
-  return (w) => waited.inc({ service: w.service, family: w.family }, w.seconds);
+  const throttled = new Counter({
+    name: 'slipway_aws_throttled_attempts_total',
+    help: 'AWS call attempts refused for throttling, by AWS (by="aws", retried by the SDK) or by the client-side limit (by="client")',
+    labelNames: ['service', 'operation', 'by'] as const,
+    registers: [registry],
+  });
+  return (e) => {
+    if (e.kind === 'wait') waited.inc({ service: e.service, family: e.family }, e.seconds);
+    else throttled.inc({ service: e.service, operation: e.operation, by: e.by });
+  };
 }
 
 export function createOperator(opts: OperatorOptions): Operator {

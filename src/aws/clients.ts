@@ -18,7 +18,7 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import type { CallListener, CallOutcome } from './calls.js';
 import { classifyError } from './errors.js';
-import { callSignals, limitRate, sharedRateLimits, type RateLimitWaitListener } from './rate-limits.js';
+import { callSignals, limitRate, sharedRateLimits, type RateLimitListener, type RateLimits } from './rate-limits.js';
 import { guardNotIdempotentCreates } from './unknown-outcome.js';
 
 export interface AwsClientOptions {
@@ -36,9 +36,14 @@ export interface AwsClientOptions {
    * one account and region. Default on; off for tools that talk to an emulator only.
    */
   readonly rateLimits?: boolean;
-  /** Told how long a call waited for a rate-limit token, when it had to. */
-  readonly onRateLimitWait?: RateLimitWaitListener;
-  /** Attempts per call, the SDK's standard retry included. Default 3. */
+  /**
+   * The buckets (default: the process's sharedRateLimits, so every AwsClients for one account and region shares
+   * them). Tests pass their own, with a clock they move.
+   */
+  readonly rateLimitRegistry?: RateLimits;
+  /** Told how long a call waited for a rate-limit token, when it had to, and of every throttled attempt. */
+  readonly onRateLimitWait?: RateLimitListener;
+  /** Attempts per call, the first one included (the SDK's standard retry strategy). Default 3. */
   readonly maxAttempts?: number;
   /** Milliseconds to establish a connection (TCP and TLS) to an AWS endpoint. Default 3,000. */
   readonly connectionTimeout?: number;
@@ -67,6 +72,14 @@ interface Instrumentable {
 /**
  * The configuration of one client; the SDK's own retries are kept short, our queue backs off beyond.
  *
+ * Retries: the SDK's standard strategy with 3 attempts (2 retries). Its backoff is "full jitter": a random delay in
+ * [0, base × 2^retry), base 50 ms for transient errors and 1 s for throttling, so a call retries for at most about
+ * 0.15 s (transient) or 3 s (throttled), plus a retry quota that stops retries when many fail. That absorbs a blip
+ * without holding a worker. Beyond it the error reaches the work queue (outcome Throttled or Transient, retry by
+ * backoff), whose per-key backoff starts at 500 ms and doubles to 5 minutes with jitter (runtime/workqueue.ts):
+ * minutes, not seconds, and a key that keeps failing frees its worker between attempts. Every attempt, retries
+ * included, first takes a token of the client-side rate limit (rate-limits.ts), so retries cannot exceed AWS's rates.
+ *
  * Each client gets its own HTTP handler with both timeouts. Without them the SDK waits forever: a NAT gateway drops
  * an idle connection after 350 s without telling either end, so a request written to a kept-alive socket can go
  * unanswered and never fail; and an endpoint that accepts the connection but never answers holds the call too.
@@ -75,6 +88,7 @@ interface Instrumentable {
 function clientConfig(opts: AwsClientOptions, credentials: AwsClientOptions['credentials']) {
   return {
     region: opts.region,
+    retryMode: 'standard',
     maxAttempts: opts.maxAttempts ?? 3,
     requestHandler: new NodeHttpHandler({
       connectionTimeout: opts.connectionTimeout ?? DEFAULT_CONNECTION_TIMEOUT_MS,
@@ -215,13 +229,17 @@ export class AwsClients {
     if (!client) {
       client = instrument(make(clientConfig(root.opts, root.credentials)), service, root.opts.onCall);
       guardNotIdempotentCreates(client, service);
-      if (root.opts.rateLimits !== false) {
-        // Route53 and CloudFront are global: one bucket per account whatever the Environment's region.
-        const global = service === 'route53' || service === 'cloudfront';
-        const region = global ? 'global' : service === 'tagging-global' ? 'us-east-1' : root.opts.region;
-        const scope = { service: service.replace(/-global$/, ''), account: root.opts.roleArn ?? 'default', region };
-        limitRate(client, scope, sharedRateLimits, root.opts.onRateLimitWait);
-      }
+      // Buckets per account (the role, or the default credentials), region and family. Route53 and CloudFront are
+      // global, their APIs in us-east-1: one bucket per account whatever the Environment's region. With the limits
+      // off (against an emulator) throttled attempts are still reported.
+      const global = service === 'route53' || service === 'cloudfront' || service === 'tagging-global';
+      const scope = {
+        service: service.replace(/-global$/, ''),
+        account: root.opts.roleArn ?? 'default',
+        region: global ? 'us-east-1' : root.opts.region,
+      };
+      const limits = root.opts.rateLimits === false ? undefined : (root.opts.rateLimitRegistry ?? sharedRateLimits);
+      limitRate(client, scope, limits, root.opts.onRateLimitWait);
       root.cache.set(service, client);
     }
     if (!this.signal) return client;
