@@ -155,8 +155,12 @@ export class Informer<T extends KubeObject> {
   }
 
   /** True once the first full list has been loaded into the cache. */
+  /**
+   * Synced once, and in touch with the API server now: false while a list or a watch cannot be established (the
+   * server down or unreachable), so /readyz says not ready for as long as the cache cannot follow the server.
+   */
   hasSynced(): boolean {
-    return this.synced;
+    return this.synced && this.connected;
   }
 
   /** Resolves once synced; rejects if the signal aborts first. */
@@ -203,6 +207,9 @@ export class Informer<T extends KubeObject> {
     this.running = undefined;
   }
 
+  /** False from a failed list or watch until a list succeeds or a watch is established again. */
+  private connected = true;
+
   private async run(signal: AbortSignal): Promise<void> {
     let needList = true;
     while (!signal.aborted) {
@@ -212,8 +219,10 @@ export class Informer<T extends KubeObject> {
           await this.relist(signal);
           needList = false;
           this.consecutiveFailures = 0;
+          this.connected = true;
         } catch (err) {
           if (signal.aborted) return;
+          this.connected = false;
           this.log?.warn({ err: describe(err) }, 'list failed; retrying');
           await this.backoff(signal);
           continue;
@@ -238,6 +247,7 @@ export class Informer<T extends KubeObject> {
           this.log?.warn({ silentMs: this.watchdogMs }, 'watch silent for too long; restarting it');
           break;
         case 'failed':
+          this.connected = false;
           await this.backoff(signal);
           break;
       }
@@ -401,6 +411,7 @@ export class Informer<T extends KubeObject> {
       this.startWatch(path, query, onEvent, onDone)
         .then((controller) => {
           abortWatch = controller;
+          if (!finished) this.connected = true;
           // The watchdog or a stop may have fired while the request was still connecting.
           if (finished) controller.abort();
         })

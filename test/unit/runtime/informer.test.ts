@@ -241,3 +241,31 @@ async function eventuallyFlushed(check: () => boolean): Promise<void> {
   for (let i = 0; i < 50 && !check(); i++) await flushMicrotasks();
   assert.ok(check(), 'condition reached');
 }
+
+describe('Informer readiness', () => {
+  test('is not synced while the API server cannot be reached, and is again once a watch is re-established', async () => {
+    const api = new FakeApi();
+    api.items = [widget('a', 'prod')];
+    let down = false;
+    const watch = api.watch;
+    const flaky: WatchFunction = async (...args) => {
+      if (down) throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6443'), { code: 'ECONNREFUSED' });
+      return watch(...args);
+    };
+    const { clock, informer } = await started(Object.assign(api, { watch: flaky }));
+    try {
+      assert.equal(informer.hasSynced(), true);
+      // The server goes away: the open watch ends with an error, and the next one cannot connect.
+      down = true;
+      api.watches.at(-1)!.onDone(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
+      await eventuallyFlushed(() => !informer.hasSynced());
+      assert.equal(informer.get('ns/a')?.metadata?.name, 'a', 'the cache is kept meanwhile');
+      // It comes back: the next watch after the backoff connects, and the informer is synced again.
+      down = false;
+      for (let i = 0; i < 20 && !informer.hasSynced(); i++) await clock.advance(1_000);
+      assert.equal(informer.hasSynced(), true);
+    } finally {
+      await informer.stop();
+    }
+  });
+});
