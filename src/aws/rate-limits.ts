@@ -327,8 +327,6 @@ export type RateLimitEvent =
     };
 
 export type RateLimitListener = (event: RateLimitEvent) => void;
-/** @deprecated the name before throttled attempts were reported too. */
-export type RateLimitWaitListener = RateLimitListener;
 
 /**
  * The abort signal a call was sent with, by the command's input: middleware does not see send()'s options, so the

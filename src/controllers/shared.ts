@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Environment, PreviewDeployment, Service } from '../api/index.js';
-import type { RateLimitWaitListener } from '../aws/rate-limits.js';
+import type { RateLimitListener } from '../aws/rate-limits.js';
 import { AwsClients } from '../aws/clients.js';
 import type { CallListener } from '../aws/calls.js';
 import type { ConditionChange } from './outcome-map.js';
@@ -43,7 +43,7 @@ export interface OperatorDeps {
   readonly awsTimeouts?: { readonly connectMs: number; readonly requestMs: number };
   /** Client-side rate limits on every AWS client (default on), and where their waits are counted. */
   readonly awsRateLimits?: boolean;
-  readonly onRateLimitWait?: RateLimitWaitListener;
+  readonly onRateLimitWait?: RateLimitListener;
 }
 
 const clientCache = new WeakMap<OperatorDeps, Map<string, AwsClients>>();
