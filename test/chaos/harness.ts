@@ -18,7 +18,7 @@ import { installCrds, kubeClient, kubectl } from '../support/kube.js';
 import { countByKind, duplicatesIn, plannedCounts, readInventory, type Duplicate, type Found } from './inventory.js';
 import { OperatorProcess } from './operator-process.js';
 import { stream } from './prng.js';
-import { DEFAULT_RATES, FaultProxy, NO_FAULTS, type Counts, type FaultKind, type FaultRates } from './proxy.js';
+import { DEFAULT_RATES, FaultProxy, type Counts, type FaultKind, type FaultRates } from './proxy.js';
 
 export interface ChaosOptions {
   readonly services: number;
@@ -73,6 +73,7 @@ export interface Disruption {
 export interface ChaosResults {
   readonly startedAt: string;
   readonly options: Omit<ChaosOptions, 'log'>;
+  readonly forced: Readonly<Record<string, FaultKind>>;
   readonly injected: { readonly totals: Record<FaultKind, number>; readonly byOperation: Counts };
   readonly disruptions: readonly Disruption[];
   readonly timesMs: {
@@ -144,6 +145,25 @@ function killPoints(seed: number, name: string, count: number, estimate: number)
   );
 }
 
+/**
+ * The calls whose fate matters most meet a fault in every run, at a seeded one of their first calls: a lost answer
+ * to each create AWS cannot deduplicate (a second listener rule, user pool, app client or security group would
+ * follow a blind retry), and a lost or silent answer to the deletes that free a target group.
+ */
+export function forcedFaults(seed: number, services: number): Record<string, FaultKind> {
+  const pick = stream(seed, 'forced');
+  const some = () => Math.floor(pick() * services);
+  return {
+    [`elasticloadbalancing:CreateRule#${some()}`]: 'drop',
+    [`ecs:RegisterTaskDefinition#${some()}`]: 'drop',
+    'cognito-idp:CreateUserPool#0': 'drop',
+    'cognito-idp:CreateUserPoolClient#0': 'drop',
+    'ec2:CreateSecurityGroup#0': 'drop',
+    [`elasticloadbalancing:DeleteRule#${some()}`]: 'silent',
+    [`elasticloadbalancing:DeleteTargetGroup#${some()}`]: 'drop',
+  };
+}
+
 export async function runChaos(options: ChaosOptions): Promise<ChaosResults> {
   const { log, ...recorded } = options;
   const started = Date.now();
@@ -179,7 +199,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResults> {
     const land = await createLandscape(aws, 'chaos.shop.test');
     const scope = { clusterId: CLUSTER_ID, hostedZoneId: land.hostedZoneId };
 
-    proxy = new FaultProxy({ upstream: env.awsEndpoint, seed: options.seed, rates: options.rates });
+    const forced = forcedFaults(options.seed, n);
+    proxy = new FaultProxy({ upstream: env.awsEndpoint, seed: options.seed, rates: options.rates, forced });
     const proxyUrl = await proxy.start();
     const faults = proxy;
     log(`fault proxy at ${proxyUrl} in front of ${env.awsEndpoint}, seed ${options.seed}`);
@@ -296,7 +317,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResults> {
     await endCreate();
 
     // ---- counts: faults off; the operator may remove owned duplicates on its next passes ----
-    faults.setRates(NO_FAULTS);
+    faults.setInjecting(false);
     const faultsOffAt = Date.now();
     let inventory: Found[] = [];
     const matches = () =>
@@ -335,7 +356,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResults> {
     });
 
     // ---- delete everything, with kills, under faults for a while ----
-    faults.setRates(options.rates);
+    faults.setInjecting(true);
     const endDelete = schedule(
       'delete',
       killPoints(options.seed, 'delete-kills', options.deleteKills, 10 + 6 * n).map((at) => ({
@@ -358,7 +379,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResults> {
       options.deleteFaultWindowMs,
     ).catch(() => undefined);
     await endDelete();
-    faults.setRates(NO_FAULTS);
+    faults.setInjecting(false);
     times.deleteFaultsStopped = Date.now() - deleteAt;
     const goneBy = Date.now() + options.goneTimeoutMs;
     let left: (Environment | Service)[] = [];
@@ -425,6 +446,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResults> {
       totals: proxy?.totals() ?? { pass: 0, throttle: 0, error5xx: 0, drop: 0, silent: 0 },
       byOperation: proxy?.counts ?? {},
     },
+    forced: forcedFaults(options.seed, n),
     disruptions,
     timesMs: times,
     counts: { planned, found },

@@ -43,6 +43,11 @@ export interface ProxyOptions {
   readonly upstream: string;
   readonly seed: number;
   readonly rates: FaultRates;
+  /**
+   * Faults that do not wait for the draw: `service:Operation#index` → kind (the index counts that operation's calls
+   * from 0). A run uses them so that the calls whose lost answer matters most meet a fault in every run.
+   */
+  readonly forced?: Readonly<Record<string, FaultKind>>;
 }
 
 export interface Decision extends AwsRequest {
@@ -88,7 +93,14 @@ export class FaultProxy {
     this.rates = options.rates;
   }
 
-  /** Changes the fault mix from now on (NO_FAULTS turns injection off; calls are still counted as passed). */
+  private injecting = true;
+
+  /** Turns injection off (every call passes, and is still counted) or on again, forced faults included. */
+  setInjecting(on: boolean): void {
+    this.injecting = on;
+  }
+
+  /** Changes the fault mix from now on. */
   setRates(rates: FaultRates): void {
     this.rates = rates;
   }
@@ -136,7 +148,9 @@ export class FaultProxy {
     const key = `${req.service}:${req.operation}`;
     const index = this.seen.get(key) ?? 0;
     this.seen.set(key, index + 1);
-    const kind = faultFor(draw(this.options.seed, `${key}#${index}`), this.rates);
+    const kind = !this.injecting
+      ? 'pass'
+      : (this.options.forced?.[`${key}#${index}`] ?? faultFor(draw(this.options.seed, `${key}#${index}`), this.rates));
     (this.counts[key] ??= zero())[kind]++;
     const write = isWrite(req.operation);
     if (write) this.writes++;

@@ -37,6 +37,12 @@ export function renderMarkdown(r: ChaosResults): string {
   lines.push('');
   const t = r.injected.totals;
   lines.push('## Injected', '', `Totals: ${FAULT_KINDS.map((k) => `${k} ${t[k]}`).join(', ')}.`, '');
+  lines.push(
+    `Forced at seeded calls: ${Object.entries(r.forced)
+      .map(([call, kind]) => `${call} ${kind}`)
+      .join(', ')}.`,
+    '',
+  );
   lines.push(`| operation | ${FAULT_KINDS.join(' | ')} |`, `|---|${FAULT_KINDS.map(() => '---:').join('|')}|`);
   const ops = Object.entries(r.injected.byOperation).filter(([, k]) =>
     FAULT_KINDS.some((f) => f !== 'pass' && k[f] > 0),

@@ -10,6 +10,9 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_OPTIONS, runChaos } from './harness.js';
 import { renderMarkdown } from './report.js';
 
+// The SDK is pinned to the last versions that support Node 20; its reminder about that is noise here.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 const { values } = parseArgs({
   options: {
     services: { type: 'string', default: '30' },

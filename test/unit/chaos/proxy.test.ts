@@ -155,6 +155,26 @@ describe('lost and silent responses', () => {
       assert.equal(proxy.counts['ecs:DescribeClusters']?.silent, 1);
     }));
 
+  test('a forced fault hits exactly the call it names, and only while injecting', async () => {
+    const proxy = new FaultProxy({
+      upstream: upstreamUrl,
+      seed: 1,
+      rates: NO_FAULTS,
+      forced: { 'ecs:DescribeClusters#1': 'drop', 'ecs:DescribeClusters#3': 'throttle' },
+    });
+    const url = await proxy.start();
+    try {
+      await PROBES[0]!.send(url);
+      assert.equal(classifyError(await failure(PROBES[0]!.send(url))), 'transient');
+      await PROBES[0]!.send(url);
+      proxy.setInjecting(false);
+      await PROBES[0]!.send(url); // the 4th call (#3) passes: injection is off
+      assert.deepEqual(proxy.counts['ecs:DescribeClusters'], { pass: 3, throttle: 0, error5xx: 0, drop: 1, silent: 0 });
+    } finally {
+      await proxy.stop();
+    }
+  });
+
   test('pass: the emulator’s answer comes back unchanged', () =>
     withProxy(NO_FAULTS, async (proxy, url) => {
       const out = await PROBES[0]!.send(url);
