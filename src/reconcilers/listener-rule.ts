@@ -122,7 +122,11 @@ export function preferredPriority(host: string, pathPatterns: readonly string[])
 export function allocatePriority(taken: ReadonlySet<number>, preferred: number): number {
   for (let p = preferred; p <= MAX_PRIORITY; p++) if (!taken.has(p)) return p;
   for (let p = MIN_PRIORITY; p < preferred; p++) if (!taken.has(p)) return p;
-  throw new UserActionRequired('no free listener rule priority is left on this listener', 'NoFreePriority');
+  throw new UserActionRequired(
+    `every priority from ${MIN_PRIORITY} to ${MAX_PRIORITY} is taken on this listener, so no rule can be added; ` +
+      'remove rules the listener no longer needs, or move some Services to another Environment',
+    'NoFreePriority',
+  );
 }
 
 export function ruleOwner(tags: Readonly<Record<string, string>> | undefined): string {

@@ -331,7 +331,8 @@ describe('Environment and Service controllers', { timeout: 600_000 }, () => {
     });
     assert.equal(condition(orders, 'Ready')!.reason, 'PriorityInUse');
     assert.match(condition(orders, 'Synced')!.message!, new RegExp(`Service/${ns}/catalog`));
-    assert.match(condition(orders, 'Synced')!.message!, /spec\.routing\.priority/);
+    assert.match(condition(orders, 'Synced')!.message!, /\(rule arn:aws:elasticloadbalancing:[^)]*listener-rule\//);
+    assert.match(condition(orders, 'Synced')!.message!, /pick another spec\.routing\.priority or omit it/);
 
     apply(serviceYaml('catalog-copy', { subdomain: 'catalog' }));
     const copy = await waitForCondition(services, { namespace: ns, name: 'catalog-copy' }, 'Synced', 'False', {
@@ -340,7 +341,20 @@ describe('Environment and Service controllers', { timeout: 600_000 }, () => {
     });
     assert.equal(condition(copy, 'Ready')!.reason, 'HostInUse');
     assert.match(condition(copy, 'Synced')!.message!, new RegExp(`by Service/${ns}/catalog`));
-    assert.match(condition(copy, 'Synced')!.message!, /spec\.subdomain/);
+    assert.match(condition(copy, 'Synced')!.message!, /\(rule arn:aws:elasticloadbalancing:[^)]*listener-rule\//);
+    assert.match(condition(copy, 'Synced')!.message!, /Pick another spec\.subdomain or spec\.routing\.pathPatterns/);
+    // Both are terminal (a person must act): each gets a Warning Event with its reason, which only terminal
+    // outcomes produce, instead of being retried quietly.
+    for (const [name, reason] of [
+      ['orders', 'PriorityInUse'],
+      ['catalog-copy', 'HostInUse'],
+    ] as const) {
+      await eventually(`a Warning ${reason} Event for ${name}`, async () => {
+        const selector = `type=Warning,reason=${reason},involvedObject.name=${name}`;
+        const found = kubectl(['get', 'events', '-n', ns, '--field-selector', selector, '-o', 'name']);
+        return found.trim().length > 0 ? true : undefined;
+      });
+    }
     await deleteAndWait('orders', 'catalog-copy');
   });
 

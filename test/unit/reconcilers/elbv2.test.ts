@@ -216,7 +216,13 @@ describe('listener rules', () => {
     assert.equal(allocatePriority(new Set([1500, 1501]), 1500), 1502);
     assert.equal(allocatePriority(new Set([49_999, 50_000]), 49_999), 1);
     const all = new Set(Array.from({ length: 50_000 }, (_, i) => i + 1));
-    assert.throws(() => allocatePriority(all, 10), UserActionRequired);
+    assert.throws(
+      () => allocatePriority(all, 10),
+      (err: UserActionRequired) =>
+        err.outcome.reason === 'NoFreePriority' &&
+        err.outcome.retry.kind === 'terminal' &&
+        /every priority from 1 to 50000 .*remove rules/.test(err.message),
+    );
   });
 
   test('conditions: host and sorted paths, new and legacy shapes alike', () => {
@@ -268,6 +274,29 @@ describe('listener rules', () => {
       listenerRuleReconciler.diff(plain, o).map((c) => c.path),
       ['actions'],
     );
+  });
+
+  test("conflict: another owner's rule on the same route is HostInUse, terminal, naming the owner, the rule, the field and the fix", () => {
+    const props = { listenerArn: 'arn:l', host: 'shop.example.com', pathPatterns: ['/api/*'], actions: [forward] };
+    const mine = ownershipTags(
+      { clusterId: 'prod', kind: 'Service', namespace: 'shop', name: 'cart' },
+      'listener-rule',
+    );
+    const theirs = ownershipTags(
+      { clusterId: 'prod', kind: 'Service', namespace: 'shop', name: 'api' },
+      'listener-rule',
+    );
+    const d: Desired<'elbv2.ListenerRule'> = { id: 'listener-rule', kind: 'elbv2.ListenerRule', props, tags: mine };
+    const rival: Observed<'elbv2.ListenerRule'> = { identifier: 'arn:rule/7', props, tags: theirs, attrs: {} };
+    const found = listenerRuleReconciler.conflict!(d, rival);
+    assert.equal(found?.reason, 'HostInUse');
+    assert.equal(found.retry.kind, 'terminal');
+    assert.match(found.message, /^host shop\.example\.com and paths \/api\/\* is already routed on listener arn:l/);
+    assert.match(found.message, /by Service\/shop\/api \(cluster prod\) \(rule arn:rule\/7\)/);
+    assert.match(found.message, /spec\.subdomain or spec\.routing\.pathPatterns, or remove the other rule/);
+    // A rule no Slipway owner tagged is named as such.
+    const untagged = listenerRuleReconciler.conflict!(d, { ...rival, tags: {} });
+    assert.match(untagged!.message, /by a rule not created by Slipway \(rule arn:rule\/7\)/);
   });
 });
 
