@@ -173,6 +173,10 @@ test('every condition reason the operator writes has a decided health', () => {
     'Waiting',
     'Reconciled',
     'InvalidSpec',
+    // new UserActionRequired(message, 'PriorityInUse') and outcome('HostInUse', ...) in the listener rule kind.
+    'PriorityInUse',
+    'RuleQuotaExceeded',
+    'HostInUse',
   ]) {
     assert.ok(found.has(anchor), `the source scan no longer finds ${anchor}`);
   }
