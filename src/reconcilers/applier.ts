@@ -300,10 +300,22 @@ async function deleteOwned(
       walk.record(p, failure(error));
     }
   }
+  // A resource is deleted only once everything that depends on it is gone or was never there. Deleting an ECS
+  // service whose scalable target could not be observed or removed would also remove the only proof that the
+  // target is ours (its ownership follows the service), and leak it; AWS refuses the rest anyway (a target group
+  // still used by a rule). Whatever waits is retried with the failure that holds it.
+  const dependents = new Map<string, string[]>();
+  for (const p of ordered) for (const d of dependenciesOf(p)) dependents.set(d, [...(dependents.get(d) ?? []), p.id]);
   const survivors: InventoryItem[] = [];
   for (const p of [...ordered].reverse()) {
     const observed = walk.observed.get(p.id);
     if (!observed) continue;
+    const heldBy = dependents.get(p.id)?.find((d) => walk.failed.has(d));
+    if (heldBy) {
+      survivors.push({ kind: p.kind, logicalId: p.id, identifier: observed.identifier });
+      walk.record(p, { action: 'blocked', identifier: observed.identifier, message: `waiting for ${heldBy}` });
+      continue;
+    }
     try {
       const r = reconcilerFor(registry, p.kind);
       for (const one of [observed, ...(observed.duplicates ?? [])]) await r.delete(ctx, one);
@@ -350,10 +362,18 @@ async function settleLeftovers(
     return true;
   });
   const survivors: InventoryItem[] = [];
+  // Leftovers carry no references to order them by, only creation order: once one fails, the ones created before
+  // it wait for the next pass, as a planned resource waits for its dependents (see deleteOwned).
+  let heldBy: string | undefined;
   for (const item of [...leftovers].reverse()) {
     const id = item.logicalId || item.identifier;
     const at = { id, kind: item.kind, wasInventoried: true, changes: [], identifier: item.identifier };
     const key = `leftover:${item.kind}:${item.identifier}`;
+    if (heldBy) {
+      survivors.push(item);
+      walk.outcomes.set(key, { ...at, action: 'blocked', message: `waiting for ${heldBy}` });
+      continue;
+    }
     try {
       const r = reconcilerFor(registry, item.kind);
       const found = await r.observeByIdentifier(ctx, item.identifier);
@@ -369,6 +389,7 @@ async function settleLeftovers(
     } catch (error) {
       survivors.push(item);
       walk.outcomes.set(key, { ...at, ...failure(error) });
+      heldBy = `${item.kind} ${item.identifier}`;
     }
   }
   return survivors;

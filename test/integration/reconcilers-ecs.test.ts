@@ -603,6 +603,84 @@ describe('applyPlan with the ECS kinds', () => {
     );
   });
 
+  test('delete keeps the ECS service while its scalable target cannot be removed, so the target is never leaked', async () => {
+    const who: Owner = { ...owner, name: `held-${suffix}` };
+    const tags = (id: string) => ownershipTags(who, id);
+    const name = `held-${suffix}`;
+    const resourceId = `service/${clusterName}/${name}`;
+    const resources: PlannedResource[] = [
+      { id: 'td', kind: 'ecs.TaskDefinition', props: taskDefinitionProps(name), tags: tags('td') },
+      {
+        id: 'svc',
+        kind: 'ecs.Service',
+        props: { ...serviceProps(name, ''), taskDefinitionArn: ref('td', 'arn') },
+        tags: tags('svc'),
+      },
+      {
+        id: 'scaling',
+        kind: 'autoscaling.ScalableTarget',
+        props: { resourceId, minCapacity: 1, maxCapacity: 3 },
+        tags: tags('scaling'),
+        after: ['svc'],
+      },
+    ];
+    const p = plan(who, resources);
+    const first = await applyPlan(pass(), registry, p, { mode: 'apply', inventory: [] });
+    assert.deepEqual(
+      first.outcomes.map((o) => o.action),
+      ['created', 'created', 'created'],
+    );
+
+    // Application Auto Scaling fails every deregistration of this pass (an outage outlasting the SDK's retries).
+    const failing = new AwsClients({
+      region: env.awsRegion,
+      endpoint: env.awsEndpoint,
+      credentials: env.awsCredentials,
+    });
+    failing.autoscaling.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'DeregisterScalableTargetCommand') {
+          throw Object.assign(new Error('We encountered an internal error'), {
+            name: 'InternalFailure',
+            $fault: 'server',
+          });
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'failDeregister' },
+    );
+    const held = await applyPlan(newContext(failing), registry, p, { mode: 'delete', inventory: first.inventory });
+    assert.deepEqual(
+      held.outcomes.map((o) => [o.id, o.action, o.message]),
+      [
+        ['td', 'blocked', 'waiting for svc'],
+        ['svc', 'blocked', 'waiting for scaling'],
+        ['scaling', 'failed', held.outcomes[2]?.message],
+      ],
+    );
+    assert.match(held.outcomes[2]?.message ?? '', /internal error/);
+    assert.deepEqual(held.inventory.map((i) => i.logicalId).sort(), ['scaling', 'svc', 'td']);
+    const service = (await aws.ecs.send(new DescribeServicesCommand({ cluster: clusterArn, services: [name] })))
+      .services?.[0];
+    assert.equal(service?.status, 'ACTIVE', 'the service, the proof that the target is ours, is still there');
+
+    // The next pass, with AWS answering again, deletes all three, dependents first.
+    const gone = await applyPlan(pass(), registry, p, { mode: 'delete', inventory: held.inventory });
+    assert.deepEqual(
+      gone.outcomes.map((o) => [o.id, o.action]),
+      [
+        ['td', 'deleted'],
+        ['svc', 'deleted'],
+        ['scaling', 'deleted'],
+      ],
+    );
+    assert.deepEqual(gone.inventory, []);
+    const targets = await aws.autoscaling.send(
+      new DescribeScalableTargetsCommand({ ServiceNamespace: 'ecs', ResourceIds: [resourceId] }),
+    );
+    assert.deepEqual(targets.ScalableTargets ?? [], []);
+  });
+
   test('same-named resources without our tags are conflicts and stay untouched', async () => {
     const who: Owner = { ...owner, name: `clash-${suffix}` };
     const tags = (id: string) => ownershipTags(who, id);
