@@ -72,12 +72,21 @@ export interface PassInfo<P extends Prepared> {
 
 export interface HookContext {
   readonly now: Date;
+  /** Keys waiting behind this one in the controller's queue when the pass began (see PassOptions.wave). */
+  readonly waiting: number;
   /** The pass deadline: aborted when it runs out or the controller stops. */
   readonly signal: AbortSignal;
   readonly log: Logger;
 }
 
 type Stage = 'stopped' | 'passed' | 'deleting';
+
+/**
+ * A pass with at least this many keys queued behind it is part of a wave (a resync, an Environment change that wakes
+ * all its Services): its steady reads come from bulk listings shared by the wave. A lone pass (a nudge, a watch
+ * event, a trickle of resyncs) reads each resource itself: fresh, and cheaper than a listing nobody shares.
+ */
+const WAVE_MIN_WAITING = 8;
 
 export interface KindHooks<T extends KubeObject & { readonly status?: S }, S extends CommonStatus, P extends Prepared> {
   readonly client: ResourceClient<T>;
@@ -220,6 +229,7 @@ export function customResourceReconciler<
       driftPolicy: prepared.driftPolicy,
       adopt: prepared.adopt,
       now: ctx.now,
+      wave: ctx.waiting >= WAVE_MIN_WAITING,
       ...(prepared.discover ? { discover: prepared.discover } : {}),
     });
     passedDeadline(ctx.signal);
@@ -254,7 +264,7 @@ export function customResourceReconciler<
     const signal = AbortSignal.any([rctx.signal, AbortSignal.timeout(deps.passDeadlineMs)]);
     const obj = await hooks.client.find(parseKey(key), signal);
     if (!obj) return { requeue: false };
-    const ctx: HookContext = { now: deps.now(), signal, log: rctx.log };
+    const ctx: HookContext = { now: deps.now(), signal, log: rctx.log, waiting: rctx.waiting };
     let next: Result | MappedOutcome;
     try {
       next = await abandonAtDeadline(isBeingDeleted(obj) ? remove(obj, ctx) : apply(obj, ctx), signal, rctx.signal);

@@ -8,6 +8,7 @@ import { AwsClients } from '../aws/clients.js';
 import type { CallListener } from '../aws/calls.js';
 import type { ConditionChange } from './outcome-map.js';
 import { fromStatusResources, summarize, type DriftItem, type Summary } from '../drift/summary.js';
+import { ownerKey } from '../planner/naming.js';
 import type { Plan } from '../planner/plan.js';
 import { applyPlan, type ApplyMode, type ApplyReport } from '../reconcilers/applier.js';
 import { withPassContext } from '../reconcilers/contract.js';
@@ -99,6 +100,8 @@ export interface PassOptions {
   readonly driftPolicy: 'Correct' | 'Report';
   readonly adopt: boolean;
   readonly now: Date;
+  /** The pass is part of a wave of passes on this account: its steady reads may come from bulk listings. */
+  readonly wave?: boolean;
   /**
    * Where this owner's resources may be found by their tags. Searched when the status holds no inventory (a new
    * or re-created custom resource) and when deleting, so nothing an earlier incarnation created is leaked.
@@ -120,11 +123,18 @@ export async function runPass(
   const planChanged = status?.appliedPlanHash !== hash;
   const mode: ApplyMode = opts.deleting ? 'delete' : planChanged || opts.driftPolicy === 'Correct' ? 'apply' : 'report';
   const inventory = fromStatusResources(status?.resources);
-  const report = await withPassContext(aws, async (ctx) => {
-    const search = opts.discover && (opts.deleting || inventory.length === 0);
-    const found = search && opts.discover ? await discoverOwned(ctx, opts.discover) : [];
-    return applyPlan(ctx, registry, plan, { mode, inventory: [...inventory, ...found], adopt: opts.adopt });
-  });
+  const report = await withPassContext(
+    aws,
+    async (ctx) => {
+      const search = opts.discover && (opts.deleting || inventory.length === 0);
+      const found = search && opts.discover ? await discoverOwned(ctx, opts.discover) : [];
+      return applyPlan(ctx, registry, plan, { mode, inventory: [...inventory, ...found], adopt: opts.adopt });
+    },
+    {
+      owner: `${plan.owner.clusterId}/${ownerKey(plan.owner)}`,
+      steady: opts.wave === true && !opts.deleting && !planChanged,
+    },
+  );
   const summary = summarize({
     report,
     mode,

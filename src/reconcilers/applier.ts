@@ -70,9 +70,37 @@ export interface ApplyOptions {
 /** How long a resource that waits on an attribute another resource has not reported yet waits. */
 const WAIT_FOR_ATTRIBUTE_MS = 10_000;
 
-/** A kind's reconciler with the kind fixed to the planned resource's: the one place the union is narrowed. */
+const withWritesTracked = new WeakMap<KindReconciler<ResourceKind>, KindReconciler<ResourceKind>>();
+
+/**
+ * A kind's reconciler with the kind fixed to the planned resource's: the one place the union is narrowed. Each of
+ * its writes is bracketed by ctx.wrote(), so no later pass of this owner trusts a bulk listing begun before the write
+ * ended (it could re-create what the write created).
+ */
 function reconcilerFor(registry: ReconcilerRegistry, kind: ResourceKind): KindReconciler<ResourceKind> {
-  return registry[kind] as KindReconciler<ResourceKind>;
+  const r = registry[kind] as KindReconciler<ResourceKind>;
+  let tracked = withWritesTracked.get(r);
+  if (!tracked) {
+    const around =
+      <A extends unknown[], R>(write: (ctx: ReconcileContext, ...args: A) => Promise<R>) =>
+      async (ctx: ReconcileContext, ...args: A): Promise<R> => {
+        ctx.wrote();
+        try {
+          return await write(ctx, ...args);
+        } finally {
+          ctx.wrote();
+        }
+      };
+    tracked = {
+      ...r,
+      create: around(r.create.bind(r)),
+      update: around(r.update.bind(r)),
+      delete: around(r.delete.bind(r)),
+      setTags: around(r.setTags.bind(r)),
+    };
+    withWritesTracked.set(r, tracked);
+  }
+  return tracked;
 }
 
 function resolveProps(

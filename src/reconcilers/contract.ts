@@ -42,6 +42,15 @@ export interface ReconcileContext {
   memo<T>(key: string, load: () => Promise<T>): Promise<T>;
   /** Drops a memoised read after a write that changed it. */
   invalidate(keyPrefix: string): void;
+  /**
+   * A bulk listing of one kind (every target group of the account and region, every ECS service of a cluster),
+   * shared by the steady passes of a resync wave so that a wave reads each kind by pages rather than once per
+   * resource. Undefined when this pass must read for itself: it applies a changed plan or deletes, or its owner
+   * wrote after the listing began (the listing may not show that write). See withPassContext.
+   */
+  bulk<T>(key: string, load: () => Promise<T>): Promise<T | undefined>;
+  /** Records that this pass's owner is writing: listings begun before now are stale for it. */
+  wrote(): void;
 }
 
 export interface KindReconciler<K extends ResourceKind> {
@@ -103,45 +112,95 @@ export type ReconcilerRegistry = { readonly [K in ResourceKind]: KindReconciler<
 const SHAREABLE_PREFIXES = ['elbv2:rules:', 'route53:records:'];
 const MAX_SHARED_AGE_MS = 10_000;
 
+/**
+ * How long a bulk listing serves a resync wave. A wave of 1,000 Services at 4 workers takes about a minute; a
+ * change made out of band after the listing began is seen by the next wave, as a change made after a per-resource
+ * read is. The listing is dropped sooner when no pass is running.
+ */
+const MAX_LISTING_AGE_MS = 60_000;
+
+interface Shared {
+  readonly at: number;
+  readonly value: Promise<unknown>;
+}
+
 interface SharedReads {
   active: number;
-  readonly entries: Map<string, { readonly at: number; readonly value: Promise<unknown> }>;
+  readonly entries: Map<string, Shared>;
+  /** Bulk listings (ReconcileContext.bulk), with when each began. */
+  readonly listings: Map<string, Shared>;
+  /** When each owner last wrote (at a write's start and at its end). */
+  readonly writes: Map<string, number>;
+}
+
+/** Who a pass works for, and whether it may use the wave's bulk listings. */
+export interface PassScope {
+  /** The owner's key (`Kind/namespace/name`): writes are tracked per owner. */
+  readonly owner: string;
+  /**
+   * True for a pass of a wave that re-checks an applied plan (a resync). A pass that applies a changed plan or
+   * deletes, or runs alone, reads every resource for itself: it is about to write, or nobody would share the
+   * listing, and a listing can be a minute old.
+   */
+  readonly steady: boolean;
 }
 
 const sharedReads = new WeakMap<AwsClients, SharedReads>();
 
 /** Runs one pass with a context whose shareable reads are shared with the passes running beside it. */
-export async function withPassContext<T>(aws: AwsClients, fn: (ctx: ReconcileContext) => Promise<T>): Promise<T> {
+export async function withPassContext<T>(
+  aws: AwsClients,
+  fn: (ctx: ReconcileContext) => Promise<T>,
+  scope?: PassScope,
+): Promise<T> {
   // Keyed by the shared clients, not the pass's signal-bound view, so passes running side by side share reads.
   let shared = sharedReads.get(aws.root);
-  if (!shared) sharedReads.set(aws.root, (shared = { active: 0, entries: new Map() }));
+  if (!shared) {
+    shared = { active: 0, entries: new Map(), listings: new Map(), writes: new Map() };
+    sharedReads.set(aws.root, shared);
+  }
   shared.active++;
   try {
-    return await fn(newContext(aws, shared));
+    return await fn(newContext(aws, shared, scope));
   } finally {
-    if (--shared.active === 0) shared.entries.clear();
+    if (--shared.active === 0) {
+      shared.entries.clear();
+      shared.listings.clear();
+      shared.writes.clear();
+    }
   }
 }
 
 const isAbort = (err: unknown): boolean => err instanceof Error && err.name === 'AbortError';
 
-export function newContext(aws: AwsClients, shared?: SharedReads): ReconcileContext {
+/**
+ * A read another pass started, through that pass's signal: if that pass was abandoned, this one reads for itself
+ * rather than fail with someone else's deadline.
+ */
+function joined<T>(aws: AwsClients, value: Promise<unknown>, load: () => Promise<T>): Promise<T> {
+  return (value as Promise<T>).catch((err: unknown) => {
+    if (isAbort(err) && !aws.signal?.aborted) return load();
+    throw err;
+  });
+}
+
+/** Starts a shared read and forgets it if it fails, so the next pass tries again. */
+function start<T>(map: Map<string, Shared>, key: string, load: () => Promise<T>): Shared {
+  const entry = { at: Date.now(), value: load() };
+  map.set(key, entry);
+  entry.value.catch(() => {
+    if (map.get(key) === entry) map.delete(key);
+  });
+  return entry;
+}
+
+export function newContext(aws: AwsClients, shared?: SharedReads, scope?: PassScope): ReconcileContext {
   const cache = new Map<string, Promise<unknown>>();
   const sharedValue = <T>(key: string, load: () => Promise<T>): Promise<T> | undefined => {
     if (!shared || !SHAREABLE_PREFIXES.some((p) => key.startsWith(p))) return undefined;
     const hit = shared.entries.get(key);
-    if (hit && Date.now() - hit.at < MAX_SHARED_AGE_MS) {
-      // The read was started by another pass, through that pass's signal: if that pass was abandoned, this one
-      // reads for itself rather than fail with someone else's deadline.
-      return (hit.value as Promise<T>).catch((err: unknown) => {
-        if (isAbort(err) && !aws.signal?.aborted) return load();
-        throw err;
-      });
-    }
-    const value = load();
-    shared.entries.set(key, { at: Date.now(), value });
-    value.catch(() => shared.entries.delete(key));
-    return value;
+    if (hit && Date.now() - hit.at < MAX_SHARED_AGE_MS) return joined(aws, hit.value, load);
+    return start(shared.entries, key, load).value as Promise<T>;
   };
   return {
     aws,
@@ -157,6 +216,17 @@ export function newContext(aws: AwsClients, shared?: SharedReads): ReconcileCont
     invalidate(prefix: string): void {
       for (const key of cache.keys()) if (key.startsWith(prefix)) cache.delete(key);
       if (shared) for (const key of shared.entries.keys()) if (key.startsWith(prefix)) shared.entries.delete(key);
+    },
+    async bulk<T>(key: string, load: () => Promise<T>): Promise<T | undefined> {
+      if (!shared || !scope?.steady) return undefined;
+      let hit = shared.listings.get(key);
+      if (!hit || Date.now() - hit.at > MAX_LISTING_AGE_MS) hit = start(shared.listings, key, load);
+      // A listing begun before this owner's last write may not show it (a target group it just created).
+      if ((shared.writes.get(scope.owner) ?? -Infinity) >= hit.at) return undefined;
+      return joined(aws, hit.value, load);
+    },
+    wrote(): void {
+      if (shared && scope) shared.writes.set(scope.owner, Date.now());
     },
   };
 }

@@ -9,6 +9,7 @@ import {
   CreateServiceCommand,
   DeleteServiceCommand,
   UpdateServiceCommand,
+  paginateListServices,
   type DeploymentConfiguration,
   type NetworkConfiguration,
   type Service,
@@ -50,9 +51,27 @@ export function parseServiceArn(arn: string): { readonly cluster: string; readon
  */
 export function findService(ctx: ReconcileContext, cluster: string, name: string): Promise<Service | undefined> {
   return ctx.memo(serviceMemoKey(cluster, name), async () => {
+    const all = await ctx.bulk(`ecs:services:${clusterName(cluster)}`, () => listServices(ctx, cluster));
+    if (all) return all.get(name);
     const s = await unlessNotFound(() => ecsDescribeBatcher(ctx.aws).describe(cluster, name));
     return s?.status === 'ACTIVE' ? s : undefined;
   });
+}
+
+/** Every ACTIVE service of a cluster by name, tags included: 100 names a page, described 10 a call. */
+async function listServices(ctx: ReconcileContext, cluster: string): Promise<Map<string, Service>> {
+  const names: string[] = [];
+  try {
+    for await (const page of paginateListServices({ client: ctx.aws.ecs, pageSize: 100 }, { cluster })) {
+      for (const arn of page.serviceArns ?? []) names.push(parseServiceArn(arn)?.name ?? '');
+    }
+  } catch (err) {
+    if (isNotFound(err)) return new Map(); // the cluster is gone, and its services with it
+    throw err;
+  }
+  const batcher = ecsDescribeBatcher(ctx.aws);
+  const described = await Promise.all(names.map((n) => unlessNotFound(() => batcher.describe(cluster, n))));
+  return new Map(described.flatMap((s) => (s?.status === 'ACTIVE' && s.serviceName ? [[s.serviceName, s]] : [])));
 }
 
 /** A described service in the shape of the desired props. Absent deployment settings read as ECS's defaults. */

@@ -13,6 +13,8 @@ import {
   type LogGroup,
 } from '@aws-sdk/client-cloudwatch-logs';
 import { unlessNotFound } from '../aws/errors.js';
+import { TAG_CLUSTER } from '../planner/naming.js';
+import { clusterTags } from './cluster-tags.js';
 import type { KindReconciler, Observed, ReconcileContext } from './contract.js';
 import { diffProps } from './diff.js';
 import { writeTags } from './tags.js';
@@ -37,13 +39,32 @@ async function find(ctx: ReconcileContext, name: string): Promise<LogGroup | und
   return undefined;
 }
 
-async function observeName(ctx: ReconcileContext, name: string): Promise<Observed<'logs.LogGroup'> | undefined> {
-  const group = await find(ctx, name);
+/** Every log group under the name's first path segment (`/slipway/`), by name: 50 a page (a wave's bulk read). */
+async function listGroups(ctx: ReconcileContext, prefix: string): Promise<Map<string, LogGroup>> {
+  const out = new Map<string, LogGroup>();
+  const input = { logGroupNamePrefix: prefix, limit: 50 };
+  for await (const page of paginateDescribeLogGroups({ client: ctx.aws.logs }, input)) {
+    for (const g of page.logGroups ?? []) if (g.logGroupName) out.set(g.logGroupName, g);
+  }
+  return out;
+}
+
+async function observeName(
+  ctx: ReconcileContext,
+  name: string,
+  clusterId?: string,
+): Promise<Observed<'logs.LogGroup'> | undefined> {
+  const prefix = /^\/[^/]+\//.exec(name)?.[0];
+  const all = prefix ? await ctx.bulk(`logs:groups:${prefix}`, () => listGroups(ctx, prefix)) : undefined;
+  const group = all ? all.get(name) : await find(ctx, name);
   if (!group) return undefined;
   const arn = logGroupArnOf(group);
-  const listed = await unlessNotFound(() => ctx.aws.logs.send(new ListTagsForResourceCommand({ resourceArn: arn })));
-  if (!listed) return undefined; // deleted between the two calls
-  const tags = listed.tags ?? {};
+  let tags = (await clusterTags(ctx, clusterId))?.get(arn);
+  if (!tags) {
+    const listed = await unlessNotFound(() => ctx.aws.logs.send(new ListTagsForResourceCommand({ resourceArn: arn })));
+    if (!listed) return undefined; // deleted between the two calls
+    tags = listed.tags ?? {};
+  }
   return {
     identifier: arn,
     props: { name, retentionDays: group.retentionInDays ?? 0 },
@@ -60,7 +81,7 @@ async function applyRetention(ctx: ReconcileContext, name: string, days: number)
 export const logGroupReconciler: KindReconciler<'logs.LogGroup'> = {
   kind: 'logs.LogGroup',
 
-  observe: (ctx, desired) => observeName(ctx, desired.props.name),
+  observe: (ctx, desired) => observeName(ctx, desired.props.name, desired.tags[TAG_CLUSTER]),
   observeByIdentifier: (ctx, identifier) => observeName(ctx, logGroupNameOf(identifier)),
 
   diff: diffProps(),

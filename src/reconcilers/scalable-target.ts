@@ -77,23 +77,39 @@ function toObserved(t: ScalableTarget, tags: Readonly<Record<string, string>>): 
   };
 }
 
+/** Every ECS desired-count target of the account and region by resource id: 50 a page (a wave's bulk read). */
+async function listTargets(ctx: ReconcileContext): Promise<Map<string, ScalableTarget>> {
+  const out = new Map<string, ScalableTarget>();
+  const input = { ServiceNamespace: ECS_NAMESPACE, ScalableDimension: ECS_DESIRED_COUNT } as const;
+  for await (const page of paginateDescribeScalableTargets({ client: ctx.aws.autoscaling, pageSize: 50 }, input)) {
+    for (const t of page.ScalableTargets ?? []) {
+      if (t.ResourceId && t.ScalableDimension === ECS_DESIRED_COUNT) out.set(t.ResourceId, t);
+    }
+  }
+  return out;
+}
+
+async function describeTarget(ctx: ReconcileContext, resourceId: string): Promise<ScalableTarget | undefined> {
+  const all = await ctx.bulk('autoscaling:targets:ecs', () => listTargets(ctx));
+  if (all) return all.get(resourceId);
+  const out = await ctx.aws.autoscaling.send(
+    new DescribeScalableTargetsCommand({
+      ServiceNamespace: ECS_NAMESPACE,
+      ScalableDimension: ECS_DESIRED_COUNT,
+      ResourceIds: [resourceId],
+    }),
+  );
+  return out.ScalableTargets?.find((t) => t.ResourceId === resourceId && t.ScalableDimension === ECS_DESIRED_COUNT);
+}
+
 async function observeResource(
   ctx: ReconcileContext,
   resourceId: string,
 ): Promise<Observed<'autoscaling.ScalableTarget'> | undefined> {
-  const [out, tags] = await Promise.all([
-    ctx.aws.autoscaling.send(
-      new DescribeScalableTargetsCommand({
-        ServiceNamespace: ECS_NAMESPACE,
-        ScalableDimension: ECS_DESIRED_COUNT,
-        ResourceIds: [resourceId],
-      }),
-    ),
+  const [target, tags] = await Promise.all([
+    describeTarget(ctx, resourceId),
     ownerTagsOfScaledService(ctx, resourceId),
   ]);
-  const target = out.ScalableTargets?.find(
-    (t) => t.ResourceId === resourceId && t.ScalableDimension === ECS_DESIRED_COUNT,
-  );
   return target ? toObserved(target, tags) : undefined;
 }
 

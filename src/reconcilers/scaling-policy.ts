@@ -6,6 +6,7 @@ import {
   DeleteScalingPolicyCommand,
   DescribeScalingPoliciesCommand,
   PutScalingPolicyCommand,
+  paginateDescribeScalingPolicies,
   type ScalingPolicy,
 } from '@aws-sdk/client-application-auto-scaling';
 import type { Resolved, ScalingPolicyProps } from '../planner/plan.js';
@@ -13,6 +14,7 @@ import type { Desired, KindReconciler, Observed, ReconcileContext } from './cont
 import { diffProps } from './diff.js';
 import { unlessNotFound } from '../aws/errors.js';
 import {
+  ECS_NAMESPACE,
   ecsDesiredCount,
   isMissingScaling,
   ownerTagsOfScaledService,
@@ -49,18 +51,38 @@ export function scalingPolicyProps(p: ScalingPolicy): Props {
   };
 }
 
+/** Every ECS service scaling policy of the account and region, by resource id and name: 50 a page (bulk read). */
+async function listPolicies(ctx: ReconcileContext): Promise<Map<string, ScalingPolicy>> {
+  const out = new Map<string, ScalingPolicy>();
+  const input = { ServiceNamespace: ECS_NAMESPACE } as const;
+  for await (const page of paginateDescribeScalingPolicies({ client: ctx.aws.autoscaling, pageSize: 50 }, input)) {
+    for (const p of page.ScalingPolicies ?? []) out.set(`${p.ResourceId}|${p.PolicyName}`, p);
+  }
+  return out;
+}
+
+async function describePolicy(
+  ctx: ReconcileContext,
+  resourceId: string,
+  name: string,
+): Promise<ScalingPolicy | undefined> {
+  const all = await ctx.bulk('autoscaling:policies:ecs', () => listPolicies(ctx));
+  if (all) return all.get(`${resourceId}|${name}`);
+  const out = await ctx.aws.autoscaling.send(
+    new DescribeScalingPoliciesCommand({ ...ecsDesiredCount(resourceId), PolicyNames: [name] }),
+  );
+  return out.ScalingPolicies?.find((p) => p.PolicyName === name && p.ResourceId === resourceId);
+}
+
 async function observePolicy(
   ctx: ReconcileContext,
   resourceId: string,
   name: string,
 ): Promise<Observed<'autoscaling.ScalingPolicy'> | undefined> {
-  const [out, tags] = await Promise.all([
-    ctx.aws.autoscaling.send(
-      new DescribeScalingPoliciesCommand({ ...ecsDesiredCount(resourceId), PolicyNames: [name] }),
-    ),
+  const [policy, tags] = await Promise.all([
+    describePolicy(ctx, resourceId, name),
     ownerTagsOfScaledService(ctx, resourceId),
   ]);
-  const policy = out.ScalingPolicies?.find((p) => p.PolicyName === name && p.ResourceId === resourceId);
   if (!policy) return undefined;
   const arn = policy.PolicyARN ?? '';
   return { identifier: arn, props: scalingPolicyProps(policy), tags, attrs: { arn } };

@@ -20,7 +20,7 @@ import { TAG_CLUSTER, TAG_OWNER } from '../planner/naming.js';
 import type { TargetGroupProps } from '../planner/plan.js';
 import type { KindReconciler, Observed, ReconcileContext } from './contract.js';
 import { diffProps } from './diff.js';
-import { elbv2TagApi, recordToTags, tagsOf, UserActionRequired } from './elbv2-shared.js';
+import { describeTags, elbv2TagApi, recordToTags, tagsOf, UserActionRequired } from './elbv2-shared.js';
 import { writeTags } from './tags.js';
 import { listenerRuleReconciler, ruleOwner, rulesOf } from './listener-rule.js';
 
@@ -116,11 +116,16 @@ async function setDeregistrationDelay(ctx: ReconcileContext, TargetGroupArn: str
   );
 }
 
-async function toObserved(ctx: ReconcileContext, tg: TargetGroup): Promise<Observed<'elbv2.TargetGroup'>> {
+async function toObserved(
+  ctx: ReconcileContext,
+  tg: TargetGroup,
+  knownTags?: Record<string, string>,
+): Promise<Observed<'elbv2.TargetGroup'>> {
   const arn = tg.TargetGroupArn ?? '';
   const name = tg.TargetGroupName ?? '';
+  // The attributes have no bulk read: one call per target group, also in a wave.
   const [tags, attributes] = await Promise.all([
-    tagsOf(ctx, arn),
+    knownTags ?? tagsOf(ctx, arn),
     ctx.aws.elbv2.send(new DescribeTargetGroupAttributesCommand({ TargetGroupArn: arn })),
   ]);
   const delay = Number(attributes.Attributes?.find((a) => a.Key === DEREGISTRATION_DELAY)?.Value);
@@ -147,6 +152,29 @@ async function describe(
   return tg ? toObserved(ctx, tg) : undefined;
 }
 
+/** Every target group of the account and region by name, with its tags: 400 a page, tags 20 ARNs a call. */
+async function listTargetGroups(
+  ctx: ReconcileContext,
+): Promise<Map<string, { readonly tg: TargetGroup; readonly tags: Record<string, string> }>> {
+  const groups: TargetGroup[] = [];
+  for await (const page of paginateDescribeTargetGroups({ client: ctx.aws.elbv2, pageSize: 400 }, {})) {
+    groups.push(...(page.TargetGroups ?? []));
+  }
+  const tags = await describeTags(
+    ctx,
+    groups.flatMap((g) => (g.TargetGroupArn ? [g.TargetGroupArn] : [])),
+  );
+  return new Map(groups.map((tg) => [tg.TargetGroupName ?? '', { tg, tags: tags.get(tg.TargetGroupArn ?? '') ?? {} }]));
+}
+
+/** By name: from the wave's listing where the pass may use it, else one DescribeTargetGroups. */
+async function observeByName(ctx: ReconcileContext, name: string): Promise<Observed<'elbv2.TargetGroup'> | undefined> {
+  const all = await ctx.bulk('elbv2:target-groups', () => listTargetGroups(ctx));
+  if (!all) return describe(ctx, { Names: [name] });
+  const listed = all.get(name);
+  return listed ? toObserved(ctx, listed.tg, listed.tags) : undefined;
+}
+
 /** How many target groups a load balancer serves (quota headroom for the Environment's status). */
 export async function targetGroupCount(ctx: ReconcileContext, loadBalancerArn: string): Promise<number> {
   let n = 0;
@@ -162,7 +190,7 @@ export async function targetGroupCount(ctx: ReconcileContext, loadBalancerArn: s
 export const targetGroupReconciler: KindReconciler<'elbv2.TargetGroup'> = {
   kind: 'elbv2.TargetGroup',
 
-  observe: (ctx, desired) => describe(ctx, { Names: [desired.props.name] }),
+  observe: (ctx, desired) => observeByName(ctx, desired.props.name),
   observeByIdentifier: (ctx, arn) => describe(ctx, { TargetGroupArns: [arn] }),
 
   diff: diffProps(),

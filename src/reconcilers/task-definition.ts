@@ -21,6 +21,7 @@ import { errorName, isNotFound, unlessNotFound } from '../aws/errors.js';
 import { TAG_CLUSTER, TAG_OWNER } from '../planner/naming.js';
 import type { Resolved, TaskDefinitionProps } from '../planner/plan.js';
 import type { Desired, KindReconciler, Observed, ReconcileContext } from './contract.js';
+import { clusterTags } from './cluster-tags.js';
 import { diffProps, type DiffOptions } from './diff.js';
 import { ecsTagApi, tagsFromEcs, tagsToEcs, writeTags } from './tags.js';
 
@@ -164,10 +165,58 @@ async function activeRevisions(ctx: ReconcileContext, family: string): Promise<s
   return arns.sort((a, b) => revisionOf(b) - revisionOf(a));
 }
 
+/**
+ * Revisions are immutable: one described once is never described again, only its tags are read. (Not from a
+ * RegisterTaskDefinition answer: a describe is the one shape every pass compares against.)
+ * Kept in the shape `observe` returns, without tags, for the newest revisions seen (a Service runs one at a time).
+ */
+const revisions = new Map<string, Observed<'ecs.TaskDefinition'>>();
+const MAX_REVISIONS = 2_000;
+
+function remember(td: TaskDefinition): void {
+  if (!td.taskDefinitionArn || td.status !== 'ACTIVE') return;
+  revisions.delete(td.taskDefinitionArn);
+  revisions.set(td.taskDefinitionArn, toObserved(td, {}));
+  if (revisions.size > MAX_REVISIONS) revisions.delete(revisions.keys().next().value!);
+}
+
+/** The newest ACTIVE revision of every family of the account and region: 100 ARNs a page (a wave's bulk read). */
+async function newestRevisions(ctx: ReconcileContext): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for await (const page of paginateListTaskDefinitions({ client: ctx.aws.ecs, pageSize: 100 }, { status: 'ACTIVE' })) {
+    for (const arn of page.taskDefinitionArns ?? []) {
+      const known = out.get(familyOf(arn));
+      if (!known || revisionOf(arn) > revisionOf(known)) out.set(familyOf(arn), arn);
+    }
+  }
+  return out;
+}
+
+/** From the wave's listing: the family's newest ACTIVE revision, described only the first time it is seen. */
+async function observeListed(
+  ctx: ReconcileContext,
+  arn: string,
+  clusterId: string | undefined,
+): Promise<Observed<'ecs.TaskDefinition'> | undefined> {
+  const tags = (await clusterTags(ctx, clusterId))?.get(arn);
+  const known = revisions.get(arn);
+  if (known && tags) return { ...known, tags };
+  const found = await describe(ctx, arn);
+  if (!found || found.td.status !== 'ACTIVE') return undefined;
+  remember(found.td);
+  return toObserved(found.td, tags ?? found.tags);
+}
+
 async function observeFamily(
   ctx: ReconcileContext,
   family: string,
+  clusterId?: string,
 ): Promise<Observed<'ecs.TaskDefinition'> | undefined> {
+  const listed = await ctx.bulk('ecs:task-definitions', () => newestRevisions(ctx));
+  if (listed) {
+    const arn = listed.get(family);
+    return arn ? observeListed(ctx, arn, clusterId) : undefined;
+  }
   // By family, AWS describes the latest ACTIVE revision: one call in the common case.
   const latest = await describe(ctx, family);
   if (!latest) return undefined;
@@ -198,7 +247,7 @@ const DELETE_BATCH = 10;
 export const taskDefinitionReconciler: KindReconciler<'ecs.TaskDefinition'> = {
   kind: 'ecs.TaskDefinition',
 
-  observe: (ctx, desired) => observeFamily(ctx, desired.props.family),
+  observe: (ctx, desired) => observeFamily(ctx, desired.props.family, desired.tags[TAG_CLUSTER]),
   // The inventory holds the revision seen last; the family's newest ACTIVE revision is what exists now.
   observeByIdentifier: (ctx, identifier) => observeFamily(ctx, familyOf(identifier)),
 

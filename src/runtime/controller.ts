@@ -75,6 +75,8 @@ export interface ReconcileContext {
   readonly log: Logger;
   /** Aborted when the controller is stopping; pass it to long calls so shutdown is prompt. */
   readonly signal: AbortSignal;
+  /** Keys waiting behind this one when it was handed out: a crowd (a resync wave) or a lone reconcile. */
+  readonly waiting: number;
 }
 
 export type Reconciler = (key: string, ctx: ReconcileContext) => Promise<Result>;
@@ -145,7 +147,11 @@ export class Controller {
     this.periodicRequeueMs = options.periodicRequeueMs ?? 10 * 60_000;
     this.workQueue = this.newQueue();
     this.metrics = options.registry ? runtimeMetrics(options.registry) : undefined;
-    this.metrics?.registerQueue(this.name, () => this.workQueue.length);
+    this.metrics?.registerQueue(
+      this.name,
+      () => this.workQueue.length,
+      () => this.workQueue.longestProcessingMs(),
+    );
   }
 
   get queue(): WorkQueue {
@@ -252,7 +258,13 @@ export class Controller {
   private async reconcileKey(queue: WorkQueue, key: string): Promise<void> {
     const reconcileId = randomUUID();
     const log = this.log.child({ key, reconcileId });
-    const ctx: ReconcileContext = { controller: this.name, reconcileId, log, signal: this.stopping.signal };
+    const ctx: ReconcileContext = {
+      controller: this.name,
+      reconcileId,
+      log,
+      signal: this.stopping.signal,
+      waiting: queue.length,
+    };
     const started = this.clock.now();
     this.metrics?.activeWorkers.inc({ controller: this.name });
     let result: ReconcileResult;

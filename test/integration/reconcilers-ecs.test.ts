@@ -8,7 +8,11 @@ import {
   PutScalingPolicyCommand,
   RegisterScalableTargetCommand,
 } from '@aws-sdk/client-application-auto-scaling';
-import { CreateLogGroupCommand, PutRetentionPolicyCommand } from '@aws-sdk/client-cloudwatch-logs';
+import {
+  CreateLogGroupCommand,
+  PutRetentionPolicyCommand,
+  UntagResourceCommand,
+} from '@aws-sdk/client-cloudwatch-logs';
 import { CreateSecurityGroupCommand, CreateSubnetCommand, CreateVpcCommand } from '@aws-sdk/client-ec2';
 import {
   CreateClusterCommand,
@@ -34,6 +38,7 @@ import {
 import { applyPlan } from '../../src/reconcilers/applier.js';
 import {
   newContext,
+  withPassContext,
   type Desired,
   type KindReconciler,
   type Observed,
@@ -42,7 +47,7 @@ import {
 } from '../../src/reconcilers/contract.js';
 import { ecsServiceReconciler, serviceUpdateInput } from '../../src/reconcilers/ecs-service.js';
 import { logGroupReconciler } from '../../src/reconcilers/log-group.js';
-import { scalableTargetReconciler } from '../../src/reconcilers/scalable-target.js';
+import { ecsDesiredCount, scalableTargetReconciler } from '../../src/reconcilers/scalable-target.js';
 import { scalingPolicyReconciler } from '../../src/reconcilers/scaling-policy.js';
 import { registrationInput, taskDefinitionReconciler } from '../../src/reconcilers/task-definition.js';
 import { getTestEnv } from '../support/env.js';
@@ -679,6 +684,111 @@ describe('applyPlan with the ECS kinds', () => {
       new DescribeScalableTargetsCommand({ ServiceNamespace: 'ecs', ResourceIds: [resourceId] }),
     );
     assert.deepEqual(targets.ScalableTargets ?? [], []);
+  });
+
+  test("a wave's steady pass observes from bulk listings, still corrects drift, and never re-reads a revision", async () => {
+    const who: Owner = { ...owner, name: `bulk-${suffix}` };
+    const tags = (id: string) => ({ ...ownershipTags(who, id), team: 'platform' });
+    const name = `bulk-${suffix}`;
+    const resourceId = `service/${clusterName}/${name}`;
+    const td = taskDefinitionProps(name);
+    const resources: PlannedResource[] = [
+      { id: 'logs', kind: 'logs.LogGroup', props: { name: `/slipway/${name}`, retentionDays: 7 }, tags: tags('logs') },
+      {
+        id: 'td',
+        kind: 'ecs.TaskDefinition',
+        props: { ...td, container: { ...td.container, logGroup: ref('logs', 'name') } },
+        tags: tags('td'),
+      },
+      {
+        id: 'svc',
+        kind: 'ecs.Service',
+        props: { ...serviceProps(name, ''), taskDefinitionArn: ref('td', 'arn') },
+        tags: tags('svc'),
+      },
+      {
+        id: 'scaling',
+        kind: 'autoscaling.ScalableTarget',
+        props: { resourceId, minCapacity: 1, maxCapacity: 3 },
+        tags: tags('scaling'),
+        after: ['svc'],
+      },
+    ];
+    const p = plan(who, resources);
+    const first = await applyPlan(pass(), registry, p, { mode: 'apply', inventory: [] });
+    assert.deepEqual(
+      first.outcomes.map((o) => o.action),
+      ['created', 'created', 'created', 'created'],
+    );
+    const callsSince = (before: ReadonlyMap<string, number>) => {
+      const out: Record<string, number> = {};
+      for (const [key, n] of counter.snapshot()) {
+        const op = key.split(':').slice(0, 2).join(':');
+        if (n > (before.get(key) ?? 0)) out[op] = (out[op] ?? 0) + n - (before.get(key) ?? 0);
+      }
+      return out;
+    };
+    // A steady pass of a wave: what withPassContext gives a resync pass with others queued behind it.
+    const steady = (inventory: typeof first.inventory) =>
+      withPassContext(aws, (ctx) => applyPlan(ctx, registry, p, { mode: 'apply', inventory }), {
+        owner: `${who.clusterId}/${who.kind}/${who.namespace}/${who.name}`,
+        steady: true,
+      });
+
+    // Drift out of band: the retention, a cost tag removed by hand, the scalable target's maximum.
+    const logArn = first.attrs.logs!.arn!;
+    await aws.logs.send(new PutRetentionPolicyCommand({ logGroupName: `/slipway/${name}`, retentionInDays: 30 }));
+    await aws.logs.send(new UntagResourceCommand({ resourceArn: logArn, tagKeys: ['team'] }));
+    await aws.autoscaling.send(
+      new RegisterScalableTargetCommand({ ...ecsDesiredCount(resourceId), MinCapacity: 1, MaxCapacity: 9 }),
+    );
+
+    const before = counter.snapshot();
+    const corrected = await steady(first.inventory);
+    assert.deepEqual(
+      corrected.outcomes.map((o) => [o.id, o.action, o.changes.map((c) => `${c.path}: ${c.actual} → ${c.desired}`)]),
+      [
+        ['logs', 'updated', ['retentionDays: 30 → 7', 'tags.team: (absent) → platform']],
+        ['td', 'in-sync', []],
+        ['svc', 'in-sync', []],
+        ['scaling', 'updated', ['maxCapacity: 9 → 3']],
+      ],
+    );
+    const calls = callsSince(before);
+    // Read by listings, not per resource: no DescribeScalableTargets by resource id, no per-group tag read.
+    assert.equal(calls['logs:ListTagsForResource'], undefined, 'log group tags come from the cluster tag scan');
+    assert.equal(calls['ecs:ListServices'], 1);
+    assert.equal(calls['application-autoscaling:DescribeScalableTargets'], 1);
+    assert.ok((calls['tagging:GetResources'] ?? 0) >= 1);
+
+    const again = counter.snapshot();
+    const inSync = await steady(corrected.inventory);
+    assert.deepEqual(
+      inSync.outcomes.map((o) => [o.id, o.action]),
+      ['logs', 'td', 'svc', 'scaling'].map((id) => [id, 'in-sync']),
+    );
+    assert.deepEqual(counter.writesSince(again), {}, 'a steady pass in sync writes nothing');
+    assert.equal(callsSince(again)['ecs:DescribeTaskDefinition'], undefined, 'a revision is described only once');
+    assert.equal(
+      await scalableTargetReconciler
+        .observe(
+          pass(),
+          desired(
+            'autoscaling.ScalableTarget',
+            'scaling',
+            {
+              resourceId,
+              minCapacity: 1,
+              maxCapacity: 3,
+            },
+            who,
+          ),
+        )
+        .then((o) => o?.props.maxCapacity),
+      3,
+    );
+
+    await applyPlan(pass(), registry, p, { mode: 'delete', inventory: inSync.inventory });
   });
 
   test('same-named resources without our tags are conflicts and stay untouched', async () => {

@@ -1,6 +1,6 @@
 // A ReconcileContext with no AWS behind it: every client's send() records the command it was given and answers
-// from `answer` (an empty response by default), memo() always loads, and invalidate() records the prefix. For unit
-// tests of what a reconciler sends, in which order and how many calls, without an emulator.
+// from `answer` (an empty response by default), memo() always loads, bulk() never lists, and invalidate() records
+// the prefix. For unit tests of what a reconciler sends, in which order and how many calls, without an emulator.
 import type { AwsClients } from '../../src/aws/clients.js';
 import type { ReconcileContext } from '../../src/reconcilers/contract.js';
 
@@ -35,6 +35,8 @@ export function recordingContext(answer: Answer = () => ({})): RecordingContext 
     aws,
     memo: <T>(_key: string, load: () => Promise<T>) => load(),
     invalidate: (prefix) => void invalidated.push(prefix),
+    bulk: () => Promise.resolve(undefined),
+    wrote: () => undefined,
   };
   return { ctx, sent, invalidated };
 }

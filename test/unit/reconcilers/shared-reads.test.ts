@@ -58,3 +58,100 @@ test('passes beside each other share one read of a shareable key', async () => {
   assert.deepEqual(await Promise.all([a, b]), ['records', 'records']);
   assert.equal(reads, 1);
 });
+
+// ---- Bulk listings (ReconcileContext.bulk): shared by a wave's steady passes, never trusted across a write ----
+
+const wave = (owner: string) => ({ owner, steady: true });
+
+/** Runs `fn` inside a pass that stays open until the returned release is called, keeping the wave's listings. */
+function openPass(view: AwsClients, owner: string) {
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  let ctx!: ReconcileContext;
+  const ready = new Promise<void>((r) => {
+    void withPassContext(
+      view,
+      async (c) => {
+        ctx = c;
+        r();
+        await held;
+      },
+      wave(owner),
+    );
+  });
+  return { ready: ready.then(() => ctx), release };
+}
+
+test('the steady passes of a wave share one listing per key', async () => {
+  const { view } = views();
+  let listings = 0;
+  const load = async () => (listings++, new Map([['tg-a', 1]]));
+  const keep = openPass(view(new AbortController().signal), 'Service/ns/keep');
+  await keep.ready;
+  const a = await withPassContext(
+    view(new AbortController().signal),
+    (ctx) => ctx.bulk('k', load),
+    wave('Service/ns/a'),
+  );
+  const b = await withPassContext(
+    view(new AbortController().signal),
+    (ctx) => ctx.bulk('k', load),
+    wave('Service/ns/b'),
+  );
+  keep.release();
+  assert.equal(a?.get('tg-a'), 1);
+  assert.equal(b, a);
+  assert.equal(listings, 1);
+});
+
+test('a pass that is not steady (changed plan, delete, or alone) gets no listing and reads for itself', async () => {
+  const { view } = views();
+  let listings = 0;
+  const got = await withPassContext(
+    view(new AbortController().signal),
+    (ctx) => ctx.bulk('k', async () => (listings++, new Map())),
+    { owner: 'Service/ns/a', steady: false },
+  );
+  assert.equal(got, undefined);
+  assert.equal(listings, 0);
+});
+
+test('an owner that wrote after a listing began does not trust it; other owners still do', async () => {
+  const { view } = views();
+  const keep = openPass(view(new AbortController().signal), 'Service/ns/keep');
+  await keep.ready;
+  let listings = 0;
+  const load = async () => (listings++, new Map([['tg', 'before']]));
+  // Owner a's pass sees the listing, then writes (a create the listing cannot show).
+  await withPassContext(
+    view(new AbortController().signal),
+    async (ctx) => {
+      assert.ok(await ctx.bulk('k', load));
+      ctx.wrote();
+    },
+    wave('Service/ns/a'),
+  );
+  const again = await withPassContext(
+    view(new AbortController().signal),
+    (ctx) => ctx.bulk('k', load),
+    wave('Service/ns/a'),
+  );
+  const other = await withPassContext(
+    view(new AbortController().signal),
+    (ctx) => ctx.bulk('k', load),
+    wave('Service/ns/b'),
+  );
+  keep.release();
+  assert.equal(again, undefined, 'owner a reads for itself after its write');
+  assert.equal(other?.get('tg'), 'before');
+  assert.equal(listings, 1);
+});
+
+test('listings end with the wave: once no pass runs, the next pass lists again', async () => {
+  const { view } = views();
+  let listings = 0;
+  const load = async () => (listings++, new Map());
+  await withPassContext(view(new AbortController().signal), (ctx) => ctx.bulk('k', load), wave('Service/ns/a'));
+  await withPassContext(view(new AbortController().signal), (ctx) => ctx.bulk('k', load), wave('Service/ns/b'));
+  assert.equal(listings, 2);
+});
