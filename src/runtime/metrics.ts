@@ -10,8 +10,11 @@ export interface RuntimeMetrics {
   readonly reconcileErrors: Counter<'controller'>;
   readonly reconcileDuration: Histogram<'controller'>;
   readonly activeWorkers: Gauge<'controller'>;
-  /** Adds a queue to the depth gauge, read at scrape time. */
-  registerQueue(controller: string, depth: () => number): void;
+  /**
+   * Adds a queue to the depth gauge and, given `longestRunningMs`, to the gauge of its longest-running worker;
+   * both are read at scrape time.
+   */
+  registerQueue(controller: string, depth: () => number, longestRunningMs?: () => number): void;
 }
 
 const byRegistry = new WeakMap<Registry, RuntimeMetrics>();
@@ -20,6 +23,7 @@ export function runtimeMetrics(registry: Registry): RuntimeMetrics {
   const existing = byRegistry.get(registry);
   if (existing) return existing;
   const queues = new Map<string, () => number>();
+  const running = new Map<string, () => number>();
   const metrics: RuntimeMetrics = {
     reconcileTotal: new Counter({
       name: 'controller_runtime_reconcile_total',
@@ -46,8 +50,9 @@ export function runtimeMetrics(registry: Registry): RuntimeMetrics {
       labelNames: ['controller'],
       registers: [registry],
     }),
-    registerQueue: (controller, depth) => {
+    registerQueue: (controller, depth, longestRunningMs) => {
       queues.set(controller, depth);
+      if (longestRunningMs) running.set(controller, longestRunningMs);
     },
   };
   new Gauge({
@@ -57,6 +62,17 @@ export function runtimeMetrics(registry: Registry): RuntimeMetrics {
     registers: [registry],
     collect() {
       for (const [name, depth] of queues) this.set({ name }, depth());
+    },
+  });
+  // client-go's name: how long the worker that has held its key longest has been at it. A pass is abandoned at
+  // its deadline (SLIPWAY_PASS_DEADLINE), so this never grows much past it; a value that does is a stuck worker.
+  new Gauge({
+    name: 'workqueue_longest_running_processor_seconds',
+    help: 'Seconds the longest-running worker has held its key, per controller; 0 when none is busy.',
+    labelNames: ['name'],
+    registers: [registry],
+    collect() {
+      for (const [name, ms] of running) this.set({ name }, ms() / 1000);
     },
   });
   byRegistry.set(registry, metrics);

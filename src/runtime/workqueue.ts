@@ -31,8 +31,8 @@ export class WorkQueue {
   private readonly ready: string[] = [];
   /** Keys that need processing: waiting in `ready`, or re-added while a worker holds them. */
   private readonly dirty = new Set<string>();
-  /** Keys a worker holds between get() and done(). */
-  private readonly processing = new Set<string>();
+  /** Keys a worker holds between get() and done(), with when it got them. */
+  private readonly processing = new Map<string, number>();
   private readonly delayed = new Map<string, DelayedAdd>();
   private readonly failures = new Map<string, number>();
   private readonly getters: ((key: string | undefined) => void)[] = [];
@@ -62,6 +62,13 @@ export class WorkQueue {
     return this.processing.size;
   }
 
+  /** How long the longest-held key has been with its worker, in ms; 0 when no key is being processed. */
+  longestProcessingMs(): number {
+    let oldest: number | undefined;
+    for (const since of this.processing.values()) if (oldest === undefined || since < oldest) oldest = since;
+    return oldest === undefined ? 0 : this.clock.now() - oldest;
+  }
+
   get isShuttingDown(): boolean {
     return this.shuttingDown;
   }
@@ -75,7 +82,7 @@ export class WorkQueue {
     if (getter) {
       // Hand the key straight to a waiting worker so no other get() can observe it in between.
       this.dirty.delete(key);
-      this.processing.add(key);
+      this.processing.set(key, this.clock.now());
       getter(key);
       return;
     }
@@ -140,7 +147,7 @@ export class WorkQueue {
     const key = this.ready.shift();
     if (key !== undefined) {
       this.dirty.delete(key);
-      this.processing.add(key);
+      this.processing.set(key, this.clock.now());
       return Promise.resolve(key);
     }
     return new Promise((resolve) => this.getters.push(resolve));
