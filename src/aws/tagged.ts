@@ -3,24 +3,43 @@
 // each kind and reading its tags. It covers ECS, ELBv2 load balancers and target groups, CloudWatch Logs, EC2 and
 // Cognito user pools; CloudFront is global, so its distributions are found through us-east-1. Route53 records,
 // Cognito app clients and Application Auto Scaling carry no tags of their own and are found otherwise.
+//
+// A pagination token can be used once: when the answer to a later page is lost (the connection cut after AWS
+// answered), the SDK's retry sends the same token again and AWS answers PaginationTokenExpiredException. The
+// listing then starts again from the first page, which needs no token, a bounded number of times.
 import { paginateGetResources, type TagFilter } from '@aws-sdk/client-resource-groups-tagging-api';
 import type { AwsClients } from './clients.js';
+import { errorName } from './errors.js';
 
 export interface TaggedResource {
   readonly arn: string;
   readonly tags: Readonly<Record<string, string>>;
 }
 
+export interface FindTaggedOptions {
+  /** Also list CloudFront's distributions, through us-east-1. */
+  readonly global?: boolean;
+  /** Resources per page, 1–100. Default 100, the API's maximum. */
+  readonly pageSize?: number;
+}
+
+/** How many times one listing starts again from the first page after its pagination token expired. */
+export const TAGGED_LISTING_RESTARTS = 3;
+
 /** Resources in the clients' region (and CloudFront's, when `global`) whose tags match every filter. */
 export async function findTagged(
   aws: AwsClients,
   filters: Readonly<Record<string, string>>,
-  opts: { readonly global?: boolean } = {},
+  opts: FindTaggedOptions = {},
 ): Promise<TaggedResource[]> {
   const TagFilters: TagFilter[] = Object.entries(filters).map(([Key, value]) => ({ Key, Values: [value] }));
-  const out: TaggedResource[] = [];
-  const read = async (client: AwsClients['tagging'], types?: string[]) => {
-    const input = { TagFilters, ResourcesPerPage: 100, ...(types ? { ResourceTypeFilters: types } : {}) };
+  const listOnce = async (client: AwsClients['tagging'], types?: string[]): Promise<TaggedResource[]> => {
+    const out: TaggedResource[] = [];
+    const input = {
+      TagFilters,
+      ResourcesPerPage: opts.pageSize ?? 100,
+      ...(types ? { ResourceTypeFilters: types } : {}),
+    };
     for await (const page of paginateGetResources({ client }, input)) {
       for (const r of page.ResourceTagMappingList ?? []) {
         if (!r.ResourceARN) continue;
@@ -30,8 +49,20 @@ export async function findTagged(
         });
       }
     }
+    return out;
   };
-  await read(aws.tagging);
-  if (opts.global && aws.region !== 'us-east-1') await read(aws.taggingGlobal, ['cloudfront:distribution']);
+  const read = async (client: AwsClients['tagging'], types?: string[]): Promise<TaggedResource[]> => {
+    for (let restarts = 0; ; restarts++) {
+      try {
+        return await listOnce(client, types);
+      } catch (err) {
+        // What was read before the token expired is thrown away: the listing is whole or not at all.
+        if (errorName(err) !== 'PaginationTokenExpiredException' || restarts >= TAGGED_LISTING_RESTARTS) throw err;
+      }
+    }
+  };
+  const out = await read(aws.tagging);
+  if (opts.global && aws.region !== 'us-east-1')
+    out.push(...(await read(aws.taggingGlobal, ['cloudfront:distribution'])));
   return out;
 }
