@@ -19,6 +19,8 @@ import { countByKind, duplicatesIn, plannedCounts, readInventory, type Duplicate
 import { OperatorProcess } from './operator-process.js';
 import { stream } from './prng.js';
 import { DEFAULT_RATES, FaultProxy, type Counts, type FaultKind, type FaultRates } from './proxy.js';
+import { WorkerWatch, type WorkerWatchResult } from './workers.js';
+import { parseDuration } from '../../src/config.js';
 
 export interface ChaosOptions {
   readonly services: number;
@@ -32,6 +34,8 @@ export interface ChaosOptions {
   /** The operator's per-attempt AWS request timeout: what ends a silent connection. */
   readonly requestTimeout: string;
   readonly passDeadline: string;
+  /** How far past the pass deadline a worker may be seen holding its key before the run fails. */
+  readonly workerGraceMs: number;
   /** Deadline for everything to be Ready after an apply or a change. */
   readonly readyTimeoutMs: number;
   /** After the faults stop, how long everything may take to be gone (the issue's bound: 5 minutes). */
@@ -49,6 +53,7 @@ export const DEFAULT_OPTIONS: Omit<ChaosOptions, 'services' | 'minutes' | 'seed'
   deleteKills: 2,
   requestTimeout: '3s',
   passDeadline: '60s',
+  workerGraceMs: 5_000,
   readyTimeoutMs: 10 * 60_000,
   goneTimeoutMs: 5 * 60_000,
   deleteFaultWindowMs: 60_000,
@@ -89,6 +94,8 @@ export interface ChaosResults {
   readonly duplicatesAtReady: readonly Duplicate[];
   readonly duplicates: readonly Duplicate[];
   readonly leftovers: readonly Found[];
+  /** The longest each controller's workers were seen holding a key, from /metrics scraped all run long. */
+  readonly workers?: WorkerWatchResult;
   readonly stuck: readonly {
     readonly kind: string;
     readonly name: string;
@@ -178,6 +185,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResults> {
   let found: Record<string, number> = {};
   let stuck: ChaosResults['stuck'] = [];
   let error: string | undefined;
+  let workers: WorkerWatchResult | undefined;
+  let watch: WorkerWatch | undefined;
   const planned = plannedCounts(n);
   const logDir = join(tmpdir(), 'slipway-chaos');
   mkdirSync(logDir, { recursive: true });
@@ -204,6 +213,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResults> {
     const proxyUrl = await proxy.start();
     const faults = proxy;
     log(`fault proxy at ${proxyUrl} in front of ${env.awsEndpoint}, seed ${options.seed}`);
+    const metricsPort = await freePort();
     operator = new OperatorProcess(
       {
         ...env.exports,
@@ -212,7 +222,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResults> {
         SLIPWAY_CLUSTER_ID: CLUSTER_ID,
         SLIPWAY_WATCH_NAMESPACE: NAMESPACE,
         SLIPWAY_LEADER_ELECTION: 'false',
-        SLIPWAY_METRICS_PORT: String(await freePort()),
+        SLIPWAY_METRICS_PORT: String(metricsPort),
         SLIPWAY_AWS_REQUEST_TIMEOUT: options.requestTimeout,
         SLIPWAY_PASS_DEADLINE: options.passDeadline,
         SLIPWAY_LOG_LEVEL: process.env.SLIPWAY_CHAOS_LOG_LEVEL ?? 'warn',
@@ -222,6 +232,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResults> {
     const op = operator;
     op.start();
     log(`operator pid ${op.pid}, log ${operatorLog}`);
+    watch = new WorkerWatch(`http://127.0.0.1:${metricsPort}/metrics`);
+    watch.start();
 
     // Disruptions are paced by write calls through the proxy, one at a time, in the order their points come.
     let chain = Promise.resolve();
@@ -423,6 +435,17 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResults> {
               .map(([k, c]) => `${k} ×${c}`)
               .join(', '),
     });
+    workers = await watch.stop();
+    const limitS = (parseDuration(options.passDeadline) + options.workerGraceMs) / 1000;
+    const [busiest, busiestS] = Object.entries(workers.longestBusySeconds).sort(([, a], [, b]) => b - a)[0] ?? ['—', 0];
+    checks.push({
+      name: `no worker busy for longer than the pass deadline (${options.passDeadline} + ${options.workerGraceMs / 1000} s)`,
+      ok: workers.scrapes > 0 && busiestS <= limitS,
+      detail:
+        workers.scrapes === 0
+          ? "the operator's /metrics was never read"
+          : `longest ${busiestS.toFixed(1)} s (${busiest}), from ${workers.scrapes} scrapes of /metrics every ${workers.periodMs / 1000} s (${workers.failedScrapes} failed while the operator was down)`,
+    });
     const missed = disruptions.filter((d) => !d.done);
     checks.push({
       name: 'every planned kill and restart happened',
@@ -435,6 +458,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResults> {
     log(`failed: ${error}`);
     checks.push({ name: 'the run completed', ok: false, detail: err instanceof Error ? err.message : String(err) });
   } finally {
+    if (watch && !workers) await watch.stop();
     await operator?.stop().catch((err: unknown) => log(`operator stop: ${String(err)}`));
     await proxy?.stop();
     await env?.stop().catch((err: unknown) => log(`environment stop: ${String(err)}`));
@@ -453,6 +477,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResults> {
     duplicatesAtReady,
     duplicates,
     leftovers,
+    ...(workers ? { workers } : {}),
     stuck,
     operatorLog,
     checks,

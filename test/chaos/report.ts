@@ -29,6 +29,14 @@ export function renderMarkdown(r: ChaosResults): string {
   lines.push(`- counts matched the plan: ${s(r.timesMs.countsMatched)} after the faults stopped`);
   lines.push(
     `- deletion: faults stopped ${s(r.timesMs.deleteFaultsStopped)} after the delete; everything gone ${s(r.timesMs.allGone)} after the delete`,
+  );
+  const w = r.workers;
+  lines.push(
+    w
+      ? `- longest a worker held a key: ${Object.entries(w.longestBusySeconds)
+          .map(([c, sec]) => `${c} ${sec.toFixed(1)} s`)
+          .join(', ')} (pass deadline ${o.passDeadline}; ${w.scrapes} scrapes of /metrics)`
+      : '- longest a worker held a key: not measured',
     '',
   );
   lines.push('## Disruptions', '', '| phase | what | at write call | at | done |', '|---|---|---|---|---|');
