@@ -83,8 +83,8 @@ type Stage = 'stopped' | 'passed' | 'deleting';
 
 /**
  * A pass with at least this many keys queued behind it is part of a wave (a resync, an Environment change that wakes
- * all its Services): its steady reads come from bulk listings shared by the wave. A lone pass (a nudge, a watch
- * event, a trickle of resyncs) reads each resource itself: fresh, and cheaper than a listing nobody shares.
+ * all its Services): it may start the bulk listings the wave's steady passes share. A lone pass (a nudge, a watch
+ * event, a trickle of resyncs) does not: reading its own resources is cheaper than a listing nobody shares.
  */
 const WAVE_MIN_WAITING = 8;
 

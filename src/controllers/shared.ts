@@ -100,7 +100,7 @@ export interface PassOptions {
   readonly driftPolicy: 'Correct' | 'Report';
   readonly adopt: boolean;
   readonly now: Date;
-  /** The pass is part of a wave of passes on this account: its steady reads may come from bulk listings. */
+  /** The pass has a crowd queued behind it: it may start the bulk listings its wave shares (PassScope.wave). */
   readonly wave?: boolean;
   /**
    * Where this owner's resources may be found by their tags. Searched when the status holds no inventory (a new
@@ -132,7 +132,8 @@ export async function runPass(
     },
     {
       owner: `${plan.owner.clusterId}/${ownerKey(plan.owner)}`,
-      steady: opts.wave === true && !opts.deleting && !planChanged,
+      steady: !opts.deleting && !planChanged,
+      wave: opts.wave === true,
     },
   );
   const summary = summarize({

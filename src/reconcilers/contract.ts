@@ -138,11 +138,16 @@ export interface PassScope {
   /** The owner's key (`Kind/namespace/name`): writes are tracked per owner. */
   readonly owner: string;
   /**
-   * True for a pass of a wave that re-checks an applied plan (a resync). A pass that applies a changed plan or
-   * deletes, or runs alone, reads every resource for itself: it is about to write, or nobody would share the
-   * listing, and a listing can be a minute old.
+   * True for a pass that re-checks an applied plan (a resync, a drift check): it may use a listing. A pass that
+   * applies a changed plan or deletes reads every resource for itself: it is about to write, and a listing can be
+   * a minute old.
    */
   readonly steady: boolean;
+  /**
+   * True when the pass has a crowd queued behind it (a resync wave): it may start a listing for the others. A lone
+   * pass uses a listing that exists but does not start one nobody would share.
+   */
+  readonly wave?: boolean;
 }
 
 const sharedReads = new WeakMap<AwsClients, SharedReads>();
@@ -220,7 +225,10 @@ export function newContext(aws: AwsClients, shared?: SharedReads, scope?: PassSc
     async bulk<T>(key: string, load: () => Promise<T>): Promise<T | undefined> {
       if (!shared || !scope?.steady) return undefined;
       let hit = shared.listings.get(key);
-      if (!hit || Date.now() - hit.at > MAX_LISTING_AGE_MS) hit = start(shared.listings, key, load);
+      if (!hit || Date.now() - hit.at > MAX_LISTING_AGE_MS) {
+        if (!scope.wave) return undefined;
+        hit = start(shared.listings, key, load);
+      }
       // A listing begun before this owner's last write may not show it (a target group it just created).
       if ((shared.writes.get(scope.owner) ?? -Infinity) >= hit.at) return undefined;
       return joined(aws, hit.value, load);

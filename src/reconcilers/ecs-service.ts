@@ -8,6 +8,7 @@
 import {
   CreateServiceCommand,
   DeleteServiceCommand,
+  DescribeServicesCommand,
   UpdateServiceCommand,
   paginateListServices,
   type DeploymentConfiguration,
@@ -16,7 +17,7 @@ import {
   type UpdateServiceCommandInput,
 } from '@aws-sdk/client-ecs';
 import { randomUUID } from 'node:crypto';
-import { clusterName, ecsDescribeBatcher } from '../aws/ecs-describe-batcher.js';
+import { clusterName, DESCRIBE_SERVICES_MAX, ecsDescribeBatcher } from '../aws/ecs-describe-batcher.js';
 import { errorName, isNotFound, unlessNotFound } from '../aws/errors.js';
 import type { EcsServiceProps, Resolved } from '../planner/plan.js';
 import type { Change, Desired, KindReconciler, Observed, ReconcileContext } from './contract.js';
@@ -52,10 +53,18 @@ export function parseServiceArn(arn: string): { readonly cluster: string; readon
 export function findService(ctx: ReconcileContext, cluster: string, name: string): Promise<Service | undefined> {
   return ctx.memo(serviceMemoKey(cluster, name), async () => {
     const all = await ctx.bulk(`ecs:services:${clusterName(cluster)}`, () => listServices(ctx, cluster));
-    if (all) return all.get(name);
+    const listed = all?.get(name);
+    // A deployment moves on by itself: a service still rolling out is read fresh (batched with the other rolling
+    // ones), so the pass that polls it sees the rollout end as soon as it does.
+    if (all && (!listed || settled(listed))) return listed;
     const s = await unlessNotFound(() => ecsDescribeBatcher(ctx.aws).describe(cluster, name));
     return s?.status === 'ACTIVE' ? s : undefined;
   });
+}
+
+/** One deployment, and it completed: nothing about the service changes unless someone changes it. */
+function settled(s: Service): boolean {
+  return s.deployments?.length === 1 && (s.deployments[0]?.rolloutState ?? 'COMPLETED') === 'COMPLETED';
 }
 
 /** Every ACTIVE service of a cluster by name, tags included: 100 names a page, described 10 a call. */
@@ -69,9 +78,13 @@ async function listServices(ctx: ReconcileContext, cluster: string): Promise<Map
     if (isNotFound(err)) return new Map(); // the cluster is gone, and its services with it
     throw err;
   }
-  const batcher = ecsDescribeBatcher(ctx.aws);
-  const described = await Promise.all(names.map((n) => unlessNotFound(() => batcher.describe(cluster, n))));
-  return new Map(described.flatMap((s) => (s?.status === 'ACTIVE' && s.serviceName ? [[s.serviceName, s]] : [])));
+  const out = new Map<string, Service>();
+  for (let i = 0; i < names.length; i += DESCRIBE_SERVICES_MAX) {
+    const services = names.slice(i, i + DESCRIBE_SERVICES_MAX);
+    const res = await ctx.aws.ecs.send(new DescribeServicesCommand({ cluster, services, include: ['TAGS'] }));
+    for (const s of res.services ?? []) if (s.status === 'ACTIVE' && s.serviceName) out.set(s.serviceName, s);
+  }
+  return out;
 }
 
 /** A described service in the shape of the desired props. Absent deployment settings read as ECS's defaults. */

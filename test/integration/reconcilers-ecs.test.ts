@@ -733,6 +733,7 @@ describe('applyPlan with the ECS kinds', () => {
       withPassContext(aws, (ctx) => applyPlan(ctx, registry, p, { mode: 'apply', inventory }), {
         owner: `${who.clusterId}/${who.kind}/${who.namespace}/${who.name}`,
         steady: true,
+        wave: true,
       });
 
     // Drift out of band: the retention, a cost tag removed by hand, the scalable target's maximum.

@@ -61,7 +61,7 @@ test('passes beside each other share one read of a shareable key', async () => {
 
 // ---- Bulk listings (ReconcileContext.bulk): shared by a wave's steady passes, never trusted across a write ----
 
-const wave = (owner: string) => ({ owner, steady: true });
+const wave = (owner: string) => ({ owner, steady: true, wave: true });
 
 /** Runs `fn` inside a pass that stays open until the returned release is called, keeping the wave's listings. */
 function openPass(view: AwsClients, owner: string) {
@@ -154,4 +154,19 @@ test('listings end with the wave: once no pass runs, the next pass lists again',
   await withPassContext(view(new AbortController().signal), (ctx) => ctx.bulk('k', load), wave('Service/ns/a'));
   await withPassContext(view(new AbortController().signal), (ctx) => ctx.bulk('k', load), wave('Service/ns/b'));
   assert.equal(listings, 2);
+});
+
+test('a lone steady pass uses the listing its wave started but does not start one', async () => {
+  const { view } = views();
+  let listings = 0;
+  const load = async () => (listings++, new Map([['x', 1]]));
+  const lone = { owner: 'Service/ns/lone', steady: true };
+  const first = await withPassContext(view(new AbortController().signal), (ctx) => ctx.bulk('k', load), lone);
+  assert.equal(first, undefined);
+  const keep = openPass(view(new AbortController().signal), 'Service/ns/keep');
+  await withPassContext(view(new AbortController().signal), (ctx) => ctx.bulk('k', load), wave('Service/ns/a'));
+  const tail = await withPassContext(view(new AbortController().signal), (ctx) => ctx.bulk('k', load), lone);
+  keep.release();
+  assert.equal(tail?.get('x'), 1);
+  assert.equal(listings, 1);
 });
