@@ -6,6 +6,7 @@ import { round, sum } from './metrics.js';
 import type { ColdResult, FanOutResult, IdleResult, PhaseCost, SingleResult, SteadyResult } from './phases.js';
 import type { ReplayResult } from './replay.js';
 import { REPLAY_WRITE_READS, REPLAYED_WRITES } from './replay-calls.js';
+import { rateFloor } from './rate-floor.js';
 
 /** Calls the writes-only replay makes per Service. */
 const REPLAYED_COUNT = { ...REPLAYED_WRITES, ...REPLAY_WRITE_READS };
@@ -62,8 +63,9 @@ function table(head: readonly string[], rows: readonly (readonly (string | numbe
 }
 
 function phaseRow(name: string, p: PhaseCost | undefined, services: number): (string | number)[] {
-  if (!p) return [name, '–', '–', '–', '–', '–', '–', '–'];
+  if (!p) return [name, '–', '–', '–', '–', '–', '–', '–', '–'];
   const r = p.metrics.reconciles;
+  const floor = rateFloor(p.calls.byOperation);
   return [
     name,
     s(p.doneMs),
@@ -73,6 +75,7 @@ function phaseRow(name: string, p: PhaseCost | undefined, services: number): (st
     p.calls.writes,
     round(p.calls.total / services, 1),
     `${r.service ?? 0} / ${r.environment ?? 0}`,
+    floor.seconds > 0 ? `${round(floor.seconds, 1)} s (${floor.bucket})` : '0 s',
   ];
 }
 
@@ -98,7 +101,17 @@ export function renderMarkdown(r: BenchResults): string {
   out.push('### Phases', '');
   out.push(
     ...table(
-      ['phase', 'to outcome', 'to quiet', 'AWS calls', 'reads', 'writes', 'calls / Service', 'reconciles (svc / env)'],
+      [
+        'phase',
+        'to outcome',
+        'to quiet',
+        'AWS calls',
+        'reads',
+        'writes',
+        'calls / Service',
+        'reconciles (svc / env)',
+        "floor at AWS's rates",
+      ],
       [
         phaseRow('Environment create (no Services)', r.environment, 1),
         phaseRow('1 Service alone: create', r.single?.create, 1),
