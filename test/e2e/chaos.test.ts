@@ -1,6 +1,7 @@
 // The short chaos run (test/chaos/): 30 Services behind the fault proxy, with operator SIGKILLs during the create
 // wave and the deletion and one kube-apiserver restart. Every check of the run must pass: everything Ready, the
-// exact count of each AWS kind with no duplicates, nothing left and no finalizer stuck after delete-all. The seed is
+// exact count of each AWS kind with no duplicates, nothing left and no finalizer stuck after delete-all, and no worker
+// seen (on the operator's /metrics, all run long) holding a key past the pass deadline plus 5 s. The seed is
 // fixed so that a failure repeats: `npm run chaos -- --services 30 --minutes 2 --seed 8`.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -53,6 +54,8 @@ test(
         assert.ok(results.injected.totals[kind] > 0, `no ${kind} fault was injected`);
       assert.ok(results.disruptions.filter((d) => d.what === 'operator SIGKILL' && d.done).length >= 5);
       assert.ok(results.disruptions.some((d) => d.what === 'kube-apiserver restart' && d.done));
+      // The workers were watched: the operator's /metrics was read during the run.
+      assert.ok((results.workers?.scrapes ?? 0) > 0, 'the longest-running worker was never read');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
