@@ -153,16 +153,24 @@ export class LeaderElector {
     }
   }
 
-  /** Renews until renewal fails for longer than the renew deadline (true: lost) or we are stopped (false). */
+  /**
+   * Renews until renewal fails for longer than the renew deadline (true: lost) or we are stopped (false). The
+   * deadline is absolute, counted from the last successful renewal: a renewal request that hangs (a connection that
+   * went silent) is abandoned when it falls due, and so is the pause before a retry, so the leader steps down at the
+   * renew deadline at the latest, before its lease can expire for a standby (which waits the whole lease duration
+   * from the last renewal it saw).
+   */
   private async renewWhileLeading(signal: AbortSignal): Promise<boolean> {
     let lastOk = true;
     for (;;) {
+      const deadline = this.lastRenewAt + this.renewDeadlineMs;
+      const pause = lastOk ? this.renewIntervalMs : this.retryPeriodMs;
       try {
-        await sleep(this.clock, lastOk ? this.renewIntervalMs : this.retryPeriodMs, signal);
+        await sleep(this.clock, Math.min(pause, Math.max(0, deadline - this.clock.now())), signal);
       } catch {
         return false;
       }
-      const attempt = await this.tryAcquireOrRenew(signal);
+      const attempt = this.clock.now() < deadline ? await this.tryAcquireOrRenew(signal, deadline) : 'failed';
       if (signal.aborted) return false;
       if (attempt === 'acquired') {
         lastOk = true;
@@ -173,7 +181,7 @@ export class LeaderElector {
         return true;
       }
       lastOk = false;
-      if (this.clock.now() - this.lastRenewAt >= this.renewDeadlineMs) {
+      if (this.clock.now() >= deadline) {
         this.log?.error({ renewDeadlineMs: this.renewDeadlineMs }, 'could not renew the lease in time; stepping down');
         return true;
       }
@@ -209,11 +217,37 @@ export class LeaderElector {
     }
   }
 
-  private async tryAcquireOrRenew(stop: AbortSignal): Promise<Attempt> {
+  /**
+   * One attempt to take or keep the lease. It is given up (a failed attempt) after half the renew deadline (at
+   * least 1 s), and, while leading, no later than `deadline`: a hung renewal must count as a failed one in time.
+   */
+  private async tryAcquireOrRenew(stop: AbortSignal, deadline?: number): Promise<Attempt> {
     const ref = { namespace: this.options.namespace, name: this.options.name };
-    // Never let one request outlive the renew deadline: a hung renewal must count as a failed one.
-    const signal = AbortSignal.any([stop, AbortSignal.timeout(Math.max(1000, this.renewDeadlineMs / 2))]);
     const nowMs = this.clock.now();
+    let timeoutMs = Math.max(1000, this.renewDeadlineMs / 2);
+    if (deadline !== undefined) timeoutMs = Math.min(timeoutMs, Math.max(0, deadline - nowMs));
+    const expired = new AbortController();
+    const timer = this.clock.setTimeout(
+      () => expired.abort(new Error(`lease request abandoned after ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    // The abort reaches the request; the race makes sure the elector is never left waiting on one that ignores it.
+    const abandoned = new Promise<Attempt>((resolve) =>
+      expired.signal.addEventListener('abort', () => resolve('failed'), { once: true }),
+    );
+    try {
+      return await Promise.race([this.attempt(ref, nowMs, AbortSignal.any([stop, expired.signal]), stop), abandoned]);
+    } finally {
+      this.clock.clearTimeout(timer);
+    }
+  }
+
+  private async attempt(
+    ref: { readonly namespace: string; readonly name: string },
+    nowMs: number,
+    signal: AbortSignal,
+    stop: AbortSignal,
+  ): Promise<Attempt> {
     const now = microTime(new Date(nowMs));
     const durationSeconds = Math.max(1, Math.round(this.leaseDurationMs / 1000));
     try {

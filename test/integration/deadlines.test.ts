@@ -2,7 +2,6 @@
 // that dropped it without telling either end) must neither hold a worker nor wedge a deletion: the pass is
 // abandoned at its deadline, the status says so, and the work resumes by itself once AWS answers again.
 import assert from 'node:assert/strict';
-import { createServer, connect, type Server, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import type { Environment } from '../../src/api/index.js';
 import type { AwsClients } from '../../src/aws/clients.js';
@@ -22,43 +21,7 @@ import { apply, environmentYaml } from '../support/manifests.js';
 import { getTestEnv } from '../support/env.js';
 import { waitQuiet } from '../support/nudge.js';
 import { reconcileCount, startOperator } from '../support/operator.js';
-
-/** A TCP relay to the emulator that can go silent: connections stay open and nothing is answered. */
-class SilenceableRelay {
-  silent = false;
-  private readonly open = new Set<Socket>();
-  private readonly server: Server;
-
-  constructor(private readonly target: URL) {
-    this.server = createServer((client) => {
-      this.open.add(client);
-      client.on('close', () => this.open.delete(client));
-      client.on('error', () => client.destroy());
-      if (this.silent) return; // accepted, read, never answered
-      const upstream = connect(Number(target.port), target.hostname);
-      upstream.on('error', () => client.destroy());
-      client.on('close', () => upstream.destroy());
-      client.pipe(upstream).pipe(client);
-    });
-  }
-
-  async listen(): Promise<string> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    const addr = this.server.address();
-    return `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
-  }
-
-  /** Goes silent for new connections and for the kept-alive ones, which would otherwise still relay. */
-  goSilent(): void {
-    this.silent = true;
-    for (const s of this.open) s.destroy();
-  }
-
-  async close(): Promise<void> {
-    for (const s of this.open) s.destroy();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
-}
+import { SilenceableRelay } from '../support/silenceable-relay.js';
 
 const suffix = uniqueSuffix();
 const ns = `deadline-${suffix}`;

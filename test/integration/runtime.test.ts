@@ -5,9 +5,10 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import { Watch } from '@kubernetes/client-node';
+import { KubeConfig, Watch } from '@kubernetes/client-node';
 import { getTestEnv } from '../support/env.js';
 import { kubectl } from '../support/kube.js';
+import { SilenceableRelay } from '../support/silenceable-relay.js';
 import {
   Controller,
   CoreTypes,
@@ -82,6 +83,15 @@ async function eventually<R>(
 }
 
 const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The test environment's kubeconfig, with the API server reached at `server` instead. */
+function kubeConfigFor(server: string): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromString(env.kubeConfig.exportConfig());
+  const current = kc.getCurrentCluster()!.name;
+  kc.clusters = kc.clusters.map((c) => (c.name === current ? { ...c, server } : c));
+  return kc;
+}
 
 function cm(name: string, data: Record<string, string> = {}): ConfigMap {
   return { metadata: { name, namespace }, data };
@@ -233,6 +243,57 @@ describe('Informer', () => {
         await informer.stop();
         await configMaps.delete({ namespace, name: 'gone-2' });
         await configMaps.delete({ namespace, name: 'gone-3' });
+      }
+    },
+  );
+
+  test(
+    'resumes from its resourceVersion each time the server closes the watch, without re-delivering',
+    { timeout: 30_000 },
+    async () => {
+      const labels = { test: 'server-close' };
+      const adds: string[] = [];
+      const resumedFrom: (string | number | boolean | undefined)[] = [];
+      let closedByServer = 0;
+      const realWatch = new Watch(env.kubeConfig);
+      const informer = new Informer<ConfigMap>({
+        client,
+        type: CoreTypes.configMap,
+        namespace,
+        labelSelector: 'test=server-close',
+        // The server ends each watch after a second; the watchdog is far away, so it is never what ends one.
+        watchTimeoutSeconds: 1,
+        watchdogMs: 60_000,
+        logger,
+        watch: (path, query, onEvent, onDone) => {
+          resumedFrom.push(query.resourceVersion);
+          return realWatch.watch(path, query, onEvent, (err) => {
+            if (!err) closedByServer++;
+            onDone(err);
+          });
+        },
+      });
+      informer.addHandlers({ onAdd: (o) => adds.push(o.metadata?.name ?? '') });
+      informer.start();
+      try {
+        await informer.waitForSync(AbortSignal.timeout(10_000));
+        await configMaps.create({ metadata: { name: 'sc-1', namespace, labels } });
+        await eventually('first add', () => adds.includes('sc-1'));
+        const closedBefore = closedByServer;
+        await eventually('two watches closed by the server', () => closedByServer >= closedBefore + 2, 15_000);
+        await configMaps.create({ metadata: { name: 'sc-2', namespace, labels } });
+        await eventually('an add after the server closed the watch', () => adds.includes('sc-2'));
+        assert.deepEqual(adds, ['sc-1', 'sc-2'], 'each object added exactly once across server-side closes');
+        assert.ok(resumedFrom.length >= 3, `${resumedFrom.length} watches`);
+        assert.ok(
+          resumedFrom.every((rv) => typeof rv === 'string' && rv !== ''),
+          'every watch resumed from a resourceVersion',
+        );
+        assert.equal(informer.hasSynced(), true);
+      } finally {
+        await informer.stop();
+        await configMaps.delete({ namespace, name: 'sc-1' });
+        await configMaps.delete({ namespace, name: 'sc-2' });
       }
     },
   );
@@ -601,6 +662,103 @@ describe('LeaderElector when the lease is taken over', () => {
       await elector.stop();
     }
   });
+});
+
+describe('LeaderElector whose connection to the API server goes silent', () => {
+  test(
+    'the leader stops leading before its lease can expire, and only then does the standby take over',
+    { timeout: 60_000 },
+    async () => {
+      const timings = { leaseDurationMs: 3000, renewDeadlineMs: 2000, retryPeriodMs: 500 };
+      const name = 'runtime-test-silent';
+      // The leader reaches the API server through a relay that will go silent; the standby's connection stays fine.
+      const relay = new SilenceableRelay(new URL(env.kubeConfig.getCurrentCluster()!.server));
+      const leaderClient = new KubeClient(kubeConfigFor(await relay.listen('https')));
+      let leaderSignal: AbortSignal | undefined;
+      let stoppedAt: number | undefined;
+      let standbyStartedAt: number | undefined;
+      const leader = new LeaderElector({
+        client: leaderClient,
+        namespace,
+        name,
+        identity: 'cut-off',
+        ...timings,
+        onStartedLeading: (signal) => {
+          leaderSignal = signal;
+        },
+        onStoppedLeading: () => {
+          stoppedAt ??= Date.now();
+        },
+        logger,
+      });
+      const standby = new LeaderElector({
+        client,
+        namespace,
+        name,
+        identity: 'standby',
+        ...timings,
+        onStartedLeading: () => {
+          standbyStartedAt ??= Date.now();
+        },
+        onStoppedLeading: () => undefined,
+        logger,
+      });
+      // The leader's renewals as the API server stored them (the standby's healthy client reads the Lease).
+      const leases = client.resource<KubeObject & { spec?: { holderIdentity?: string; renewTime?: string } }>(
+        CoreTypes.lease,
+      );
+      let lastRenewal = 0;
+      let watching = true;
+      const watchRenewals = (async () => {
+        while (watching) {
+          const lease = await leases.find({ namespace, name }).catch(() => undefined);
+          if (lease?.spec?.holderIdentity === 'cut-off' && lease.spec.renewTime)
+            lastRenewal = Math.max(lastRenewal, Date.parse(lease.spec.renewTime));
+          await delay(50);
+        }
+      })();
+      leader.start();
+      try {
+        await eventually('the relayed candidate leads', () => leader.isLeader());
+        standby.start();
+        await eventually('the standby sees the leader', () => standby.observedLeader === 'cut-off');
+        await eventually('a renewal seen by the standby', () => lastRenewal > 0);
+
+        relay.goSilent();
+        const silencedAt = Date.now();
+        await eventually('the standby takes over', () => standbyStartedAt !== undefined, 20_000);
+        watching = false;
+        await watchRenewals;
+
+        assert.ok(stoppedAt !== undefined, 'the cut-off leader stepped down');
+        assert.equal(leaderSignal?.aborted, true, 'its work was told to stop');
+        assert.equal(leader.isLeader(), false);
+        assert.ok(lastRenewal <= silencedAt, 'no renewal got through the silent connection');
+        assert.ok(
+          stoppedAt < lastRenewal + timings.leaseDurationMs,
+          `stepped down ${stoppedAt - lastRenewal} ms after its last renewal, past the ${timings.leaseDurationMs} ms lease`,
+        );
+        assert.ok(
+          stoppedAt < standbyStartedAt!,
+          `the standby led ${stoppedAt - standbyStartedAt!} ms before the old leader stopped`,
+        );
+        const lease = await leases.get({ namespace, name });
+        assert.equal(lease.spec?.holderIdentity, 'standby');
+        process.stderr.write(
+          `[leader] last renewal → stepped down ${stoppedAt - lastRenewal} ms, → standby leading ` +
+            `${standbyStartedAt! - lastRenewal} ms (renew deadline ${timings.renewDeadlineMs} ms, ` +
+            `lease ${timings.leaseDurationMs} ms)\n`,
+        );
+      } finally {
+        watching = false;
+        await watchRenewals;
+        // Closing the relay refuses the leader's connections, so its stop() does not wait on a silent one.
+        await relay.close();
+        await leader.stop();
+        await standby.stop();
+      }
+    },
+  );
 });
 
 describe('EventRecorder', () => {
