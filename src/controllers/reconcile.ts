@@ -83,10 +83,11 @@ type Stage = 'stopped' | 'passed' | 'deleting';
 
 /**
  * A pass with at least this many keys queued behind it is part of a wave (a resync, an Environment change that wakes
- * all its Services): it may start the bulk listings the wave's steady passes share. A lone pass (a nudge, a watch
- * event, a trickle of resyncs) does not: reading its own resources is cheaper than a listing nobody shares.
+ * all its Services): its steady reads come from bulk listings the wave shares. A lone pass (a nudge, a watch
+ * event, a trickle of resyncs) reads its own resources: fresh, and cheaper than a listing nobody shares. The last
+ * few passes of a wave count as lone: a few direct reads, in exchange for a nudge always reading fresh.
  */
-const WAVE_MIN_WAITING = 8;
+const WAVE_MIN_WAITING = 4;
 
 export interface KindHooks<T extends KubeObject & { readonly status?: S }, S extends CommonStatus, P extends Prepared> {
   readonly client: ResourceClient<T>;

@@ -100,7 +100,7 @@ export interface PassOptions {
   readonly driftPolicy: 'Correct' | 'Report';
   readonly adopt: boolean;
   readonly now: Date;
-  /** The pass has a crowd queued behind it: it may start the bulk listings its wave shares (PassScope.wave). */
+  /** The pass has a crowd queued behind it: its steady reads may come from its wave's listings (PassScope.wave). */
   readonly wave?: boolean;
   /**
    * Where this owner's resources may be found by their tags. Searched when the status holds no inventory (a new

@@ -115,9 +115,14 @@ const MAX_SHARED_AGE_MS = 10_000;
 /**
  * How long a bulk listing serves a resync wave. A wave of 1,000 Services at 4 workers takes about a minute; a
  * change made out of band after the listing began is seen by the next wave, as a change made after a per-resource
- * read is. The listing is dropped sooner when no pass is running.
+ * read is.
  */
 const MAX_LISTING_AGE_MS = 60_000;
+/**
+ * A wave's listings are dropped once no pass has run for this long. Not at once: between two passes a worker
+ * writes status, and the wave's four workers can all be doing so at the same moment.
+ */
+const WAVE_GAP_MS = 2_000;
 
 interface Shared {
   readonly at: number;
@@ -131,6 +136,8 @@ interface SharedReads {
   readonly listings: Map<string, Shared>;
   /** When each owner last wrote (at a write's start and at its end). */
   readonly writes: Map<string, number>;
+  /** Drops the listings once the wave is over (WAVE_GAP_MS without a pass). */
+  endOfWave?: NodeJS.Timeout;
 }
 
 /** Who a pass works for, and whether it may use the wave's bulk listings. */
@@ -138,14 +145,13 @@ export interface PassScope {
   /** The owner's key (`Kind/namespace/name`): writes are tracked per owner. */
   readonly owner: string;
   /**
-   * True for a pass that re-checks an applied plan (a resync, a drift check): it may use a listing. A pass that
-   * applies a changed plan or deletes reads every resource for itself: it is about to write, and a listing can be
-   * a minute old.
+   * True for a pass that re-checks an applied plan (a resync). A pass that applies a changed plan or deletes reads
+   * every resource for itself: it is about to write, and a listing can be a minute old.
    */
   readonly steady: boolean;
   /**
-   * True when the pass has a crowd queued behind it (a resync wave): it may start a listing for the others. A lone
-   * pass uses a listing that exists but does not start one nobody would share.
+   * True when the pass has a crowd queued behind it (a resync wave), who will share the listings. A lone pass (a
+   * nudge, a watch event) reads its own resources: fresh, and cheaper than a listing nobody shares.
    */
   readonly wave?: boolean;
 }
@@ -165,13 +171,18 @@ export async function withPassContext<T>(
     sharedReads.set(aws.root, shared);
   }
   shared.active++;
+  clearTimeout(shared.endOfWave);
   try {
     return await fn(newContext(aws, shared, scope));
   } finally {
     if (--shared.active === 0) {
-      shared.entries.clear();
-      shared.listings.clear();
-      shared.writes.clear();
+      const idle = shared;
+      idle.entries.clear();
+      idle.endOfWave = setTimeout(() => {
+        idle.listings.clear();
+        idle.writes.clear();
+      }, WAVE_GAP_MS);
+      idle.endOfWave.unref();
     }
   }
 }
@@ -223,12 +234,9 @@ export function newContext(aws: AwsClients, shared?: SharedReads, scope?: PassSc
       if (shared) for (const key of shared.entries.keys()) if (key.startsWith(prefix)) shared.entries.delete(key);
     },
     async bulk<T>(key: string, load: () => Promise<T>): Promise<T | undefined> {
-      if (!shared || !scope?.steady) return undefined;
+      if (!shared || !scope?.steady || !scope.wave) return undefined;
       let hit = shared.listings.get(key);
-      if (!hit || Date.now() - hit.at > MAX_LISTING_AGE_MS) {
-        if (!scope.wave) return undefined;
-        hit = start(shared.listings, key, load);
-      }
+      if (!hit || Date.now() - hit.at > MAX_LISTING_AGE_MS) hit = start(shared.listings, key, load);
       // A listing begun before this owner's last write may not show it (a target group it just created).
       if ((shared.writes.get(scope.owner) ?? -Infinity) >= hit.at) return undefined;
       return joined(aws, hit.value, load);
