@@ -444,7 +444,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResults> {
       detail:
         workers.scrapes === 0
           ? "the operator's /metrics was never read"
-          : `longest ${busiestS.toFixed(1)} s (${busiest}), from ${workers.scrapes} scrapes of /metrics every ${workers.periodMs / 1000} s (${workers.failedScrapes} failed while the operator was down)`,
+          : `longest ${busiestS.toFixed(1)} s (${busiest}), from ${workers.scrapes} scrapes of /metrics every ${workers.periodMs / 1000} s (${workers.failedScrapes} failed${
+              Object.keys(workers.failedBy).length
+                ? `: ${Object.entries(workers.failedBy)
+                    .map(([c, k]) => `${c} ${k}`)
+                    .join(', ')}`
+                : ''
+            })`,
     });
     const missed = disruptions.filter((d) => !d.done);
     checks.push({

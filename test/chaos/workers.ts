@@ -11,6 +11,8 @@ export interface WorkerWatchResult {
   readonly longestBusySeconds: Readonly<Record<string, number>>;
   readonly scrapes: number;
   readonly failedScrapes: number;
+  /** The failed scrapes by cause: ECONNREFUSED while the operator was down or starting, TimeoutError past 5 s. */
+  readonly failedBy: Readonly<Record<string, number>>;
   readonly periodMs: number;
 }
 
@@ -28,6 +30,7 @@ export class WorkerWatch {
   private readonly longest: Record<string, number> = {};
   private scrapes = 0;
   private failedScrapes = 0;
+  private readonly failedBy: Record<string, number> = {};
   private timer: NodeJS.Timeout | undefined;
   private inFlight: Promise<void> = Promise.resolve();
 
@@ -53,6 +56,7 @@ export class WorkerWatch {
       longestBusySeconds: { ...this.longest },
       scrapes: this.scrapes,
       failedScrapes: this.failedScrapes,
+      failedBy: { ...this.failedBy },
       periodMs: this.periodMs,
     };
   }
@@ -66,8 +70,16 @@ export class WorkerWatch {
       for (const [name, seconds] of Object.entries(longestRunning(text)))
         this.longest[name] = Math.max(this.longest[name] ?? 0, seconds);
       this.scrapes++;
-    } catch {
+    } catch (err) {
       this.failedScrapes++;
+      const cause = failureCause(err);
+      this.failedBy[cause] = (this.failedBy[cause] ?? 0) + 1;
     }
   }
+}
+
+/** A failed fetch's cause, as a short name: the socket error code when there is one, else the error's name. */
+function failureCause(err: unknown): string {
+  const e = err as { name?: string; cause?: { code?: string } } | undefined;
+  return e?.cause?.code ?? e?.name ?? 'Error';
 }
