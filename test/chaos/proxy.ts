@@ -48,6 +48,23 @@ export interface ProxyOptions {
    * from 0). A run uses them so that the calls whose lost answer matters most meet a fault in every run.
    */
   readonly forced?: Readonly<Record<string, FaultKind>>;
+  /** Keep a log of every AWS call with its timing (`calls`). Off by default: a long run makes many calls. */
+  readonly callLog?: boolean;
+}
+
+/** One AWS call in the proxy's call log, with its timing in milliseconds since the epoch. */
+export interface CallRecord {
+  readonly service: string;
+  readonly operation: string;
+  readonly write: boolean;
+  readonly kind: FaultKind;
+  /** When the whole request had arrived. */
+  readonly startedAt: number;
+  /**
+   * When the emulator answered the call (it has applied it by then), or when it arrived for a call the emulator
+   * never saw (throttled, 5xx, silent). Unset while the emulator is still working on it.
+   */
+  settledAt?: number;
 }
 
 export interface Decision extends AwsRequest {
@@ -87,6 +104,8 @@ export class FaultProxy {
   writes = 0;
   /** Requests held silent right now. */
   silentOpen = 0;
+  /** Every AWS call in arrival order, when the call log is on (ProxyOptions.callLog). */
+  readonly calls: CallRecord[] = [];
 
   constructor(private readonly options: ProxyOptions) {
     this.upstream = new URL(options.upstream);
@@ -166,6 +185,7 @@ export class FaultProxy {
     if (url.startsWith('/moto-api')) return this.forward(req, body, res, 'pass');
     const decision = this.decide(identify(req.method ?? 'GET', url, req.headers, body.toString('utf8')));
     for (const l of this.listeners) l(decision);
+    const record = this.options.callLog ? this.logCall(decision) : undefined;
     const requestId = randomUUID();
     switch (decision.kind) {
       case 'throttle':
@@ -186,16 +206,41 @@ export class FaultProxy {
       }
       case 'drop':
       case 'pass':
-        return this.forward(req, body, res, decision.kind);
+        return this.forward(req, body, res, decision.kind, () => {
+          if (record) record.settledAt ??= Date.now();
+        });
     }
   }
 
-  private forward(req: IncomingMessage, body: Buffer, res: ServerResponse, kind: 'pass' | 'drop'): Promise<void> {
+  private logCall(d: Decision): CallRecord {
+    const now = Date.now();
+    const forwarded = d.kind === 'pass' || d.kind === 'drop';
+    const record: CallRecord = {
+      service: d.service,
+      operation: d.operation,
+      write: d.write,
+      kind: d.kind,
+      startedAt: now,
+      ...(forwarded ? {} : { settledAt: now }),
+    };
+    this.calls.push(record);
+    return record;
+  }
+
+  /** `settled` is called once the emulator has answered (it applies a call before it answers) or failed. */
+  private forward(
+    req: IncomingMessage,
+    body: Buffer,
+    res: ServerResponse,
+    kind: 'pass' | 'drop',
+    settled?: () => void,
+  ): Promise<void> {
     return new Promise((resolve) => {
       const headers = { ...req.headers, host: this.upstream.host };
       const up = request(
         { host: this.upstream.hostname, port: this.upstream.port, method: req.method, path: req.url, headers },
         (upRes) => {
+          settled?.();
           if (kind === 'drop') {
             // The emulator has applied the call; its whole answer is read and thrown away, then the connection goes.
             upRes.resume();
@@ -211,6 +256,7 @@ export class FaultProxy {
         },
       );
       up.on('error', (err) => {
+        settled?.();
         if (!res.headersSent)
           answer(res, { status: 502, headers: { 'content-type': 'text/plain' }, body: String(err) });
         else res.destroy();
