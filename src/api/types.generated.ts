@@ -59,6 +59,8 @@ export interface EnvironmentSpec {
    * @default {"enabled":false,"maxActive":10,"defaultTTL":"72h"}
    */
   readonly previews: EnvironmentPreviews;
+  /** How Slipway learns of changes made in AWS outside it. */
+  readonly drift?: EnvironmentDrift;
   /**
    * What to do when an AWS resource differs from the spec: Correct (write the spec back and report it) or Report
    * (only report it in status.drift and the Drifted condition). Services inherit it unless they set their own.
@@ -225,6 +227,19 @@ export interface EnvironmentPreviews {
    * @default "72h"
    */
   readonly defaultTTL: string;
+}
+
+export interface EnvironmentDrift {
+  /**
+   * Opt in to drift events: Slipway creates an EventBridge rule matching the CloudTrail management events of the
+   * services it manages, with an SQS queue as its target (a second rule and queue in us-east-1, where Route53 and
+   * CloudFront deliver theirs, when the Environment is in another region), and reconciles the owner of a changed
+   * resource as soon as the event arrives instead of at the next resync. Needs CloudTrail's management events in the
+   * account (a trail is not needed) and the permissions in docs/iam-policy-drift-events.json. The resync stays the
+   * safety net. Default false.
+   * @default false
+   */
+  readonly events: boolean;
 }
 
 /** The observed state of the Environment, written by Slipway after every sync. */
