@@ -1,5 +1,7 @@
 // Typed operator settings, read from the environment once at start-up and validated there, so a bad value stops
 // the process with a clear message instead of surfacing in the middle of a reconcile.
+import { createHash } from 'node:crypto';
+
 export interface Config {
   /** Written into every AWS resource's tags; several clusters may share one AWS account. */
   readonly clusterId: string;
@@ -12,6 +14,14 @@ export interface Config {
   readonly leaseNamespace: string;
   readonly leaseName: string;
   readonly podName: string;
+  /**
+   * How the operator's own AWS calls show in CloudTrail (SLIPWAY_AWS_SESSION_NAME, default `slipway-<clusterId>`,
+   * 2 to 50 of the characters [A-Za-z0-9+=,.@_-]): the session name of every role it assumes (CloudTrail's
+   * `userIdentity.arn` ends in `assumed-role/<role>/<session name>`), and `app/<session name>` in the user agent of
+   * every call. Drift events ignore the calls that carry it. For the operator's own role (IRSA), give the pod the
+   * same value in AWS_ROLE_SESSION_NAME.
+   */
+  readonly awsSessionName: string;
   readonly workers: number;
   readonly logLevel: string;
   /** Default resync when an Environment sets none (the CRD defaults it to 5m). */
@@ -47,6 +57,22 @@ function bool(name: string, value: string | undefined, fallback: boolean): boole
   throw new Error(`${name} must be true or false, got "${value}"`);
 }
 
+/** A role session name that also fits a user agent's app id (50 characters). */
+function sessionName(value: string | undefined, clusterId: string): string {
+  if (value === undefined || value === '') {
+    const name = `slipway-${clusterId}`;
+    return name.length <= 50
+      ? name
+      : `${name.slice(0, 41)}-${createHash('sha256').update(name).digest('hex').slice(0, 8)}`;
+  }
+  if (!/^[\w+=,.@-]{2,50}$/.test(value)) {
+    throw new Error(
+      `SLIPWAY_AWS_SESSION_NAME must be 2 to 50 of the characters A-Z a-z 0-9 + = , . @ _ -, got "${value}"`,
+    );
+  }
+  return value;
+}
+
 /** Parses Go-style durations as the CRDs use them: `90s`, `5m`, `1h30m`, `72h`. */
 export function parseDuration(text: string): number {
   const re = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/gy;
@@ -76,6 +102,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     leaseNamespace: env.SLIPWAY_LEASE_NAMESPACE ?? env.POD_NAMESPACE ?? 'default',
     leaseName: env.SLIPWAY_LEASE_NAME ?? 'slipway-operator',
     podName: env.POD_NAME ?? env.HOSTNAME ?? 'slipway-local',
+    awsSessionName: sessionName(env.SLIPWAY_AWS_SESSION_NAME, clusterId),
     workers: int('SLIPWAY_WORKERS', env.SLIPWAY_WORKERS, 4, 1, 64),
     logLevel: env.SLIPWAY_LOG_LEVEL ?? 'info',
     defaultResyncMs: parseDuration(env.SLIPWAY_DEFAULT_RESYNC ?? '5m'),

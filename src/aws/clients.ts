@@ -11,8 +11,10 @@ import { CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
 import { Route53Client } from '@aws-sdk/client-route-53';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
@@ -29,6 +31,11 @@ export interface AwsClientOptions {
   readonly roleArn?: string;
   /** Session name for AssumeRole; shows in the target account's CloudTrail. */
   readonly roleSessionName?: string;
+  /**
+   * Appended to every call's user agent as `app/<id>` (at most 50 characters); CloudTrail records the user agent, so
+   * drift events can tell Slipway's own calls from others' even where the session name is not Slipway's.
+   */
+  readonly userAgentAppId?: string;
   readonly credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
   readonly onCall?: CallListener;
   /**
@@ -97,6 +104,7 @@ function clientConfig(opts: AwsClientOptions, credentials: AwsClientOptions['cre
     }),
     ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
     ...(credentials ? { credentials } : {}),
+    ...(opts.userAgentAppId ? { userAgentAppId: opts.userAgentAppId } : {}),
   };
 }
 
@@ -232,7 +240,7 @@ export class AwsClients {
       // Buckets per account (the role, or the default credentials), region and family. Route53 and CloudFront are
       // global, their APIs in us-east-1: one bucket per account whatever the Environment's region. With the limits
       // off (against an emulator) throttled attempts are still reported.
-      const global = service === 'route53' || service === 'cloudfront' || service === 'tagging-global';
+      const global = service === 'route53' || service === 'cloudfront' || service.endsWith('-global');
       const scope = {
         service: service.replace(/-global$/, ''),
         account: root.opts.roleArn ?? 'default',
@@ -287,6 +295,23 @@ export class AwsClients {
       'tagging-global',
       (config) => new ResourceGroupsTaggingAPIClient({ ...config, region: 'us-east-1' }),
     );
+  }
+
+  /** EventBridge of the region (drift events' rules). */
+  get events(): EventBridgeClient {
+    return this.get('events', (config) => new EventBridgeClient(config));
+  }
+  /** EventBridge in us-east-1, where CloudTrail delivers the events of Route53 and CloudFront. */
+  get eventsGlobal(): EventBridgeClient {
+    return this.get('events-global', (config) => new EventBridgeClient({ ...config, region: 'us-east-1' }));
+  }
+  /** SQS of the region (drift events' queues). */
+  get sqs(): SQSClient {
+    return this.get('sqs', (config) => new SQSClient(config));
+  }
+  /** SQS in us-east-1, for the queue of the global services' events. */
+  get sqsGlobal(): SQSClient {
+    return this.get('sqs-global', (config) => new SQSClient({ ...config, region: 'us-east-1' }));
   }
 
   /**

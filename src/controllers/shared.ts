@@ -45,6 +45,16 @@ export interface OperatorDeps {
   /** Client-side rate limits on every AWS client (default on), and where their waits are counted. */
   readonly awsRateLimits?: boolean;
   readonly onRateLimitWait?: RateLimitListener;
+  /**
+   * The session name of every assumed role and the app id in every call's user agent (Config.awsSessionName):
+   * how CloudTrail, and so drift events, tell the operator's own calls. Default `slipway-<clusterId>`.
+   */
+  readonly awsSessionName?: string;
+}
+
+/** The operator's session name and user-agent app id. */
+export function sessionNameOf(deps: Pick<OperatorDeps, 'awsSessionName' | 'clusterId'>): string {
+  return deps.awsSessionName ?? `slipway-${deps.clusterId}`;
 }
 
 const clientCache = new WeakMap<OperatorDeps, Map<string, AwsClients>>();
@@ -59,9 +69,8 @@ export function awsFor(deps: OperatorDeps, env: Environment): AwsClients {
     clients = new AwsClients({
       region: env.spec.region,
       ...(deps.awsEndpoint ? { endpoint: deps.awsEndpoint } : {}),
-      ...(env.spec.accountRoleArn
-        ? { roleArn: env.spec.accountRoleArn, roleSessionName: `slipway-${deps.clusterId}` }
-        : {}),
+      ...(env.spec.accountRoleArn ? { roleArn: env.spec.accountRoleArn, roleSessionName: sessionNameOf(deps) } : {}),
+      userAgentAppId: sessionNameOf(deps),
       ...(deps.onAwsCall ? { onCall: deps.onAwsCall } : {}),
       ...(deps.awsRateLimits === false ? { rateLimits: false } : {}),
       ...(deps.onRateLimitWait ? { onRateLimitWait: deps.onRateLimitWait } : {}),

@@ -2,6 +2,7 @@
 // referenced and never modified), the ECS cluster, and for gated environments the Cognito pool, domain, app
 // client (callback URLs exactly the gated hosts) and invited users. Pure.
 import type { Environment } from '../api/index.js';
+import { planDriftEvents } from './drift-events.js';
 import { PlanningError } from './errors.js';
 import { boundedName, hash, ownershipTags } from './naming.js';
 import { ref, type Owner, type Plan, type PlannedResource, type ResourceKind, type PropsByKind } from './plan.js';
@@ -139,6 +140,7 @@ export function planEnvironment(env: Environment, facts: EnvironmentFacts): Plan
       'true, but the gate is disabled: set access.cognito.enabled to true, or required to false',
     );
   }
+  resources.push(...planDriftEvents(env, owner, tags));
   return { owner, resources };
 }
 

@@ -222,6 +222,38 @@ export interface DistributionProps {
   readonly priceClass: string;
 }
 
+/**
+ * An EventBridge rule on the default event bus that sends matching events to one SQS queue (drift events).
+ * `region` is the Environment's, or us-east-1 for the global services' events (Route53, CloudFront).
+ */
+export interface EventRuleProps {
+  /** At most 64 characters. */
+  readonly name: string;
+  readonly region: string;
+  readonly description: string;
+  /** The event pattern as canonical JSON (keys sorted): compared as text. */
+  readonly eventPattern: string;
+  /** The one target: the queue's ARN. */
+  readonly queueArn: Late<string>;
+  /** A disabled rule delivers nothing: drift on this field is a rule someone switched off. */
+  readonly state: 'ENABLED' | 'DISABLED';
+}
+
+/**
+ * An SQS queue whose policy admits only one EventBridge rule (`sqs:SendMessage` with an `aws:SourceArn` condition).
+ * The rule's ARN is derived from the queue's own account and partition, so the queue needs no reference to the
+ * rule (which references the queue).
+ */
+export interface EventQueueProps {
+  /** At most 80 characters. */
+  readonly name: string;
+  readonly region: string;
+  /** The name of the rule, in the same region and account, that may send to the queue. */
+  readonly sourceRuleName: string;
+  /** How long an unhandled event is kept (SQS: 60 s to 14 days). */
+  readonly messageRetentionSeconds: number;
+}
+
 export interface PropsByKind {
   'ec2.SecurityGroup': SecurityGroupProps;
   'ecs.Cluster': ClusterProps;
@@ -240,6 +272,8 @@ export interface PropsByKind {
   'cognito.UserPoolClient': UserPoolClientProps;
   'cognito.User': UserProps;
   'cloudfront.Distribution': DistributionProps;
+  'events.Rule': EventRuleProps;
+  'sqs.Queue': EventQueueProps;
 }
 
 export type ResourceKind = keyof PropsByKind;

@@ -48,6 +48,8 @@ const CREATION_ORDER: readonly ResourceKind[] = [
   'autoscaling.ScalableTarget',
   'route53.Record',
   'cloudfront.Distribution',
+  'sqs.Queue',
+  'events.Rule',
 ];
 
 /** The kind and inventory identifier of a tagged ARN, for the kinds the Tagging API reports. */
@@ -76,6 +78,12 @@ export function kindOfArn(arn: string): { readonly kind: ResourceKind; readonly 
       return resource.startsWith('userpool/') ? { kind: 'cognito.UserPool', identifier: arn } : undefined;
     case 'cloudfront':
       return resource.startsWith('distribution/') ? { kind: 'cloudfront.Distribution', identifier: arn } : undefined;
+    case 'sqs':
+      return resource ? { kind: 'sqs.Queue', identifier: arn } : undefined;
+    case 'events':
+      return resource.startsWith('rule/') && resource.split('/').length === 2
+        ? { kind: 'events.Rule', identifier: arn }
+        : undefined;
     default:
       return undefined;
   }

@@ -6,6 +6,8 @@ import { distribution } from './distribution.js';
 import { dnsRecord } from './dns-record.js';
 import { ecsClusterReconciler } from './ecs-cluster.js';
 import { ecsServiceReconciler } from './ecs-service.js';
+import { eventQueueReconciler } from './event-queue.js';
+import { eventRuleReconciler } from './event-rule.js';
 import { listenerRuleReconciler, listenerRuleUsage } from './listener-rule.js';
 import { listenerReconciler } from './listener.js';
 import { loadBalancerReconciler } from './load-balancer.js';
@@ -37,6 +39,8 @@ export const registry: ReconcilerRegistry = {
   'cognito.UserPoolClient': userPoolClient,
   'cognito.User': cognitoUser,
   'cloudfront.Distribution': distribution,
+  'events.Rule': eventRuleReconciler,
+  'sqs.Queue': eventQueueReconciler,
 };
 
 /** ALB quota headroom for an Environment's status: listener rules and target groups used of their limits. */

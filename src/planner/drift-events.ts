@@ -1,0 +1,138 @@
+// Drift events (spec.drift.events): the EventBridge rule and SQS queue an Environment owns so that a change made in
+// AWS outside Slipway reaches the owner of the changed resource in seconds rather than at the next resync. Pure.
+//
+// CloudTrail delivers a management event to EventBridge ("AWS API Call via CloudTrail") in the region of the call,
+// except for global services: Route53's and CloudFront's arrive in us-east-1. An Environment in another region
+// therefore owns two pairs: one in its region (load balancing, ECS, Application Auto Scaling, CloudWatch Logs,
+// Cognito, EC2 security groups) and one in us-east-1 (Route53, CloudFront). In us-east-1 one pair matches all.
+// Only write events reach EventBridge by default (the rule's state ENABLED), which is all drift needs.
+import type { Environment } from '../api/index.js';
+import { boundedName, hash } from './naming.js';
+import { ref, type Owner, type PlannedResource } from './plan.js';
+
+export const CLOUDTRAIL_DETAIL_TYPE = 'AWS API Call via CloudTrail';
+export const GLOBAL_EVENTS_REGION = 'us-east-1';
+
+/** The services whose events arrive in the Environment's region (EventBridge `source`, i.e. `aws.<service>`). */
+export const REGIONAL_EVENT_SOURCES = [
+  'aws.application-autoscaling',
+  'aws.cognito-idp',
+  'aws.ecs',
+  'aws.elasticloadbalancing',
+  'aws.logs',
+] as const;
+
+/** The global services, whose events arrive in us-east-1. */
+export const GLOBAL_EVENT_SOURCES = ['aws.cloudfront', 'aws.route53'] as const;
+
+/** EC2's events are matched by name: only those that change a security group (or any EC2 resource's tags). */
+export const EC2_EVENT_NAMES = [
+  'AuthorizeSecurityGroupEgress',
+  'AuthorizeSecurityGroupIngress',
+  'CreateTags',
+  'DeleteSecurityGroup',
+  'DeleteTags',
+  'ModifySecurityGroupRules',
+  'RevokeSecurityGroupEgress',
+  'RevokeSecurityGroupIngress',
+  'UpdateSecurityGroupRuleDescriptionsEgress',
+  'UpdateSecurityGroupRuleDescriptionsIngress',
+] as const;
+
+export const DRIFT_LOGICAL = {
+  rule: 'drift-events-rule',
+  queue: 'drift-events-queue',
+  globalRule: 'drift-events-rule-global',
+  globalQueue: 'drift-events-queue-global',
+} as const;
+
+/** An unhandled event is kept an hour: an operator away longer starts with a resync of everything anyway. */
+export const DRIFT_QUEUE_RETENTION_SECONDS = 3600;
+
+/** JSON with object keys sorted at every level: the form event patterns are compared in. */
+export function canonicalJson(value: unknown): string {
+  const sort = (v: unknown): unknown =>
+    Array.isArray(v)
+      ? v.map(sort)
+      : typeof v === 'object' && v !== null
+        ? Object.fromEntries(
+            Object.keys(v)
+              .sort()
+              .map((k) => [k, sort((v as Record<string, unknown>)[k])]),
+          )
+        : v;
+  return JSON.stringify(sort(value));
+}
+
+/** The event pattern of one rule: CloudTrail's API calls of the given sources, plus EC2's security group calls. */
+export function driftEventPattern(sources: readonly string[], ec2: boolean): string {
+  const branches: unknown[] = [{ source: [...sources].sort() }];
+  if (ec2) branches.push({ source: ['aws.ec2'], detail: { eventName: [...EC2_EVENT_NAMES] } });
+  return canonicalJson({
+    'detail-type': [CLOUDTRAIL_DETAIL_TYPE],
+    ...(branches.length > 1 ? { $or: branches } : (branches[0] as object)),
+  });
+}
+
+export function driftEventsEnabled(env: Environment): boolean {
+  return env.spec.drift?.events === true;
+}
+
+/**
+ * The rule and queue pairs of an Environment with drift events on; none otherwise (so turning it off deletes them).
+ * `tags` gives a logical id its ownership and cost tags, as for every other resource of the Environment's plan.
+ */
+export function planDriftEvents(
+  env: Environment,
+  owner: Owner,
+  tags: (logicalId: string) => Record<string, string>,
+): PlannedResource[] {
+  if (!driftEventsEnabled(env)) return [];
+  const ns = owner.namespace;
+  const name = owner.name;
+  // Unique per cluster, namespace and name: several clusters may share an account.
+  const base = ['slipway-drift', ns, name, hash(`${owner.clusterId}/${ns}/${name}`, 6)];
+  const ruleName = boundedName(base, 64);
+  const queueName = boundedName(base, 80);
+  const inRegion = env.spec.region === GLOBAL_EVENTS_REGION;
+  const pair = (region: string, ruleId: string, queueId: string, sources: readonly string[], ec2: boolean) => {
+    const queue: PlannedResource = {
+      id: queueId,
+      kind: 'sqs.Queue',
+      props: {
+        name: queueName,
+        region,
+        sourceRuleName: ruleName,
+        messageRetentionSeconds: DRIFT_QUEUE_RETENTION_SECONDS,
+      },
+      tags: tags(queueId),
+    };
+    const rule: PlannedResource = {
+      id: ruleId,
+      kind: 'events.Rule',
+      props: {
+        name: ruleName,
+        region,
+        description: `Slipway drift events for Environment ${ns}/${name}`,
+        eventPattern: driftEventPattern(sources, ec2),
+        queueArn: ref(queueId, 'arn'),
+        state: 'ENABLED',
+      },
+      tags: tags(ruleId),
+    };
+    return [queue, rule];
+  };
+  if (inRegion) {
+    return pair(
+      env.spec.region,
+      DRIFT_LOGICAL.rule,
+      DRIFT_LOGICAL.queue,
+      [...REGIONAL_EVENT_SOURCES, ...GLOBAL_EVENT_SOURCES],
+      true,
+    );
+  }
+  return [
+    ...pair(env.spec.region, DRIFT_LOGICAL.rule, DRIFT_LOGICAL.queue, REGIONAL_EVENT_SOURCES, true),
+    ...pair(GLOBAL_EVENTS_REGION, DRIFT_LOGICAL.globalRule, DRIFT_LOGICAL.globalQueue, GLOBAL_EVENT_SOURCES, false),
+  ];
+}
