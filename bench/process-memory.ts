@@ -1,0 +1,491 @@
+// `npm run bench:memory [-- --services N --previews P --workers W --steady S --settle-timeout S
+//                         --environment ready|absent --no-rate-limits --no-build --reuse-env --root DIR]`
+//
+// The memory of the production entry point: `node dist/main.js` as a process of its own (built first), watching one
+// namespace of the local environment with the same settings the benchmark's in-process operator uses (client-side
+// rate limits on, leader election off). Its VmRSS and VmHWM come from /proc/<pid>/status and its heap from its own
+// /metrics; nothing is injected into it. Samples:
+//
+//   start    informers synced (/readyz) with no object, queue quiet
+//   synced   one Environment, N Services and P PreviewDeployments created, each reconciled at least once, queue quiet
+//            (or --settle-timeout reached: the result says which)
+//   steady   after --steady seconds more, with the RSS seen every 5 s during that window
+//
+// `--environment ready` (default) makes the Environment Ready in moto first, then creates the workloads, which the
+// operator reconciles against moto for real (Services past the load balancer's quotas and previews past maxActive
+// end where the operator puts them; the result counts the states). `--environment absent` points every workload at
+// an Environment that does not exist: each is reconciled once, fails to find it, and stays in the cache with that
+// status. `--root DIR` runs the dist/main.js of another tree (e.g. `git archive` of a commit, node_modules linked).
+// Writes bench/results/<date>-memory-<N>svc-<P>prev[-absent].json and prints a markdown table.
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Environment, PreviewDeployment, Service } from '../src/api/index.js';
+import { ENVIRONMENT_TYPE, PREVIEW_TYPE, SERVICE_TYPE } from '../src/controllers/resource-types.js';
+import type { KubeObject, ResourceClient, ResourceType } from '../src/runtime/index.js';
+import { startLocalEnvironment, type LocalEnvironment } from '../test/env/index.js';
+import { freePort } from '../test/env/processes.js';
+import { KUBERNETES_VERSION, MOTO_VERSION } from '../test/env/versions.js';
+import { createLandscape, testAws, uniqueSuffix } from '../test/support/aws-fixtures.js';
+import { getTestEnv } from '../test/support/env.js';
+import { installCrds, kubeClient, kubectl } from '../test/support/kube.js';
+import { ENVIRONMENT_NAME, environmentManifest, serviceManifest, serviceName, type Manifest } from './manifests.js';
+import { round } from './metrics.js';
+import { BenchTimeout, until } from './wait.js';
+
+interface Options {
+  readonly services: number;
+  readonly previews: number;
+  readonly workers: number;
+  readonly steadyMs: number;
+  readonly settleTimeoutMs: number;
+  readonly environment: 'ready' | 'absent';
+  readonly build: boolean;
+  readonly reuseEnv: boolean;
+  readonly rateLimits: boolean;
+  /** The tree whose dist/main.js runs (built there first unless --no-build): this checkout by default. */
+  readonly root: string;
+}
+
+function parseOptions(): Options {
+  const { values } = parseArgs({
+    options: {
+      services: { type: 'string', default: '1000' },
+      previews: { type: 'string', default: '1000' },
+      workers: { type: 'string', default: '4' },
+      steady: { type: 'string', default: '120' },
+      'settle-timeout': { type: 'string', default: '1800' },
+      environment: { type: 'string', default: 'ready' },
+      'no-build': { type: 'boolean', default: false },
+      'reuse-env': { type: 'boolean', default: false },
+      'no-rate-limits': { type: 'boolean', default: false },
+      root: { type: 'string', default: join(import.meta.dirname, '..') },
+    },
+  });
+  const int = (name: string, v: string, min: number, max: number) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min || n > max)
+      throw new Error(`--${name} must be an integer from ${min} to ${max}, got "${v}"`);
+    return n;
+  };
+  const environment = values.environment;
+  if (environment !== 'ready' && environment !== 'absent')
+    throw new Error(`--environment must be ready or absent, got "${environment}"`);
+  return {
+    services: int('services', values.services, 0, 5000),
+    previews: int('previews', values.previews, 0, 5000),
+    workers: int('workers', values.workers, 1, 64),
+    steadyMs: int('steady', values.steady, 0, 3600) * 1000,
+    settleTimeoutMs: int('settle-timeout', values['settle-timeout'], 10, 4 * 3600) * 1000,
+    environment,
+    build: !values['no-build'],
+    reuseEnv: values['reuse-env'],
+    rateLimits: !values['no-rate-limits'],
+    root: values.root,
+  };
+}
+
+/** One reading of the operator process. MiB throughout. */
+export interface ProcessSample {
+  readonly atS: number;
+  /** VmRSS: resident now. */
+  readonly rssMiB: number;
+  /** VmHWM: the highest RSS so far. */
+  readonly hwmMiB: number;
+  /** From the operator's /metrics (prom-client's default metrics), when it served them. */
+  readonly heapUsedMiB?: number;
+  readonly heapTotalMiB?: number;
+  readonly externalMiB?: number;
+}
+
+const mib = (bytes: number) => round(bytes / 2 ** 20, 1);
+
+function procStatus(pid: number): { rssMiB: number; hwmMiB: number } {
+  const text = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN);
+  return { rssMiB: round(kib('VmRSS') / 1024, 1), hwmMiB: round(kib('VmHWM') / 1024, 1) };
+}
+
+/** Prometheus text format, summed over every label set of each metric name. */
+function parseMetrics(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#') || line.trim() === '') continue;
+    const m = /^([a-zA-Z_:][\w:]*)(?:\{[^}]*\})?\s+(\S+)/.exec(line);
+    if (!m) continue;
+    const v = Number(m[2]);
+    if (Number.isFinite(v)) out.set(m[1]!, (out.get(m[1]!) ?? 0) + v);
+  }
+  return out;
+}
+
+/** `node dist/main.js`, its log in a file, its probes on a port of its own. */
+class OperatorUnderTest {
+  private readonly child: ChildProcess;
+  readonly startedAt = Date.now();
+
+  constructor(
+    readonly port: number,
+    env: Readonly<Record<string, string>>,
+    readonly logFile: string,
+  ) {
+    const fd = openSync(logFile, 'w');
+    this.child = spawn(process.execPath, [join(root, 'dist/main.js')], {
+      cwd: root,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+      stdio: ['ignore', fd, fd],
+    });
+    closeSync(fd);
+  }
+
+  get pid(): number {
+    const pid = this.child.pid;
+    if (pid === undefined || this.child.exitCode !== null || this.child.signalCode !== null)
+      throw new Error(`the operator process is gone (exit ${this.child.exitCode}, see ${this.logFile})`);
+    return pid;
+  }
+
+  async get(path: string): Promise<{ status: number; body: string }> {
+    const res = await fetch(`http://127.0.0.1:${this.port}${path}`, { signal: AbortSignal.timeout(10_000) });
+    return { status: res.status, body: await res.text() };
+  }
+
+  async metrics(): Promise<Map<string, number>> {
+    return parseMetrics((await this.get('/metrics')).body);
+  }
+
+  async sample(): Promise<ProcessSample> {
+    const proc = procStatus(this.pid);
+    const m = await this.metrics().catch(() => new Map<string, number>());
+    const opt = (name: string, key: string) => (m.has(name) ? { [key]: mib(m.get(name)!) } : {});
+    return {
+      atS: round((Date.now() - this.startedAt) / 1000, 1),
+      ...proc,
+      ...opt('nodejs_heap_size_used_bytes', 'heapUsedMiB'),
+      ...opt('nodejs_heap_size_total_bytes', 'heapTotalMiB'),
+      ...opt('nodejs_external_memory_bytes', 'externalMiB'),
+    };
+  }
+
+  /** Nothing queued and no worker busy, for `quietMs` in a row, as its own /metrics say. */
+  async waitQuiet(quietMs: number, timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    let quietSince = 0;
+    for (;;) {
+      const m = await this.metrics();
+      const busy = (m.get('workqueue_depth') ?? 0) + (m.get('controller_runtime_active_workers') ?? 0);
+      const now = Date.now();
+      if (busy > 0) quietSince = 0;
+      else quietSince ||= now;
+      if (quietSince && now - quietSince >= quietMs) return true;
+      if (now > deadline) return false;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+
+  async stop(): Promise<void> {
+    const c = this.child;
+    if (c.exitCode !== null || c.signalCode !== null) return;
+    await new Promise<void>((resolve) => {
+      const kill = setTimeout(() => c.kill('SIGKILL'), 15_000);
+      c.once('exit', () => {
+        clearTimeout(kill);
+        resolve();
+      });
+      c.kill('SIGTERM');
+    });
+  }
+}
+
+const log = (line: string) => process.stderr.write(`[bench:memory] ${line}\n`);
+const options = parseOptions();
+const root = options.root;
+const here = join(import.meta.dirname, '..');
+const startedAt = new Date();
+
+function previewManifest(namespace: string, i: number, services: number, environment: string): Manifest {
+  const n = i + 1;
+  return {
+    apiVersion: 'slipway.dev/v1alpha1',
+    kind: 'PreviewDeployment',
+    metadata: { name: `pr-${String(n).padStart(4, '0')}`, namespace },
+    spec: {
+      environmentRef: { name: environment },
+      serviceRef: { name: serviceName(i % Math.max(services, 1)) },
+      imageTag: `pr-${n}-9f3c2ab`,
+      pullRequest: {
+        number: n,
+        url: `https://git.shop.test/shop/web/pull/${n}`,
+        branch: `feature-${n}`,
+        commitSha: '9f3c2ab',
+        state: 'open',
+      },
+    },
+  };
+}
+
+async function createAll(client: ResourceClient<KubeObject>, objects: readonly Manifest[]): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < objects.length; i = next++) await client.create(objects[i]!);
+  };
+  await Promise.all(Array.from({ length: 8 }, worker));
+}
+
+type WithStatus = KubeObject & {
+  readonly status?: {
+    readonly observedGeneration?: number;
+    readonly phase?: string;
+    readonly conditions?: readonly { type: string; status: string; reason?: string }[];
+  };
+};
+
+/** How many of the list have been reconciled for their generation, and their states by Ready reason or phase. */
+function states(items: readonly WithStatus[]): { reconciled: number; byState: Record<string, number> } {
+  const byState: Record<string, number> = {};
+  let reconciled = 0;
+  for (const o of items) {
+    if (o.status?.observedGeneration === o.metadata?.generation) reconciled++;
+    const ready = o.status?.conditions?.find((c) => c.type === 'Ready');
+    const key =
+      o.status?.phase ?? (ready ? `Ready=${ready.status}${ready.reason ? ` (${ready.reason})` : ''}` : 'none');
+    byState[key] = (byState[key] ?? 0) + 1;
+  }
+  return { reconciled, byState };
+}
+
+interface Results {
+  startedAt: string;
+  commit: string;
+  dirty: string[];
+  machine: Record<string, unknown>;
+  options: Options;
+  samples: Record<string, ProcessSample>;
+  steadySeries: ProcessSample[];
+  settled?: boolean;
+  settleS?: number;
+  services?: Record<string, number>;
+  previews?: Record<string, number>;
+  error?: string;
+  durationS?: number;
+}
+
+function git(args: string[]): string {
+  try {
+    return execFileSync('git', args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trimEnd();
+  } catch {
+    return '';
+  }
+}
+
+const results: Results = {
+  startedAt: startedAt.toISOString(),
+  commit: git(['rev-parse', 'HEAD']).trim() || process.env.SLIPWAY_BENCH_COMMIT || 'unknown',
+  dirty: git(['status', '--porcelain', '--', 'src'])
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => l.slice(3)),
+  machine: {
+    nproc: cpus().length,
+    cpuModel: cpus()[0]?.model.trim() ?? 'unknown',
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    kubernetes: KUBERNETES_VERSION,
+    moto: MOTO_VERSION,
+    loadAverageStart: round(loadavg()[0]!, 2),
+  },
+  options,
+  samples: {},
+  steadySeries: [],
+};
+
+let env: LocalEnvironment | undefined;
+let operator: OperatorUnderTest | undefined;
+
+async function main(): Promise<void> {
+  if (options.build) {
+    log('npm run build');
+    execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: ['ignore', 2, 2] });
+  }
+  if (options.reuseEnv && process.env.SLIPWAY_KUBECONFIG && process.env.SLIPWAY_AWS_ENDPOINT) {
+    log('reusing the environment named by SLIPWAY_KUBECONFIG and SLIPWAY_AWS_ENDPOINT');
+  } else {
+    env = await startLocalEnvironment({ log: (l) => log(`env: ${l}`), motoEnv: { MOTO_ECS_SERVICE_RUNNING: '1' } });
+    Object.assign(process.env, env.exports);
+  }
+  installCrds();
+  const suffix = uniqueSuffix();
+  const namespace = `mem-${suffix}`;
+  kubectl(['create', 'namespace', namespace]);
+  const aws = testAws();
+  const land = await createLandscape(aws, `mem-${suffix}.shop.test`);
+  aws.destroy();
+  const testEnv = getTestEnv();
+
+  const port = await freePort();
+  const logFile = join(tmpdir(), `slipway-bench-memory-${suffix}.log`);
+  operator = new OperatorUnderTest(
+    port,
+    {
+      KUBECONFIG: testEnv.kubeconfigPath,
+      SLIPWAY_CLUSTER_ID: 'bench',
+      SLIPWAY_AWS_ENDPOINT: testEnv.awsEndpoint,
+      AWS_REGION: testEnv.awsRegion,
+      AWS_ACCESS_KEY_ID: testEnv.awsCredentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: testEnv.awsCredentials.secretAccessKey,
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      SLIPWAY_LEADER_ELECTION: 'false',
+      SLIPWAY_METRICS_PORT: String(port),
+      SLIPWAY_WORKERS: String(options.workers),
+      SLIPWAY_WATCH_NAMESPACE: namespace,
+      SLIPWAY_AWS_RATE_LIMITS: String(options.rateLimits),
+    },
+    logFile,
+  );
+  log(`node dist/main.js: pid ${operator.pid}, port ${port}, log ${logFile}`);
+  const op = operator;
+  await until(
+    'the operator is ready',
+    async () => (await op.get('/readyz').catch(() => undefined))?.status === 200,
+    60_000,
+    100,
+  );
+  await op.waitQuiet(1500, 60_000);
+  results.samples.start = await op.sample();
+  log(`start: ${JSON.stringify(results.samples.start)}`);
+
+  const kube = kubeClient();
+  const raw = (t: ResourceType) => kube.resource<KubeObject>(t);
+  const environments = kube.resource<Environment>(ENVIRONMENT_TYPE);
+  const services = kube.resource<Service>(SERVICE_TYPE);
+  const previews = kube.resource<PreviewDeployment>(PREVIEW_TYPE);
+  const envName = options.environment === 'ready' ? ENVIRONMENT_NAME : 'absent';
+  if (options.environment === 'ready') {
+    const manifest = environmentManifest(namespace, land);
+    const withPreviews: Manifest = {
+      ...manifest,
+      spec: { ...manifest.spec, previews: { enabled: true, maxActive: 50 } },
+    };
+    await raw(ENVIRONMENT_TYPE).create(withPreviews);
+    await until(
+      'the Environment is Ready',
+      async () => {
+        const e = await environments.get({ namespace, name: ENVIRONMENT_NAME });
+        return e.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
+      },
+      600_000,
+      500,
+    );
+    log('Environment Ready');
+  }
+  const serviceObjects = Array.from({ length: options.services }, (_, i) =>
+    serviceManifest(namespace, i, '1.0.0', { environment: envName, prefix: 'svc' }),
+  );
+  const previewObjects = Array.from({ length: options.previews }, (_, i) =>
+    previewManifest(namespace, i, options.services, envName),
+  );
+  const settleStart = Date.now();
+  log(`creating ${options.services} Services and ${options.previews} PreviewDeployments`);
+  await createAll(raw(SERVICE_TYPE), serviceObjects);
+  await createAll(raw(PREVIEW_TYPE), previewObjects);
+  log('created; waiting until each has been reconciled once and the queue is quiet');
+
+  const deadline = settleStart + options.settleTimeoutMs;
+  let settled = false;
+  let lastLog = 0;
+  for (;;) {
+    const s = states((await services.list({ namespace })).items as readonly WithStatus[]);
+    const p = states((await previews.list({ namespace })).items as readonly WithStatus[]);
+    results.services = s.byState;
+    results.previews = p.byState;
+    if (Date.now() - lastLog > 30_000) {
+      lastLog = Date.now();
+      log(
+        `reconciled ${s.reconciled}/${options.services} Services, ${p.reconciled}/${options.previews} previews; rss ${procStatus(op.pid).rssMiB} MiB`,
+      );
+    }
+    if (s.reconciled === options.services && p.reconciled === options.previews) {
+      settled = await op.waitQuiet(3000, Math.max(0, deadline - Date.now()));
+      break;
+    }
+    if (Date.now() > deadline) break;
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+  results.settled = settled;
+  results.settleS = round((Date.now() - settleStart) / 1000, 1);
+  results.samples.synced = await op.sample();
+  log(
+    `synced (${settled ? 'quiet' : 'settle timeout reached'}) after ${results.settleS}s: ${JSON.stringify(results.samples.synced)}`,
+  );
+
+  // The steady window: the operator runs on its own (resyncs, requeues of what is blocked); RSS every 5 s.
+  const steadyEnd = Date.now() + options.steadyMs;
+  while (Date.now() < steadyEnd) {
+    await new Promise((r) => setTimeout(r, Math.min(5000, Math.max(0, steadyEnd - Date.now()))));
+    results.steadySeries.push(await op.sample());
+  }
+  results.samples.steady = await op.sample();
+  const finalS = states((await services.list({ namespace })).items as readonly WithStatus[]);
+  const finalP = states((await previews.list({ namespace })).items as readonly WithStatus[]);
+  results.services = finalS.byState;
+  results.previews = finalP.byState;
+  log(`steady: ${JSON.stringify(results.samples.steady)}`);
+}
+
+function markdown(r: Results): string {
+  const rows = ['start', 'synced', 'steady'].flatMap((k) => {
+    const s = r.samples[k];
+    if (!s) return [];
+    const f = (v: number | undefined) => (v === undefined ? '–' : v.toFixed(1));
+    return [
+      `| ${k} | ${s.atS} | ${f(s.rssMiB)} | ${f(s.hwmMiB)} | ${f(s.heapUsedMiB)} | ${f(s.heapTotalMiB)} | ${f(s.externalMiB)} |`,
+    ];
+  });
+  const series = r.steadySeries.map((s) => s.rssMiB);
+  const counts = (c: Record<string, number> | undefined) =>
+    c
+      ? Object.entries(c)
+          .map(([k, v]) => `${k} ×${v}`)
+          .join(', ')
+      : '–';
+  return [
+    `## node dist/main.js with ${r.options.services} Services and ${r.options.previews} PreviewDeployments (${r.options.environment} Environment)`,
+    '',
+    `commit ${r.commit.slice(0, 7)}${r.dirty.length ? ` (+ uncommitted: ${r.dirty.join(', ')})` : ''}, node ${String(r.machine.node)}`,
+    '',
+    '| sample | s since start | VmRSS MiB | VmHWM MiB | heap used MiB | heap total MiB | external MiB |',
+    '|---|---|---|---|---|---|---|',
+    ...rows,
+    '',
+    `- settled: ${r.settled ? 'every object reconciled once, then quiet' : 'NO (settle timeout reached)'} after ${r.settleS ?? '–'} s`,
+    `- steady window RSS: ${series.length ? `min ${Math.min(...series)}, max ${Math.max(...series)} MiB over ${series.length} readings` : '–'}`,
+    `- Services: ${counts(r.services)}`,
+    `- PreviewDeployments: ${counts(r.previews)}`,
+    ...(r.error ? [`- error: ${r.error}`] : []),
+  ].join('\n');
+}
+
+let code = 0;
+try {
+  await main();
+} catch (err) {
+  results.error = err instanceof Error ? err.message : String(err);
+  log(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  code = err instanceof BenchTimeout ? 2 : 1;
+} finally {
+  await operator?.stop().catch((err: unknown) => log(`operator stop: ${String(err)}`));
+  await env?.stop().catch((err: unknown) => log(`environment stop: ${String(err)}`));
+}
+results.durationS = Math.round((Date.now() - startedAt.getTime()) / 1000);
+const dir = join(here, 'bench', 'results');
+mkdirSync(dir, { recursive: true });
+const file = join(
+  dir,
+  `${startedAt.toISOString().slice(0, 10)}-memory-${options.services}svc-${options.previews}prev${options.environment === 'absent' ? '-absent' : ''}.json`,
+);
+writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
+process.stdout.write(markdown(results) + '\n');
+log(`results written to ${file}`);
+process.exit(code);
