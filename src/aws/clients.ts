@@ -15,7 +15,6 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
 import { Route53Client } from '@aws-sdk/client-route-53';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import type { CallListener, CallOutcome } from './calls.js';
@@ -131,13 +130,29 @@ function instrument<C>(client: C, service: string, onCall: CallListener | undefi
   return client;
 }
 
-/** Credentials from STS AssumeRole, refreshed five minutes before they expire. */
+/**
+ * Credentials from STS AssumeRole, refreshed five minutes before they expire. The STS client module is loaded and
+ * its client made on the first request for credentials: most installations name no role and never need it.
+ */
 function assumeRoleProvider(opts: AwsClientOptions & { roleArn: string }): AwsCredentialIdentityProvider {
-  const sts = instrument(new STSClient(clientConfig(opts, opts.credentials)), 'sts', opts.onCall);
+  let sts:
+    | Promise<{
+        client: import('@aws-sdk/client-sts').STSClient;
+        AssumeRoleCommand: typeof import('@aws-sdk/client-sts').AssumeRoleCommand;
+      }>
+    | undefined;
   let cached: AwsCredentialIdentity | undefined;
   return async () => {
     if (cached?.expiration && cached.expiration.getTime() - Date.now() > 5 * 60_000) return cached;
-    const out = await sts.send(
+    sts ??= import('@aws-sdk/client-sts').then(({ STSClient, AssumeRoleCommand }) => ({
+      client: instrument(new STSClient(clientConfig(opts, opts.credentials)), 'sts', opts.onCall),
+      AssumeRoleCommand,
+    }));
+    const { client, AssumeRoleCommand } = await sts.catch((err: unknown) => {
+      sts = undefined;
+      throw err;
+    });
+    const out = await client.send(
       new AssumeRoleCommand({
         RoleArn: opts.roleArn,
         RoleSessionName: opts.roleSessionName ?? 'slipway-operator',
