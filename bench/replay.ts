@@ -46,6 +46,18 @@ export interface ReplayResult {
   readonly failures: readonly string[];
 }
 
+/**
+ * The minimal call set for N Services, at the operator's concurrency and its client-side rate limits: the writes
+ * each Service's resources need (with the reads those writes cannot do without), plus one read per resource kind.
+ * No implementation can converge with fewer calls; the operator's cold phase is measured against it.
+ */
+export interface MinimalReplay {
+  readonly services: number;
+  readonly wallMs: number;
+  readonly calls: number;
+  readonly failed: number;
+}
+
 export function sharedResources(env: Environment, land: Landscape): SharedResources {
   const s = env.status;
   const lb = s?.loadBalancer;
@@ -218,4 +230,52 @@ export async function runReplay(
     notReplayed,
     failures,
   };
+}
+
+/** One read per resource kind a Service has: the least a converging implementation must look at. */
+const ONE_READ_PER_KIND = [
+  'logs:DescribeLogGroups',
+  'ecs:DescribeTaskDefinition',
+  'elbv2:DescribeTargetGroups',
+  'elbv2:DescribeRules',
+  'ecs:DescribeServices',
+  'application-autoscaling:DescribeScalableTargets',
+  'application-autoscaling:DescribeScalingPolicies',
+  'route53:ListResourceRecordSets',
+];
+
+/** The minimal replay, through `aws`, which carries the operator's rate limits. */
+export async function runMinimalReplay(
+  aws: AwsClients,
+  shared: SharedResources,
+  opts: { readonly services: number; readonly concurrency: number; readonly tag: string },
+): Promise<MinimalReplay> {
+  const failures: string[] = [];
+  const perService =
+    Object.values(REPLAYED_WRITES).reduce((a, b) => a + b, 0) +
+    Object.values(REPLAY_WRITE_READS).reduce((a, b) => a + b, 0);
+  let next = 0;
+  let calls = 0;
+  let failed = 0;
+  let first: ReplayedService | undefined;
+  const t0 = performance.now();
+  const worker = async () => {
+    for (let i = next++; i < opts.services; i = next++) {
+      try {
+        const svc = await replayWrites(aws, shared, `rm-${opts.tag}-${i}`, 47_000 + i);
+        first ??= svc;
+      } catch (err) {
+        failed++;
+        failures.push(String(err));
+      }
+      calls += perService;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(opts.concurrency, opts.services) }, worker));
+  for (const op of ONE_READ_PER_KIND) {
+    if (!first) break;
+    calls++;
+    await READS[op]!(aws, shared, first).catch(() => failed++);
+  }
+  return { services: opts.services, wallMs: round(performance.now() - t0, 0), calls, failed };
 }

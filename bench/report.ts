@@ -4,7 +4,7 @@ import type { BenchOptions } from './context.js';
 import type { MemorySample } from './memory.js';
 import { round, sum } from './metrics.js';
 import type { ColdResult, FanOutResult, IdleResult, PhaseCost, SingleResult, SteadyResult } from './phases.js';
-import type { ReplayResult } from './replay.js';
+import type { MinimalReplay, ReplayResult } from './replay.js';
 import { REPLAY_WRITE_READS, REPLAYED_WRITES } from './replay-calls.js';
 import { rateFloor } from './rate-floor.js';
 
@@ -48,6 +48,7 @@ export interface BenchResults {
   readonly togetherIdle?: IdleResult;
   readonly memory: Readonly<Record<string, MemorySample>>;
   readonly replay?: ReplayResult;
+  readonly minimalReplay?: MinimalReplay;
   readonly checks: readonly Check[];
   readonly error?: string;
 }
@@ -246,6 +247,16 @@ export function renderMarkdown(r: BenchResults): string {
     'Concurrent calls inside one reconcile overlap, so the AWS sum can exceed the reconcile sum; the share is an upper bound.',
     '',
   );
+  if (r.minimalReplay && r.cold) {
+    const m = r.minimalReplay;
+    out.push(
+      `Against the minimal call set (the writes of ${m.services} Services and one read per kind, ${r.options.workers} ` +
+        `at a time, at the same rate limits): ${m.calls} calls in ${s(m.wallMs)}${m.failed > 0 ? ` (${m.failed} failed)` : ''}. ` +
+        `The operator's cold phase took **${round(r.cold.doneMs / m.wallMs, 2)}×** the time and ` +
+        `**${round(r.cold.calls.total / m.calls, 2)}×** the calls.`,
+      '',
+    );
+  }
   if (r.replay) {
     const rp = r.replay;
     out.push(

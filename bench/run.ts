@@ -13,6 +13,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Environment, Service } from '../src/api/index.js';
+import { AwsClients } from '../src/aws/clients.js';
+import { RateLimits } from '../src/aws/rate-limits.js';
 import { ENVIRONMENT_TYPE, SERVICE_TYPE } from '../src/controllers/resource-types.js';
 import type { Operator } from '../src/operator.js';
 import type { KubeObject } from '../src/runtime/index.js';
@@ -38,7 +40,7 @@ import {
   type SteadyResult,
 } from './phases.js';
 import { renderMarkdown, type BenchResults, type Check } from './report.js';
-import { runReplay, sharedResources } from './replay.js';
+import { runMinimalReplay, runReplay, sharedResources } from './replay.js';
 
 function rollouts(v: string): BenchOptions['ecsRollouts'] {
   if (v === 'complete' || v === 'never') return v;
@@ -276,6 +278,22 @@ async function main(): Promise<void> {
           : results.replay.failures.slice(0, 3).join('; '),
     });
   }
+  // The minimal call set, at the operator's concurrency and rate limits (fresh buckets): what the cold phase is
+  // measured against.
+  const testEnv = getTestEnv();
+  const limited = new AwsClients({
+    region: testEnv.awsRegion,
+    endpoint: testEnv.awsEndpoint,
+    credentials: testEnv.awsCredentials,
+    rateLimitRegistry: new RateLimits(),
+  });
+  log(`minimal replay: the writes of ${n} Services and one read per kind, ${options.workers} at a time`);
+  results.minimalReplay = await runMinimalReplay(limited, sharedResources(envObj, land), {
+    services: n,
+    concurrency: options.workers,
+    tag: suffix,
+  });
+  limited.destroy();
   aws.destroy();
 }
 
