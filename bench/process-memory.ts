@@ -1,5 +1,5 @@
 // `npm run bench:memory [-- --services N --previews P --workers W --steady S --settle-timeout S
-//                         --environment ready|absent --no-rate-limits --no-build --reuse-env --root DIR]`
+//                         --environment ready|absent --no-rate-limits --no-build --reuse-env --root DIR --label L]`
 //
 // The memory of the production entry point: `node dist/main.js` as a process of its own (built first), watching one
 // namespace of the local environment with the same settings the benchmark's in-process operator uses (client-side
@@ -16,7 +16,7 @@
 // end where the operator puts them; the result counts the states). `--environment absent` points every workload at
 // an Environment that does not exist: each is reconciled once, fails to find it, and stays in the cache with that
 // status. `--root DIR` runs the dist/main.js of another tree (e.g. `git archive` of a commit, node_modules linked).
-// Writes bench/results/<date>-memory-<N>svc-<P>prev[-absent].json and prints a markdown table.
+// Writes bench/results/<date>-memory-<N>svc-<P>prev[-absent][-L].json and prints a markdown table.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
@@ -47,6 +47,8 @@ interface Options {
   readonly rateLimits: boolean;
   /** The tree whose dist/main.js runs (built there first unless --no-build): this checkout by default. */
   readonly root: string;
+  /** Appended to the result file's name, to keep runs of several trees apart. */
+  readonly label: string;
 }
 
 function parseOptions(): Options {
@@ -62,6 +64,7 @@ function parseOptions(): Options {
       'reuse-env': { type: 'boolean', default: false },
       'no-rate-limits': { type: 'boolean', default: false },
       root: { type: 'string', default: join(import.meta.dirname, '..') },
+      label: { type: 'string', default: '' },
     },
   });
   const int = (name: string, v: string, min: number, max: number) => {
@@ -84,6 +87,7 @@ function parseOptions(): Options {
     reuseEnv: values['reuse-env'],
     rateLimits: !values['no-rate-limits'],
     root: values.root,
+    label: values.label,
   };
 }
 
@@ -483,7 +487,7 @@ const dir = join(here, 'bench', 'results');
 mkdirSync(dir, { recursive: true });
 const file = join(
   dir,
-  `${startedAt.toISOString().slice(0, 10)}-memory-${options.services}svc-${options.previews}prev${options.environment === 'absent' ? '-absent' : ''}.json`,
+  `${startedAt.toISOString().slice(0, 10)}-memory-${options.services}svc-${options.previews}prev${options.environment === 'absent' ? '-absent' : ''}${options.label ? `-${options.label}` : ''}.json`,
 );
 writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
 process.stdout.write(markdown(results) + '\n');
