@@ -12,8 +12,10 @@ import { environmentReconciler } from './controllers/environment.js';
 import { previewReconciler } from './controllers/preview.js';
 import { previewIsLive } from './controllers/preview-hosts.js';
 import { serviceReconciler } from './controllers/service.js';
-import { awsIdentifiersOf, BY_AWS_IDENTIFIER, type OperatorDeps } from './controllers/shared.js';
+import { awsFor, awsIdentifiersOf, BY_AWS_IDENTIFIER, type OperatorDeps } from './controllers/shared.js';
 import { BY_ENVIRONMENT, environmentKeyOf } from './controllers/workload.js';
+import { DriftEventPoller, type DriftQueue } from './events/drift-events.js';
+import { driftEventsEnabled } from './planner/drift-events.js';
 
 /** The informer index of previews by the Service they copy: `namespace/name`. */
 const BY_SERVICE = 'service';
@@ -40,6 +42,8 @@ export interface Operator {
   idle(): boolean;
   /** `Kind/namespace/name` of the custom resources whose inventory holds this AWS identifier (ARN, id or name). */
   ownersOf(identifier: string): string[];
+  /** Polls the drift events queues of Environments with spec.drift.events, while this operator leads. */
+  readonly driftEvents: DriftEventPoller;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -152,6 +156,7 @@ export function createOperator(opts: OperatorOptions): Operator {
     awsRateLimits: config.awsRateLimits,
     onRateLimitWait: rateLimitMetrics(registry),
     awsTimeouts: { connectMs: config.awsConnectTimeoutMs, requestMs: config.awsRequestTimeoutMs },
+    awsSessionName: config.awsSessionName,
   };
 
   const common = { logger, registry, workers: config.workers, periodicRequeueMs: config.defaultResyncMs };
@@ -211,17 +216,53 @@ export function createOperator(opts: OperatorOptions): Operator {
 
   const informers = [environments, services, previews];
   const controllers = [envController, svcController, previewController];
+  const ownersOf = (identifier: string): string[] => [
+    ...environments.byIndex(BY_AWS_IDENTIFIER, identifier).map((o) => `Environment/${keyOf(o)}`),
+    ...services.byIndex(BY_AWS_IDENTIFIER, identifier).map((o) => `Service/${keyOf(o)}`),
+    ...previews.byIndex(BY_AWS_IDENTIFIER, identifier).map((o) => `PreviewDeployment/${keyOf(o)}`),
+  ];
+  // Drift events: the queues in the inventories of Environments that have them on (and are not being deleted).
+  const controllerOfKind: Readonly<Record<string, Controller>> = {
+    Environment: envController,
+    Service: svcController,
+    PreviewDeployment: previewController,
+  };
+  const driftEvents = new DriftEventPoller({
+    queues: () =>
+      environments
+        .list()
+        .filter((env) => driftEventsEnabled(env) && !env.metadata.deletionTimestamp)
+        .flatMap((env): DriftQueue[] =>
+          (env.status?.resources ?? []).flatMap((r) =>
+            r.kind === 'sqs.Queue' && r.arn ? [{ arn: r.arn, aws: awsFor(deps, env) }] : [],
+          ),
+        ),
+    ownersOf,
+    enqueue: (owner) => {
+      const [kind = '', ...key] = owner.split('/');
+      controllerOfKind[kind]?.enqueue(key.join('/'));
+    },
+    own: { sessionName: config.awsSessionName, userAgentAppId: config.awsSessionName },
+    log: logger.child({ component: 'drift-events' }),
+    registry,
+    // The long poll fits in one attempt of an AWS call (SLIPWAY_AWS_REQUEST_TIMEOUT), with 5 s to spare.
+    waitSeconds: Math.min(20, Math.floor(config.awsRequestTimeoutMs / 1000) - 5),
+  });
+  const refreshDriftEvents = () => driftEvents.refresh();
+  environments.addHandlers({ onAdd: refreshDriftEvents, onUpdate: refreshDriftEvents, onDelete: refreshDriftEvents });
   let running = false;
   const startControllers = async (signal?: AbortSignal) => {
     for (const i of informers) i.start();
     await Promise.all(informers.map((i) => i.waitForSync(signal)));
     for (const c of controllers) c.start();
+    driftEvents.start();
     running = true;
     logger.info({ identity }, 'controllers started');
   };
   const stopControllers = async () => {
     if (!running) return;
     running = false;
+    await driftEvents.stop();
     await Promise.all(controllers.map((c) => c.stop()));
     await Promise.all(informers.map((i) => i.stop()));
   };
@@ -246,11 +287,8 @@ export function createOperator(opts: OperatorOptions): Operator {
       return health;
     },
     idle: () => controllers.every((c) => c.queue.length === 0 && c.queue.processingLength === 0),
-    ownersOf: (identifier) => [
-      ...environments.byIndex(BY_AWS_IDENTIFIER, identifier).map((o) => `Environment/${keyOf(o)}`),
-      ...services.byIndex(BY_AWS_IDENTIFIER, identifier).map((o) => `Service/${keyOf(o)}`),
-      ...previews.byIndex(BY_AWS_IDENTIFIER, identifier).map((o) => `PreviewDeployment/${keyOf(o)}`),
-    ],
+    ownersOf,
+    driftEvents,
     async start() {
       if (opts.serveHealth !== false) {
         health = await startHealthServer({

@@ -77,7 +77,11 @@ async function observeRule(
   };
 }
 
-async function putRule(ctx: ReconcileContext, desired: Desired<'events.Rule'>, withTags: boolean): Promise<void> {
+/**
+ * PutRule creates or updates by name. It always carries the tags (an existing rule keeps its own): the IAM policy
+ * admits PutRule only with Slipway's tag in the request.
+ */
+async function putRule(ctx: ReconcileContext, desired: Desired<'events.Rule'>): Promise<void> {
   const p = desired.props;
   await eventsIn(ctx, p.region).send(
     new PutRuleCommand({
@@ -85,7 +89,7 @@ async function putRule(ctx: ReconcileContext, desired: Desired<'events.Rule'>, w
       Description: p.description,
       EventPattern: p.eventPattern,
       State: p.state,
-      ...(withTags ? { Tags: Object.entries(desired.tags).map(([Key, Value]) => ({ Key, Value })) } : {}),
+      Tags: Object.entries(desired.tags).map(([Key, Value]) => ({ Key, Value })),
     }),
   );
 }
@@ -114,7 +118,7 @@ export const eventRuleReconciler: KindReconciler<'events.Rule'> = {
 
   async create(ctx, desired) {
     // PutRule is idempotent by name: sent again after a lost answer, it updates the same rule.
-    await putRule(ctx, desired, true);
+    await putRule(ctx, desired);
     await putTarget(ctx, desired);
     const created = await observeRule(ctx, desired.props.region, desired.props.name);
     if (!created) throw new Error(`rule ${desired.props.name} was created but cannot be described`);
@@ -122,7 +126,7 @@ export const eventRuleReconciler: KindReconciler<'events.Rule'> = {
   },
 
   async update(ctx, desired, observed, changes) {
-    if (changes.some((c) => c.path !== 'queueArn')) await putRule(ctx, desired, false);
+    if (changes.some((c) => c.path !== 'queueArn')) await putRule(ctx, desired);
     if (changes.some((c) => c.path === 'queueArn')) await putTarget(ctx, desired);
     return { ...observed, props: { ...desired.props } };
   },

@@ -1,4 +1,5 @@
-// docs/iam-policy.json must allow every AWS call the operator makes and nothing it does not, and confine writes to
+// docs/iam-policy.json (with docs/iam-policy-drift-events.json, the permissions of drift events in a second managed
+// policy of their own) must allow every AWS call the operator makes and nothing it does not, and confine writes to
 // resources carrying Slipway's ownership tag wherever IAM can express it. The calls are read from the source
 // (`new XxxCommand(` and `paginateXxx(` of each @aws-sdk client), so a new call without a policy change fails here.
 import assert from 'node:assert/strict';
@@ -16,6 +17,8 @@ const PREFIX: Readonly<Record<string, string>> = {
   'client-ec2': 'ec2',
   'client-ecs': 'ecs',
   'client-elastic-load-balancing-v2': 'elasticloadbalancing',
+  'client-eventbridge': 'events',
+  'client-sqs': 'sqs',
   'client-route-53': 'route53',
   'client-sts': 'sts',
   'client-resource-groups-tagging-api': 'tag',
@@ -24,6 +27,7 @@ const PREFIX: Readonly<Record<string, string>> = {
 /** Operations whose IAM actions are not simply `prefix:Operation`. */
 const ACTIONS_OF_OPERATION: Readonly<Record<string, readonly string[]>> = {
   'cloudfront:CreateDistributionWithTags': ['cloudfront:CreateDistribution', 'cloudfront:TagResource'],
+  'sqs:DeleteMessageBatch': ['sqs:DeleteMessage'],
 };
 
 /** Creates that carry tags are authorized a second time, for the tagging action. */
@@ -37,7 +41,9 @@ const TAG_ON_CREATE: Readonly<Record<string, string>> = {
   'elasticloadbalancing:CreateLoadBalancer': 'elasticloadbalancing:AddTags',
   'elasticloadbalancing:CreateRule': 'elasticloadbalancing:AddTags',
   'elasticloadbalancing:CreateTargetGroup': 'elasticloadbalancing:AddTags',
+  'events:PutRule': 'events:TagResource',
   'logs:CreateLogGroup': 'logs:TagResource',
+  'sqs:CreateQueue': 'sqs:TagQueue',
 };
 
 /** Permissions that no SDK call names. */
@@ -71,8 +77,12 @@ interface Policy {
   readonly Statement: readonly Statement[];
 }
 
-const policyText = readFileSync(join(REPO_ROOT, 'docs', 'iam-policy.json'), 'utf8');
-const policy = JSON.parse(policyText) as Policy;
+/** Each managed policy must fit on its own; together they must allow exactly what the operator calls. */
+const POLICY_FILES = ['iam-policy.json', 'iam-policy-drift-events.json'] as const;
+const policies = POLICY_FILES.map((file) => {
+  const text = readFileSync(join(REPO_ROOT, 'docs', file), 'utf8');
+  return { file, text, policy: JSON.parse(text) as Policy };
+});
 const list = (v: string | readonly string[]): readonly string[] => (typeof v === 'string' ? [v] : v);
 const allows = (pattern: string, action: string) =>
   new RegExp(
@@ -133,7 +143,7 @@ function requiredActions(): Map<string, string> {
   return out;
 }
 
-const allowStatements = policy.Statement.filter((s) => s.Effect === 'Allow');
+const allowStatements = policies.flatMap(({ policy }) => policy.Statement.filter((s) => s.Effect === 'Allow'));
 const tagConfined = (s: Statement) =>
   Object.values(s.Condition ?? {}).some((kv) =>
     Object.entries(kv).some(
@@ -197,8 +207,8 @@ test('every write is confined by the ownership tag, except the ones IAM cannot c
   );
 });
 
-test('the policy is well-formed and fits one managed policy', () => {
-  assert.equal(policy.Version, '2012-10-17');
+test('each policy is well-formed and fits one managed policy', () => {
+  for (const { file, policy } of policies) assert.equal(policy.Version, '2012-10-17', file);
   const sids = allowStatements.map((s) => s.Sid);
   assert.equal(new Set(sids).size, sids.length, 'Sids are unique');
   assert.ok(
@@ -206,6 +216,8 @@ test('the policy is well-formed and fits one managed policy', () => {
     'Sids are alphanumeric',
   );
   // IAM counts a managed policy's size without whitespace; 6,144 characters at most.
-  const size = policyText.replace(/\s+/g, '').length;
-  assert.ok(size <= 6144, `${size} characters`);
+  for (const { file, text } of policies) {
+    const size = text.replace(/\s+/g, '').length;
+    assert.ok(size <= 6144, `${file}: ${size} characters`);
+  }
 });
