@@ -521,6 +521,25 @@ describe('Application Auto Scaling', () => {
   });
 });
 
+/** An ECS service running task definition `td` and its scalable target (1 to 3 tasks), as a Service plans them. */
+function scaledService(name: string, tags: (id: string) => Record<string, string>): PlannedResource[] {
+  return [
+    {
+      id: 'svc',
+      kind: 'ecs.Service',
+      props: { ...serviceProps(name, ''), taskDefinitionArn: ref('td', 'arn') },
+      tags: tags('svc'),
+    },
+    {
+      id: 'scaling',
+      kind: 'autoscaling.ScalableTarget',
+      props: { resourceId: `service/${clusterName}/${name}`, minCapacity: 1, maxCapacity: 3 },
+      tags: tags('scaling'),
+      after: ['svc'],
+    },
+  ];
+}
+
 describe('applyPlan with the ECS kinds', () => {
   const plan = (who: Owner, resources: readonly PlannedResource[]): Plan => ({ owner: who, resources });
 
@@ -544,19 +563,7 @@ describe('applyPlan with the ECS kinds', () => {
         props: { ...td, container: { ...td.container, logGroup: ref('logs', 'name') } },
         tags: tags('td'),
       },
-      {
-        id: 'svc',
-        kind: 'ecs.Service',
-        props: { ...serviceProps(svcName, ''), taskDefinitionArn: ref('td', 'arn') },
-        tags: tags('svc'),
-      },
-      {
-        id: 'scaling',
-        kind: 'autoscaling.ScalableTarget',
-        props: { resourceId, minCapacity: 1, maxCapacity: 3 },
-        tags: tags('scaling'),
-        after: ['svc'],
-      },
+      ...scaledService(svcName, tags),
       {
         id: 'cpu',
         kind: 'autoscaling.ScalingPolicy',
@@ -615,19 +622,7 @@ describe('applyPlan with the ECS kinds', () => {
     const resourceId = `service/${clusterName}/${name}`;
     const resources: PlannedResource[] = [
       { id: 'td', kind: 'ecs.TaskDefinition', props: taskDefinitionProps(name), tags: tags('td') },
-      {
-        id: 'svc',
-        kind: 'ecs.Service',
-        props: { ...serviceProps(name, ''), taskDefinitionArn: ref('td', 'arn') },
-        tags: tags('svc'),
-      },
-      {
-        id: 'scaling',
-        kind: 'autoscaling.ScalableTarget',
-        props: { resourceId, minCapacity: 1, maxCapacity: 3 },
-        tags: tags('scaling'),
-        after: ['svc'],
-      },
+      ...scaledService(name, tags),
     ];
     const p = plan(who, resources);
     const first = await applyPlan(pass(), registry, p, { mode: 'apply', inventory: [] });
@@ -700,19 +695,7 @@ describe('applyPlan with the ECS kinds', () => {
         props: { ...td, container: { ...td.container, logGroup: ref('logs', 'name') } },
         tags: tags('td'),
       },
-      {
-        id: 'svc',
-        kind: 'ecs.Service',
-        props: { ...serviceProps(name, ''), taskDefinitionArn: ref('td', 'arn') },
-        tags: tags('svc'),
-      },
-      {
-        id: 'scaling',
-        kind: 'autoscaling.ScalableTarget',
-        props: { resourceId, minCapacity: 1, maxCapacity: 3 },
-        tags: tags('scaling'),
-        after: ['svc'],
-      },
+      ...scaledService(name, tags),
     ];
     const p = plan(who, resources);
     const first = await applyPlan(pass(), registry, p, { mode: 'apply', inventory: [] });
