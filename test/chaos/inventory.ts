@@ -185,12 +185,22 @@ export async function readInventory(aws: AwsClients, scope: InventoryScope): Pro
   }
 
   // Application Auto Scaling has no tags in the emulator: in this run's own emulator, every ECS target is ours.
-  const targets = (await aws.autoscaling.send(new DescribeScalableTargetsCommand({ ServiceNamespace: 'ecs' })))
-    .ScalableTargets;
-  for (const t of targets ?? []) add('autoscaling.ScalableTarget', t.ResourceId!, t.ResourceId!);
-  const policies = (await aws.autoscaling.send(new DescribeScalingPoliciesCommand({ ServiceNamespace: 'ecs' })))
-    .ScalingPolicies;
-  for (const p of policies ?? []) add('autoscaling.ScalingPolicy', p.PolicyARN!, `${p.ResourceId}#${p.PolicyName}`);
+  // Both listings are paged (50 a page): every page is read.
+  for (let token: string | undefined, first = true; first || token; first = false) {
+    const page = await aws.autoscaling.send(
+      new DescribeScalableTargetsCommand({ ServiceNamespace: 'ecs', MaxResults: 50, NextToken: token }),
+    );
+    for (const t of page.ScalableTargets ?? []) add('autoscaling.ScalableTarget', t.ResourceId!, t.ResourceId!);
+    token = page.NextToken;
+  }
+  for (let token: string | undefined, first = true; first || token; first = false) {
+    const page = await aws.autoscaling.send(
+      new DescribeScalingPoliciesCommand({ ServiceNamespace: 'ecs', MaxResults: 50, NextToken: token }),
+    );
+    for (const p of page.ScalingPolicies ?? [])
+      add('autoscaling.ScalingPolicy', p.PolicyARN!, `${p.ResourceId}#${p.PolicyName}`);
+    token = page.NextToken;
+  }
 
   // Route53 records carry no tags: the alias A records and their owner TXT records in the run's zone.
   const records: ResourceRecordSet[] = [];
