@@ -183,12 +183,14 @@ export function customResourceReconciler<
     return mapped;
   }
 
-  async function remove(obj: T, ctx: HookContext): Promise<Result | MappedOutcome> {
-    if (!hasFinalizer(obj, FINALIZER)) return { requeue: false };
+  async function remove(read: T, ctx: HookContext): Promise<Result | MappedOutcome> {
+    if (!hasFinalizer(read, FINALIZER)) return { requeue: false };
+    let obj = read;
     // Said at once, before lookups and a pass that may take a while: the object is on its way out, not Ready.
+    // The finalizer is removed from the object this write returns: the one read has an outdated resourceVersion.
     if (!obj.status?.conditions?.some((c) => c.type === 'Deleting')) {
       const conditions = mergeConditions(obj.status?.conditions, deletingConditions(undefined), undefined, ctx.now);
-      await statusWriter.write(obj, { ...obj.status, conditions } as unknown as Status);
+      obj = (await statusWriter.write(obj, { ...obj.status, conditions } as unknown as Status)).object;
     }
     const prepared = await hooks.prepareDeletion(obj, ctx);
     if (isStop<S>(prepared)) return stopWith(obj, prepared, ctx, 'deleting');
