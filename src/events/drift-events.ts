@@ -1,7 +1,7 @@
 // Drift events: long-polls the SQS queues that Environments with spec.drift.events own, maps each CloudTrail event
 // to the custom resource owning the changed AWS resource (cloudtrail.ts, then the owners index), enqueues that
 // resource only, and deletes the message once handled. Runs only while the operator leads; the periodic resync
-// stays the safety net for whatever an event misses (CloudTrail delivers within minutes at worst, and best effort).
+// stays the safety net for whatever an event misses (CloudTrail delivers to EventBridge on a best-effort basis).
 //
 // Every wait has a deadline: a receive waits at most WaitTimeSeconds on the server and is abandoned a little after
 // that on the client, and the poller's abort signal (shutdown, leadership lost) ends a receive at once. A message

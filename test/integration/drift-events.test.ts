@@ -1,0 +1,473 @@
+// Drift events end to end: a real kube-apiserver, the operator in-process and moto. An Environment with
+// spec.drift.events owns an EventBridge rule and an SQS queue; CloudTrail-shaped events, injected with PutEvents
+// (moto delivers EventBridge to SQS but emits no CloudTrail events), reach the queue through the rule, and the
+// operator reconciles exactly the custom resource owning the changed resource, ignores its own calls and malformed
+// events, and deletes every message. Reconciles are counted per key from the controllers' own log lines.
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { after, before, describe, test } from 'node:test';
+import { DescribeUserPoolClientCommand, UpdateUserPoolClientCommand } from '@aws-sdk/client-cognito-identity-provider';
+import { DescribeServicesCommand, UpdateServiceCommand } from '@aws-sdk/client-ecs';
+import { DescribeRulesCommand, ModifyRuleCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
+import {
+  DescribeRuleCommand,
+  ListTagsForResourceCommand,
+  ListTargetsByRuleCommand,
+  PutEventsCommand,
+} from '@aws-sdk/client-eventbridge';
+import { ChangeResourceRecordSetsCommand, ListResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
+import { GetQueueAttributesCommand, GetQueueUrlCommand } from '@aws-sdk/client-sqs';
+import pino from 'pino';
+import type { Environment, Service } from '../../src/api/index.js';
+import type { AwsClients } from '../../src/aws/clients.js';
+import { loadConfig } from '../../src/config.js';
+import { ENVIRONMENT_TYPE, SERVICE_TYPE } from '../../src/controllers/resource-types.js';
+import { createOperator, type Operator } from '../../src/operator.js';
+import { createLandscape, testAws, uniqueSuffix, type Landscape } from '../support/aws-fixtures.js';
+import { getTestEnv } from '../support/env.js';
+import { createNamespace, eventually, installCrds, kubeClient, kubectl, waitForCondition } from '../support/kube.js';
+import { apply, environmentYaml, serviceYaml } from '../support/manifests.js';
+
+const suffix = uniqueSuffix();
+const ns = `drift-${suffix}`;
+const baseDomain = `drift-${suffix}.shop.test`;
+const kube = kubeClient();
+const environments = kube.resource<Environment>(ENVIRONMENT_TYPE);
+const services = kube.resource<Service>(SERVICE_TYPE);
+const ACCOUNT = '123456789012';
+/** The operator's session name in these tests: SLIPWAY_AWS_SESSION_NAME's default for cluster id `test`. */
+const OWN_SESSION = 'slipway-test';
+
+let aws: AwsClients;
+let land: Landscape;
+let operator: Operator;
+
+/** Reconciles finished per `controller/namespace/name`, from the controllers' log lines. */
+const reconciles = new Map<string, number>();
+const FINISHED = /^(reconciled|reconcile failed)/;
+const logSink = new Writable({
+  write(chunk: Buffer, _enc, done) {
+    for (const line of chunk.toString('utf8').split('\n')) {
+      if (!line.includes('"reconcileId"')) continue;
+      const entry = JSON.parse(line) as { controller?: string; key?: string; msg?: string };
+      if (entry.controller && entry.key && FINISHED.test(entry.msg ?? '')) {
+        const k = `${entry.controller}/${entry.key}`;
+        reconciles.set(k, (reconciles.get(k) ?? 0) + 1);
+      }
+    }
+    done();
+  },
+});
+
+async function startCountingOperator(): Promise<Operator> {
+  const env = getTestEnv();
+  const config = loadConfig({
+    SLIPWAY_CLUSTER_ID: 'test',
+    SLIPWAY_AWS_ENDPOINT: env.awsEndpoint,
+    AWS_REGION: env.awsRegion,
+    SLIPWAY_LEADER_ELECTION: 'false',
+    SLIPWAY_METRICS_PORT: '0',
+    SLIPWAY_WORKERS: '4',
+  });
+  process.env.AWS_ACCESS_KEY_ID ??= env.awsCredentials.accessKeyId;
+  process.env.AWS_SECRET_ACCESS_KEY ??= env.awsCredentials.secretAccessKey;
+  const logger = pino({ level: 'debug' }, logSink);
+  const op = createOperator({ config, kubeConfig: env.kubeConfig, logger });
+  await op.start();
+  return op;
+}
+
+async function counter(name: string, labels: Record<string, string> = {}): Promise<number> {
+  const metric = await operator.registry.getSingleMetric(name)?.get();
+  return (metric?.values ?? [])
+    .filter((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x))
+    .reduce((n, v) => n + v.value, 0);
+}
+
+const inventory = (obj: { status?: { resources?: readonly { kind: string; arn?: string; id?: string }[] } }) =>
+  obj.status?.resources ?? [];
+
+async function queueUrl(): Promise<string> {
+  const env = await environments.get({ namespace: ns, name: 'dev' });
+  const arn = inventory(env).find((r) => r.kind === 'sqs.Queue')!.arn!;
+  const name = arn.split(':').at(-1)!;
+  return (await aws.sqs.send(new GetQueueUrlCommand({ QueueName: name }))).QueueUrl!;
+}
+
+/** Injects one CloudTrail management event, in the shape CloudTrail gives EventBridge. */
+async function injectCloudTrail(
+  service: string,
+  eventName: string,
+  requestParameters: Record<string, unknown>,
+  opts: { session?: string; responseElements?: unknown } = {},
+): Promise<void> {
+  const session = opts.session ?? 'jane@shop.test';
+  const detail = {
+    eventVersion: '1.09',
+    userIdentity: {
+      type: 'AssumedRole',
+      principalId: `AROAEXAMPLEID:${session}`,
+      arn: `arn:aws:sts::${ACCOUNT}:assumed-role/admin/${session}`,
+      accountId: ACCOUNT,
+      sessionContext: { sessionIssuer: { type: 'Role', arn: `arn:aws:iam::${ACCOUNT}:role/admin`, userName: 'admin' } },
+    },
+    eventTime: new Date().toISOString(),
+    eventSource: `${service}.amazonaws.com`,
+    eventName,
+    awsRegion: 'us-east-1',
+    sourceIPAddress: '203.0.113.7',
+    userAgent: 'aws-cli/2.15.0 md/Botocore#1.34.0 ua/2.0 os/linux#6.1 md/arch#x86_64 lang/python#3.11.6',
+    requestParameters,
+    responseElements: opts.responseElements ?? null,
+    requestID: `req-${uniqueSuffix()}`,
+    eventID: `evt-${uniqueSuffix()}`,
+    readOnly: false,
+    eventType: 'AwsApiCall',
+    managementEvent: true,
+    recipientAccountId: ACCOUNT,
+    eventCategory: 'Management',
+  };
+  await injectRaw(`aws.${service}`, detail);
+}
+
+async function injectRaw(source: string, detail: unknown): Promise<void> {
+  const out = await aws.events.send(
+    new PutEventsCommand({
+      Entries: [{ Source: source, DetailType: 'AWS API Call via CloudTrail', Detail: JSON.stringify(detail) }],
+    }),
+  );
+  assert.equal(out.FailedEntryCount ?? 0, 0, 'PutEvents accepted the event');
+}
+
+/**
+ * Waits until the operator has received `n` more events than `before`, the queue holds no message (every one was
+ * deleted) and the controllers have gone quiet.
+ */
+async function handled(before: number, n: number): Promise<void> {
+  const url = await queueUrl();
+  await eventually(
+    `${n} drift events received, deleted and their reconciles finished`,
+    async () => {
+      if ((await counter('slipway_drift_events_received_total')) < before + n) return undefined;
+      const q = await aws.sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: url,
+          AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+        }),
+      );
+      const left =
+        Number(q.Attributes?.ApproximateNumberOfMessages ?? 1) +
+        Number(q.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 1);
+      return left === 0 && operator.idle() ? true : undefined;
+    },
+    60_000,
+    100,
+  );
+}
+
+/** The keys whose reconcile count changed since `snapshot`, with by how much. */
+function reconciledSince(snapshot: ReadonlyMap<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, n] of reconciles) if (n !== (snapshot.get(k) ?? 0)) out[k] = n - (snapshot.get(k) ?? 0);
+  return out;
+}
+
+async function ruleHosts(ruleArn: string): Promise<string[]> {
+  const out = await aws.elbv2.send(new DescribeRulesCommand({ RuleArns: [ruleArn] }));
+  return (out.Rules?.[0]?.Conditions ?? [])
+    .filter((c) => c.Field === 'host-header')
+    .flatMap((c) => c.HostHeaderConfig?.Values ?? c.Values ?? []);
+}
+
+/** Milliseconds from now until `check` holds, polled every 100 ms (a measurement, not a synchronisation). */
+async function timeUntil(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<number> {
+  const start = Date.now();
+  await eventually(what, async () => ((await check()) ? true : undefined), timeoutMs, 100);
+  return Date.now() - start;
+}
+
+const measured: Record<string, number> = {};
+
+describe('drift events', { timeout: 900_000 }, () => {
+  before(async () => {
+    installCrds();
+    createNamespace(ns);
+    aws = testAws();
+    land = await createLandscape(aws, baseDomain);
+    operator = await startCountingOperator();
+  });
+  after(async () => {
+    await operator?.stop();
+    aws?.destroy();
+    if (Object.keys(measured).length > 0) console.log(`drift events timings (ms): ${JSON.stringify(measured)}`);
+  });
+
+  test('an Environment with drift.events owns an EventBridge rule whose only target is a queue admitting only it', async () => {
+    // A resync far away, so every reconcile in the next tests is one an event (or a test) caused.
+    apply(environmentYaml(ns, land, 'dev', '  drift: { events: true }\n  resyncInterval: 24h'));
+    apply(serviceYaml(ns, 'catalog'));
+    const env = await waitForCondition(environments, { namespace: ns, name: 'dev' }, 'Ready', 'True', {
+      timeoutMs: 180_000,
+    });
+    await waitForCondition(services, { namespace: ns, name: 'catalog' }, 'Ready', 'True', { timeoutMs: 180_000 });
+    const rule = inventory(env).find((r) => r.kind === 'events.Rule');
+    const queue = inventory(env).find((r) => r.kind === 'sqs.Queue');
+    assert.ok(rule?.arn && queue?.arn, 'the rule and the queue are in the inventory');
+    assert.equal(
+      inventory(env).filter((r) => r.kind === 'events.Rule').length,
+      1,
+      'in us-east-1 one rule serves the regional and the global services',
+    );
+
+    const ruleName = rule.arn.split('/').at(-1)!;
+    const described = await aws.events.send(new DescribeRuleCommand({ Name: ruleName }));
+    assert.equal(described.State, 'ENABLED');
+    const pattern = JSON.parse(described.EventPattern!) as { 'detail-type': string[]; $or: { source: string[] }[] };
+    assert.deepEqual(pattern['detail-type'], ['AWS API Call via CloudTrail']);
+    for (const s of ['aws.elasticloadbalancing', 'aws.ecs', 'aws.cognito-idp', 'aws.route53', 'aws.cloudfront'])
+      assert.ok(pattern.$or[0]!.source.includes(s), `the rule matches ${s}`);
+    const targets = await aws.events.send(new ListTargetsByRuleCommand({ Rule: ruleName }));
+    assert.deepEqual(
+      targets.Targets?.map((t) => t.Arn),
+      [queue.arn],
+    );
+    const tags = await aws.events.send(new ListTagsForResourceCommand({ ResourceARN: rule.arn }));
+    assert.ok(
+      tags.Tags?.some((t) => t.Key === 'slipway.dev/owner' && t.Value === `Environment/${ns}/dev`),
+      'the rule carries the ownership tags',
+    );
+
+    const attrs = await aws.sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: await queueUrl(), AttributeNames: ['Policy'] }),
+    );
+    const policy = JSON.parse(attrs.Attributes!.Policy!) as {
+      Statement: { Principal: unknown; Action: string; Resource: string; Condition: unknown }[];
+    };
+    assert.equal(policy.Statement.length, 1);
+    assert.deepEqual(policy.Statement[0]!.Principal, { Service: 'events.amazonaws.com' });
+    assert.equal(policy.Statement[0]!.Resource, queue.arn);
+    assert.deepEqual(policy.Statement[0]!.Condition, { ArnEquals: { 'aws:SourceArn': rule.arn } });
+
+    await eventually('the operator to poll the queue', async () =>
+      operator.driftEvents.polling.includes(queue.arn!) ? true : undefined,
+    );
+  });
+
+  test('ModifyRule out of band: the Service owning the rule is reconciled, and no other resource; the rule is corrected', async () => {
+    const svc = await services.get({ namespace: ns, name: 'catalog' });
+    const ruleArn = svc.status!.ruleArn!;
+    const host = `catalog.${baseDomain}`;
+    assert.deepEqual(await ruleHosts(ruleArn), [host]);
+    const snapshot = new Map(reconciles);
+    const received = await counter('slipway_drift_events_received_total');
+    const handledBefore = await counter('slipway_drift_events_handled_total');
+
+    const conditions = [{ Field: 'host-header', HostHeaderConfig: { Values: [`evil.${baseDomain}`] } }];
+    await aws.elbv2.send(new ModifyRuleCommand({ RuleArn: ruleArn, Conditions: conditions }));
+    const started = Date.now();
+    await injectCloudTrail(
+      'elasticloadbalancing',
+      'ModifyRule',
+      { ruleArn, conditions: [{ field: 'host-header', hostHeaderConfig: { values: [`evil.${baseDomain}`] } }] },
+      { responseElements: { rules: [{ ruleArn, priority: String(svc.status!.priority), isDefault: false }] } },
+    );
+    await eventually('the rule to route the Service host again', async () =>
+      (await ruleHosts(ruleArn)).join() === host ? true : undefined,
+    );
+    measured.eventsOnModifyRuleMs = Date.now() - started;
+    await handled(received, 1);
+
+    assert.deepEqual(reconciledSince(snapshot), { [`service/${ns}/catalog`]: 1 });
+    assert.equal(await counter('slipway_drift_events_handled_total'), handledBefore + 1);
+  });
+
+  test('ChangeResourceRecordSets in the zone: the Service owning the record is reconciled and the alias restored', async () => {
+    const name = `catalog.${baseDomain}`;
+    const aRecord = async () =>
+      (
+        await aws.route53.send(new ListResourceRecordSetsCommand({ HostedZoneId: land.hostedZoneId }))
+      ).ResourceRecordSets?.find((r) => r.Type === 'A' && r.Name?.replace(/\.$/, '') === name);
+    const original = await aRecord();
+    assert.ok(original?.AliasTarget, 'the Service has its alias record');
+    const snapshot = new Map(reconciles);
+    const received = await counter('slipway_drift_events_received_total');
+
+    const change = {
+      Action: 'UPSERT' as const,
+      ResourceRecordSet: {
+        Name: name,
+        Type: 'A' as const,
+        AliasTarget: {
+          HostedZoneId: original.AliasTarget.HostedZoneId!,
+          DNSName: 'elsewhere.example.net',
+          EvaluateTargetHealth: false,
+        },
+      },
+    };
+    await aws.route53.send(
+      new ChangeResourceRecordSetsCommand({ HostedZoneId: land.hostedZoneId, ChangeBatch: { Changes: [change] } }),
+    );
+    await injectCloudTrail('route53', 'ChangeResourceRecordSets', {
+      hostedZoneId: land.hostedZoneId,
+      changeBatch: {
+        changes: [
+          {
+            action: 'UPSERT',
+            resourceRecordSet: {
+              name,
+              type: 'A',
+              aliasTarget: { hostedZoneId: original.AliasTarget.HostedZoneId, dNSName: 'elsewhere.example.net' },
+            },
+          },
+        ],
+      },
+    });
+    await handled(received, 1);
+    assert.deepEqual(reconciledSince(snapshot), { [`service/${ns}/catalog`]: 1 });
+    const restored = await aRecord();
+    assert.equal(restored?.AliasTarget?.DNSName, original.AliasTarget.DNSName, 'the alias points at the ALB again');
+  });
+
+  test('UpdateService by cluster and service name: the Service is reconciled, and no other resource', async () => {
+    const env = await environments.get({ namespace: ns, name: 'dev' });
+    const clusterArn = env.status!.clusterArn!;
+    const snapshot = new Map(reconciles);
+    const received = await counter('slipway_drift_events_received_total');
+    await aws.ecs.send(
+      new UpdateServiceCommand({
+        cluster: clusterArn,
+        service: 'catalog',
+        deploymentConfiguration: { minimumHealthyPercent: 0, maximumPercent: 100 },
+      }),
+    );
+    await injectCloudTrail(
+      'ecs',
+      'UpdateService',
+      {
+        cluster: clusterArn.split('/').at(-1),
+        service: 'catalog',
+        deploymentConfiguration: { minimumHealthyPercent: 0, maximumPercent: 100 },
+      },
+      { responseElements: { service: { serviceName: 'catalog', clusterArn } } },
+    );
+    await handled(received, 1);
+    assert.deepEqual(reconciledSince(snapshot), { [`service/${ns}/catalog`]: 1 });
+    const out = await aws.ecs.send(new DescribeServicesCommand({ cluster: clusterArn, services: ['catalog'] }));
+    assert.notEqual(
+      out.services?.[0]?.deploymentConfiguration?.minimumHealthyPercent,
+      0,
+      'the deployment configuration is corrected',
+    );
+  });
+
+  test("UpdateUserPoolClient: the Environment owning the gate's app client is reconciled and its callback URL restored", async () => {
+    const env = await environments.get({ namespace: ns, name: 'dev' });
+    const userPoolId = env.status!.cognito!.userPoolId!;
+    const clientId = env.status!.cognito!.clientId!;
+    const callback = `https://catalog.${baseDomain}/oauth2/idpresponse`;
+    const callbacks = async () =>
+      (await aws.cognito.send(new DescribeUserPoolClientCommand({ UserPoolId: userPoolId, ClientId: clientId })))
+        .UserPoolClient?.CallbackURLs ?? [];
+    assert.deepEqual(await callbacks(), [callback]);
+    const snapshot = new Map(reconciles);
+    const received = await counter('slipway_drift_events_received_total');
+    await aws.cognito.send(
+      new UpdateUserPoolClientCommand({
+        UserPoolId: userPoolId,
+        ClientId: clientId,
+        CallbackURLs: ['https://evil.example.net/oauth2/idpresponse'],
+      }),
+    );
+    await injectCloudTrail('cognito-idp', 'UpdateUserPoolClient', {
+      userPoolId,
+      clientId,
+      callbackURLs: ['https://evil.example.net/oauth2/idpresponse'],
+    });
+    await handled(received, 1);
+    assert.deepEqual(reconciledSince(snapshot), { [`environment/${ns}/dev`]: 1 });
+    assert.deepEqual(await callbacks(), [callback]);
+  });
+
+  test("the operator's own calls and malformed events are ignored, and their messages deleted", async () => {
+    const svc = await services.get({ namespace: ns, name: 'catalog' });
+    const snapshot = new Map(reconciles);
+    const received = await counter('slipway_drift_events_received_total');
+    const own = await counter('slipway_drift_events_ignored_total', { reason: 'own-call' });
+    const malformed = await counter('slipway_drift_events_ignored_total', { reason: 'malformed' });
+
+    await injectCloudTrail(
+      'elasticloadbalancing',
+      'ModifyRule',
+      { ruleArn: svc.status!.ruleArn! },
+      { session: OWN_SESSION },
+    );
+    // A CloudTrail detail-type without the fields of an API call, and one whose request is not an object.
+    await injectRaw('aws.elasticloadbalancing', { eventVersion: '1.09', surprise: true });
+    await injectRaw('aws.ecs', {
+      eventSource: 'ecs.amazonaws.com',
+      eventName: 'UpdateService',
+      requestParameters: 'x',
+    });
+    await handled(received, 3);
+
+    assert.deepEqual(reconciledSince(snapshot), {}, 'nothing was reconciled');
+    assert.equal(await counter('slipway_drift_events_ignored_total', { reason: 'own-call' }), own + 1);
+    assert.equal(await counter('slipway_drift_events_ignored_total', { reason: 'malformed' }), malformed + 1);
+    assert.equal(
+      (await counter('slipway_drift_events_ignored_total', { reason: 'no-resource' })) > 0,
+      true,
+      'a request that names nothing is dropped',
+    );
+  });
+
+  test('measured: an out-of-band change corrected by the resync alone (no event), for comparison', async () => {
+    // Events off for this change: nothing is injected, so only the periodic resync (30 s here) can see it.
+    kubectl([
+      'patch',
+      'environments.slipway.dev',
+      'dev',
+      '-n',
+      ns,
+      '--type=merge',
+      '-p',
+      '{"spec":{"resyncInterval":"30s"}}',
+    ]);
+    const svc = await services.get({ namespace: ns, name: 'catalog' });
+    const ruleArn = svc.status!.ruleArn!;
+    const host = `catalog.${baseDomain}`;
+    // The patch reconciles the Environment and its Services, which then resync every 30 s.
+    await eventually('the Environment to apply the patch', async () => {
+      const env = await environments.get({ namespace: ns, name: 'dev' });
+      return env.status?.observedGeneration === env.metadata.generation && operator.idle() ? true : undefined;
+    });
+    const conditions = [{ Field: 'host-header', HostHeaderConfig: { Values: [`evil.${baseDomain}`] } }];
+    await aws.elbv2.send(new ModifyRuleCommand({ RuleArn: ruleArn, Conditions: conditions }));
+    measured.resyncOnlyModifyRuleMs = await timeUntil(
+      'the resync to correct the rule',
+      async () => (await ruleHosts(ruleArn)).join() === host,
+      120_000,
+    );
+  });
+
+  test('deleting the Environment deletes its rule and queue', async () => {
+    const env = await environments.get({ namespace: ns, name: 'dev' });
+    const rule = inventory(env).find((r) => r.kind === 'events.Rule')!.arn!;
+    const queue = inventory(env).find((r) => r.kind === 'sqs.Queue')!.arn!;
+    kubectl(['delete', 'services.slipway.dev', 'catalog', '-n', ns, '--wait=false']);
+    kubectl(['delete', 'environments.slipway.dev', 'dev', '-n', ns, '--wait=false']);
+    await eventually(
+      'the Environment to be gone',
+      async () => ((await environments.find({ namespace: ns, name: 'dev' })) ? undefined : true),
+      240_000,
+    );
+    await assert.rejects(
+      aws.events.send(new DescribeRuleCommand({ Name: rule.split('/').at(-1)! })),
+      /ResourceNotFound|does not exist/,
+    );
+    await assert.rejects(
+      aws.sqs.send(new GetQueueUrlCommand({ QueueName: queue.split(':').at(-1)! })),
+      /NonExistentQueue|does not exist/i,
+    );
+    assert.ok(!operator.driftEvents.polling.includes(queue), 'the queue is no longer polled');
+  });
+});
