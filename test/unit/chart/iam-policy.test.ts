@@ -1,7 +1,8 @@
 // docs/iam-policy.json (with docs/iam-policy-drift-events.json, the permissions of drift events in a second managed
 // policy of their own) must allow every AWS call the operator makes and nothing it does not, and confine writes to
 // resources carrying Slipway's ownership tag wherever IAM can express it. The calls are read from the source
-// (`new XxxCommand(` and `paginateXxx(` of each @aws-sdk client), so a new call without a policy change fails here.
+// (`new XxxCommand(` and `paginateXxx(` of each @aws-sdk client, imported statically or loaded on first use), so a
+// new call without a policy change fails here.
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -102,15 +103,28 @@ function sdkOperations(): Map<string, string[]> {
     if (!entry.isFile() || !entry.name.endsWith('.ts')) continue;
     const file = join(entry.parentPath, entry.name);
     const text = readFileSync(file, 'utf8');
-    for (const m of text.matchAll(/import\s+(type\s+)?\{([^}]*)\}\s*from\s*'@aws-sdk\/([\w-]+)'/g)) {
-      if (m[1]) continue;
-      const pkg = m[3]!;
+    // Static imports, and modules loaded on first use: `import('@aws-sdk/client-x').then(({ A, B }) => ...)`.
+    const imports = [
+      ...[...text.matchAll(/import\s+(type\s+)?\{([^}]*)\}\s*from\s*'@aws-sdk\/([\w-]+)'/g)].map((m) => ({
+        typeOnly: Boolean(m[1]),
+        names: m[2]!,
+        pkg: m[3]!,
+      })),
+      ...[...text.matchAll(/import\('@aws-sdk\/([\w-]+)'\)\.then\(\(\{([^}]*)\}\)/g)].map((m) => ({
+        typeOnly: false,
+        names: m[2]!,
+        pkg: m[1]!,
+      })),
+    ];
+    for (const m of imports) {
+      if (m.typeOnly) continue;
+      const pkg = m.pkg;
       const prefix = PREFIX[pkg];
       assert.ok(
         prefix,
         `${relative(REPO_ROOT, file)} imports @aws-sdk/${pkg}: add its IAM prefix to PREFIX and its actions to docs/iam-policy.json`,
       );
-      for (const raw of m[2]!.split(',')) {
+      for (const raw of m.names.split(',')) {
         const spec = raw.trim();
         if (!spec || spec.startsWith('type ')) continue;
         const [imported, local = imported] = spec.split(/\s+as\s+/) as [string, string?];
