@@ -1,20 +1,9 @@
 // The operator process: configuration, logging, the operator, and a graceful shutdown on SIGTERM/SIGINT
 // (stop taking work, let running reconciles finish, release the leader lease).
-import { setFlagsFromString } from 'node:v8';
-
-// The young generation stays at V8's initial size (two 1 MiB semi-spaces) instead of growing to two 16 MiB ones.
-// Loading the AWS SDK and client-node allocates fast enough to grow it to the maximum at start-up, and the 32 MiB it
-// then holds stay resident though they are empty between scavenges: about 30 MiB of RSS for nothing, on a process
-// whose working set is a few informer caches. The cost is more frequent (and smaller) scavenges; BENCHMARKS.md
-// ("Memory of node dist/main.js") has both figures. The growth factor is read each time V8 would grow the space, so
-// setting it here works without a command-line flag; it must happen before the imports below allocate, hence the
-// dynamic imports.
-setFlagsFromString('--semi-space-growth-factor=1');
-
-const { default: pino } = await import('pino');
-const { loadConfig } = await import('./config.js');
-const { createOperator } = await import('./operator.js');
-const { loadKubeConfig } = await import('./runtime/index.js');
+import pino from 'pino';
+import { loadConfig } from './config.js';
+import { createOperator } from './operator.js';
+import { loadKubeConfig } from './runtime/index.js';
 
 const config = loadConfig();
 const logger = pino({
