@@ -8,6 +8,9 @@
 //   report — observe and diff only; resources never created before (not in the inventory) are still created,
 //            because creating what the user asked for is not drift correction.
 //   delete — observe everything forward (to resolve references), then delete what we own in reverse order.
+//   plan   — observe and diff only, and write nothing at all: what apply would create, update or delete is
+//            reported as to-create, to-update and to-delete. A reference to a resource that would be created
+//            resolves to a placeholder, so what depends on it is still observed and diffed.
 import { ownedBy, TAG_CLUSTER, TAG_OWNER } from '../planner/naming.js';
 import { dependenciesOf, isRef, topologicalOrder, type Plan, type PlannedResource } from '../planner/plan.js';
 import type { ResourceKind } from '../planner/plan.js';
@@ -16,7 +19,7 @@ import { after, outcome, TERMINAL, type Outcome } from '../outcome/outcome.js';
 import type { Change, Desired, KindReconciler, Observed, ReconcileContext, ReconcilerRegistry } from './contract.js';
 import { diffTags } from './diff.js';
 
-export type ApplyMode = 'apply' | 'report' | 'delete';
+export type ApplyMode = 'apply' | 'report' | 'delete' | 'plan';
 
 export interface InventoryItem {
   readonly kind: ResourceKind;
@@ -34,7 +37,11 @@ export type OutcomeAction =
   | 'external'
   | 'blocked'
   | 'conflict'
-  | 'failed';
+  | 'failed'
+  // plan mode only: what apply would do
+  | 'to-create'
+  | 'to-update'
+  | 'to-delete';
 
 export interface ResourceOutcome {
   readonly id: string;
@@ -69,6 +76,11 @@ export interface ApplyOptions {
 
 /** How long a resource that waits on an attribute another resource has not reported yet waits. */
 const WAIT_FOR_ATTRIBUTE_MS = 10_000;
+
+/** What a reference to a resource that plan mode found would be created resolves to. */
+export function knownAfterApply(id: string, attr: string): string {
+  return `(known after apply: ${id}.${attr})`;
+}
 
 const withWritesTracked = new WeakMap<KindReconciler<ResourceKind>, KindReconciler<ResourceKind>>();
 
@@ -106,11 +118,15 @@ function reconcilerFor(registry: ReconcilerRegistry, kind: ResourceKind): KindRe
 function resolveProps(
   value: unknown,
   attrs: ReadonlyMap<string, Readonly<Record<string, string>>>,
+  /** Resources plan mode would create: their attributes are placeholders. */
+  pending: ReadonlySet<string> = new Set(),
 ): { value: unknown; missing?: string } {
   let missing: string | undefined;
   const walk = (v: unknown): unknown => {
     if (isRef(v)) {
-      const found = attrs.get(v.$ref.id)?.[v.$ref.attr];
+      const found =
+        attrs.get(v.$ref.id)?.[v.$ref.attr] ??
+        (pending.has(v.$ref.id) ? knownAfterApply(v.$ref.id, v.$ref.attr) : undefined);
       if (found === undefined) missing ??= `${v.$ref.id}.${v.$ref.attr}`;
       return found ?? '';
     }
@@ -140,6 +156,8 @@ class Walk {
   readonly outcomes = new Map<string, ResourceOutcome>();
   readonly observed = new Map<string, Observed>();
   readonly failed = new Set<string>();
+  /** Plan mode: resources that would be created. */
+  readonly pending = new Set<string>();
   private readonly inventoried: ReadonlySet<string>;
 
   constructor(inventory: readonly InventoryItem[]) {
@@ -201,7 +219,7 @@ async function settleDuplicates(
   ctx: ReconcileContext,
   r: KindReconciler<ResourceKind>,
   observed: Observed,
-  opts: ApplyOptions & { readonly mode: 'apply' | 'report' },
+  opts: ApplyOptions & { readonly mode: 'apply' | 'report' | 'plan' },
 ): Promise<{ kept: Observed; duplicates: Change[] }> {
   const all = [observed, ...(observed.duplicates ?? [])];
   if (all.length === 1) return { kept: observed, duplicates: [] };
@@ -217,14 +235,18 @@ async function settleDuplicates(
   return { kept: { ...kept, duplicates: [] }, duplicates: [change] };
 }
 
-/** The forward walk of apply and report: create what is missing, then update (apply) or report (report) drift. */
+/**
+ * The forward walk of apply, report and plan: create what is missing, then update (apply) or report (report) drift;
+ * plan mode only says what apply would do.
+ */
 async function converge(
   ctx: ReconcileContext,
   registry: ReconcilerRegistry,
   plan: Plan,
-  opts: ApplyOptions & { readonly mode: 'apply' | 'report' },
+  opts: ApplyOptions & { readonly mode: 'apply' | 'report' | 'plan' },
   walk: Walk,
 ): Promise<void> {
+  const planning = opts.mode === 'plan';
   for (const p of topologicalOrder(plan.resources)) {
     const base = walk.base(p);
     const blockedBy = dependenciesOf(p).find((d) => walk.failed.has(d));
@@ -245,7 +267,7 @@ async function converge(
         walk.record(p, { action: 'external', identifier: found.identifier });
         continue;
       }
-      const resolved = resolveProps(p.props, walk.attrs);
+      const resolved = resolveProps(p.props, walk.attrs, walk.pending);
       if (resolved.missing) {
         const message = `waiting for ${resolved.missing}`;
         walk.record(p, {
@@ -273,6 +295,14 @@ async function converge(
         continue;
       }
       if (!observed) {
+        if (planning) {
+          walk.pending.add(p.id);
+          walk.record(p, {
+            action: 'to-create',
+            ...(base.wasInventoried ? { message: 'deleted outside Slipway' } : {}),
+          });
+          continue;
+        }
         if (opts.mode === 'report' && base.wasInventoried) {
           walk.record(p, { action: 'missing', message: 'deleted outside Slipway' });
           continue;
@@ -297,10 +327,16 @@ async function converge(
         walk.attrs.set(p.id, updated.attrs);
         walk.record(p, { action: 'updated', identifier: updated.identifier, changes });
       } else {
-        walk.record(p, { action: 'drifted', identifier: current.identifier, changes });
+        walk.record(p, { action: planning ? 'to-update' : 'drifted', identifier: current.identifier, changes });
       }
     } catch (error) {
-      walk.record(p, failure(error));
+      // What depends on a resource that would be created may not be observable by a placeholder (an ECS service
+      // in a cluster that does not exist yet): it would be created with it.
+      const waitsFor = planning ? dependenciesOf(p).find((d) => walk.pending.has(d)) : undefined;
+      if (waitsFor) {
+        walk.pending.add(p.id);
+        walk.record(p, { action: 'to-create', message: `created after ${waitsFor}` });
+      } else walk.record(p, failure(error));
     }
   }
 }
@@ -380,7 +416,8 @@ async function settleLeftovers(
     if (opts.mode === 'delete') {
       if (walk.observed.has(p.id) && identifier) kept.add(identity(p.kind, identifier));
     } else if (identifier) kept.add(identity(p.kind, identifier));
-    else unknown.add(`${p.kind}:${p.id}`);
+    // A resource plan mode would create gets a new identity: what its logical id had before is a leftover.
+    else if (!walk.pending.has(p.id)) unknown.add(`${p.kind}:${p.id}`);
   }
   const seen = new Set<string>();
   const leftovers = opts.inventory.filter((i) => {
@@ -406,6 +443,11 @@ async function settleLeftovers(
       const r = reconcilerFor(registry, item.kind);
       const found = await r.observeByIdentifier(ctx, item.identifier);
       if (!found || !ownedBy(found.tags, plan.owner)) continue; // never delete what does not carry our tag value
+      if (opts.mode === 'plan') {
+        survivors.push(item);
+        walk.outcomes.set(key, { ...at, action: 'to-delete', message: 'no longer in the plan' });
+        continue;
+      }
       if (opts.mode === 'report') {
         survivors.push(item);
         const message = 'no longer in the plan; kept while drift is only reported';
