@@ -1,0 +1,83 @@
+// The document `slipway plan` produces: per custom resource, what changes in the cluster (its spec) and in AWS (each
+// resource its plan holds), and the totals. `--output json` prints it as is; docs/plan-schema.json documents it.
+// Pure: no I/O.
+import {
+  countActions,
+  PLAN_SCHEMA_VERSION,
+  type AwsResourcePlan,
+  type PlanChange,
+  type PlanCounts,
+} from '../drift/plan.js';
+
+export { PLAN_SCHEMA_VERSION, type AwsResourcePlan, type PlanChange, type PlanCounts };
+
+/** What happens to the custom resource itself in the cluster. */
+export type CustomResourceAction = 'create' | 'update' | 'no-op';
+
+export interface CustomResourcePlan {
+  readonly kind: 'Environment' | 'Service' | 'PreviewDeployment';
+  readonly namespace: string;
+  readonly name: string;
+  /** The manifest file it was read from. */
+  readonly source: string;
+  readonly action: CustomResourceAction;
+  /** Fields of spec, metadata.labels and metadata.annotations: `old` in the cluster, `new` in the manifest. */
+  readonly changes: readonly PlanChange[];
+  /** Its AWS resources. */
+  readonly summary: PlanCounts;
+  readonly aws: readonly AwsResourcePlan[];
+  /** What the plan could not see (an Environment that does not exist yet leaves its workloads unplanned). */
+  readonly message?: string;
+}
+
+export interface PlanDocument {
+  readonly version: number;
+  /** True when applying the manifests changes anything (exit code 2). */
+  readonly changed: boolean;
+  readonly summary: {
+    readonly customResources: { readonly create: number; readonly update: number; readonly unchanged: number };
+    readonly aws: PlanCounts;
+  };
+  readonly resources: readonly CustomResourcePlan[];
+}
+
+/** `terraform plan -detailed-exitcode`: 0 no changes, 1 error, 2 changes. */
+export const EXIT = { noChanges: 0, error: 1, changes: 2 } as const;
+
+export function planDocument(resources: readonly CustomResourcePlan[]): PlanDocument {
+  const aws = countActions(resources.flatMap((r) => r.aws));
+  const n = (a: CustomResourceAction) => resources.filter((r) => r.action === a).length;
+  const customResources = { create: n('create'), update: n('update'), unchanged: n('no-op') };
+  const changed = customResources.create + customResources.update + aws.create + aws.update + aws.delete > 0;
+  return { version: PLAN_SCHEMA_VERSION, changed, summary: { customResources, aws }, resources };
+}
+
+export function exitCodeOf(doc: PlanDocument): number {
+  if (doc.summary.aws.errors > 0) return EXIT.error;
+  return doc.changed ? EXIT.changes : EXIT.noChanges;
+}
+
+/** A value as a plan shows it: strings as they are, everything else as JSON; absent is `(none)`. */
+export function show(value: unknown): string {
+  if (value === undefined || value === null) return '(none)';
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * The fields that differ between two JSON values, by dotted path: objects are compared key by key, arrays and
+ * scalars as a whole (a list's order is part of its meaning).
+ */
+export function diffValues(old: unknown, next: unknown, path: string): PlanChange[] {
+  if (isObject(old) && isObject(next)) {
+    const keys = [...new Set([...Object.keys(old), ...Object.keys(next)])].sort();
+    return keys.flatMap((k) => diffValues(old[k], next[k], path ? `${path}.${k}` : k));
+  }
+  if (JSON.stringify(old) === JSON.stringify(next)) return [];
+  if (isObject(old) && next === undefined) return diffValues(old, {}, path);
+  if (old === undefined && isObject(next)) return diffValues({}, next, path);
+  return [{ path, old: show(old), new: show(next) }];
+}

@@ -1,0 +1,107 @@
+// PURE: a plan-mode apply report → what applying would do to each AWS resource of one custom resource. This is
+// both `slipway plan`'s per-resource content and status.plan of an object annotated slipway.dev/plan-only. The
+// shape is documented in docs/plan-schema.json (version PLAN_SCHEMA_VERSION); changing it is a new version.
+import type { ApplyReport, ResourceOutcome } from '../reconcilers/applier.js';
+
+/** The version of the plan's JSON shape (docs/plan-schema.json). Fields may be added within a version. */
+export const PLAN_SCHEMA_VERSION = 1;
+
+/** The annotation that makes the operator plan an object instead of applying it. */
+export const PLAN_ONLY_ANNOTATION = 'slipway.dev/plan-only';
+
+/** status.plan lists at most this many AWS resources (schema maxItems); the counts include them all. */
+export const MAX_STATUS_PLAN_ITEMS = 100;
+
+/** create, update and delete are what applying does; `error` is a resource the plan could not settle. */
+export type PlanAction = 'create' | 'update' | 'delete' | 'no-op' | 'error';
+
+/** One field that would change: `old` is what AWS (or the cluster) holds, `new` what applying writes. */
+export interface PlanChange {
+  readonly path: string;
+  readonly old: string;
+  readonly new: string;
+}
+
+export interface AwsResourcePlan {
+  readonly action: PlanAction;
+  /** The AWS resource kind, e.g. `ecs.TaskDefinition`. */
+  readonly kind: string;
+  /** The resource's stable logical id within its custom resource's plan. */
+  readonly logicalId: string;
+  /** ARN, id or name of what exists (absent for a create). */
+  readonly identifier?: string;
+  readonly changes: readonly PlanChange[];
+  /** Why (a leftover, a resource deleted outside Slipway, an error). */
+  readonly message?: string;
+}
+
+export interface PlanCounts {
+  readonly create: number;
+  readonly update: number;
+  readonly delete: number;
+  readonly unchanged: number;
+  readonly errors: number;
+}
+
+/** What applying would do to one custom resource's AWS resources (status.plan, with `version`). */
+export interface ResourcePlan {
+  readonly summary: PlanCounts;
+  readonly aws: readonly AwsResourcePlan[];
+}
+
+const ACTION: Readonly<Record<ResourceOutcome['action'], PlanAction | undefined>> = {
+  'to-create': 'create',
+  'to-update': 'update',
+  'to-delete': 'delete',
+  'in-sync': 'no-op',
+  // Report mode's words for the same things, should a report-mode pass be summarised.
+  missing: 'create',
+  drifted: 'update',
+  failed: 'error',
+  conflict: 'error',
+  blocked: 'error',
+  // Referenced, not managed: not part of the plan.
+  external: undefined,
+  // Apply and delete modes write; a plan never holds these.
+  created: 'error',
+  updated: 'error',
+  deleted: 'error',
+};
+
+/** A report mode leftover is `drifted` with no changes: it would be deleted. */
+function actionOf(o: ResourceOutcome): PlanAction | undefined {
+  if (o.action === 'drifted' && o.changes.length === 0) return 'delete';
+  return ACTION[o.action];
+}
+
+export function countActions(items: readonly { readonly action: PlanAction }[]): PlanCounts {
+  const n = (a: PlanAction) => items.filter((i) => i.action === a).length;
+  return { create: n('create'), update: n('update'), delete: n('delete'), unchanged: n('no-op'), errors: n('error') };
+}
+
+export function resourcePlanOf(report: ApplyReport): ResourcePlan {
+  const aws: AwsResourcePlan[] = [];
+  for (const o of report.outcomes) {
+    const action = actionOf(o);
+    if (!action) continue;
+    const message = o.message ?? (action === 'error' ? o.action : undefined);
+    aws.push({
+      action,
+      kind: o.kind,
+      logicalId: o.id,
+      ...(o.identifier ? { identifier: o.identifier } : {}),
+      changes: o.changes.map((c) => ({ path: c.path, old: c.actual, new: c.desired })),
+      ...(message ? { message } : {}),
+    });
+  }
+  return { summary: countActions(aws), aws };
+}
+
+/** The plan as status.plan holds it: versioned, with unchanged resources left out and the list bounded. */
+export function statusPlanOf(plan: ResourcePlan): ResourcePlan & { readonly version: number } {
+  return {
+    version: PLAN_SCHEMA_VERSION,
+    summary: plan.summary,
+    aws: plan.aws.filter((a) => a.action !== 'no-op').slice(0, MAX_STATUS_PLAN_ITEMS),
+  };
+}
