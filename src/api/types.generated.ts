@@ -268,6 +268,12 @@ export interface EnvironmentStatus {
    * plan is drift; after a change of spec it is the change being rolled out.
    */
   readonly appliedPlanHash?: string;
+  /**
+   * Written only while the annotation slipway.dev/plan-only is "true": what applying the spec would do to each AWS
+   * resource, with no AWS write made. The shape of one resource in `slipway plan --output json`
+   * (docs/plan-schema.json), without the unchanged resources. Removed when the annotation is.
+   */
+  readonly plan?: EnvironmentPlanStatus;
   /** The load balancer in use. */
   readonly loadBalancer?: EnvironmentLoadBalancerStatus;
   /** The security group Slipway gives every task, admitting traffic from the load balancer. */
@@ -338,6 +344,57 @@ export interface DriftItem {
   readonly detectedAt: string;
   /** Corrected (written back to the spec value) or Reported (left as found, driftPolicy Report). */
   readonly action: 'Corrected' | 'Reported';
+}
+
+export interface EnvironmentPlanStatus {
+  /** The version of the plan's shape (docs/plan-schema.json). */
+  readonly version?: number;
+  /** AWS resources by what applying would do to them (unchanged ones included). */
+  readonly summary?: EnvironmentPlanSummaryStatus;
+  /**
+   * Each AWS resource applying would create, update or delete (an owned leftover no longer in the plan), or could not
+   * settle (error, with a message).
+   */
+  readonly aws?: readonly EnvironmentPlanAwsStatus[];
+}
+
+export interface EnvironmentPlanSummaryStatus {
+  /** Resources applying would create. */
+  readonly create?: number;
+  /** Resources applying would change. */
+  readonly update?: number;
+  /** Owned resources no longer in the plan, which applying would delete. */
+  readonly delete?: number;
+  /** Resources that match the spec. */
+  readonly unchanged?: number;
+  /** Resources the plan could not settle (see their message). */
+  readonly errors?: number;
+}
+
+/** One AWS resource and what applying would do to it. */
+export interface EnvironmentPlanAwsStatus {
+  /** create, update, delete (a leftover), or error (see message). */
+  readonly action: 'create' | 'update' | 'delete' | 'no-op' | 'error';
+  /** The AWS resource kind, e.g. ecs.TaskDefinition. */
+  readonly kind: string;
+  /** The resource's stable id within this object's plan. */
+  readonly logicalId: string;
+  /** ARN, id or name of what exists; absent for a create. */
+  readonly identifier?: string;
+  /** Why (a leftover, a resource deleted outside Slipway, an error). */
+  readonly message?: string;
+  /** The fields that would change, with the value now (old) and after (new). */
+  readonly changes?: readonly EnvironmentPlanAwsChangesStatus[];
+}
+
+/** One field that would change. */
+export interface EnvironmentPlanAwsChangesStatus {
+  /** The field's path, e.g. container.image. */
+  readonly path: string;
+  /** The value in AWS now. */
+  readonly old?: string;
+  /** The value applying would write. */
+  readonly new?: string;
 }
 
 export interface EnvironmentLoadBalancerStatus {
@@ -509,6 +566,12 @@ export interface PreviewDeploymentStatus {
    * plan is drift; after a change of spec it is the change being rolled out.
    */
   readonly appliedPlanHash?: string;
+  /**
+   * Written only while the annotation slipway.dev/plan-only is "true": what applying the spec would do to each AWS
+   * resource, with no AWS write made. The shape of one resource in `slipway plan --output json`
+   * (docs/plan-schema.json), without the unchanged resources. Removed when the annotation is.
+   */
+  readonly plan?: PreviewDeploymentPlanStatus;
   /** The HTTPS URL the preview answers at. */
   readonly url?: string;
   /**
@@ -532,6 +595,57 @@ export interface PreviewDeploymentStatus {
   readonly phase?: 'Pending' | 'Active' | 'Expired' | 'Closing' | 'Blocked';
   /** The ECS and load balancer state of the preview's copy of the Service. */
   readonly service?: PreviewServiceStatus;
+}
+
+export interface PreviewDeploymentPlanStatus {
+  /** The version of the plan's shape (docs/plan-schema.json). */
+  readonly version?: number;
+  /** AWS resources by what applying would do to them (unchanged ones included). */
+  readonly summary?: PreviewDeploymentPlanSummaryStatus;
+  /**
+   * Each AWS resource applying would create, update or delete (an owned leftover no longer in the plan), or could not
+   * settle (error, with a message).
+   */
+  readonly aws?: readonly PreviewDeploymentPlanAwsStatus[];
+}
+
+export interface PreviewDeploymentPlanSummaryStatus {
+  /** Resources applying would create. */
+  readonly create?: number;
+  /** Resources applying would change. */
+  readonly update?: number;
+  /** Owned resources no longer in the plan, which applying would delete. */
+  readonly delete?: number;
+  /** Resources that match the spec. */
+  readonly unchanged?: number;
+  /** Resources the plan could not settle (see their message). */
+  readonly errors?: number;
+}
+
+/** One AWS resource and what applying would do to it. */
+export interface PreviewDeploymentPlanAwsStatus {
+  /** create, update, delete (a leftover), or error (see message). */
+  readonly action: 'create' | 'update' | 'delete' | 'no-op' | 'error';
+  /** The AWS resource kind, e.g. ecs.TaskDefinition. */
+  readonly kind: string;
+  /** The resource's stable id within this object's plan. */
+  readonly logicalId: string;
+  /** ARN, id or name of what exists; absent for a create. */
+  readonly identifier?: string;
+  /** Why (a leftover, a resource deleted outside Slipway, an error). */
+  readonly message?: string;
+  /** The fields that would change, with the value now (old) and after (new). */
+  readonly changes?: readonly PreviewDeploymentPlanAwsChangesStatus[];
+}
+
+/** One field that would change. */
+export interface PreviewDeploymentPlanAwsChangesStatus {
+  /** The field's path, e.g. container.image. */
+  readonly path: string;
+  /** The value in AWS now. */
+  readonly old?: string;
+  /** The value applying would write. */
+  readonly new?: string;
 }
 
 export interface PreviewServiceStatus {
@@ -858,6 +972,12 @@ export interface ServiceStatus {
    * plan is drift; after a change of spec it is the change being rolled out.
    */
   readonly appliedPlanHash?: string;
+  /**
+   * Written only while the annotation slipway.dev/plan-only is "true": what applying the spec would do to each AWS
+   * resource, with no AWS write made. The shape of one resource in `slipway plan --output json`
+   * (docs/plan-schema.json), without the unchanged resources. Removed when the annotation is.
+   */
+  readonly plan?: ServicePlanStatus;
   /** The HTTPS URL the Service answers at. */
   readonly url?: string;
   /** The task definition revision in use. */
@@ -880,6 +1000,57 @@ export interface ServiceStatus {
   readonly ruleArn?: string;
   /** The CloudFront distribution, when spec.cdn.enabled. */
   readonly cdn?: ServiceCdnStatus;
+}
+
+export interface ServicePlanStatus {
+  /** The version of the plan's shape (docs/plan-schema.json). */
+  readonly version?: number;
+  /** AWS resources by what applying would do to them (unchanged ones included). */
+  readonly summary?: ServicePlanSummaryStatus;
+  /**
+   * Each AWS resource applying would create, update or delete (an owned leftover no longer in the plan), or could not
+   * settle (error, with a message).
+   */
+  readonly aws?: readonly ServicePlanAwsStatus[];
+}
+
+export interface ServicePlanSummaryStatus {
+  /** Resources applying would create. */
+  readonly create?: number;
+  /** Resources applying would change. */
+  readonly update?: number;
+  /** Owned resources no longer in the plan, which applying would delete. */
+  readonly delete?: number;
+  /** Resources that match the spec. */
+  readonly unchanged?: number;
+  /** Resources the plan could not settle (see their message). */
+  readonly errors?: number;
+}
+
+/** One AWS resource and what applying would do to it. */
+export interface ServicePlanAwsStatus {
+  /** create, update, delete (a leftover), or error (see message). */
+  readonly action: 'create' | 'update' | 'delete' | 'no-op' | 'error';
+  /** The AWS resource kind, e.g. ecs.TaskDefinition. */
+  readonly kind: string;
+  /** The resource's stable id within this object's plan. */
+  readonly logicalId: string;
+  /** ARN, id or name of what exists; absent for a create. */
+  readonly identifier?: string;
+  /** Why (a leftover, a resource deleted outside Slipway, an error). */
+  readonly message?: string;
+  /** The fields that would change, with the value now (old) and after (new). */
+  readonly changes?: readonly ServicePlanAwsChangesStatus[];
+}
+
+/** One field that would change. */
+export interface ServicePlanAwsChangesStatus {
+  /** The field's path, e.g. container.image. */
+  readonly path: string;
+  /** The value in AWS now. */
+  readonly old?: string;
+  /** The value applying would write. */
+  readonly new?: string;
 }
 
 export interface ServiceCdnStatus {

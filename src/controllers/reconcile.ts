@@ -9,6 +9,7 @@
 // so it is the same for all of them by construction. Every failure is an Outcome, mapped in outcome-map.ts.
 import type { Logger } from 'pino';
 import type { AwsClients } from '../aws/clients.js';
+import { PLAN_ONLY_ANNOTATION, resourcePlanOf, statusPlanOf } from '../drift/plan.js';
 import { outcomeOf } from '../outcome/classify.js';
 import { after, BACKOFF, OutcomeError, outcome as makeOutcome, type Outcome } from '../outcome/outcome.js';
 import type { Plan } from '../planner/plan.js';
@@ -220,11 +221,32 @@ export function customResourceReconciler<
     return { requeue: false };
   }
 
+  /**
+   * A pass of an object annotated slipway.dev/plan-only: the applier in plan mode, which makes no AWS write, and
+   * status.plan saying what applying would do; the rest of the status still describes the last pass that applied.
+   * No finalizer (nothing is created), no kind status fields, no after-pass work (the Environment's sweep deletes).
+   */
+  async function planOnly(obj: T, prepared: P, ctx: HookContext): Promise<Result> {
+    const pass = await runPass(prepared.aws.withSignal(ctx.signal), prepared.plan, obj.status, {
+      deleting: false,
+      driftPolicy: prepared.driftPolicy,
+      adopt: false,
+      now: ctx.now,
+      planOnly: true,
+      ...(prepared.discover ? { discover: prepared.discover } : {}),
+    });
+    passedDeadline(ctx.signal);
+    const plan = statusPlanOf(resourcePlanOf(pass.report));
+    await statusWriter.write(obj, { ...obj.status, plan } as unknown as Status);
+    return { resyncAfterMs: prepared.resyncMs };
+  }
+
   async function apply(found: T, ctx: HookContext): Promise<Result | MappedOutcome> {
     const early = await hooks.preflight?.(found, ctx);
     if (early) return early;
     const prepared = await hooks.prepare(found, ctx);
     if (isStop<S>(prepared)) return stopWith(found, prepared, ctx, 'stopped');
+    if (found.metadata?.annotations?.[PLAN_ONLY_ANNOTATION] === 'true') return planOnly(found, prepared, ctx);
     // The finalizer goes on before the first AWS create, so nothing created can outlive the object unseen.
     const obj = await addFinalizer(hooks.client, found, FINALIZER);
     const pass = await runPass(prepared.aws.withSignal(ctx.signal), prepared.plan, obj.status, {

@@ -116,11 +116,13 @@ export interface PassOptions {
    * or re-created custom resource) and when deleting, so nothing an earlier incarnation created is leaked.
    */
   readonly discover?: DiscoveryScope;
+  /** The object is annotated slipway.dev/plan-only: the pass observes and diffs in plan mode and writes nothing. */
+  readonly planOnly?: boolean;
 }
 
 /**
  * One pass of the applier for a custom resource: chooses the mode (a changed plan is applied; an unchanged one
- * is applied or only reported per the drift policy), runs it, and summarises.
+ * is applied or only reported per the drift policy; a plan-only object is planned), runs it, and summarises.
  */
 export async function runPass(
   aws: AwsClients,
@@ -130,7 +132,13 @@ export async function runPass(
 ): Promise<PassResult> {
   const hash = planHash(plan);
   const planChanged = status?.appliedPlanHash !== hash;
-  const mode: ApplyMode = opts.deleting ? 'delete' : planChanged || opts.driftPolicy === 'Correct' ? 'apply' : 'report';
+  const mode: ApplyMode = opts.deleting
+    ? 'delete'
+    : opts.planOnly
+      ? 'plan'
+      : planChanged || opts.driftPolicy === 'Correct'
+        ? 'apply'
+        : 'report';
   const inventory = fromStatusResources(status?.resources);
   const report = await withPassContext(
     aws,

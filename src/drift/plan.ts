@@ -97,11 +97,28 @@ export function resourcePlanOf(report: ApplyReport): ResourcePlan {
   return { summary: countActions(aws), aws };
 }
 
-/** The plan as status.plan holds it: versioned, with unchanged resources left out and the list bounded. */
+/** The CRDs' bounds on status.plan's strings and lists. */
+const MAX_STATUS_CHANGES = 50;
+const MAX_VALUE_LENGTH = 1024;
+
+function clip(value: string, max = MAX_VALUE_LENGTH): string {
+  return value.length <= max ? value : `${value.slice(0, max - 3)}...`;
+}
+
+/** The plan as status.plan holds it: versioned, unchanged resources left out, lists and values bounded. */
 export function statusPlanOf(plan: ResourcePlan): ResourcePlan & { readonly version: number } {
   return {
     version: PLAN_SCHEMA_VERSION,
     summary: plan.summary,
-    aws: plan.aws.filter((a) => a.action !== 'no-op').slice(0, MAX_STATUS_PLAN_ITEMS),
+    aws: plan.aws
+      .filter((a) => a.action !== 'no-op')
+      .slice(0, MAX_STATUS_PLAN_ITEMS)
+      .map((a) => ({
+        ...a,
+        changes: a.changes
+          .slice(0, MAX_STATUS_CHANGES)
+          .map((c) => ({ path: clip(c.path, 256), old: clip(c.old), new: clip(c.new) })),
+        ...(a.message !== undefined ? { message: clip(a.message) } : {}),
+      })),
   };
 }
