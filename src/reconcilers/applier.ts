@@ -328,6 +328,12 @@ async function converge(
         walk.record(p, { action: 'updated', identifier: updated.identifier, changes });
       } else {
         walk.record(p, { action: planning ? 'to-update' : 'drifted', identifier: current.identifier, changes });
+        // A kind whose identifiers differ across updates (a task definition's revisions, see identityOf) gets new
+        // attributes from an update: what references them would change too.
+        if (planning && fieldChanges.length > 0 && r.identityOf) {
+          walk.attrs.delete(p.id);
+          walk.pending.add(p.id);
+        }
       }
     } catch (error) {
       // What depends on a resource that would be created may not be observable by a placeholder (an ECS service

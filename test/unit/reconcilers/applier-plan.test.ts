@@ -168,3 +168,55 @@ test('plan mode: a resource that cannot be observed for want of one to create wo
   assert.match(report.outcomes[1]!.message ?? '', /created after tg/);
   assert.deepEqual(writes, []);
 });
+
+test('plan mode: an update that makes a new revision changes what references it', async () => {
+  const writes: string[] = [];
+  const defs = new Map<string, Stored>([
+    ['web', { identifier: 'arn:td/web:1', props: { name: 'web', image: 'web:1' }, tags: ownershipTags(owner, 'td') }],
+  ]);
+  const services = new Map<string, Stored>([
+    [
+      'web',
+      {
+        identifier: 'arn:svc/web',
+        props: { name: 'web', taskDefinition: 'arn:td/web:1' },
+        tags: ownershipTags(owner, 'svc'),
+      },
+    ],
+  ]);
+  const revisions = { ...fakeKind('ecs.TaskDefinition', defs, writes), identityOf: (id: string) => id.split(':')[0]! };
+  const registry = {
+    'ecs.TaskDefinition': revisions,
+    'ecs.Service': fakeKind('ecs.Service', services, writes),
+  } as unknown as ReconcilerRegistry;
+  const plan = {
+    owner,
+    resources: [
+      {
+        id: 'td',
+        kind: 'ecs.TaskDefinition',
+        props: { name: 'web', image: 'web:2' },
+        tags: ownershipTags(owner, 'td'),
+      },
+      {
+        id: 'svc',
+        kind: 'ecs.Service',
+        props: { name: 'web', taskDefinition: ref('td', 'arn') },
+        tags: ownershipTags(owner, 'svc'),
+      },
+    ],
+  } as unknown as Plan;
+  const inventory: InventoryItem[] = [
+    { kind: 'ecs.TaskDefinition', logicalId: 'td', identifier: 'arn:td/web:1' },
+    { kind: 'ecs.Service', logicalId: 'svc', identifier: 'arn:svc/web' },
+  ];
+  const report = await applyPlan(ctx(), registry, plan, { mode: 'plan', inventory });
+  assert.deepEqual(
+    report.outcomes.map((o) => [o.id, o.action, o.changes]),
+    [
+      ['td', 'to-update', [{ path: 'image', desired: 'web:2', actual: 'web:1' }]],
+      ['svc', 'to-update', [{ path: 'taskDefinition', desired: knownAfterApply('td', 'arn'), actual: 'arn:td/web:1' }]],
+    ],
+  );
+  assert.deepEqual(writes, []);
+});
