@@ -40,6 +40,13 @@ export interface Config {
   readonly awsRequestTimeoutMs: number;
   /** Client-side token buckets at AWS's published rates (src/aws/rate-limits.ts). Off only against an emulator. */
   readonly awsRateLimits: boolean;
+  /**
+   * At most this many Services and previews on one load balancer (SLIPWAY_MAX_WORKLOADS_PER_LOAD_BALANCER). Unset
+   * or 0: the account's quotas decide (listener rules and target groups per Application Load Balancer, from
+   * DescribeAccountLimits, else AWS's default of 100; and 100 callback URLs per Cognito app client when gated).
+   * A lower value only lowers that, e.g. to see a second load balancer appear in a test.
+   */
+  readonly maxWorkloadsPerLoadBalancer?: number;
 }
 
 function int(name: string, value: string | undefined, fallback: number, min: number, max: number): number {
@@ -93,6 +100,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new Error(`SLIPWAY_CLUSTER_ID must be a DNS label (it is written into AWS tags), got "${clusterId}"`);
   }
   const awsEndpoint = env.SLIPWAY_AWS_ENDPOINT ?? env.AWS_ENDPOINT_URL;
+  const maxWorkloads = int(
+    'SLIPWAY_MAX_WORKLOADS_PER_LOAD_BALANCER',
+    env.SLIPWAY_MAX_WORKLOADS_PER_LOAD_BALANCER,
+    0,
+    0,
+    1000,
+  );
   return {
     clusterId,
     ...(env.SLIPWAY_WATCH_NAMESPACE ? { watchNamespace: env.SLIPWAY_WATCH_NAMESPACE } : {}),
@@ -110,5 +124,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     awsConnectTimeoutMs: parseDuration(env.SLIPWAY_AWS_CONNECT_TIMEOUT ?? '3s'),
     awsRequestTimeoutMs: parseDuration(env.SLIPWAY_AWS_REQUEST_TIMEOUT ?? '30s'),
     awsRateLimits: bool('SLIPWAY_AWS_RATE_LIMITS', env.SLIPWAY_AWS_RATE_LIMITS, true),
+    ...(maxWorkloads > 0 ? { maxWorkloadsPerLoadBalancer: maxWorkloads } : {}),
   };
 }

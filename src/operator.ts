@@ -76,8 +76,23 @@ function meaningfulChange(oldObj: KubeObject, newObj: KubeObject): boolean {
  */
 function environmentChangeForWorkloads(oldEnv: Environment, newEnv: Environment): boolean {
   if (meaningfulChange(oldEnv, newEnv)) return true;
-  const view = (e: Environment) => JSON.stringify([e.status?.loadBalancer, e.status?.clusterArn, e.status?.cognito]);
+  const view = (e: Environment) =>
+    JSON.stringify([
+      e.status?.loadBalancer,
+      e.status?.clusterArn,
+      e.status?.cognito,
+      // Where the load balancer shards are (a new one, a removed one) and whether an existing listener has room
+      // again; not how many workloads each holds, which changes with every placement.
+      (e.status?.shards ?? []).map(({ workloads: _workloads, ...where }) => where),
+      e.status?.shardCapacity,
+      e.status?.conditions?.find((c) => c.type === 'LoadBalancerCapacity')?.status,
+    ]);
   return view(oldEnv) !== view(newEnv);
+}
+
+/** A Service or preview placed on another load balancer shard: its Environment plans the shards and callbacks. */
+function placementChange(a: Service | PreviewDeployment, b: Service | PreviewDeployment): boolean {
+  return a.status?.loadBalancerShard !== b.status?.loadBalancerShard;
 }
 
 function awsCallMetrics(registry: Registry): CallListener {
@@ -163,7 +178,11 @@ export function createOperator(opts: OperatorOptions): Operator {
   const envController = new Controller({
     ...common,
     name: 'environment',
-    reconcile: environmentReconciler(deps, kube.resource(ENVIRONMENT_TYPE)),
+    reconcile: environmentReconciler(deps, kube.resource(ENVIRONMENT_TYPE), {
+      ...(config.maxWorkloadsPerLoadBalancer !== undefined
+        ? { maxWorkloadsPerLoadBalancer: config.maxWorkloadsPerLoadBalancer }
+        : {}),
+    }),
   });
   const svcController = new Controller({
     ...common,
@@ -187,12 +206,16 @@ export function createOperator(opts: OperatorOptions): Operator {
     <T extends Service | PreviewDeployment>(inf: Informer<T>) =>
     (env: Environment) =>
       inf.byIndex(BY_ENVIRONMENT, keyOf(env)).map((o) => keyOf(o));
-  // Environments: their own changes, plus Services and previews coming and going (the gate's callback URLs).
+  // Environments: their own changes, plus Services and previews coming, going and being placed on a load balancer
+  // shard (the shards to plan, and each shard's callback URLs).
   envController.watch(environments, { updateFilter: meaningfulChange });
-  envController.watch(services, { map: environmentKeyOf, updateFilter: meaningfulChange });
+  envController.watch(services, {
+    map: environmentKeyOf,
+    updateFilter: (a, b) => meaningfulChange(a, b) || placementChange(a, b),
+  });
   envController.watch(previews, {
     map: environmentKeyOf,
-    updateFilter: (a, b) => meaningfulChange(a, b) || a.status?.phase !== b.status?.phase,
+    updateFilter: (a, b) => meaningfulChange(a, b) || a.status?.phase !== b.status?.phase || placementChange(a, b),
   });
   // Services and previews: their own changes, plus their Environment's (its status says where to attach).
   svcController.watch(services, { updateFilter: meaningfulChange });

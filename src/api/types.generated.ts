@@ -276,6 +276,19 @@ export interface EnvironmentStatus {
   readonly plan?: EnvironmentPlanStatus;
   /** The load balancer in use. */
   readonly loadBalancer?: EnvironmentLoadBalancerStatus;
+  /**
+   * The Environment's load balancers. Shard 0 is the one in status.loadBalancer and is always there; Slipway adds
+   * shard 1, 2, ... when the Services and previews need more listener rules, target groups or Cognito callback URLs
+   * than one load balancer allows (shardCapacity each), and removes a shard (k >= 1) once nothing is placed on it.
+   */
+  readonly shards?: readonly EnvironmentShardsStatus[];
+  /**
+   * Services and previews one load balancer holds: the account's quotas of listener rules and of target groups per
+   * Application Load Balancer (DescribeAccountLimits, else AWS's default of 100), at most 100 while the Environment
+   * has a Cognito gate (callback URLs per app client), and at most the operator's
+   * SLIPWAY_MAX_WORKLOADS_PER_LOAD_BALANCER when set.
+   */
+  readonly shardCapacity?: number;
   /** The security group Slipway gives every task, admitting traffic from the load balancer. */
   readonly taskSecurityGroupId?: string;
   /** The ECS cluster ARN. */
@@ -408,6 +421,26 @@ export interface EnvironmentLoadBalancerStatus {
   readonly listenerArn?: string;
   /** The security group of the load balancer (absent for an existing listener's). */
   readonly securityGroupId?: string;
+}
+
+/** One load balancer with its HTTPS listener and, when gated, its app client. */
+export interface EnvironmentShardsStatus {
+  /** The shard number that Services and previews name in status.loadBalancerShard. */
+  readonly index: number;
+  /** The load balancer ARN. */
+  readonly loadBalancerArn?: string;
+  /** The load balancer DNS name that the records of the shard's workloads alias to. */
+  readonly dnsName?: string;
+  /** The Route 53 zone id of the load balancer, used in alias records. */
+  readonly canonicalHostedZoneId?: string;
+  /** The HTTPS listener that the rules of the shard's workloads are added to. */
+  readonly listenerArn?: string;
+  /** The security group of the load balancer (absent for an existing listener's). */
+  readonly securityGroupId?: string;
+  /** The Cognito app client of the shard (callback URLs of its gated hosts), when gated. */
+  readonly clientId?: string;
+  /** Services and previews placed on the shard. */
+  readonly workloads?: number;
 }
 
 export interface EnvironmentCognitoStatus {
@@ -588,11 +621,16 @@ export interface PreviewDeploymentStatus {
   /** The image, imageTag and commitSha the TTL last started counting for. */
   readonly ttlRevision?: string;
   /**
-   * Pending (being created), Active (serving), Blocked (the Environment refuses it: previews disabled, production, or
-   * maxActive reached; see the Ready condition), Closing (pull request closed or ttl passed; AWS resources being
-   * removed) or Expired (removed; delete the object).
+   * Pending (being created), Active (serving), Blocked (the Environment refuses it: previews disabled, production,
+   * maxActive reached, or its existing listener full; see the Ready condition), Closing (pull request closed or ttl
+   * passed; AWS resources being removed) or Expired (removed; delete the object).
    */
   readonly phase?: 'Pending' | 'Active' | 'Expired' | 'Closing' | 'Blocked';
+  /**
+   * The load balancer shard whose listener holds the preview's rule and whose DNS name its record aliases (the
+   * Environment's status.shards). Kept for the preview's life.
+   */
+  readonly loadBalancerShard?: number;
   /** The ECS and load balancer state of the preview's copy of the Service. */
   readonly service?: PreviewServiceStatus;
 }
@@ -726,6 +764,13 @@ export interface ServiceSpec {
    * @default {"pathPatterns":["/*"]}
    */
   readonly routing: ServiceRouting;
+  /**
+   * Which of the Environment's load balancers serves the Service. An Environment whose Services need more listener
+   * rules, target groups or Cognito callback URLs than one load balancer allows gets more load balancers (shards,
+   * numbered from 0). Slipway places a Service on a shard once (status.loadBalancerShard) and keeps it there; set
+   * shard to move it.
+   */
+  readonly loadBalancer?: ServiceLoadBalancer;
   /** Plain environment variables of the container. Names are unique across env and secrets. */
   readonly env?: readonly EnvVar[];
   /**
@@ -796,6 +841,16 @@ export interface ServiceRouting {
    * one (status.priority), keeping more specific paths ahead.
    */
   readonly priority?: number;
+}
+
+export interface ServiceLoadBalancer {
+  /**
+   * The shard to move the Service to (0 is the Environment's first load balancer). Absent: the Service stays where it
+   * was placed. A move creates the target group and listener rule on the new shard, points the DNS record there and
+   * deletes the old ones; a shard that is full refuses it (ShardFull). Environments on an existing listener have
+   * shard 0 only.
+   */
+  readonly shard?: number;
 }
 
 /** One environment variable from a Secrets Manager secret. */
@@ -998,6 +1053,11 @@ export interface ServiceStatus {
   readonly targetGroupArn?: string;
   /** The listener rule of the Service. */
   readonly ruleArn?: string;
+  /**
+   * The load balancer shard whose listener holds the Service's rule and whose DNS name its record aliases (the
+   * Environment's status.shards). Kept until spec.loadBalancer.shard asks for another.
+   */
+  readonly loadBalancerShard?: number;
   /** The CloudFront distribution, when spec.cdn.enabled. */
   readonly cdn?: ServiceCdnStatus;
 }

@@ -2,28 +2,58 @@
 // hosts behind the gate), plan, and put the load balancer, cluster and gate in status for the workloads to read;
 // after each pass, sweep what deleted workloads left behind. An Environment that Services or previews still
 // reference is not torn down.
+//
+// Load-balancer shards: the Environment plans shard 0, every shard with workloads placed on it (controllers/shards.ts
+// holds the placements) and new shards when the workloads waiting to be placed do not fit in the room left; a shard
+// k >= 1 with nothing placed leaves the plan, so the applier deletes it. Each shard's app client carries the
+// callback URLs of the gated hosts placed on it. An existing listener cannot grow: when it is full the
+// LoadBalancerCapacity condition says so, and the workloads that do not fit are refused when they are placed.
 import type { Environment, EnvironmentStatus } from '../api/index.js';
 import { loadBalancerOfListener, missingSubnets, vpcCidr } from '../aws/network.js';
 import { after, outcome, TERMINAL } from '../outcome/outcome.js';
-import { environmentOwner, LOGICAL, planEnvironment } from '../planner/environment.js';
+import { environmentOwner, LOGICAL, planEnvironment, shardLogical, type ShardFacts } from '../planner/environment.js';
 import { ownerKey } from '../planner/naming.js';
 import type { Plan } from '../planner/plan.js';
 import { hostOf, isGated } from '../planner/service.js';
+import { existingListenerFullMessage, planShards } from '../planner/shards.js';
 import { withPassContext } from '../reconcilers/contract.js';
 import { quotaUsage } from '../reconcilers/index.js';
 import { isBeingDeleted, type KubeObject, type ResourceClient } from '../runtime/index.js';
 import { previewHost, previewIsLive } from './preview-hosts.js';
 import { customResourceReconciler, type HookContext, type Prepared, type Stop } from './reconcile.js';
 import { PREVIEW_TYPE, SERVICE_TYPE } from './resource-types.js';
-import { ADOPT_ANNOTATION, awsFor, type OperatorDeps } from './shared.js';
+import { memberKey, placementsOf, shardCapacity } from './shards.js';
+import { ADOPT_ANNOTATION, awsFor, commonStatus, mergeConditions, type OperatorDeps } from './shared.js';
 import { sweepOrphans } from './sweeper.js';
 import { BY_ENVIRONMENT, resyncOf } from './workload.js';
 
 /** How often an Environment being deleted looks again while Services or previews still reference it. */
 const HELD_POLL_MS = 15_000;
 
-export function environmentReconciler(deps: OperatorDeps, client: ResourceClient<Environment>) {
+/** The Environment's shards as planned: which, how full, and how many workloads do not fit. */
+interface ShardState {
+  readonly capacity: number;
+  readonly shards: readonly number[];
+  readonly counts: ReadonlyMap<number, number>;
+  readonly overflow: number;
+}
+
+interface EnvironmentPrepared extends Prepared {
+  readonly shardState?: ShardState;
+}
+
+export interface EnvironmentSettings {
+  /** SLIPWAY_MAX_WORKLOADS_PER_LOAD_BALANCER: lowers the capacity of a shard below the account's quotas. */
+  readonly maxWorkloadsPerLoadBalancer?: number;
+}
+
+export function environmentReconciler(
+  deps: OperatorDeps,
+  client: ResourceClient<Environment>,
+  settings: EnvironmentSettings = {},
+) {
   const keyOf = (env: Environment) => `${env.metadata.namespace ?? 'default'}/${env.metadata.name}`;
+  const placements = placementsOf(deps);
   const services = (env: Environment) => deps.services.byIndex(BY_ENVIRONMENT, keyOf(env));
   const previews = (env: Environment) => deps.previews.byIndex(BY_ENVIRONMENT, keyOf(env));
 
@@ -35,23 +65,53 @@ export function environmentReconciler(deps: OperatorDeps, client: ResourceClient
     ].sort((a, b) => `${a.kind}/${a.name}`.localeCompare(`${b.kind}/${b.name}`));
   }
 
-  /** Hosts routed through the gate: the app client's callback URLs are exactly these. */
-  function gatedHosts(env: Environment): string[] {
-    const hosts: string[] = [];
+  /**
+   * Hosts routed through the gate, by the shard they are placed on: each shard's app client's callback URLs are
+   * exactly these. A workload not placed yet routes nothing yet; its placement wakes the Environment.
+   */
+  function gatedHosts(env: Environment): Map<number, string[]> {
+    const placed = placements.placed(keyOf(env));
+    const hosts = new Map<number, string[]>();
+    const add = (key: string, host: string) => {
+      const shard = placed.get(key);
+      if (shard !== undefined) hosts.set(shard, [...(hosts.get(shard) ?? []), host]);
+    };
     for (const s of services(env)) {
       if (isBeingDeleted(s)) continue;
       try {
-        if (isGated(s.spec, env)) hosts.push(hostOf({ subdomain: s.spec.subdomain ?? s.metadata.name }, env));
+        if (isGated(s.spec, env))
+          add(memberKey('Service', s.metadata.name), hostOf({ subdomain: s.spec.subdomain ?? s.metadata.name }, env));
       } catch {
         /* an impossible combination: the Service's own status says so; it routes nothing */
       }
     }
-    for (const p of previews(env)) if (previewIsLive(p)) hosts.push(previewHost(p, env));
+    for (const p of previews(env)) {
+      if (previewIsLive(p)) add(memberKey('PreviewDeployment', p.metadata.name), previewHost(p, env));
+    }
     return hosts;
   }
 
+  /** Which shards to plan, from the placements and the workloads still waiting for one. */
+  async function shardStateOf(env: Environment, signal: AbortSignal): Promise<ShardState> {
+    const key = keyOf(env);
+    const capacity = await shardCapacity(
+      env,
+      awsFor(deps, env).withSignal(signal),
+      settings.maxWorkloadsPerLoadBalancer,
+    );
+    const counts = placements.counts(key);
+    const existing = !!env.spec.loadBalancer.existingListenerArn;
+    const { shards, overflow } = planShards(counts, placements.waiting(key), capacity, existing);
+    return { capacity, shards, counts, overflow };
+  }
+
   /** Resolves what planning needs from AWS; a missing VPC or subnet stops the Environment, naming the field. */
-  async function planFor(env: Environment, hosts: readonly string[], signal: AbortSignal): Promise<Plan | Stop<never>> {
+  async function planFor(
+    env: Environment,
+    hosts: ReadonlyMap<number, readonly string[]>,
+    shards: readonly number[],
+    signal: AbortSignal,
+  ): Promise<Plan | Stop<never>> {
     const aws = awsFor(deps, env).withSignal(signal);
     const cidr = await vpcCidr(aws, env.spec.network.vpcId);
     if (!cidr) {
@@ -65,9 +125,13 @@ export function environmentReconciler(deps: OperatorDeps, client: ResourceClient
     }
     const listener = env.spec.loadBalancer.existingListenerArn;
     const existingLoadBalancerArn = listener ? await loadBalancerOfListener(aws, listener) : undefined;
+    const extraShards: ShardFacts[] = shards
+      .filter((index) => index !== 0)
+      .map((index) => ({ index, gatedHosts: hosts.get(index) ?? [] }));
     return planEnvironment(env, {
       clusterId: deps.clusterId,
-      gatedHosts: hosts,
+      gatedHosts: hosts.get(0) ?? [],
+      ...(extraShards.length > 0 ? { extraShards } : {}),
       vpcCidr: cidr,
       ...(existingLoadBalancerArn ? { existingLoadBalancerArn } : {}),
     });
@@ -93,14 +157,15 @@ export function environmentReconciler(deps: OperatorDeps, client: ResourceClient
     PreviewDeployment: deps.kube.resource<KubeObject>(PREVIEW_TYPE),
   };
 
-  return customResourceReconciler<Environment, EnvironmentStatus, Prepared>(deps, {
+  return customResourceReconciler<Environment, EnvironmentStatus, EnvironmentPrepared>(deps, {
     client,
 
     async prepare(env, { signal }) {
-      const plan = await planFor(env, gatedHosts(env), signal);
+      const shardState = await shardStateOf(env, signal);
+      const plan = await planFor(env, gatedHosts(env), shardState.shards, signal);
       if ('stop' in plan) return plan;
       const adopt = env.metadata.annotations?.[ADOPT_ANNOTATION] === 'true';
-      return prepared(env, plan, env.spec.driftPolicy, adopt);
+      return { ...prepared(env, plan, env.spec.driftPolicy, adopt), shardState };
     },
 
     async prepareDeletion(env, { signal }) {
@@ -112,7 +177,7 @@ export function environmentReconciler(deps: OperatorDeps, client: ResourceClient
       if (env.spec.deletionPolicy === 'Retain') return 'release';
       let plan: Plan;
       try {
-        const planned = await planFor(env, [], signal);
+        const planned = await planFor(env, new Map(), [0], signal);
         plan = 'stop' in planned ? { owner: environmentOwner(env, deps.clusterId), resources: [] } : planned;
       } catch {
         // The spec can no longer be planned: delete what the inventory and the tags in AWS say exists.
@@ -121,7 +186,8 @@ export function environmentReconciler(deps: OperatorDeps, client: ResourceClient
       return prepared(env, plan, 'Correct', false);
     },
 
-    async statusFields(env, { prepared: p, pass, signal }) {
+    async statusFields(env, info) {
+      const { prepared: p, pass, signal } = info;
       const attrs = pass.report.attrs;
       const lb = attrs[LOGICAL.loadBalancer];
       const pool = attrs[LOGICAL.userPool];
@@ -158,6 +224,7 @@ export function environmentReconciler(deps: OperatorDeps, client: ResourceClient
             }
           : {}),
         ...(quota ? { quota } : {}),
+        ...(p.shardState ? shardFields(env, p.shardState, info) : {}),
         heldBy: holders(env),
         activePreviews: previews(env).filter(previewIsLive).length,
       };
@@ -176,4 +243,55 @@ export function environmentReconciler(deps: OperatorDeps, client: ResourceClient
       }
     },
   });
+}
+
+/**
+ * The shards in status (each with what its workloads read, and how many it holds), the capacity of one, and the
+ * LoadBalancerCapacity condition: False on an existing listener with no room, naming the field and the fix.
+ */
+function shardFields(
+  env: Environment,
+  state: ShardState,
+  info: { readonly pass: Parameters<typeof commonStatus>[0]; readonly now: Date },
+): Partial<EnvironmentStatus> {
+  const attrs = info.pass.report.attrs;
+  const shards = state.shards.map((index) => {
+    const id = shardLogical(index);
+    const lb = attrs[id.loadBalancer];
+    const listenerArn = attrs[id.httpsListener]?.arn;
+    const securityGroupId = attrs[id.securityGroup]?.id;
+    const clientId = attrs[id.userPoolClient]?.id;
+    return {
+      index,
+      ...(lb?.arn ? { loadBalancerArn: lb.arn } : {}),
+      ...(lb?.dnsName ? { dnsName: lb.dnsName } : {}),
+      ...(lb?.canonicalHostedZoneId ? { canonicalHostedZoneId: lb.canonicalHostedZoneId } : {}),
+      ...(listenerArn ? { listenerArn } : {}),
+      ...(securityGroupId ? { securityGroupId } : {}),
+      ...(clientId ? { clientId } : {}),
+      workloads: state.counts.get(index) ?? 0,
+    };
+  });
+  const placed = [...state.counts.values()].reduce((a, b) => a + b, 0);
+  const full = !!env.spec.loadBalancer.existingListenerArn && state.overflow > 0;
+  const capacityCondition = full
+    ? {
+        type: 'LoadBalancerCapacity',
+        status: 'False' as const,
+        reason: 'LoadBalancerFull',
+        message: existingListenerFullMessage(state.counts.get(0) ?? 0, state.overflow, state.capacity),
+      }
+    : {
+        type: 'LoadBalancerCapacity',
+        status: 'True' as const,
+        reason: 'CapacityAvailable',
+        message: `${placed} Services and previews on ${shards.length} load balancer(s) of at most ${state.capacity} each`,
+      };
+  const generation = env.metadata.generation;
+  const common = commonStatus(info.pass, env.status, generation, info.now);
+  return {
+    shards,
+    shardCapacity: state.capacity,
+    conditions: mergeConditions(common.conditions, [capacityCondition], generation, info.now),
+  };
 }

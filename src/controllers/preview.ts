@@ -8,7 +8,7 @@ import { boundedName } from '../planner/naming.js';
 import type { Workload } from '../planner/service.js';
 import { formatTime, refOf, type ResourceClient } from '../runtime/index.js';
 import { previewIsLive, previewSubdomain } from './preview-hosts.js';
-import { customResourceReconciler, type Prepared } from './reconcile.js';
+import { customResourceReconciler } from './reconcile.js';
 import type { OperatorDeps } from './shared.js';
 import {
   BY_ENVIRONMENT,
@@ -17,7 +17,9 @@ import {
   prepareWorkloadDeletion,
   resyncOf,
   workloadStatusFields,
+  type WorkloadPrepared,
 } from './workload.js';
+import { persistedShard } from './shards.js';
 
 /** The image a preview runs: its own `image`, or the Service's image with the tag replaced by `imageTag`. */
 export function previewImage(p: PreviewDeployment, serviceImage: string): string {
@@ -31,7 +33,8 @@ export function previewImage(p: PreviewDeployment, serviceImage: string): string
 export function previewSpec(p: PreviewDeployment, svc: Service): ServiceSpec {
   const overrides = new Map((p.spec.env ?? []).map((e) => [e.name, e.value]));
   const env = [...(svc.spec.env ?? []).filter((e) => !overrides.has(e.name)), ...(p.spec.env ?? [])];
-  const { autoscaling: _autoscaling, ...rest } = svc.spec;
+  // A preview is placed on a shard of its own: it does not follow the Service's spec.loadBalancer.
+  const { autoscaling: _autoscaling, loadBalancer: _loadBalancer, ...rest } = svc.spec;
   return {
     ...rest,
     image: previewImage(p, svc.spec.image),
@@ -89,7 +92,7 @@ export function previewReconciler(deps: OperatorDeps, client: ResourceClient<Pre
   });
   const expiryOf = (p: PreviewDeployment, now: Date) => expiresAt(p, ttlDefault(p), ttlStart(p, now));
 
-  return customResourceReconciler<PreviewDeployment, PreviewDeploymentStatus, Prepared>(deps, {
+  return customResourceReconciler<PreviewDeployment, PreviewDeploymentStatus, WorkloadPrepared>(deps, {
     client,
 
     // A closed or merged pull request, or a run-out TTL, ends the preview: delete the object; cleanup follows
@@ -155,10 +158,22 @@ export function previewReconciler(deps: OperatorDeps, client: ResourceClient<Pre
           resyncMs,
         };
       }
-      return prepareWorkload(deps, previewWorkload(p, svc, deps.clusterId), found, {
+      const prepared = await prepareWorkload(deps, previewWorkload(p, svc, deps.clusterId), found, {
         driftPolicy: svc.spec.driftPolicy ?? env.spec.driftPolicy,
         adopt: false,
+        placement: {
+          kind: 'PreviewDeployment',
+          name: p.metadata.name,
+          persist: async (shard) => {
+            await client.patchStatus(refOf(p), { status: { loadBalancerShard: shard } });
+          },
+        },
       });
+      // No room on the Environment's load balancers: Blocked, like a preview over maxActive.
+      if ('blocked' in prepared && prepared.blocked) {
+        return { ...prepared, fields: { ...prepared.fields, phase: 'Blocked' as const } };
+      }
+      return prepared;
     },
 
     async prepareDeletion(p) {
@@ -171,12 +186,17 @@ export function previewReconciler(deps: OperatorDeps, client: ResourceClient<Pre
       };
       const svc = serviceOf(p);
       const workload = svc ? previewWorkload(p, svc, deps.clusterId) : undefined;
-      return prepareWorkloadDeletion(deps, owner, workload, lookup(p), p.status);
+      return prepareWorkloadDeletion(deps, owner, workload, lookup(p), p.status, persistedShard(p));
     },
 
     statusFields(p, { prepared, pass, now }) {
-      const { url, ...service } = workloadStatusFields(prepared.plan, pass);
-      return { ...(url ? { url } : {}), expiresAt: formatTime(expiryOf(p, now)), service };
+      const { url, loadBalancerShard, ...service } = workloadStatusFields(prepared.plan, pass, prepared.shard);
+      return {
+        ...(url ? { url } : {}),
+        ...(loadBalancerShard !== undefined ? { loadBalancerShard } : {}),
+        expiresAt: formatTime(expiryOf(p, now)),
+        service,
+      };
     },
 
     stageFields(p, stage, { now }, ready) {

@@ -1,14 +1,16 @@
 // What a Service and a PreviewDeployment share: finding the Environment and reading what a workload needs from its
 // status, planning, deleting, and the workload's status fields. Both are hooks on the one reconcile sequence.
-import type { Environment, ServiceStatus } from '../api/index.js';
+import type { Environment, PreviewDeploymentStatus, ServiceStatus } from '../api/index.js';
 import { parseDuration } from '../config.js';
 import { outcome, OutcomeError, TERMINAL, WATCH } from '../outcome/outcome.js';
-import { clusterName } from '../planner/environment.js';
+import { clusterName, MAX_CALLBACK_URLS } from '../planner/environment.js';
 import { ownerKey } from '../planner/naming.js';
 import type { Plan } from '../planner/plan.js';
-import { planWorkload, SERVICE_LOGICAL, type EnvironmentView, type Workload } from '../planner/service.js';
+import { planWorkload, workloadLogical, type EnvironmentView, type Workload } from '../planner/service.js';
+import { choosePlacement } from '../planner/shards.js';
 import type { DiscoveryScope } from '../reconcilers/discovery.js';
 import type { Prepared, Stop } from './reconcile.js';
+import { memberKey, placementsOf, type Member } from './shards.js';
 import { awsFor, type CommonStatus, type OperatorDeps, type PassResult } from './shared.js';
 
 /** The informer index of Services and previews by the Environment they name: `namespace/name`. */
@@ -52,63 +54,146 @@ export function lookupEnvironment(
       stop: outcome('EnvironmentDeleting', `${field}: Environment ${name} is being deleted`, WATCH),
     };
   }
-  const lb = env.status?.loadBalancer;
-  if (!lb?.listenerArn || !lb.dnsName || !lb.canonicalHostedZoneId || !env.status?.clusterArn) {
+  const view = viewOnShard(env, 0);
+  if (!view) {
     const message = `Environment ${name} has not created its load balancer and cluster yet`;
     return { ok: false, env, stop: outcome('EnvironmentNotReady', message, WATCH) };
   }
-  const cognito = env.status.cognito;
+  return { ok: true, env, view };
+}
+
+/**
+ * What a workload on `shard` needs from its Environment's status: that shard's listener, DNS name and app client
+ * (shard 0 is also status.loadBalancer, as before shards). Undefined while the shard is not created yet.
+ */
+export function viewOnShard(env: Environment, shard: number): EnvironmentView | undefined {
+  const entry = env.status?.shards?.find((s) => s.index === shard);
+  const first = shard === 0 ? env.status?.loadBalancer : undefined;
+  const listenerArn = entry?.listenerArn ?? first?.listenerArn;
+  const dnsName = entry?.dnsName ?? first?.dnsName;
+  const zoneId = entry?.canonicalHostedZoneId ?? first?.canonicalHostedZoneId;
+  const clusterArn = env.status?.clusterArn;
+  if (!listenerArn || !dnsName || !zoneId || !clusterArn) return undefined;
+  const cognito = env.status?.cognito;
+  const clientId = entry?.clientId ?? (shard === 0 ? cognito?.clientId : undefined);
   return {
-    ok: true,
-    env,
-    view: {
-      environment: env,
-      listenerArn: lb.listenerArn,
-      loadBalancerDnsName: lb.dnsName,
-      loadBalancerZoneId: lb.canonicalHostedZoneId,
-      clusterArn: env.status.clusterArn,
-      clusterName: clusterName(env),
-      securityGroupIds: env.spec.network.securityGroupIds ?? [],
-      ...(cognito?.userPoolArn && cognito.clientId && cognito.domain
-        ? { cognito: { userPoolArn: cognito.userPoolArn, clientId: cognito.clientId, domain: cognito.domain } }
-        : {}),
-    },
+    environment: env,
+    shard,
+    listenerArn,
+    loadBalancerDnsName: dnsName,
+    loadBalancerZoneId: zoneId,
+    clusterArn,
+    clusterName: clusterName(env),
+    securityGroupIds: env.spec.network.securityGroupIds ?? [],
+    ...(cognito?.userPoolArn && clientId && cognito.domain
+      ? { cognito: { userPoolArn: cognito.userPoolArn, clientId, domain: cognito.domain } }
+      : {}),
   };
 }
 
-/** Where a workload's resources can be found by tag: its owner's, on the Environment's listener and zone. */
+/** Where a workload's resources can be found by tag: its owner's, on the Environment's listeners and zone. */
 function discoveryScope(deps: OperatorDeps, owner: Workload['owner'], env: Environment): DiscoveryScope {
-  const listenerArn = env.status?.loadBalancer?.listenerArn;
+  const listenerArns = [
+    env.status?.loadBalancer?.listenerArn,
+    ...(env.status?.shards ?? []).map((s) => s.listenerArn),
+  ].filter((a): a is string => !!a);
   return {
     clusterId: deps.clusterId,
     owner: ownerKey(owner),
     environment: `${env.metadata.namespace ?? 'default'}/${env.metadata.name}`,
-    listenerArns: listenerArn ? [listenerArn] : [],
+    listenerArns: [...new Set(listenerArns)],
     hostedZoneIds: [env.spec.domain.hostedZoneId],
   };
 }
 
-/** A workload ready for its pass: planned against its Environment; a planning error stops it, naming the field. */
-export function prepareWorkload(
+/** A workload's pass, with the shard it is placed on (for its status). */
+export interface WorkloadPrepared extends Prepared {
+  readonly shard: number;
+}
+
+/** Status fields a stop before the pass writes: the placement, when there is one. */
+type PlacementFields = Partial<ServiceStatus & PreviewDeploymentStatus>;
+
+/** A stop before the pass; `blocked` when the Environment has no room for the workload (a preview shows Blocked). */
+export type WorkloadStop = Stop<PlacementFields> & { readonly blocked?: boolean };
+
+/** How a workload is placed on its Environment's load balancers. */
+export interface PlacementRequest {
+  readonly kind: Member['kind'];
+  readonly name: string;
+  /** spec.loadBalancer.shard (a Service's; previews never ask). */
+  readonly requested?: number;
+  /** Persists a new placement in status before anything is created on the shard. */
+  readonly persist: (shard: number) => Promise<void>;
+}
+
+/**
+ * A workload ready for its pass: placed on a shard (once; moved only when the spec asks), then planned against that
+ * shard of its Environment. No room, or a planning error, stops it with the field and the fix; a shard still being
+ * created is waited for.
+ */
+export async function prepareWorkload(
   deps: OperatorDeps,
   workload: Workload,
   lookup: Extract<EnvironmentLookup, { ok: true }>,
-  opts: { readonly driftPolicy: 'Correct' | 'Report'; readonly adopt: boolean },
-): Prepared | Stop<never> {
+  opts: {
+    readonly driftPolicy: 'Correct' | 'Report';
+    readonly adopt: boolean;
+    readonly placement: PlacementRequest;
+  },
+): Promise<WorkloadPrepared | WorkloadStop> {
+  const env = lookup.env;
+  const resyncMs = resyncOf(deps, env);
+  const envKey = `${env.metadata.namespace ?? 'default'}/${env.metadata.name}`;
+  const registry = placementsOf(deps);
+  const key = memberKey(opts.placement.kind, opts.placement.name);
+  const current = registry.placed(envKey).get(key);
+  const decision = choosePlacement({
+    ...(current !== undefined ? { current } : {}),
+    ...(opts.placement.requested !== undefined ? { requested: opts.placement.requested } : {}),
+    counts: registry.counts(envKey, key),
+    // Before the Environment has said (a status from before shards), the smallest capacity any account has.
+    capacity: env.status?.shardCapacity ?? MAX_CALLBACK_URLS,
+    shards: (env.status?.shards ?? []).map((s) => s.index),
+    existingListener: !!env.spec.loadBalancer.existingListenerArn,
+  });
+  const placedFields = (shard: number | undefined): PlacementFields =>
+    shard === undefined ? {} : { loadBalancerShard: shard };
+  if ('refused' in decision) {
+    // Woken when the Environment's capacity changes (its LoadBalancerCapacity condition), the resync as backstop.
+    return {
+      stop: outcome(decision.refused.reason, decision.refused.message, WATCH),
+      fields: placedFields(current),
+      resyncMs,
+      blocked: true,
+    };
+  }
+  const shard = decision.shard;
+  if (shard !== current) {
+    // Decided here, synchronously, so no other worker can take the same room; persisted before anything is created.
+    registry.place(envKey, key, shard);
+    await opts.placement.persist(shard);
+  }
+  const view = viewOnShard(env, shard);
+  if (!view) {
+    const message = `Environment ${env.metadata.name} has not created load balancer shard ${shard} yet`;
+    return { stop: outcome('EnvironmentNotReady', message, WATCH), fields: placedFields(shard), resyncMs };
+  }
   let plan: Plan;
   try {
-    plan = planWorkload(workload, lookup.view, deps.clusterId);
+    plan = planWorkload(workload, view, deps.clusterId);
   } catch (err) {
-    if (err instanceof OutcomeError) return { stop: err.outcome, resyncMs: resyncOf(deps, lookup.env) };
+    if (err instanceof OutcomeError) return { stop: err.outcome, fields: placedFields(shard), resyncMs };
     throw err;
   }
   return {
-    aws: awsFor(deps, lookup.env),
+    aws: awsFor(deps, env),
     plan,
     driftPolicy: opts.driftPolicy,
     adopt: opts.adopt,
-    resyncMs: resyncOf(deps, lookup.env),
-    discover: discoveryScope(deps, workload.owner, lookup.env),
+    resyncMs,
+    discover: discoveryScope(deps, workload.owner, env),
+    shard,
   };
 }
 
@@ -123,6 +208,8 @@ export function prepareWorkloadDeletion(
   workload: Workload | undefined,
   lookup: EnvironmentLookup,
   status: CommonStatus | undefined,
+  /** The shard the workload is placed on (its status). */
+  shard = 0,
 ): Prepared | Stop<never> | 'release' {
   if (!lookup.env) {
     if ((status?.resources ?? []).length === 0) return 'release';
@@ -132,9 +219,10 @@ export function prepareWorkloadDeletion(
     return { stop: outcome('EnvironmentGone', message, TERMINAL) };
   }
   let plan: Plan = { owner, resources: [] };
-  if (lookup.ok && workload) {
+  const view = lookup.ok ? viewOnShard(lookup.env, shard) : undefined;
+  if (view && workload) {
     try {
-      plan = planWorkload(workload, lookup.view, deps.clusterId);
+      plan = planWorkload(workload, view, deps.clusterId);
     } catch {
       /* an unplannable spec: the inventory and the tags in AWS still say what exists */
     }
@@ -163,15 +251,16 @@ export type WorkloadStatusFields = Pick<
   | 'targetGroupArn'
   | 'ruleArn'
   | 'cdn'
+  | 'loadBalancerShard'
 >;
 
 function num(v: string | undefined): number | undefined {
   return v === undefined || v === '' || Number.isNaN(Number(v)) ? undefined : Number(v);
 }
 
-export function workloadStatusFields(plan: Plan, pass: PassResult): WorkloadStatusFields {
+export function workloadStatusFields(plan: Plan, pass: PassResult, shard: number): WorkloadStatusFields {
   const a = pass.report.attrs;
-  const L = SERVICE_LOGICAL;
+  const L = workloadLogical(shard);
   const svc = a[L.service];
   const td = a[L.taskDefinition];
   const rule = a[L.listenerRule];
@@ -190,5 +279,6 @@ export function workloadStatusFields(plan: Plan, pass: PassResult): WorkloadStat
     ...(a[L.targetGroup]?.arn ? { targetGroupArn: a[L.targetGroup]!.arn } : {}),
     ...(rule?.arn ? { ruleArn: rule.arn } : {}),
     ...(cdn?.id ? { cdn: { distributionId: cdn.id, ...(cdn.domainName ? { domainName: cdn.domainName } : {}) } } : {}),
+    loadBalancerShard: shard,
   };
 }

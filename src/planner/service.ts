@@ -1,8 +1,13 @@
 // Service (or preview) → Plan: log group, task definition, target group, listener rule (gate then forward),
 // ECS service, autoscaling, DNS alias and optional CloudFront. Pure: everything that needs I/O arrives in
 // `EnvironmentView`, read by the controller from the Environment's status.
+//
+// A workload sits on one of its Environment's load balancers (a shard, see planner/environment.ts): the view holds
+// that shard's listener, DNS name and app client. On shard k >= 1 the target group and listener rule have their own
+// logical ids and target group name, so a move between shards creates the new pair, switches the ECS service and
+// the DNS record over, and deletes the old pair as leftovers (a target group serves one load balancer only).
 import type { Environment, ServiceSpec } from '../api/index.js';
-import { gateEnabled } from './environment.js';
+import { gateEnabled, shardLogicalId } from './environment.js';
 import { PlanningError } from './errors.js';
 import { boundedName, ownershipTags, TAG_PREVIEW } from './naming.js';
 import { ref, type Owner, type Plan, type PlannedResource, type PropsByKind, type ResourceKind } from './plan.js';
@@ -11,6 +16,8 @@ import { recordOwnerValue } from './record-owner.js';
 /** What a workload needs from its Environment: read from the Environment's spec and its status. */
 export interface EnvironmentView {
   readonly environment: Environment;
+  /** The load balancer shard the workload is placed on (default 0); the fields below are that shard's. */
+  readonly shard?: number;
   readonly listenerArn: string;
   readonly loadBalancerDnsName: string;
   readonly loadBalancerZoneId: string;
@@ -44,6 +51,15 @@ export const SERVICE_LOGICAL = {
   record: 'dns-record',
   distribution: 'cdn-distribution',
 } as const;
+
+/** The logical ids of a workload's resources; the target group and listener rule carry the shard (k >= 1). */
+export function workloadLogical(shard: number) {
+  return {
+    ...SERVICE_LOGICAL,
+    targetGroup: shardLogicalId(SERVICE_LOGICAL.targetGroup, shard),
+    listenerRule: shardLogicalId(SERVICE_LOGICAL.listenerRule, shard),
+  } as const;
+}
 
 /** CloudFront's fixed hosted zone for alias records. */
 export const CLOUDFRONT_ZONE_ID = 'Z2FDTNDATAQYW2';
@@ -91,7 +107,8 @@ export function planWorkload(w: Workload, view: EnvironmentView, clusterId: stri
   const add = <K extends ResourceKind>(kind: K, id: string, props: PropsByKind[K], after?: readonly string[]) =>
     resources.push({ id, kind, props, tags: tags(id), ...(after ? { after } : {}) } as PlannedResource);
   const base = [owner.namespace, env.metadata.name, w.serviceName];
-  const L = SERVICE_LOGICAL;
+  const shard = view.shard ?? 0;
+  const L = workloadLogical(shard);
 
   if (gated && !view.cognito) {
     throw new PlanningError(
@@ -125,7 +142,7 @@ export function planWorkload(w: Workload, view: EnvironmentView, clusterId: stri
     },
   });
   add('elbv2.TargetGroup', L.targetGroup, {
-    name: boundedName(['sw', ...base], 32),
+    name: boundedName([shard === 0 ? 'sw' : `sw${shard}`, ...base], 32),
     vpcId: env.spec.network.vpcId,
     port: spec.containerPort,
     healthCheck: {

@@ -52,6 +52,10 @@ const READY_FALSE: Readonly<Record<string, 'Progressing' | 'Degraded'>> = {
   HostInUse: 'Degraded',
   RuleQuotaExceeded: 'Degraded',
   NoFreePriority: 'Degraded',
+  // Load-balancer shards: an existing listener (or every shard) full, a shard asked for that is full or unavailable.
+  LoadBalancerFull: 'Degraded',
+  ShardFull: 'Degraded',
+  ShardUnavailable: 'Degraded',
   // A deletion held by something Slipway does not own.
   DeletionBlocked: 'Degraded',
   // A field AWS cannot change in place: the message says how to replace the resource.
@@ -59,7 +63,16 @@ const READY_FALSE: Readonly<Record<string, 'Progressing' | 'Degraded'>> = {
   TargetGroupImmutableField: 'Degraded',
 };
 /** Reasons the operator writes only on Synced, Drifted or Ready=True. */
-const NOT_READY_FALSE = new Set(['Reconciled', 'Applied', 'Observed', 'InSync', 'DriftCorrected', 'DriftReported']);
+const NOT_READY_FALSE = new Set([
+  'Reconciled',
+  'Applied',
+  'Observed',
+  'InSync',
+  'DriftCorrected',
+  'DriftReported',
+  // The Environment's LoadBalancerCapacity condition when there is room.
+  'CapacityAvailable',
+]);
 
 const crds = loadCrds(CRD_DIR);
 const scripts = HEALTH_SCRIPTS.map(({ kind, file }) => ({ kind, file, path: join(HEALTH_DIR, file) }));
