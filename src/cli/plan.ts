@@ -1,0 +1,346 @@
+// `slipway plan`: what applying a set of manifests would change, in the cluster and in AWS, without writing to either.
+//
+// For each manifest: the API server validates and defaults it by a dry run (dryRun=All: nothing is stored, so no
+// resourceVersion changes), and its spec is compared with the live object's. Then the custom resource is planned
+// exactly as the operator plans it (the same planners, on the Environment's status and the same facts), and the
+// applier runs in plan mode against the Environment's AWS account with the operator's clients: it observes and
+// diffs, and writes nothing.
+//
+// What the plan cannot see: a custom resource removed from the manifests (the plan knows only what it is given); a
+// workload whose Environment has not created its load balancer yet (it is planned once it has); and a new workload's
+// load-balancer shard, which the operator chooses when it places it (the plan assumes spec.loadBalancer.shard or 0).
+import type { Environment, PreviewDeployment, Service } from '../api/index.js';
+import type { AwsClients } from '../aws/clients.js';
+import { loadBalancerOfListener, missingSubnets, vpcCidr } from '../aws/network.js';
+import { environmentKeyOf, viewOnShard, BY_ENVIRONMENT } from '../controllers/workload.js';
+import { previewWorkload } from '../controllers/preview.js';
+import { previewHost, previewIsLive } from '../controllers/preview-hosts.js';
+import { ENVIRONMENT_TYPE, PREVIEW_TYPE, SERVICE_TYPE } from '../controllers/resource-types.js';
+import { serviceWorkload } from '../controllers/service.js';
+import { memberKey, persistedShard, Placements, shardCapacity } from '../controllers/shards.js';
+import type { OperatorDeps } from '../controllers/shared.js';
+import { fromStatusResources } from '../drift/summary.js';
+import { resourcePlanOf, type ResourcePlan } from '../drift/plan.js';
+import { OutcomeError } from '../outcome/outcome.js';
+import { MAX_CALLBACK_URLS, planEnvironment, type ShardFacts } from '../planner/environment.js';
+import { ownerKey } from '../planner/naming.js';
+import type { Plan } from '../planner/plan.js';
+import { hostOf, isGated, planWorkload, type Workload } from '../planner/service.js';
+import { planShards } from '../planner/shards.js';
+import { applyPlan } from '../reconcilers/applier.js';
+import { withPassContext } from '../reconcilers/contract.js';
+import { registry } from '../reconcilers/index.js';
+import { HttpMethod } from '@kubernetes/client-node';
+import { isBeingDeleted, resourcePath, type KubeClient, type KubeObject, type ResourceType } from '../runtime/index.js';
+import { KubeApiError } from '../runtime/kube.js';
+import { diffValues, planDocument, type CustomResourcePlan, type PlanChange, type PlanDocument } from './document.js';
+import { PlanInputError, type Manifest, type ManifestSet } from './manifests.js';
+
+export interface PlanContext {
+  readonly kube: KubeClient;
+  /** The operator's SLIPWAY_CLUSTER_ID: it is part of every ownership tag. */
+  readonly clusterId: string;
+  /** The clients for an Environment's account and region (the operator's AwsClients, with its region and role). */
+  readonly awsFor: (env: Environment) => AwsClients;
+  readonly signal?: AbortSignal;
+}
+
+const TYPES: Readonly<Record<Manifest['kind'], ResourceType>> = {
+  Environment: ENVIRONMENT_TYPE,
+  Service: SERVICE_TYPE,
+  PreviewDeployment: PREVIEW_TYPE,
+};
+
+/** kubectl's own bookkeeping: not part of what a manifest says. */
+const IGNORED_ANNOTATIONS = new Set(['kubectl.kubernetes.io/last-applied-configuration']);
+
+interface Resolved {
+  readonly manifest: Manifest;
+  /** In the cluster now (undefined: the manifest creates it). */
+  readonly live?: KubeObject;
+  /** The manifest as the API server would store it: validated and defaulted. */
+  readonly object: KubeObject;
+}
+
+type WithSpec<T> = T & { readonly spec: Record<string, unknown> };
+
+/** The manifest validated and defaulted by the API server, storing nothing (dryRun=All). */
+async function dryRun(ctx: PlanContext, m: Manifest, live: KubeObject | undefined): Promise<KubeObject> {
+  const type = TYPES[m.kind];
+  const query = { dryRun: 'All', fieldManager: 'slipway-plan' };
+  try {
+    if (!live) {
+      return await ctx.kube.request<KubeObject>(HttpMethod.POST, resourcePath(type, m.namespace), {
+        body: m.object,
+        query,
+        ...(ctx.signal ? { signal: ctx.signal } : {}),
+      });
+    }
+    const { managedFields: _managedFields, ...liveMeta } = live.metadata as Record<string, unknown>;
+    const meta = live.metadata as { labels?: Record<string, string>; annotations?: Record<string, string> };
+    const body = {
+      ...m.object,
+      metadata: {
+        ...liveMeta,
+        labels: { ...meta.labels, ...m.object.metadata.labels },
+        annotations: { ...meta.annotations, ...m.object.metadata.annotations },
+      },
+    };
+    return await ctx.kube.request<KubeObject>(HttpMethod.PUT, resourcePath(type, m.namespace, m.name), {
+      body,
+      query,
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
+    });
+  } catch (err) {
+    if (err instanceof KubeApiError && (err.code === 422 || err.code === 400)) {
+      throw new PlanInputError(m.source, undefined, err.status?.message ?? err.message);
+    }
+    throw err;
+  }
+}
+
+/** What changes in the custom resource itself: its spec, and the labels and annotations the manifest sets. */
+function objectChanges(m: Manifest, live: KubeObject | undefined, object: KubeObject): PlanChange[] {
+  if (!live) return [];
+  const spec = diffValues((live as WithSpec<KubeObject>).spec, (object as WithSpec<KubeObject>).spec, 'spec');
+  const meta = (key: 'labels' | 'annotations') => {
+    const before = (live.metadata as Record<string, Record<string, string> | undefined>)[key] ?? {};
+    return Object.entries(m.object.metadata[key] ?? {})
+      .filter(([k, v]) => !IGNORED_ANNOTATIONS.has(k) && before[k] !== v)
+      .map(([k, v]) => ({ path: `metadata.${key}.${k}`, old: before[k] ?? '(none)', new: v }));
+  };
+  return [...spec, ...meta('labels'), ...meta('annotations')];
+}
+
+function statusOf(obj: KubeObject | undefined): unknown {
+  return obj && 'status' in obj ? obj.status : undefined;
+}
+
+/** The manifest's object over the live one's status: what the operator will see once the manifest is applied. */
+function afterApply<T>(r: Resolved): T {
+  return { ...r.object, ...(r.live && 'status' in r.live ? { status: r.live.status } : {}) } as T;
+}
+
+class Planner {
+  private readonly byKey = new Map<string, Resolved>();
+  private readonly listed = new Map<string, Promise<KubeObject[]>>();
+
+  constructor(
+    private readonly ctx: PlanContext,
+    resolved: readonly Resolved[],
+  ) {
+    for (const r of resolved) this.byKey.set(`${r.manifest.kind}/${r.manifest.namespace}/${r.manifest.name}`, r);
+  }
+
+  /** An object after the manifests are applied: the manifest's if it holds one, else the cluster's. */
+  private async find<T extends KubeObject>(kind: Manifest['kind'], namespace: string, name: string) {
+    const r = this.byKey.get(`${kind}/${namespace}/${name}`);
+    if (r) return { obj: afterApply<T>(r), live: r.live !== undefined };
+    const items = await this.list(kind, namespace);
+    const obj = items.find((o) => o.metadata?.name === name) as T | undefined;
+    return obj ? { obj, live: true } : undefined;
+  }
+
+  /** Every object of a kind in a namespace, the manifests' versions in place of the cluster's. */
+  private async list(kind: Manifest['kind'], namespace: string): Promise<KubeObject[]> {
+    const key = `${kind}/${namespace}`;
+    let listed = this.listed.get(key);
+    if (!listed) {
+      listed = this.ctx.kube
+        .resource<KubeObject>(TYPES[kind])
+        .listAll({ namespace, ...(this.ctx.signal ? { signal: this.ctx.signal } : {}) })
+        .then(({ items }) => items);
+      this.listed.set(key, listed);
+    }
+    const live = await listed;
+    const mine = [...this.byKey.values()].filter((r) => r.manifest.kind === kind && r.manifest.namespace === namespace);
+    const names = new Set(mine.map((r) => r.manifest.name));
+    return [...live.filter((o) => !names.has(o.metadata?.name ?? '')), ...mine.map((r) => afterApply<KubeObject>(r))];
+  }
+
+  private async run(plan: Plan, aws: AwsClients, status: unknown): Promise<ResourcePlan> {
+    const inventory = fromStatusResources((status as { resources?: [] } | undefined)?.resources);
+    const report = await withPassContext(
+      this.ctx.signal ? aws.withSignal(this.ctx.signal) : aws,
+      (pass) => applyPlan(pass, registry, plan, { mode: 'plan', inventory }),
+      { owner: `${plan.owner.clusterId}/${ownerKey(plan.owner)}`, steady: false },
+    );
+    return resourcePlanOf(report);
+  }
+
+  /** The Environment a workload names; the field and the file when it is nowhere. */
+  private async environmentOf(r: Resolved): Promise<{ env: Environment; live: boolean }> {
+    const ref = (r.object as unknown as Service | PreviewDeployment).spec.environmentRef.name;
+    const found = await this.find<Environment>('Environment', r.manifest.namespace, ref);
+    if (!found) {
+      throw new PlanInputError(
+        r.manifest.source,
+        'spec.environmentRef.name',
+        `Environment ${ref} does not exist in namespace ${r.manifest.namespace} (nor in the manifests); create it or fix the name`,
+      );
+    }
+    return { env: found.obj, live: found.live };
+  }
+
+  private async planWorkloadOf(
+    r: Resolved,
+    workload: Workload,
+    env: Environment,
+    shard: number,
+  ): Promise<ResourcePlan | string> {
+    const view = viewOnShard(env, shard);
+    if (!view) {
+      return `not planned in AWS: Environment ${env.metadata.name} has not created load balancer shard ${shard} and its cluster yet`;
+    }
+    let plan: Plan;
+    try {
+      plan = planWorkload(workload, view, this.ctx.clusterId);
+    } catch (err) {
+      if (err instanceof OutcomeError) throw new PlanInputError(r.manifest.source, undefined, err.outcome.message);
+      throw err;
+    }
+    return this.run(plan, this.ctx.awsFor(env), statusOf(r.live));
+  }
+
+  async service(r: Resolved): Promise<ResourcePlan | string> {
+    const { env } = await this.environmentOf(r);
+    const svc = afterApply<Service>(r);
+    const shard = persistedShard(svc) ?? svc.spec.loadBalancer?.shard ?? 0;
+    return this.planWorkloadOf(r, serviceWorkload(svc, this.ctx.clusterId), env, shard);
+  }
+
+  async preview(r: Resolved): Promise<ResourcePlan | string> {
+    const { env } = await this.environmentOf(r);
+    const preview = afterApply<PreviewDeployment>(r);
+    const svcName = preview.spec.serviceRef.name;
+    const found = await this.find<Service>('Service', r.manifest.namespace, svcName);
+    if (!found) {
+      throw new PlanInputError(
+        r.manifest.source,
+        'spec.serviceRef.name',
+        `Service ${svcName} does not exist in namespace ${r.manifest.namespace} (nor in the manifests); create it or fix the name`,
+      );
+    }
+    if (!previewIsLive(preview)) return 'not planned in AWS: the preview is not live (its pull request is closed)';
+    const shard = persistedShard(preview) ?? 0;
+    return this.planWorkloadOf(r, previewWorkload(preview, found.obj, this.ctx.clusterId), env, shard);
+  }
+
+  /** Placements read as the operator reads them, over the workloads the cluster holds once the manifests apply. */
+  private async placements(env: Environment): Promise<Placements> {
+    const ns = env.metadata.namespace ?? 'default';
+    const key = `${ns}/${env.metadata.name}`;
+    const on = async (kind: 'Service' | 'PreviewDeployment') =>
+      (await this.list(kind, ns)).filter(
+        (o) => environmentKeyOf(o as unknown as Service) === key,
+      ) as unknown as (Service & PreviewDeployment)[];
+    const [services, previews] = await Promise.all([on('Service'), on('PreviewDeployment')]);
+    const index = <T>(items: T[]) => ({ byIndex: (name: string) => (name === BY_ENVIRONMENT ? items : []) });
+    const informers = { services: index(services), previews: index(previews) };
+    return new Placements(informers as unknown as Pick<OperatorDeps, 'services' | 'previews'>);
+  }
+
+  async environment(r: Resolved): Promise<ResourcePlan | string> {
+    const env = afterApply<Environment>(r);
+    const ns = env.metadata.namespace ?? 'default';
+    const key = `${ns}/${env.metadata.name}`;
+    const aws = this.ctx.awsFor(env);
+    const reads = this.ctx.signal ? aws.withSignal(this.ctx.signal) : aws;
+    const source = r.manifest.source;
+    const cidr = await vpcCidr(reads, env.spec.network.vpcId);
+    if (!cidr) {
+      throw new PlanInputError(
+        source,
+        'spec.network.vpcId',
+        `VPC ${env.spec.network.vpcId} does not exist in ${env.spec.region}; fix the id or the region`,
+      );
+    }
+    const missing = await missingSubnets(reads, env.spec.network.subnetIds);
+    if (missing.length > 0) {
+      throw new PlanInputError(
+        source,
+        'spec.network.subnetIds',
+        `subnet(s) ${missing.join(', ')} do not exist in ${env.spec.region}; fix the ids`,
+      );
+    }
+    const listener = env.spec.loadBalancer.existingListenerArn;
+    const existingLoadBalancerArn = listener ? await loadBalancerOfListener(reads, listener) : undefined;
+    // The shards and the gated hosts on each, as the operator computes them from the placements.
+    const placements = await this.placements(env);
+    const capacity = env.status?.shardCapacity ?? (await shardCapacity(env, reads, undefined)) ?? MAX_CALLBACK_URLS;
+    const { shards } = planShards(placements.counts(key), placements.waiting(key), capacity, !!listener);
+    const placed = placements.placed(key);
+    const hosts = new Map<number, string[]>();
+    const add = (member: string, host: string) => {
+      const shard = placed.get(member);
+      if (shard !== undefined) hosts.set(shard, [...(hosts.get(shard) ?? []), host]);
+    };
+    for (const m of placements.members(key)) {
+      if (isBeingDeleted(m.obj)) continue;
+      if (m.kind === 'Service') {
+        const s = m.obj as Service;
+        try {
+          if (isGated(s.spec, env))
+            add(memberKey('Service', s.metadata.name), hostOf({ subdomain: s.spec.subdomain ?? s.metadata.name }, env));
+        } catch {
+          /* an impossible combination: that Service's own plan says so */
+        }
+      } else if (previewIsLive(m.obj as PreviewDeployment)) {
+        add(memberKey('PreviewDeployment', m.obj.metadata.name), previewHost(m.obj as PreviewDeployment, env));
+      }
+    }
+    const extraShards: ShardFacts[] = shards
+      .filter((index) => index !== 0)
+      .map((index) => ({ index, gatedHosts: hosts.get(index) ?? [] }));
+    let plan: Plan;
+    try {
+      plan = planEnvironment(env, {
+        clusterId: this.ctx.clusterId,
+        gatedHosts: hosts.get(0) ?? [],
+        ...(extraShards.length > 0 ? { extraShards } : {}),
+        vpcCidr: cidr,
+        ...(existingLoadBalancerArn ? { existingLoadBalancerArn } : {}),
+      });
+    } catch (err) {
+      if (err instanceof OutcomeError) throw new PlanInputError(source, undefined, err.outcome.message);
+      throw err;
+    }
+    return this.run(plan, aws, statusOf(r.live));
+  }
+}
+
+/** Plans every manifest; throws PlanInputError for input a person must fix. */
+export async function planManifests(ctx: PlanContext, set: ManifestSet): Promise<PlanDocument> {
+  const resolved: Resolved[] = [];
+  for (const m of set.manifests) {
+    const live = await ctx.kube
+      .resource<KubeObject>(TYPES[m.kind])
+      .find({ namespace: m.namespace, name: m.name }, ctx.signal);
+    resolved.push({ manifest: m, ...(live ? { live } : {}), object: await dryRun(ctx, m, live) });
+  }
+  const planner = new Planner(ctx, resolved);
+  const out: CustomResourcePlan[] = [];
+  for (const r of resolved) {
+    const m = r.manifest;
+    const planned =
+      m.kind === 'Environment'
+        ? await planner.environment(r)
+        : m.kind === 'Service'
+          ? await planner.service(r)
+          : await planner.preview(r);
+    const changes = objectChanges(m, r.live, r.object);
+    const aws = typeof planned === 'string' ? resourcePlanOf({ outcomes: [], inventory: [], attrs: {} }) : planned;
+    out.push({
+      kind: m.kind,
+      namespace: m.namespace,
+      name: m.name,
+      source: m.source,
+      action: !r.live ? 'create' : changes.length > 0 ? 'update' : 'no-op',
+      changes,
+      summary: aws.summary,
+      aws: aws.aws,
+      ...(typeof planned === 'string' ? { message: planned } : {}),
+    });
+  }
+  return planDocument(out);
+}

@@ -1,0 +1,384 @@
+// `slipway plan` against kube-apiserver and moto: an Environment and a Service applied and Ready, then plans of
+// manifests unchanged, changed and extended, with every AWS call the plan makes counted (no write) and every
+// Kubernetes object's resourceVersion compared (no change); then the plan-only annotation in the cluster.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { DescribeServicesCommand, DescribeTaskDefinitionCommand } from '@aws-sdk/client-ecs';
+import { DescribeTargetGroupsCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
+import type { Environment, Service } from '../../src/api/index.js';
+import type { AwsClients } from '../../src/aws/clients.js';
+import { CallCounter } from '../../src/aws/calls.js';
+import type { PlanDocument } from '../../src/cli/document.js';
+import { runCli } from '../../src/cli/run.js';
+import { ENVIRONMENT_TYPE, PREVIEW_TYPE, SERVICE_TYPE } from '../../src/controllers/resource-types.js';
+import type { Operator } from '../../src/operator.js';
+import type { KubeObject } from '../../src/runtime/index.js';
+import { createLandscape, testAws, uniqueSuffix, type Landscape } from '../support/aws-fixtures.js';
+import { getTestEnv } from '../support/env.js';
+import { createNamespace, eventually, installCrds, kubeClient, waitForCondition } from '../support/kube.js';
+import { apply, environmentYaml, serviceYaml, type ServiceOptions } from '../support/manifests.js';
+import { startOperator } from '../support/operator.js';
+import { planSchemaErrors } from '../support/plan-schema.js';
+import { crdFor, loadCrds, CRD_DIR, validateStructure } from '../unit/api/crd-schema.js';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const suffix = uniqueSuffix();
+const ns = `plan-${suffix}`;
+const kube = kubeClient();
+const environments = kube.resource<Environment>(ENVIRONMENT_TYPE);
+const services = kube.resource<Service>(SERVICE_TYPE);
+
+let aws: AwsClients;
+let land: Landscape;
+let operator: Operator | undefined;
+let dir: string;
+
+const envYaml = () => environmentYaml(ns, land, 'dev');
+const svcYaml = (name: string, opts: ServiceOptions = {}) => serviceYaml(ns, name, opts);
+
+/** IAM prefix of each AwsClients service label. */
+const IAM_PREFIX: Readonly<Record<string, string>> = {
+  ecs: 'ecs',
+  elbv2: 'elasticloadbalancing',
+  ec2: 'ec2',
+  logs: 'logs',
+  'application-autoscaling': 'application-autoscaling',
+  'cognito-idp': 'cognito-idp',
+  route53: 'route53',
+  cloudfront: 'cloudfront',
+  tagging: 'tag',
+  events: 'events',
+  sqs: 'sqs',
+  sts: 'sts',
+};
+
+/** Every Slipway object in the namespace, by kind/name, with its resourceVersion. */
+async function resourceVersions(): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const type of [ENVIRONMENT_TYPE, SERVICE_TYPE, PREVIEW_TYPE]) {
+    const { items } = await kube.resource<KubeObject>(type).listAll({ namespace: ns });
+    for (const o of items) out[`${type.kind}/${o.metadata?.name}`] = o.metadata?.resourceVersion ?? '';
+  }
+  return out;
+}
+
+interface PlanRun {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** service:operation of each AWS call the plan made. */
+  readonly calls: readonly string[];
+  readonly writes: Record<string, number>;
+}
+
+/** Runs `slipway plan` on the given files (written to a fresh directory), checking it changed nothing in the cluster. */
+async function plan(files: Record<string, string>, ...flags: string[]): Promise<PlanRun> {
+  rmSync(dir, { recursive: true, force: true });
+  dir = mkdtempSync(join(tmpdir(), 'slipway-plan-'));
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  const env = getTestEnv();
+  const counter = new CallCounter();
+  const before = counter.snapshot();
+  const versions = await resourceVersions();
+  let stdout = '';
+  let stderr = '';
+  const code = await runCli(
+    [
+      'plan',
+      '-f',
+      dir,
+      '--kubeconfig',
+      env.kubeconfigPath,
+      '--cluster-id',
+      'test',
+      '--aws-endpoint',
+      env.awsEndpoint,
+      ...flags,
+    ],
+    { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), env: {}, onAwsCall: counter.listener },
+  );
+  assert.deepEqual(await resourceVersions(), versions, 'no Kubernetes object was created or changed');
+  const calls = [...counter.snapshot().keys()].map((k) => k.split(':').slice(0, 2).join(':'));
+  return { code, stdout, stderr, calls, writes: counter.writesSince(before) };
+}
+
+/** The AWS-resource lines of one custom resource's block in the text. */
+function block(text: string, header: string): string[] {
+  const blocks = text.split('\n\n');
+  const found = blocks.find((b) => b.split('\n')[0] === header);
+  assert.ok(found, `a block headed ${header} in:\n${text}`);
+  return found.split('\n').slice(1);
+}
+
+describe('slipway plan', { timeout: 600_000 }, () => {
+  before(async () => {
+    installCrds();
+    createNamespace(ns);
+    aws = testAws();
+    land = await createLandscape(aws, `plan-${suffix}.shop.test`);
+    dir = mkdtempSync(join(tmpdir(), 'slipway-plan-'));
+    operator = await startOperator();
+    apply(envYaml());
+    apply(svcYaml('catalog'));
+    await waitForCondition(environments, { namespace: ns, name: 'dev' }, 'Ready', 'True', { timeoutMs: 120_000 });
+    await waitForCondition(services, { namespace: ns, name: 'catalog' }, 'Ready', 'True', { timeoutMs: 120_000 });
+    // The plan needs no operator; stopped, it cannot change an object while a plan compares resourceVersions.
+    await operator.stop();
+    operator = undefined;
+  });
+  after(async () => {
+    await operator?.stop();
+    aws?.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('the manifests as applied plan to no changes: exit 0, reads only', async () => {
+    const run = await plan({ 'env.yaml': envYaml(), 'catalog.yaml': svcYaml('catalog') });
+    assert.equal(run.stderr, '');
+    assert.match(
+      run.stdout,
+      /^No changes: AWS and the cluster match the manifests\. Plan: 0 to create, 0 to update, 0 to delete \(AWS resources\); custom resources: 0 new, 0 changed, 2 unchanged\.\n$/,
+    );
+    assert.equal(run.code, 0);
+    assert.deepEqual(run.writes, {}, 'no AWS write');
+    assert.ok(run.calls.length > 5, `the plan read AWS: ${run.calls.join(', ')}`);
+  });
+
+  test('a changed image and health-check path show as ~ lines with old → new: exit 2', async () => {
+    const changed = svcYaml('catalog', { image: 'registry.shop.test/catalog:2.0.0' }).replace(
+      'healthCheck: { path: /healthz }',
+      'healthCheck: { path: /ready }',
+    );
+    const run = await plan({ 'env.yaml': envYaml(), 'catalog.yaml': changed });
+    assert.equal(run.stderr, '');
+    assert.equal(run.code, 2, run.stdout);
+    assert.deepEqual(run.writes, {}, 'no AWS write');
+    const svc = await services.get({ namespace: ns, name: 'catalog' });
+    const tg = svc.status!.targetGroupArn!;
+    const td = svc.status!.taskDefinitionArn!;
+    const env = await environments.get({ namespace: ns, name: 'dev' });
+    const described = await aws.ecs.send(
+      new DescribeServicesCommand({ cluster: env.status!.clusterArn!, services: ['catalog'] }),
+    );
+    const svcArn = described.services![0]!.serviceArn!;
+    assert.deepEqual(block(run.stdout, `~ Service ${ns}/catalog (${join(dir, 'catalog.yaml')})`), [
+      '  ~ spec.healthCheck.path: /healthz → /ready',
+      '  ~ spec.image: registry.shop.test/catalog:1.0.0 → registry.shop.test/catalog:2.0.0',
+      `  ~ ecs.TaskDefinition task-definition (${td})`,
+      '      container.image: registry.shop.test/catalog:1.0.0 → registry.shop.test/catalog:2.0.0',
+      `  ~ elbv2.TargetGroup target-group (${tg})`,
+      '      healthCheck.path: /healthz → /ready',
+      // The new revision's ARN is known once it is registered.
+      `  ~ ecs.Service ecs-service (${svcArn})`,
+      `      taskDefinitionArn: ${td} → (known after apply: task-definition.arn)`,
+    ]);
+    assert.match(
+      run.stdout,
+      /\nPlan: 0 to create, 3 to update, 0 to delete \(AWS resources\); custom resources: 0 new, 1 changed, 1 unchanged\.\n$/,
+    );
+    // Nothing changed in AWS either.
+    const ecsTd = await aws.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: td }));
+    assert.equal(ecsTd.taskDefinition?.containerDefinitions?.[0]?.image, 'registry.shop.test/catalog:1.0.0');
+    const tgs = await aws.elbv2.send(new DescribeTargetGroupsCommand({ TargetGroupArns: [tg] }));
+    assert.equal(tgs.TargetGroups?.[0]?.HealthCheckPath, '/healthz');
+  });
+
+  test('a new Service shows + for the custom resource and for each AWS resource; the JSON conforms to its schema', async () => {
+    const files = { 'env.yaml': envYaml(), 'catalog.yaml': svcYaml('catalog'), 'cart.yaml': svcYaml('cart') };
+    const text = await plan(files);
+    assert.equal(text.code, 2, text.stdout + text.stderr);
+    assert.deepEqual(block(text.stdout, `+ Service ${ns}/cart (${join(dir, 'cart.yaml')})`), [
+      '  + logs.LogGroup log-group',
+      '  + ecs.TaskDefinition task-definition',
+      '  + elbv2.TargetGroup target-group',
+      '  + elbv2.ListenerRule listener-rule',
+      '  + ecs.Service ecs-service',
+      '  + route53.Record dns-record',
+    ]);
+    assert.deepEqual(text.writes, {}, 'no AWS write');
+    const json = await plan(files, '--output', 'json');
+    assert.equal(json.code, 2);
+    assert.deepEqual(json.writes, {}, 'no AWS write');
+    const doc = JSON.parse(json.stdout) as PlanDocument;
+    assert.deepEqual(planSchemaErrors(doc), [], 'the JSON conforms to docs/plan-schema.json');
+    assert.equal(doc.version, 1);
+    assert.equal(doc.changed, true);
+    const cart = doc.resources.find((r) => r.name === 'cart');
+    assert.equal(cart?.action, 'create');
+    assert.ok(cart && cart.aws.length === 6 && cart.aws.every((a) => a.action === 'create' && !a.identifier));
+    assert.deepEqual(doc.summary.customResources, { create: 1, update: 0, unchanged: 2 });
+    assert.equal(doc.summary.aws.create, 6);
+    // The dry run stored nothing.
+    assert.equal(await services.find({ namespace: ns, name: 'cart' }), undefined);
+  });
+
+  test('every AWS call the plan makes is allowed by docs/iam-plan-policy.json', async () => {
+    const run = await plan({ 'env.yaml': envYaml(), 'catalog.yaml': svcYaml('catalog'), 'cart.yaml': svcYaml('cart') });
+    const policy = JSON.parse(readFileSync(join(ROOT, 'docs', 'iam-plan-policy.json'), 'utf8')) as {
+      Statement: { Action: string[] }[];
+    };
+    const allowed = new Set(policy.Statement.flatMap((s) => s.Action));
+    const actions = [...new Set(run.calls)].map((c) => {
+      const [service, operation] = c.split(':') as [string, string];
+      return `${IAM_PREFIX[service.replace(/-global$/, '')] ?? service}:${operation}`;
+    });
+    assert.deepEqual(
+      actions.filter((a) => !allowed.has(a)),
+      [],
+      `calls made: ${actions.join(', ')}`,
+    );
+  });
+
+  test('the executable exits with the plan exit code on its own (nothing keeps the process alive)', async () => {
+    const env = getTestEnv();
+    const changed = svcYaml('catalog', { image: 'registry.shop.test/catalog:2.0.0' });
+    const file = join(dir, 'catalog.yaml');
+    writeFileSync(file, changed);
+    const run = (path: string) =>
+      spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'cli', 'main.ts'), 'plan', '-f', path], {
+        env: {
+          ...process.env,
+          KUBECONFIG: env.kubeconfigPath,
+          SLIPWAY_CLUSTER_ID: 'test',
+          SLIPWAY_AWS_ENDPOINT: env.awsEndpoint,
+        },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+    const changes = run(file);
+    assert.equal(changes.status, 2, changes.stderr);
+    assert.match(
+      changes.stdout,
+      /container\.image: registry\.shop\.test\/catalog:1\.0\.0 → registry\.shop\.test\/catalog:2\.0\.0/,
+    );
+    writeFileSync(file, svcYaml('catalog'));
+    const none = run(file);
+    assert.equal(none.status, 0, none.stderr);
+    const missing = run(join(dir, 'missing.yaml'));
+    assert.equal(missing.status, 1);
+    assert.equal(missing.stderr, `Error: ${join(dir, 'missing.yaml')}: no such file or directory\n`);
+  });
+
+  test('bad input exits 1 naming the file and the field', async () => {
+    const noEnv = await plan({ 'cart.yaml': svcYaml('cart', { env: 'staging' }) });
+    assert.equal(noEnv.code, 1);
+    assert.equal(
+      noEnv.stderr,
+      `Error: ${join(dir, 'cart.yaml')}: spec.environmentRef.name: Environment staging does not exist in namespace ${ns} (nor in the manifests); create it or fix the name\n`,
+    );
+    const invalid = await plan({ 'cart.yaml': svcYaml('cart').replace('cpu: 256', 'cpu: 100') });
+    assert.equal(invalid.code, 1);
+    assert.match(invalid.stderr, new RegExp(`^Error: ${join(dir, 'cart.yaml')}: .*spec\\.cpu: Unsupported value: 100`));
+    const unknownKind = await plan({ 'cart.yaml': svcYaml('cart').replace('kind: Service', 'kind: Servce') });
+    assert.equal(unknownKind.code, 1);
+    assert.match(unknownKind.stderr, new RegExp(`^Error: ${join(dir, 'cart.yaml')}: kind: unknown kind Servce`));
+    assert.equal(noEnv.stdout + invalid.stdout + unknownKind.stdout, '');
+  });
+
+  test('plan-only: the operator writes status.plan and makes no AWS write for the annotated resource', async () => {
+    operator = await startOperator();
+    const annotated = (yaml: string) =>
+      yaml.replace(
+        /metadata: \{ name: (\S+), namespace: (\S+) \}/,
+        'metadata: { name: $1, namespace: $2, annotations: { slipway.dev/plan-only: "true" } }',
+      );
+    // A new Service, planned only: every resource would be created, none is. (Not behind the gate: a gated Service,
+    // once placed, adds its callback URL to the Environment's app client, which is the Environment's write.)
+    apply(annotated(svcYaml('cart', { extra: '  auth: { cognito: Disabled }' })));
+    const cart = await eventually(
+      'status.plan of cart',
+      async () => {
+        const s = await services.get({ namespace: ns, name: 'cart' });
+        return s.status?.plan ? s : undefined;
+      },
+      60_000,
+    );
+    const crd = crdFor(loadCrds(CRD_DIR), 'Service');
+    const statusSchema = crd.schema.properties!.status!;
+    assert.deepEqual(validateStructure(statusSchema, cart.status), [], 'status conforms to the CRD');
+    assert.deepEqual(cart.status!.plan!.summary, { create: 6, update: 0, delete: 0, unchanged: 0, errors: 0 });
+    assert.deepEqual(
+      cart.status!.plan!.aws!.map((a) => `${a.action} ${a.kind} ${a.logicalId}`),
+      [
+        'create logs.LogGroup log-group',
+        'create ecs.TaskDefinition task-definition',
+        'create elbv2.TargetGroup target-group',
+        'create elbv2.ListenerRule listener-rule',
+        'create ecs.Service ecs-service',
+        'create route53.Record dns-record',
+      ],
+    );
+    assert.equal(cart.metadata.finalizers, undefined, 'no finalizer: nothing was created');
+    const env = await environments.get({ namespace: ns, name: 'dev' });
+    const ecs = await aws.ecs.send(
+      new DescribeServicesCommand({ cluster: env.status!.clusterArn!, services: ['cart'] }),
+    );
+    assert.deepEqual(
+      (ecs.services ?? []).filter((s) => s.status !== 'INACTIVE'),
+      [],
+      'no ECS service was created',
+    );
+    const writes = await operatorWrites();
+    assert.deepEqual(writes, {}, 'the operator made no AWS write');
+
+    // An applied Service, planned only after a change of image: the change is planned and not made.
+    apply(annotated(svcYaml('catalog', { image: 'registry.shop.test/catalog:3.0.0' })));
+    const catalog = await eventually(
+      'status.plan of catalog',
+      async () => {
+        const s = await services.get({ namespace: ns, name: 'catalog' });
+        return s.status?.plan?.aws?.length ? s : undefined;
+      },
+      60_000,
+    );
+    assert.deepEqual(
+      catalog.status!.plan!.aws!.map((a) => [a.action, a.logicalId, a.changes]),
+      [
+        [
+          'update',
+          'task-definition',
+          [
+            {
+              path: 'container.image',
+              old: 'registry.shop.test/catalog:1.0.0',
+              new: 'registry.shop.test/catalog:3.0.0',
+            },
+          ],
+        ],
+        [
+          'update',
+          'ecs-service',
+          [
+            {
+              path: 'taskDefinitionArn',
+              old: catalog.status!.taskDefinitionArn!,
+              new: '(known after apply: task-definition.arn)',
+            },
+          ],
+        ],
+      ],
+    );
+    const td = await aws.ecs.send(
+      new DescribeTaskDefinitionCommand({ taskDefinition: catalog.status!.taskDefinitionArn! }),
+    );
+    assert.equal(td.taskDefinition?.containerDefinitions?.[0]?.image, 'registry.shop.test/catalog:1.0.0');
+    assert.deepEqual(await operatorWrites(), {}, 'still no AWS write');
+  });
+});
+
+/** AWS write calls the running operator has made, from its metrics, by service:operation. */
+async function operatorWrites(): Promise<Record<string, number>> {
+  const metric = await operator!.registry.getSingleMetric('slipway_aws_calls_total')?.get();
+  const out: Record<string, number> = {};
+  for (const v of metric?.values ?? []) {
+    const op = String(v.labels.operation);
+    if (/^(Describe|List|Get|Lookup|Search|Head)/.test(op)) continue;
+    const key = `${v.labels.service}:${op}`;
+    out[key] = (out[key] ?? 0) + v.value;
+  }
+  return out;
+}
