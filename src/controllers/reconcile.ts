@@ -165,7 +165,14 @@ export function customResourceReconciler<
       : [];
     const updates = [...mapOutcome(outcome, 0).conditions, ...deleting];
     const conditions = mergeConditions(obj.status?.conditions, updates, generation, now);
-    return { ...obj.status, ...fields, observedGeneration: generation, conditions } as unknown as Status;
+    // A stop plans nothing: a plan from an earlier pass (plan-only) would no longer be what applying does.
+    return {
+      ...obj.status,
+      ...fields,
+      observedGeneration: generation,
+      conditions,
+      plan: undefined,
+    } as unknown as Status;
   };
 
   /** Writes what the outcome says, records its Event, and settles the queue's result. */

@@ -367,6 +367,24 @@ describe('slipway plan', { timeout: 600_000 }, () => {
     );
     assert.equal(td.taskDefinition?.containerDefinitions?.[0]?.image, 'registry.shop.test/catalog:1.0.0');
     assert.deepEqual(await operatorWrites(), {}, 'still no AWS write');
+
+    // Without the annotation the spec is applied and status.plan goes.
+    apply(svcYaml('catalog', { image: 'registry.shop.test/catalog:3.0.0' }));
+    const applied = await eventually(
+      'catalog applied',
+      async () => {
+        const s = await services.get({ namespace: ns, name: 'catalog' });
+        return s.status?.plan === undefined && s.status?.taskDefinitionArn !== catalog.status!.taskDefinitionArn
+          ? s
+          : undefined;
+      },
+      60_000,
+    );
+    const applyingTd = await aws.ecs.send(
+      new DescribeTaskDefinitionCommand({ taskDefinition: applied.status!.taskDefinitionArn! }),
+    );
+    assert.equal(applyingTd.taskDefinition?.containerDefinitions?.[0]?.image, 'registry.shop.test/catalog:3.0.0');
+    assert.ok((await operatorWrites())['ecs:RegisterTaskDefinition'], 'applying writes again');
   });
 });
 

@@ -1,0 +1,58 @@
+// The one reconcile sequence and status.plan: a stop before the pass (nothing planned) removes a plan an earlier
+// plan-only pass wrote, since it no longer says what applying would do.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import pino from 'pino';
+import type { Service } from '../../../src/api/index.js';
+import { customResourceReconciler } from '../../../src/controllers/reconcile.js';
+import type { OperatorDeps } from '../../../src/controllers/shared.js';
+import { outcome, WATCH } from '../../../src/outcome/outcome.js';
+import type { ResourceClient } from '../../../src/runtime/index.js';
+
+test('a stop before the pass removes an earlier status.plan', async () => {
+  const log = pino({ level: 'silent' });
+  const svc = {
+    apiVersion: 'slipway.dev/v1alpha1',
+    kind: 'Service',
+    metadata: { name: 'cart', namespace: 'shop', generation: 3, annotations: { 'slipway.dev/plan-only': 'true' } },
+    spec: {},
+    status: {
+      observedGeneration: 2,
+      plan: { version: 1, summary: { create: 1, update: 0, delete: 0, unchanged: 0, errors: 0 }, aws: [] },
+    },
+  } as unknown as Service;
+  const patches: unknown[] = [];
+  const client = {
+    find: async () => svc,
+    patchStatus: async (_ref: unknown, body: unknown) => {
+      patches.push(body);
+      return svc;
+    },
+  } as unknown as ResourceClient<Service>;
+  const deps = {
+    log,
+    events: { warning: async () => undefined, normal: async () => undefined },
+    now: () => new Date('2026-01-01T00:00:00Z'),
+    defaultResyncMs: 60_000,
+    passDeadlineMs: 10_000,
+  } as unknown as OperatorDeps;
+  const reconcile = customResourceReconciler(deps, {
+    client,
+    prepare: async () => ({
+      stop: outcome('EnvironmentNotFound', 'spec.environmentRef.name: no such Environment', WATCH),
+    }),
+    prepareDeletion: async () => 'release' as const,
+    statusFields: () => ({}),
+  });
+  await reconcile('shop/cart', {
+    controller: 'service',
+    reconcileId: '1',
+    log,
+    signal: new AbortController().signal,
+    waiting: 0,
+  });
+  assert.equal(patches.length, 1);
+  const status = (patches[0] as { status: Record<string, unknown> }).status;
+  assert.equal(status.plan, null, 'status.plan is removed (merge patch null)');
+  assert.equal(status.observedGeneration, 3);
+});
