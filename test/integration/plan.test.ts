@@ -187,6 +187,22 @@ describe('slipway plan', { timeout: 600_000 }, () => {
     assert.equal(tgs.TargetGroups?.[0]?.HealthCheckPath, '/healthz');
   });
 
+  test('an Environment change shows the change to its load balancer: exit 2', async () => {
+    const changed = envYaml().replace(
+      'loadBalancer: { certificateArn:',
+      'loadBalancer: { idleTimeoutSeconds: 120, certificateArn:',
+    );
+    const run = await plan({ 'env.yaml': changed, 'catalog.yaml': svcYaml('catalog') });
+    assert.equal(run.code, 2, run.stdout + run.stderr);
+    assert.deepEqual(run.writes, {}, 'no AWS write');
+    const env = await environments.get({ namespace: ns, name: 'dev' });
+    assert.deepEqual(block(run.stdout, `~ Environment ${ns}/dev (${join(dir, 'env.yaml')})`), [
+      '  ~ spec.loadBalancer.idleTimeoutSeconds: (none) → 120',
+      `  ~ elbv2.LoadBalancer load-balancer (${env.status!.loadBalancer!.arn})`,
+      '      idleTimeoutSeconds: 60 → 120',
+    ]);
+  });
+
   test('a new Service shows + for the custom resource and for each AWS resource; the JSON conforms to its schema', async () => {
     const files = { 'env.yaml': envYaml(), 'catalog.yaml': svcYaml('catalog'), 'cart.yaml': svcYaml('cart') };
     const text = await plan(files);
