@@ -60,6 +60,9 @@ export function classifyError(err: unknown): ErrorClass {
   if (status >= 500 || /ServiceUnavailable|InternalFailure|InternalError|InternalServer/.test(name)) return 'transient';
   // A not-idempotent create whose response was lost (unknown-outcome.ts): the next pass observes before creating.
   if (obj && (isTransientError(sdk) || isNetworkOrDeadline(e) || name === 'OutcomeUnknown')) return 'transient';
+  // A listing whose next-page token was spent (a page's answer lost, then retried with the same token): the next
+  // pass lists again from the first page. Not the user's to fix, so never terminal.
+  if (name === 'PaginationTokenExpiredException') return 'transient';
   if (/Invalid|Validation|Malformed|TooMany|LimitExceeded|Unsupported/.test(name) || status === 400) return 'invalid';
   return 'other';
 }

@@ -77,6 +77,8 @@ describe('transient: the SDK list, 5xx and service names', () => {
     [awsError('InternalServerError', 0), 'transient'],
     // Retryable by the modelled trait (no throttling flag), or a signature that expired while a call was retried.
     [awsError('ServerBusy', 400, { $retryable: {} }), 'transient'],
+    // A spent pagination token (a lost page answer retried): the next pass lists again.
+    [awsError('PaginationTokenExpiredException', 400), 'transient'],
     [
       Object.assign(awsError('InvalidSignatureException'), { message: 'Signature expired: 20260101T000000Z' }),
       'transient',
