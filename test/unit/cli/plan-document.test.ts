@@ -182,3 +182,20 @@ test('spec differences are listed by path: objects key by key, lists and scalars
   );
   assert.deepEqual(diffValues({ a: 1 }, { a: 1 }, 'spec'), []);
 });
+
+test('status.plan bounds its values and lists as the CRDs do', () => {
+  const long = 'x'.repeat(3000);
+  const many = Array.from({ length: 120 }, (_, i) =>
+    outcome({
+      id: `tg-${i}`,
+      action: 'to-update',
+      changes: Array.from({ length: 60 }, (_, j) => ({ path: `f${j}`, actual: long, desired: 'y' })),
+    }),
+  );
+  const plan = statusPlanOf(resourcePlanOf(report(...many)));
+  assert.equal(plan.summary.update, 120, 'the counts count everything');
+  assert.equal(plan.aws.length, 100);
+  assert.equal(plan.aws[0]!.changes.length, 50);
+  assert.equal(plan.aws[0]!.changes[0]!.old.length, 1024);
+  assert.ok(plan.aws[0]!.changes[0]!.old.endsWith('...'));
+});
