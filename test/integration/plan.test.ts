@@ -20,7 +20,7 @@ import type { KubeObject } from '../../src/runtime/index.js';
 import { createLandscape, testAws, uniqueSuffix, type Landscape } from '../support/aws-fixtures.js';
 import { getTestEnv } from '../support/env.js';
 import { createNamespace, eventually, installCrds, kubeClient, waitForCondition } from '../support/kube.js';
-import { apply, environmentYaml, serviceYaml, type ServiceOptions } from '../support/manifests.js';
+import { apply, environmentYaml, previewYaml, serviceYaml, type ServiceOptions } from '../support/manifests.js';
 import { startOperator } from '../support/operator.js';
 import { planSchemaErrors } from '../support/plan-schema.js';
 import { crdFor, loadCrds, CRD_DIR, validateStructure } from '../unit/api/crd-schema.js';
@@ -230,6 +230,21 @@ describe('slipway plan', { timeout: 600_000 }, () => {
     assert.equal(doc.summary.aws.create, 6);
     // The dry run stored nothing.
     assert.equal(await services.find({ namespace: ns, name: 'cart' }), undefined);
+  });
+
+  test('a new PreviewDeployment of the Service shows + for each AWS resource of its copy', async () => {
+    const preview = previewYaml(ns, 'catalog-pr-7', 7, { service: 'catalog' });
+    const run = await plan({ 'env.yaml': envYaml(), 'catalog.yaml': svcYaml('catalog'), 'preview.yaml': preview });
+    assert.equal(run.code, 2, run.stdout + run.stderr);
+    assert.deepEqual(run.writes, {}, 'no AWS write');
+    assert.deepEqual(block(run.stdout, `+ PreviewDeployment ${ns}/catalog-pr-7 (${join(dir, 'preview.yaml')})`), [
+      '  + logs.LogGroup log-group',
+      '  + ecs.TaskDefinition task-definition',
+      '  + elbv2.TargetGroup target-group',
+      '  + elbv2.ListenerRule listener-rule',
+      '  + ecs.Service ecs-service',
+      '  + route53.Record dns-record',
+    ]);
   });
 
   test('every AWS call the plan makes is allowed by docs/iam-plan-policy.json', async () => {
