@@ -116,9 +116,19 @@ function statusOf(obj: KubeObject | undefined): unknown {
   return obj && 'status' in obj ? obj.status : undefined;
 }
 
-/** The manifest's object over the live one's status: what the operator will see once the manifest is applied. */
+/**
+ * The manifest's object over the live one's status: what the operator will see once the manifest is applied. A
+ * workload not placed yet is taken as placed where it asks (spec.loadBalancer.shard), else on the first load
+ * balancer: the operator places it on its first pass, and the Environment then routes its host.
+ */
 function afterApply<T>(r: Resolved): T {
-  return { ...r.object, ...(r.live && 'status' in r.live ? { status: r.live.status } : {}) } as T;
+  const status = statusOf(r.live) as Record<string, unknown> | undefined;
+  const obj = { ...r.object, ...(status ? { status } : {}) } as KubeObject & { status?: Record<string, unknown> };
+  if (r.manifest.kind === 'Environment') return obj as T;
+  const workload = obj as unknown as Service | PreviewDeployment;
+  if (persistedShard(workload) !== undefined) return obj as T;
+  const requested = r.manifest.kind === 'Service' ? (workload as Service).spec.loadBalancer?.shard : undefined;
+  return { ...obj, status: { ...status, loadBalancerShard: requested ?? 0 } } as T;
 }
 
 class Planner {
@@ -205,7 +215,7 @@ class Planner {
   async service(r: Resolved): Promise<ResourcePlan | string> {
     const { env } = await this.environmentOf(r);
     const svc = afterApply<Service>(r);
-    const shard = persistedShard(svc) ?? svc.spec.loadBalancer?.shard ?? 0;
+    const shard = persistedShard(svc) ?? 0;
     return this.planWorkloadOf(r, serviceWorkload(svc, this.ctx.clusterId), env, shard);
   }
 

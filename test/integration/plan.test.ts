@@ -216,6 +216,13 @@ describe('slipway plan', { timeout: 600_000 }, () => {
       '  + route53.Record dns-record',
     ]);
     assert.deepEqual(text.writes, {}, 'no AWS write');
+    // Once placed, the new Service's host is routed through the gate: the Environment's app client gains its URL.
+    const env = await environments.get({ namespace: ns, name: 'dev' });
+    const url = (name: string) => `https://${name}.plan-${suffix}.shop.test/oauth2/idpresponse`;
+    assert.deepEqual(block(text.stdout, `  Environment ${ns}/dev (${join(dir, 'env.yaml')})`), [
+      `  ~ cognito.UserPoolClient user-pool-client (${env.status!.cognito!.userPoolId}/${env.status!.cognito!.clientId})`,
+      `      callbackUrls: ${JSON.stringify([url('catalog')])} → ${JSON.stringify([url('cart'), url('catalog')])}`,
+    ]);
     const json = await plan(files, '--output', 'json');
     assert.equal(json.code, 2);
     assert.deepEqual(json.writes, {}, 'no AWS write');
