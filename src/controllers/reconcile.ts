@@ -7,6 +7,7 @@
 // three kinds behave alike — conditions, Events (DriftCorrected, DriftDetected, a Warning for what a person must
 // fix, Deleted), the status write on every exit path, the pass deadline and what the queue does next — is here,
 // so it is the same for all of them by construction. Every failure is an Outcome, mapped in outcome-map.ts.
+import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import type { AwsClients } from '../aws/clients.js';
 import { PLAN_ONLY_ANNOTATION, resourcePlanOf, statusPlanOf } from '../drift/plan.js';
@@ -89,6 +90,9 @@ type Stage = 'stopped' | 'passed' | 'deleting';
  * few passes of a wave count as lone: a few direct reads, in exchange for a nudge always reading fresh.
  */
 const WAVE_MIN_WAITING = 4;
+
+/** How many of a pass's AWS calls may listen to its deadline at once before Node warns of a leak. */
+const PASS_SIGNAL_LISTENERS = 100;
 
 export interface KindHooks<T extends KubeObject & { readonly status?: S }, S extends CommonStatus, P extends Prepared> {
   readonly client: ResourceClient<T>;
@@ -294,6 +298,9 @@ export function customResourceReconciler<
   return async function reconcile(key: string, rctx: ReconcileContext): Promise<Result> {
     // Every wait in the pass has a deadline: the controller stopping, or the pass running out of time.
     const signal = AbortSignal.any([rctx.signal, AbortSignal.timeout(deps.passDeadlineMs)]);
+    // Every AWS call of the pass listens to it while in flight, and a pass runs more than Node's default of 10 at
+    // once (a wave's listings, 20-ARN tag reads side by side): that is expected, not a leak.
+    setMaxListeners(PASS_SIGNAL_LISTENERS, signal);
     const obj = await hooks.client.find(parseKey(key), signal);
     if (!obj) return { requeue: false };
     const ctx: HookContext = { now: deps.now(), signal, log: rctx.log, waiting: rctx.waiting };
