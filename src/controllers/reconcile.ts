@@ -308,15 +308,15 @@ export function customResourceReconciler<
     try {
       next = await abandonAtDeadline(isBeingDeleted(obj) ? remove(obj, ctx) : apply(obj, ctx), signal, rctx.signal);
     } catch (err) {
-      // Anything not already an outcome: an API server error, an AWS error outside the applier, a bug. The
-      // status says so on this exit path too (best effort: the write may fail for the same reason), except for
-      // a write conflict, which only means the object changed under us and the next pass reads it afresh.
+      // A write conflict only means the object changed under us: the runtime retries it (logged as such, not as a
+      // failure) and the next pass reads it afresh.
+      if (isConflict(err)) throw err;
+      // Anything else not already an outcome: an API server error, an AWS error outside the applier, a bug. The
+      // status says so on this exit path too (best effort: the write may fail for the same reason).
       const outcome = outcomeOf(err, BACKOFF);
-      if (!isConflict(err)) {
-        await statusWriter.write(obj, stoppedStatus(obj, outcome, {}, ctx.now)).catch((writeErr: unknown) => {
-          rctx.log.debug({ err: writeErr }, 'could not write the status of a failed reconcile');
-        });
-      }
+      await statusWriter.write(obj, stoppedStatus(obj, outcome, {}, ctx.now)).catch((writeErr: unknown) => {
+        rctx.log.debug({ err: writeErr }, 'could not write the status of a failed reconcile');
+      });
       next = await settleLater(obj, outcome, deps.defaultResyncMs);
     }
     return 'settle' in next ? next.settle() : next;
