@@ -20,14 +20,13 @@ import { GetQueueAttributesCommand, GetQueueUrlCommand } from '@aws-sdk/client-s
 import pino from 'pino';
 import type { Environment, Service } from '../../src/api/index.js';
 import type { AwsClients } from '../../src/aws/clients.js';
-import { loadConfig } from '../../src/config.js';
 import { ENVIRONMENT_TYPE, SERVICE_TYPE } from '../../src/controllers/resource-types.js';
-import { createOperator, type Operator } from '../../src/operator.js';
+import type { Operator } from '../../src/operator.js';
 import { createLandscape, testAws, uniqueSuffix, type Landscape } from '../support/aws-fixtures.js';
-import { getTestEnv } from '../support/env.js';
 import { createNamespace, eventually, installCrds, kubeClient, kubectl, waitForCondition } from '../support/kube.js';
 import { apply, environmentYaml, serviceYaml } from '../support/manifests.js';
 import { waitQuiet } from '../support/nudge.js';
+import { startOperator } from '../support/operator.js';
 
 const suffix = uniqueSuffix();
 const ns = `drift-${suffix}`;
@@ -60,22 +59,9 @@ const logSink = new Writable({
   },
 });
 
-async function startCountingOperator(): Promise<Operator> {
-  const env = getTestEnv();
-  const config = loadConfig({
-    SLIPWAY_CLUSTER_ID: 'test',
-    SLIPWAY_AWS_ENDPOINT: env.awsEndpoint,
-    AWS_REGION: env.awsRegion,
-    SLIPWAY_LEADER_ELECTION: 'false',
-    SLIPWAY_METRICS_PORT: '0',
-    SLIPWAY_WORKERS: '4',
-  });
-  process.env.AWS_ACCESS_KEY_ID ??= env.awsCredentials.accessKeyId;
-  process.env.AWS_SECRET_ACCESS_KEY ??= env.awsCredentials.secretAccessKey;
-  const logger = pino({ level: 'debug' }, logSink);
-  const op = createOperator({ config, kubeConfig: env.kubeConfig, logger });
-  await op.start();
-  return op;
+/** The operator, logging at debug level into the sink that counts reconciles. */
+function startCountingOperator(): Promise<Operator> {
+  return startOperator({}, { logger: pino({ level: 'debug' }, logSink) });
 }
 
 async function counter(name: string, labels: Record<string, string> = {}): Promise<number> {

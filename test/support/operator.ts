@@ -1,12 +1,12 @@
 // Runs the real operator in-process against the test environment: real informers, controllers and AWS calls.
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { loadConfig } from '../../src/config.js';
 import { createOperator, type Operator } from '../../src/operator.js';
 import { getTestEnv } from './env.js';
 
 export async function startOperator(
   overrides: Record<string, string> = {},
-  options: { now?: () => Date } = {},
+  options: { now?: () => Date; logger?: Logger } = {},
 ): Promise<Operator> {
   const env = getTestEnv();
   const config = loadConfig({
@@ -20,8 +20,8 @@ export async function startOperator(
   });
   process.env.AWS_ACCESS_KEY_ID ??= env.awsCredentials.accessKeyId;
   process.env.AWS_SECRET_ACCESS_KEY ??= env.awsCredentials.secretAccessKey;
-  const logger = pino({ level: process.env.SLIPWAY_TEST_LOG_LEVEL ?? 'warn' });
-  const operator = createOperator({ config, kubeConfig: env.kubeConfig, logger, ...options });
+  const { logger = pino({ level: process.env.SLIPWAY_TEST_LOG_LEVEL ?? 'warn' }), ...rest } = options;
+  const operator = createOperator({ config, kubeConfig: env.kubeConfig, logger, ...rest });
   await operator.start();
   return operator;
 }
