@@ -1,7 +1,7 @@
 // The account's Application Load Balancer quotas that bound how many Services one load balancer holds: listener
 // rules and target groups per load balancer. ELBv2 DescribeAccountLimits gives them where the account has them;
 // a quota it does not list is AWS's published default (100 each). Read once per account and region per hour.
-import { DescribeAccountLimitsCommand, type Limit } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { paginateDescribeAccountLimits, type Limit } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { AwsClients } from './clients.js';
 
 /** AWS's published defaults per Application Load Balancer (both adjustable in Service Quotas). */
@@ -41,12 +41,9 @@ export function loadBalancerLimits(aws: AwsClients, now = Date.now()): Promise<L
   if (hit && now - hit.at < TTL_MS) return hit.limits;
   const limits = (async () => {
     const out: Limit[] = [];
-    let Marker: string | undefined;
-    do {
-      const page = await aws.elbv2.send(new DescribeAccountLimitsCommand({ Marker, PageSize: 400 }));
+    for await (const page of paginateDescribeAccountLimits({ client: aws.elbv2, pageSize: 400 }, {})) {
       out.push(...(page.Limits ?? []));
-      Marker = page.NextMarker;
-    } while (Marker);
+    }
     return limitsFrom(out);
   })();
   cache.set(root, { at: now, limits });
