@@ -327,14 +327,18 @@ spec:
     const rules = await rulesOn(listenerArn);
     assert.deepEqual(rules.sort(), settled.readyOnes.map((s) => s.status!.ruleArn!).sort());
 
-    const env = await waitForCondition(
-      environments,
-      { namespace: ns, name: 'shared' },
-      'LoadBalancerCapacity',
-      'False',
-      {
-        reason: 'LoadBalancerFull',
+    // The Environment counts placements as the Services report them, so its message settles a pass after the
+    // Services do: wait for the settled count rather than the first LoadBalancerFull it writes.
+    const env = await eventually(
+      'the Environment to report its listener full with both placements counted',
+      async () => {
+        const current = await environments.get({ namespace: ns, name: 'shared' });
+        const c = condition(current, 'LoadBalancerCapacity');
+        return c?.status === 'False' && c.reason === 'LoadBalancerFull' && /holds 2 of at most 2/.test(c.message ?? '')
+          ? current
+          : undefined;
       },
+      120_000,
     );
     const capacity = condition(env, 'LoadBalancerCapacity')!.message!;
     assert.match(capacity, /spec\.loadBalancer\.existingListenerArn/);
