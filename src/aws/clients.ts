@@ -19,7 +19,15 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import type { CallListener, CallOutcome } from './calls.js';
 import { classifyError } from './errors.js';
-import { callSignals, limitRate, sharedRateLimits, type RateLimitListener, type RateLimits } from './rate-limits.js';
+import {
+  callSignals,
+  familyOf,
+  limitRate,
+  sharedRateLimits,
+  type RateLimitListener,
+  type RateLimits,
+  type RateScope,
+} from './rate-limits.js';
 import { guardNotIdempotentCreates } from './unknown-outcome.js';
 
 export interface AwsClientOptions {
@@ -246,23 +254,45 @@ export class AwsClients {
     return new AwsClients(this.root.opts, { root: this.root, signal });
   }
 
+  /**
+   * Tokens left now in the client-side bucket an operation takes from (Infinity with the limits off, or for a
+   * service without one). For work that can wait for a quieter moment, such as tidying superseded revisions: it
+   * runs only when it would not hold up the calls a rollout needs.
+   */
+  spareTokens(service: string, operation: string): number {
+    const limits = this.root.rateLimits();
+    const scope = this.root.rateScope(service);
+    const family = limits ? familyOf(scope.service, operation) : undefined;
+    if (!limits || !family) return Infinity;
+    return limits.bucketFor(scope.account, scope.region, family, operation).available();
+  }
+
+  /** The buckets this account's calls take from; undefined with the limits off (against an emulator). */
+  private rateLimits(): RateLimits | undefined {
+    return this.opts.rateLimits === false ? undefined : (this.opts.rateLimitRegistry ?? sharedRateLimits);
+  }
+
+  /**
+   * Buckets per account (the role, or the default credentials), region and family. Route53 and CloudFront are
+   * global, their APIs in us-east-1: one bucket per account whatever the Environment's region.
+   */
+  private rateScope(service: string): RateScope {
+    const global = service === 'route53' || service === 'cloudfront' || service.endsWith('-global');
+    return {
+      service: service.replace(/-global$/, ''),
+      account: this.opts.roleArn ?? 'default',
+      region: global ? 'us-east-1' : this.opts.region,
+    };
+  }
+
   private get<C extends object>(service: string, make: (config: ClientConfig) => C): C {
     const root = this.root;
     let client = root.cache.get(service) as C | undefined;
     if (!client) {
       client = instrument(make(clientConfig(root.opts, root.credentials)), service, root.opts.onCall);
       guardNotIdempotentCreates(client, service);
-      // Buckets per account (the role, or the default credentials), region and family. Route53 and CloudFront are
-      // global, their APIs in us-east-1: one bucket per account whatever the Environment's region. With the limits
-      // off (against an emulator) throttled attempts are still reported.
-      const global = service === 'route53' || service === 'cloudfront' || service.endsWith('-global');
-      const scope = {
-        service: service.replace(/-global$/, ''),
-        account: root.opts.roleArn ?? 'default',
-        region: global ? 'us-east-1' : root.opts.region,
-      };
-      const limits = root.opts.rateLimits === false ? undefined : (root.opts.rateLimitRegistry ?? sharedRateLimits);
-      limitRate(client, scope, limits, root.opts.onRateLimitWait);
+      // With the limits off (against an emulator) throttled attempts are still reported.
+      limitRate(client, root.rateScope(service), root.rateLimits(), root.opts.onRateLimitWait);
       root.cache.set(service, client);
     }
     if (!this.signal) return client;

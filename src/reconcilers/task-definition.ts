@@ -244,6 +244,57 @@ const sameOwner = (a: Readonly<Record<string, string>>, b: Readonly<Record<strin
 /** DeleteTaskDefinitions takes at most 10 revisions per call. */
 const DELETE_BATCH = 10;
 
+/**
+ * Deregisters and deletes the revisions among `arns` that carry `owner`'s tags (a revision registered by someone
+ * else in the family is left alone). Deregistered revisions still count against quotas and stay describable;
+ * DeleteTaskDefinitions lets ECS remove them once no task uses them.
+ */
+async function retire(
+  ctx: ReconcileContext,
+  arns: readonly string[],
+  owner: Readonly<Record<string, string>>,
+): Promise<void> {
+  const ours: string[] = [];
+  for (const arn of arns) {
+    const found = await describe(ctx, arn);
+    if (!found || !sameOwner(found.tags, owner)) continue;
+    try {
+      await ctx.aws.ecs.send(new DeregisterTaskDefinitionCommand({ taskDefinition: arn }));
+      ours.push(arn);
+    } catch (err) {
+      if (!isMissing(err)) throw err;
+    }
+  }
+  for (let i = 0; i < ours.length; i += DELETE_BATCH) {
+    await ctx.aws.ecs.send(new DeleteTaskDefinitionsCommand({ taskDefinitions: ours.slice(i, i + DELETE_BATCH) }));
+  }
+}
+
+/**
+ * Tokens of the task-definition bucket (burst 20, 1 a second) that must stay free for registrations before an
+ * update tidies older revisions: tidying waits for a quiet moment rather than slow a wave of updates down.
+ */
+const TIDY_RESERVE = 10;
+
+/**
+ * After an update registered a new revision: retires the family's revisions older than the one it replaces.
+ * Without this every image change leaves one more ACTIVE revision, and deleting a Service that changed image a
+ * hundred times meant a hundred DeregisterTaskDefinition calls at 1 a second. Kept: the new revision and the one it
+ * replaces (the ECS circuit breaker rolls back to it). Skipped while the bucket is busy; the next update or the
+ * deletion retires what is left.
+ */
+async function tidyOlderRevisions(
+  ctx: ReconcileContext,
+  desired: Desired<'ecs.TaskDefinition'>,
+  replaced: Observed<'ecs.TaskDefinition'>,
+): Promise<void> {
+  const spare = ctx.aws.spareTokens('ecs', 'DeregisterTaskDefinition') - TIDY_RESERVE;
+  if (spare < 1) return;
+  const keep = revisionOf(replaced.identifier);
+  const older = (await activeRevisions(ctx, desired.props.family)).filter((arn) => revisionOf(arn) < keep);
+  await retire(ctx, older.slice(0, Math.floor(Math.min(spare, older.length))), desired.tags);
+}
+
 export const taskDefinitionReconciler: KindReconciler<'ecs.TaskDefinition'> = {
   kind: 'ecs.TaskDefinition',
 
@@ -257,25 +308,15 @@ export const taskDefinitionReconciler: KindReconciler<'ecs.TaskDefinition'> = {
   identityOf: familyOf,
 
   create: register,
-  update: (ctx, desired) => register(ctx, desired),
+  async update(ctx, desired, observed) {
+    const registered = await register(ctx, desired);
+    await tidyOlderRevisions(ctx, desired, observed);
+    return registered;
+  },
 
   async delete(ctx, observed) {
     const family = observed.attrs.family ?? familyOf(observed.identifier);
-    const ours: string[] = [];
-    for (const arn of await activeRevisions(ctx, family)) {
-      const found = await describe(ctx, arn);
-      if (!found || !sameOwner(found.tags, observed.tags)) continue;
-      try {
-        await ctx.aws.ecs.send(new DeregisterTaskDefinitionCommand({ taskDefinition: arn }));
-        ours.push(arn);
-      } catch (err) {
-        if (!isMissing(err)) throw err;
-      }
-    }
-    // Deregistered revisions still count against quotas and stay describable; ECS deletes them once unused.
-    for (let i = 0; i < ours.length; i += DELETE_BATCH) {
-      await ctx.aws.ecs.send(new DeleteTaskDefinitionsCommand({ taskDefinitions: ours.slice(i, i + DELETE_BATCH) }));
-    }
+    await retire(ctx, await activeRevisions(ctx, family), observed.tags);
   },
 
   tagging: 'tags',

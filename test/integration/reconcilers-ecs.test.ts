@@ -25,6 +25,7 @@ import {
 import { CreateTargetGroupCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { CallCounter } from '../../src/aws/calls.js';
 import { AwsClients } from '../../src/aws/clients.js';
+import { familyOf, RateLimits } from '../../src/aws/rate-limits.js';
 import { ownershipTags, TAG_CLUSTER, TAG_LOGICAL_ID, TAG_OWNER } from '../../src/planner/naming.js';
 import {
   ref,
@@ -288,6 +289,10 @@ describe('ecs.TaskDefinition', () => {
 
     const updated = await taskDefinitionReconciler.update(pass(), want, drifted, changes);
     assert.equal(updated.attrs.revision, '3');
+    // The update retires what is older than the revision it replaced: the family keeps the new one and the one the
+    // circuit breaker would roll back to, so a deletion never has a long tail of revisions to deregister.
+    const kept = await aws.ecs.send(new ListTaskDefinitionsCommand({ familyPrefix: family, status: 'ACTIVE' }));
+    assert.deepEqual((kept.taskDefinitionArns ?? []).map((a) => a.split(':').pop()).sort(), ['2', '3']);
     const after3 = (await taskDefinitionReconciler.observe(pass(), want))!;
     assert.equal(after3.attrs.revision, '3');
     assert.deepEqual(taskDefinitionReconciler.diff(want, after3), []);
@@ -300,6 +305,59 @@ describe('ecs.TaskDefinition', () => {
     assert.equal(await taskDefinitionReconciler.observe(pass(), want), undefined);
     const active = await aws.ecs.send(new ListTaskDefinitionsCommand({ familyPrefix: family, status: 'ACTIVE' }));
     assert.deepEqual(active.taskDefinitionArns ?? [], []);
+  });
+
+  test('an update leaves older revisions while the task-definition bucket is busy, and a later one retires them', async () => {
+    const family = `td-busy-${suffix}`;
+    const limits = new RateLimits();
+    const limited = new AwsClients({
+      region: env.awsRegion,
+      endpoint: env.awsEndpoint,
+      credentials: env.awsCredentials,
+      rateLimitRegistry: limits,
+    });
+    const bucket = limits.bucketFor('default', env.awsRegion, familyOf('ecs', 'RegisterTaskDefinition')!);
+    const active = async () =>
+      (
+        (await aws.ecs.send(new ListTaskDefinitionsCommand({ familyPrefix: family, status: 'ACTIVE' })))
+          .taskDefinitionArns ?? []
+      )
+        .map((a) => Number(a.split(':').pop()))
+        .sort((a, b) => a - b);
+    const image = (tag: string) => {
+      const props = taskDefinitionProps(family);
+      return desired('ecs.TaskDefinition', 'td', {
+        ...props,
+        container: { ...props.container, image: `nginx:${tag}` },
+      });
+    };
+    const update = async (tag: string) => {
+      const want = image(tag);
+      const seen = (await taskDefinitionReconciler.observe(newContext(limited), want))!;
+      return taskDefinitionReconciler.update(
+        newContext(limited),
+        want,
+        seen,
+        taskDefinitionReconciler.diff(want, seen),
+      );
+    };
+    await taskDefinitionReconciler.create(newContext(limited), image('a'));
+    await update('b');
+    // A wave of registrations has used the bucket: tidying would make them wait, so it waits instead.
+    while (bucket.available() >= 5) await bucket.take();
+    await update('c');
+    assert.deepEqual(await active(), [1, 2, 3]);
+    // Once the bucket has refilled, the next update retires everything older than the revision it replaces.
+    const refilled = new AwsClients({
+      region: env.awsRegion,
+      endpoint: env.awsEndpoint,
+      credentials: env.awsCredentials,
+      rateLimitRegistry: new RateLimits(),
+    });
+    const want = image('d');
+    const seen = (await taskDefinitionReconciler.observe(newContext(refilled), want))!;
+    await taskDefinitionReconciler.update(newContext(refilled), want, seen, taskDefinitionReconciler.diff(want, seen));
+    assert.deepEqual(await active(), [3, 4]);
   });
 
   test('delete leaves revisions without our owner tags registered', async () => {
