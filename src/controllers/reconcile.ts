@@ -147,6 +147,27 @@ function abandonAtDeadline<R>(work: Promise<R>, signal: AbortSignal, stopping: A
   });
 }
 
+/**
+ * How long the writes that report a failed or abandoned pass (its status, its Event) may hold the worker. They run
+ * after the pass's deadline, against an API server that may be the slow part: past this the worker moves on and
+ * the write finishes or times out (kube.ts) on its own, so a key is never held much longer than the deadline.
+ */
+const REPORT_GRACE_MS = 3_000;
+
+/** Waits for `work` at most REPORT_GRACE_MS; the work itself goes on, bounded by its own request timeout. */
+async function withinGrace(work: Promise<unknown>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const grace = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, REPORT_GRACE_MS);
+    timer.unref();
+  });
+  try {
+    await Promise.race([work.then(() => undefined), grace]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Stops a pass whose deadline ran out before it writes anything more. */
 function passedDeadline(signal: AbortSignal): void {
   if (signal.aborted) throw abandoned(false);
@@ -188,10 +209,16 @@ export function customResourceReconciler<
     return mapped;
   }
 
-  /** Records an outcome's Event and hands it back to be settled outside the error handling. */
-  async function settleLater(obj: T, outcome: Outcome, resyncMs: number): Promise<MappedOutcome> {
+  /**
+   * Records an outcome's Event and hands it back to be settled outside the error handling. `grace`: the pass is
+   * already over (failed or abandoned), so the Event may hold the worker only REPORT_GRACE_MS.
+   */
+  async function settleLater(obj: T, outcome: Outcome, resyncMs: number, grace = false): Promise<MappedOutcome> {
     const mapped = mapOutcome(outcome, resyncMs);
-    if (mapped.event) await deps.events.warning(obj, mapped.event.reason, mapped.event.message);
+    if (mapped.event) {
+      const recorded = deps.events.warning(obj, mapped.event.reason, mapped.event.message);
+      await (grace ? withinGrace(recorded) : recorded);
+    }
     return mapped;
   }
 
@@ -314,10 +341,13 @@ export function customResourceReconciler<
       // Anything else not already an outcome: an API server error, an AWS error outside the applier, a bug. The
       // status says so on this exit path too (best effort: the write may fail for the same reason).
       const outcome = outcomeOf(err, BACKOFF);
-      await statusWriter.write(obj, stoppedStatus(obj, outcome, {}, ctx.now)).catch((writeErr: unknown) => {
-        rctx.log.debug({ err: writeErr }, 'could not write the status of a failed reconcile');
-      });
-      next = await settleLater(obj, outcome, deps.defaultResyncMs);
+      // Cut short rather than left running: a late write could land after the next pass's status.
+      await statusWriter
+        .write(obj, stoppedStatus(obj, outcome, {}, ctx.now), AbortSignal.timeout(REPORT_GRACE_MS))
+        .catch((writeErr: unknown) => {
+          rctx.log.debug({ err: writeErr }, 'could not write the status of a failed reconcile');
+        });
+      next = await settleLater(obj, outcome, deps.defaultResyncMs, true);
     }
     return 'settle' in next ? next.settle() : next;
   };

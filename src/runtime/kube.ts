@@ -341,10 +341,11 @@ export class ResourceClient<T extends KubeObject> {
   }
 
   /** Merge patch of the /status subresource (only `status` is honoured there; the kind needs the subresource). */
-  patchStatus(ref: ObjectRef, patch: unknown): Promise<T> {
+  patchStatus(ref: ObjectRef, patch: unknown, signal?: AbortSignal): Promise<T> {
     return this.client.request<T>(HttpMethod.PATCH, this.path(ref, 'status'), {
       body: patch,
       contentType: PatchStrategy.MergePatch,
+      signal,
     });
   }
 

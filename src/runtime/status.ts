@@ -118,14 +118,17 @@ export class StatusWriter<T extends WithStatus> {
     private readonly logger?: Logger,
   ) {}
 
-  /** `obj` is the object as last read (its status is what the server has); `status` is the full desired status. */
-  async write(obj: T, status: NonNullable<T['status']>): Promise<StatusWriteResult<T>> {
+  /**
+   * `obj` is the object as last read (its status is what the server has); `status` is the full desired status.
+   * `signal` ends the request early (besides the client's own request timeout).
+   */
+  async write(obj: T, status: NonNullable<T['status']>, signal?: AbortSignal): Promise<StatusWriteResult<T>> {
     const desired = carryTransitionTimes(obj.status, status);
     if (jsonEqual(obj.status ?? {}, desired)) {
       this.logger?.trace('status unchanged; not writing');
       return { written: false, object: obj };
     }
-    const object = await this.client.patchStatus(refOf(obj), { status: mergePatchFor(obj.status, desired) });
+    const object = await this.client.patchStatus(refOf(obj), { status: mergePatchFor(obj.status, desired) }, signal);
     this.logger?.debug('status written');
     return { written: true, object };
   }

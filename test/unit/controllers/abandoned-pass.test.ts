@@ -1,0 +1,61 @@
+// A pass abandoned at its deadline releases its worker even when the API server does not answer the writes that
+// report it: the status write is cut short and the Event is not waited for past a short grace.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import pino from 'pino';
+import type { Service } from '../../../src/api/index.js';
+import { customResourceReconciler } from '../../../src/controllers/reconcile.js';
+import type { OperatorDeps } from '../../../src/controllers/shared.js';
+import type { ResourceClient } from '../../../src/runtime/index.js';
+
+test('an abandoned pass does not hold its worker on a status write or an Event the API server never answers', async () => {
+  const log = pino({ level: 'silent' });
+  const svc = {
+    apiVersion: 'slipway.dev/v1alpha1',
+    kind: 'Service',
+    metadata: { name: 'cart', namespace: 'shop', generation: 1 },
+    spec: {},
+    status: {},
+  } as unknown as Service;
+  const statusSignals: (AbortSignal | undefined)[] = [];
+  const client = {
+    find: async () => svc,
+    // An API server that takes the write and never answers: only an abort ends it.
+    patchStatus: (_ref: unknown, _body: unknown, signal?: AbortSignal) => {
+      statusSignals.push(signal);
+      return new Promise((_resolve, reject) => signal?.addEventListener('abort', () => reject(signal.reason)));
+    },
+  } as unknown as ResourceClient<Service>;
+  const deps = {
+    log,
+    events: {
+      warning: () => new Promise(() => undefined),
+      normal: () => new Promise(() => undefined),
+    },
+    now: () => new Date('2026-01-01T00:00:00Z'),
+    defaultResyncMs: 60_000,
+    passDeadlineMs: 100,
+  } as unknown as OperatorDeps;
+  const reconcile = customResourceReconciler(deps, {
+    client,
+    // A pass that never finishes and ignores its signal: only the deadline ends it.
+    prepare: () => new Promise<never>(() => undefined),
+    prepareDeletion: async () => 'release' as const,
+    statusFields: () => ({}),
+  });
+  // The operator's timers (the deadline, the grace) do not keep a process alive; its informers and server do.
+  const alive = setInterval(() => undefined, 1_000);
+  await assert.rejects(
+    reconcile('shop/cart', {
+      controller: 'service',
+      reconcileId: '1',
+      log,
+      signal: new AbortController().signal,
+      waiting: 0,
+    }).finally(() => clearInterval(alive)),
+    /DeadlineExceeded/,
+    'the runtime gets the deadline outcome and backs the key off',
+  );
+  assert.equal(statusSignals.length, 1, 'the abandoned pass reports itself in status');
+  assert.equal(statusSignals[0]?.aborted, true, 'and the write it could not finish was cut short, not left running');
+});
