@@ -16,7 +16,16 @@ import { dependenciesOf, isRef, topologicalOrder, type Plan, type PlannedResourc
 import type { ResourceKind } from '../planner/plan.js';
 import { outcomeOf } from '../outcome/classify.js';
 import { after, outcome, TERMINAL, type Outcome } from '../outcome/outcome.js';
-import type { Change, Desired, KindReconciler, Observed, ReconcileContext, ReconcilerRegistry } from './contract.js';
+import { classifyError, errorName } from '../aws/errors.js';
+import {
+  newContext,
+  type Change,
+  type Desired,
+  type KindReconciler,
+  type Observed,
+  type ReconcileContext,
+  type ReconcilerRegistry,
+} from './contract.js';
 import { diffTags } from './diff.js';
 
 export type ApplyMode = 'apply' | 'report' | 'delete' | 'plan';
@@ -211,6 +220,38 @@ async function observeOwned(
 }
 
 /**
+ * True for a create the SDK sent again after an attempt whose answer was lost, and that met what the first attempt
+ * made: CreateLogGroup's ResourceAlreadyExistsException, CreateTargetGroup's DuplicateTargetGroupName (the creates
+ * AWS keys by name, which the SDK may retry; the others are never retried blindly: unknown-outcome.ts).
+ */
+function retriedIntoItself(err: unknown): boolean {
+  const attempts = (err as { $metadata?: { attempts?: number } } | null)?.$metadata?.attempts ?? 1;
+  return attempts > 1 && classifyError(err) === 'conflict' && /AlreadyExists|Duplicate/.test(errorName(err));
+}
+
+/**
+ * Creates the resource, or, when the SDK's retry met the resource its own lost attempt made, finds it: observed
+ * now, with this pass's memo left out, and handed back to be diffed like any resource found (the create's later
+ * steps, such as a log group's retention, may not have run). Whatever holds the name must still be ours; anything
+ * else stays the conflict it is.
+ */
+async function createOrFind(
+  ctx: ReconcileContext,
+  r: KindReconciler<ResourceKind>,
+  desired: Desired,
+  plan: Plan,
+): Promise<{ readonly created: Observed } | { readonly found: Observed }> {
+  try {
+    return { created: await r.create(ctx, desired) };
+  } catch (err) {
+    if (!retriedIntoItself(err)) throw err;
+    const { observed, conflict } = await observeOwned(newContext(ctx.aws), r, desired, plan, false);
+    if (observed && !conflict) return { found: observed };
+    throw err;
+  }
+}
+
+/**
  * Several resources carrying one identity (a create sent twice after a lost response): the one the inventory
  * names is kept (else the first the kind found), and in apply mode the others are deleted. Either way the pass
  * reports a `duplicates` change, so it shows as drift corrected (an Event) or reported.
@@ -278,23 +319,19 @@ async function converge(
         continue;
       }
       const desired: Desired = { id: p.id, kind: p.kind, props: resolved.value as Desired['props'], tags: p.tags };
-      const { observed, conflict } = await observeOwned(
-        ctx,
-        r,
-        desired,
-        plan,
-        opts.adopt === true && opts.mode === 'apply',
-      );
+      const owned = await observeOwned(ctx, r, desired, plan, opts.adopt === true && opts.mode === 'apply');
+      const { conflict } = owned;
       if (conflict) {
         walk.record(p, {
           action: 'conflict',
-          identifier: observed?.identifier,
+          identifier: owned.observed?.identifier,
           message: conflict.message,
           outcome: conflict,
         });
         continue;
       }
-      if (!observed) {
+      let found = owned.observed;
+      if (!found) {
         if (planning) {
           walk.pending.add(p.id);
           walk.record(p, {
@@ -307,13 +344,16 @@ async function converge(
           walk.record(p, { action: 'missing', message: 'deleted outside Slipway' });
           continue;
         }
-        const created = await r.create(ctx, desired);
-        walk.attrs.set(p.id, created.attrs);
-        walk.observed.set(p.id, created);
-        walk.record(p, { action: 'created', identifier: created.identifier });
-        continue;
+        const made = await createOrFind(ctx, r, desired, plan);
+        if ('created' in made) {
+          walk.attrs.set(p.id, made.created.attrs);
+          walk.observed.set(p.id, made.created);
+          walk.record(p, { action: 'created', identifier: made.created.identifier });
+          continue;
+        }
+        found = made.found;
       }
-      const { kept: current, duplicates } = await settleDuplicates(ctx, r, observed, opts);
+      const { kept: current, duplicates } = await settleDuplicates(ctx, r, found, opts);
       walk.observed.set(p.id, current);
       walk.attrs.set(p.id, current.attrs);
       const tags = r.tagging === 'tags' ? diffTags(desired.tags, current.tags) : undefined;
