@@ -10,7 +10,7 @@
 import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import type { AwsClients } from '../aws/clients.js';
-import { PLAN_ONLY_ANNOTATION, resourcePlanOf, statusPlanOf } from '../drift/plan.js';
+import { resourcePlanOf, statusPlanOf } from '../drift/plan.js';
 import { outcomeOf } from '../outcome/classify.js';
 import { after, BACKOFF, OutcomeError, outcome as makeOutcome, type Outcome } from '../outcome/outcome.js';
 import type { Plan } from '../planner/plan.js';
@@ -29,6 +29,14 @@ import {
   StatusWriter,
 } from '../runtime/index.js';
 import { mapOutcome, type MappedOutcome } from './outcome-map.js';
+import {
+  isPlanOnly,
+  PLAN_ONLY_CONDITION,
+  planOnlyCondition,
+  planOnlyDeletionConditions,
+  planOnlyStoppedCondition,
+  withoutPlanOnly,
+} from './plan-only.js';
 import {
   commonStatus,
   type CommonStatus,
@@ -188,8 +196,10 @@ export function customResourceReconciler<
     const deleting = isBeingDeleted(obj)
       ? [{ type: 'Deleting', status: 'True' as const, reason: outcome.reason, message: outcome.message }]
       : [];
-    const updates = [...mapOutcome(outcome, 0).conditions, ...deleting];
-    const conditions = mergeConditions(obj.status?.conditions, updates, generation, now);
+    const planOnly = isPlanOnly(obj) ? [planOnlyStoppedCondition(`${outcome.reason}: ${outcome.message}`)] : [];
+    const updates = [...mapOutcome(outcome, 0).conditions, ...deleting, ...planOnly];
+    const previous = isPlanOnly(obj) ? obj.status?.conditions : withoutPlanOnly(obj.status?.conditions);
+    const conditions = mergeConditions(previous, updates, generation, now);
     // A stop plans nothing: a plan from an earlier pass (plan-only) would no longer be what applying does.
     return {
       ...obj.status,
@@ -224,6 +234,7 @@ export function customResourceReconciler<
 
   async function remove(read: T, ctx: HookContext): Promise<Result | MappedOutcome> {
     if (!hasFinalizer(read, FINALIZER)) return { requeue: false };
+    if (isPlanOnly(read)) return removePlanOnly(read, ctx);
     let obj = read;
     // Said at once, before lookups and a pass that may take a while: the object is on its way out, not Ready.
     // The finalizer is removed from the object this write returns: the one read has an outdated resourceVersion.
@@ -245,7 +256,8 @@ export function customResourceReconciler<
       const left = pass.report.inventory.length;
       if (left > 0) {
         const status = { ...obj.status, ...hooks.stageFields?.(obj, 'deleting', ctx) };
-        const common = commonStatus(pass, obj.status, obj.metadata?.generation, ctx.now);
+        const previous = { ...obj.status, conditions: withoutPlanOnly(obj.status?.conditions) } as S;
+        const common = commonStatus(pass, previous, obj.metadata?.generation, ctx.now);
         const conditions = mergeConditions(common.conditions, deletingConditions(pass), undefined, ctx.now);
         const next = { ...status, ...common, conditions } as unknown as Status;
         await statusWriter.write(obj, next);
@@ -257,6 +269,43 @@ export function customResourceReconciler<
     }
     await removeFinalizer(hooks.client, obj, FINALIZER);
     return { requeue: false };
+  }
+
+  /**
+   * Deleting an object annotated slipway.dev/plan-only that has AWS resources from before: deleting them would be
+   * an AWS write, which the annotation rules out, and leaving them behind unowned would surprise as much. So the
+   * deletion is planned and waits: status.plan lists what it would delete, Deleting and PlanOnly say how to go on
+   * (remove the annotation, whose change brings the next pass), and a Warning Event says so once.
+   */
+  async function removePlanOnly(obj: T, ctx: HookContext): Promise<Result | MappedOutcome> {
+    const prepared = await hooks.prepareDeletion(obj, ctx);
+    if (isStop<S>(prepared)) return stopWith(obj, prepared, ctx, 'deleting');
+    // Nothing Slipway could delete (nothing recorded, or a Retain policy): releasing writes nothing to AWS.
+    if (prepared === 'release') {
+      await removeFinalizer(hooks.client, obj, FINALIZER);
+      return { requeue: false };
+    }
+    // Deleting is applying an empty plan: every owned resource is a leftover, to delete.
+    const pass = await runPass(prepared.aws.withSignal(ctx.signal), { ...prepared.plan, resources: [] }, obj.status, {
+      deleting: false,
+      driftPolicy: 'Correct',
+      adopt: false,
+      now: ctx.now,
+      planOnly: true,
+      ...(prepared.discover ? { discover: prepared.discover } : {}),
+    });
+    passedDeadline(ctx.signal);
+    const plan = statusPlanOf(resourcePlanOf(pass.report));
+    const updates = planOnlyDeletionConditions(
+      plan.summary.delete,
+      `${hooks.client.type.plural}.${hooks.client.type.group}`,
+      obj.metadata?.name ?? '',
+    );
+    const first = !obj.status?.conditions?.some((c) => c.type === 'Deleting' && c.reason === 'PlanOnly');
+    const conditions = mergeConditions(obj.status?.conditions, updates, undefined, ctx.now);
+    await statusWriter.write(obj, { ...obj.status, conditions, plan } as unknown as Status);
+    if (first) await deps.events.warning(obj, 'DeletionPlanOnly', updates[0]!.message);
+    return { resyncAfterMs: prepared.resyncMs };
   }
 
   /**
@@ -275,7 +324,13 @@ export function customResourceReconciler<
     });
     passedDeadline(ctx.signal);
     const plan = statusPlanOf(resourcePlanOf(pass.report));
-    await statusWriter.write(obj, { ...obj.status, plan } as unknown as Status);
+    const conditions = mergeConditions(
+      obj.status?.conditions,
+      [planOnlyCondition(plan.summary)],
+      obj.metadata?.generation,
+      ctx.now,
+    );
+    await statusWriter.write(obj, { ...obj.status, conditions, plan } as unknown as Status);
     return { resyncAfterMs: prepared.resyncMs };
   }
 
@@ -284,7 +339,7 @@ export function customResourceReconciler<
     if (early) return early;
     const prepared = await hooks.prepare(found, ctx);
     if (isStop<S>(prepared)) return stopWith(found, prepared, ctx, 'stopped');
-    if (found.metadata?.annotations?.[PLAN_ONLY_ANNOTATION] === 'true') return planOnly(found, prepared, ctx);
+    if (isPlanOnly(found)) return planOnly(found, prepared, ctx);
     // The finalizer goes on before the first AWS create, so nothing created can outlive the object unseen.
     const obj = await addFinalizer(hooks.client, found, FINALIZER);
     const pass = await runPass(prepared.aws.withSignal(ctx.signal), prepared.plan, obj.status, {
@@ -297,7 +352,11 @@ export function customResourceReconciler<
     });
     passedDeadline(ctx.signal);
     const info: PassInfo<P> = { prepared, pass, now: ctx.now, signal: ctx.signal };
-    const common = commonStatus(pass, obj.status, obj.metadata?.generation, ctx.now);
+    // Applied: a PlanOnly condition from before the annotation went no longer holds.
+    const previous = obj.status?.conditions?.some((c) => c.type === PLAN_ONLY_CONDITION)
+      ? ({ ...obj.status, conditions: withoutPlanOnly(obj.status?.conditions) } as S)
+      : obj.status;
+    const common = commonStatus(pass, previous, obj.metadata?.generation, ctx.now);
     const ready = common.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
     const next = {
       ...common,

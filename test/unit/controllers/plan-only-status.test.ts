@@ -56,3 +56,51 @@ test('a stop before the pass removes an earlier status.plan', async () => {
   assert.equal(status.plan, null, 'status.plan is removed (merge patch null)');
   assert.equal(status.observedGeneration, 3);
 });
+
+test('a stop of a plan-only object says in PlanOnly that nothing was planned; of another object, PlanOnly goes', async () => {
+  const log = pino({ level: 'silent' });
+  const run = async (annotations: Record<string, string>) => {
+    const svc = {
+      metadata: { name: 'cart', namespace: 'shop', generation: 1, annotations },
+      spec: {},
+      status: {
+        conditions: [
+          { type: 'PlanOnly', status: 'True', reason: 'PlanOnly', message: 'planned', lastTransitionTime: 'x' },
+        ],
+      },
+    } as unknown as Service;
+    const patches: { status: { conditions: { type: string; reason: string; message: string }[] } }[] = [];
+    const client = {
+      find: async () => svc,
+      patchStatus: async (_ref: unknown, body: (typeof patches)[number]) => (patches.push(body), svc),
+    } as unknown as ResourceClient<Service>;
+    const deps = {
+      log,
+      events: { warning: async () => undefined, normal: async () => undefined },
+      now: () => new Date('2026-01-01T00:00:00Z'),
+      defaultResyncMs: 60_000,
+      passDeadlineMs: 10_000,
+    } as unknown as OperatorDeps;
+    const reconcile = customResourceReconciler(deps, {
+      client,
+      prepare: async () => ({ stop: outcome('EnvironmentNotFound', 'no such Environment', WATCH) }),
+      prepareDeletion: async () => 'release' as const,
+      statusFields: () => ({}),
+    });
+    await reconcile('shop/cart', {
+      controller: 'service',
+      reconcileId: '1',
+      log,
+      signal: new AbortController().signal,
+      waiting: 0,
+    });
+    return patches[0]!.status.conditions.find((c) => c.type === 'PlanOnly');
+  };
+  const planOnly = await run({ 'slipway.dev/plan-only': 'true' });
+  assert.equal(planOnly?.reason, 'NotPlanned');
+  assert.match(
+    planOnly!.message,
+    /^annotated slipway\.dev\/plan-only: no AWS write, and nothing planned: EnvironmentNotFound/,
+  );
+  assert.equal(await run({}), undefined, 'without the annotation the PlanOnly condition is removed');
+});
