@@ -11,14 +11,17 @@ import {
 
 export { PLAN_SCHEMA_VERSION, type AwsResourcePlan, type PlanChange, type PlanCounts };
 
-/** What happens to the custom resource itself in the cluster. */
-export type CustomResourceAction = 'create' | 'update' | 'no-op';
+/** What happens to the custom resource itself in the cluster (delete: the manifests no longer hold it). */
+export type CustomResourceAction = 'create' | 'update' | 'delete' | 'no-op';
+
+/** The `source` of a custom resource the manifests remove: it is in the cluster only. */
+export const REMOVED_SOURCE = 'not in the manifests';
 
 export interface CustomResourcePlan {
   readonly kind: 'Environment' | 'Service' | 'PreviewDeployment';
   readonly namespace: string;
   readonly name: string;
-  /** The manifest file it was read from. */
+  /** The manifest file it was read from; REMOVED_SOURCE for one the manifests remove. */
   readonly source: string;
   readonly action: CustomResourceAction;
   /** Fields of spec, metadata.labels and metadata.annotations: `old` in the cluster, `new` in the manifest. */
@@ -35,7 +38,12 @@ export interface PlanDocument {
   /** True when applying the manifests changes anything (exit code 2). */
   readonly changed: boolean;
   readonly summary: {
-    readonly customResources: { readonly create: number; readonly update: number; readonly unchanged: number };
+    readonly customResources: {
+      readonly create: number;
+      readonly update: number;
+      readonly delete: number;
+      readonly unchanged: number;
+    };
     readonly aws: PlanCounts;
   };
   readonly resources: readonly CustomResourcePlan[];
@@ -47,8 +55,9 @@ export const EXIT = { noChanges: 0, error: 1, changes: 2 } as const;
 export function planDocument(resources: readonly CustomResourcePlan[]): PlanDocument {
   const aws = countActions(resources.flatMap((r) => r.aws));
   const n = (a: CustomResourceAction) => resources.filter((r) => r.action === a).length;
-  const customResources = { create: n('create'), update: n('update'), unchanged: n('no-op') };
-  const changed = customResources.create + customResources.update + aws.create + aws.update + aws.delete > 0;
+  const customResources = { create: n('create'), update: n('update'), delete: n('delete'), unchanged: n('no-op') };
+  const changed =
+    customResources.create + customResources.update + customResources.delete + aws.create + aws.update + aws.delete > 0;
   return { version: PLAN_SCHEMA_VERSION, changed, summary: { customResources, aws }, resources };
 }
 

@@ -6,9 +6,13 @@
 // applier runs in plan mode against the Environment's AWS account with the operator's clients: it observes and
 // diffs, and writes nothing.
 //
-// What the plan cannot see: a custom resource removed from the manifests (the plan knows only what it is given); a
-// workload whose Environment has not created its load balancer yet (it is planned once it has); and a new workload's
-// load-balancer shard, which the operator chooses when it places it (the plan assumes spec.loadBalancer.shard or 0).
+// A custom resource in the cluster that the manifests cover but no longer hold (removed.ts has the rule) is planned
+// as its deletion: the custom resource `-`, and `-` for each AWS resource it owns (an empty plan over its inventory,
+// which is how the operator deletes); the other objects are planned without it.
+//
+// What the plan cannot see: a workload whose Environment has not created its load balancer yet (it is planned once
+// it has); and a new workload's load-balancer shard, which the operator chooses when it places it (the plan assumes
+// spec.loadBalancer.shard or 0).
 import type { Environment, PreviewDeployment, Service } from '../api/index.js';
 import type { AwsClients } from '../aws/clients.js';
 import { loadBalancerOfListener, missingSubnets, vpcCidr } from '../aws/network.js';
@@ -33,8 +37,16 @@ import { registry } from '../reconcilers/index.js';
 import { HttpMethod } from '@kubernetes/client-node';
 import { isBeingDeleted, resourcePath, type KubeClient, type KubeObject, type ResourceType } from '../runtime/index.js';
 import { KubeApiError } from '../runtime/kube.js';
-import { diffValues, planDocument, type CustomResourcePlan, type PlanChange, type PlanDocument } from './document.js';
+import {
+  diffValues,
+  planDocument,
+  REMOVED_SOURCE,
+  type CustomResourcePlan,
+  type PlanChange,
+  type PlanDocument,
+} from './document.js';
 import { PlanInputError, type Manifest, type ManifestSet } from './manifests.js';
+import { removedBy } from './removed.js';
 
 export interface PlanContext {
   readonly kube: KubeClient;
@@ -131,28 +143,48 @@ function afterApply<T>(r: Resolved): T {
   return { ...obj, status: { ...status, loadBalancerShard: requested ?? 0 } } as T;
 }
 
+/** `Kind/namespace/name`. */
+const keyOf = (kind: string, namespace: string, name: string) => `${kind}/${namespace}/${name}`;
+
 class Planner {
   private readonly byKey = new Map<string, Resolved>();
   private readonly listed = new Map<string, Promise<KubeObject[]>>();
+  /** Objects in the cluster the manifests remove: they are planned as deletions, and the others without them. */
+  private readonly removed = new Set<string>();
 
   constructor(
     private readonly ctx: PlanContext,
     resolved: readonly Resolved[],
   ) {
-    for (const r of resolved) this.byKey.set(`${r.manifest.kind}/${r.manifest.namespace}/${r.manifest.name}`, r);
+    for (const r of resolved) this.byKey.set(keyOf(r.manifest.kind, r.manifest.namespace, r.manifest.name), r);
+  }
+
+  /** The objects of the cluster that the manifests cover and no longer hold (removed.ts), by kind. */
+  async removals(manifests: readonly Manifest[]): Promise<{ kind: Manifest['kind']; obj: KubeObject }[]> {
+    const out: { kind: Manifest['kind']; obj: KubeObject }[] = [];
+    for (const ns of [...new Set(manifests.map((m) => m.namespace))]) {
+      for (const kind of ['Environment', 'Service', 'PreviewDeployment'] as const) {
+        for (const obj of removedBy(manifests, kind, await this.liveList(kind, ns))) {
+          this.removed.add(keyOf(kind, ns, obj.metadata?.name ?? ''));
+          out.push({ kind, obj });
+        }
+      }
+    }
+    return out;
   }
 
   /** An object after the manifests are applied: the manifest's if it holds one, else the cluster's. */
   private async find<T extends KubeObject>(kind: Manifest['kind'], namespace: string, name: string) {
-    const r = this.byKey.get(`${kind}/${namespace}/${name}`);
+    const r = this.byKey.get(keyOf(kind, namespace, name));
     if (r) return { obj: afterApply<T>(r), live: r.live !== undefined };
+    if (this.removed.has(keyOf(kind, namespace, name))) return undefined;
     const items = await this.list(kind, namespace);
     const obj = items.find((o) => o.metadata?.name === name) as T | undefined;
     return obj ? { obj, live: true } : undefined;
   }
 
-  /** Every object of a kind in a namespace, the manifests' versions in place of the cluster's. */
-  private async list(kind: Manifest['kind'], namespace: string): Promise<KubeObject[]> {
+  /** Every object of a kind in a namespace as the cluster holds it now. */
+  private liveList(kind: Manifest['kind'], namespace: string): Promise<KubeObject[]> {
     const key = `${kind}/${namespace}`;
     let listed = this.listed.get(key);
     if (!listed) {
@@ -162,10 +194,44 @@ class Planner {
         .then(({ items }) => items);
       this.listed.set(key, listed);
     }
-    const live = await listed;
+    return listed;
+  }
+
+  /** Every object of a kind in a namespace once the manifests apply: theirs in place of the cluster's, removals gone. */
+  private async list(kind: Manifest['kind'], namespace: string): Promise<KubeObject[]> {
+    const live = await this.liveList(kind, namespace);
     const mine = [...this.byKey.values()].filter((r) => r.manifest.kind === kind && r.manifest.namespace === namespace);
     const names = new Set(mine.map((r) => r.manifest.name));
-    return [...live.filter((o) => !names.has(o.metadata?.name ?? '')), ...mine.map((r) => afterApply<KubeObject>(r))];
+    const kept = live.filter(
+      (o) => !names.has(o.metadata?.name ?? '') && !this.removed.has(keyOf(kind, namespace, o.metadata?.name ?? '')),
+    );
+    return [...kept, ...mine.map((r) => afterApply<KubeObject>(r))];
+  }
+
+  /**
+   * The deletion of a custom resource the manifests remove: an empty plan over its inventory, as the operator
+   * deletes (each owned resource still carrying its tag is a `-`). Needs its Environment's account and region.
+   */
+  async deletion(kind: Manifest['kind'], obj: KubeObject): Promise<ResourcePlan | string> {
+    const ns = obj.metadata?.namespace ?? 'default';
+    const name = obj.metadata?.name ?? '';
+    let env: Environment | undefined = kind === 'Environment' ? (obj as unknown as Environment) : undefined;
+    if (!env) {
+      const ref = (obj as unknown as Service).spec.environmentRef.name;
+      // The Environment as it is now (a removed one still has its account and region).
+      env = (await this.liveList('Environment', ns)).find((e) => e.metadata?.name === ref) as Environment | undefined;
+    }
+    const owner = { clusterId: this.ctx.clusterId, kind, namespace: ns, name };
+    if (!env) {
+      const left = ((obj as { status?: { resources?: unknown[] } }).status?.resources ?? []).length;
+      return left > 0
+        ? `not planned in AWS: its Environment is gone, so its ${left} AWS resources cannot be reached (the operator leaves them to a person)`
+        : 'not planned in AWS: it owns no AWS resources';
+    }
+    const planned = await this.run({ owner, resources: [] }, this.ctx.awsFor(env), statusOf(obj));
+    // Every resource goes with its owner: "no longer in the plan" would say nothing more.
+    const aws = planned.aws.map(({ message, ...a }) => (a.action === 'delete' ? a : { ...a, message }));
+    return { ...planned, aws };
   }
 
   private async run(plan: Plan, aws: AwsClients, status: unknown): Promise<ResourcePlan> {
@@ -329,6 +395,7 @@ export async function planManifests(ctx: PlanContext, set: ManifestSet): Promise
     resolved.push({ manifest: m, ...(live ? { live } : {}), object: await dryRun(ctx, m, live) });
   }
   const planner = new Planner(ctx, resolved);
+  const removals = await planner.removals(set.manifests);
   const out: CustomResourcePlan[] = [];
   for (const r of resolved) {
     const m = r.manifest;
@@ -347,6 +414,21 @@ export async function planManifests(ctx: PlanContext, set: ManifestSet): Promise
       source: m.source,
       action: !r.live ? 'create' : changes.length > 0 ? 'update' : 'no-op',
       changes,
+      summary: aws.summary,
+      aws: aws.aws,
+      ...(typeof planned === 'string' ? { message: planned } : {}),
+    });
+  }
+  for (const { kind, obj } of removals) {
+    const planned = await planner.deletion(kind, obj);
+    const aws = typeof planned === 'string' ? resourcePlanOf({ outcomes: [], inventory: [], attrs: {} }) : planned;
+    out.push({
+      kind,
+      namespace: obj.metadata?.namespace ?? 'default',
+      name: obj.metadata?.name ?? '',
+      source: REMOVED_SOURCE,
+      action: 'delete',
+      changes: [],
       summary: aws.summary,
       aws: aws.aws,
       ...(typeof planned === 'string' ? { message: planned } : {}),

@@ -17,7 +17,7 @@ function awsLines(a: AwsResourcePlan): string[] {
 }
 
 function resourceLines(r: CustomResourcePlan): string[] {
-  const sign = r.action === 'create' ? '+' : r.action === 'update' ? '~' : ' ';
+  const sign = r.action === 'create' ? '+' : r.action === 'update' ? '~' : r.action === 'delete' ? '-' : ' ';
   const lines = [`${sign} ${r.kind} ${r.namespace}/${r.name} (${r.source})`];
   if (r.message) lines.push(`    ${r.message}`);
   for (const c of r.changes) lines.push(`  ~ ${c.path}: ${c.old} → ${c.new}`);
@@ -32,7 +32,8 @@ export function summaryLine(doc: PlanDocument): string {
   const errors = aws.errors > 0 ? `, ${plural(aws.errors, 'error')}` : '';
   return (
     `Plan: ${aws.create} to create, ${aws.update} to update, ${aws.delete} to delete (AWS resources)${errors}; ` +
-    `custom resources: ${cr.create} new, ${cr.update} changed, ${cr.unchanged} unchanged.`
+    `custom resources: ${cr.create} new, ${cr.update} changed, ${cr.unchanged} unchanged` +
+    `${cr.delete > 0 ? `, ${cr.delete} removed` : ''}.`
   );
 }
 

@@ -19,7 +19,15 @@ import type { Operator } from '../../src/operator.js';
 import type { KubeObject } from '../../src/runtime/index.js';
 import { createLandscape, testAws, uniqueSuffix, type Landscape } from '../support/aws-fixtures.js';
 import { getTestEnv } from '../support/env.js';
-import { createNamespace, eventually, installCrds, kubeClient, waitForCondition } from '../support/kube.js';
+import {
+  condition,
+  createNamespace,
+  eventually,
+  installCrds,
+  kubeClient,
+  kubectl,
+  waitForCondition,
+} from '../support/kube.js';
 import { apply, environmentYaml, previewYaml, serviceYaml, type ServiceOptions } from '../support/manifests.js';
 import { startOperator } from '../support/operator.js';
 import { planSchemaErrors } from '../support/plan-schema.js';
@@ -233,7 +241,7 @@ describe('slipway plan', { timeout: 600_000 }, () => {
     const cart = doc.resources.find((r) => r.name === 'cart');
     assert.equal(cart?.action, 'create');
     assert.ok(cart && cart.aws.length === 6 && cart.aws.every((a) => a.action === 'create' && !a.identifier));
-    assert.deepEqual(doc.summary.customResources, { create: 1, update: 0, unchanged: 2 });
+    assert.deepEqual(doc.summary.customResources, { create: 1, update: 0, delete: 0, unchanged: 2 });
     assert.equal(doc.summary.aws.create, 6);
     // The dry run stored nothing.
     assert.equal(await services.find({ namespace: ns, name: 'cart' }), undefined);
@@ -252,6 +260,43 @@ describe('slipway plan', { timeout: 600_000 }, () => {
       '  + ecs.Service ecs-service',
       '  + route53.Record dns-record',
     ]);
+  });
+
+  test('a Service removed from the manifests of its Environment shows - for it and each AWS resource it owns: exit 2', async () => {
+    const run = await plan({ 'env.yaml': envYaml() });
+    assert.equal(run.stderr, '');
+    assert.equal(run.code, 2, run.stdout);
+    assert.deepEqual(run.writes, {}, 'no AWS write');
+    const svc = await services.get({ namespace: ns, name: 'catalog' });
+    const owned = new Map((svc.status!.resources ?? []).map((r) => [r.logicalId, r.arn ?? r.id ?? r.name]));
+    // In the order the operator deletes them: dependents first.
+    const line = (kind: string, id: string) => `  - ${kind} ${id} (${owned.get(id)})`;
+    assert.deepEqual(block(run.stdout, `- Service ${ns}/catalog (not in the manifests)`), [
+      line('route53.Record', 'dns-record'),
+      line('ecs.Service', 'ecs-service'),
+      line('elbv2.ListenerRule', 'listener-rule'),
+      line('elbv2.TargetGroup', 'target-group'),
+      line('ecs.TaskDefinition', 'task-definition'),
+      line('logs.LogGroup', 'log-group'),
+    ]);
+    // Without it, the Environment's gate no longer needs its callback URL.
+    const env = await environments.get({ namespace: ns, name: 'dev' });
+    const url = `https://catalog.plan-${suffix}.shop.test/oauth2/idpresponse`;
+    assert.deepEqual(block(run.stdout, `  Environment ${ns}/dev (${join(dir, 'env.yaml')})`), [
+      `  ~ cognito.UserPoolClient user-pool-client (${env.status!.cognito!.userPoolId}/${env.status!.cognito!.clientId})`,
+      `      callbackUrls: ${JSON.stringify([url])} → []`,
+    ]);
+    assert.match(
+      run.stdout,
+      /\nPlan: 0 to create, 1 to update, 6 to delete \(AWS resources\); custom resources: 0 new, 0 changed, 1 unchanged, 1 removed\.\n$/,
+    );
+    const json = await plan({ 'env.yaml': envYaml() }, '--output', 'json');
+    const doc = JSON.parse(json.stdout) as PlanDocument;
+    assert.deepEqual(planSchemaErrors(doc), [], 'the JSON conforms to docs/plan-schema.json');
+    assert.deepEqual(doc.summary.customResources, { create: 0, update: 0, delete: 1, unchanged: 1 });
+    // A Service only (its Environment not in the manifests) covers no other Service: nothing is removed.
+    const alone = await plan({ 'catalog.yaml': svcYaml('catalog') });
+    assert.equal(alone.code, 0, alone.stdout);
   });
 
   test('every AWS call the plan makes is allowed by docs/iam-plan-policy.json', async () => {
@@ -319,11 +364,7 @@ describe('slipway plan', { timeout: 600_000 }, () => {
 
   test('plan-only: the operator writes status.plan and makes no AWS write for the annotated resource', async () => {
     operator = await startOperator();
-    const annotated = (yaml: string) =>
-      yaml.replace(
-        /metadata: \{ name: (\S+), namespace: (\S+) \}/,
-        'metadata: { name: $1, namespace: $2, annotations: { slipway.dev/plan-only: "true" } }',
-      );
+    const annotated = annotatedYaml;
     // A new Service, planned only: every resource would be created, none is. (Not behind the gate: a gated Service,
     // once placed, adds its callback URL to the Environment's app client, which is the Environment's write.)
     apply(annotated(svcYaml('cart', { extra: '  auth: { cognito: Disabled }' })));
@@ -351,6 +392,12 @@ describe('slipway plan', { timeout: 600_000 }, () => {
       ],
     );
     assert.equal(cart.metadata.finalizers, undefined, 'no finalizer: nothing was created');
+    const planOnly = condition(cart, 'PlanOnly');
+    assert.equal(planOnly?.status, 'True');
+    assert.equal(
+      planOnly?.message,
+      'annotated slipway.dev/plan-only: planned, not applied (AWS resources: 6 to create, 0 to update, 0 to delete; see status.plan); remove the annotation to apply',
+    );
     const env = await environments.get({ namespace: ns, name: 'dev' });
     const ecs = await aws.ecs.send(
       new DescribeServicesCommand({ cluster: env.status!.clusterArn!, services: ['cart'] }),
@@ -423,8 +470,61 @@ describe('slipway plan', { timeout: 600_000 }, () => {
     );
     assert.equal(applyingTd.taskDefinition?.containerDefinitions?.[0]?.image, 'registry.shop.test/catalog:3.0.0');
     assert.ok((await operatorWrites())['ecs:RegisterTaskDefinition'], 'applying writes again');
+    assert.equal(condition(applied, 'PlanOnly'), undefined, 'the PlanOnly condition went with the annotation');
+  });
+
+  test('deleting a plan-only object makes no AWS write: it plans the deletion and waits for the annotation to go', async () => {
+    operator ??= await startOperator();
+    const owned = (await services.get({ namespace: ns, name: 'catalog' })).status!.resources!.length;
+    apply(annotatedYaml(svcYaml('catalog', { image: 'registry.shop.test/catalog:3.0.0' })));
+    await waitForCondition(services, { namespace: ns, name: 'catalog' }, 'PlanOnly', 'True', { timeoutMs: 60_000 });
+    const writes = await operatorWrites();
+    kubectl(['delete', '--wait=false', 'services.slipway.dev', 'catalog', '-n', ns]);
+    const held = await eventually(
+      'the deletion planned and waiting',
+      async () => {
+        const s = await services.get({ namespace: ns, name: 'catalog' });
+        return condition(s, 'Deleting')?.reason === 'PlanOnly' ? s : undefined;
+      },
+      60_000,
+    );
+    assert.match(
+      condition(held, 'Deleting')?.message ?? '',
+      new RegExp(
+        `^annotated slipway\\.dev/plan-only: deleting it would delete ${owned} AWS resource\\(s\\) \\(see status\\.plan\\), an AWS write, so the deletion waits; remove the annotation`,
+      ),
+    );
+    assert.deepEqual(held.metadata.finalizers, ['slipway.dev/cleanup']);
+    assert.equal(condition(held, 'Ready')?.status, 'False');
+    assert.deepEqual(held.status!.plan!.summary, { create: 0, update: 0, delete: owned, unchanged: 0, errors: 0 });
+    assert.ok(held.status!.plan!.aws!.every((a) => a.action === 'delete'));
+    const env = await environments.get({ namespace: ns, name: 'dev' });
+    const active = async () =>
+      (
+        await aws.ecs.send(new DescribeServicesCommand({ cluster: env.status!.clusterArn!, services: ['catalog'] }))
+      ).services?.filter((s) => s.status === 'ACTIVE').length ?? 0;
+    assert.equal(await active(), 1, 'the ECS service is still there');
+    assert.deepEqual(await operatorWrites(), writes, 'no AWS write');
+    const events = kubectl(['get', 'events', '-n', ns, '--field-selector', 'reason=DeletionPlanOnly', '-o', 'name']);
+    assert.equal(events.trim().split('\n').filter(Boolean).length, 1, 'one Warning Event');
+    // Without the annotation the deletion proceeds.
+    kubectl(['annotate', 'services.slipway.dev', 'catalog', '-n', ns, 'slipway.dev/plan-only-']);
+    await eventually(
+      'catalog deleted',
+      async () => ((await services.find({ namespace: ns, name: 'catalog' })) ? undefined : true),
+      60_000,
+    );
+    assert.equal(await active(), 0, 'the ECS service is deleted');
   });
 });
+
+/** The manifest with the annotation slipway.dev/plan-only: "true". */
+function annotatedYaml(yaml: string): string {
+  return yaml.replace(
+    /metadata: \{ name: (\S+), namespace: (\S+) \}/,
+    'metadata: { name: $1, namespace: $2, annotations: { slipway.dev/plan-only: "true" } }',
+  );
+}
 
 /** AWS write calls the running operator has made, from its metrics, by service:operation. */
 async function operatorWrites(): Promise<Record<string, number>> {

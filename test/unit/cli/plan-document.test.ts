@@ -137,7 +137,7 @@ test('the JSON document conforms to docs/plan-schema.json, and a wrong one does 
   assert.deepEqual(planSchemaErrors(JSON.parse(JSON.stringify(doc))), []);
   assert.equal(doc.version, 1);
   assert.deepEqual(doc.summary, {
-    customResources: { create: 1, update: 1, unchanged: 2 },
+    customResources: { create: 1, update: 1, delete: 0, unchanged: 2 },
     aws: { create: 2, update: 2, delete: 1, unchanged: 2, errors: 0 },
   });
   const broken = {
