@@ -72,6 +72,11 @@ const NOT_READY_FALSE = new Set([
   'DriftReported',
   // The Environment's LoadBalancerCapacity condition when there is room.
   'CapacityAvailable',
+  // The PlanOnly condition of an object annotated slipway.dev/plan-only, and its Deleting condition while its
+  // deletion waits for the annotation (Ready is then False with reason Deleting).
+  'PlanOnly',
+  'NotPlanned',
+  'DeletionWaits',
 ]);
 
 const crds = loadCrds(CRD_DIR);
