@@ -117,6 +117,13 @@ export function isRefusal(x: unknown): x is Refusal {
 export function promotionOf(source: ReleaseSubject, now: Date, soakMs?: number): Promotion | Refusal {
   const who = subjectName(source);
   const st = source.status ?? {};
+  // First: drift also makes Ready False, and says more.
+  const drift = st.driftCount ?? 0;
+  if (drift > 0) {
+    return {
+      refused: `${who} has ${drift} drifted field(s) (status.drift): what runs is not what its spec says; correct the drift (driftPolicy Correct, or put AWS back) and promote after the next sync`,
+    };
+  }
   const ready = st.conditions?.find((c) => c.type === 'Ready');
   if (ready?.status !== 'True') {
     const why = ready
@@ -127,12 +134,6 @@ export function promotionOf(source: ReleaseSubject, now: Date, soakMs?: number):
   if (st.rolloutState !== 'COMPLETED') {
     return {
       refused: `${who}: its rollout has not completed (status.rolloutState ${st.rolloutState ?? 'absent'}); promote once ECS reports COMPLETED`,
-    };
-  }
-  const drift = st.driftCount ?? 0;
-  if (drift > 0) {
-    return {
-      refused: `${who} has ${drift} drifted field(s) (status.drift): what runs is not what its spec says; correct the drift (driftPolicy Correct, or put AWS back) and promote after the next sync`,
     };
   }
   const entry = st.history?.[0];
