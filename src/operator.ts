@@ -274,8 +274,15 @@ export function createOperator(opts: OperatorOptions): Operator {
   const refreshDriftEvents = () => driftEvents.refresh();
   environments.addHandlers({ onAdd: refreshDriftEvents, onUpdate: refreshDriftEvents, onDelete: refreshDriftEvents });
   let running = false;
-  const startControllers = async (signal?: AbortSignal) => {
+  // The informers run from start to stop, leader or not (a warm standby, as controller-runtime's caches do): a
+  // replica that takes the Lease has its caches synced already and starts reconciling at once. Only the
+  // controllers and the drift-event poller, which write, wait for leadership.
+  const startInformers = () => {
     for (const i of informers) i.start();
+  };
+  const stopInformers = () => Promise.all(informers.map((i) => i.stop()));
+  const startControllers = async (signal?: AbortSignal) => {
+    startInformers();
     await Promise.all(informers.map((i) => i.waitForSync(signal)));
     for (const c of controllers) c.start();
     driftEvents.start();
@@ -287,7 +294,6 @@ export function createOperator(opts: OperatorOptions): Operator {
     running = false;
     await driftEvents.stop();
     await Promise.all(controllers.map((c) => c.stop()));
-    await Promise.all(informers.map((i) => i.stop()));
   };
   const elector = config.leaderElection
     ? new LeaderElector({
@@ -322,12 +328,15 @@ export function createOperator(opts: OperatorOptions): Operator {
           logger,
         });
       }
-      if (elector) elector.start();
-      else await startControllers();
+      if (elector) {
+        startInformers();
+        elector.start();
+      } else await startControllers();
     },
     async stop() {
       if (elector) await elector.stop();
       await stopControllers();
+      await stopInformers();
       await health?.close();
     },
   };
