@@ -6,8 +6,10 @@
 // ours iff that ECS service carries our owner tags. Tags are written at creation for cost allocation, but not
 // relied upon: not every implementation of Application Auto Scaling keeps them (moto lacks the tagging API).
 import {
+  DeleteScalingPolicyCommand,
   DeregisterScalableTargetCommand,
   DescribeScalableTargetsCommand,
+  paginateDescribeScalingPolicies,
   RegisterScalableTargetCommand,
   paginateDescribeScalableTargets,
   type ScalableTarget,
@@ -64,6 +66,27 @@ export function isMissingScaling(err: unknown): boolean {
     (errorName(err) === 'ValidationException' &&
       /no scal\w+ (target|policy) found/i.test(String((err as Error).message)))
   );
+}
+
+/**
+ * Deletes every scaling policy of the target's dimension. AWS deletes them along with the target it deregisters;
+ * done first and explicitly, so that none outlives its target wherever that does not hold (an emulator keeps them),
+ * including one the deletion never saw: a policy write answered after the pass that removed the policies looked.
+ */
+async function deletePoliciesOf(ctx: ReconcileContext, resourceId: string): Promise<void> {
+  const names: string[] = [];
+  for await (const page of paginateDescribeScalingPolicies(
+    { client: ctx.aws.autoscaling },
+    ecsDesiredCount(resourceId),
+  ))
+    for (const p of page.ScalingPolicies ?? []) if (p.PolicyName) names.push(p.PolicyName);
+  for (const name of names) {
+    await unlessNotFound(
+      () =>
+        ctx.aws.autoscaling.send(new DeleteScalingPolicyCommand({ PolicyName: name, ...ecsDesiredCount(resourceId) })),
+      isMissingScaling,
+    );
+  }
 }
 
 function toObserved(t: ScalableTarget, tags: Readonly<Record<string, string>>): Observed<'autoscaling.ScalableTarget'> {
@@ -177,6 +200,7 @@ export const scalableTargetReconciler: KindReconciler<'autoscaling.ScalableTarge
   },
 
   async delete(ctx, observed) {
+    await deletePoliciesOf(ctx, observed.props.resourceId);
     await unlessNotFound(
       () => ctx.aws.autoscaling.send(new DeregisterScalableTargetCommand(ecsDesiredCount(observed.props.resourceId))),
       isMissingScaling,

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import {
   DescribeScalableTargetsCommand,
+  DescribeScalingPoliciesCommand,
   PutScalingPolicyCommand,
   RegisterScalableTargetCommand,
 } from '@aws-sdk/client-application-auto-scaling';
@@ -573,8 +574,30 @@ describe('Application Auto Scaling', () => {
 
     await scalingPolicyReconciler.delete(pass(), policyById!);
     assert.equal(await scalingPolicyReconciler.observe(pass(), policyWant), undefined);
+    // A policy the deletion did not see (written after it looked) goes with its target, as AWS removes it.
+    await aws.autoscaling.send(
+      new PutScalingPolicyCommand({
+        PolicyName: `late-${suffix}`,
+        ServiceNamespace: 'ecs',
+        ScalableDimension: 'ecs:service:DesiredCount',
+        ResourceId: resourceId,
+        PolicyType: 'TargetTrackingScaling',
+        TargetTrackingScalingPolicyConfiguration: {
+          TargetValue: 50,
+          PredefinedMetricSpecification: { PredefinedMetricType: 'ECSServiceAverageCPUUtilization' },
+        },
+      }),
+    );
     await scalableTargetReconciler.delete(pass(), targetById!);
     assert.equal(await scalableTargetReconciler.observe(pass(), targetWant), undefined);
+    const left = await aws.autoscaling.send(
+      new DescribeScalingPoliciesCommand({
+        ServiceNamespace: 'ecs',
+        ScalableDimension: 'ecs:service:DesiredCount',
+        ResourceId: resourceId,
+      }),
+    );
+    assert.deepEqual(left.ScalingPolicies ?? [], [], 'no policy outlives its target');
     await ecsServiceReconciler.delete(pass(), scaled);
   });
 });
