@@ -109,6 +109,8 @@ const SHARED_NAMES: Readonly<Record<string, string>> = {
   'Environment:status.quota.targetGroups': 'QuotaUsage',
   'Environment:status.heldBy[]': 'EnvironmentHolder',
   'PreviewDeployment:status.service': 'PreviewServiceStatus',
+  '*:status.image': 'ImageStatus',
+  'Service:status.history[]': 'DeploymentRecord',
 };
 
 const WIDTH = 118;

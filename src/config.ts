@@ -47,6 +47,11 @@ export interface Config {
    * A lower value only lowers that, e.g. to see a second load balancer appear in a test.
    */
   readonly maxWorkloadsPerLoadBalancer?: number;
+  /**
+   * How long a registry's manifest API may take to resolve an image tag to its digest when a deployment starts
+   * (SLIPWAY_REGISTRY_TIMEOUT, default 3s); past it the tag is deployed unpinned and status.image says why.
+   */
+  readonly registryTimeoutMs: number;
 }
 
 function int(name: string, value: string | undefined, fallback: number, min: number, max: number): number {
@@ -124,6 +129,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     awsConnectTimeoutMs: parseDuration(env.SLIPWAY_AWS_CONNECT_TIMEOUT ?? '3s'),
     awsRequestTimeoutMs: parseDuration(env.SLIPWAY_AWS_REQUEST_TIMEOUT ?? '30s'),
     awsRateLimits: bool('SLIPWAY_AWS_RATE_LIMITS', env.SLIPWAY_AWS_RATE_LIMITS, true),
+    registryTimeoutMs: parseDuration(env.SLIPWAY_REGISTRY_TIMEOUT ?? '3s'),
     ...(maxWorkloads > 0 ? { maxWorkloadsPerLoadBalancer: maxWorkloads } : {}),
   };
 }

@@ -172,6 +172,7 @@ export function createOperator(opts: OperatorOptions): Operator {
     onRateLimitWait: rateLimitMetrics(registry),
     awsTimeouts: { connectMs: config.awsConnectTimeoutMs, requestMs: config.awsRequestTimeoutMs },
     awsSessionName: config.awsSessionName,
+    registryTimeoutMs: config.registryTimeoutMs,
   };
 
   const common = { logger, registry, workers: config.workers, periodicRequeueMs: config.defaultResyncMs };

@@ -627,6 +627,12 @@ export interface PreviewDeploymentStatus {
    */
   readonly phase?: 'Pending' | 'Active' | 'Expired' | 'Closing' | 'Blocked';
   /**
+   * The image of the current deployment: spec.image resolved to its digest when the deployment started (a change of
+   * spec that registers a new task definition revision, or a new value of the annotation slipway.dev/sync). A tag
+   * that moves afterwards changes nothing until the next deployment.
+   */
+  readonly image?: ImageStatus;
+  /**
    * The load balancer shard whose listener holds the preview's rule and whose DNS name its record aliases (the
    * Environment's status.shards). Kept for the preview's life.
    */
@@ -684,6 +690,29 @@ export interface PreviewDeploymentPlanAwsChangesStatus {
   readonly old?: string;
   /** The value applying would write. */
   readonly new?: string;
+}
+
+export interface ImageStatus {
+  /** The image as the spec gives it, with a tag or a digest. */
+  readonly reference: string;
+  /** The digest the reference resolved to (sha256:<64 hex>); absent when not pinned. */
+  readonly digest?: string;
+  /** True when the task definition runs <repository>@<digest>. */
+  readonly pinned: boolean;
+  /**
+   * Why the image is not pinned: the registry and what failed. The task definition then runs the reference as given.
+   */
+  readonly reason?: string;
+  /**
+   * When the reference was resolved.
+   * RFC 3339 date-time.
+   */
+  readonly resolvedAt?: string;
+  /**
+   * A hash of what started the deployment (the task definition with the image as referenced, and slipway.dev/sync):
+   * while it is unchanged the digest is reused, and no registry is asked again.
+   */
+  readonly inputs?: string;
 }
 
 export interface PreviewServiceStatus {
@@ -1047,6 +1076,17 @@ export interface ServiceStatus {
   readonly pendingCount?: number;
   /** The state of the latest ECS deployment, e.g. IN_PROGRESS, COMPLETED or FAILED. */
   readonly rolloutState?: string;
+  /**
+   * The image of the current deployment: spec.image resolved to its digest when the deployment started (a change of
+   * spec that registers a new task definition revision, or a new value of the annotation slipway.dev/sync). A tag
+   * that moves afterwards changes nothing until the next deployment.
+   */
+  readonly image?: ImageStatus;
+  /**
+   * The last 10 deployments, newest first: a deployment starts when a new task definition revision is registered for
+   * the Service.
+   */
+  readonly history?: readonly DeploymentRecord[];
   /** The listener rule priority in use (spec.routing.priority or the one Slipway allocated). */
   readonly priority?: number;
   /** The target group of the Service. */
@@ -1111,6 +1151,34 @@ export interface ServicePlanAwsChangesStatus {
   readonly old?: string;
   /** The value applying would write. */
   readonly new?: string;
+}
+
+/** One deployment. */
+export interface DeploymentRecord {
+  /** The task definition revision number. */
+  readonly revision: number;
+  /** The task definition revision deployed. */
+  readonly taskDefinitionArn: string;
+  /** The image the task definition runs (<repository>@<digest> when pinned, else the reference). */
+  readonly image: string;
+  /** The digest the image was pinned to; absent when not pinned. */
+  readonly digest?: string;
+  /**
+   * When the deployment started.
+   * RFC 3339 date-time.
+   */
+  readonly deployedAt: string;
+  /** The annotation slipway.dev/commit of the Service when the deployment started. */
+  readonly commit?: string;
+  /** The annotation slipway.dev/pull-request of the Service when the deployment started. */
+  readonly pullRequest?: string;
+  /**
+   * InProgress, Succeeded (ECS completed the rollout), Failed (ECS failed it), or RolledBack (the ECS deployment
+   * circuit breaker failed it and rolled the service back to the previous deployment).
+   */
+  readonly result: 'InProgress' | 'Succeeded' | 'Failed' | 'RolledBack';
+  /** What ECS said about the deployment's end, or what superseded it. */
+  readonly message?: string;
 }
 
 export interface ServiceCdnStatus {

@@ -9,6 +9,7 @@ import { CloudFrontClient } from '@aws-sdk/client-cloudfront';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-provider';
 import { EC2Client } from '@aws-sdk/client-ec2';
+import { ECRClient } from '@aws-sdk/client-ecr';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
@@ -276,30 +277,32 @@ export class AwsClients {
    * Buckets per account (the role, or the default credentials), region and family. Route53 and CloudFront are
    * global, their APIs in us-east-1: one bucket per account whatever the Environment's region.
    */
-  private rateScope(service: string): RateScope {
+  private rateScope(service: string, region?: string): RateScope {
     const global = service === 'route53' || service === 'cloudfront' || service.endsWith('-global');
     return {
       service: service.replace(/-global$/, ''),
       account: this.opts.roleArn ?? 'default',
-      region: global ? 'us-east-1' : this.opts.region,
+      region: region ?? (global ? 'us-east-1' : this.opts.region),
     };
   }
 
-  private get<C extends object>(service: string, make: (config: ClientConfig) => C): C {
+  /** `region`: a client of another region than the Environment's (an ECR registry's), keyed `<service>@<region>`. */
+  private get<C extends object>(service: string, make: (config: ClientConfig) => C, region?: string): C {
     const root = this.root;
-    let client = root.cache.get(service) as C | undefined;
+    const key = region ? `${service}@${region}` : service;
+    let client = root.cache.get(key) as C | undefined;
     if (!client) {
       client = instrument(make(clientConfig(root.opts, root.credentials)), service, root.opts.onCall);
       guardNotIdempotentCreates(client, service);
       // With the limits off (against an emulator) throttled attempts are still reported.
-      limitRate(client, root.rateScope(service), root.rateLimits(), root.opts.onRateLimitWait);
-      root.cache.set(service, client);
+      limitRate(client, root.rateScope(service, region), root.rateLimits(), root.opts.onRateLimitWait);
+      root.cache.set(key, client);
     }
     if (!this.signal) return client;
-    let view = this.views.get(service) as C | undefined;
+    let view = this.views.get(key) as C | undefined;
     if (!view) {
       view = withAbortSignal(client, this.signal);
-      this.views.set(service, view);
+      this.views.set(key, view);
     }
     return view;
   }
@@ -340,6 +343,14 @@ export class AwsClients {
       'tagging-global',
       (config) => new ResourceGroupsTaggingAPIClient({ ...config, region: 'us-east-1' }),
     );
+  }
+
+  /**
+   * ECR in the region of a registry (`<account>.dkr.ecr.<region>.amazonaws.com`), with this Environment's
+   * credentials: how a tag of an image in ECR is resolved to its digest.
+   */
+  ecr(region: string): ECRClient {
+    return this.get('ecr', (config) => new ECRClient({ ...config, region }), region);
   }
 
   /** EventBridge of the region (drift events' rules). */

@@ -13,10 +13,10 @@
 // What the plan cannot see: a workload whose Environment has not created its load balancer yet (it is planned once
 // it has); and a new workload's load-balancer shard, which the operator chooses when it places it (the plan assumes
 // spec.loadBalancer.shard or 0).
-import type { Environment, PreviewDeployment, Service } from '../api/index.js';
+import type { Environment, ImageStatus, PreviewDeployment, Service } from '../api/index.js';
 import type { AwsClients } from '../aws/clients.js';
 import { loadBalancerOfListener, missingSubnets, vpcCidr } from '../aws/network.js';
-import { environmentKeyOf, viewOnShard, BY_ENVIRONMENT } from '../controllers/workload.js';
+import { environmentKeyOf, planWithCurrentImage, viewOnShard, BY_ENVIRONMENT } from '../controllers/workload.js';
 import { previewWorkload } from '../controllers/preview.js';
 import { previewHost, previewIsLive } from '../controllers/preview-hosts.js';
 import { ENVIRONMENT_TYPE, PREVIEW_TYPE, SERVICE_TYPE } from '../controllers/resource-types.js';
@@ -27,9 +27,10 @@ import { fromStatusResources } from '../drift/summary.js';
 import { resourcePlanOf, type ResourcePlan } from '../drift/plan.js';
 import { OutcomeError } from '../outcome/outcome.js';
 import { MAX_CALLBACK_URLS, planEnvironment, type ShardFacts } from '../planner/environment.js';
+import { SYNC_ANNOTATION } from '../images/pinning.js';
 import { ownerKey } from '../planner/naming.js';
 import type { Plan } from '../planner/plan.js';
-import { hostOf, isGated, planWorkload, type Workload } from '../planner/service.js';
+import { hostOf, isGated, type Workload } from '../planner/service.js';
 import { planShards } from '../planner/shards.js';
 import { applyPlan } from '../reconcilers/applier.js';
 import { withPassContext } from '../reconcilers/contract.js';
@@ -270,7 +271,12 @@ class Planner {
     }
     let plan: Plan;
     try {
-      plan = planWorkload(workload, view, this.ctx.clusterId);
+      // As the operator plans it: the live status.image while nothing that starts a deployment changed; else the
+      // reference as the spec gives it (the operator resolves its tag when it applies).
+      const obj = afterApply<Service | PreviewDeployment>(r);
+      const status = statusOf(r.live) as { image?: ImageStatus } | undefined;
+      const sync = obj.metadata.annotations?.[SYNC_ANNOTATION];
+      plan = planWithCurrentImage(workload, view, this.ctx.clusterId, status?.image, sync).plan;
     } catch (err) {
       if (err instanceof OutcomeError) throw new PlanInputError(r.manifest.source, undefined, err.outcome.message);
       throw err;

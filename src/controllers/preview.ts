@@ -5,6 +5,7 @@ import type { PreviewDeployment, PreviewDeploymentStatus, Service, ServiceSpec }
 import { parseDuration } from '../config.js';
 import { outcome, TERMINAL, WATCH } from '../outcome/outcome.js';
 import { boundedName } from '../planner/naming.js';
+import { SYNC_ANNOTATION } from '../images/pinning.js';
 import type { Workload } from '../planner/service.js';
 import { formatTime, refOf, type ResourceClient } from '../runtime/index.js';
 import { previewIsLive, previewSubdomain } from './preview-hosts.js';
@@ -110,7 +111,7 @@ export function previewReconciler(deps: OperatorDeps, client: ResourceClient<Pre
       return {};
     },
 
-    async prepare(p) {
+    async prepare(p, { signal, now }) {
       const ns = p.metadata.namespace ?? 'default';
       const found = lookup(p);
       if (!found.ok) return { stop: found.stop, fields: { phase: 'Pending' } };
@@ -161,6 +162,7 @@ export function previewReconciler(deps: OperatorDeps, client: ResourceClient<Pre
       const prepared = await prepareWorkload(deps, previewWorkload(p, svc, deps.clusterId), found, {
         driftPolicy: svc.spec.driftPolicy ?? env.spec.driftPolicy,
         adopt: false,
+        image: { previous: p.status?.image, sync: p.metadata.annotations?.[SYNC_ANNOTATION], signal, now },
         placement: {
           kind: 'PreviewDeployment',
           name: p.metadata.name,
@@ -195,6 +197,7 @@ export function previewReconciler(deps: OperatorDeps, client: ResourceClient<Pre
         ...(url ? { url } : {}),
         ...(loadBalancerShard !== undefined ? { loadBalancerShard } : {}),
         expiresAt: formatTime(expiryOf(p, now)),
+        image: prepared.image,
         service,
       };
     },

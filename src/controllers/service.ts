@@ -1,13 +1,16 @@
 // Service controller: hooks on the one reconcile sequence. Look up the Environment, plan the workload, and put
 // the workload's fields in status; while ECS rolls out a new revision, look again soon.
 import type { Service, ServiceStatus } from '../api/index.js';
+import { updateHistory } from '../drift/history.js';
+import { imageToRun, SYNC_ANNOTATION } from '../images/pinning.js';
 import { SERVICE_LOGICAL, type Workload } from '../planner/service.js';
-import { refOf, type ResourceClient } from '../runtime/index.js';
+import { formatTime, refOf, type ResourceClient } from '../runtime/index.js';
 import { customResourceReconciler } from './reconcile.js';
 import { persistedShard } from './shards.js';
 import { ADOPT_ANNOTATION, type OperatorDeps } from './shared.js';
 import {
   lookupEnvironment,
+  observedServiceOf,
   prepareWorkload,
   prepareWorkloadDeletion,
   workloadStatusFields,
@@ -38,12 +41,13 @@ function lookup(deps: OperatorDeps, svc: Service) {
 export function serviceReconciler(deps: OperatorDeps, client: ResourceClient<Service>) {
   return customResourceReconciler<Service, ServiceStatus, WorkloadPrepared>(deps, {
     client,
-    async prepare(svc) {
+    async prepare(svc, { signal, now }) {
       const found = lookup(deps, svc);
       if (!found.ok) return { stop: found.stop };
       return prepareWorkload(deps, serviceWorkload(svc, deps.clusterId), found, {
         driftPolicy: svc.spec.driftPolicy ?? found.env.spec.driftPolicy,
         adopt: svc.metadata.annotations?.[ADOPT_ANNOTATION] === 'true',
+        image: { previous: svc.status?.image, sync: svc.metadata.annotations?.[SYNC_ANNOTATION], signal, now },
         placement: {
           kind: 'Service',
           name: svc.metadata.name,
@@ -59,7 +63,29 @@ export function serviceReconciler(deps: OperatorDeps, client: ResourceClient<Ser
       const found = lookup(deps, svc);
       return prepareWorkloadDeletion(deps, workload.owner, workload, found, svc.status, persistedShard(svc));
     },
-    statusFields: (_svc, { prepared, pass }) => workloadStatusFields(prepared.plan, pass, prepared.shard),
+    async statusFields(svc, { prepared, pass, now }) {
+      const fields = workloadStatusFields(prepared.plan, pass, prepared.shard);
+      const planned =
+        fields.taskDefinitionArn && fields.revision !== undefined
+          ? {
+              taskDefinitionArn: fields.taskDefinitionArn,
+              revision: fields.revision,
+              image: imageToRun(prepared.image),
+              ...(prepared.image.pinned && prepared.image.digest ? { digest: prepared.image.digest } : {}),
+              ...(svc.metadata.annotations ? { annotations: svc.metadata.annotations } : {}),
+            }
+          : undefined;
+      const { history, ended } = updateHistory(svc.status?.history, planned, observedServiceOf(pass), formatTime(now));
+      if (ended) {
+        const how = ended.result === 'RolledBack' ? 'was rolled back by the ECS deployment circuit breaker' : 'failed';
+        await deps.events.warning(
+          svc,
+          ended.result === 'RolledBack' ? 'DeploymentRolledBack' : 'DeploymentFailed',
+          `the deployment of task definition revision ${ended.revision} (${ended.image}) ${how}${ended.message ? `: ${ended.message}` : ''}`,
+        );
+      }
+      return { ...fields, image: prepared.image, history };
+    },
     // While ECS rolls out a new revision, look again soon so status shows when it completes (or fails).
     requeueAfterMs: (_svc, { pass }) =>
       pass.report.attrs[SERVICE_LOGICAL.service]?.rolloutState === 'IN_PROGRESS' ? ROLLOUT_POLL_MS : undefined,

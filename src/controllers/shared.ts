@@ -50,6 +50,8 @@ export interface OperatorDeps {
    * how CloudTrail, and so drift events, tell the operator's own calls. Default `slipway-<clusterId>`.
    */
   readonly awsSessionName?: string;
+  /** How long a registry's manifest API may take to resolve a tag (default 3 s; ECR goes through the AWS clients). */
+  readonly registryTimeoutMs?: number;
 }
 
 /** The operator's session name and user-agent app id. */

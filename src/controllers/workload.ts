@@ -1,17 +1,27 @@
 // What a Service and a PreviewDeployment share: finding the Environment and reading what a workload needs from its
 // status, planning, deleting, and the workload's status fields. Both are hooks on the one reconcile sequence.
-import type { Environment, PreviewDeploymentStatus, ServiceStatus } from '../api/index.js';
+import type { Environment, ImageStatus, PreviewDeploymentStatus, ServiceStatus } from '../api/index.js';
 import { parseDuration } from '../config.js';
+import { deploymentInputs, imageStatusOf, imageToRun, reusable } from '../images/pinning.js';
+import { ImageResolver } from '../images/resolve.js';
 import { outcome, OutcomeError, TERMINAL, WATCH } from '../outcome/outcome.js';
 import { clusterName, MAX_CALLBACK_URLS } from '../planner/environment.js';
 import { ownerKey } from '../planner/naming.js';
 import type { Plan } from '../planner/plan.js';
-import { planWorkload, workloadLogical, type EnvironmentView, type Workload } from '../planner/service.js';
+import type { ObservedDeployment, ObservedService } from '../drift/history.js';
+import {
+  planWorkload,
+  SERVICE_LOGICAL,
+  workloadLogical,
+  type EnvironmentView,
+  type Workload,
+} from '../planner/service.js';
 import { choosePlacement } from '../planner/shards.js';
 import type { DiscoveryScope } from '../reconcilers/discovery.js';
 import type { Prepared, Stop } from './reconcile.js';
 import { memberKey, placementsOf, type Member } from './shards.js';
 import { awsFor, type CommonStatus, type OperatorDeps, type PassResult } from './shared.js';
+import { formatTime } from '../runtime/index.js';
 
 /** The informer index of Services and previews by the Environment they name: `namespace/name`. */
 export const BY_ENVIRONMENT = 'environment';
@@ -106,9 +116,74 @@ function discoveryScope(deps: OperatorDeps, owner: Workload['owner'], env: Envir
   };
 }
 
-/** A workload's pass, with the shard it is placed on (for its status). */
+/** A workload's pass, with the shard it is placed on and the image it runs (for its status). */
 export interface WorkloadPrepared extends Prepared {
   readonly shard: number;
+  readonly image: ImageStatus;
+}
+
+/** What deciding the image to run needs: the image of the current deployment, and the slipway.dev/sync value. */
+export interface ImageRequest {
+  /** status.image. */
+  readonly previous: ImageStatus | undefined;
+  /** The annotation slipway.dev/sync. */
+  readonly sync: string | undefined;
+  readonly signal: AbortSignal;
+  readonly now: Date;
+}
+
+const resolvers = new WeakMap<OperatorDeps, ImageResolver>();
+
+/** The plan with `image` run in place of the spec's reference (the same plan when they are the same). */
+function planRunning(workload: Workload, view: EnvironmentView, clusterId: string, image: ImageStatus, plan: Plan) {
+  const run = imageToRun(image);
+  return run === workload.spec.image
+    ? plan
+    : planWorkload({ ...workload, spec: { ...workload.spec, image: run } }, view, clusterId);
+}
+
+/**
+ * The plan while nothing that starts a deployment changed: with the image of the current deployment (status.image),
+ * pinned or not. Otherwise the plan with the spec's reference, and no `image`: the deployment starting resolves it.
+ * Pure (the operator and `slipway plan` both use it).
+ */
+export function planWithCurrentImage(
+  workload: Workload,
+  view: EnvironmentView,
+  clusterId: string,
+  previous: ImageStatus | undefined,
+  sync: string | undefined,
+): { readonly plan: Plan; readonly inputs: string; readonly image?: ImageStatus } {
+  const asReferenced = planWorkload(workload, view, clusterId);
+  const inputs = deploymentInputs(asReferenced, sync);
+  const image = reusable(previous, workload.spec.image, inputs);
+  return image
+    ? { plan: planRunning(workload, view, clusterId, image, asReferenced), inputs, image }
+    : { plan: asReferenced, inputs };
+}
+
+/**
+ * The plan with the image pinned: the previous digest while nothing that starts a deployment changed, else the tag
+ * resolved now (the one registry or ECR call a deployment makes). Planning stays pure: the resolved image is an
+ * input, planned a second time only when it differs from the spec's.
+ */
+async function planPinned(
+  deps: OperatorDeps,
+  workload: Workload,
+  view: EnvironmentView,
+  request: ImageRequest,
+): Promise<{ plan: Plan; image: ImageStatus }> {
+  const current = planWithCurrentImage(workload, view, deps.clusterId, request.previous, request.sync);
+  if (current.image) return { plan: current.plan, image: current.image };
+  let resolver = resolvers.get(deps);
+  if (!resolver) resolvers.set(deps, (resolver = new ImageResolver()));
+  const resolution = await resolver.resolve(workload.spec.image, {
+    aws: awsFor(deps, view.environment).withSignal(request.signal),
+    signal: request.signal,
+    ...(deps.registryTimeoutMs !== undefined ? { timeoutMs: deps.registryTimeoutMs } : {}),
+  });
+  const image = imageStatusOf(resolution, current.inputs, formatTime(request.now));
+  return { plan: planRunning(workload, view, deps.clusterId, image, current.plan), image };
 }
 
 /** Status fields a stop before the pass writes: the placement, when there is one. */
@@ -140,6 +215,7 @@ export async function prepareWorkload(
     readonly driftPolicy: 'Correct' | 'Report';
     readonly adopt: boolean;
     readonly placement: PlacementRequest;
+    readonly image: ImageRequest;
   },
 ): Promise<WorkloadPrepared | WorkloadStop> {
   const env = lookup.env;
@@ -179,16 +255,17 @@ export async function prepareWorkload(
     const message = `Environment ${env.metadata.name} has not created load balancer shard ${shard} yet`;
     return { stop: outcome('EnvironmentNotReady', message, WATCH), fields: placedFields(shard), resyncMs };
   }
-  let plan: Plan;
+  let pinned: { plan: Plan; image: ImageStatus };
   try {
-    plan = planWorkload(workload, view, deps.clusterId);
+    pinned = await planPinned(deps, workload, view, opts.image);
   } catch (err) {
     if (err instanceof OutcomeError) return { stop: err.outcome, fields: placedFields(shard), resyncMs };
     throw err;
   }
   return {
     aws: awsFor(deps, env),
-    plan,
+    plan: pinned.plan,
+    image: pinned.image,
     driftPolicy: opts.driftPolicy,
     adopt: opts.adopt,
     resyncMs,
@@ -253,6 +330,19 @@ export type WorkloadStatusFields = Pick<
   | 'cdn'
   | 'loadBalancerShard'
 >;
+
+/** The ECS service's deployments as the pass observed them (the ecs.Service attributes), for status.history. */
+export function observedServiceOf(pass: PassResult): ObservedService | undefined {
+  const svc = pass.report.attrs[SERVICE_LOGICAL.service];
+  if (!svc) return undefined;
+  let deployments: ObservedDeployment[] = [];
+  try {
+    deployments = JSON.parse(svc.deployments ?? '[]') as ObservedDeployment[];
+  } catch {
+    /* an attribute from before this field: no deployments known */
+  }
+  return { ...(svc.taskDefinition ? { taskDefinition: svc.taskDefinition } : {}), deployments };
+}
 
 function num(v: string | undefined): number | undefined {
   return v === undefined || v === '' || Number.isNaN(Number(v)) ? undefined : Number(v);

@@ -1,6 +1,6 @@
 // ecs.Service — identity: the service name in its cluster, described through the shared DescribeServices batcher
 // (with tags). attrs: `arn`, `name`, `clusterArn`, and for status `runningCount`, `desiredCount`, `rolloutState`
-// (of the PRIMARY deployment; empty when ECS reports none).
+// (of the PRIMARY deployment; empty when ECS reports none), `taskDefinition` and `deployments` (JSON).
 // Managed: task definition, network configuration (subnets and security groups as sets), the one load balancer,
 // health check grace period, deployment configuration, and desiredCount ONLY when the props carry it: when
 // Application Auto Scaling owns the count the props omit it, and it is then never diffed nor sent.
@@ -127,6 +127,18 @@ function toObserved(s: Service, tags: Readonly<Record<string, string>>): Observe
       runningCount: String(s.runningCount ?? 0),
       desiredCount: String(s.desiredCount ?? 0),
       rolloutState: primary?.rolloutState ?? '',
+      // What the service runs and its deployments, for status.history (drift/history.ts): a rollback by the
+      // circuit breaker shows only here. JSON, as attributes are strings.
+      taskDefinition: s.taskDefinition ?? '',
+      deployments: JSON.stringify(
+        (s.deployments ?? []).map((d) => ({
+          id: d.id,
+          status: d.status,
+          taskDefinition: d.taskDefinition,
+          rolloutState: d.rolloutState,
+          rolloutStateReason: d.rolloutStateReason,
+        })),
+      ),
     },
   };
 }

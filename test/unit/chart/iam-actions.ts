@@ -12,6 +12,7 @@ export const PREFIX: Readonly<Record<string, string>> = {
   'client-cloudwatch-logs': 'logs',
   'client-cognito-identity-provider': 'cognito-idp',
   'client-ec2': 'ec2',
+  'client-ecr': 'ecr',
   'client-ecs': 'ecs',
   'client-elastic-load-balancing-v2': 'elasticloadbalancing',
   'client-eventbridge': 'events',
