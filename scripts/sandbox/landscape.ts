@@ -3,12 +3,14 @@
 // emulator, and every id in examples/ is mapped to the id the emulator gave it. Production lives in its own
 // account, reached through its accountRoleArn exactly as the operator reaches it.
 import { ACMClient, RequestCertificateCommand } from '@aws-sdk/client-acm';
+import { createHash } from 'node:crypto';
 import {
   CreateUserPoolCommand,
   CreateUserPoolDomainCommand,
   CognitoIdentityProviderClient,
 } from '@aws-sdk/client-cognito-identity-provider';
 import { CreateSecurityGroupCommand, CreateSubnetCommand, CreateVpcCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { CreateRepositoryCommand, ECRClient, PutImageCommand } from '@aws-sdk/client-ecr';
 import {
   CreateListenerCommand,
   CreateLoadBalancerCommand,
@@ -176,6 +178,65 @@ async function provisionCdnCertificates(
   }
 }
 
+/**
+ * The images examples/ deploys by tag, pushed to the emulator's ECR (the default account's registry) as small
+ * manifests, so the operator pins each tag to a digest as it would against ECR. A preview's imageTag is a tag of
+ * its Service's repository.
+ */
+interface ImageDoc {
+  readonly kind?: string;
+  readonly metadata?: { readonly name?: string };
+  readonly spec?: {
+    readonly image?: string;
+    readonly imageTag?: string;
+    readonly serviceRef?: { readonly name?: string };
+  };
+}
+
+async function provisionImages(endpoint: string, docs: readonly ImageDoc[], log: (l: string) => void): Promise<void> {
+  const ecrImage = /^123456789012\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com\/([^:@]+):([\w][\w.-]*)$/;
+  const byService = new Map<string, string>();
+  for (const d of docs)
+    if (d.kind === 'Service' && d.metadata?.name && d.spec?.image) byService.set(d.metadata.name, d.spec.image);
+  const images = [...byService.values()];
+  for (const d of docs) {
+    const base =
+      d.kind === 'PreviewDeployment' && d.spec?.imageTag ? byService.get(d.spec.serviceRef?.name ?? '') : undefined;
+    if (base) images.push(`${base.replace(/@sha256:[a-f0-9]+$/, '').replace(/:[\w][\w.-]*$/, '')}:${d.spec!.imageTag}`);
+  }
+  const clients = new Map<string, ECRClient>();
+  const repositories = new Set<string>();
+  let pushed = 0;
+  for (const image of new Set(images)) {
+    const m = ecrImage.exec(image);
+    if (!m) continue;
+    const [, region, repositoryName, imageTag] = m as unknown as [string, string, string, string];
+    let ecr = clients.get(region);
+    if (!ecr) clients.set(region, (ecr = new ECRClient({ region, endpoint, credentials: baseCredentials })));
+    if (!repositories.has(`${region}/${repositoryName}`)) {
+      await ecr.send(new CreateRepositoryCommand({ repositoryName })).catch((err: unknown) => {
+        if ((err as Error).name !== 'RepositoryAlreadyExistsException') throw err;
+      });
+      repositories.add(`${region}/${repositoryName}`);
+    }
+    const layer = (s: string) => `sha256:${createHash('sha256').update(s).digest('hex')}`;
+    const imageManifest = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
+      config: {
+        mediaType: 'application/vnd.docker.container.image.v1+json',
+        size: 1,
+        digest: layer(`config ${image}`),
+      },
+      layers: [{ mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip', size: 1, digest: layer(image) }],
+    });
+    await ecr.send(new PutImageCommand({ repositoryName, imageTag, imageManifest }));
+    pushed++;
+  }
+  for (const c of clients.values()) c.destroy();
+  log(`${pushed} image tags pushed to ECR (${repositories.size} repositories), for the operator to pin to digests`);
+}
+
 export async function provisionLandscape(
   endpoint: string,
   docs: readonly { kind?: string; spec?: { cdn?: { certificateArn?: string } } }[],
@@ -190,6 +251,7 @@ export async function provisionLandscape(
     ),
   ];
   await provisionCdnCertificates(endpoint, cdnCerts, map);
+  await provisionImages(endpoint, docs as readonly ImageDoc[], log);
   return { map };
 }
 
