@@ -1,5 +1,5 @@
 // Lint rules, including the layer boundaries from the architecture:
-// planner/ and drift/ are pure (no I/O), aws/ knows no Kubernetes, runtime/ knows no AWS or CRDs,
+// planner/, drift/ and cost/ are pure (no I/O), aws/ knows no Kubernetes, runtime/ knows no AWS or CRDs,
 // outcome/ is pure and may be used by every layer, and controllers/ is the only layer that talks to both sides.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
@@ -35,6 +35,16 @@ export default tseslint.config(
   {
     files: ['src/planner/**'],
     rules: restrict('planner/ is pure: no I/O, no SDKs, no runtime, no AWS facades.', [
+      io,
+      '**/aws/**',
+      '**/runtime/**',
+      '**/reconcilers/**',
+      '**/controllers/**',
+    ]),
+  },
+  {
+    files: ['src/cost/**'],
+    rules: restrict('cost/ is pure: it estimates from the spec, the status and the price table; no I/O, no SDKs.', [
       io,
       '**/aws/**',
       '**/runtime/**',

@@ -111,6 +111,7 @@ const SHARED_NAMES: Readonly<Record<string, string>> = {
   'PreviewDeployment:status.service': 'PreviewServiceStatus',
   '*:status.image': 'ImageStatus',
   'Service:status.history[]': 'DeploymentRecord',
+  '*:status.cost.components[]': 'CostComponent',
 };
 
 const WIDTH = 118;

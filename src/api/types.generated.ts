@@ -259,6 +259,13 @@ export interface EnvironmentStatus {
   /** The number of drifted fields at the last sync, including any beyond the 50 listed in drift. */
   readonly driftCount?: number;
   /**
+   * The estimated monthly cost in USD of what the Environment itself owns (load balancers nobody is placed on, NAT
+   * gateways, interface VPC endpoints, a hosted zone it owns), and the total with its Services and previews, from the
+   * price table shipped with Slipway (README, Cost). Absent when the price table has no prices for the region
+   * (condition CostEstimated).
+   */
+  readonly cost?: EnvironmentCostStatus;
+  /**
    * When Slipway last finished comparing AWS with the spec.
    * RFC 3339 date-time.
    */
@@ -357,6 +364,29 @@ export interface DriftItem {
   readonly detectedAt: string;
   /** Corrected (written back to the spec value) or Reported (left as found, driftPolicy Report). */
   readonly action: 'Corrected' | 'Reported';
+}
+
+export interface EnvironmentCostStatus {
+  /** The estimated monthly cost of the Environment's own components (not its Services and previews). */
+  readonly monthlyUsd?: number;
+  /** The Environment's own monthlyUsd plus the monthlyUsd of each of its Services and previews. */
+  readonly totalMonthlyUsd?: number;
+  /** The currency of every figure. */
+  readonly currency?: 'USD';
+  /** What the figure is made of. */
+  readonly components?: readonly CostComponent[];
+  /** The date of the price table the figures come from (YYYY-MM-DD). */
+  readonly priceTable?: string;
+}
+
+/** One part of the estimate. */
+export interface CostComponent {
+  /** What is counted, e.g. fargate-vcpu, load-balancer-share, cloudfront or nat-gateways. */
+  readonly name: string;
+  /** USD a month, rounded to cents. */
+  readonly monthlyUsd: number;
+  /** The quantities, unit prices and assumptions used. */
+  readonly detail?: string;
 }
 
 export interface EnvironmentPlanStatus {
@@ -590,6 +620,12 @@ export interface PreviewDeploymentStatus {
   /** The number of drifted fields at the last sync, including any beyond the 50 listed in drift. */
   readonly driftCount?: number;
   /**
+   * The estimated monthly cost of the preview in USD (as for a Service: one task, no CDN), and what it has cost since
+   * it was created. From the price table shipped with Slipway (README, Cost). Absent when the price table has no
+   * prices for the region (condition CostEstimated).
+   */
+  readonly cost?: PreviewDeploymentCostStatus;
+  /**
    * When Slipway last finished comparing AWS with the spec.
    * RFC 3339 date-time.
    */
@@ -639,6 +675,24 @@ export interface PreviewDeploymentStatus {
   readonly loadBalancerShard?: number;
   /** The ECS and load balancer state of the preview's copy of the Service. */
   readonly service?: PreviewServiceStatus;
+}
+
+export interface PreviewDeploymentCostStatus {
+  /** The estimated monthly cost of the preview, the sum of its components. */
+  readonly monthlyUsd?: number;
+  /** The currency of every figure. */
+  readonly currency?: 'USD';
+  /** What the figure is made of. */
+  readonly components?: readonly CostComponent[];
+  /** The date of the price table the figures come from (YYYY-MM-DD). */
+  readonly priceTable?: string;
+  /** What the preview has cost since it was created, in whole hours at the monthly rate. */
+  readonly toDateUsd?: number;
+  /**
+   * When the preview was created, from which toDateUsd counts.
+   * RFC 3339 date-time.
+   */
+  readonly since?: string;
 }
 
 export interface PreviewDeploymentPlanStatus {
@@ -1047,6 +1101,14 @@ export interface ServiceStatus {
   /** The number of drifted fields at the last sync, including any beyond the 50 listed in drift. */
   readonly driftCount?: number;
   /**
+   * The estimated monthly cost of the Service in USD from the price table shipped with Slipway: Fargate vCPU and
+   * memory at the desired count (or the autoscaling minimum), its share of its load balancer shard plus an assumed
+   * LCU, CloudFront's base when spec.cdn is enabled, and an assumed log ingestion, each component with the quantities
+   * and unit prices used (README, Cost). Absent when the price table has no prices for the region (condition
+   * CostEstimated).
+   */
+  readonly cost?: ServiceCostStatus;
+  /**
    * When Slipway last finished comparing AWS with the spec.
    * RFC 3339 date-time.
    */
@@ -1100,6 +1162,17 @@ export interface ServiceStatus {
   readonly loadBalancerShard?: number;
   /** The CloudFront distribution, when spec.cdn.enabled. */
   readonly cdn?: ServiceCdnStatus;
+}
+
+export interface ServiceCostStatus {
+  /** The estimated monthly cost of the Service, the sum of its components. */
+  readonly monthlyUsd?: number;
+  /** The currency of every figure. */
+  readonly currency?: 'USD';
+  /** What the figure is made of. */
+  readonly components?: readonly CostComponent[];
+  /** The date of the price table the figures come from (YYYY-MM-DD). */
+  readonly priceTable?: string;
 }
 
 export interface ServicePlanStatus {

@@ -19,6 +19,8 @@ import { existingListenerFullMessage, planShards } from '../planner/shards.js';
 import { withPassContext } from '../reconcilers/contract.js';
 import { quotaUsage } from '../reconcilers/index.js';
 import { isBeingDeleted, type KubeObject, type ResourceClient } from '../runtime/index.js';
+import { conditionsWithCost, environmentCost, type PlacedWorkload } from './cost.js';
+import { previewSpec } from './preview.js';
 import { previewHost, previewIsLive } from './preview-hosts.js';
 import { customResourceReconciler, type HookContext, type Prepared, type Stop } from './reconcile.js';
 import { PREVIEW_TYPE, SERVICE_TYPE } from './resource-types.js';
@@ -89,6 +91,22 @@ export function environmentReconciler(
       if (previewIsLive(p)) add(memberKey('PreviewDeployment', p.metadata.name), previewHost(p, env));
     }
     return hosts;
+  }
+
+  /** The Services and live previews placed on the Environment's load balancers, with the spec each runs. */
+  function placedWorkloads(env: Environment): PlacedWorkload[] {
+    const placed = placements.placed(keyOf(env));
+    const out: PlacedWorkload[] = [];
+    for (const s of services(env)) {
+      const shard = placed.get(memberKey('Service', s.metadata.name));
+      if (shard !== undefined && !isBeingDeleted(s)) out.push({ spec: s.spec, shard });
+    }
+    for (const p of previews(env)) {
+      const shard = placed.get(memberKey('PreviewDeployment', p.metadata.name));
+      const svc = deps.services.get(`${env.metadata.namespace ?? 'default'}/${p.spec.serviceRef.name}`);
+      if (shard !== undefined && svc && previewIsLive(p)) out.push({ spec: previewSpec(p, svc), shard });
+    }
+    return out;
   }
 
   /** Which shards to plan, from the placements and the workloads still waiting for one. */
@@ -228,7 +246,14 @@ export function environmentReconciler(
         heldBy: holders(env),
         activePreviews: previews(env).filter(previewIsLive).length,
       };
-      return status;
+      const { cost, condition } = environmentCost(
+        deps,
+        env,
+        p.shardState?.shards ?? [0],
+        pass.summary.resources,
+        placedWorkloads(env),
+      );
+      return { ...status, cost, conditions: conditionsWithCost(env, pass, info.now, condition, status.conditions) };
     },
 
     // The sweep rides on the Environment's pass: one tag scan per resync finds what deleted workloads left.

@@ -9,6 +9,7 @@ import { SYNC_ANNOTATION } from '../images/pinning.js';
 import type { Workload } from '../planner/service.js';
 import { formatTime, refOf, type ResourceClient } from '../runtime/index.js';
 import { previewIsLive, previewSubdomain } from './preview-hosts.js';
+import { conditionsWithCost, previewCostOf } from './cost.js';
 import { customResourceReconciler } from './reconcile.js';
 import type { OperatorDeps } from './shared.js';
 import {
@@ -193,12 +194,17 @@ export function previewReconciler(deps: OperatorDeps, client: ResourceClient<Pre
 
     statusFields(p, { prepared, pass, now }) {
       const { url, loadBalancerShard, ...service } = workloadStatusFields(prepared.plan, pass, prepared.shard);
+      const svc = serviceOf(p);
+      const priced = svc
+        ? previewCostOf(deps, prepared.environment, p, previewSpec(p, svc), prepared.shard, now)
+        : undefined;
       return {
         ...(url ? { url } : {}),
         ...(loadBalancerShard !== undefined ? { loadBalancerShard } : {}),
         expiresAt: formatTime(expiryOf(p, now)),
         image: prepared.image,
         service,
+        ...(priced ? { cost: priced.cost, conditions: conditionsWithCost(p, pass, now, priced.condition) } : {}),
       };
     },
 

@@ -5,6 +5,7 @@ import { updateHistory } from '../drift/history.js';
 import { imageToRun, SYNC_ANNOTATION } from '../images/pinning.js';
 import { SERVICE_LOGICAL, type Workload } from '../planner/service.js';
 import { formatTime, refOf, type ResourceClient } from '../runtime/index.js';
+import { conditionsWithCost, serviceCost } from './cost.js';
 import { customResourceReconciler } from './reconcile.js';
 import { persistedShard } from './shards.js';
 import { ADOPT_ANNOTATION, type OperatorDeps } from './shared.js';
@@ -84,7 +85,14 @@ export function serviceReconciler(deps: OperatorDeps, client: ResourceClient<Ser
           `the deployment of task definition revision ${ended.revision} (${ended.image}) ${how}${ended.message ? `: ${ended.message}` : ''}`,
         );
       }
-      return { ...fields, image: prepared.image, history };
+      const { cost, condition } = serviceCost(deps, prepared.environment, svc, prepared.shard);
+      return {
+        ...fields,
+        image: prepared.image,
+        history,
+        cost,
+        conditions: conditionsWithCost(svc, pass, now, condition),
+      };
     },
     // While ECS rolls out a new revision, look again soon so status shows when it completes (or fails).
     requeueAfterMs: (_svc, { pass }) =>

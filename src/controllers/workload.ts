@@ -120,6 +120,8 @@ function discoveryScope(deps: OperatorDeps, owner: Workload['owner'], env: Envir
 export interface WorkloadPrepared extends Prepared {
   readonly shard: number;
   readonly image: ImageStatus;
+  /** The Environment as the pass planned against it (for the cost estimate). */
+  readonly environment: Environment;
 }
 
 /** What deciding the image to run needs: the image of the current deployment, and the slipway.dev/sync value. */
@@ -271,6 +273,7 @@ export async function prepareWorkload(
     resyncMs,
     discover: discoveryScope(deps, workload.owner, env),
     shard,
+    environment: env,
   };
 }
 

@@ -1,0 +1,153 @@
+// status.cost of the three kinds and their CostEstimated condition: the pure estimate (src/cost/estimate.ts) fed
+// from the spec, the status, the informer caches and the placements — no AWS call, no extra Kubernetes read. An
+// unchanged figure writes nothing (the status writer skips equal statuses). A region the price table lacks gives
+// CostEstimated=False (PriceUnknown) and no figure; Ready is not touched.
+//
+// A workload's share of its load balancer is computed at its own passes, with the workloads placed on its shard
+// then; when others join or leave the shard it catches up at its next pass (a spec change or the resync). The
+// Environment's total is computed at the Environment's passes, which every placement, spec change and removal of
+// its Services and previews wakes, from the same estimate of each of them.
+import type { Environment, PreviewDeployment, Service, ServiceSpec } from '../api/index.js';
+import {
+  estimateEnvironment,
+  estimateWorkload,
+  isPriceUnknown,
+  ownedCostItems,
+  previewCost,
+  workloadCostInput,
+  type EnvironmentCost,
+  type Estimate,
+  type PreviewCost,
+  type WorkloadCost,
+} from '../cost/estimate.js';
+import { PRICE_TABLE } from '../cost/prices.js';
+import type { PriceTable } from '../cost/table.js';
+import type { KubeObject } from '../runtime/index.js';
+import { placementsOf } from './shards.js';
+import { commonStatus, type CommonStatus, mergeConditions, type OperatorDeps, type PassResult } from './shared.js';
+
+export const COST_CONDITION = 'CostEstimated';
+
+export interface CostConditionUpdate {
+  readonly type: string;
+  readonly status: 'True' | 'False';
+  readonly reason: string;
+  readonly message: string;
+}
+
+/** The CostEstimated condition of an estimate. */
+export function costCondition(estimate: Estimate<unknown>, region: string, table: PriceTable): CostConditionUpdate {
+  return isPriceUnknown(estimate)
+    ? { type: COST_CONDITION, status: 'False', reason: 'PriceUnknown', message: `spec.region: ${estimate.message}` }
+    : {
+        type: COST_CONDITION,
+        status: 'True',
+        reason: 'Estimated',
+        message: `estimated from the price table of ${table.date} for ${region} (README, Cost)`,
+      };
+}
+
+const envKeyOf = (env: Environment) => `${env.metadata.namespace ?? 'default'}/${env.metadata.name}`;
+
+/** The estimate of a workload of `env` placed on `shard`, with the workloads placed there now. */
+function workloadEstimate(
+  env: Environment,
+  spec: Pick<ServiceSpec, 'cpu' | 'memory' | 'cpuArchitecture' | 'desiredCount' | 'autoscaling' | 'cdn'>,
+  shard: number | undefined,
+  counts: ReadonlyMap<number, number>,
+  table: PriceTable,
+): Estimate<WorkloadCost> {
+  const placement = shard === undefined ? undefined : { shard, workloads: counts.get(shard) ?? 1 };
+  const existing = !!env.spec.loadBalancer.existingListenerArn;
+  return estimateWorkload(workloadCostInput(spec, env.spec.region, placement, existing), table);
+}
+
+/** status.cost and the condition of a Service after its pass on `shard`. */
+export function serviceCost(
+  deps: OperatorDeps,
+  env: Environment,
+  svc: Service,
+  shard: number,
+  table: PriceTable = PRICE_TABLE,
+): { cost: WorkloadCost | undefined; condition: CostConditionUpdate } {
+  const counts = placementsOf(deps).counts(envKeyOf(env));
+  const estimate = workloadEstimate(env, svc.spec, shard, counts, table);
+  return {
+    cost: isPriceUnknown(estimate) ? undefined : estimate,
+    condition: costCondition(estimate, env.spec.region, table),
+  };
+}
+
+/** status.cost and the condition of a preview after its pass: its Service's spec as the preview runs it. */
+export function previewCostOf(
+  deps: OperatorDeps,
+  env: Environment,
+  p: PreviewDeployment,
+  spec: ServiceSpec,
+  shard: number,
+  now: Date,
+  table: PriceTable = PRICE_TABLE,
+): { cost: PreviewCost | undefined; condition: CostConditionUpdate } {
+  const counts = placementsOf(deps).counts(envKeyOf(env));
+  const estimate = workloadEstimate(env, spec, shard, counts, table);
+  const since = p.metadata.creationTimestamp ?? now.toISOString();
+  return {
+    cost: isPriceUnknown(estimate) ? undefined : previewCost(estimate, since, now),
+    condition: costCondition(estimate, env.spec.region, table),
+  };
+}
+
+/** A Service or live preview placed on an Environment: the spec it runs and its shard. */
+export interface PlacedWorkload {
+  readonly spec: ServiceSpec;
+  readonly shard: number;
+}
+
+/**
+ * status.cost of an Environment: its own components (shards as planned, what its inventory holds) and the total
+ * with the estimate of each Service and live preview placed on it (from the informer caches).
+ */
+export function environmentCost(
+  deps: OperatorDeps,
+  env: Environment,
+  shards: readonly number[],
+  resources: readonly { readonly kind: string; readonly logicalId: string }[],
+  workloads: readonly PlacedWorkload[],
+  table: PriceTable = PRICE_TABLE,
+): { cost: EnvironmentCost | undefined; condition: CostConditionUpdate } {
+  const counts = placementsOf(deps).counts(envKeyOf(env));
+  const figures: number[] = [];
+  for (const w of workloads) {
+    const e = workloadEstimate(env, w.spec, w.shard, counts, table);
+    if (!isPriceUnknown(e)) figures.push(e.monthlyUsd);
+  }
+  // An existing listener's load balancer is not Slipway's: no shard of it is counted.
+  const owned = env.spec.loadBalancer.existingListenerArn ? [] : shards;
+  const estimate = estimateEnvironment(
+    {
+      region: env.spec.region,
+      shards: owned.map((index) => ({ index, workloads: counts.get(index) ?? 0 })),
+      ...ownedCostItems(resources, env.spec.network.subnetIds?.length ?? 0),
+      workloads: figures,
+    },
+    table,
+  );
+  return {
+    cost: isPriceUnknown(estimate) ? undefined : estimate,
+    condition: costCondition(estimate, env.spec.region, table),
+  };
+}
+
+/** The conditions a pass writes (as the reconcile sequence makes them), with the CostEstimated condition. */
+export function conditionsWithCost(
+  obj: KubeObject & { readonly status?: CommonStatus },
+  pass: PassResult,
+  now: Date,
+  condition: CostConditionUpdate,
+  /** Conditions a kind already computed for this pass (the Environment's LoadBalancerCapacity). */
+  base?: CommonStatus['conditions'],
+) {
+  const generation = obj.metadata?.generation;
+  const conditions = base ?? commonStatus(pass, obj.status, generation, now).conditions;
+  return mergeConditions(conditions, [condition], generation, now);
+}
