@@ -8,10 +8,10 @@ import { AwsClients } from '../../src/aws/clients.js';
 import type { CallListener } from '../../src/aws/calls.js';
 import { getTestEnv } from './env.js';
 
-export function testAws(onCall?: CallListener): AwsClients {
+export function testAws(onCall?: CallListener, region?: string): AwsClients {
   const env = getTestEnv();
   return new AwsClients({
-    region: env.awsRegion,
+    region: region ?? env.awsRegion,
     endpoint: env.awsEndpoint,
     credentials: env.awsCredentials,
     // Fixtures build the emulator's world; the client-side rate limits are the operator's (startOperator keeps them).
@@ -33,9 +33,12 @@ export function uniqueSuffix(): string {
   return randomBytes(3).toString('hex');
 }
 
-/** A VPC with two subnets in two zones, a task security group, a wildcard certificate and a hosted zone. */
-export async function createLandscape(aws: AwsClients, baseDomain: string): Promise<Landscape> {
-  const env = getTestEnv();
+/**
+ * A VPC with two subnets in two zones, a task security group, a wildcard certificate and a hosted zone, in the
+ * region of `aws` (`region`, when that is not the test environment's).
+ */
+export async function createLandscape(aws: AwsClients, baseDomain: string, region?: string): Promise<Landscape> {
+  const env = { ...getTestEnv(), ...(region ? { awsRegion: region } : {}) };
   const vpc = await aws.ec2.send(new CreateVpcCommand({ CidrBlock: '10.40.0.0/16' }));
   const vpcId = vpc.Vpc!.VpcId!;
   const subnetIds: string[] = [];
