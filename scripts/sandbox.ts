@@ -46,6 +46,7 @@ interface Listed {
     readonly driftCount?: number;
     readonly ruleArn?: string;
     readonly phase?: string;
+    readonly cost?: { readonly monthlyUsd?: number; readonly totalMonthlyUsd?: number; readonly toDateUsd?: number };
     readonly conditions?: readonly {
       readonly type: string;
       readonly status: string;
@@ -78,6 +79,18 @@ function loadExamples(ns: string | undefined): Doc[] {
   );
 }
 
+/** status.cost in the table: an Environment's total, a workload's own figure, a preview's cost so far. */
+function costOf(o: Listed): string {
+  const cost = o.status?.cost;
+  const monthly = cost?.totalMonthlyUsd ?? cost?.monthlyUsd;
+  if (monthly === undefined) {
+    const c = o.status?.conditions?.find((x) => x.type === 'CostEstimated');
+    return c?.status === 'False' ? `? (${c.reason})` : '';
+  }
+  const soFar = cost?.toDateUsd !== undefined ? ` ($${cost.toDateUsd.toFixed(2)} so far)` : '';
+  return `${monthly.toFixed(2)}${soFar}`;
+}
+
 function rowsOf(items: readonly Listed[]): Row[] {
   return items.map((o) => {
     const ready = o.status?.conditions?.find((c) => c.type === 'Ready');
@@ -89,6 +102,7 @@ function rowsOf(items: readonly Listed[]): Row[] {
         ? `${ready.status}${ready.status !== 'True' && ready.reason ? ` (${ready.reason})` : ''}`
         : 'Unknown',
       drift: String(o.status?.driftCount ?? 0),
+      cost: costOf(o),
     };
   });
 }
@@ -248,7 +262,7 @@ async function main(): Promise<void> {
     say('Slipway sandbox is up. Point your shell at it:');
     for (const [k, v] of Object.entries(env.exports)) say(`  export ${k}=${v}`);
     say('');
-    say(`  kubectl get slipway -n ${ns}                       # every Slipway resource, Ready, URL and drift`);
+    say(`  kubectl get slipway -n ${ns}                       # every Slipway resource, Ready, URL, drift and $/month`);
     say(`  kubectl describe services.slipway.dev -n ${ns}      # status, drift items and events`);
     say(`  aws --endpoint-url ${env.awsEndpoint} --region eu-west-1 elbv2 describe-load-balancers`);
     say(`  curl -s http://127.0.0.1:${metricsPort}/metrics | grep slipway_aws_calls_total`);

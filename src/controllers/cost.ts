@@ -22,7 +22,7 @@ import {
 } from '../cost/estimate.js';
 import { PRICE_TABLE } from '../cost/prices.js';
 import type { PriceTable } from '../cost/table.js';
-import type { KubeObject } from '../runtime/index.js';
+import { jsonEqual, type KubeObject } from '../runtime/index.js';
 import { placementsOf } from './shards.js';
 import { commonStatus, type CommonStatus, mergeConditions, type OperatorDeps, type PassResult } from './shared.js';
 
@@ -97,11 +97,11 @@ export function previewCostOf(
   };
 }
 
-/** A Service or live preview placed on an Environment: the spec it runs and its shard. */
-export interface PlacedWorkload {
-  readonly spec: ServiceSpec;
-  readonly shard: number;
-}
+/** A Service or live preview placed on an Environment: the object, the spec it runs and its shard. */
+export type PlacedWorkload = (
+  | { readonly kind: 'Service'; readonly obj: Service }
+  | { readonly kind: 'PreviewDeployment'; readonly obj: PreviewDeployment }
+) & { readonly spec: ServiceSpec; readonly shard: number };
 
 /**
  * status.cost of an Environment: its own components (shards as planned, what its inventory holds) and the total
@@ -150,4 +150,31 @@ export function conditionsWithCost(
   const generation = obj.metadata?.generation;
   const conditions = base ?? commonStatus(pass, obj.status, generation, now).conditions;
   return mergeConditions(conditions, [condition], generation, now);
+}
+
+/**
+ * The workloads whose status.cost no longer says what they cost now that others joined or left their shard, with
+ * the figure to write: the Environment's pass (which every placement wakes) refreshes them with a status write
+ * and no AWS call, so the shares of one shard always add up to its load balancer and the Environment's total to
+ * its components plus what each workload shows. A workload not estimated yet (no pass of its own) is left alone.
+ */
+export function staleWorkloadCosts(
+  deps: OperatorDeps,
+  env: Environment,
+  workloads: readonly PlacedWorkload[],
+  now: Date,
+  table: PriceTable = PRICE_TABLE,
+): { readonly workload: PlacedWorkload; readonly cost: WorkloadCost | PreviewCost }[] {
+  const counts = placementsOf(deps).counts(envKeyOf(env));
+  const out: { workload: PlacedWorkload; cost: WorkloadCost | PreviewCost }[] = [];
+  for (const w of workloads) {
+    const shown = w.obj.status?.cost;
+    if (!shown) continue;
+    const e = workloadEstimate(env, w.spec, w.shard, counts, table);
+    if (isPriceUnknown(e)) continue;
+    const cost =
+      w.kind === 'PreviewDeployment' ? previewCost(e, w.obj.metadata.creationTimestamp ?? now.toISOString(), now) : e;
+    if (!jsonEqual(shown, cost)) out.push({ workload: w, cost });
+  }
+  return out;
 }

@@ -18,8 +18,8 @@ import { hostOf, isGated } from '../planner/service.js';
 import { existingListenerFullMessage, planShards } from '../planner/shards.js';
 import { withPassContext } from '../reconcilers/contract.js';
 import { quotaUsage } from '../reconcilers/index.js';
-import { isBeingDeleted, type KubeObject, type ResourceClient } from '../runtime/index.js';
-import { conditionsWithCost, environmentCost, type PlacedWorkload } from './cost.js';
+import { isBeingDeleted, refOf, type KubeObject, type ResourceClient } from '../runtime/index.js';
+import { conditionsWithCost, environmentCost, staleWorkloadCosts, type PlacedWorkload } from './cost.js';
 import { previewSpec } from './preview.js';
 import { previewHost, previewIsLive } from './preview-hosts.js';
 import { customResourceReconciler, type HookContext, type Prepared, type Stop } from './reconcile.js';
@@ -99,12 +99,14 @@ export function environmentReconciler(
     const out: PlacedWorkload[] = [];
     for (const s of services(env)) {
       const shard = placed.get(memberKey('Service', s.metadata.name));
-      if (shard !== undefined && !isBeingDeleted(s)) out.push({ spec: s.spec, shard });
+      if (shard !== undefined && !isBeingDeleted(s)) out.push({ kind: 'Service', obj: s, spec: s.spec, shard });
     }
     for (const p of previews(env)) {
       const shard = placed.get(memberKey('PreviewDeployment', p.metadata.name));
       const svc = deps.services.get(`${env.metadata.namespace ?? 'default'}/${p.spec.serviceRef.name}`);
-      if (shard !== undefined && svc && previewIsLive(p)) out.push({ spec: previewSpec(p, svc), shard });
+      if (shard !== undefined && svc && previewIsLive(p)) {
+        out.push({ kind: 'PreviewDeployment', obj: p, spec: previewSpec(p, svc), shard });
+      }
     }
     return out;
   }
@@ -256,8 +258,18 @@ export function environmentReconciler(
       return { ...status, cost, conditions: conditionsWithCost(env, pass, info.now, condition, status.conditions) };
     },
 
+    // Workloads joining or leaving a shard change the others' share of its load balancer: their status.cost is
+    // brought up to date here (a status write each, no AWS call) rather than by a pass of each of them.
     // The sweep rides on the Environment's pass: one tag scan per resync finds what deleted workloads left.
     async afterPass(env, { prepared: p }, ctx: HookContext) {
+      for (const { workload, cost } of staleWorkloadCosts(deps, env, placedWorkloads(env), ctx.now)) {
+        await kubeClients[workload.kind]
+          .patchStatus(refOf(workload.obj), { status: { cost } })
+          .catch((err: unknown) => {
+            // Gone meanwhile, or the API server busy: its own next pass writes the figure anyway.
+            ctx.log.debug({ err, workload: workload.obj.metadata.name }, 'cost refresh skipped');
+          });
+      }
       try {
         const { swept } = await sweepOrphans(deps, env, p.aws.withSignal(ctx.signal), kubeClients);
         for (const owner of swept) {

@@ -19,7 +19,8 @@ test('the sandbox brings up examples/ and shows drift reported and corrected', {
     child.on('close', (c) => resolve({ code: c, output }));
   });
   assert.equal(code, 0, output.slice(-4000));
-  assert.match(output, /KIND\s+NAME\s+URL\s+READY\s+DRIFT/);
+  assert.match(output, /KIND\s+NAME\s+URL\s+READY\s+DRIFT\s+\$\/MONTH/);
+  assert.match(output, /Environment\s+dev\s+True\s+\d+\s+\d+\.\d{2}\b/, "the Environment's total cost is shown");
   assert.match(output, /Service\s+web-dev\s+https:\/\/web\.dev\.shop\.example\.com\s+True/);
   assert.match(output, /PreviewDeployment\s+web-dev-pr-482\s+https:\/\/\S+\s+True/);
   assert.match(output, /drift corrected: listener-rule host: was hijacked\./);

@@ -108,9 +108,9 @@ interface RawCrd {
 }
 
 const expectedColumns: Record<string, string[]> = {
-  Environment: ['Tier', 'Region', 'Domain', 'Ready', 'Drift', 'Age'],
-  Service: ['Environment', 'Image', 'Revision', 'Ready', 'URL', 'Drift', 'Age'],
-  PreviewDeployment: ['Service', 'PR', 'Phase', 'Ready', 'URL', 'Expires', 'Drift', 'Age'],
+  Environment: ['Tier', 'Region', 'Domain', 'Ready', 'Drift', '$/month', 'Age'],
+  Service: ['Environment', 'Image', 'Revision', 'Ready', 'URL', 'Drift', '$/month', 'Age'],
+  PreviewDeployment: ['Service', 'PR', 'Phase', 'Ready', 'URL', 'Expires', 'Drift', '$/month', 'Age'],
 };
 
 for (const crd of crds) {

@@ -77,6 +77,9 @@ const NOT_READY_FALSE = new Set([
   'PlanOnly',
   'NotPlanned',
   'DeletionWaits',
+  // The CostEstimated condition (both ways), which the health scripts do not read: a missing price is no fault.
+  'Estimated',
+  'PriceUnknown',
 ]);
 
 const crds = loadCrds(CRD_DIR);
