@@ -3,10 +3,10 @@
 // unchanged figure writes nothing (the status writer skips equal statuses). A region the price table lacks gives
 // CostEstimated=False (PriceUnknown) and no figure; Ready is not touched.
 //
-// A workload's share of its load balancer is computed at its own passes, with the workloads placed on its shard
-// then; when others join or leave the shard it catches up at its next pass (a spec change or the resync). The
-// Environment's total is computed at the Environment's passes, which every placement, spec change and removal of
-// its Services and previews wakes, from the same estimate of each of them.
+// A workload's share of its load balancer depends on how many others are placed on its shard. The Environment's
+// pass, which every placement, spec change and removal of its Services and previews wakes, computes its total from
+// the same estimate of each of them, and rewrites the status.cost of a workload whose share changed since its own
+// pass (staleWorkloadCosts: a status write, no AWS call), so the figures always add up.
 import type { Environment, PreviewDeployment, Service, ServiceSpec } from '../api/index.js';
 import {
   estimateEnvironment,
