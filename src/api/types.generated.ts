@@ -39,7 +39,10 @@ export interface EnvironmentSpec {
   readonly accountRoleArn?: string;
   /** Where Service hosts are published. A Service's host is <subdomain>.<baseDomain>. */
   readonly domain: EnvironmentDomain;
-  /** The VPC that tasks and the load balancer run in. */
+  /**
+   * The VPC that tasks and the load balancer run in: an existing one (vpcId and subnetIds), or one the Environment
+   * builds and owns (create). Exactly one of the two.
+   */
   readonly network: EnvironmentNetwork;
   /**
    * The HTTPS entry point. Either Slipway creates an Application Load Balancer with an HTTPS listener using
@@ -103,13 +106,20 @@ export interface EnvironmentDomain {
 }
 
 export interface EnvironmentNetwork {
-  /** The VPC id, e.g. vpc-0a1b2c3d4e5f60718. */
-  readonly vpcId: string;
+  /**
+   * A network the Environment builds and owns: a VPC with public subnets (the load balancer) and private subnets
+   * (tasks, no public IPs) in 2 or 3 Availability Zones, an internet gateway, NAT gateway(s) with their Elastic IPs,
+   * route tables, and VPC endpoints (ECR API, ECR DKR, CloudWatch Logs and Secrets Manager as interface endpoints, S3
+   * as a gateway endpoint). All of it is deleted with the Environment.
+   */
+  readonly create?: EnvironmentNetworkCreate;
+  /** The id of an existing VPC, e.g. vpc-0a1b2c3d4e5f60718 (required unless create is set). */
+  readonly vpcId?: string;
   /**
    * Subnets of the VPC, in at least two Availability Zones (an Application Load Balancer needs two). Used for the
-   * load balancer and for tasks. Each id at most once.
+   * load balancer and for tasks. Each id at most once. Required with vpcId.
    */
-  readonly subnetIds: readonly string[];
+  readonly subnetIds?: readonly string[];
   /**
    * Extra security groups attached to every task, in addition to the one Slipway creates that admits traffic from the
    * load balancer. At most 4 (a task takes 5, one is Slipway's).
@@ -120,6 +130,26 @@ export interface EnvironmentNetwork {
    * @default false
    */
   readonly assignPublicIp: boolean;
+}
+
+export interface EnvironmentNetworkCreate {
+  /**
+   * The VPC's IPv4 CIDR, /16 to /22, e.g. 10.40.0.0/16. Private subnets take three quarters of it (a quarter each),
+   * public subnets a sixteenth each. A VPC's CIDR cannot change: a new value is refused with a condition naming this
+   * field (create a new Environment instead).
+   */
+  readonly cidr: string;
+  /**
+   * How many Availability Zones (the first ones of the Region, by name) get a public and a private subnet. Default 2.
+   * @default 2
+   */
+  readonly availabilityZones: number;
+  /**
+   * Single (one NAT gateway, in the first zone, for all private subnets: cheaper, but outbound traffic depends on one
+   * zone) or PerAZ (one per zone: each zone's tasks keep outbound access if another zone fails). Default Single.
+   * @default "Single"
+   */
+  readonly natGateways: 'Single' | 'PerAZ';
 }
 
 export interface EnvironmentLoadBalancer {
@@ -296,6 +326,8 @@ export interface EnvironmentStatus {
    * SLIPWAY_MAX_WORKLOADS_PER_LOAD_BALANCER when set.
    */
   readonly shardCapacity?: number;
+  /** The network built by spec.network.create, as of the last sync (absent for an existing VPC). */
+  readonly network?: EnvironmentNetworkStatus;
   /** The security group Slipway gives every task, admitting traffic from the load balancer. */
   readonly taskSecurityGroupId?: string;
   /** The ECS cluster ARN. */
@@ -471,6 +503,15 @@ export interface EnvironmentShardsStatus {
   readonly clientId?: string;
   /** Services and previews placed on the shard. */
   readonly workloads?: number;
+}
+
+export interface EnvironmentNetworkStatus {
+  /** The VPC id. */
+  readonly vpcId?: string;
+  /** The public subnets (the load balancer), one per zone. */
+  readonly publicSubnetIds?: readonly string[];
+  /** The private subnets (tasks), one per zone. */
+  readonly privateSubnetIds?: readonly string[];
 }
 
 export interface EnvironmentCognitoStatus {

@@ -15,7 +15,7 @@
 // spec.loadBalancer.shard or 0).
 import type { Environment, ImageStatus, PreviewDeployment, Service } from '../api/index.js';
 import type { AwsClients } from '../aws/clients.js';
-import { loadBalancerOfListener, missingSubnets, vpcCidr } from '../aws/network.js';
+import { loadBalancerOfListener, resolveNetwork } from '../aws/network.js';
 import { environmentKeyOf, planWithCurrentImage, viewOnShard, BY_ENVIRONMENT } from '../controllers/workload.js';
 import { previewWorkload } from '../controllers/preview.js';
 import { previewHost, previewIsLive } from '../controllers/preview-hosts.js';
@@ -329,22 +329,8 @@ class Planner {
     const aws = this.ctx.awsFor(env);
     const reads = this.ctx.signal ? aws.withSignal(this.ctx.signal) : aws;
     const source = r.manifest.source;
-    const cidr = await vpcCidr(reads, env.spec.network.vpcId);
-    if (!cidr) {
-      throw new PlanInputError(
-        source,
-        'spec.network.vpcId',
-        `VPC ${env.spec.network.vpcId} does not exist in ${env.spec.region}; fix the id or the region`,
-      );
-    }
-    const missing = await missingSubnets(reads, env.spec.network.subnetIds);
-    if (missing.length > 0) {
-      throw new PlanInputError(
-        source,
-        'spec.network.subnetIds',
-        `subnet(s) ${missing.join(', ')} do not exist in ${env.spec.region}; fix the ids`,
-      );
-    }
+    const network = await resolveNetwork(reads, env.spec.network, env.spec.region);
+    if ('field' in network) throw new PlanInputError(source, network.field, network.message);
     const listener = env.spec.loadBalancer.existingListenerArn;
     const existingLoadBalancerArn = listener ? await loadBalancerOfListener(reads, listener) : undefined;
     // The shards and the gated hosts on each, as the operator computes them from the placements.
@@ -380,7 +366,8 @@ class Planner {
         clusterId: this.ctx.clusterId,
         gatedHosts: hosts.get(0) ?? [],
         ...(extraShards.length > 0 ? { extraShards } : {}),
-        vpcCidr: cidr,
+        vpcCidr: network.vpcCidr,
+        ...(network.availabilityZones ? { availabilityZones: network.availabilityZones } : {}),
         ...(existingLoadBalancerArn ? { existingLoadBalancerArn } : {}),
       });
     } catch (err) {

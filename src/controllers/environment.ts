@@ -9,9 +9,10 @@
 // callback URLs of the gated hosts placed on it. An existing listener cannot grow: when it is full the
 // LoadBalancerCapacity condition says so, and the workloads that do not fit are refused when they are placed.
 import type { Environment, EnvironmentStatus } from '../api/index.js';
-import { loadBalancerOfListener, missingSubnets, vpcCidr } from '../aws/network.js';
+import { loadBalancerOfListener, resolveNetwork } from '../aws/network.js';
 import { after, outcome, TERMINAL } from '../outcome/outcome.js';
 import { environmentOwner, LOGICAL, planEnvironment, shardLogical, type ShardFacts } from '../planner/environment.js';
+import { NETWORK_LOGICAL } from '../planner/network.js';
 import { ownerKey } from '../planner/naming.js';
 import type { Plan } from '../planner/plan.js';
 import { hostOf, isGated } from '../planner/service.js';
@@ -133,16 +134,8 @@ export function environmentReconciler(
     signal: AbortSignal,
   ): Promise<Plan | Stop<never>> {
     const aws = awsFor(deps, env).withSignal(signal);
-    const cidr = await vpcCidr(aws, env.spec.network.vpcId);
-    if (!cidr) {
-      const message = `spec.network.vpcId: VPC ${env.spec.network.vpcId} does not exist in ${env.spec.region}; fix the id or the region`;
-      return { stop: outcome('VpcNotFound', message, TERMINAL) };
-    }
-    const missing = await missingSubnets(aws, env.spec.network.subnetIds);
-    if (missing.length > 0) {
-      const message = `spec.network.subnetIds: subnet(s) ${missing.join(', ')} do not exist in ${env.spec.region}; fix the ids`;
-      return { stop: outcome('SubnetNotFound', message, TERMINAL) };
-    }
+    const network = await resolveNetwork(aws, env.spec.network, env.spec.region);
+    if ('field' in network) return { stop: outcome(network.reason, `${network.field}: ${network.message}`, TERMINAL) };
     const listener = env.spec.loadBalancer.existingListenerArn;
     const existingLoadBalancerArn = listener ? await loadBalancerOfListener(aws, listener) : undefined;
     const extraShards: ShardFacts[] = shards
@@ -152,7 +145,8 @@ export function environmentReconciler(
       clusterId: deps.clusterId,
       gatedHosts: hosts.get(0) ?? [],
       ...(extraShards.length > 0 ? { extraShards } : {}),
-      vpcCidr: cidr,
+      vpcCidr: network.vpcCidr,
+      ...(network.availabilityZones ? { availabilityZones: network.availabilityZones } : {}),
       ...(existingLoadBalancerArn ? { existingLoadBalancerArn } : {}),
     });
   }
@@ -233,6 +227,7 @@ export function environmentReconciler(
             }
           : {}),
         ...(attrs[LOGICAL.cluster]?.arn ? { clusterArn: attrs[LOGICAL.cluster]!.arn } : {}),
+        ...(env.spec.network.create ? createdNetworkFields(env.spec.network.create.availabilityZones, attrs) : {}),
         ...(pool?.id
           ? {
               cognito: {
@@ -280,6 +275,27 @@ export function environmentReconciler(
       }
     },
   });
+}
+
+/**
+ * What Services read of a created network: the VPC, the subnets by zone, and the task security group. Written only
+ * once every subnet exists, so a Service never runs in part of the private subnets.
+ */
+function createdNetworkFields(
+  zones: number,
+  attrs: Readonly<Record<string, Readonly<Record<string, string>>>>,
+): Partial<EnvironmentStatus> {
+  const ids = (logical: (i: number) => string) => [...Array(zones).keys()].map((i) => attrs[logical(i)]?.id);
+  const publicSubnetIds = ids(NETWORK_LOGICAL.publicSubnet);
+  const privateSubnetIds = ids(NETWORK_LOGICAL.privateSubnet);
+  const vpcId = attrs[NETWORK_LOGICAL.vpc]?.id;
+  const taskSecurityGroupId = attrs[NETWORK_LOGICAL.taskSecurityGroup]?.id;
+  const all = (list: (string | undefined)[]): list is string[] => list.every((x) => !!x);
+  if (!vpcId || !all(publicSubnetIds) || !all(privateSubnetIds)) return {};
+  return {
+    network: { vpcId, publicSubnetIds, privateSubnetIds },
+    ...(taskSecurityGroupId ? { taskSecurityGroupId } : {}),
+  };
 }
 
 /**

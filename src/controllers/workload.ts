@@ -83,7 +83,8 @@ export function viewOnShard(env: Environment, shard: number): EnvironmentView | 
   const dnsName = entry?.dnsName ?? first?.dnsName;
   const zoneId = entry?.canonicalHostedZoneId ?? first?.canonicalHostedZoneId;
   const clusterArn = env.status?.clusterArn;
-  if (!listenerArn || !dnsName || !zoneId || !clusterArn) return undefined;
+  const network = networkView(env);
+  if (!listenerArn || !dnsName || !zoneId || !clusterArn || !network) return undefined;
   const cognito = env.status?.cognito;
   const clientId = entry?.clientId ?? (shard === 0 ? cognito?.clientId : undefined);
   return {
@@ -94,10 +95,36 @@ export function viewOnShard(env: Environment, shard: number): EnvironmentView | 
     loadBalancerZoneId: zoneId,
     clusterArn,
     clusterName: clusterName(env),
-    securityGroupIds: env.spec.network.securityGroupIds ?? [],
+    network: network.view,
+    securityGroupIds: network.securityGroupIds,
     ...(cognito?.userPoolArn && clientId && cognito.domain
       ? { cognito: { userPoolArn: cognito.userPoolArn, clientId, domain: cognito.domain } }
       : {}),
+  };
+}
+
+/**
+ * Where a workload's tasks run. An existing VPC: the spec's subnets and security groups. A created network: its
+ * private subnets and task security group, from status (undefined until the Environment has written them), and
+ * never a public IP.
+ */
+function networkView(
+  env: Environment,
+): { view: EnvironmentView['network']; securityGroupIds: readonly string[] } | undefined {
+  const spec = env.spec.network;
+  if (!spec.create) {
+    if (!spec.vpcId || !spec.subnetIds) return undefined;
+    return {
+      view: { vpcId: spec.vpcId, subnetIds: spec.subnetIds, assignPublicIp: spec.assignPublicIp },
+      securityGroupIds: spec.securityGroupIds ?? [],
+    };
+  }
+  const created = env.status?.network;
+  const taskGroup = env.status?.taskSecurityGroupId;
+  if (!created?.vpcId || !created.privateSubnetIds?.length || !taskGroup) return undefined;
+  return {
+    view: { vpcId: created.vpcId, subnetIds: created.privateSubnetIds, assignPublicIp: false },
+    securityGroupIds: [taskGroup],
   };
 }
 

@@ -11,7 +11,16 @@ import type { Environment } from '../api/index.js';
 import { planDriftEvents } from './drift-events.js';
 import { PlanningError } from './errors.js';
 import { boundedName, hash, ownershipTags } from './naming.js';
-import { ref, type Owner, type Plan, type PlannedResource, type ResourceKind, type PropsByKind } from './plan.js';
+import { planNetwork } from './network.js';
+import {
+  ref,
+  type Late,
+  type Owner,
+  type Plan,
+  type PlannedResource,
+  type ResourceKind,
+  type PropsByKind,
+} from './plan.js';
 
 export interface EnvironmentFacts {
   readonly clusterId: string;
@@ -21,8 +30,31 @@ export interface EnvironmentFacts {
   readonly extraShards?: readonly ShardFacts[];
   /** The load balancer behind `spec.loadBalancer.existingListenerArn`, found by the controller. */
   readonly existingLoadBalancerArn?: string;
-  /** The VPC's IPv4 CIDR: an internal load balancer admits only it. */
+  /** The VPC's IPv4 CIDR: an internal load balancer admits only it. (With spec.network.create: its cidr.) */
   readonly vpcCidr: string;
+  /** spec.network.create: the Region's available zones, sorted by name; the first availabilityZones are used. */
+  readonly availabilityZones?: readonly string[];
+}
+
+/**
+ * The VPC and subnets the load balancer uses, and the network resources to plan: the existing VPC's (from the spec),
+ * or the created network's (late-bound references into this plan).
+ */
+function networkOf(env: Environment, facts: EnvironmentFacts, tags: (id: string) => Record<string, string>) {
+  if (env.spec.network.create) {
+    const created = planNetwork(env, facts.availabilityZones ?? [], tags);
+    return {
+      resources: created.resources,
+      vpcId: created.vpcId as Late<string>,
+      subnetIds: created.publicSubnetIds as readonly Late<string>[],
+      loadBalancerAfter: [created.internetGateway],
+    };
+  }
+  const { vpcId, subnetIds } = env.spec.network;
+  if (!vpcId || !subnetIds) {
+    throw new PlanningError('spec.network', 'needs either vpcId and subnetIds, or create');
+  }
+  return { resources: [], vpcId: vpcId as Late<string>, subnetIds: [...subnetIds].sort(), loadBalancerAfter: [] };
 }
 
 export interface ShardFacts {
@@ -111,6 +143,8 @@ export function planEnvironment(env: Environment, facts: EnvironmentFacts): Plan
     extra: Partial<Pick<PlannedResource, 'external' | 'after'>> = {},
   ) => resources.push({ id, kind, props, tags: tags(id), ...extra } as PlannedResource);
 
+  const network = networkOf(env, facts, tags);
+  resources.push(...network.resources);
   const lb = env.spec.loadBalancer;
   if (lb.existingListenerArn) {
     if (!facts.existingLoadBalancerArn) {
@@ -156,16 +190,22 @@ export function planEnvironment(env: Environment, facts: EnvironmentFacts): Plan
           shard === 0
             ? `Slipway load balancer for Environment ${ns}/${env.metadata.name}`
             : `Slipway load balancer ${shard} for Environment ${ns}/${env.metadata.name}`,
-        vpcId: env.spec.network.vpcId,
+        vpcId: network.vpcId,
         ingress: [443, 80].map((port) => ({ port, cidr: internal ? facts.vpcCidr : '0.0.0.0/0' })),
       });
-      add('elbv2.LoadBalancer', id.loadBalancer, {
-        name: shardName('sw', [ns, env.metadata.name], shard, 32),
-        scheme: lb.scheme,
-        subnetIds: [...env.spec.network.subnetIds].sort(),
-        securityGroupIds: [ref(id.securityGroup, 'id')],
-        idleTimeoutSeconds: lb.idleTimeoutSeconds ?? 60,
-      });
+      add(
+        'elbv2.LoadBalancer',
+        id.loadBalancer,
+        {
+          name: shardName('sw', [ns, env.metadata.name], shard, 32),
+          scheme: lb.scheme,
+          subnetIds: network.subnetIds,
+          securityGroupIds: [ref(id.securityGroup, 'id')],
+          idleTimeoutSeconds: lb.idleTimeoutSeconds ?? 60,
+        },
+        // An internet-facing load balancer needs the created VPC's internet gateway attached.
+        network.loadBalancerAfter.length > 0 ? { after: network.loadBalancerAfter } : {},
+      );
       add('elbv2.Listener', id.httpsListener, {
         loadBalancerArn: ref(id.loadBalancer, 'arn'),
         port: 443,

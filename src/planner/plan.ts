@@ -39,9 +39,14 @@ export interface Owner {
 export interface SecurityGroupProps {
   readonly name: string;
   readonly description: string;
-  readonly vpcId: string;
+  readonly vpcId: Late<string>;
   /** Ingress rules: TCP port open to the given IPv4 CIDRs. */
   readonly ingress: readonly { readonly port: number; readonly cidr: string }[];
+  /**
+   * TCP port ranges open to IPv4 CIDRs (a created network's task group admits the load balancer's subnets on any
+   * port, since container ports are the Services'). Managed only where planned: absent, range rules are not ours.
+   */
+  readonly ingressRanges?: readonly { readonly fromPort: number; readonly toPort: number; readonly cidr: string }[];
 }
 
 export interface ClusterProps {
@@ -52,7 +57,7 @@ export interface ClusterProps {
 export interface LoadBalancerProps {
   readonly name: string;
   readonly scheme: 'internet-facing' | 'internal';
-  readonly subnetIds: readonly string[];
+  readonly subnetIds: readonly Late<string>[];
   readonly securityGroupIds: readonly Late<string>[];
   readonly idleTimeoutSeconds: number;
 }
@@ -86,7 +91,7 @@ export interface ListenerProps {
 export interface TargetGroupProps {
   /** At most 32 characters; deterministic (prefix + hash). */
   readonly name: string;
-  readonly vpcId: string;
+  readonly vpcId: Late<string>;
   readonly port: number;
   readonly healthCheck: {
     readonly path: string;
@@ -254,6 +259,70 @@ export interface EventQueueProps {
   readonly messageRetentionSeconds: number;
 }
 
+// ---- A network built by an Environment (spec.network.create). None of these kinds has a unique name: each is
+// found by its ownership tags (owner and logical id), and a create whose outcome is unknown is followed by that
+// observe (or made idempotent with a ClientToken where EC2 takes one). ----
+
+export interface VpcProps {
+  readonly cidr: string;
+  /** Both on: interface endpoints with private DNS need them. */
+  readonly enableDnsSupport: boolean;
+  readonly enableDnsHostnames: boolean;
+}
+
+export interface SubnetProps {
+  readonly vpcId: Late<string>;
+  readonly cidr: string;
+  readonly availabilityZone: string;
+  /** Always false: nothing Slipway runs takes a public IP from the subnet (the load balancer has its own). */
+  readonly mapPublicIpOnLaunch: boolean;
+}
+
+export interface InternetGatewayProps {
+  /** The VPC it is attached to: the attachment is part of the resource. */
+  readonly vpcId: Late<string>;
+}
+
+/** An Elastic IP (domain vpc) for a NAT gateway. */
+export type ElasticIpProps = Readonly<Record<string, never>>;
+
+export interface NatGatewayProps {
+  readonly subnetId: Late<string>;
+  readonly allocationId: Late<string>;
+}
+
+export interface RouteProps {
+  /** An IPv4 CIDR. */
+  readonly destination: string;
+  /** Exactly one target. */
+  readonly gatewayId?: Late<string>;
+  readonly natGatewayId?: Late<string>;
+}
+
+export interface RouteTableProps {
+  readonly vpcId: Late<string>;
+  /**
+   * The IPv4 CIDR routes Slipway manages, as a set. The VPC's local route and prefix-list routes (a gateway
+   * endpoint's) are not listed here and never touched.
+   */
+  readonly routes: readonly RouteProps[];
+  /** The subnets associated with the table, as a set. */
+  readonly subnetIds: readonly Late<string>[];
+}
+
+export interface VpcEndpointProps {
+  readonly vpcId: Late<string>;
+  /** e.g. com.amazonaws.eu-west-1.ecr.api */
+  readonly serviceName: string;
+  readonly type: 'Interface' | 'Gateway';
+  /** Interface: one network interface per subnet. */
+  readonly subnetIds?: readonly Late<string>[];
+  readonly securityGroupIds?: readonly Late<string>[];
+  readonly privateDnsEnabled?: boolean;
+  /** Gateway: the route tables that get the service's prefix-list route. */
+  readonly routeTableIds?: readonly Late<string>[];
+}
+
 export interface PropsByKind {
   'ec2.SecurityGroup': SecurityGroupProps;
   'ecs.Cluster': ClusterProps;
@@ -274,6 +343,13 @@ export interface PropsByKind {
   'cloudfront.Distribution': DistributionProps;
   'events.Rule': EventRuleProps;
   'sqs.Queue': EventQueueProps;
+  'ec2.Vpc': VpcProps;
+  'ec2.Subnet': SubnetProps;
+  'ec2.InternetGateway': InternetGatewayProps;
+  'ec2.ElasticIp': ElasticIpProps;
+  'ec2.NatGateway': NatGatewayProps;
+  'ec2.RouteTable': RouteTableProps;
+  'ec2.VpcEndpoint': VpcEndpointProps;
 }
 
 export type ResourceKind = keyof PropsByKind;

@@ -23,6 +23,11 @@ export interface EnvironmentView {
   readonly loadBalancerZoneId: string;
   readonly clusterArn: string;
   readonly clusterName: string;
+  /**
+   * Where tasks run: the spec's VPC and subnets, or a created network's VPC and private subnets (from status, with
+   * no public IP).
+   */
+  readonly network: { readonly vpcId: string; readonly subnetIds: readonly string[]; readonly assignPublicIp: boolean };
   readonly securityGroupIds: readonly string[];
   readonly cognito?: { readonly userPoolArn: string; readonly clientId: string; readonly domain: string };
 }
@@ -143,7 +148,7 @@ export function planWorkload(w: Workload, view: EnvironmentView, clusterId: stri
   });
   add('elbv2.TargetGroup', L.targetGroup, {
     name: boundedName([shard === 0 ? 'sw' : `sw${shard}`, ...base], 32),
-    vpcId: env.spec.network.vpcId,
+    vpcId: view.network.vpcId,
     port: spec.containerPort,
     healthCheck: {
       path: spec.healthCheck.path,
@@ -185,9 +190,9 @@ export function planWorkload(w: Workload, view: EnvironmentView, clusterId: stri
       taskDefinitionArn: ref(L.taskDefinition, 'arn'),
       // With autoscaling the count belongs to Application Auto Scaling: never sent, never diffed.
       ...(autoscaling ? {} : { desiredCount: spec.desiredCount }),
-      subnetIds: [...env.spec.network.subnetIds].sort(),
+      subnetIds: [...view.network.subnetIds].sort(),
       securityGroupIds: [...view.securityGroupIds].sort(),
-      assignPublicIp: env.spec.network.assignPublicIp,
+      assignPublicIp: view.network.assignPublicIp,
       targetGroupArn: ref(L.targetGroup, 'arn'),
       containerName: 'app',
       containerPort: spec.containerPort,

@@ -35,7 +35,14 @@ export interface Discovered extends InventoryItem {
 
 /** Creation order: leftovers are deleted in reverse, dependents first. */
 const CREATION_ORDER: readonly ResourceKind[] = [
+  'ec2.Vpc',
+  'ec2.InternetGateway',
+  'ec2.Subnet',
+  'ec2.ElasticIp',
+  'ec2.NatGateway',
+  'ec2.RouteTable',
   'ec2.SecurityGroup',
+  'ec2.VpcEndpoint',
   'ecs.Cluster',
   'elbv2.LoadBalancer',
   'elbv2.Listener',
@@ -51,6 +58,18 @@ const CREATION_ORDER: readonly ResourceKind[] = [
   'sqs.Queue',
   'events.Rule',
 ];
+
+/** EC2 ARNs (`arn:aws:ec2:<region>:<account>:<type>/<id>`): the kind of each type Slipway creates. */
+const EC2_KINDS: Readonly<Record<string, ResourceKind>> = {
+  'security-group': 'ec2.SecurityGroup',
+  vpc: 'ec2.Vpc',
+  subnet: 'ec2.Subnet',
+  'internet-gateway': 'ec2.InternetGateway',
+  'elastic-ip': 'ec2.ElasticIp',
+  natgateway: 'ec2.NatGateway',
+  'route-table': 'ec2.RouteTable',
+  'vpc-endpoint': 'ec2.VpcEndpoint',
+};
 
 /** The kind and inventory identifier of a tagged ARN, for the kinds the Tagging API reports. */
 export function kindOfArn(arn: string): { readonly kind: ResourceKind; readonly identifier: string } | undefined {
@@ -70,10 +89,11 @@ export function kindOfArn(arn: string): { readonly kind: ResourceKind; readonly 
       return undefined;
     case 'logs':
       return resource === 'log-group' ? { kind: 'logs.LogGroup', identifier: arn.replace(/:\*$/, '') } : undefined;
-    case 'ec2':
-      return resource.startsWith('security-group/')
-        ? { kind: 'ec2.SecurityGroup', identifier: tail.slice('security-group/'.length) }
-        : undefined;
+    case 'ec2': {
+      const [type = '', id = ''] = tail.split('/');
+      const kind = EC2_KINDS[type];
+      return kind && id ? { kind, identifier: id } : undefined;
+    }
     case 'cognito-idp':
       return resource.startsWith('userpool/') ? { kind: 'cognito.UserPool', identifier: arn } : undefined;
     case 'cloudfront':

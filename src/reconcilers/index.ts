@@ -3,6 +3,13 @@
 import { cognitoUser } from './cognito-user.js';
 import type { ReconcileContext, ReconcilerRegistry } from './contract.js';
 import { distribution } from './distribution.js';
+import { elasticIpReconciler } from './elastic-ip.js';
+import { internetGatewayReconciler } from './internet-gateway.js';
+import { natGatewayReconciler } from './nat-gateway.js';
+import { routeTableReconciler } from './route-table.js';
+import { subnetReconciler } from './subnet.js';
+import { vpcEndpointReconciler } from './vpc-endpoint.js';
+import { vpcReconciler } from './vpc.js';
 import { dnsRecord } from './dns-record.js';
 import { ecsClusterReconciler } from './ecs-cluster.js';
 import { ecsServiceReconciler } from './ecs-service.js';
@@ -41,6 +48,13 @@ export const registry: ReconcilerRegistry = {
   'cloudfront.Distribution': distribution,
   'events.Rule': eventRuleReconciler,
   'sqs.Queue': eventQueueReconciler,
+  'ec2.Vpc': vpcReconciler,
+  'ec2.Subnet': subnetReconciler,
+  'ec2.InternetGateway': internetGatewayReconciler,
+  'ec2.ElasticIp': elasticIpReconciler,
+  'ec2.NatGateway': natGatewayReconciler,
+  'ec2.RouteTable': routeTableReconciler,
+  'ec2.VpcEndpoint': vpcEndpointReconciler,
 };
 
 /** ALB quota headroom for an Environment's status: listener rules and target groups used of their limits. */

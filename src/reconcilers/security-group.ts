@@ -20,8 +20,12 @@ import { diffProps, type DiffOptions } from './diff.js';
 import { writeTags } from './tags.js';
 
 type Ingress = SecurityGroupProps['ingress'][number];
+type IngressRange = NonNullable<SecurityGroupProps['ingressRanges']>[number];
 
-export const securityGroupDiffOptions: DiffOptions = { unordered: ['ingress'], ignore: ['description'] };
+export const securityGroupDiffOptions: DiffOptions = {
+  unordered: ['ingress', 'ingressRanges'],
+  ignore: ['description'],
+};
 
 /** The TCP single-port IPv4 rules of a group, one entry per (port, CIDR), sorted. */
 export function managedIngress(permissions: readonly IpPermission[] | undefined): Ingress[] {
@@ -31,6 +35,30 @@ export function managedIngress(permissions: readonly IpPermission[] | undefined)
     for (const r of p.IpRanges ?? []) if (r.CidrIp) out.push({ port: p.FromPort, cidr: r.CidrIp });
   }
   return out.sort((a, b) => a.port - b.port || a.cidr.localeCompare(b.cidr));
+}
+
+/**
+ * The TCP port-range IPv4 rules of a group (FromPort below ToPort), sorted: managed only for a group whose plan
+ * has ingressRanges (a created network's task group); elsewhere they belong to someone else.
+ */
+export function managedRanges(permissions: readonly IpPermission[] | undefined): IngressRange[] {
+  const out: IngressRange[] = [];
+  for (const p of permissions ?? []) {
+    if (p.IpProtocol !== 'tcp' || p.FromPort === undefined || p.ToPort === undefined || p.FromPort === p.ToPort)
+      continue;
+    for (const r of p.IpRanges ?? [])
+      if (r.CidrIp) out.push({ fromPort: p.FromPort, toPort: p.ToPort, cidr: r.CidrIp });
+  }
+  return out.sort((a, b) => a.fromPort - b.fromPort || a.toPort - b.toPort || a.cidr.localeCompare(b.cidr));
+}
+
+function rangePermissions(rules: readonly IngressRange[]): IpPermission[] {
+  return rules.map((r) => ({
+    IpProtocol: 'tcp',
+    FromPort: r.fromPort,
+    ToPort: r.toPort,
+    IpRanges: [{ CidrIp: r.cidr }],
+  }));
 }
 
 /** Rules grouped by port into the permission shape Authorize/Revoke take. */
@@ -62,6 +90,7 @@ export function deleteError(err: unknown, groupId: string): unknown {
 }
 
 const key = (r: Ingress): string => `${r.port}/${r.cidr}`;
+const rangeKey = (r: IngressRange): string => `${r.fromPort}-${r.toPort}/${r.cidr}`;
 
 function toObserved(g: SecurityGroup): Observed<'ec2.SecurityGroup'> {
   const id = g.GroupId ?? '';
@@ -72,6 +101,7 @@ function toObserved(g: SecurityGroup): Observed<'ec2.SecurityGroup'> {
       description: g.Description ?? '',
       vpcId: g.VpcId ?? '',
       ingress: managedIngress(g.IpPermissions),
+      ingressRanges: managedRanges(g.IpPermissions),
     },
     tags: Object.fromEntries((g.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? ''])),
     attrs: { id },
@@ -121,12 +151,16 @@ export const securityGroupReconciler: KindReconciler<'ec2.SecurityGroup'> = {
     );
     const id = res.GroupId;
     if (!id) throw new Error(`CreateSecurityGroup ${p.name} returned no group id`);
-    if (p.ingress.length > 0) {
-      await ctx.aws.ec2.send(
-        new AuthorizeSecurityGroupIngressCommand({ GroupId: id, IpPermissions: toPermissions(p.ingress) }),
-      );
+    const permissions = [...toPermissions(p.ingress), ...rangePermissions(p.ingressRanges ?? [])];
+    if (permissions.length > 0) {
+      await ctx.aws.ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: id, IpPermissions: permissions }));
     }
-    return { identifier: id, props: { ...p, ingress: [...p.ingress] }, tags: { ...desired.tags }, attrs: { id } };
+    return {
+      identifier: id,
+      props: { ...p, ingress: [...p.ingress], ingressRanges: [...(p.ingressRanges ?? [])] },
+      tags: { ...desired.tags },
+      attrs: { id },
+    };
   },
 
   async update(ctx, desired: Desired<'ec2.SecurityGroup'>, observed, _changes: readonly Change[]) {
@@ -141,6 +175,20 @@ export const securityGroupReconciler: KindReconciler<'ec2.SecurityGroup'> = {
       );
     if (extra.length > 0)
       await ctx.aws.ec2.send(new RevokeSecurityGroupIngressCommand({ GroupId, IpPermissions: toPermissions(extra) }));
+    if (desired.props.ingressRanges) {
+      const wantRanges = new Set(desired.props.ingressRanges.map(rangeKey));
+      const haveRanges = new Set((observed.props.ingressRanges ?? []).map(rangeKey));
+      const add = desired.props.ingressRanges.filter((r) => !haveRanges.has(rangeKey(r)));
+      const drop = (observed.props.ingressRanges ?? []).filter((r) => !wantRanges.has(rangeKey(r)));
+      if (add.length > 0)
+        await ctx.aws.ec2.send(
+          new AuthorizeSecurityGroupIngressCommand({ GroupId, IpPermissions: rangePermissions(add) }),
+        );
+      if (drop.length > 0)
+        await ctx.aws.ec2.send(
+          new RevokeSecurityGroupIngressCommand({ GroupId, IpPermissions: rangePermissions(drop) }),
+        );
+    }
     return (await describeById(ctx, GroupId)) ?? observed;
   },
 

@@ -80,7 +80,7 @@ test('dev, staging and production: dev and staging gated, previews only on dev, 
   for (const env of environments) {
     if (env.spec.loadBalancer.certificateArn)
       assert.equal(env.spec.loadBalancer.certificateArn.split(':')[3], env.spec.region);
-    assert.ok(env.spec.network.subnetIds.length >= 2);
+    assert.ok((env.spec.network.subnetIds ?? []).length >= 2);
   }
 });
 

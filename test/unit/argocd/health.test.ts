@@ -61,6 +61,13 @@ const READY_FALSE: Readonly<Record<string, 'Progressing' | 'Degraded'>> = {
   // A field AWS cannot change in place: the message says how to replace the resource.
   LoadBalancerSchemeImmutable: 'Degraded',
   TargetGroupImmutableField: 'Degraded',
+  NetworkImmutableField: 'Degraded',
+  // A created network (spec.network.create): too few zones in the Region, a NAT gateway that failed, or one still
+  // pending or deleting past its deadline.
+  NotEnoughZones: 'Degraded',
+  NatGatewayFailed: 'Degraded',
+  NatGatewayPending: 'Degraded',
+  NatGatewayDeleting: 'Degraded',
 };
 /** Reasons the operator writes only on Synced, Drifted or Ready=True. */
 const NOT_READY_FALSE = new Set([

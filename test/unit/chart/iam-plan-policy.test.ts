@@ -13,7 +13,7 @@ const read = (file: string) => JSON.parse(readFileSync(join(REPO_ROOT, 'docs', f
 const planText = readFileSync(join(REPO_ROOT, 'docs', 'iam-plan-policy.json'), 'utf8');
 const plan = JSON.parse(planText) as Policy;
 const planActions = plan.Statement.flatMap((s) => list(s.Action));
-const operatorActions = ['iam-policy.json', 'iam-policy-drift-events.json']
+const operatorActions = ['iam-policy.json', 'iam-policy-drift-events.json', 'iam-policy-network.json']
   .map(read)
   .flatMap((p) => p.Statement.filter((s) => s.Effect === 'Allow').flatMap((s) => list(s.Action)));
 

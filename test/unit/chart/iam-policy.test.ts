@@ -1,5 +1,5 @@
-// docs/iam-policy.json (with docs/iam-policy-drift-events.json, the permissions of drift events in a second managed
-// policy of their own) must allow every AWS call the operator makes and nothing it does not, and confine writes to
+// docs/iam-policy.json (with docs/iam-policy-drift-events.json and docs/iam-policy-network.json, the permissions of
+// drift events and of spec.network.create in managed policies of their own) must allow every AWS call the operator makes and nothing it does not, and confine writes to
 // resources carrying Slipway's ownership tag wherever IAM can express it. The calls are read from the source
 // (`new XxxCommand(` and `paginateXxx(` of each @aws-sdk client, imported statically or loaded on first use), so a
 // new call without a policy change fails here.
@@ -21,7 +21,14 @@ import { REPO_ROOT } from './helm.js';
 /** Creates that carry tags are authorized a second time, for the tagging action. */
 const TAG_ON_CREATE: Readonly<Record<string, string>> = {
   'application-autoscaling:RegisterScalableTarget': 'application-autoscaling:TagResource',
+  'ec2:AllocateAddress': 'ec2:CreateTags',
+  'ec2:CreateInternetGateway': 'ec2:CreateTags',
+  'ec2:CreateNatGateway': 'ec2:CreateTags',
+  'ec2:CreateRouteTable': 'ec2:CreateTags',
   'ec2:CreateSecurityGroup': 'ec2:CreateTags',
+  'ec2:CreateSubnet': 'ec2:CreateTags',
+  'ec2:CreateVpc': 'ec2:CreateTags',
+  'ec2:CreateVpcEndpoint': 'ec2:CreateTags',
   'ecs:CreateCluster': 'ecs:TagResource',
   'ecs:CreateService': 'ecs:TagResource',
   'ecs:RegisterTaskDefinition': 'ecs:TagResource',
@@ -54,7 +61,7 @@ const UNCONFINED: readonly string[] = [
 const TAG_KEY = 'slipway.dev/managed-by';
 
 /** Each managed policy must fit on its own; together they must allow exactly what the operator calls. */
-const POLICY_FILES = ['iam-policy.json', 'iam-policy-drift-events.json'] as const;
+const POLICY_FILES = ['iam-policy.json', 'iam-policy-drift-events.json', 'iam-policy-network.json'] as const;
 const policies = POLICY_FILES.map((file) => {
   const text = readFileSync(join(REPO_ROOT, 'docs', file), 'utf8');
   return { file, text, policy: JSON.parse(text) as Policy };

@@ -26,6 +26,7 @@ function view(env = environment()): EnvironmentView {
     loadBalancerZoneId: 'Z32O12XQLNTSW2',
     clusterArn: 'arn:aws:ecs:eu-west-1:123456789012:cluster/slipway-commerce-dev',
     clusterName: 'slipway-commerce-dev',
+    network: { vpcId: env.spec.network.vpcId!, subnetIds: env.spec.network.subnetIds!, assignPublicIp: false },
     securityGroupIds: ['sg-0123456789abcdef0'],
     cognito: {
       userPoolArn: 'arn:aws:cognito-idp:eu-west-1:123456789012:userpool/eu-west-1_AbCdEf',

@@ -139,6 +139,7 @@ test('a workload on shard k has its own target group and rule ids and name, on t
     loadBalancerZoneId: 'Z32O12XQLNTSW2',
     clusterArn: 'arn:aws:ecs:eu-west-1:123456789012:cluster/slipway-commerce-dev',
     clusterName: 'slipway-commerce-dev',
+    network: { vpcId: 'vpc-1', subnetIds: ['subnet-1', 'subnet-2'], assignPublicIp: false },
     securityGroupIds: ['sg-1'],
     cognito: { userPoolArn: 'arn:pool', clientId: 'client-1', domain: 'auth' },
   };
