@@ -166,11 +166,22 @@ export function identifiersOf(detail: CloudTrailDetail, where: Where): string[] 
       out.push(str(req.domain), str(req.resourceArn));
       break;
     }
-    case 'ec2.amazonaws.com':
+    case 'ec2.amazonaws.com': {
       out.push(str(req.groupId));
       out.push(...arr(obj(req.resourcesSet).items).map((i) => str(obj(i).resourceId)));
       out.push(...arr(obj(req.groupIdSet).items).map((i) => str(obj(i).groupId)));
+      // A created network's resources, by the id each call names them by. Newer EC2 APIs wrap their parameters in
+      // `<Operation>Request` with capitalised names (DeleteNatGateway, ModifyVpcEndpoint, DeleteVpcEndpoints).
+      for (const key of ['routeTableId', 'subnetId', 'vpcId', 'internetGatewayId', 'allocationId'])
+        out.push(str(req[key]));
+      for (const [key, value] of Object.entries(req)) {
+        if (!key.endsWith('Request')) continue;
+        const inner = obj(value);
+        out.push(str(inner.NatGatewayId), str(inner.VpcEndpointId));
+        out.push(...arr(inner.VpcEndpointId).map(str));
+      }
       break;
+    }
     case 'route53.amazonaws.com': {
       const zone = str(req.hostedZoneId);
       if (zone) {

@@ -25,14 +25,31 @@ export const REGIONAL_EVENT_SOURCES = [
 /** The global services, whose events arrive in us-east-1. */
 export const GLOBAL_EVENT_SOURCES = ['aws.cloudfront', 'aws.route53'] as const;
 
-/** EC2's events are matched by name: only those that change a security group (or any EC2 resource's tags). */
+/**
+ * EC2's events are matched by name: those that change a security group (or any EC2 resource's tags), and those that
+ * change a network an Environment created (spec.network.create): routes, associations, endpoints, gateways.
+ */
 export const EC2_EVENT_NAMES = [
+  'AssociateRouteTable',
   'AuthorizeSecurityGroupEgress',
   'AuthorizeSecurityGroupIngress',
+  'CreateRoute',
   'CreateTags',
+  'DeleteInternetGateway',
+  'DeleteNatGateway',
+  'DeleteRoute',
+  'DeleteRouteTable',
   'DeleteSecurityGroup',
+  'DeleteSubnet',
   'DeleteTags',
+  'DeleteVpcEndpoints',
+  'DetachInternetGateway',
   'ModifySecurityGroupRules',
+  'ModifySubnetAttribute',
+  'ModifyVpcAttribute',
+  'ModifyVpcEndpoint',
+  'ReleaseAddress',
+  'ReplaceRoute',
   'RevokeSecurityGroupEgress',
   'RevokeSecurityGroupIngress',
   'UpdateSecurityGroupRuleDescriptionsEgress',

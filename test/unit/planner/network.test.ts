@@ -12,6 +12,8 @@ import { OutcomeError } from '../../../src/outcome/outcome.js';
 import type { Observed } from '../../../src/reconcilers/contract.js';
 import { TAG_LOGICAL_ID, TAG_OWNER } from '../../../src/planner/naming.js';
 import { environment } from '../../support/objects.js';
+import { identifiersOf } from '../../../src/events/cloudtrail.js';
+import { EC2_EVENT_NAMES } from '../../../src/planner/drift-events.js';
 
 const ZONES = ['eu-west-1a', 'eu-west-1b', 'eu-west-1c'];
 
@@ -238,4 +240,23 @@ test('route table: the local and prefix-list routes are not managed; a route poi
     routeTableReconciler.diff(desired, removed).map((c) => c.path),
     ['routes'],
   );
+});
+
+test('drift events: calls that change a created network name the inventory identifiers of its resources', () => {
+  const where = { partition: 'aws', region: 'eu-west-1', account: '123456789012' };
+  const ec2 = (eventName: string, requestParameters: Record<string, unknown>) =>
+    identifiersOf({ eventSource: 'ec2.amazonaws.com', eventName, requestParameters }, where);
+  assert.deepEqual(
+    ec2('ReplaceRoute', { routeTableId: 'rtb-1', destinationCidrBlock: '0.0.0.0/0', gatewayId: 'igw-1' }),
+    ['rtb-1'],
+  );
+  assert.deepEqual(ec2('ModifyVpcEndpoint', { ModifyVpcEndpointRequest: { VpcEndpointId: 'vpce-1' } }), ['vpce-1']);
+  assert.deepEqual(ec2('DeleteVpcEndpoints', { DeleteVpcEndpointsRequest: { VpcEndpointId: ['vpce-1', 'vpce-2'] } }), [
+    'vpce-1',
+    'vpce-2',
+  ]);
+  assert.deepEqual(ec2('DeleteNatGateway', { DeleteNatGatewayRequest: { NatGatewayId: 'nat-1' } }), ['nat-1']);
+  assert.deepEqual(ec2('DetachInternetGateway', { internetGatewayId: 'igw-1', vpcId: 'vpc-1' }), ['vpc-1', 'igw-1']);
+  for (const name of ['ReplaceRoute', 'ModifyVpcEndpoint', 'DeleteNatGateway', 'DetachInternetGateway'])
+    assert.ok((EC2_EVENT_NAMES as readonly string[]).includes(name), `the rule matches ${name}`);
 });
