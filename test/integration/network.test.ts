@@ -32,7 +32,7 @@ import type { Operator } from '../../src/operator.js';
 import { createLandscape, testAws, uniqueSuffix, type Landscape } from '../support/aws-fixtures.js';
 import { createNamespace, eventually, installCrds, kubeClient, kubectl, waitForCondition } from '../support/kube.js';
 import { apply, serviceYaml } from '../support/manifests.js';
-import { nudge } from '../support/nudge.js';
+import { nudge, waitQuiet } from '../support/nudge.js';
 import { startOperator } from '../support/operator.js';
 
 const suffix = uniqueSuffix();
@@ -231,6 +231,9 @@ describe('network.create', { timeout: 300_000 }, () => {
   });
 
   test('drift: a default route pointed elsewhere and an endpoint taken out of a subnet are put back', async () => {
+    // The Service's placement changes the Environment's plan (its gate's callback URLs): once that is applied, a
+    // difference is drift, not a change being rolled out.
+    await waitQuiet(operator);
     const tables = await routeTables();
     const privateTable = tables.find((t) => logical(t.Tags) === 'private-route-table-0')!;
     const natId = defaultRoute(privateTable)!.NatGatewayId!;
