@@ -274,9 +274,10 @@ class Planner {
       // As the operator plans it: the live status.image while nothing that starts a deployment changed; else the
       // reference as the spec gives it (the operator resolves its tag when it applies).
       const obj = afterApply<Service | PreviewDeployment>(r);
-      const status = statusOf(r.live) as { image?: ImageStatus } | undefined;
+      const status = statusOf(r.live) as { image?: ImageStatus; history?: readonly { result?: string }[] } | undefined;
       const sync = obj.metadata.annotations?.[SYNC_ANNOTATION];
-      plan = planWithCurrentImage(workload, view, this.ctx.clusterId, status?.image, sync).plan;
+      const rolledBack = status?.history?.[0]?.result === 'RolledBack';
+      plan = planWithCurrentImage(workload, view, this.ctx.clusterId, status?.image, sync, rolledBack).plan;
     } catch (err) {
       if (err instanceof OutcomeError) throw new PlanInputError(r.manifest.source, undefined, err.outcome.message);
       throw err;

@@ -48,7 +48,13 @@ export function serviceReconciler(deps: OperatorDeps, client: ResourceClient<Ser
       return prepareWorkload(deps, serviceWorkload(svc, deps.clusterId), found, {
         driftPolicy: svc.spec.driftPolicy ?? found.env.spec.driftPolicy,
         adopt: svc.metadata.annotations?.[ADOPT_ANNOTATION] === 'true',
-        image: { previous: svc.status?.image, sync: svc.metadata.annotations?.[SYNC_ANNOTATION], signal, now },
+        image: {
+          previous: svc.status?.image,
+          sync: svc.metadata.annotations?.[SYNC_ANNOTATION],
+          rolledBack: svc.status?.history?.[0]?.result === 'RolledBack',
+          signal,
+          now,
+        },
         placement: {
           kind: 'Service',
           name: svc.metadata.name,

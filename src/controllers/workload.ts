@@ -157,6 +157,8 @@ export interface ImageRequest {
   readonly previous: ImageStatus | undefined;
   /** The annotation slipway.dev/sync. */
   readonly sync: string | undefined;
+  /** ECS's circuit breaker rolled the current deployment back (status.history[0].result RolledBack). */
+  readonly rolledBack?: boolean;
   readonly signal: AbortSignal;
   readonly now: Date;
 }
@@ -173,8 +175,9 @@ function planRunning(workload: Workload, view: EnvironmentView, clusterId: strin
 
 /**
  * The plan while nothing that starts a deployment changed: with the image of the current deployment (status.image),
- * pinned or not. Otherwise the plan with the spec's reference, and no `image`: the deployment starting resolves it.
- * Pure (the operator and `slipway plan` both use it).
+ * pinned or not, and, when ECS's circuit breaker rolled that deployment back (`rolledBack`: status.history[0]), with
+ * the service held on the revision ECS went back to. Otherwise the plan with the spec's reference, and no `image`:
+ * the deployment starting resolves it. Pure (the operator and `slipway plan` both use it).
  */
 export function planWithCurrentImage(
   workload: Workload,
@@ -182,13 +185,21 @@ export function planWithCurrentImage(
   clusterId: string,
   previous: ImageStatus | undefined,
   sync: string | undefined,
+  rolledBack = false,
 ): { readonly plan: Plan; readonly inputs: string; readonly image?: ImageStatus } {
   const asReferenced = planWorkload(workload, view, clusterId);
   const inputs = deploymentInputs(asReferenced, sync);
   const image = reusable(previous, workload.spec.image, inputs);
-  return image
-    ? { plan: planRunning(workload, view, clusterId, image, asReferenced), inputs, image }
-    : { plan: asReferenced, inputs };
+  if (!image) return { plan: asReferenced, inputs };
+  const held: Workload = rolledBack ? { ...workload, holdTaskDefinition: true } : workload;
+  const plan = planRunning(
+    held,
+    view,
+    clusterId,
+    image,
+    rolledBack ? planWorkload(held, view, clusterId) : asReferenced,
+  );
+  return { plan, inputs, image };
 }
 
 /**
@@ -202,7 +213,14 @@ async function planPinned(
   view: EnvironmentView,
   request: ImageRequest,
 ): Promise<{ plan: Plan; image: ImageStatus }> {
-  const current = planWithCurrentImage(workload, view, deps.clusterId, request.previous, request.sync);
+  const current = planWithCurrentImage(
+    workload,
+    view,
+    deps.clusterId,
+    request.previous,
+    request.sync,
+    request.rolledBack,
+  );
   if (current.image) return { plan: current.plan, image: current.image };
   let resolver = resolvers.get(deps);
   if (!resolver) resolvers.set(deps, (resolver = new ImageResolver()));

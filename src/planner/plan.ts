@@ -160,6 +160,12 @@ export interface EcsServiceProps {
   readonly circuitBreaker: { readonly enable: boolean; readonly rollback: boolean };
   readonly minimumHealthyPercent: number;
   readonly maximumPercent: number;
+  /**
+   * ECS's deployment circuit breaker rolled the last deployment back: the service stays on the revision ECS went
+   * back to (taskDefinitionArn is neither diffed nor sent) until the next deployment starts, instead of being put
+   * back on the failing revision on every pass.
+   */
+  readonly holdTaskDefinition?: boolean;
 }
 
 export interface ScalableTargetProps {

@@ -41,6 +41,8 @@ export interface Workload {
   /** ECS service name, unique within the Environment's cluster. */
   readonly serviceName: string;
   readonly preview?: boolean;
+  /** The last deployment was rolled back by ECS's circuit breaker and no new one has started (EcsServiceProps). */
+  readonly holdTaskDefinition?: boolean;
 }
 
 export const SERVICE_LOGICAL = {
@@ -203,6 +205,7 @@ export function planWorkload(w: Workload, view: EnvironmentView, clusterId: stri
       },
       minimumHealthyPercent: spec.deployment.minimumHealthyPercent,
       maximumPercent: spec.deployment.maximumPercent,
+      ...(w.holdTaskDefinition ? { holdTaskDefinition: true } : {}),
     },
     // ECS accepts a target group only once a listener rule forwards to it.
     [L.listenerRule],

@@ -21,7 +21,7 @@ import { clusterName, DESCRIBE_SERVICES_MAX, ecsDescribeBatcher } from '../aws/e
 import { errorName, isNotFound, unlessNotFound } from '../aws/errors.js';
 import type { EcsServiceProps, Resolved } from '../planner/plan.js';
 import type { Change, Desired, KindReconciler, Observed, ReconcileContext } from './contract.js';
-import { diffFields, diffProps, type DiffOptions } from './diff.js';
+import { diffFields, type DiffOptions } from './diff.js';
 import { ecsTagApi, tagsFromEcs, tagsToEcs, writeTags } from './tags.js';
 
 type Props = Resolved<EcsServiceProps>;
@@ -29,8 +29,14 @@ type Props = Resolved<EcsServiceProps>;
 export const ecsServiceDiffOptions: DiffOptions = {
   unordered: ['subnetIds', 'securityGroupIds'],
   // Part of the identity (the service is looked up in that cluster): an ARN and a name would differ needlessly.
-  ignore: ['clusterArn'],
+  ignore: ['clusterArn', 'holdTaskDefinition'],
 };
+
+/** The diff, without the task definition while the plan holds the one ECS rolled back to (holdTaskDefinition). */
+export function diffService(desired: { readonly props: Props }, observed: { readonly props: Props }): Change[] {
+  const changes = diffFields(desired.props, observed.props, ecsServiceDiffOptions);
+  return desired.props.holdTaskDefinition ? changes.filter((c) => c.path !== 'taskDefinitionArn') : changes;
+}
 
 /** Applied when autoscaling owns the count: CreateService needs a start; the scalable target takes over at once. */
 export const INITIAL_DESIRED_COUNT = 1;
@@ -212,7 +218,7 @@ export const ecsServiceReconciler: KindReconciler<'ecs.Service'> = {
     return parsed ? observeService(ctx, parsed.cluster, parsed.name) : undefined;
   },
 
-  diff: diffProps(ecsServiceDiffOptions),
+  diff: diffService,
 
   // The applier observes first: CreateService over an existing name would replace it silently in some emulators.
   async create(ctx, desired: Desired<'ecs.Service'>) {
