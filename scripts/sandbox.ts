@@ -18,6 +18,9 @@ import {
 import { parseAllDocuments } from 'yaml';
 import { startLocalEnvironment, type LocalEnvironment } from '../test/env/index.js';
 import { freePort } from '../test/env/processes.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { runCli } from '../src/cli/run.js';
 import { provisionLandscape, substitute } from './sandbox/landscape.js';
 import { renderTable, type Row } from './sandbox/table.js';
 import { kubectlIn } from './sandbox/kubectl.js';
@@ -124,7 +127,9 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => void cleanup().finally(() => process.exit(143)));
 
   try {
-    env = await startLocalEnvironment({ log: (l) => say(`  ${l}`) });
+    // ECS in the emulator reports a rollout COMPLETED once this many tasks run (else it stays IN_PROGRESS, and a
+    // promotion refuses its source): one per service, as the dev Services ask.
+    env = await startLocalEnvironment({ log: (l) => say(`  ${l}`), motoEnv: { MOTO_ECS_SERVICE_RUNNING: '1' } });
     const kubectl = kubectlIn(env.kubeconfigPath, root);
     const ns = namespaceArg ?? 'commerce';
 
@@ -258,6 +263,53 @@ async function main(): Promise<void> {
     }
     if (!driftShown) say('  (the drift demonstration did not complete: see the operator log above)');
 
+    // The slipway command, in-process (as `npx slipway ...` runs it), against the sandbox: its AWS clients take
+    // the emulator's credentials from the environment, as the operator's do.
+    Object.assign(process.env, env.exports);
+    const slipway = async (...args: string[]) => {
+      let out = '';
+      const code = await runCli([...args, '--kubeconfig', env!.kubeconfigPath], {
+        stdout: (t) => (out += t),
+        stderr: (t) => (out += t),
+        env: { SLIPWAY_CLUSTER_ID: 'sandbox', SLIPWAY_AWS_ENDPOINT: env!.awsEndpoint },
+      });
+      say(`  $ slipway ${args.join(' ')}`);
+      for (const line of out.trimEnd().split('\n')) say(`  ${line}`);
+      say(`  (exit ${code})`);
+      return code;
+    };
+
+    step('Plan: examples/ against the converged sandbox (nothing to change: exit 0)');
+    const planDir = mkdtempSync(join(tmpdir(), 'slipway-sandbox-plan-'));
+    writeFileSync(
+      join(planDir, 'examples.yaml'),
+      docs
+        .filter((d) => d.kind !== 'Namespace')
+        .map((d) => JSON.stringify(substitute(d, subs)))
+        .join('\n---\n'),
+    );
+    const planCode = await slipway('plan', '-f', planDir);
+    rmSync(planDir, { recursive: true, force: true });
+
+    step('Promotion: web from dev to staging, by the digest dev runs');
+    // dev's deployment must have been seen to complete first (status.history[0] Succeeded).
+    const historyOf = (name: string) =>
+      JSON.parse(kubectl(['get', 'services.slipway.dev', name, '-n', ns, '-o', 'json'])) as {
+        status?: { history?: { result?: string; digest?: string }[]; image?: { digest?: string } };
+        spec: { image: string };
+      };
+    const until = Date.now() + 60_000;
+    while (historyOf('web-dev').status?.history?.[0]?.result !== 'Succeeded' && Date.now() < until) await sleep(1000);
+    let promoted = (await slipway('promote', 'web', '--from', 'dev', '--to', 'staging', '-n', ns)) === 0;
+    if (promoted) {
+      const digest = historyOf('web-dev').status?.history?.[0]?.digest;
+      const deployed = Date.now() + 60_000;
+      while (historyOf('web-staging').status?.image?.digest !== digest && Date.now() < deployed) await sleep(1000);
+      promoted = historyOf('web-staging').status?.image?.digest === digest;
+      say(`  web-staging ${promoted ? 'now runs' : 'did not deploy'} ${historyOf('web-staging').spec.image}`);
+    }
+    await slipway('status', 'staging', '-n', ns);
+
     say('');
     say('Slipway sandbox is up. Point your shell at it:');
     for (const [k, v] of Object.entries(env.exports)) say(`  export ${k}=${v}`);
@@ -268,12 +320,13 @@ async function main(): Promise<void> {
     say(`  curl -s http://127.0.0.1:${metricsPort}/metrics | grep slipway_aws_calls_total`);
     say('');
     const allReady = notReady.length === 0;
+    const ok = allReady && driftShown && planCode === 0 && promoted;
     say(
-      `SANDBOX ${allReady && driftShown ? 'OK' : 'INCOMPLETE'}: ${items.length - notReady.length}/${items.length} Ready, drift ${driftShown ? 'reported and corrected' : 'not shown'}`,
+      `SANDBOX ${ok ? 'OK' : 'INCOMPLETE'}: ${items.length - notReady.length}/${items.length} Ready, drift ${driftShown ? 'reported and corrected' : 'not shown'}, plan exit ${planCode}, promotion ${promoted ? 'deployed' : 'not done'}`,
     );
     if (once) {
       await cleanup();
-      process.exit(allReady && driftShown ? 0 : 1);
+      process.exit(ok ? 0 : 1);
     }
     say('Ctrl-C stops the operator and every server and removes their state.');
     await new Promise<never>(() => undefined);

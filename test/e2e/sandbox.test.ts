@@ -25,6 +25,14 @@ test('the sandbox brings up examples/ and shows drift reported and corrected', {
   assert.match(output, /PreviewDeployment\s+web-dev-pr-482\s+https:\/\/\S+\s+True/);
   assert.match(output, /drift corrected: listener-rule host: was hijacked\./);
   assert.match(output, /corrected drift on listener-rule/, 'the DriftCorrected event is shown');
-  const ok = /SANDBOX OK: (\d+)\/(\d+) Ready/.exec(output);
+  assert.match(output, /\$ slipway plan -f \S+\n\s+No changes: AWS and the cluster match the manifests\./);
+  assert.match(output, /Promoted web from dev to staging: revision \d+ \(sha256:[0-9a-f]{12}/);
+  assert.match(
+    output,
+    /└─ Service web-staging\s+True\s+https:\/\/web\.staging\.shop\.example\.com\s+sha256:[0-9a-f]{12}/,
+  );
+  const ok = /SANDBOX OK: (\d+)\/(\d+) Ready, drift reported and corrected, plan exit 0, promotion deployed/.exec(
+    output,
+  );
   assert.ok(ok && ok[1] === ok[2], 'every resource is Ready');
 });
