@@ -1,34 +1,10 @@
 // What `slipway promote` and `slipway rollback` decide, from a Service's status alone: which image the source runs and
 // whether it may be promoted, and which earlier deployment a rollback returns to. Pure: no I/O, the clock is passed
-// in. The status fields are those of docs (status.image, status.history: newest first, at most 10).
-import type { Condition } from '../api/index.js';
+// in. The status fields are the operator's status.image and status.history (newest first, at most 10).
+import type { Condition, DeploymentRecord as HistoryEntry, ImageStatus } from '../api/index.js';
 
-/** status.image: the image spec.image resolved to when the current deployment started. */
-export interface ImageStatus {
-  readonly reference?: string;
-  /** `sha256:<64 hex>`; absent when not pinned. */
-  readonly digest?: string;
-  readonly pinned?: boolean;
-  /** Why the image is not pinned. */
-  readonly reason?: string;
-  readonly resolvedAt?: string;
-}
-
-export type DeploymentResult = 'InProgress' | 'Succeeded' | 'Failed' | 'RolledBack';
-
-/** One entry of status.history. */
-export interface HistoryEntry {
-  readonly revision: number;
-  readonly taskDefinitionArn?: string;
-  /** What the task definition ran: `repository@sha256:...` when pinned, else the tag reference. */
-  readonly image: string;
-  readonly digest?: string;
-  readonly deployedAt?: string;
-  readonly commit?: string;
-  readonly pullRequest?: string;
-  readonly result?: DeploymentResult;
-  readonly message?: string;
-}
+/** status.image and one entry of status.history, as the operator writes them. */
+export type { ImageStatus, DeploymentRecord as HistoryEntry } from '../api/index.js';
 
 /** The part of a Service (or preview) these commands read. */
 export interface ReleaseSubject {

@@ -239,7 +239,7 @@ describe('status tree', () => {
             conditions: ready,
             url: 'https://web.shop.test',
             driftCount: 0,
-            image: { digest: D3 },
+            image: { reference: `${REPO}:1.0.3`, digest: D3, pinned: true },
             cost: { monthlyUsd: 18.5 },
           },
         },
