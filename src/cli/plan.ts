@@ -17,6 +17,7 @@ import type { Environment, ImageStatus, PreviewDeployment, Service } from '../ap
 import type { AwsClients } from '../aws/clients.js';
 import { loadBalancerOfListener, resolveNetwork } from '../aws/network.js';
 import { environmentKeyOf, planWithCurrentImage, viewOnShard, BY_ENVIRONMENT } from '../controllers/workload.js';
+import { isPlanOnly } from '../controllers/plan-only.js';
 import { previewWorkload } from '../controllers/preview.js';
 import { previewHost, previewIsLive } from '../controllers/preview-hosts.js';
 import { ENVIRONMENT_TYPE, PREVIEW_TYPE, SERVICE_TYPE } from '../controllers/resource-types.js';
@@ -345,7 +346,7 @@ class Planner {
       if (shard !== undefined) hosts.set(shard, [...(hosts.get(shard) ?? []), host]);
     };
     for (const m of placements.members(key)) {
-      if (isBeingDeleted(m.obj)) continue;
+      if (isBeingDeleted(m.obj) && !(m.kind === 'Service' && isPlanOnly(m.obj))) continue;
       if (m.kind === 'Service') {
         const s = m.obj as Service;
         try {

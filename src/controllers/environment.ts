@@ -21,6 +21,7 @@ import { withPassContext } from '../reconcilers/contract.js';
 import { quotaUsage } from '../reconcilers/index.js';
 import { isBeingDeleted, refOf, type KubeObject, type ResourceClient } from '../runtime/index.js';
 import { conditionsWithCost, environmentCost, staleWorkloadCosts, type PlacedWorkload } from './cost.js';
+import { isPlanOnly } from './plan-only.js';
 import { previewSpec } from './preview.js';
 import { previewHost, previewIsLive } from './preview-hosts.js';
 import { customResourceReconciler, type HookContext, type Prepared, type Stop } from './reconcile.js';
@@ -80,7 +81,8 @@ export function environmentReconciler(
       if (shard !== undefined) hosts.set(shard, [...(hosts.get(shard) ?? []), host]);
     };
     for (const s of services(env)) {
-      if (isBeingDeleted(s)) continue;
+      // A plan-only Service's deletion waits and keeps its resources: its host stays routed through the gate.
+      if (isBeingDeleted(s) && !isPlanOnly(s)) continue;
       try {
         if (isGated(s.spec, env))
           add(memberKey('Service', s.metadata.name), hostOf({ subdomain: s.spec.subdomain ?? s.metadata.name }, env));
