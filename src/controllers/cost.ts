@@ -7,6 +7,7 @@
 // pass, which every placement, spec change and removal of its Services and previews wakes, computes its total from
 // the same estimate of each of them, and rewrites the status.cost of a workload whose share changed since its own
 // pass (staleWorkloadCosts: a status write, no AWS call), so the figures always add up.
+import { withoutPlanOnly } from './plan-only.js';
 import type { Environment, PreviewDeployment, Service, ServiceSpec } from '../api/index.js';
 import {
   estimateEnvironment,
@@ -148,7 +149,9 @@ export function conditionsWithCost(
   base?: CommonStatus['conditions'],
 ) {
   const generation = obj.metadata?.generation;
-  const conditions = base ?? commonStatus(pass, obj.status, generation, now).conditions;
+  // A pass that applied: a PlanOnly condition from before the annotation went no longer holds (as in reconcile.ts).
+  const previous = { ...obj.status, conditions: withoutPlanOnly(obj.status?.conditions) };
+  const conditions = base ?? commonStatus(pass, previous, generation, now).conditions;
   return mergeConditions(conditions, [condition], generation, now);
 }
 
