@@ -15,6 +15,7 @@ import { serviceReconciler } from './controllers/service.js';
 import { awsFor, awsIdentifiersOf, BY_AWS_IDENTIFIER, type OperatorDeps } from './controllers/shared.js';
 import { BY_ENVIRONMENT, environmentKeyOf } from './controllers/workload.js';
 import { DriftEventPoller, type DriftQueue } from './events/drift-events.js';
+import { ROLLOUT_POLL_MS, RolloutWatcher } from './controllers/rollouts.js';
 import { driftEventsEnabled } from './planner/drift-events.js';
 
 /** The informer index of previews by the Service they copy: `namespace/name`. */
@@ -44,6 +45,8 @@ export interface Operator {
   ownersOf(identifier: string): string[];
   /** Polls the drift events queues of Environments with spec.drift.events, while this operator leads. */
   readonly driftEvents: DriftEventPoller;
+  /** Follows the rolling ECS services between passes, while this operator leads. */
+  readonly rollouts: RolloutWatcher;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -56,6 +59,8 @@ export interface OperatorOptions {
   readonly serveHealth?: boolean;
   /** The clock that decides preview expiry and drift timestamps (tests move it forward). */
   readonly now?: () => Date;
+  /** How often rolling ECS services are described (default ROLLOUT_POLL_MS; tests shorten it). */
+  readonly rolloutPollMs?: number;
 }
 
 /** Spec, deletion or annotation changes matter; our own status writes do not (they would retrigger us). */
@@ -152,6 +157,14 @@ export function createOperator(opts: OperatorOptions): Operator {
   const services = new Informer<Service>({ ...informerOpts, type: SERVICE_TYPE });
   const previews = new Informer<PreviewDeployment>({ ...informerOpts, type: PREVIEW_TYPE });
   const identity = `${config.podName}_${defaultIdentity()}`;
+  // Rolling ECS services are followed by one batched DescribeServices per Environment, not by full passes; an owner
+  // whose deployment moved is queued to its controller (bound below, once the controllers exist).
+  const rollouts = new RolloutWatcher({
+    intervalMs: opts.rolloutPollMs ?? ROLLOUT_POLL_MS,
+    timeoutMs: config.awsRequestTimeoutMs,
+    enqueue: (owner) => enqueueOwner(owner),
+    log: logger.child({ component: 'rollouts' }),
+  });
   const deps: OperatorDeps = {
     kube,
     clusterId: config.clusterId,
@@ -173,6 +186,7 @@ export function createOperator(opts: OperatorOptions): Operator {
     awsTimeouts: { connectMs: config.awsConnectTimeoutMs, requestMs: config.awsRequestTimeoutMs },
     awsSessionName: config.awsSessionName,
     registryTimeoutMs: config.registryTimeoutMs,
+    rollouts,
   };
 
   const common = { logger, registry, workers: config.workers, periodicRequeueMs: config.defaultResyncMs };
@@ -251,6 +265,11 @@ export function createOperator(opts: OperatorOptions): Operator {
     Service: svcController,
     PreviewDeployment: previewController,
   };
+  /** Queues a pass of `Kind/namespace/name` on its kind's controller. */
+  function enqueueOwner(owner: string): void {
+    const [kind = '', ...key] = owner.split('/');
+    controllerOfKind[kind]?.enqueue(key.join('/'));
+  }
   const driftEvents = new DriftEventPoller({
     queues: () =>
       environments
@@ -262,10 +281,7 @@ export function createOperator(opts: OperatorOptions): Operator {
           ),
         ),
     ownersOf,
-    enqueue: (owner) => {
-      const [kind = '', ...key] = owner.split('/');
-      controllerOfKind[kind]?.enqueue(key.join('/'));
-    },
+    enqueue: enqueueOwner,
     own: { sessionName: config.awsSessionName, userAgentAppId: config.awsSessionName },
     log: logger.child({ component: 'drift-events' }),
     registry,
@@ -286,6 +302,7 @@ export function createOperator(opts: OperatorOptions): Operator {
     startInformers();
     await Promise.all(informers.map((i) => i.waitForSync(signal)));
     for (const c of controllers) c.start();
+    rollouts.start();
     driftEvents.start();
     running = true;
     logger.info({ identity }, 'controllers started');
@@ -294,6 +311,7 @@ export function createOperator(opts: OperatorOptions): Operator {
     if (!running) return;
     running = false;
     await driftEvents.stop();
+    rollouts.stop();
     await Promise.all(controllers.map((c) => c.stop()));
   };
   const elector = config.leaderElection
@@ -319,6 +337,7 @@ export function createOperator(opts: OperatorOptions): Operator {
     idle: () => controllers.every((c) => c.queue.length === 0 && c.queue.processingLength === 0),
     ownersOf,
     driftEvents,
+    rollouts,
     async start() {
       if (opts.serveHealth !== false) {
         health = await startHealthServer({

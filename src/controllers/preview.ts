@@ -14,6 +14,8 @@ import { customResourceReconciler } from './reconcile.js';
 import type { OperatorDeps } from './shared.js';
 import {
   BY_ENVIRONMENT,
+  environmentKeyOf,
+  followRollout,
   lookupEnvironment,
   prepareWorkload,
   prepareWorkloadDeletion,
@@ -211,6 +213,18 @@ export function previewReconciler(deps: OperatorDeps, client: ResourceClient<Pre
     stageFields(p, stage, { now }, ready) {
       const phase = stage === 'deleting' ? 'Closing' : stage === 'passed' ? (ready ? 'Active' : 'Pending') : undefined;
       return { ...ttlFields(p, now), ...(phase ? { phase } : {}) };
+    },
+
+    // While ECS rolls out the preview's revision, the rollout watcher follows it (as a Service's).
+    afterPass(p, { prepared, pass }) {
+      const owner = {
+        clusterId: deps.clusterId,
+        kind: 'PreviewDeployment' as const,
+        namespace: p.metadata.namespace ?? 'default',
+        name: p.metadata.name,
+      };
+      followRollout(deps, owner, environmentKeyOf(p), prepared, pass);
+      return Promise.resolve();
     },
 
     requeueAfterMs: (p, { now }) => Math.max(1_000, expiryOf(p, now).getTime() - now.getTime()),

@@ -1,15 +1,17 @@
 // Service controller: hooks on the one reconcile sequence. Look up the Environment, plan the workload, and put
-// the workload's fields in status; while ECS rolls out a new revision, look again soon.
+// the workload's fields in status; while ECS rolls out a new revision, the rollout watcher follows it.
 import type { Service, ServiceStatus } from '../api/index.js';
 import { updateHistory } from '../drift/history.js';
 import { imageToRun, SYNC_ANNOTATION } from '../images/pinning.js';
-import { SERVICE_LOGICAL, type Workload } from '../planner/service.js';
+import type { Workload } from '../planner/service.js';
 import { formatTime, refOf, type ResourceClient } from '../runtime/index.js';
 import { conditionsWithCost, serviceCost } from './cost.js';
 import { customResourceReconciler } from './reconcile.js';
 import { persistedShard } from './shards.js';
 import { ADOPT_ANNOTATION, type OperatorDeps } from './shared.js';
 import {
+  environmentKeyOf,
+  followRollout,
   lookupEnvironment,
   observedServiceOf,
   prepareWorkload,
@@ -17,9 +19,6 @@ import {
   workloadStatusFields,
   type WorkloadPrepared,
 } from './workload.js';
-
-/** How often a Service whose deployment is rolling out is looked at again. */
-export const ROLLOUT_POLL_MS = 30_000;
 
 export function serviceWorkload(svc: Service, clusterId: string): Workload {
   return {
@@ -100,8 +99,10 @@ export function serviceReconciler(deps: OperatorDeps, client: ResourceClient<Ser
         conditions: conditionsWithCost(svc, pass, now, condition),
       };
     },
-    // While ECS rolls out a new revision, look again soon so status shows when it completes (or fails).
-    requeueAfterMs: (_svc, { pass }) =>
-      pass.report.attrs[SERVICE_LOGICAL.service]?.rolloutState === 'IN_PROGRESS' ? ROLLOUT_POLL_MS : undefined,
+    // While ECS rolls out a new revision, the rollout watcher follows it and queues a pass when it moves.
+    afterPass(svc, { prepared, pass }) {
+      followRollout(deps, serviceWorkload(svc, deps.clusterId).owner, environmentKeyOf(svc), prepared, pass);
+      return Promise.resolve();
+    },
   });
 }

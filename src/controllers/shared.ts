@@ -7,6 +7,7 @@ import type { RateLimitListener } from '../aws/rate-limits.js';
 import { AwsClients } from '../aws/clients.js';
 import type { CallListener } from '../aws/calls.js';
 import type { ConditionChange } from './outcome-map.js';
+import type { RolloutFollower } from './rollouts.js';
 import { fromStatusResources, summarize, type DriftItem, type Summary } from '../drift/summary.js';
 import { ownerKey } from '../planner/naming.js';
 import type { Plan } from '../planner/plan.js';
@@ -52,6 +53,8 @@ export interface OperatorDeps {
   readonly awsSessionName?: string;
   /** How long a registry's manifest API may take to resolve a tag (default 3 s; ECR goes through the AWS clients). */
   readonly registryTimeoutMs?: number;
+  /** Follows the ECS services that are rolling out between passes (rollouts.ts); absent, nothing follows them. */
+  readonly rollouts?: RolloutFollower;
 }
 
 /** The operator's session name and user-agent app id. */

@@ -396,6 +396,37 @@ function num(v: string | undefined): number | undefined {
   return v === undefined || v === '' || Number.isNaN(Number(v)) ? undefined : Number(v);
 }
 
+/**
+ * After a workload's pass: hands its ECS service to the rollout watcher while the deployment rolls out (the
+ * watcher queues the next pass when the deployment moves), and takes it back otherwise.
+ */
+export function followRollout(
+  deps: OperatorDeps,
+  owner: Workload['owner'],
+  /** The Environment's key (environmentKeyOf). */
+  environment: string,
+  prepared: WorkloadPrepared,
+  pass: PassResult,
+): void {
+  const svc = pass.report.attrs[workloadLogical(prepared.shard).service];
+  deps.rollouts?.follow(
+    {
+      owner: `${owner.kind}/${owner.namespace}/${owner.name}`,
+      environment,
+      aws: prepared.aws,
+      cluster: svc?.clusterArn ?? '',
+      service: svc?.name ?? '',
+    },
+    svc
+      ? {
+          rolloutState: svc.rolloutState ?? '',
+          runningCount: svc.runningCount ?? '',
+          desiredCount: svc.desiredCount ?? '',
+        }
+      : undefined,
+  );
+}
+
 export function workloadStatusFields(plan: Plan, pass: PassResult, shard: number): WorkloadStatusFields {
   const a = pass.report.attrs;
   const L = workloadLogical(shard);

@@ -119,9 +119,25 @@ export function ecsServiceProps(s: Service): Props {
   };
 }
 
+/** What a Service's status shows of its ECS service's deployment (attrs, as strings). */
+export interface RolloutAttrs {
+  readonly runningCount: string;
+  readonly desiredCount: string;
+  /** Of the PRIMARY deployment; empty when ECS reports none. */
+  readonly rolloutState: string;
+}
+
+export function rolloutAttrsOf(s: Service): RolloutAttrs {
+  const primary = s.deployments?.find((d) => d.status === 'PRIMARY');
+  return {
+    runningCount: String(s.runningCount ?? 0),
+    desiredCount: String(s.desiredCount ?? 0),
+    rolloutState: primary?.rolloutState ?? '',
+  };
+}
+
 function toObserved(s: Service, tags: Readonly<Record<string, string>>): Observed<'ecs.Service'> {
   const arn = s.serviceArn ?? '';
-  const primary = s.deployments?.find((d) => d.status === 'PRIMARY');
   return {
     identifier: arn,
     props: ecsServiceProps(s),
@@ -130,9 +146,7 @@ function toObserved(s: Service, tags: Readonly<Record<string, string>>): Observe
       arn,
       name: s.serviceName ?? '',
       clusterArn: s.clusterArn ?? '',
-      runningCount: String(s.runningCount ?? 0),
-      desiredCount: String(s.desiredCount ?? 0),
-      rolloutState: primary?.rolloutState ?? '',
+      ...rolloutAttrsOf(s),
       // What the service runs and its deployments, for status.history (drift/history.ts): a rollback by the
       // circuit breaker shows only here. JSON, as attributes are strings.
       taskDefinition: s.taskDefinition ?? '',

@@ -6,7 +6,7 @@ import { getTestEnv } from './env.js';
 
 export async function startOperator(
   overrides: Record<string, string> = {},
-  options: { now?: () => Date; logger?: Logger } = {},
+  options: { now?: () => Date; logger?: Logger; rolloutPollMs?: number } = {},
 ): Promise<Operator> {
   const env = getTestEnv();
   const config = loadConfig({

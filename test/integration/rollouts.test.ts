@@ -1,0 +1,106 @@
+// The rollout watcher end to end: the real operator in-process, a real kube-apiserver, and moto behind a relay that
+// plays ECS's scheduler (moto's deployments never progress). Two Services roll out; while nothing moves, the
+// operator makes one DescribeServices a poll for both and no pass; when one deployment completes, that Service alone
+// gets one pass and its status says COMPLETED with its tasks running, and the other is still followed.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { Service } from '../../src/api/index.js';
+import type { AwsClients } from '../../src/aws/clients.js';
+import { SERVICE_TYPE } from '../../src/controllers/resource-types.js';
+import type { Operator } from '../../src/operator.js';
+import { createLandscape, testAws, uniqueSuffix, type Landscape } from '../support/aws-fixtures.js';
+import { EcsRolloutRelay } from '../support/ecs-rollout-relay.js';
+import { getTestEnv } from '../support/env.js';
+import { createNamespace, eventually, installCrds, kubeClient, waitForCondition } from '../support/kube.js';
+import { apply, environmentYaml, serviceYaml } from '../support/manifests.js';
+import { reconcileCount, startOperator } from '../support/operator.js';
+
+const suffix = uniqueSuffix();
+const ns = `rollouts-${suffix}`;
+const kube = kubeClient();
+const services = kube.resource<Service>(SERVICE_TYPE);
+const POLL_MS = 1_000;
+
+let aws: AwsClients;
+let land: Landscape;
+let relay: EcsRolloutRelay;
+let operator: Operator;
+
+/** Calls since `before`, by `service:operation`. */
+function callsSince(before: ReadonlyMap<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [key, n] of operator.calls.snapshot()) {
+    const op = key.split(':').slice(0, 2).join(':');
+    const delta = n - (before.get(key) ?? 0);
+    if (delta > 0) out[op] = (out[op] ?? 0) + delta;
+  }
+  return out;
+}
+
+/** The ECS service's name, from the inventory in status. */
+async function ecsNameOf(name: string): Promise<string> {
+  const svc = await services.get({ namespace: ns, name });
+  const arn = svc.status?.resources?.find((r) => r.kind === 'ecs.Service')?.arn ?? '';
+  assert.ok(arn, `${name} lists its ECS service`);
+  return arn.split('/').pop()!;
+}
+
+describe('rollout watcher', { timeout: 300_000 }, () => {
+  before(async () => {
+    installCrds();
+    createNamespace(ns);
+    aws = testAws();
+    land = await createLandscape(aws, `rollouts-${suffix}.shop.test`);
+    relay = new EcsRolloutRelay(new URL(getTestEnv().awsEndpoint));
+    const endpoint = await relay.listen();
+    operator = await startOperator({ SLIPWAY_AWS_ENDPOINT: endpoint }, { rolloutPollMs: POLL_MS });
+  });
+  after(async () => {
+    await operator?.stop();
+    await relay?.close();
+    aws?.destroy();
+  });
+
+  test('rolling Services are polled in one batched DescribeServices; a completed one gets one pass and COMPLETED', async () => {
+    apply(environmentYaml(ns, land, 'dev'));
+    const names = ['roll-a', 'roll-b'];
+    for (const name of names) apply(serviceYaml(ns, name, { subdomain: name }));
+    for (const name of names) {
+      await waitForCondition(services, { namespace: ns, name }, 'Ready', 'True', { timeoutMs: 120_000 });
+      const svc = await services.get({ namespace: ns, name });
+      assert.equal(svc.status?.rolloutState, 'IN_PROGRESS', `${name} is rolling out (moto starts no task)`);
+    }
+    const [a, b] = [await ecsNameOf('roll-a'), await ecsNameOf('roll-b')];
+    await eventually('both rollouts followed, the operator idle', async () =>
+      operator.rollouts.size === 2 && operator.idle() ? true : undefined,
+    );
+
+    // Nothing moves: polls only, each one DescribeServices naming both, and no pass.
+    const calls = operator.calls.snapshot();
+    const passes = await reconcileCount(operator, 'service');
+    const seen = relay.describeCalls.length;
+    await eventually('two polls', async () => (relay.describeCalls.length - seen >= 2 ? true : undefined), 30_000);
+    const polls = relay.describeCalls.slice(seen);
+    for (const poll of polls) assert.deepEqual([...poll].sort(), [a, b].sort(), 'one call describes both');
+    const made = callsSince(calls);
+    assert.deepEqual(Object.keys(made), ['ecs:DescribeServices'], 'a poll reads nothing else and writes nothing');
+    assert.equal(await reconcileCount(operator, 'service'), passes, 'no pass while nothing moved');
+
+    // One deployment completes: that Service alone gets a pass, and its status follows ECS.
+    relay.complete(a);
+    const done = await eventually('roll-a COMPLETED in status', async () => {
+      const svc = await services.get({ namespace: ns, name: 'roll-a' });
+      return svc.status?.rolloutState === 'COMPLETED' ? svc : undefined;
+    });
+    assert.equal(done.status?.runningCount, done.status?.desiredCount, 'its desired tasks show as running');
+    assert.ok((done.status?.runningCount ?? 0) > 0);
+    await eventually('the operator idle again', async () => (operator.idle() ? true : undefined));
+    assert.equal(await reconcileCount(operator, 'service'), passes + 1, 'one pass, for roll-a');
+    const other = await services.get({ namespace: ns, name: 'roll-b' });
+    assert.equal(other.status?.rolloutState, 'IN_PROGRESS');
+    assert.equal(operator.rollouts.size, 1, 'roll-b is still followed, roll-a no longer');
+    const after = relay.describeCalls.length;
+    await eventually('the next poll', async () => (relay.describeCalls.length > after ? true : undefined), 30_000);
+    assert.deepEqual(relay.describeCalls.at(-1), [b], 'the poll names only what still rolls');
+  });
+});
