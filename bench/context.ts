@@ -23,6 +23,8 @@ export interface BenchOptions {
   readonly ecsRollouts: 'complete' | 'never';
   /** How long the operator is watched while idle, after everything else. */
   readonly idleWindowMs: number;
+  /** Phases left out of a large run (`--skip fan-out,together`). */
+  readonly skip: readonly ('fan-out' | 'together')[];
 }
 
 export interface BenchContext {

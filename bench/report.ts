@@ -40,6 +40,8 @@ export interface BenchResults {
   readonly single?: SingleResult;
   readonly cold?: ColdResult;
   readonly steady?: SteadyResult;
+  /** A second steady pass: the revisions are known by then, so this is what every resync costs. */
+  readonly steadyAgain?: SteadyResult;
   readonly fanOut?: FanOutResult;
   readonly steadyAfterFanOut?: SteadyResult;
   readonly idle?: IdleResult;
@@ -120,6 +122,7 @@ export function renderMarkdown(r: BenchResults): string {
         phaseRow('1 Service alone: delete', r.single?.delete, 1),
         phaseRow(`cold: ${n} Services at once`, r.cold, n),
         phaseRow('steady pass (all in sync)', r.steady, n),
+        phaseRow('second steady pass', r.steadyAgain, n),
         phaseRow(`update fan-out: ${n} new images`, r.fanOut, n),
         phaseRow('steady pass after fan-out', r.steadyAfterFanOut, n),
         phaseRow(`together: a 2nd Environment + ${n} Services in one apply`, r.together, n),
@@ -149,7 +152,9 @@ export function renderMarkdown(r: BenchResults): string {
     );
   }
 
-  const ops = new Set([r.cold, r.steady, r.fanOut, r.idle].flatMap((p) => Object.keys(p?.calls.byOperation ?? {})));
+  const ops = new Set(
+    [r.cold, r.steady, r.steadyAgain, r.fanOut, r.idle].flatMap((p) => Object.keys(p?.calls.byOperation ?? {})),
+  );
   if (ops.size > 0) {
     out.push('### AWS calls by operation (per Service = phase total / N)', '');
     const per = (p: { readonly calls: PhaseCost['calls'] } | undefined, op: string) => {
@@ -158,7 +163,15 @@ export function renderMarkdown(r: BenchResults): string {
     };
     out.push(
       ...table(
-        ['operation', 'kind', 'cold', 'steady pass', 'fan-out', `idle ${r.idle ? r.idle.windowMs / 1000 : 0} s`],
+        [
+          'operation',
+          'kind',
+          'cold',
+          'steady pass',
+          'second steady pass',
+          'fan-out',
+          `idle ${r.idle ? r.idle.windowMs / 1000 : 0} s`,
+        ],
         [...ops]
           .sort()
           .map((op) => [
@@ -166,6 +179,7 @@ export function renderMarkdown(r: BenchResults): string {
             isReadOperation(op.split(':')[1] ?? '') ? 'read' : '**write**',
             per(r.cold, op),
             per(r.steady, op),
+            per(r.steadyAgain, op),
             per(r.fanOut, op),
             per(r.idle, op),
           ]),

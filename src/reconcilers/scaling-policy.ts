@@ -4,7 +4,6 @@
 // Scaling policies cannot carry tags at all: ownership is derived from the ECS service, like the scalable target's.
 import {
   DeleteScalingPolicyCommand,
-  DescribeScalingPoliciesCommand,
   PutScalingPolicyCommand,
   paginateDescribeScalingPolicies,
   type ScalingPolicy,
@@ -51,14 +50,38 @@ export function scalingPolicyProps(p: ScalingPolicy): Props {
   };
 }
 
-/** Every ECS service scaling policy of the account and region, by resource id and name: 50 a page (bulk read). */
+/** DescribeScalingPolicies returns at most 10 policies a call (its MaxResults is 1 to 10, unlike the targets' 50). */
+export const DESCRIBE_SCALING_POLICIES_MAX = 10;
+
+/** Every ECS service scaling policy of the account and region, by resource id and name: 10 a page (bulk read). */
 async function listPolicies(ctx: ReconcileContext): Promise<Map<string, ScalingPolicy>> {
   const out = new Map<string, ScalingPolicy>();
   const input = { ServiceNamespace: ECS_NAMESPACE } as const;
-  for await (const page of paginateDescribeScalingPolicies({ client: ctx.aws.autoscaling, pageSize: 50 }, input)) {
+  const pages = { client: ctx.aws.autoscaling, pageSize: DESCRIBE_SCALING_POLICIES_MAX };
+  for await (const page of paginateDescribeScalingPolicies(pages, input)) {
     for (const p of page.ScalingPolicies ?? []) out.set(`${p.ResourceId}|${p.PolicyName}`, p);
   }
   return out;
+}
+
+/** The memo key of one scalable target's policies within a pass; invalidated after every write to them. */
+const policiesMemoKey = (resourceId: string) => `autoscaling:policies-of:${resourceId}`;
+
+/**
+ * Every policy of one ECS service's desired count, by name: one call for all of them (a Service has two), shared
+ * by the pass through its memo. The API filters by one ResourceId a call, so there is no batch across services;
+ * a resync wave reads the namespace's listing instead.
+ */
+function policiesOf(ctx: ReconcileContext, resourceId: string): Promise<Map<string, ScalingPolicy>> {
+  return ctx.memo(policiesMemoKey(resourceId), async () => {
+    const out = new Map<string, ScalingPolicy>();
+    const pages = { client: ctx.aws.autoscaling, pageSize: DESCRIBE_SCALING_POLICIES_MAX };
+    for await (const page of paginateDescribeScalingPolicies(pages, ecsDesiredCount(resourceId))) {
+      for (const p of page.ScalingPolicies ?? [])
+        if (p.PolicyName && p.ResourceId === resourceId) out.set(p.PolicyName, p);
+    }
+    return out;
+  });
 }
 
 async function describePolicy(
@@ -68,10 +91,7 @@ async function describePolicy(
 ): Promise<ScalingPolicy | undefined> {
   const all = await ctx.bulk('autoscaling:policies:ecs', () => listPolicies(ctx));
   if (all) return all.get(`${resourceId}|${name}`);
-  const out = await ctx.aws.autoscaling.send(
-    new DescribeScalingPoliciesCommand({ ...ecsDesiredCount(resourceId), PolicyNames: [name] }),
-  );
-  return out.ScalingPolicies?.find((p) => p.PolicyName === name && p.ResourceId === resourceId);
+  return (await policiesOf(ctx, resourceId)).get(name);
 }
 
 async function observePolicy(
@@ -111,6 +131,7 @@ async function put(
       },
     }),
   );
+  ctx.invalidate(policiesMemoKey(p.resourceId));
   const arn = out.PolicyARN ?? '';
   return { identifier: arn, props: { ...p }, tags: await ownerTagsOfScaledService(ctx, p.resourceId), attrs: { arn } };
 }
@@ -141,6 +162,7 @@ export const scalingPolicyReconciler: KindReconciler<'autoscaling.ScalingPolicy'
         ),
       isMissingScaling,
     );
+    ctx.invalidate(policiesMemoKey(observed.props.resourceId));
   },
 
   // Scaling policies cannot carry tags at all.

@@ -116,19 +116,28 @@ async function setDeregistrationDelay(ctx: ReconcileContext, TargetGroupArn: str
   );
 }
 
+/**
+ * The deregistration delay as AWS reports it. ELBv2 has no bulk read of attributes, so this is one call per target
+ * group, also in a resync wave: it is the only read that sees the delay changed out of band, and drift must be seen
+ * within one resync (BENCHMARKS.md, "The target-group attributes read").
+ */
+async function deregistrationDelayOf(ctx: ReconcileContext, arn: string): Promise<number> {
+  const attributes = await ctx.aws.elbv2.send(new DescribeTargetGroupAttributesCommand({ TargetGroupArn: arn }));
+  const delay = Number(attributes.Attributes?.find((a) => a.Key === DEREGISTRATION_DELAY)?.Value);
+  return Number.isFinite(delay) ? delay : DEFAULT_DEREGISTRATION_DELAY_SECONDS;
+}
+
 async function toObserved(
   ctx: ReconcileContext,
   tg: TargetGroup,
-  knownTags?: Record<string, string>,
+  known?: { readonly tags?: Record<string, string>; readonly deregistrationDelaySeconds?: number },
 ): Promise<Observed<'elbv2.TargetGroup'>> {
   const arn = tg.TargetGroupArn ?? '';
   const name = tg.TargetGroupName ?? '';
-  // The attributes have no bulk read: one call per target group, also in a wave.
-  const [tags, attributes] = await Promise.all([
-    knownTags ?? tagsOf(ctx, arn),
-    ctx.aws.elbv2.send(new DescribeTargetGroupAttributesCommand({ TargetGroupArn: arn })),
+  const [tags, delay] = await Promise.all([
+    known?.tags ?? tagsOf(ctx, arn),
+    known?.deregistrationDelaySeconds ?? deregistrationDelayOf(ctx, arn),
   ]);
-  const delay = Number(attributes.Attributes?.find((a) => a.Key === DEREGISTRATION_DELAY)?.Value);
   return {
     identifier: arn,
     props: {
@@ -136,7 +145,7 @@ async function toObserved(
       vpcId: tg.VpcId ?? '',
       port: tg.Port ?? 0,
       healthCheck: healthCheckOf(tg),
-      deregistrationDelaySeconds: Number.isFinite(delay) ? delay : DEFAULT_DEREGISTRATION_DELAY_SECONDS,
+      deregistrationDelaySeconds: delay,
     },
     tags,
     // `label` is the target group's part of an ALBRequestCountPerTarget ResourceLabel.
@@ -172,7 +181,7 @@ async function observeByName(ctx: ReconcileContext, name: string): Promise<Obser
   const all = await ctx.bulk('elbv2:target-groups', () => listTargetGroups(ctx));
   if (!all) return describe(ctx, { Names: [name] });
   const listed = all.get(name);
-  return listed ? toObserved(ctx, listed.tg, listed.tags) : undefined;
+  return listed ? toObserved(ctx, listed.tg, { tags: listed.tags }) : undefined;
 }
 
 /** How many target groups a load balancer serves (quota headroom for the Environment's status). */
@@ -213,7 +222,8 @@ export const targetGroupReconciler: KindReconciler<'elbv2.TargetGroup'> = {
     const tg = res.TargetGroups?.[0];
     if (!tg?.TargetGroupArn) throw new Error(`CreateTargetGroup ${p.name} returned no target group`);
     await setDeregistrationDelay(ctx, tg.TargetGroupArn, p.deregistrationDelaySeconds);
-    return { ...(await toObserved(ctx, tg)), tags: { ...desired.tags } };
+    // What was just created and written: reading it back would only repeat it.
+    return toObserved(ctx, tg, { tags: { ...desired.tags }, deregistrationDelaySeconds: p.deregistrationDelaySeconds });
   },
 
   async update(ctx, desired, observed, changes) {

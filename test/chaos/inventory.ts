@@ -195,7 +195,7 @@ export async function readInventory(aws: AwsClients, scope: InventoryScope): Pro
   }
   for (let token: string | undefined, first = true; first || token; first = false) {
     const page = await aws.autoscaling.send(
-      new DescribeScalingPoliciesCommand({ ServiceNamespace: 'ecs', MaxResults: 50, NextToken: token }),
+      new DescribeScalingPoliciesCommand({ ServiceNamespace: 'ecs', MaxResults: 10, NextToken: token }),
     );
     for (const p of page.ScalingPolicies ?? [])
       add('autoscaling.ScalingPolicy', p.PolicyARN!, `${p.ResourceId}#${p.PolicyName}`);
