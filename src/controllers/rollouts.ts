@@ -6,6 +6,7 @@
 // for a pass, which writes the status and hands the service back if it still rolls. A service that settled or
 // vanished is dropped; an Environment's timer runs only while something of it rolls. Every poll has a deadline.
 import type { Service as EcsService } from '@aws-sdk/client-ecs';
+import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import type { AwsClients } from '../aws/clients.js';
 import { ecsDescribeBatcher } from '../aws/ecs-describe-batcher.js';
@@ -152,7 +153,10 @@ export class RolloutWatcher implements RolloutFollower {
     group.polling = true;
     const followed = [...group.entries];
     // Every lookup is made at once, so the batcher sends them 10 names a call; the deadline bounds the poll.
-    const lookup = ecsDescribeBatcher(group.aws.withSignal(AbortSignal.timeout(this.opts.timeoutMs)));
+    const deadline = AbortSignal.timeout(this.opts.timeoutMs);
+    // Each lookup listens to the deadline while it waits: one listener per rolling service, not a leak.
+    setMaxListeners(followed.length + 10, deadline);
+    const lookup = ecsDescribeBatcher(group.aws.withSignal(deadline));
     const described = await Promise.allSettled(followed.map(([, f]) => lookup.describe(group.cluster, f.service)));
     group.polling = false;
     if (this.groups.get(key) !== group) return; // stopped meanwhile
