@@ -443,7 +443,7 @@ function table(output: string, kind: string): { header: string[]; rows: string[]
 test('kubectl get environments,ssvc,previewdeployments shows the printer columns', async () => {
   const out = await kubectlOk('get', 'environments,ssvc,previewdeployments', '-n', NAMESPACE);
   const envs = table(out, 'environment');
-  assert.deepEqual(envs.header, ['NAME', 'TIER', 'REGION', 'DOMAIN', 'READY', 'DRIFT', 'AGE']);
+  assert.deepEqual(envs.header, ['NAME', 'TIER', 'REGION', 'DOMAIN', 'READY', 'DRIFT', '$/MONTH', 'AGE']);
   const dev = envs.rows.find((r) => r[0] === `environment.${GROUP}/dev`);
   assert.deepEqual(dev?.slice(0, 6), [
     `environment.${GROUP}/dev`,
@@ -456,7 +456,17 @@ test('kubectl get environments,ssvc,previewdeployments shows the printer columns
   assert.equal(envs.rows.length, 3);
 
   const services = table(out, 'service');
-  assert.deepEqual(services.header, ['NAME', 'ENVIRONMENT', 'IMAGE', 'REVISION', 'READY', 'URL', 'DRIFT', 'AGE']);
+  assert.deepEqual(services.header, [
+    'NAME',
+    'ENVIRONMENT',
+    'IMAGE',
+    'REVISION',
+    'READY',
+    'URL',
+    'DRIFT',
+    '$/MONTH',
+    'AGE',
+  ]);
   const web = services.rows.find((r) => r[0] === `service.${GROUP}/web-dev`);
   assert.deepEqual(web?.slice(0, 7), [
     `service.${GROUP}/web-dev`,
@@ -470,7 +480,18 @@ test('kubectl get environments,ssvc,previewdeployments shows the printer columns
   assert.equal(services.rows.length, 18);
 
   const previews = table(out, 'previewdeployment');
-  assert.deepEqual(previews.header, ['NAME', 'SERVICE', 'PR', 'PHASE', 'READY', 'URL', 'EXPIRES', 'DRIFT', 'AGE']);
+  assert.deepEqual(previews.header, [
+    'NAME',
+    'SERVICE',
+    'PR',
+    'PHASE',
+    'READY',
+    'URL',
+    'EXPIRES',
+    'DRIFT',
+    '$/MONTH',
+    'AGE',
+  ]);
   assert.deepEqual(previews.rows[0]?.slice(0, 8), [
     `previewdeployment.${GROUP}/web-dev-pr-482`,
     'web-dev',
