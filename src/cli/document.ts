@@ -1,6 +1,8 @@
 // The document `slipway plan` produces: per custom resource, what changes in the cluster (its spec) and in AWS (each
-// resource its plan holds), and the totals. `--output json` prints it as is; docs/plan-schema.json documents it.
-// Pure: no I/O.
+// resource its plan holds), the totals, and the estimated monthly cost before and after. `--output json` prints it
+// as is; docs/plan-schema.json documents it. Pure: no I/O.
+import { cents } from '../cost/estimate.js';
+import { PRICE_TABLE } from '../cost/prices.js';
 import {
   countActions,
   PLAN_SCHEMA_VERSION,
@@ -33,6 +35,46 @@ export interface CustomResourcePlan {
   readonly message?: string;
 }
 
+/** One side of a custom resource's monthly estimate: a figure in USD, or why there is none. */
+export type PricedSide = { readonly usd: number } | { readonly unknown: string };
+
+/** A custom resource's estimate before (the cluster now) and after (the manifests applied). */
+export interface CostEntry {
+  readonly kind: CustomResourcePlan['kind'];
+  readonly namespace: string;
+  readonly name: string;
+  readonly before: PricedSide;
+  readonly after: PricedSide;
+}
+
+export interface PlanCostResource {
+  readonly kind: CustomResourcePlan['kind'];
+  readonly namespace: string;
+  readonly name: string;
+  /** USD a month now (0: the manifests create it); absent when unknown. */
+  readonly before?: number;
+  /** USD a month once applied (0: the plan removes it); absent when unknown. */
+  readonly after?: number;
+  /** after - before, when both are known. */
+  readonly delta?: number;
+  /** Why a side has no figure (a region missing from the price table, named); the totals leave it out. */
+  readonly unknown?: string;
+}
+
+/** The estimated monthly cost of the plan's custom resources (status.cost's estimator, an Environment's own part). */
+export interface PlanCost {
+  readonly currency: 'USD';
+  /** The date of the price table used. */
+  readonly priceTable: string;
+  /** Totals over the resources priced on both sides, rounded to cents. */
+  readonly before: number;
+  readonly after: number;
+  readonly delta: number;
+  /** Resources left out of the totals (see their `unknown`). */
+  readonly unknown: number;
+  readonly resources: readonly PlanCostResource[];
+}
+
 export interface PlanDocument {
   readonly version: number;
   /** True when applying the manifests changes anything (exit code 2). */
@@ -47,18 +89,58 @@ export interface PlanDocument {
     readonly aws: PlanCounts;
   };
   readonly resources: readonly CustomResourcePlan[];
+  readonly cost: PlanCost;
 }
 
 /** `terraform plan -detailed-exitcode`: 0 no changes, 1 error, 2 changes. */
 export const EXIT = { noChanges: 0, error: 1, changes: 2 } as const;
 
-export function planDocument(resources: readonly CustomResourcePlan[]): PlanDocument {
+const usd = (c: number) => c / 100;
+
+/** The cost section: each entry's figures and delta in cents as the estimator rounds them, and the totals. */
+export function planCost(entries: readonly CostEntry[], priceTable: string): PlanCost {
+  let before = 0;
+  let after = 0;
+  let unknown = 0;
+  const resources = entries.map((e): PlanCostResource => {
+    const b = 'usd' in e.before ? cents(e.before.usd) : undefined;
+    const a = 'usd' in e.after ? cents(e.after.usd) : undefined;
+    const reasons = [e.before, e.after].flatMap((s) => ('unknown' in s ? [s.unknown] : []));
+    const id = { kind: e.kind, namespace: e.namespace, name: e.name };
+    if (b === undefined || a === undefined) {
+      unknown++;
+      return {
+        ...id,
+        ...(b !== undefined ? { before: usd(b) } : {}),
+        ...(a !== undefined ? { after: usd(a) } : {}),
+        unknown: [...new Set(reasons)].join('; '),
+      };
+    }
+    before += b;
+    after += a;
+    return { ...id, before: usd(b), after: usd(a), delta: usd(a - b) };
+  });
+  return {
+    currency: 'USD',
+    priceTable,
+    before: usd(before),
+    after: usd(after),
+    delta: usd(after - before),
+    unknown,
+    resources,
+  };
+}
+
+export function planDocument(
+  resources: readonly CustomResourcePlan[],
+  cost: PlanCost = planCost([], PRICE_TABLE.date),
+): PlanDocument {
   const aws = countActions(resources.flatMap((r) => r.aws));
   const n = (a: CustomResourceAction) => resources.filter((r) => r.action === a).length;
   const customResources = { create: n('create'), update: n('update'), delete: n('delete'), unchanged: n('no-op') };
   const changed =
     customResources.create + customResources.update + customResources.delete + aws.create + aws.update + aws.delete > 0;
-  return { version: PLAN_SCHEMA_VERSION, changed, summary: { customResources, aws }, resources };
+  return { version: PLAN_SCHEMA_VERSION, changed, summary: { customResources, aws }, resources, cost };
 }
 
 export function exitCodeOf(doc: PlanDocument): number {

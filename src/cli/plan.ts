@@ -24,6 +24,7 @@ import { ENVIRONMENT_TYPE, PREVIEW_TYPE, SERVICE_TYPE } from '../controllers/res
 import { serviceWorkload } from '../controllers/service.js';
 import { memberKey, persistedShard, Placements, shardCapacity } from '../controllers/shards.js';
 import type { OperatorDeps } from '../controllers/shared.js';
+import { PRICE_TABLE } from '../cost/prices.js';
 import { fromStatusResources } from '../drift/summary.js';
 import { resourcePlanOf, type ResourcePlan } from '../drift/plan.js';
 import { OutcomeError } from '../outcome/outcome.js';
@@ -41,13 +42,16 @@ import { isBeingDeleted, resourcePath, type KubeClient, type KubeObject, type Re
 import { KubeApiError } from '../runtime/kube.js';
 import {
   diffValues,
+  planCost,
   planDocument,
   REMOVED_SOURCE,
+  type CostEntry,
   type CustomResourcePlan,
   type PlanChange,
   type PlanDocument,
 } from './document.js';
 import { PlanInputError, type Manifest, type ManifestSet } from './manifests.js';
+import { monthlyCost, placedAsOperatorWould, type CostWorld } from './plan-cost.js';
 import { removedBy } from './removed.js';
 
 export interface PlanContext {
@@ -137,12 +141,8 @@ function statusOf(obj: KubeObject | undefined): unknown {
  */
 function afterApply<T>(r: Resolved): T {
   const status = statusOf(r.live) as Record<string, unknown> | undefined;
-  const obj = { ...r.object, ...(status ? { status } : {}) } as KubeObject & { status?: Record<string, unknown> };
-  if (r.manifest.kind === 'Environment') return obj as T;
-  const workload = obj as unknown as Service | PreviewDeployment;
-  if (persistedShard(workload) !== undefined) return obj as T;
-  const requested = r.manifest.kind === 'Service' ? (workload as Service).spec.loadBalancer?.shard : undefined;
-  return { ...obj, status: { ...status, loadBalancerShard: requested ?? 0 } } as T;
+  const obj = { ...r.object, ...(status ? { status } : {}) } as KubeObject;
+  return placedAsOperatorWould(r.manifest.kind, obj) as T;
 }
 
 /** `Kind/namespace/name`. */
@@ -153,6 +153,11 @@ class Planner {
   private readonly listed = new Map<string, Promise<KubeObject[]>>();
   /** Objects in the cluster the manifests remove: they are planned as deletions, and the others without them. */
   private readonly removed = new Set<string>();
+  /** Each planned Environment's shards and the AWS resources it keeps once applied, by namespace/name: its cost after. */
+  private readonly plannedEnvironments = new Map<
+    string,
+    { shards: readonly number[]; resources: readonly { kind: string; logicalId: string }[] }
+  >();
 
   constructor(
     private readonly ctx: PlanContext,
@@ -376,7 +381,27 @@ class Planner {
       if (err instanceof OutcomeError) throw new PlanInputError(source, undefined, err.outcome.message);
       throw err;
     }
-    return this.run(plan, aws, statusOf(r.live));
+    const planned = await this.run(plan, aws, statusOf(r.live));
+    const resources = planned.aws.filter((a) => a.action !== 'delete');
+    this.plannedEnvironments.set(key, { shards, resources });
+    return planned;
+  }
+
+  /**
+   * The cluster for cost estimates: `before` as it is now, `after` once the manifests apply (removals gone, each
+   * planned Environment with the shards and AWS resources of its plan).
+   */
+  costWorld(side: 'before' | 'after'): CostWorld {
+    const envKey = (env: Environment) => `${env.metadata.namespace ?? 'default'}/${env.metadata.name}`;
+    const planned = (env: Environment) => (side === 'after' ? this.plannedEnvironments.get(envKey(env)) : undefined);
+    return {
+      list: async (kind, namespace) =>
+        (side === 'before' ? await this.liveList(kind, namespace) : await this.list(kind, namespace)).map((o) =>
+          placedAsOperatorWould(kind, o),
+        ),
+      shardsOf: (env) => planned(env)?.shards ?? env.status?.shards?.map((s) => s.index) ?? [0],
+      resourcesOf: (env) => planned(env)?.resources ?? env.status?.resources ?? [],
+    };
   }
 }
 
@@ -429,5 +454,19 @@ export async function planManifests(ctx: PlanContext, set: ManifestSet): Promise
       ...(typeof planned === 'string' ? { message: planned } : {}),
     });
   }
-  return planDocument(out);
+  // After every plan: the Environments' planned shards and resources are their cost after.
+  const now = new Date();
+  const [before, after] = [planner.costWorld('before'), planner.costWorld('after')];
+  const costs: CostEntry[] = [];
+  for (const r of out) {
+    const at = (world: CostWorld) => monthlyCost(world, r.kind, r.namespace, r.name, now);
+    costs.push({
+      kind: r.kind,
+      namespace: r.namespace,
+      name: r.name,
+      before: await at(before),
+      after: await at(after),
+    });
+  }
+  return planDocument(out, planCost(costs, PRICE_TABLE.date));
 }

@@ -48,6 +48,9 @@ export function costCondition(estimate: Estimate<unknown>, region: string, table
       };
 }
 
+/** What an estimate reads of the operator: the Services and previews by Environment (slipway plan passes its own). */
+export type PlacementDeps = Pick<OperatorDeps, 'services' | 'previews'>;
+
 const envKeyOf = (env: Environment) => `${env.metadata.namespace ?? 'default'}/${env.metadata.name}`;
 
 /** The estimate of a workload of `env` placed on `shard`, with the workloads placed there now. */
@@ -65,7 +68,7 @@ function workloadEstimate(
 
 /** status.cost and the condition of a Service after its pass on `shard`. */
 export function serviceCost(
-  deps: OperatorDeps,
+  deps: PlacementDeps,
   env: Environment,
   svc: Service,
   shard: number,
@@ -81,7 +84,7 @@ export function serviceCost(
 
 /** status.cost and the condition of a preview after its pass: its Service's spec as the preview runs it. */
 export function previewCostOf(
-  deps: OperatorDeps,
+  deps: PlacementDeps,
   env: Environment,
   p: PreviewDeployment,
   spec: ServiceSpec,
@@ -109,7 +112,7 @@ export type PlacedWorkload = (
  * with the estimate of each Service and live preview placed on it (from the informer caches).
  */
 export function environmentCost(
-  deps: OperatorDeps,
+  deps: PlacementDeps,
   env: Environment,
   shards: readonly number[],
   resources: readonly { readonly kind: string; readonly logicalId: string }[],

@@ -14,6 +14,7 @@ import type { AwsClients } from '../../src/aws/clients.js';
 import { CallCounter } from '../../src/aws/calls.js';
 import type { PlanDocument } from '../../src/cli/document.js';
 import { runCli } from '../../src/cli/run.js';
+import { PRICE_TABLE } from '../../src/cost/prices.js';
 import { ENVIRONMENT_TYPE, PREVIEW_TYPE, SERVICE_TYPE } from '../../src/controllers/resource-types.js';
 import type { Operator } from '../../src/operator.js';
 import type { KubeObject } from '../../src/runtime/index.js';
@@ -122,6 +123,19 @@ function block(text: string, header: string): string[] {
   return found.split('\n').slice(1);
 }
 
+/** The cost section of the text (after the summary line), each run of spaces as one: alignment is a unit test's. */
+function costBlock(text: string): string[] {
+  const at = text.indexOf('\n\nMonthly cost (estimated, USD, price table of ');
+  assert.ok(at >= 0, `a cost section in:\n${text}`);
+  return text
+    .slice(at + 2)
+    .trimEnd()
+    .split('\n')
+    .map((l) => l.trim().replace(/ +/g, ' '));
+}
+
+const COST_HEADER = `Monthly cost (estimated, USD, price table of ${PRICE_TABLE.date}):`;
+
 describe('slipway plan', { timeout: 600_000 }, () => {
   before(async () => {
     installCrds();
@@ -144,16 +158,47 @@ describe('slipway plan', { timeout: 600_000 }, () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  test('the manifests as applied plan to no changes: exit 0, reads only', async () => {
-    const run = await plan({ 'env.yaml': envYaml(), 'catalog.yaml': svcYaml('catalog') });
+  test('the manifests as applied plan to no changes: exit 0, reads only; the cost is the same before and after', async () => {
+    const files = { 'env.yaml': envYaml(), 'catalog.yaml': svcYaml('catalog') };
+    const run = await plan(files);
     assert.equal(run.stderr, '');
     assert.match(
       run.stdout,
-      /^No changes: AWS and the cluster match the manifests\. Plan: 0 to create, 0 to update, 0 to delete \(AWS resources\); custom resources: 0 new, 0 changed, 2 unchanged\.\n$/,
+      /^No changes: AWS and the cluster match the manifests\. Plan: 0 to create, 0 to update, 0 to delete \(AWS resources\); custom resources: 0 new, 0 changed, 2 unchanged\.\n\n/,
     );
     assert.equal(run.code, 0);
     assert.deepEqual(run.writes, {}, 'no AWS write');
     assert.ok(run.calls.length > 5, `the plan read AWS: ${run.calls.join(', ')}`);
+    // catalog, us-east-1, X86_64, 1 task (desiredCount default) of 256 CPU units and 512 MiB, alone on shard 0:
+    //   vCPU 1 x 0.25 x $0.04048 x 730 h = 7.3876 → 7.39; memory 1 x 0.5 GB x $0.004445 x 730 = 1.622425 → 1.62;
+    //   load balancer $0.0225 x 730 / 1 workload = 16.425 → 16.43; 1 LCU x $0.008 x 730 = 5.84; logs 1 GB x $0.50
+    //   = 0.50; total 31.78. The Environment's own part is 0 (its shard is carried by catalog, no NAT, the zone
+    //   is not its own), so it has no line.
+    assert.deepEqual(costBlock(run.stdout), [
+      COST_HEADER,
+      `Service ${ns}/catalog 31.78 → 31.78 0.00`,
+      'Total 31.78 → 31.78 0.00',
+    ]);
+    const doc = JSON.parse((await plan(files, '--output', 'json')).stdout) as PlanDocument;
+    assert.deepEqual(planSchemaErrors(doc), [], 'the JSON conforms to docs/plan-schema.json');
+    assert.deepEqual(doc.cost, {
+      currency: 'USD',
+      priceTable: PRICE_TABLE.date,
+      before: 31.78,
+      after: 31.78,
+      delta: 0,
+      unknown: 0,
+      // In the order the files are read.
+      resources: [
+        { kind: 'Service', namespace: ns, name: 'catalog', before: 31.78, after: 31.78, delta: 0 },
+        { kind: 'Environment', namespace: ns, name: 'dev', before: 0, after: 0, delta: 0 },
+      ],
+    });
+    // The plan and status.cost agree: the same functions.
+    const svc = await services.get({ namespace: ns, name: 'catalog' });
+    const env = await environments.get({ namespace: ns, name: 'dev' });
+    assert.equal(svc.status?.cost?.monthlyUsd, 31.78);
+    assert.equal(env.status?.cost?.monthlyUsd, 0);
   });
 
   test('a changed image and health-check path show as ~ lines with old → new: exit 2', async () => {
@@ -186,8 +231,12 @@ describe('slipway plan', { timeout: 600_000 }, () => {
     ]);
     assert.match(
       run.stdout,
-      /\nPlan: 0 to create, 3 to update, 0 to delete \(AWS resources\); custom resources: 0 new, 1 changed, 1 unchanged\.\n$/,
+      /\nPlan: 0 to create, 3 to update, 0 to delete \(AWS resources\); custom resources: 0 new, 1 changed, 1 unchanged\.\n\n/,
     );
+    assert.deepEqual(costBlock(run.stdout).slice(1), [
+      `Service ${ns}/catalog 31.78 → 31.78 0.00`,
+      'Total 31.78 → 31.78 0.00',
+    ]);
     // Nothing changed in AWS either.
     const ecsTd = await aws.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: td }));
     assert.equal(ecsTd.taskDefinition?.containerDefinitions?.[0]?.image, 'registry.shop.test/catalog:1.0.0');
@@ -209,6 +258,45 @@ describe('slipway plan', { timeout: 600_000 }, () => {
       `  ~ elbv2.LoadBalancer load-balancer (${env.status!.loadBalancer!.arn})`,
       '      idleTimeoutSeconds: 60 → 120',
     ]);
+  });
+
+  test("a Service's size and count change its cost by the price table: exit 2", async () => {
+    const bigger = svcYaml('catalog', { extra: '  desiredCount: 2' })
+      .replace('cpu: 256', 'cpu: 512')
+      .replace('memory: 512', 'memory: 1024');
+    const files = { 'env.yaml': envYaml(), 'catalog.yaml': bigger };
+    const run = await plan(files);
+    assert.equal(run.stderr, '');
+    assert.equal(run.code, 2, run.stdout);
+    assert.deepEqual(run.writes, {}, 'no AWS write');
+    assert.deepEqual(block(run.stdout, `~ Service ${ns}/catalog (${join(dir, 'catalog.yaml')})`).slice(0, 3), [
+      '  ~ spec.cpu: 256 → 512',
+      '  ~ spec.desiredCount: 1 → 2',
+      '  ~ spec.memory: 512 → 1024',
+    ]);
+    // Before 31.78 (the first test). After, 2 tasks of 0.5 vCPU and 1 GB, still alone on shard 0:
+    //   vCPU 2 x 0.5 x $0.04048 x 730 = 29.5504 → 29.55; memory 2 x 1 GB x $0.004445 x 730 = 6.4897 → 6.49;
+    //   load balancer 16.43 and 1 LCU 5.84 as before; logs 2 x 1 GB x $0.50 = 1.00; total 59.31, delta +27.53.
+    assert.deepEqual(costBlock(run.stdout), [
+      COST_HEADER,
+      `Service ${ns}/catalog 31.78 → 59.31 +27.53`,
+      'Total 31.78 → 59.31 +27.53',
+    ]);
+    const json = await plan(files, '--output', 'json');
+    assert.equal(json.code, 2, 'the exit code of the text');
+    const doc = JSON.parse(json.stdout) as PlanDocument;
+    assert.deepEqual(
+      { ...doc.cost, resources: doc.cost.resources.filter((r) => r.kind === 'Service') },
+      {
+        currency: 'USD',
+        priceTable: PRICE_TABLE.date,
+        before: 31.78,
+        after: 59.31,
+        delta: 27.53,
+        unknown: 0,
+        resources: [{ kind: 'Service', namespace: ns, name: 'catalog', before: 31.78, after: 59.31, delta: 27.53 }],
+      },
+    );
   });
 
   test('a new Service shows + for the custom resource and for each AWS resource; the JSON conforms to its schema', async () => {
@@ -243,6 +331,17 @@ describe('slipway plan', { timeout: 600_000 }, () => {
     assert.ok(cart && cart.aws.length === 6 && cart.aws.every((a) => a.action === 'create' && !a.identifier));
     assert.deepEqual(doc.summary.customResources, { create: 1, update: 0, delete: 0, unchanged: 2 });
     assert.equal(doc.summary.aws.create, 6);
+    // cart joins catalog on shard 0: each carries half the load balancer, $0.0225 x 730 / 2 = 8.2125 → 8.21, so
+    // each is 7.39 + 1.62 + 8.21 + 5.84 + 0.50 = 23.56 (catalog was 31.78).
+    assert.deepEqual(
+      doc.cost.resources.map((r) => [r.name, r.before, r.after, r.delta]),
+      [
+        ['cart', 0, 23.56, 23.56],
+        ['catalog', 31.78, 23.56, -8.22],
+        ['dev', 0, 0, 0],
+      ],
+    );
+    assert.deepEqual([doc.cost.before, doc.cost.after, doc.cost.delta], [31.78, 47.12, 15.34]);
     // The dry run stored nothing.
     assert.equal(await services.find({ namespace: ns, name: 'cart' }), undefined);
   });
@@ -288,12 +387,29 @@ describe('slipway plan', { timeout: 600_000 }, () => {
     ]);
     assert.match(
       run.stdout,
-      /\nPlan: 0 to create, 1 to update, 6 to delete \(AWS resources\); custom resources: 0 new, 0 changed, 1 unchanged, 1 removed\.\n$/,
+      /\nPlan: 0 to create, 1 to update, 6 to delete \(AWS resources\); custom resources: 0 new, 0 changed, 1 unchanged, 1 removed\.\n\n/,
     );
+    // catalog goes (31.78 → 0); its shard then has no workload, so the Environment carries the load balancer:
+    // $0.0225 x 730 = 16.425 → 16.43. Total 31.78 → 16.43, delta -15.35.
+    assert.deepEqual(costBlock(run.stdout), [
+      COST_HEADER,
+      `Environment ${ns}/dev 0.00 → 16.43 +16.43`,
+      `Service ${ns}/catalog 31.78 → 0.00 -31.78`,
+      'Total 31.78 → 16.43 -15.35',
+    ]);
     const json = await plan({ 'env.yaml': envYaml() }, '--output', 'json');
     const doc = JSON.parse(json.stdout) as PlanDocument;
     assert.deepEqual(planSchemaErrors(doc), [], 'the JSON conforms to docs/plan-schema.json');
     assert.deepEqual(doc.summary.customResources, { create: 0, update: 0, delete: 1, unchanged: 1 });
+    assert.deepEqual(doc.cost.resources[1], {
+      kind: 'Service',
+      namespace: ns,
+      name: 'catalog',
+      before: 31.78,
+      after: 0,
+      delta: -31.78,
+    });
+    assert.deepEqual([doc.cost.before, doc.cost.after, doc.cost.delta], [31.78, 16.43, -15.35]);
     // A Service only (its Environment not in the manifests) covers no other Service: nothing is removed.
     const alone = await plan({ 'catalog.yaml': svcYaml('catalog') });
     assert.equal(alone.code, 0, alone.stdout);
