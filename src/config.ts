@@ -13,6 +13,14 @@ export interface Config {
   readonly leaderElection: boolean;
   readonly leaseNamespace: string;
   readonly leaseName: string;
+  /**
+   * The Lease's timings (SLIPWAY_LEASE_DURATION, SLIPWAY_LEASE_RENEW_DEADLINE, SLIPWAY_LEASE_RETRY_PERIOD; default
+   * 15s, 10s, 2s as client-go's): a standby takes over up to about the duration plus a retry period after the
+   * leader dies, and a leader that cannot renew steps down at the renew deadline, which must be the shorter.
+   */
+  readonly leaseDurationMs: number;
+  readonly leaseRenewDeadlineMs: number;
+  readonly leaseRetryPeriodMs: number;
   readonly podName: string;
   /**
    * How the operator's own AWS calls show in CloudTrail (SLIPWAY_AWS_SESSION_NAME, default `slipway-<clusterId>`,
@@ -112,6 +120,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     0,
     1000,
   );
+  const leaseDurationMs = parseDuration(env.SLIPWAY_LEASE_DURATION ?? '15s');
+  const leaseRenewDeadlineMs = parseDuration(env.SLIPWAY_LEASE_RENEW_DEADLINE ?? '10s');
+  const leaseRetryPeriodMs = parseDuration(env.SLIPWAY_LEASE_RETRY_PERIOD ?? '2s');
+  if (leaseRenewDeadlineMs >= leaseDurationMs || leaseRetryPeriodMs <= 0 || leaseRetryPeriodMs >= leaseRenewDeadlineMs)
+    throw new Error(
+      'SLIPWAY_LEASE_RETRY_PERIOD < SLIPWAY_LEASE_RENEW_DEADLINE < SLIPWAY_LEASE_DURATION must hold (a leader must ' +
+        `step down before a standby may take over), got ${leaseRetryPeriodMs} ms, ${leaseRenewDeadlineMs} ms, ${leaseDurationMs} ms`,
+    );
   return {
     clusterId,
     ...(env.SLIPWAY_WATCH_NAMESPACE ? { watchNamespace: env.SLIPWAY_WATCH_NAMESPACE } : {}),
@@ -120,6 +136,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     leaderElection: bool('SLIPWAY_LEADER_ELECTION', env.SLIPWAY_LEADER_ELECTION, true),
     leaseNamespace: env.SLIPWAY_LEASE_NAMESPACE ?? env.POD_NAMESPACE ?? 'default',
     leaseName: env.SLIPWAY_LEASE_NAME ?? 'slipway-operator',
+    leaseDurationMs,
+    leaseRenewDeadlineMs,
+    leaseRetryPeriodMs,
     podName: env.POD_NAME ?? env.HOSTNAME ?? 'slipway-local',
     awsSessionName: sessionName(env.SLIPWAY_AWS_SESSION_NAME, clusterId),
     workers: int('SLIPWAY_WORKERS', env.SLIPWAY_WORKERS, 4, 1, 64),
