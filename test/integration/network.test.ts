@@ -1,10 +1,12 @@
 // spec.network.create end to end: a real kube-apiserver, the operator in-process and moto. One Environment (the
 // example examples/network/private-network.yaml, with the emulator's region, certificate and hosted zone) builds
 // its network; every network resource is read back from the emulator, a Service's tasks land in the private
-// subnets without public IPs, drift on a route table and on an endpoint is corrected, and deleting the Environment
-// removes every network resource. Admission refuses vpcId together with network.create, naming the field.
+// subnets without public IPs, drift on a route table and on an endpoint is corrected, `slipway plan` prices the
+// network as status.cost does, and deleting the Environment removes every network resource. Admission refuses
+// vpcId together with network.create, naming the field.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
@@ -27,9 +29,12 @@ import { DescribeLoadBalancersCommand } from '@aws-sdk/client-elastic-load-balan
 import { parse } from 'yaml';
 import type { Environment, Service } from '../../src/api/index.js';
 import type { AwsClients } from '../../src/aws/clients.js';
+import type { PlanDocument } from '../../src/cli/document.js';
+import { runCli } from '../../src/cli/run.js';
 import { ENVIRONMENT_TYPE, SERVICE_TYPE } from '../../src/controllers/resource-types.js';
 import type { Operator } from '../../src/operator.js';
 import { createLandscape, testAws, uniqueSuffix, type Landscape } from '../support/aws-fixtures.js';
+import { getTestEnv } from '../support/env.js';
 import { createNamespace, eventually, installCrds, kubeClient, kubectl, waitForCondition } from '../support/kube.js';
 import { apply, serviceYaml } from '../support/manifests.js';
 import { nudge, waitQuiet } from '../support/nudge.js';
@@ -265,6 +270,38 @@ describe('network.create', { timeout: 300_000 }, () => {
       .map((d) => `${d.logicalId} ${d.path}`);
     assert.ok(drift.includes('private-route-table-0 routes'), JSON.stringify(env.status?.drift));
     assert.ok(drift.includes('endpoint-ecr-api subnetIds'), JSON.stringify(env.status?.drift));
+  });
+
+  test("slipway plan's monthly cost of the Environment is its own network, as status.cost has it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'slipway-plan-'));
+    writeFileSync(join(dir, 'env.yaml'), exampleEnvironment());
+    writeFileSync(join(dir, 'catalog.yaml'), serviceYaml(ns, 'catalog', { env: 'private' }));
+    let stdout = '';
+    const env = getTestEnv();
+    const args = ['plan', '-f', dir, '--kubeconfig', env.kubeconfigPath, '--cluster-id', 'test'];
+    const code = await runCli([...args, '--aws-endpoint', env.awsEndpoint, '--output', 'json'], {
+      stdout: (t) => (stdout += t),
+      stderr: () => undefined,
+      env: {},
+    });
+    rmSync(dir, { recursive: true, force: true });
+    assert.notEqual(code, 1, stdout);
+    const cost = (JSON.parse(stdout) as PlanDocument).cost;
+    const live = await environments.get({ namespace: ns, name: 'private' });
+    // us-east-1: 1 NAT gateway x $0.045 x 730 h = 32.85; 4 interface endpoints (S3's is a free gateway endpoint)
+    // x 2 AZs x $0.01 x 730 h = 58.40; shard 0 is carried by catalog; the zone is not its own: 91.25.
+    assert.deepEqual(
+      cost.resources.find((r) => r.kind === 'Environment'),
+      {
+        kind: 'Environment',
+        namespace: ns,
+        name: 'private',
+        before: 91.25,
+        after: 91.25,
+        delta: 0,
+      },
+    );
+    assert.equal(live.status?.cost?.monthlyUsd, 91.25, 'the plan and status.cost agree');
   });
 
   test('deleting the Environment removes every network resource, in reverse order', async () => {
