@@ -1,8 +1,8 @@
 // `npm run sandbox`: the whole of Slipway on one machine. Starts the local control plane and the AWS emulator,
 // installs the CRDs, creates the AWS prerequisites examples/ expects, starts the operator (as its own process,
 // with leader election, exactly as it runs in a cluster), applies examples/, waits for everything to be Ready,
-// prints a table, then changes a listener rule behind the operator's back and shows the drift reported and
-// corrected. It stays up until Ctrl-C (or exits at once with --once) and leaves nothing running.
+// prints a table, then changes a listener rule behind the operator's back and shows the drift corrected through a
+// drift event (CloudTrail's part played with PutEvents: moto emits none), timed. It stays up until Ctrl-C (or exits at once with --once) and leaves nothing running.
 //
 //   npm run sandbox               the interactive sandbox
 //   npm run sandbox -- --once     run the whole demo and exit (used by the e2e test)
@@ -10,11 +10,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  DescribeRulesCommand,
-  ElasticLoadBalancingV2Client,
-  ModifyRuleCommand,
-} from '@aws-sdk/client-elastic-load-balancing-v2';
 import { parseAllDocuments } from 'yaml';
 import { startLocalEnvironment, type LocalEnvironment } from '../test/env/index.js';
 import { freePort } from '../test/env/processes.js';
@@ -23,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { runCli } from '../src/cli/run.js';
 import { provisionLandscape, substitute } from './sandbox/landscape.js';
 import { renderTable, type Row } from './sandbox/table.js';
+import { demonstrateDrift, type DriftListed } from './sandbox/drift.js';
 import { kubectlIn } from './sandbox/kubectl.js';
 
 const root = join(import.meta.dirname, '..');
@@ -41,13 +37,12 @@ interface Doc {
   spec?: Record<string, unknown> & { cdn?: { certificateArn?: string } };
 }
 
-interface Listed {
-  readonly kind: string;
-  readonly metadata: { readonly name: string };
+interface Listed extends DriftListed {
   readonly status?: {
     readonly url?: string;
     readonly driftCount?: number;
     readonly ruleArn?: string;
+    readonly priority?: number;
     readonly phase?: string;
     readonly cost?: { readonly monthlyUsd?: number; readonly totalMonthlyUsd?: number; readonly toDateUsd?: number };
     readonly conditions?: readonly {
@@ -199,69 +194,9 @@ async function main(): Promise<void> {
       say(`  ${o.kind} ${o.metadata.name} is not Ready: ${c?.message ?? 'no status yet'}`);
     }
 
-    step("Drift: changing a listener rule behind the operator's back");
-    const target = items.find((o) => o.kind === 'Service' && o.status?.ruleArn && o.status?.url);
-    let driftShown = false;
-    if (target?.status?.ruleArn) {
-      const region =
-        JSON.parse(kubectl(['get', 'environments.slipway.dev', '-n', ns, '-o', 'json'])).items[0]?.spec?.region ??
-        'eu-west-1';
-      const elbv2 = new ElasticLoadBalancingV2Client({
-        region: String(region),
-        endpoint: env.awsEndpoint,
-        credentials: { accessKeyId: 'sandbox', secretAccessKey: 'sandbox' },
-      });
-      const rule = (await elbv2.send(new DescribeRulesCommand({ RuleArns: [target.status.ruleArn] }))).Rules![0]!;
-      const host = new URL(target.status.url!).host;
-      const hijacked = `hijacked.${host.split('.').slice(1).join('.')}`;
-      await elbv2.send(
-        new ModifyRuleCommand({
-          RuleArn: target.status.ruleArn,
-          Conditions: (rule.Conditions ?? []).map((c) =>
-            c.Field === 'host-header'
-              ? { Field: 'host-header', Values: [hijacked] }
-              : { Field: c.Field, Values: c.PathPatternConfig?.Values ?? c.Values },
-          ),
-        }),
-      );
-      say(`  ModifyRule: Service ${target.metadata.name} now routes ${hijacked} instead of ${host}`);
-      say(
-        `  asking for a resync now: kubectl annotate services.slipway.dev ${target.metadata.name} slipway.dev/sync=<time> (the periodic resync would find it too)`,
-      );
-      kubectl([
-        'annotate',
-        '--overwrite',
-        'services.slipway.dev',
-        target.metadata.name,
-        '-n',
-        ns,
-        `slipway.dev/sync=${Date.now()}`,
-      ]);
-      const until = Date.now() + 60_000;
-      while (Date.now() < until) {
-        const svc = JSON.parse(
-          kubectl(['get', 'services.slipway.dev', target.metadata.name, '-n', ns, '-o', 'json']),
-        ) as Listed;
-        const items2 = (svc.status?.drift ?? []).filter((d) => d.logicalId === 'listener-rule');
-        if (items2.length > 0) {
-          for (const d of items2)
-            say(`  drift ${d.action.toLowerCase()}: ${d.logicalId} ${d.path}: was ${d.actual}, now ${d.desired}`);
-          const now = (await elbv2.send(new DescribeRulesCommand({ RuleArns: [target.status.ruleArn] }))).Rules![0]!;
-          const hosts = (now.Conditions ?? [])
-            .filter((c) => c.Field === 'host-header')
-            .flatMap((c) => c.HostHeaderConfig?.Values ?? c.Values ?? []);
-          say(`  the rule routes ${hosts.join(', ')} again`);
-          say(
-            `  events: ${kubectl(['get', 'events', '-n', ns, '--field-selector', 'reason=DriftCorrected', '-o', 'jsonpath={range .items[*]}{.message}{"\\n"}{end}']).trim()}`,
-          );
-          driftShown = true;
-          break;
-        }
-        await sleep(1000);
-      }
-      elbv2.destroy();
-    }
-    if (!driftShown) say('  (the drift demonstration did not complete: see the operator log above)');
+    step("Drift: changing a listener rule behind the operator's back, seen through a drift event");
+    const drift = await demonstrateDrift(items, env.awsEndpoint, ns, kubectl, say);
+    if (!drift.ok) say('  (the drift demonstration did not complete: see the operator log above)');
 
     // The slipway command, in-process (as `npx slipway ...` runs it), against the sandbox: its AWS clients take
     // the emulator's credentials from the environment, as the operator's do.
@@ -320,9 +255,9 @@ async function main(): Promise<void> {
     say(`  curl -s http://127.0.0.1:${metricsPort}/metrics | grep slipway_aws_calls_total`);
     say('');
     const allReady = notReady.length === 0;
-    const ok = allReady && driftShown && planCode === 0 && promoted;
+    const ok = allReady && drift.ok && planCode === 0 && promoted;
     say(
-      `SANDBOX ${ok ? 'OK' : 'INCOMPLETE'}: ${items.length - notReady.length}/${items.length} Ready, drift ${driftShown ? 'reported and corrected' : 'not shown'}, plan exit ${planCode}, promotion ${promoted ? 'deployed' : 'not done'}`,
+      `SANDBOX ${ok ? 'OK' : 'INCOMPLETE'}: ${items.length - notReady.length}/${items.length} Ready, drift ${drift.summary}, plan exit ${planCode}, promotion ${promoted ? 'deployed' : 'not done'}`,
     );
     if (once) {
       await cleanup();

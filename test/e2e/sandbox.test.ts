@@ -1,5 +1,6 @@
 // The README's main command, end to end: `npm run sandbox -- --once` starts its own control plane, emulator and
-// operator, applies examples/, and must end with every resource Ready and the drift demonstration completed.
+// operator, applies examples/, and must end with every resource Ready and the drift demonstration completed: the
+// out-of-band change corrected through a drift event, with no resync asked for.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
@@ -23,6 +24,9 @@ test('the sandbox brings up examples/ and shows drift reported and corrected', {
   assert.match(output, /Environment\s+dev\s+True\s+\d+\s+\d+\.\d{2}\b/, "the Environment's total cost is shown");
   assert.match(output, /Service\s+web-dev\s+https:\/\/web\.dev\.shop\.example\.com\s+True/);
   assert.match(output, /PreviewDeployment\s+web-dev-pr-482\s+https:\/\/\S+\s+True/);
+  assert.match(output, /moto does not emit CloudTrail events/, "the sandbox says it plays CloudTrail's part");
+  assert.doesNotMatch(output, /slipway\.dev\/sync/, 'no resync is asked for');
+  assert.match(output, /the rule routes \S+ again, \d+\.\d s after the ModifyRule/);
   assert.match(output, /drift corrected: listener-rule host: was hijacked\./);
   assert.match(output, /corrected drift on listener-rule/, 'the DriftCorrected event is shown');
   assert.match(output, /\$ slipway plan -f \S+\n\s+No changes: AWS and the cluster match the manifests\./);
@@ -31,8 +35,9 @@ test('the sandbox brings up examples/ and shows drift reported and corrected', {
     output,
     /└─ Service web-staging\s+True\s+https:\/\/web\.staging\.shop\.example\.com\s+sha256:[0-9a-f]{12}/,
   );
-  const ok = /SANDBOX OK: (\d+)\/(\d+) Ready, drift reported and corrected, plan exit 0, promotion deployed/.exec(
-    output,
-  );
+  const ok =
+    /SANDBOX OK: (\d+)\/(\d+) Ready, drift reported and corrected in \d+\.\d s by a drift event, plan exit 0, promotion deployed/.exec(
+      output,
+    );
   assert.ok(ok && ok[1] === ok[2], 'every resource is Ready');
 });

@@ -9,12 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { DescribeUserPoolClientCommand, UpdateUserPoolClientCommand } from '@aws-sdk/client-cognito-identity-provider';
 import { DescribeServicesCommand, UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import { DescribeRulesCommand, ModifyRuleCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
-import {
-  DescribeRuleCommand,
-  ListTagsForResourceCommand,
-  ListTargetsByRuleCommand,
-  PutEventsCommand,
-} from '@aws-sdk/client-eventbridge';
+import { DescribeRuleCommand, ListTagsForResourceCommand, ListTargetsByRuleCommand } from '@aws-sdk/client-eventbridge';
 import { ChangeResourceRecordSetsCommand, ListResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
 import { GetQueueAttributesCommand, GetQueueUrlCommand } from '@aws-sdk/client-sqs';
 import pino from 'pino';
@@ -27,6 +22,7 @@ import { createNamespace, eventually, installCrds, kubeClient, kubectl, waitForC
 import { apply, environmentYaml, serviceYaml } from '../support/manifests.js';
 import { waitQuiet } from '../support/nudge.js';
 import { startOperator } from '../support/operator.js';
+import { CLOUDTRAIL_DETAIL_TYPE, modifyRuleHostCall, putCloudTrailEvent, putEntry } from '../support/cloudtrail.js';
 
 const suffix = uniqueSuffix();
 const ns = `drift-${suffix}`;
@@ -34,7 +30,6 @@ const baseDomain = `drift-${suffix}.shop.test`;
 const kube = kubeClient();
 const environments = kube.resource<Environment>(ENVIRONMENT_TYPE);
 const services = kube.resource<Service>(SERVICE_TYPE);
-const ACCOUNT = '123456789012';
 /** The operator's session name in these tests: SLIPWAY_AWS_SESSION_NAME's default for cluster id `test`. */
 const OWN_SESSION = 'slipway-test';
 
@@ -82,48 +77,17 @@ async function queueUrl(): Promise<string> {
 }
 
 /** Injects one CloudTrail management event, in the shape CloudTrail gives EventBridge. */
-async function injectCloudTrail(
+function injectCloudTrail(
   service: string,
   eventName: string,
   requestParameters: Record<string, unknown>,
   opts: { session?: string; responseElements?: unknown } = {},
 ): Promise<void> {
-  const session = opts.session ?? 'jane@shop.test';
-  const detail = {
-    eventVersion: '1.09',
-    userIdentity: {
-      type: 'AssumedRole',
-      principalId: `AROAEXAMPLEID:${session}`,
-      arn: `arn:aws:sts::${ACCOUNT}:assumed-role/admin/${session}`,
-      accountId: ACCOUNT,
-      sessionContext: { sessionIssuer: { type: 'Role', arn: `arn:aws:iam::${ACCOUNT}:role/admin`, userName: 'admin' } },
-    },
-    eventTime: new Date().toISOString(),
-    eventSource: `${service}.amazonaws.com`,
-    eventName,
-    awsRegion: 'us-east-1',
-    sourceIPAddress: '203.0.113.7',
-    userAgent: 'aws-cli/2.15.0 md/Botocore#1.34.0 ua/2.0 os/linux#6.1 md/arch#x86_64 lang/python#3.11.6',
-    requestParameters,
-    responseElements: opts.responseElements ?? null,
-    requestID: `req-${uniqueSuffix()}`,
-    eventID: `evt-${uniqueSuffix()}`,
-    readOnly: false,
-    eventType: 'AwsApiCall',
-    managementEvent: true,
-    recipientAccountId: ACCOUNT,
-    eventCategory: 'Management',
-  };
-  await injectRaw(`aws.${service}`, detail);
+  return putCloudTrailEvent(aws.events, { service, eventName, requestParameters, region: 'us-east-1', ...opts });
 }
 
-async function injectRaw(source: string, detail: unknown): Promise<void> {
-  const out = await aws.events.send(
-    new PutEventsCommand({
-      Entries: [{ Source: source, DetailType: 'AWS API Call via CloudTrail', Detail: JSON.stringify(detail) }],
-    }),
-  );
-  assert.equal(out.FailedEntryCount ?? 0, 0, 'PutEvents accepted the event');
+function injectRaw(source: string, detail: unknown): Promise<void> {
+  return putEntry(aws.events, { Source: source, DetailType: CLOUDTRAIL_DETAIL_TYPE, Detail: JSON.stringify(detail) });
 }
 
 /**
@@ -254,11 +218,9 @@ describe('drift events', { timeout: 900_000 }, () => {
     const conditions = [{ Field: 'host-header', HostHeaderConfig: { Values: [`evil.${baseDomain}`] } }];
     await aws.elbv2.send(new ModifyRuleCommand({ RuleArn: ruleArn, Conditions: conditions }));
     const started = Date.now();
-    await injectCloudTrail(
-      'elasticloadbalancing',
-      'ModifyRule',
-      { ruleArn, conditions: [{ field: 'host-header', hostHeaderConfig: { values: [`evil.${baseDomain}`] } }] },
-      { responseElements: { rules: [{ ruleArn, priority: String(svc.status!.priority), isDefault: false }] } },
+    await putCloudTrailEvent(
+      aws.events,
+      modifyRuleHostCall(ruleArn, [`evil.${baseDomain}`], 'us-east-1', { priority: svc.status!.priority }),
     );
     await eventually('the rule to route the Service host again', async () =>
       (await ruleHosts(ruleArn)).join() === host ? true : undefined,
