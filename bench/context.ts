@@ -23,8 +23,10 @@ export interface BenchOptions {
   readonly ecsRollouts: 'complete' | 'never';
   /** How long the operator is watched while idle, after everything else. */
   readonly idleWindowMs: number;
-  /** Phases left out of a large run (`--skip fan-out,together`). */
-  readonly skip: readonly ('fan-out' | 'together')[];
+  /** Phases left out of a run (`--skip fan-out,together,drift`). */
+  readonly skip: readonly ('fan-out' | 'together' | 'drift')[];
+  /** The Environment's resyncInterval, in seconds, while the drift phase measures correction without events. */
+  readonly driftResyncS: number;
 }
 
 export interface BenchContext {

@@ -34,7 +34,7 @@ export interface PhaseCost {
   readonly cpuSeconds: Record<string, number>;
 }
 
-async function measure(
+export async function measure(
   ctx: BenchContext,
   what: string,
   act: () => Promise<void>,

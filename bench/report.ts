@@ -5,6 +5,7 @@ import type { MemorySample } from './memory.js';
 import { round, sum } from './metrics.js';
 import type { ColdResult, FanOutResult, IdleResult, PhaseCost, SingleResult, SteadyResult } from './phases.js';
 import type { MinimalReplay, ReplayResult } from './replay.js';
+import type { DriftResult } from './drift.js';
 import { REPLAY_WRITE_READS, REPLAYED_WRITES } from './replay-calls.js';
 import { rateFloor } from './rate-floor.js';
 
@@ -48,6 +49,8 @@ export interface BenchResults {
   /** A second Environment and N Services applied together, then the idle window after everything was Ready. */
   readonly together?: ColdResult;
   readonly togetherIdle?: IdleResult;
+  /** One out-of-band ModifyRule: corrected through its CloudTrail event, then by the periodic resync alone. */
+  readonly drift?: DriftResult;
   readonly memory: Readonly<Record<string, MemorySample>>;
   readonly replay?: ReplayResult;
   readonly minimalReplay?: MinimalReplay;
@@ -151,6 +154,8 @@ export function renderMarkdown(r: BenchResults): string {
       '',
     );
   }
+
+  if (r.drift) out.push(...driftSection(r.drift, n));
 
   const ops = new Set(
     [r.cold, r.steady, r.steadyAgain, r.fanOut, r.idle].flatMap((p) => Object.keys(p?.calls.byOperation ?? {})),
@@ -324,4 +329,39 @@ export function renderMarkdown(r: BenchResults): string {
   for (const c of r.checks) out.push(`- ${c.ok ? 'PASS' : '**FAIL**'} ${c.name}: ${c.detail}`);
   out.push('');
   return out.join('\n');
+}
+
+function driftSection(d: DriftResult, n: number): string[] {
+  const calls = (p: PhaseCost) => {
+    const sqs = Object.entries(p.calls.byOperation)
+      .filter(([op]) => op.startsWith('sqs:'))
+      .reduce((t, [, c]) => t + c, 0);
+    return sqs > 0 ? `${p.calls.total} (${sqs} of them SQS)` : String(p.calls.total);
+  };
+  const line = (name: string, p: PhaseCost) => [
+    name,
+    s(p.doneMs),
+    s(p.quietMs),
+    calls(p),
+    p.calls.writes,
+    `${p.metrics.reconciles.service ?? 0} / ${p.metrics.reconciles.environment ?? 0}`,
+  ];
+  return [
+    `### Drift: one out-of-band ModifyRule on ${d.service}'s listener rule, time to correction`,
+    '',
+    ...table(
+      ['', 'to correction', 'to quiet', 'AWS calls', 'writes', 'reconciles (svc / env)'],
+      [
+        line('with drift events (the CloudTrail event put with PutEvents: moto emits none)', d.withEvents),
+        line(`without: the periodic resync alone (resyncInterval ${d.resyncInterval}, ±10 %)`, d.withoutEvents),
+        line(`turning drift events on (rule, queue; wakes the ${n} Services)`, d.eventsOn),
+        line(`turning them off and the resync to ${d.resyncInterval} (wakes the ${n} Services)`, d.eventsOff),
+      ],
+    ),
+    '',
+    "Times run from just before the ModifyRule until the rule routes the Service's host again (read every 100 ms). " +
+      "Without events the change waits for its Service's next resync, so the figure is one draw between 0 and " +
+      `about ${d.resyncInterval} plus a pass.`,
+    '',
+  ];
 }

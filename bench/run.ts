@@ -1,11 +1,11 @@
 // `npm run bench [-- --services N --workers W --samples K --phase-timeout S --timeout S --idle-window S
-//                  --ecs-rollouts complete|never --skip fan-out,together --reuse-env]`
+//                  --ecs-rollouts complete|never --skip fan-out,together,drift --drift-resync S --reuse-env]`
 //
 // Starts the local environment (etcd, kube-apiserver, moto on loopback), installs crds/, creates the AWS
 // prerequisites, runs the real operator in this process, and measures: an Environment; one Service alone; N
 // Services at once (cold convergence); a forced pass over everything in sync (must write nothing); a new image for
-// all N at once (exactly one RegisterTaskDefinition each); memory; and the same AWS calls replayed without the
-// operator. Prints markdown to stdout, writes bench/results/<date>-<N>svc[-rollouts-never].json, exits 1 if a check
+// all N at once (exactly one RegisterTaskDefinition each); the time to correct one out-of-band change with drift
+// events and with the periodic resync alone; memory; and the same AWS calls replayed without the operator. Prints markdown to stdout, writes bench/results/<date>-<N>svc[-rollouts-never].json, exits 1 if a check
 // failed.
 import { cpus, loadavg, totalmem } from 'node:os';
 import { execFileSync } from 'node:child_process';
@@ -40,6 +40,7 @@ import {
   type SteadyResult,
 } from './phases.js';
 import { renderMarkdown, type BenchResults, type Check } from './report.js';
+import { driftPhase } from './drift.js';
 import { runMinimalReplay, runReplay, sharedResources } from './replay.js';
 
 function rollouts(v: string): BenchOptions['ecsRollouts'] {
@@ -59,6 +60,7 @@ function parseOptions(): BenchOptions & { readonly reuseEnv: boolean } {
       'ecs-rollouts': { type: 'string', default: 'complete' },
       'idle-window': { type: 'string', default: '60' },
       skip: { type: 'string', default: '' },
+      'drift-resync': { type: 'string', default: '60' },
     },
   });
   const int = (name: string, v: string, min: number, max: number) => {
@@ -78,14 +80,17 @@ function parseOptions(): BenchOptions & { readonly reuseEnv: boolean } {
     ecsRollouts: rollouts(values['ecs-rollouts']),
     idleWindowMs: int('idle-window', values['idle-window'], 0, 3600) * 1000,
     skip: skipped(values.skip),
+    // The CRD's bounds of spec.resyncInterval.
+    driftResyncS: int('drift-resync', values['drift-resync'], 30, 3600),
   };
 }
 
-/** Phases a large run can leave out: each costs about as long as the cold phase. */
+/** Phases a large run can leave out: fan-out and together each cost about as long as the cold phase. */
 function skipped(v: string): BenchOptions['skip'] {
   const names = v.split(',').filter(Boolean);
   for (const name of names)
-    if (name !== 'fan-out' && name !== 'together') throw new Error(`--skip takes fan-out and together, got "${name}"`);
+    if (name !== 'fan-out' && name !== 'together' && name !== 'drift')
+      throw new Error(`--skip takes fan-out, together and drift, got "${name}"`);
   return names as BenchOptions['skip'];
 }
 
@@ -138,6 +143,7 @@ const results: { -readonly [K in keyof BenchResults]: BenchResults[K] } = {
     ecsRollouts: options.ecsRollouts,
     idleWindowMs: options.idleWindowMs,
     skip: options.skip,
+    driftResyncS: options.driftResyncS,
   },
   memory,
   checks,
@@ -233,6 +239,8 @@ async function main(): Promise<void> {
     }
   }
   if (!options.skip.includes('together')) await together(ctx);
+  // Deployments that never complete keep the operator busy, so no change could be costed alone.
+  if (!options.skip.includes('drift') && options.ecsRollouts === 'complete') await drift(ctx);
   await replays(ctx, suffix, land);
 }
 
@@ -275,6 +283,21 @@ async function together(ctx: BenchContext): Promise<void> {
       });
     }
   }
+}
+
+async function drift(ctx: BenchContext): Promise<void> {
+  log('drift: one ModifyRule corrected through its CloudTrail event, then by the resync alone');
+  const d = await driftPhase(ctx, options.driftResyncS);
+  results.drift = d;
+  log(
+    `drift: corrected in ${d.withEvents.doneMs} ms with events, ${d.withoutEvents.doneMs} ms by the resync (${d.resyncInterval})`,
+  );
+  const r = d.withEvents.metrics.reconciles;
+  checks.push({
+    name: "a drift event reconciles the changed rule's Service and nothing else",
+    ok: (r.service ?? 0) === 1 && (r.environment ?? 0) === 0,
+    detail: `${r.service ?? 0} Service and ${r.environment ?? 0} Environment reconciles`,
+  });
 }
 
 async function replays(ctx: BenchContext, suffix: string, land: Landscape): Promise<void> {
