@@ -435,7 +435,8 @@ async function deleteOwned(
       walk.record(p, { ...failure(error), identifier: observed.identifier });
     }
   }
-  return survivors;
+  // Back to creation order: the inventory is read in that order, and a later pass deletes it in reverse.
+  return survivors.reverse();
 }
 
 /**
@@ -508,7 +509,9 @@ async function settleLeftovers(
       heldBy = `${item.kind} ${item.identifier}`;
     }
   }
-  return survivors;
+  // Back to the inventory's creation order. Walked as it was, it would reverse each time: the next pass would
+  // delete an ECS service before its scalable target, whose ownership dies with the service, and leak the target.
+  return survivors.reverse();
 }
 
 export async function applyPlan(
