@@ -8,8 +8,9 @@
 import {
   DeleteScalingPolicyCommand,
   DeregisterScalableTargetCommand,
-  DescribeScalableTargetsCommand,
   paginateDescribeScalingPolicies,
+  type ScalingPolicy,
+  DescribeScalableTargetsCommand,
   RegisterScalableTargetCommand,
   paginateDescribeScalableTargets,
   type ScalableTarget,
@@ -68,25 +69,43 @@ export function isMissingScaling(err: unknown): boolean {
   );
 }
 
+/** DescribeScalingPolicies returns at most 10 policies a call (its MaxResults is 1 to 10, unlike the targets' 50). */
+export const DESCRIBE_SCALING_POLICIES_MAX = 10;
+
+/** The memo key of one scalable target's policies within a pass; invalidated after every write to them. */
+export const policiesMemoKey = (resourceId: string) => `autoscaling:policies-of:${resourceId}`;
+
 /**
- * Deletes every scaling policy of the target's dimension. AWS deletes them along with the target it deregisters;
- * done first and explicitly, so that none outlives its target wherever that does not hold (an emulator keeps them),
- * including one the deletion never saw: a policy write answered after the pass that removed the policies looked.
+ * Every policy of one ECS service's desired count, by name: one call for all of them (a Service has two), shared
+ * by the pass through its memo. The API filters by one ResourceId a call, so there is no batch across services;
+ * a resync wave reads the namespace's listing instead.
+ */
+export function policiesOf(ctx: ReconcileContext, resourceId: string): Promise<Map<string, ScalingPolicy>> {
+  return ctx.memo(policiesMemoKey(resourceId), async () => {
+    const out = new Map<string, ScalingPolicy>();
+    const pages = { client: ctx.aws.autoscaling, pageSize: DESCRIBE_SCALING_POLICIES_MAX };
+    for await (const page of paginateDescribeScalingPolicies(pages, ecsDesiredCount(resourceId))) {
+      for (const p of page.ScalingPolicies ?? [])
+        if (p.PolicyName && p.ResourceId === resourceId) out.set(p.PolicyName, p);
+    }
+    return out;
+  });
+}
+
+/**
+ * Deletes every policy of one ECS service's desired count, read afresh (not from the pass's memo): what a target's
+ * deletion removes first, as AWS does when it deregisters the target.
  */
 async function deletePoliciesOf(ctx: ReconcileContext, resourceId: string): Promise<void> {
-  const names: string[] = [];
-  for await (const page of paginateDescribeScalingPolicies(
-    { client: ctx.aws.autoscaling },
-    ecsDesiredCount(resourceId),
-  ))
-    for (const p of page.ScalingPolicies ?? []) if (p.PolicyName) names.push(p.PolicyName);
-  for (const name of names) {
+  ctx.invalidate(policiesMemoKey(resourceId));
+  for (const name of (await policiesOf(ctx, resourceId)).keys()) {
     await unlessNotFound(
       () =>
         ctx.aws.autoscaling.send(new DeleteScalingPolicyCommand({ PolicyName: name, ...ecsDesiredCount(resourceId) })),
       isMissingScaling,
     );
   }
+  ctx.invalidate(policiesMemoKey(resourceId));
 }
 
 function toObserved(t: ScalableTarget, tags: Readonly<Record<string, string>>): Observed<'autoscaling.ScalableTarget'> {
@@ -200,6 +219,8 @@ export const scalableTargetReconciler: KindReconciler<'autoscaling.ScalableTarge
   },
 
   async delete(ctx, observed) {
+    // AWS deletes a target's policies with it. First and explicitly, so that none outlives its target where that
+    // does not hold (an emulator keeps them), including one written after the deletion's pass looked.
     await deletePoliciesOf(ctx, observed.props.resourceId);
     await unlessNotFound(
       () => ctx.aws.autoscaling.send(new DeregisterScalableTargetCommand(ecsDesiredCount(observed.props.resourceId))),

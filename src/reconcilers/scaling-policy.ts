@@ -16,7 +16,10 @@ import {
   ECS_NAMESPACE,
   ecsDesiredCount,
   isMissingScaling,
+  DESCRIBE_SCALING_POLICIES_MAX,
   ownerTagsOfScaledService,
+  policiesMemoKey,
+  policiesOf,
   TAGS_FOLLOW_SCALED_SERVICE,
 } from './scalable-target.js';
 
@@ -50,9 +53,6 @@ export function scalingPolicyProps(p: ScalingPolicy): Props {
   };
 }
 
-/** DescribeScalingPolicies returns at most 10 policies a call (its MaxResults is 1 to 10, unlike the targets' 50). */
-export const DESCRIBE_SCALING_POLICIES_MAX = 10;
-
 /** Every ECS service scaling policy of the account and region, by resource id and name: 10 a page (bulk read). */
 async function listPolicies(ctx: ReconcileContext): Promise<Map<string, ScalingPolicy>> {
   const out = new Map<string, ScalingPolicy>();
@@ -62,26 +62,6 @@ async function listPolicies(ctx: ReconcileContext): Promise<Map<string, ScalingP
     for (const p of page.ScalingPolicies ?? []) out.set(`${p.ResourceId}|${p.PolicyName}`, p);
   }
   return out;
-}
-
-/** The memo key of one scalable target's policies within a pass; invalidated after every write to them. */
-const policiesMemoKey = (resourceId: string) => `autoscaling:policies-of:${resourceId}`;
-
-/**
- * Every policy of one ECS service's desired count, by name: one call for all of them (a Service has two), shared
- * by the pass through its memo. The API filters by one ResourceId a call, so there is no batch across services;
- * a resync wave reads the namespace's listing instead.
- */
-function policiesOf(ctx: ReconcileContext, resourceId: string): Promise<Map<string, ScalingPolicy>> {
-  return ctx.memo(policiesMemoKey(resourceId), async () => {
-    const out = new Map<string, ScalingPolicy>();
-    const pages = { client: ctx.aws.autoscaling, pageSize: DESCRIBE_SCALING_POLICIES_MAX };
-    for await (const page of paginateDescribeScalingPolicies(pages, ecsDesiredCount(resourceId))) {
-      for (const p of page.ScalingPolicies ?? [])
-        if (p.PolicyName && p.ResourceId === resourceId) out.set(p.PolicyName, p);
-    }
-    return out;
-  });
 }
 
 async function describePolicy(
