@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { DescribeUserPoolClientCommand } from '@aws-sdk/client-cognito-identity-provider';
 import { DescribeServicesCommand, DescribeTaskDefinitionCommand } from '@aws-sdk/client-ecs';
 import { DescribeTargetGroupsCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { Environment, Service } from '../../src/api/index.js';
@@ -148,6 +149,18 @@ describe('slipway plan', { timeout: 600_000 }, () => {
     apply(svcYaml('catalog'));
     await waitForCondition(environments, { namespace: ns, name: 'dev' }, 'Ready', 'True', { timeoutMs: 120_000 });
     await waitForCondition(services, { namespace: ns, name: 'catalog' }, 'Ready', 'True', { timeoutMs: 120_000 });
+    // The Service's host joins the app client's callback URLs in the Environment's next pass, after the Service is
+    // Ready: until then the plan rightly shows that update.
+    const env = await environments.get({ namespace: ns, name: 'dev' });
+    await eventually('the callback URL of catalog on the app client', async () => {
+      const c = await aws.cognito.send(
+        new DescribeUserPoolClientCommand({
+          UserPoolId: env.status!.cognito!.userPoolId!,
+          ClientId: env.status!.cognito!.clientId!,
+        }),
+      );
+      return c.UserPoolClient?.CallbackURLs?.some((u) => u.startsWith('https://catalog.')) ? true : undefined;
+    });
     // The plan needs no operator; stopped, it cannot change an object while a plan compares resourceVersions.
     await operator.stop();
     operator = undefined;

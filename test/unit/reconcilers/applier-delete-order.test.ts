@@ -29,18 +29,17 @@ class Cloud {
  * and the policy are ours only while the service exists (as ownerTagsOfScaledService derives it).
  */
 function registry(cloud: Cloud): ReconcilerRegistry {
-  const kind = (k: ResourceKind, identifier: string, derived: boolean): KindReconciler<ResourceKind> =>
-    ({
+  const kind = (k: ResourceKind, identifier: string, derived: boolean): KindReconciler<ResourceKind> => {
+    const find = async (id: string) => {
+      if (id !== identifier || !cloud.live.has(id)) return undefined;
+      const tags = !derived || cloud.live.has('svc') ? ownershipTags(owner, 'x') : {};
+      return { identifier: id, props: {}, tags, attrs: {} } as unknown as Observed;
+    };
+    return {
       kind: k,
       tagging: derived ? 'derived' : 'tags',
-      async observe() {
-        return this.observeByIdentifier(undefined as never, identifier);
-      },
-      async observeByIdentifier(_ctx: ReconcileContext, id: string) {
-        if (id !== identifier || !cloud.live.has(id)) return undefined;
-        const tags = !derived || cloud.live.has('svc') ? ownershipTags(owner, 'x') : {};
-        return { identifier: id, props: {}, tags, attrs: {} } as unknown as Observed;
-      },
+      observe: () => find(identifier),
+      observeByIdentifier: (_ctx: ReconcileContext, id: string) => find(id),
       diff: () => [],
       async create() {
         throw new Error('no create in a deletion');
@@ -54,7 +53,8 @@ function registry(cloud: Cloud): ReconcilerRegistry {
         cloud.deleted.push(o.identifier);
       },
       async setTags() {},
-    }) as unknown as KindReconciler<ResourceKind>;
+    } as unknown as KindReconciler<ResourceKind>;
+  };
   return {
     'ecs.Service': kind('ecs.Service', 'svc', false),
     'autoscaling.ScalableTarget': kind('autoscaling.ScalableTarget', 'target', true),
