@@ -1,6 +1,6 @@
 // `npm run chaos -- --services N --minutes M --seed S [--throttle 0.05 --error5xx 0.03 --drop 0.02 --silent 0.005
 //                  --create-kills 3 --delete-kills 2 --request-timeout 3s --out FILE]`
-// `npm run chaos -- --failover [--repeat 3 --lease-duration 15s --renew-deadline 10s --retry-period 2s --out FILE]`
+// `npm run chaos -- --failover [--repeat 3 --lease-duration 10s --renew-deadline 7s --retry-period 2s --out FILE]`
 //
 // Runs the chaos suite (harness.ts), or with --failover the leader failover scenario (failover.ts) N times, against
 // its own local environment. Prints the report as markdown on stdout, writes the JSON to
@@ -33,8 +33,8 @@ const { values } = parseArgs({
     failover: { type: 'boolean', default: false },
     repeat: { type: 'string', default: '3' },
     // The operator's defaults (src/config.ts), which the chart ships.
-    'lease-duration': { type: 'string', default: '15s' },
-    'renew-deadline': { type: 'string', default: '10s' },
+    'lease-duration': { type: 'string', default: '10s' },
+    'renew-deadline': { type: 'string', default: '7s' },
     'retry-period': { type: 'string', default: '2s' },
   },
 });

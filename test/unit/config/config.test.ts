@@ -21,14 +21,14 @@ test('durations as the CRDs write them', () => {
   assert.throws(() => parseDuration('5 minutes'));
 });
 
-test("the Lease's timings default to 15s / 10s / 2s and must leave a leader time to step down first", () => {
+test("the Lease's timings default to 10s / 7s / 2s and must leave a leader time to step down first", () => {
   const config = loadConfig({});
   assert.deepEqual(
     [config.leaseDurationMs, config.leaseRenewDeadlineMs, config.leaseRetryPeriodMs],
-    [15_000, 10_000, 2_000],
+    [10_000, 7_000, 2_000],
   );
-  const short = loadConfig({ SLIPWAY_LEASE_DURATION: '10s', SLIPWAY_LEASE_RENEW_DEADLINE: '7s' });
-  assert.deepEqual([short.leaseDurationMs, short.leaseRenewDeadlineMs], [10_000, 7_000]);
-  assert.throws(() => loadConfig({ SLIPWAY_LEASE_DURATION: '10s' }), /RENEW_DEADLINE < SLIPWAY_LEASE_DURATION/);
+  const long = loadConfig({ SLIPWAY_LEASE_DURATION: '15s', SLIPWAY_LEASE_RENEW_DEADLINE: '10s' });
+  assert.deepEqual([long.leaseDurationMs, long.leaseRenewDeadlineMs], [15_000, 10_000]);
+  assert.throws(() => loadConfig({ SLIPWAY_LEASE_DURATION: '7s' }), /RENEW_DEADLINE < SLIPWAY_LEASE_DURATION/);
   assert.throws(() => loadConfig({ SLIPWAY_LEASE_RETRY_PERIOD: '10s' }), /SLIPWAY_LEASE_RETRY_PERIOD </);
 });
