@@ -4,12 +4,13 @@
 //   npm test -- --unit  unit tests only (no servers)
 //   npm test -- FILE... only these files (integration files get the environment)
 //
-// Files run in lanes (SLIPWAY_TEST_LANES, default 2): each lane is one `node --test` process that runs its files one
-// at a time against its own API server and emulator, since integration files assume they are alone on both (the
-// Helm test installs and removes the CRDs; several tests count what exists in the AWS account). Most of an
-// integration test is waiting on the operator and the emulator, so two lanes on two cores finish in a little more
-// than half the time of one. Files are balanced across lanes by how long they took last time (a table of seeds in
-// test/durations.json, refined per machine in the cache).
+// Integration and e2e files run in lanes (SLIPWAY_TEST_LANES, default 2): each lane is one `node --test` process
+// that runs its files one at a time against its own API server and emulator, since integration files assume they
+// are alone on both (the Helm test installs and removes the CRDs; several tests count what exists in the AWS
+// account). Most of an integration test is waiting on the operator and the emulator, so two lanes on two cores
+// finish in a little more than half the time of one. Unit files run in one more lane, with no servers. Files are
+// balanced across lanes by how long they took last time (a table of seeds in test/durations.json, refined per
+// machine in the cache).
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -56,13 +57,23 @@ const known = { ...readDurations(SEED_FILE), ...readDurations(CACHE_FILE) };
 // A file never timed yet: guess from its size (integration files spend far more time per line than unit files).
 const estimate = (f: string): number => known[f] ?? statSync(join(root, f)).size * (needsEnv(f) ? 4 : 0.2);
 
-const laneCount = Math.max(1, Math.min(Number(process.env.SLIPWAY_TEST_LANES ?? 2) || 1, files.length));
-const lanes: { files: string[]; load: number }[] = Array.from({ length: laneCount }, () => ({ files: [], load: 0 }));
-for (const f of [...files].sort((a, b) => estimate(b) - estimate(a))) {
+// Unit files need no servers: they run in a lane of their own, started at once, beside the integration lanes (whose
+// files mostly wait on the operator and the emulator) and, on a cold machine, beside the server builds.
+const unitFiles = files.filter((f) => !needsEnv(f));
+const envFiles = files.filter(needsEnv);
+const laneCount = Math.max(1, Math.min(Number(process.env.SLIPWAY_TEST_LANES ?? 2) || 1, envFiles.length));
+const lanes: { files: string[]; load: number; label: string }[] = Array.from({ length: laneCount }, (_, i) => ({
+  files: [],
+  load: 0,
+  label: String(i + 1),
+}));
+for (const f of [...envFiles].sort((a, b) => estimate(b) - estimate(a))) {
   const lane = lanes.reduce((min, l) => (l.load < min.load ? l : min));
   lane.files.push(f);
   lane.load += estimate(f);
 }
+if (envFiles.length === 0) lanes.length = 0;
+if (unitFiles.length > 0) lanes.push({ files: unitFiles, load: 0, label: 'u' });
 
 // ---- One lane: its environment if it needs one, then `node --test` over its files ----
 
@@ -74,16 +85,16 @@ interface LaneResult {
 const reportDir = mkdtempSync(join(tmpdir(), 'slipway-test-'));
 const environments: LocalEnvironment[] = [];
 
-async function runLane(index: number, laneFiles: readonly string[], helm?: Promise<string>): Promise<LaneResult> {
+async function runLane(label: string, laneFiles: readonly string[], helm?: Promise<string>): Promise<LaneResult> {
   const env = laneFiles.some(needsEnv) ? await startLocalEnvironment() : undefined;
   if (env) environments.push(env);
   if (laneFiles.some(usesHelm)) await helm;
-  const prefix = laneCount > 1 ? `[${index + 1}] ` : '';
+  const prefix = lanes.length > 1 ? `[${label}] ` : '';
   const counts: Record<string, number> = {};
   const code = await new Promise<number>((resolve) => {
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', join(root, 'test/lane.ts'), join(reportDir, `lane-${index}.jsonl`), ...laneFiles],
+      ['--import', 'tsx', join(root, 'test/lane.ts'), join(reportDir, `lane-${label}.jsonl`), ...laneFiles],
       {
         cwd: root,
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -135,9 +146,9 @@ try {
   const helm = files.some(usesHelm) ? ensureHelm() : undefined;
   helm?.catch(() => undefined); // a lane that needs Helm awaits it and reports the failure
   process.stderr.write(
-    `[test] ${files.length} test files in ${laneCount} lane(s): ${lanes.map((l) => l.files.length).join(' + ')}\n`,
+    `[test] ${files.length} test files in ${lanes.length} lane(s): ${lanes.map((l) => `${l.files.length} [${l.label}]`).join(' + ')}\n`,
   );
-  const results = await Promise.all(lanes.map((lane, i) => runLane(i, lane.files, helm)));
+  const results = await Promise.all(lanes.map((lane) => runLane(lane.label, lane.files, helm)));
   const total = (key: string) => results.reduce((n, r) => n + (r.counts[key] ?? 0), 0);
   process.stderr.write(
     `[test] all lanes: ${total('tests')} tests, ${total('pass')} passed, ${total('fail')} failed, ` +
