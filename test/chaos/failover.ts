@@ -10,7 +10,6 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { DescribeServicesCommand } from '@aws-sdk/client-ecs';
 import { DescribeRulesCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { Environment, Service } from '../../src/api/index.js';
@@ -20,7 +19,7 @@ import { startLocalEnvironment } from '../env/index.js';
 import { freePort } from '../env/processes.js';
 import { createLandscape, testAws, uniqueSuffix } from '../support/aws-fixtures.js';
 import { getTestEnv } from '../support/env.js';
-import { condition, createNamespace, installCrds, kubeClient } from '../support/kube.js';
+import { condition, createNamespace, eventually, installCrds, kubeClient } from '../support/kube.js';
 import { apply, environmentYaml, serviceYaml } from '../support/manifests.js';
 import type { Check } from './harness.js';
 import { OperatorProcess } from './operator-process.js';
@@ -85,25 +84,6 @@ export interface FailoverRun {
 }
 
 const ready = (o: Service | Environment | undefined) => condition(o, 'Ready')?.status === 'True';
-
-/** Polls until `probe` returns a value; errors count as not yet. */
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number, everyMs = 250) {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline)
-      throw new Error(
-        `${what}: not reached within ${timeoutMs / 1000} s${last ? ` (last error: ${String(last)})` : ''}`,
-      );
-    await sleep(everyMs);
-  }
-}
 
 /** When a replica's (pino) log first has `msg`, in ms since the epoch. */
 function loggedAt(file: string, msg: string): number | undefined {
@@ -178,8 +158,8 @@ export async function runFailover(options: FailoverOptions = {}): Promise<Failov
       return [...replicas.keys()].find((pod) => holder.startsWith(`${pod}_`));
     };
     apply(environmentYaml(ns, land, 'dev'));
-    const first = await until('a leader', leader, 60_000);
-    await until(
+    const first = await eventually('a leader', leader, 60_000);
+    await eventually(
       'the Environment Ready',
       async () => (ready(await environments.find({ namespace: ns, name: 'dev' })) ? true : undefined),
       180_000,
@@ -187,7 +167,7 @@ export async function runFailover(options: FailoverOptions = {}): Promise<Failov
 
     // The wave starts; the leader dies as soon as the first Service has AWS resources, with the rest under way.
     for (const name of FAILOVER_SERVICES) apply(serviceYaml(ns, name, { subdomain: name }));
-    await until(
+    await eventually(
       'the first Service to own AWS resources',
       async () => {
         const list = await Promise.all(FAILOVER_SERVICES.map((name) => services.find({ namespace: ns, name })));
@@ -198,7 +178,7 @@ export async function runFailover(options: FailoverOptions = {}): Promise<Failov
     const killedAt = Date.now();
     await replicas.get(first)!.kill();
     log(`${ns}: ${first} SIGKILLed`);
-    const second = await until(
+    const second = await eventually(
       'the standby to hold the Lease',
       async () => {
         const now = await leader();
@@ -213,7 +193,7 @@ export async function runFailover(options: FailoverOptions = {}): Promise<Failov
     if (!Number.isFinite(acquiredAt)) throw new Error(`the Lease's acquireTime is ${lease.spec?.acquireTime}`);
     log(`${ns}: ${second} holds the Lease, acquired ${acquiredAt - killedAt} ms after the kill`);
 
-    const done = await until(
+    const done = await eventually(
       'every Service Ready under the new leader',
       async () => {
         const list = await Promise.all(FAILOVER_SERVICES.map((name) => services.find({ namespace: ns, name })));

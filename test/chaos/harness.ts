@@ -6,7 +6,6 @@
 import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Environment, Service } from '../../src/api/index.js';
 import { ENVIRONMENT_TYPE, SERVICE_TYPE } from '../../src/controllers/resource-types.js';
 import type { KubeObject } from '../../src/runtime/index.js';
@@ -14,7 +13,7 @@ import { ENVIRONMENT_NAME, environmentManifest, serviceManifest, serviceName } f
 import { startLocalEnvironment, type LocalEnvironment } from '../env/index.js';
 import { freePort } from '../env/processes.js';
 import { createLandscape, testAws } from '../support/aws-fixtures.js';
-import { installCrds, kubeClient, kubectl } from '../support/kube.js';
+import { eventually, installCrds, kubeClient, kubectl } from '../support/kube.js';
 import { countByKind, duplicatesIn, plannedCounts, readInventory, type Duplicate, type Found } from './inventory.js';
 import { OperatorProcess } from './operator-process.js';
 import { stream } from './prng.js';
@@ -124,28 +123,8 @@ function isReady(o: {
 }
 
 /** Polls `probe` until it returns a value, tolerating errors (the API server may be restarting), with a deadline. */
-async function until<T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  timeoutMs: number,
-  everyMs = 1000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline)
-      throw new Error(
-        `${what}: not reached within ${timeoutMs / 1000}s${last ? ` (last error: ${String(last)})` : ''}`,
-      );
-    await sleep(everyMs);
-  }
-}
+const until = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number, everyMs = 1000) =>
+  eventually(what, probe, timeoutMs, everyMs);
 
 /** Seeded points (counts of write calls) in [lo, hi) of `estimate`, sorted. */
 function killPoints(seed: number, name: string, count: number, estimate: number): number[] {
