@@ -137,7 +137,7 @@ describe('the image: production dependencies, dist/ and `node dist/main.js`', { 
       },
       30_000,
     );
-    assert.equal(lease.spec?.leaseDurationSeconds, 15);
+    assert.equal(lease.spec?.leaseDurationSeconds, 10);
     const readyz = await eventually(
       '/readyz to answer 200 as leader',
       async () => {
