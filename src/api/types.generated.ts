@@ -135,8 +135,8 @@ export interface EnvironmentNetwork {
 export interface EnvironmentNetworkCreate {
   /**
    * The VPC's IPv4 CIDR, /16 to /22, e.g. 10.40.0.0/16. Private subnets take three quarters of it (a quarter each),
-   * public subnets a sixteenth each. A VPC's CIDR cannot change: a new value is refused with a condition naming this
-   * field (create a new Environment instead).
+   * public subnets a sixteenth each. Immutable: a VPC's CIDR cannot change, so a new value is refused at admission
+   * (create a new Environment instead).
    */
   readonly cidr: string;
   /**

@@ -5,6 +5,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { KubernetesObjectApi, PatchStrategy, type KubernetesObject } from '@kubernetes/client-node';
 import { GROUP } from '../../src/api/index.js';
 import type { Environment, PreviewDeployment, Service } from '../../src/api/index.js';
@@ -208,18 +211,30 @@ function target(kind: string, name: string, spec: unknown): KubernetesObject & {
   return { apiVersion: 'slipway.dev/v1alpha1', kind, metadata: { name, namespace: NAMESPACE }, spec };
 }
 
+/** The objects of immutable changes that live outside examples/*.yaml, created for them and deleted afterwards. */
+const extraExamples = [...new Set(loadImmutableChanges().flatMap((c) => (c.example ? [c.example] : [])))].map((f) =>
+  join(EXAMPLES_DIR, f),
+);
+
 test('immutable fields of existing objects cannot change', async (t) => {
-  for (const change of loadImmutableChanges()) {
-    await t.test(`${change.kind}/${change.name}: ${change.expectError}`, async () => {
-      const patch = { ...target(change.kind, change.name, undefined), ...change.patch };
-      const r = await rejected(() =>
-        api.patch(patch, undefined, 'All', FIELD_MANAGER, undefined, PatchStrategy.MergePatch),
-      );
-      assert.equal(r.code, 422, r.message);
-      assert.ok(r.message.includes(`${change.expectError}:`), r.message);
-      assert.ok(r.message.includes(change.expectMessage), r.message);
-      assert.deepEqual([...new Set(r.fields)], [change.expectError], r.message);
-    });
+  for (const file of extraExamples)
+    await kubectlOk('apply', '--server-side', '--validate=strict', `--field-manager=${FIELD_MANAGER}`, '-f', file);
+  try {
+    for (const change of loadImmutableChanges()) {
+      await t.test(`${change.kind}/${change.name}: ${change.expectError}`, async () => {
+        const patch = { ...target(change.kind, change.name, undefined), ...change.patch };
+        const r = await rejected(() =>
+          api.patch(patch, undefined, 'All', FIELD_MANAGER, undefined, PatchStrategy.MergePatch),
+        );
+        assert.equal(r.code, 422, r.message);
+        assert.ok(r.message.includes(`${change.expectError}:`), r.message);
+        assert.ok(r.message.includes(change.expectMessage), r.message);
+        assert.deepEqual([...new Set(r.fields)], [change.expectError], r.message);
+      });
+    }
+  } finally {
+    // Gone before the later tests, which count the examples (nothing reconciles them here: no finalizer).
+    for (const file of extraExamples) await kubectl('delete', '-f', file, '--ignore-not-found', '--wait=true');
   }
 });
 
@@ -268,6 +283,55 @@ test('spec.tier cannot change: a workload moves to production through a new Envi
     await api.replace(kept, undefined, undefined, FIELD_MANAGER);
   } finally {
     await api.delete(target('Environment', 'tier-change', undefined));
+  }
+});
+
+test('kubectl apply of a changed spec.network.create.cidr is refused naming the field; an unchanged re-apply and the other create fields pass', async () => {
+  const original = readFileSync(join(EXAMPLES_DIR, 'network', 'private-network.yaml'), 'utf8').replace(
+    'name: private',
+    'name: cidr-change',
+  );
+  assert.ok(original.includes('cidr: 10.60.0.0/16\n'), 'the example still has the CIDR this test changes');
+  const dir = mkdtempSync(join(tmpdir(), 'slipway-crds-'));
+  const file = (name: string, yaml: string) => {
+    writeFileSync(join(dir, name), yaml);
+    return join(dir, name);
+  };
+  const applyFile = (path: string) =>
+    kubectl('apply', '--server-side', '--validate=strict', `--field-manager=${FIELD_MANAGER}`, '-f', path);
+  const read = async () =>
+    (await api.read({
+      apiVersion: 'slipway.dev/v1alpha1',
+      kind: 'Environment',
+      metadata: { name: 'cidr-change', namespace: NAMESPACE },
+    })) as unknown as Environment;
+  try {
+    const originalFile = file('original.yaml', original);
+    assert.equal((await applyFile(originalFile)).code, 0);
+    const generation = (await read()).metadata.generation;
+
+    const changed = await applyFile(file('cidr.yaml', original.replace('cidr: 10.60.0.0/16', 'cidr: 10.61.0.0/16')));
+    assert.notEqual(changed.code, 0, 'the API server accepted a new CIDR');
+    assert.match(changed.stderr, /spec\.network\.create\.cidr: Invalid value/);
+    assert.match(changed.stderr, /spec\.network\.create\.cidr is immutable: a VPC's CIDR cannot change/);
+    assert.match(changed.stderr, /create a new Environment with the other range/);
+    assert.equal((await read()).spec.network.create?.cidr, '10.60.0.0/16');
+
+    const again = await applyFile(originalFile);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal((await read()).metadata.generation, generation, 'the unchanged re-apply changed nothing');
+
+    // The zones and NAT gateways change in place (subnets, gateways and routes are added or removed).
+    const grown = original
+      .replace('availabilityZones: 2', 'availabilityZones: 3')
+      .replace('natGateways: Single', 'natGateways: PerAZ');
+    const mutable = await applyFile(file('grown.yaml', grown));
+    assert.equal(mutable.code, 0, mutable.stderr);
+    const stored = (await read()).spec.network.create;
+    assert.deepEqual([stored?.cidr, stored?.availabilityZones, stored?.natGateways], ['10.60.0.0/16', 3, 'PerAZ']);
+  } finally {
+    await kubectl('delete', '-f', join(dir, 'original.yaml'), '--ignore-not-found', '--wait=true');
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 

@@ -117,6 +117,11 @@ export interface ImmutableChange {
   readonly patch: Record<string, unknown>;
   readonly expectError: string;
   readonly expectMessage: string;
+  /**
+   * The file under examples/ that holds the object, when it is not one of examples/*.yaml (those the sandbox
+   * applies as one platform), e.g. `network/private-network.yaml`.
+   */
+  readonly example?: string;
 }
 
 export function loadImmutableChanges(): ImmutableChange[] {

@@ -3,8 +3,10 @@
 // every CEL rule of crds/. The API server's verdict on each is checked by test/integration/crds.test.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import {
   CRD_DIR,
+  EXAMPLES_DIR,
   applyDefaults,
   celStringLiterals,
   crdFor,
@@ -13,6 +15,7 @@ import {
   loadImmutableChanges,
   loadInvalidFixtures,
   normalisePath,
+  readYamlDocuments,
   rulesOf,
   validateStructure,
   walk,
@@ -88,9 +91,10 @@ test('every transition rule (immutable field) is exercised by test/fixtures/immu
   }
   const examples = loadExamples();
   for (const change of immutable) {
+    const candidates = change.example ? readYamlDocuments(join(EXAMPLES_DIR, change.example)) : examples;
     assert.ok(
-      examples.some((e) => e.kind === change.kind && e.metadata.name === change.name),
-      `${change.kind}/${change.name} is not in examples/`,
+      candidates.some((e) => e.kind === change.kind && e.metadata.name === change.name),
+      `${change.kind}/${change.name} is not in examples/${change.example ?? ''}`,
     );
   }
 });
