@@ -2,7 +2,8 @@
 // spec.drift.events owns an EventBridge rule and an SQS queue; CloudTrail-shaped events, injected with PutEvents
 // (moto delivers EventBridge to SQS but emits no CloudTrail events), reach the queue through the rule, and the
 // operator reconciles exactly the custom resource owning the changed resource, ignores its own calls and malformed
-// events, and deletes every message. Reconciles are counted per key from the controllers' own log lines.
+// events, and deletes every message. An Environment in eu-west-1 owns a second pair in us-east-1, where Route53's and
+// CloudFront's events arrive. Reconciles are counted per key from the controllers' own log lines.
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
@@ -32,8 +33,11 @@ const environments = kube.resource<Environment>(ENVIRONMENT_TYPE);
 const services = kube.resource<Service>(SERVICE_TYPE);
 /** The operator's session name in these tests: SLIPWAY_AWS_SESSION_NAME's default for cluster id `test`. */
 const OWN_SESSION = 'slipway-test';
+/** The region of the Environment whose Route53 and CloudFront events arrive in us-east-1 (moto serves both). */
+const FAR_REGION = 'eu-west-1';
 
 let aws: AwsClients;
+let farAws: AwsClients;
 let land: Landscape;
 let operator: Operator;
 
@@ -69,11 +73,18 @@ async function counter(name: string, labels: Record<string, string> = {}): Promi
 const inventory = (obj: { status?: { resources?: readonly { kind: string; arn?: string; id?: string }[] } }) =>
   obj.status?.resources ?? [];
 
-async function queueUrl(): Promise<string> {
-  const env = await environments.get({ namespace: ns, name: 'dev' });
-  const arn = inventory(env).find((r) => r.kind === 'sqs.Queue')!.arn!;
-  const name = arn.split(':').at(-1)!;
-  return (await aws.sqs.send(new GetQueueUrlCommand({ QueueName: name }))).QueueUrl!;
+/** The region of an EventBridge rule or SQS queue ARN. */
+const regionOf = (arn: string) => arn.split(':')[3]!;
+
+/** The clients of `region`: the test environment's (us-east-1) or FAR_REGION's. */
+const awsIn = (region: string): AwsClients => (region === FAR_REGION ? farAws : aws);
+
+/** The URL of Environment `name`'s queue in `region`. */
+async function queueUrl(name = 'dev', region = 'us-east-1'): Promise<string> {
+  const env = await environments.get({ namespace: ns, name });
+  const arn = inventory(env).find((r) => r.kind === 'sqs.Queue' && regionOf(r.arn ?? '') === region)!.arn!;
+  const queue = arn.split(':').at(-1)!;
+  return (await awsIn(region).sqs.send(new GetQueueUrlCommand({ QueueName: queue }))).QueueUrl!;
 }
 
 /** Injects one CloudTrail management event, in the shape CloudTrail gives EventBridge. */
@@ -94,13 +105,13 @@ function injectRaw(source: string, detail: unknown): Promise<void> {
  * Waits until the operator has received `n` more events than `before`, the queue holds no message (every one was
  * deleted) and the controllers have gone quiet.
  */
-async function handled(before: number, n: number): Promise<void> {
-  const url = await queueUrl();
+async function handled(before: number, n: number, queue = { env: 'dev', region: 'us-east-1' }): Promise<void> {
+  const url = await queueUrl(queue.env, queue.region);
   await eventually(
     `${n} drift events received, deleted and their reconciles finished`,
     async () => {
       if ((await counter('slipway_drift_events_received_total')) < before + n) return undefined;
-      const q = await aws.sqs.send(
+      const q = await awsIn(queue.region).sqs.send(
         new GetQueueAttributesCommand({
           QueueUrl: url,
           AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
@@ -144,12 +155,14 @@ describe('drift events', { timeout: 900_000 }, () => {
     installCrds();
     createNamespace(ns);
     aws = testAws();
+    farAws = testAws(undefined, FAR_REGION);
     land = await createLandscape(aws, baseDomain);
     operator = await startCountingOperator();
   });
   after(async () => {
     await operator?.stop();
     aws?.destroy();
+    farAws?.destroy();
     if (Object.keys(measured).length > 0) console.log(`drift events timings (ms): ${JSON.stringify(measured)}`);
   });
 
@@ -428,5 +441,145 @@ describe('drift events', { timeout: 900_000 }, () => {
       /NonExistentQueue|does not exist/i,
     );
     assert.ok(!operator.driftEvents.polling.includes(queue), 'the queue is no longer polled');
+  });
+  // After dev is gone, so that a Route53 event reaches one rule only (dev's, in us-east-1, matches Route53 too).
+  test('an Environment in eu-west-1 owns a rule and queue there and another pair in us-east-1 for Route53 and CloudFront', async () => {
+    const farLand = await createLandscape(farAws, `far-${suffix}.shop.test`, FAR_REGION);
+    apply(
+      [
+        environmentYaml(ns, farLand, 'far', '  drift: { events: true }\n  resyncInterval: 24h')
+          .replace('region: us-east-1', `region: ${FAR_REGION}`)
+          // Without a gate: the fewer resources, the sooner it converges.
+          .replace(/\n {2}access: .*\n/, '\n  access: { cognito: { enabled: false } }\n'),
+        serviceYaml(ns, 'web', { env: 'far', subdomain: 'web' }),
+      ].join('\n---\n'),
+    );
+    const env = await waitForCondition(environments, { namespace: ns, name: 'far' }, 'Ready', 'True', {
+      timeoutMs: 180_000,
+    });
+    await waitForCondition(services, { namespace: ns, name: 'web' }, 'Ready', 'True', { timeoutMs: 180_000 });
+    const pairs = Object.fromEntries(
+      [FAR_REGION, 'us-east-1'].map((region) => {
+        const inRegion = inventory(env).filter((r) => r.arn && regionOf(r.arn) === region);
+        return [
+          region,
+          {
+            rule: inRegion.filter((r) => r.kind === 'events.Rule').map((r) => r.arn!),
+            queue: inRegion.filter((r) => r.kind === 'sqs.Queue').map((r) => r.arn!),
+          },
+        ];
+      }),
+    );
+    for (const region of [FAR_REGION, 'us-east-1']) {
+      assert.equal(pairs[region]!.rule.length, 1, `one rule in ${region}`);
+      assert.equal(pairs[region]!.queue.length, 1, `one queue in ${region}`);
+    }
+    assert.equal(inventory(env).filter((r) => r.kind === 'events.Rule' || r.kind === 'sqs.Queue').length, 4);
+
+    const described = async (region: string) => {
+      const rule = pairs[region]!.rule[0]!;
+      const name = rule.split('/').at(-1)!;
+      const events = awsIn(region).events;
+      const out = await events.send(new DescribeRuleCommand({ Name: name }));
+      const targets = await events.send(new ListTargetsByRuleCommand({ Rule: name }));
+      assert.equal(out.State, 'ENABLED');
+      assert.deepEqual(
+        targets.Targets?.map((t) => t.Arn),
+        pairs[region]!.queue,
+        `the ${region} rule sends to the ${region} queue`,
+      );
+      return JSON.parse(out.EventPattern!) as { source?: string[]; $or?: { source: string[] }[] };
+    };
+    const regional = await described(FAR_REGION);
+    assert.ok(regional.$or?.[0]?.source.includes('aws.elasticloadbalancing'));
+    assert.ok(!regional.$or?.[0]?.source.includes('aws.route53'), 'Route53 events never arrive in eu-west-1');
+    assert.deepEqual((await described('us-east-1')).source, ['aws.cloudfront', 'aws.route53']);
+
+    await eventually('the operator to poll both queues', async () =>
+      [FAR_REGION, 'us-east-1'].every((r) => operator.driftEvents.polling.includes(pairs[r]!.queue[0]!))
+        ? true
+        : undefined,
+    );
+  });
+
+  test("ChangeResourceRecordSets on us-east-1's bus: the eu-west-1 Service owning the record is reconciled and its alias restored", async () => {
+    const far = await environments.get({ namespace: ns, name: 'far' });
+    const zone = far.spec.domain.hostedZoneId;
+    const name = `web.${far.spec.domain.baseDomain}`;
+    const aRecord = async () =>
+      (await aws.route53.send(new ListResourceRecordSetsCommand({ HostedZoneId: zone }))).ResourceRecordSets?.find(
+        (r) => r.Type === 'A' && r.Name?.replace(/\.$/, '') === name,
+      );
+    const original = await aRecord();
+    assert.ok(original?.AliasTarget, 'the Service has its alias record');
+    await waitQuiet(operator);
+    const snapshot = new Map(reconciles);
+    const received = await counter('slipway_drift_events_received_total');
+
+    const alias = { HostedZoneId: original.AliasTarget.HostedZoneId!, DNSName: 'elsewhere.example.net' };
+    await aws.route53.send(
+      new ChangeResourceRecordSetsCommand({
+        HostedZoneId: zone,
+        ChangeBatch: {
+          Changes: [
+            {
+              Action: 'UPSERT',
+              ResourceRecordSet: { Name: name, Type: 'A', AliasTarget: { ...alias, EvaluateTargetHealth: false } },
+            },
+          ],
+        },
+      }),
+    );
+    // aws.events is us-east-1's: where CloudTrail delivers Route53's events whatever the caller's region.
+    await injectCloudTrail('route53', 'ChangeResourceRecordSets', {
+      hostedZoneId: zone,
+      changeBatch: {
+        changes: [
+          {
+            action: 'UPSERT',
+            resourceRecordSet: {
+              name,
+              type: 'A',
+              aliasTarget: { hostedZoneId: alias.HostedZoneId, dNSName: alias.DNSName },
+            },
+          },
+        ],
+      },
+    });
+    await handled(received, 1, { env: 'far', region: 'us-east-1' });
+    assert.deepEqual(reconciledSince(snapshot), { [`service/${ns}/web`]: 1 });
+    const restored = await aRecord();
+    assert.equal(restored?.AliasTarget?.DNSName, original.AliasTarget.DNSName, 'the alias points at the ALB again');
+  });
+
+  test('deleting the eu-west-1 Environment deletes both its rules and both its queues', async () => {
+    const env = await environments.get({ namespace: ns, name: 'far' });
+    const owned = inventory(env).filter((r) => r.kind === 'events.Rule' || r.kind === 'sqs.Queue');
+    assert.equal(owned.length, 4);
+    kubectl(['delete', 'services.slipway.dev', 'web', '-n', ns, '--wait=false']);
+    kubectl(['delete', 'environments.slipway.dev', 'far', '-n', ns, '--wait=false']);
+    await eventually(
+      'the Environment to be gone',
+      async () => ((await environments.find({ namespace: ns, name: 'far' })) ? undefined : true),
+      240_000,
+    );
+    for (const r of owned) {
+      const clients = awsIn(regionOf(r.arn!));
+      const name = r.arn!.split(r.kind === 'events.Rule' ? '/' : ':').at(-1)!;
+      if (r.kind === 'events.Rule') {
+        await assert.rejects(
+          clients.events.send(new DescribeRuleCommand({ Name: name })),
+          /ResourceNotFound|does not exist/,
+          r.arn,
+        );
+      } else {
+        await assert.rejects(
+          clients.sqs.send(new GetQueueUrlCommand({ QueueName: name })),
+          /NonExistentQueue|does not exist/i,
+          r.arn,
+        );
+        assert.ok(!operator.driftEvents.polling.includes(r.arn!), `${r.arn} is no longer polled`);
+      }
+    }
   });
 });
