@@ -29,6 +29,7 @@ import { startLocalEnvironment, type LocalEnvironment } from '../test/env/index.
 import { freePort } from '../test/env/processes.js';
 import { KUBERNETES_VERSION, MOTO_VERSION } from '../test/env/versions.js';
 import { createLandscape, testAws, uniqueSuffix } from '../test/support/aws-fixtures.js';
+import { imageEnv } from '../test/support/dockerfile.js';
 import { getTestEnv } from '../test/support/env.js';
 import { installCrds, kubeClient, kubectl } from '../test/support/kube.js';
 import { ENVIRONMENT_NAME, environmentManifest, serviceManifest, serviceName, type Manifest } from './manifests.js';
@@ -138,7 +139,13 @@ class OperatorUnderTest {
     const fd = openSync(logFile, 'w');
     this.child = spawn(process.execPath, [join(root, 'dist/main.js')], {
       cwd: root,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+      // As the image runs it: its Dockerfile's ENV (NODE_ENV, the allocator's arenas), then the chart's settings.
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '',
+        ...imageEnv(readFileSync(join(root, 'Dockerfile'), 'utf8')),
+        ...env,
+      },
       stdio: ['ignore', fd, fd],
     });
     closeSync(fd);

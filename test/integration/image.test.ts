@@ -13,6 +13,7 @@ import { freePort } from '../env/processes.js';
 import { uniqueSuffix } from '../support/aws-fixtures.js';
 import { getTestEnv } from '../support/env.js';
 import { createNamespace, eventually, installCrds, kubeClient } from '../support/kube.js';
+import { imageEnv } from '../support/dockerfile.js';
 
 const run = promisify(execFile);
 const root = join(import.meta.dirname, '..', '..');
@@ -104,7 +105,7 @@ describe('the image: production dependencies, dist/ and `node dist/main.js`', { 
       // Only what the chart's Deployment sets (plus the emulator), not this test process's environment.
       env: {
         PATH: process.env.PATH ?? '/usr/bin:/bin',
-        NODE_ENV: 'production',
+        ...imageEnv(dockerfile),
         KUBECONFIG: env.kubeconfigPath,
         SLIPWAY_AWS_ENDPOINT: env.awsEndpoint,
         AWS_REGION: env.awsRegion,
