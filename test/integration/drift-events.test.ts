@@ -44,9 +44,13 @@ let operator: Operator;
 /** Reconciles finished per `controller/namespace/name`, from the controllers' log lines. */
 const reconciles = new Map<string, number>();
 const FINISHED = /^(reconciled|reconcile failed)/;
+/** The `why` of each "malformed event dropped" warning the operator logged. */
+const malformedLogged: string[] = [];
 const logSink = new Writable({
   write(chunk: Buffer, _enc, done) {
     for (const line of chunk.toString('utf8').split('\n')) {
+      if (line.includes('"drift events: malformed event dropped"'))
+        malformedLogged.push((JSON.parse(line) as { why?: string }).why ?? '');
       if (!line.includes('"reconcileId"')) continue;
       const entry = JSON.parse(line) as { controller?: string; key?: string; msg?: string };
       if (entry.controller && entry.key && FINISHED.test(entry.msg ?? '')) {
@@ -358,8 +362,9 @@ describe('drift events', { timeout: 900_000 }, () => {
     assert.deepEqual(await callbacks(), [callback]);
   });
 
-  test("the operator's own calls and malformed events are ignored, and their messages deleted", async () => {
+  test("the operator's own calls and malformed events are ignored, and their messages deleted; a malformed one is logged and the next event still handled", async () => {
     const svc = await services.get({ namespace: ns, name: 'catalog' });
+    const logged = malformedLogged.length;
     // Counted from a quiet operator: a pass still queued from the previous step would be counted as this event's.
     await waitQuiet(operator);
     const snapshot = new Map(reconciles);
@@ -390,6 +395,12 @@ describe('drift events', { timeout: 900_000 }, () => {
       true,
       'a request that names nothing is dropped',
     );
+    assert.deepEqual(malformedLogged.slice(logged), ['no eventSource or eventName'], 'the malformed event is logged');
+
+    // Without harm: the queue's next event is handled as usual (a person's ModifyRule that left the rule as it was).
+    await injectCloudTrail('elasticloadbalancing', 'ModifyRule', { ruleArn: svc.status!.ruleArn! });
+    await handled(received + 3, 1);
+    assert.deepEqual(reconciledSince(snapshot), { [`service/${ns}/catalog`]: 1 });
   });
 
   test('measured: an out-of-band change corrected by the resync alone (no event), for comparison', async () => {
