@@ -16,7 +16,7 @@ import { newContext } from '../../src/reconcilers/contract.js';
 import { logGroupReconciler } from '../../src/reconcilers/log-group.js';
 import { targetGroupReconciler } from '../../src/reconcilers/target-group.js';
 import { FaultProxy, NO_FAULTS } from '../chaos/proxy.js';
-import { testAws, uniqueSuffix } from '../support/aws-fixtures.js';
+import { targetGroupProps, testAws, uniqueSuffix } from '../support/aws-fixtures.js';
 import { getTestEnv } from '../support/env.js';
 
 const env = getTestEnv();
@@ -65,20 +65,7 @@ describe('a create whose answer is lost and which the SDK sends again', () => {
       {
         id: 'tg',
         kind: 'elbv2.TargetGroup',
-        props: {
-          name: tgName,
-          vpcId,
-          port: 8080,
-          healthCheck: {
-            path: '/',
-            intervalSeconds: 30,
-            timeoutSeconds: 5,
-            healthyThreshold: 5,
-            unhealthyThreshold: 2,
-            matcher: '200',
-          },
-          deregistrationDelaySeconds: 300,
-        },
+        props: targetGroupProps(tgName, vpcId),
         tags: ownershipTags(owner, 'tg'),
       },
     ];

@@ -62,6 +62,7 @@ import { listenerReconciler } from '../../src/reconcilers/listener.js';
 import { loadBalancerReconciler } from '../../src/reconcilers/load-balancer.js';
 import { securityGroupReconciler } from '../../src/reconcilers/security-group.js';
 import { targetGroupCount, targetGroupReconciler } from '../../src/reconcilers/target-group.js';
+import { targetGroupProps } from '../support/aws-fixtures.js';
 import { getTestEnv } from '../support/env.js';
 import { registry } from '../../src/reconcilers/index.js';
 
@@ -850,20 +851,7 @@ describe('applyPlan over the whole chain', () => {
       {
         id: 'tg',
         kind: 'elbv2.TargetGroup',
-        props: {
-          name: `it-chain-${s}`,
-          vpcId,
-          port: 8080,
-          healthCheck: {
-            path: '/',
-            intervalSeconds: 30,
-            timeoutSeconds: 5,
-            healthyThreshold: 5,
-            unhealthyThreshold: 2,
-            matcher: '200',
-          },
-          deregistrationDelaySeconds: 300,
-        },
+        props: targetGroupProps(`it-chain-${s}`, vpcId),
         tags: tagsFor('tg'),
       },
       {
@@ -1176,20 +1164,7 @@ describe('setTags: each kind adds, overwrites and removes tags with its own API'
 
   test('elbv2.TargetGroup: AddTags and RemoveTags', async () => {
     const r = targetGroupReconciler;
-    const d = desired('elbv2.TargetGroup', 'tg', {
-      name: `it-tags-${suffix()}`,
-      vpcId,
-      port: 8080,
-      healthCheck: {
-        path: '/',
-        intervalSeconds: 30,
-        timeoutSeconds: 5,
-        healthyThreshold: 5,
-        unhealthyThreshold: 2,
-        matcher: '200',
-      },
-      deregistrationDelaySeconds: 300,
-    });
+    const d = desired('elbv2.TargetGroup', 'tg', targetGroupProps(`it-tags-${suffix()}`, vpcId));
     await r.create(pass(), d);
     const { observed, writes } = await checkSetTags(r, pass(), counter, (c) => r.observe(c, d));
     assert.deepEqual(writes, [{ AddTags: 1 }, { AddTags: 1, RemoveTags: 1 }]);
@@ -1286,20 +1261,7 @@ describe('a target group that rules still forward to', () => {
 
     const observed = await targetGroupReconciler.observe(
       ctx(),
-      desired('elbv2.TargetGroup', 'target-group', {
-        name: tgName,
-        vpcId,
-        port: 8080,
-        healthCheck: {
-          path: '/',
-          intervalSeconds: 30,
-          timeoutSeconds: 5,
-          healthyThreshold: 5,
-          unhealthyThreshold: 2,
-          matcher: '200',
-        },
-        deregistrationDelaySeconds: 300,
-      }),
+      desired('elbv2.TargetGroup', 'target-group', targetGroupProps(tgName, vpcId)),
     );
     assert.ok(observed, 'the target group is observed');
     await assert.rejects(

@@ -6,6 +6,7 @@ import { CreateHostedZoneCommand } from '@aws-sdk/client-route-53';
 import { randomBytes } from 'node:crypto';
 import { AwsClients } from '../../src/aws/clients.js';
 import type { CallListener } from '../../src/aws/calls.js';
+import type { Resolved, TargetGroupProps } from '../../src/planner/plan.js';
 import { getTestEnv } from './env.js';
 
 export function testAws(onCall?: CallListener, region?: string): AwsClients {
@@ -77,4 +78,22 @@ export async function createLandscape(aws: AwsClients, baseDomain: string, regio
 export async function emulatorState(): Promise<string> {
   const res = await fetch(`${getTestEnv().awsEndpoint}/moto-api/data.json`);
   return res.text();
+}
+
+/** A target group's props as a Service plans them by default (port 8080, health check on /), for reconciler tests. */
+export function targetGroupProps(name: string, vpcId: string): Resolved<TargetGroupProps> {
+  return {
+    name,
+    vpcId,
+    port: 8080,
+    healthCheck: {
+      path: '/',
+      intervalSeconds: 30,
+      timeoutSeconds: 5,
+      healthyThreshold: 5,
+      unhealthyThreshold: 2,
+      matcher: '200',
+    },
+    deregistrationDelaySeconds: 300,
+  };
 }
