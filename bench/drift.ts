@@ -8,6 +8,8 @@
 //   events off  `drift.events: false` and the Environment's resyncInterval set to --drift-resync seconds: only the
 //               periodic resync (jittered ±10 %) can see the change.
 //
+// With several Environments, only the first (its first Service) is used: the phase times one change, not a wave.
+//
 // Each is timed from just before the ModifyRule until a DescribeRules (every 100 ms, not counted) shows the
 // Service's host again, and costed like every phase: the operator's AWS calls and reconciles until it is quiet.
 import { DescribeRulesCommand, ModifyRuleCommand, type Rule } from '@aws-sdk/client-elastic-load-balancing-v2';
@@ -46,6 +48,8 @@ const inventory = (env: Environment | undefined, kind: string) =>
 export async function driftPhase(ctx: BenchContext, resyncSeconds: number): Promise<DriftResult> {
   const envRef = { namespace: ctx.namespace, name: ENVIRONMENT_NAME };
   const name = ctx.names[0]!;
+  // The Services that turning events off reschedules: the first Environment's (its previews are woken too).
+  const ownServices = ctx.plan.services.filter((s) => s.environment === ENVIRONMENT_NAME).length;
   const svc = await ctx.services.get({ namespace: ctx.namespace, name });
   const ruleArn = svc.status?.ruleArn;
   if (!ruleArn) throw new Error(`drift: Service ${name} has no listener rule in its status`);
@@ -115,7 +119,7 @@ export async function driftPhase(ctx: BenchContext, resyncSeconds: number): Prom
             applied(env) &&
             inventory(env, 'events.Rule') === undefined &&
             ctx.operator.driftEvents.polling.length === 0 &&
-            (reconciled.service ?? 0) >= ctx.names.length
+            (reconciled.service ?? 0) >= ownServices
           );
         },
         timeoutMs - (Date.now() - startedAt),

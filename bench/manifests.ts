@@ -1,6 +1,7 @@
-// The objects the benchmark applies: one gated non-production Environment and N alike Services with autoscaling
+// The objects the benchmark applies: gated non-production Environments and N alike Services on each with autoscaling
 // on CPU and memory, so every Service plans the full set of resources a typical one has (log group, task
-// definition, target group, gated listener rule, ECS service, scalable target, two policies, DNS alias).
+// definition, target group, gated listener rule, ECS service, scalable target, two policies, DNS alias); and
+// PreviewDeployments of those Services (the same without autoscaling, one task).
 import { API_VERSION } from '../src/api/index.js';
 import type { Landscape } from '../test/support/aws-fixtures.js';
 
@@ -16,7 +17,13 @@ export const ENVIRONMENT_NAME = 'bench';
 /** The second Environment, applied in one go with its Services (the together phase). */
 export const TOGETHER_ENVIRONMENT = 'together';
 
-export function environmentManifest(namespace: string, land: Landscape, name = ENVIRONMENT_NAME): Manifest {
+/** `previews`: accept that many PreviewDeployments (previews.maxActive); 0 leaves previews off, as before. */
+export function environmentManifest(
+  namespace: string,
+  land: Landscape,
+  name = ENVIRONMENT_NAME,
+  previews = 0,
+): Manifest {
   return {
     apiVersion: API_VERSION,
     kind: 'Environment',
@@ -30,6 +37,7 @@ export function environmentManifest(namespace: string, land: Landscape, name = E
       access: { cognito: { invitedUsers: ['reviewer@shop.test'] } },
       // Long enough that no periodic requeue lands inside a measured phase; the steady pass is forced instead.
       resyncInterval: '1h',
+      ...(previews > 0 ? { previews: { enabled: true, maxActive: previews } } : {}),
     },
   };
 }
@@ -46,12 +54,15 @@ export function serviceManifest(
   namespace: string,
   i: number,
   version: string,
-  on: { readonly environment: string; readonly prefix: string } = { environment: ENVIRONMENT_NAME, prefix: 'svc' },
+  on: { readonly environment: string; readonly prefix: string; readonly name?: string } = {
+    environment: ENVIRONMENT_NAME,
+    prefix: 'svc',
+  },
 ): Manifest {
   return {
     apiVersion: API_VERSION,
     kind: 'Service',
-    metadata: { name: serviceName(i, on.prefix), namespace },
+    metadata: { name: on.name ?? serviceName(i, on.prefix), namespace },
     spec: {
       environmentRef: { name: on.environment },
       image: imageFor(i, version),
@@ -67,6 +78,30 @@ export function serviceManifest(
       healthCheck: { path: '/healthz' },
       autoscaling: { minTasks: 1, maxTasks: 4, cpuTargetPercent: 60, memoryTargetPercent: 75 },
       logs: { retentionDays: 7 },
+    },
+  };
+}
+
+/** A preview of `p.service` for pull request `p.number`, running that PR's image tag on the Service's repository. */
+export function previewManifest(
+  namespace: string,
+  p: { readonly name: string; readonly environment: string; readonly service: string; readonly number: number },
+): Manifest {
+  return {
+    apiVersion: API_VERSION,
+    kind: 'PreviewDeployment',
+    metadata: { name: p.name, namespace },
+    spec: {
+      environmentRef: { name: p.environment },
+      serviceRef: { name: p.service },
+      imageTag: `pr-${p.number}-9f3c2ab`,
+      pullRequest: {
+        number: p.number,
+        url: `https://git.shop.test/shop/web/pull/${p.number}`,
+        branch: `feature-${p.number}`,
+        commitSha: '9f3c2ab',
+        state: 'open',
+      },
     },
   };
 }

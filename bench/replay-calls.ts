@@ -85,12 +85,16 @@ function clusterNameOf(arn: string): string {
   return arn.slice(arn.lastIndexOf('/') + 1);
 }
 
-/** Creates one Service's resources, as the operator's applier does, one call after another. */
+/**
+ * Creates one Service's resources, as the operator's applier does, one call after another; a preview's with
+ * `autoscaling` false (one task: no scalable target, no policies).
+ */
 export async function replayWrites(
   aws: AwsClients,
   shared: SharedResources,
   name: string,
   priority: number,
+  autoscaling = true,
 ): Promise<ReplayedService> {
   const tags = { 'slipway.dev/cluster': 'replay', 'slipway.dev/owner': name };
   const host = `${name}.${shared.baseDomain}`;
@@ -208,6 +212,23 @@ export async function replayWrites(
   );
 
   const resourceId = `service/${clusterNameOf(shared.clusterArn)}/${name}`;
+  if (autoscaling) await replayScaling(aws, name, resourceId);
+  await replayRecordsAndCallback(aws, shared, name, host);
+
+  const group = await aws.logs.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: logGroupName }));
+  return {
+    name,
+    logGroupName,
+    logGroupArn: group.logGroups?.[0]?.arn?.replace(/:\*$/, '') ?? '',
+    family,
+    targetGroupName,
+    targetGroupArn,
+    ruleArn: rule.Rules![0]!.RuleArn!,
+    resourceId,
+  };
+}
+
+async function replayScaling(aws: AwsClients, name: string, resourceId: string): Promise<void> {
   await aws.autoscaling.send(
     new RegisterScalableTargetCommand({
       ServiceNamespace: 'ecs',
@@ -237,7 +258,14 @@ export async function replayWrites(
       }),
     );
   }
+}
 
+async function replayRecordsAndCallback(
+  aws: AwsClients,
+  shared: SharedResources,
+  name: string,
+  host: string,
+): Promise<void> {
   await aws.route53.send(
     new ChangeResourceRecordSetsCommand({
       HostedZoneId: shared.hostedZoneId,
@@ -281,18 +309,6 @@ export async function replayWrites(
       SupportedIdentityProviders: client.SupportedIdentityProviders,
     }),
   );
-
-  const group = await aws.logs.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: logGroupName }));
-  return {
-    name,
-    logGroupName,
-    logGroupArn: group.logGroups?.[0]?.arn?.replace(/:\*$/, '') ?? '',
-    family,
-    targetGroupName,
-    targetGroupArn,
-    ruleArn: rule.Rules![0]!.RuleArn!,
-    resourceId,
-  };
 }
 
 /** How many write calls replayWrites makes, by `service:operation` (the replay reports these next to the operator's). */
@@ -309,6 +325,12 @@ export const REPLAYED_WRITES: Readonly<Record<string, number>> = {
   'application-autoscaling:PutScalingPolicy': 2,
   'route53:ChangeResourceRecordSets': 1,
   'cognito-idp:UpdateUserPoolClient': 1,
+};
+
+/** The writes of REPLAYED_WRITES that a preview (one task, no autoscaling) does not make. */
+export const REPLAYED_SCALING_WRITES: Readonly<Record<string, number>> = {
+  'application-autoscaling:RegisterScalableTarget': 1,
+  'application-autoscaling:PutScalingPolicy': 2,
 };
 
 /** Reads the writes above make besides the writes themselves (the callback URL's read-modify-write, the log group ARN). */

@@ -9,6 +9,7 @@ import type { Landscape } from '../test/support/aws-fixtures.js';
 import {
   READS,
   REPLAY_WRITE_READS,
+  REPLAYED_SCALING_WRITES,
   REPLAYED_WRITES,
   replayWrites,
   type ReplayedService,
@@ -53,6 +54,10 @@ export interface ReplayResult {
  */
 export interface MinimalReplay {
   readonly services: number;
+  /** Previews replayed too: a Service's writes without autoscaling. */
+  readonly previews?: number;
+  /** Environments whose kinds are each read once (all replayed against the first one's shared resources). */
+  readonly environments?: number;
   readonly wallMs: number;
   readonly calls: number;
   readonly failed: number;
@@ -244,38 +249,62 @@ const ONE_READ_PER_KIND = [
   'route53:ListResourceRecordSets',
 ];
 
-/** The minimal replay, through `aws`, which carries the operator's rate limits. */
+/**
+ * The minimal replay, through `aws`, which carries the operator's rate limits: the Services' writes, then the
+ * previews' (no autoscaling), all against one Environment's shared resources, and one read per kind for each of
+ * `environments` Environments.
+ */
 export async function runMinimalReplay(
   aws: AwsClients,
   shared: SharedResources,
-  opts: { readonly services: number; readonly concurrency: number; readonly tag: string },
+  opts: {
+    readonly services: number;
+    readonly previews?: number;
+    readonly environments?: number;
+    readonly concurrency: number;
+    readonly tag: string;
+  },
 ): Promise<MinimalReplay> {
   const failures: string[] = [];
   const perService =
     Object.values(REPLAYED_WRITES).reduce((a, b) => a + b, 0) +
     Object.values(REPLAY_WRITE_READS).reduce((a, b) => a + b, 0);
+  const perPreview = perService - Object.values(REPLAYED_SCALING_WRITES).reduce((a, b) => a + b, 0);
+  const previews = opts.previews ?? 0;
+  const environments = opts.environments ?? 1;
+  const total = opts.services + previews;
   let next = 0;
   let calls = 0;
   let failed = 0;
   let first: ReplayedService | undefined;
   const t0 = performance.now();
   const worker = async () => {
-    for (let i = next++; i < opts.services; i = next++) {
+    for (let i = next++; i < total; i = next++) {
+      const service = i < opts.services;
       try {
-        const svc = await replayWrites(aws, shared, `rm-${opts.tag}-${i}`, 47_000 + i);
+        const svc = await replayWrites(aws, shared, `rm-${opts.tag}-${i}`, 47_000 + i, service);
         first ??= svc;
       } catch (err) {
         failed++;
         failures.push(String(err));
       }
-      calls += perService;
+      calls += service ? perService : perPreview;
     }
   };
-  await Promise.all(Array.from({ length: Math.min(opts.concurrency, opts.services) }, worker));
-  for (const op of ONE_READ_PER_KIND) {
-    if (!first) break;
-    calls++;
-    await READS[op]!(aws, shared, first).catch(() => failed++);
+  await Promise.all(Array.from({ length: Math.min(opts.concurrency, total) }, worker));
+  for (let e = 0; e < environments; e++) {
+    for (const op of ONE_READ_PER_KIND) {
+      if (!first) break;
+      calls++;
+      await READS[op]!(aws, shared, first).catch(() => failed++);
+    }
   }
-  return { services: opts.services, wallMs: round(performance.now() - t0, 0), calls, failed };
+  return {
+    services: opts.services,
+    previews,
+    environments,
+    wallMs: round(performance.now() - t0, 0),
+    calls,
+    failed,
+  };
 }

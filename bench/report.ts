@@ -55,6 +55,8 @@ export interface BenchResults {
   readonly replay?: ReplayResult;
   readonly minimalReplay?: MinimalReplay;
   readonly checks: readonly Check[];
+  /** Phases not run, with the reason (absent in results written before several Environments and previews). */
+  readonly skipped?: Record<string, string>;
   readonly error?: string;
 }
 
@@ -86,12 +88,25 @@ function phaseRow(name: string, p: PhaseCost | undefined, services: number): (st
 }
 
 export function renderMarkdown(r: BenchResults): string {
-  const n = r.options.services;
+  // Results written before --environments and --previews had one Environment and no previews.
+  const e = r.options.environments ?? 1;
+  const perEnv = r.options.services;
+  const p = r.options.previews ?? 0;
+  /** Services in all, and Services and previews together: what the cold and steady figures are divided by. */
+  const n = e * perEnv;
+  const w = n + p;
+  const what =
+    e === 1 && p === 0
+      ? `1 Environment + ${n} Services`
+      : `${e} Environment${e === 1 ? '' : 's'} × ${perEnv} Services (${n} in all) + ${p} previews`;
   const out: string[] = [];
-  out.push(
-    `## Slipway benchmark: 1 Environment + ${n} Services, ${r.options.workers} workers, ECS rollouts ${r.options.ecsRollouts}`,
-    '',
-  );
+  out.push(`## Slipway benchmark: ${what}, ${r.options.workers} workers, ECS rollouts ${r.options.ecsRollouts}`, '');
+  if (p > 0 || e > 1)
+    out.push(
+      `A workload is a Service or a preview: the cold and steady rows divide by ${w} workloads (${n} Services + ${p} previews), ` +
+        `the Environment row by ${e}. Previews are dealt round-robin over the Environments, then over each one's Services.`,
+      '',
+    );
   out.push(
     `Machine: ${r.machine.nproc} CPUs (${r.machine.cpuModel}), ${r.machine.memoryGiB} GiB, Node ${r.machine.node}, ` +
       `kube-apiserver v${r.machine.kubernetes}, moto ${r.machine.moto}. Run took ${r.durationS} s; ` +
@@ -114,21 +129,21 @@ export function renderMarkdown(r: BenchResults): string {
         'AWS calls',
         'reads',
         'writes',
-        'calls / Service',
+        'calls / workload',
         'reconciles (svc / env)',
         "floor at AWS's rates",
       ],
       [
-        phaseRow('Environment create (no Services)', r.environment, 1),
+        phaseRow(`${e === 1 ? 'Environment' : `${e} Environments`} create (no Services)`, r.environment, e),
         phaseRow('1 Service alone: create', r.single?.create, 1),
         phaseRow('1 Service alone: new image', r.single?.update, 1),
         phaseRow('1 Service alone: delete', r.single?.delete, 1),
-        phaseRow(`cold: ${n} Services at once`, r.cold, n),
-        phaseRow('steady pass (all in sync)', r.steady, n),
-        phaseRow('second steady pass', r.steadyAgain, n),
+        phaseRow(`cold: ${n} Services${p > 0 ? ` + ${p} previews` : ''} at once`, r.cold, w),
+        phaseRow('steady pass (all in sync)', r.steady, w),
+        phaseRow('second steady pass', r.steadyAgain, w),
         phaseRow(`update fan-out: ${n} new images`, r.fanOut, n),
-        phaseRow('steady pass after fan-out', r.steadyAfterFanOut, n),
-        phaseRow(`together: a 2nd Environment + ${n} Services in one apply`, r.together, n),
+        phaseRow('steady pass after fan-out', r.steadyAfterFanOut, w),
+        phaseRow(`together: one more Environment + ${perEnv} Services in one apply`, r.together, perEnv),
       ],
     ),
     '',
@@ -142,29 +157,49 @@ export function renderMarkdown(r: BenchResults): string {
   }
   if (r.togetherIdle) {
     out.push(
-      `Idle for ${r.togetherIdle.windowMs / 1000} s after the Environment and ${n} Services applied together were all Ready: ` +
+      `Idle for ${r.togetherIdle.windowMs / 1000} s after the Environment and ${perEnv} Services applied together were all Ready: ` +
         `${r.togetherIdle.calls.total} AWS calls, ${r.togetherIdle.metrics.reconciles.service ?? 0} Service reconciles.`,
       '',
     );
   }
   if (r.cold) {
+    const pv = r.cold.previews;
     out.push(
-      `Cold: the ${n} creates took ${s(r.cold.applyMs)}; time to Ready per Service p50 ${s(r.cold.readyP50Ms)}, p95 ${s(r.cold.readyP95Ms)}, ` +
-        `all ${s(r.cold.doneMs)} (${round((n / r.cold.doneMs) * 60_000, 0)} Services/min).`,
+      `Cold: the ${w} creates took ${s(r.cold.applyMs)}; time to Ready per Service p50 ${s(r.cold.readyP50Ms)}, p95 ${s(r.cold.readyP95Ms)}` +
+        (pv ? `; per preview (Active) p50 ${s(pv.readyP50Ms)}, p95 ${s(pv.readyP95Ms)}` : '') +
+        `; all ${s(r.cold.doneMs)} (${round((w / r.cold.doneMs) * 60_000, 0)} ${p > 0 ? 'workloads' : 'Services'}/min).`,
       '',
     );
   }
+  if (r.steadyAgain)
+    out.push(
+      `What every resync costs (second steady pass): ${r.steadyAgain.calls.reads} reads for ${w} ${p > 0 ? 'workloads' : 'Services'}, ` +
+        `${round(r.steadyAgain.calls.reads / w, 2)} per ${p > 0 ? 'workload' : 'Service'}.`,
+      '',
+    );
+  const skipped = Object.entries(r.skipped ?? {});
+  if (skipped.length > 0) {
+    out.push('Not run:', '');
+    for (const [phase, why] of skipped) out.push(`- ${phase}: ${why}`);
+    out.push('');
+  }
+  if (e > 1 && r.drift) out.push(`The drift phase uses the first Environment only (${perEnv} Services).`, '');
 
-  if (r.drift) out.push(...driftSection(r.drift, n));
+  if (r.drift) out.push(...driftSection(r.drift, perEnv));
 
   const ops = new Set(
     [r.cold, r.steady, r.steadyAgain, r.fanOut, r.idle].flatMap((p) => Object.keys(p?.calls.byOperation ?? {})),
   );
   if (ops.size > 0) {
-    out.push('### AWS calls by operation (per Service = phase total / N)', '');
-    const per = (p: { readonly calls: PhaseCost['calls'] } | undefined, op: string) => {
-      const v = p?.calls.byOperation[op] ?? 0;
-      return v === 0 ? '·' : `${v} (${round(v / n, 2)})`;
+    out.push(
+      p > 0
+        ? `### AWS calls by operation (per workload = phase total / ${w}; fan-out: / ${n} Services)`
+        : '### AWS calls by operation (per Service = phase total / N)',
+      '',
+    );
+    const per = (ph: { readonly calls: PhaseCost['calls'] } | undefined, op: string, by = w) => {
+      const v = ph?.calls.byOperation[op] ?? 0;
+      return v === 0 ? '·' : `${v} (${round(v / by, 2)})`;
     };
     out.push(
       ...table(
@@ -185,7 +220,7 @@ export function renderMarkdown(r: BenchResults): string {
             per(r.cold, op),
             per(r.steady, op),
             per(r.steadyAgain, op),
-            per(r.fanOut, op),
+            per(r.fanOut, op, n),
             per(r.idle, op),
           ]),
       ),
@@ -268,8 +303,10 @@ export function renderMarkdown(r: BenchResults): string {
   );
   if (r.minimalReplay && r.cold) {
     const m = r.minimalReplay;
+    const prs = m.previews ? ` and ${m.previews} previews (no autoscaling)` : '';
+    const envs = (m.environments ?? 1) > 1 ? ` for each of ${m.environments} Environments` : '';
     out.push(
-      `Against the minimal call set (the writes of ${m.services} Services and one read per kind, ${r.options.workers} ` +
+      `Against the minimal call set (the writes of ${m.services} Services${prs} and one read per kind${envs}, ${r.options.workers} ` +
         `at a time, at the same rate limits): ${m.calls} calls in ${s(m.wallMs)}${m.failed > 0 ? ` (${m.failed} failed)` : ''}. ` +
         `The operator's cold phase took **${round(r.cold.doneMs / m.wallMs, 2)}×** the time and ` +
         `**${round(r.cold.calls.total / m.calls, 2)}×** the calls.`,
@@ -311,13 +348,13 @@ export function renderMarkdown(r: BenchResults): string {
     out.push('### Memory (this process: operator + benchmark driver, after a full GC)', '');
     out.push(
       ...table(
-        ['when', 'RSS', 'heap used', 'heap used growth / Service'],
+        ['when', 'RSS', 'heap used', `heap used growth / ${p > 0 ? 'workload' : 'Service'}`],
         mem.map(([when, m]) => [
           when,
           `${m.rssMiB} MiB`,
           `${m.heapUsedMiB} MiB`,
           base && when !== 'beforeServices' && when !== 'start'
-            ? `${round(((m.heapUsedMiB - base.heapUsedMiB) * 1024) / n, 0)} KiB`
+            ? `${round(((m.heapUsedMiB - base.heapUsedMiB) * 1024) / w, 0)} KiB`
             : '–',
         ]),
       ),

@@ -1,21 +1,23 @@
-// `npm run bench [-- --services N --workers W --samples K --phase-timeout S --timeout S --idle-window S
-//                  --ecs-rollouts complete|never --skip fan-out,together,drift --drift-resync S --reuse-env]`
+// `npm run bench [-- --environments E --services N --previews P --workers W --samples K --phase-timeout S
+//                  --timeout S --idle-window S --ecs-rollouts complete|never --skip fan-out,together,drift
+//                  --drift-resync S --reuse-env]`
 //
 // Starts the local environment (etcd, kube-apiserver, moto on loopback), installs crds/, creates the AWS
-// prerequisites, runs the real operator in this process, and measures: an Environment; one Service alone; N
-// Services at once (cold convergence); a forced pass over everything in sync (must write nothing); a new image for
-// all N at once (exactly one RegisterTaskDefinition each); the time to correct one out-of-band change with drift
-// events and with the periodic resync alone; memory; and the same AWS calls replayed without the operator. Prints markdown to stdout, writes bench/results/<date>-<N>svc[-rollouts-never].json, exits 1 if a check
-// failed.
+// prerequisites (one VPC, certificate and zone per Environment), runs the real operator in this process, and
+// measures: E Environments; one Service alone; N Services on each Environment and P previews at once (cold
+// convergence); a forced pass over everything in sync (must write nothing); a new image for all E×N Services at
+// once (exactly one RegisterTaskDefinition each); the time to correct one out-of-band change with drift events and
+// with the periodic resync alone; memory; and the same AWS calls replayed without the operator. Prints markdown to
+// stdout, writes bench/results/<date>-<N>svc[-rollouts-never].json (<date>-<E>env-<N>svc-<P>prev... with several
+// Environments or previews; never over an earlier run's file), exits 1 if a check failed.
 import { cpus, loadavg, totalmem } from 'node:os';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
-import type { Environment, Service } from '../src/api/index.js';
+import type { Environment, PreviewDeployment, Service } from '../src/api/index.js';
 import { AwsClients } from '../src/aws/clients.js';
 import { RateLimits } from '../src/aws/rate-limits.js';
-import { ENVIRONMENT_TYPE, SERVICE_TYPE } from '../src/controllers/resource-types.js';
+import { ENVIRONMENT_TYPE, PREVIEW_TYPE, SERVICE_TYPE } from '../src/controllers/resource-types.js';
 import type { Operator } from '../src/operator.js';
 import type { KubeObject } from '../src/runtime/index.js';
 import { startLocalEnvironment, type LocalEnvironment } from '../test/env/index.js';
@@ -23,8 +25,10 @@ import { KUBERNETES_VERSION, MOTO_VERSION } from '../test/env/versions.js';
 import { createLandscape, testAws, uniqueSuffix, type Landscape } from '../test/support/aws-fixtures.js';
 import { getTestEnv } from '../test/support/env.js';
 import { installCrds, kubeClient, kubectl } from '../test/support/kube.js';
-import type { BenchContext, BenchOptions } from './context.js';
-import { ENVIRONMENT_NAME, serviceName } from './manifests.js';
+import type { BenchContext } from './context.js';
+import { ENVIRONMENT_NAME } from './manifests.js';
+import { parseBenchOptions } from './options.js';
+import { benchPlan, resultFileName } from './scale.js';
 import { cpuSnapshot, environmentProcesses } from './cpu.js';
 import { sampleMemory, type MemorySample } from './memory.js';
 import { round } from './metrics.js';
@@ -42,57 +46,6 @@ import {
 import { renderMarkdown, type BenchResults, type Check } from './report.js';
 import { driftPhase } from './drift.js';
 import { runMinimalReplay, runReplay, sharedResources } from './replay.js';
-
-function rollouts(v: string): BenchOptions['ecsRollouts'] {
-  if (v === 'complete' || v === 'never') return v;
-  throw new Error(`--ecs-rollouts must be complete or never, got "${v}"`);
-}
-
-function parseOptions(): BenchOptions & { readonly reuseEnv: boolean } {
-  const { values } = parseArgs({
-    options: {
-      services: { type: 'string', default: process.env.BENCH_SERVICES ?? '30' },
-      workers: { type: 'string', default: process.env.BENCH_WORKERS ?? '4' },
-      samples: { type: 'string', default: '5' },
-      'phase-timeout': { type: 'string', default: '600' },
-      timeout: { type: 'string', default: '1800' },
-      'reuse-env': { type: 'boolean', default: false },
-      'ecs-rollouts': { type: 'string', default: 'complete' },
-      'idle-window': { type: 'string', default: '60' },
-      skip: { type: 'string', default: '' },
-      'drift-resync': { type: 'string', default: '60' },
-    },
-  });
-  const int = (name: string, v: string, min: number, max: number) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min || n > max)
-      throw new Error(`--${name} must be an integer from ${min} to ${max}, got "${v}"`);
-    return n;
-  };
-  return {
-    // Past 100 (the default rule quota of one load balancer) the Environment opens more load-balancer shards.
-    services: int('services', values.services, 1, 1000),
-    workers: int('workers', values.workers, 1, 64),
-    replaySamples: int('samples', values.samples, 0, 50),
-    phaseTimeoutMs: int('phase-timeout', values['phase-timeout'], 10, 3600) * 1000,
-    runTimeoutMs: int('timeout', values.timeout, 60, 4 * 3600) * 1000,
-    reuseEnv: values['reuse-env'],
-    ecsRollouts: rollouts(values['ecs-rollouts']),
-    idleWindowMs: int('idle-window', values['idle-window'], 0, 3600) * 1000,
-    skip: skipped(values.skip),
-    // The CRD's bounds of spec.resyncInterval.
-    driftResyncS: int('drift-resync', values['drift-resync'], 30, 3600),
-  };
-}
-
-/** Phases a large run can leave out: fan-out and together each cost about as long as the cold phase. */
-function skipped(v: string): BenchOptions['skip'] {
-  const names = v.split(',').filter(Boolean);
-  for (const name of names)
-    if (name !== 'fan-out' && name !== 'together' && name !== 'drift')
-      throw new Error(`--skip takes fan-out, together and drift, got "${name}"`);
-  return names as BenchOptions['skip'];
-}
 
 const root = join(import.meta.dirname, '..');
 
@@ -112,14 +65,18 @@ function sourceState(): BenchResults['source'] {
 }
 
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
-const options = parseOptions();
+const options = parseBenchOptions(process.argv.slice(2), process.env);
 const startedAt = new Date();
-const n = options.services;
+const plan = benchPlan(options.environments, options.services, options.previews);
+/** Services in all (E×N), and Services and previews together. */
+const n = plan.services.length;
+const workloads = n + plan.previews.length;
 
 let env: LocalEnvironment | undefined;
 let operator: Operator | undefined;
 const memory: Record<string, MemorySample> = {};
 const checks: Check[] = [];
+const skipped: Record<string, string> = {};
 const results: { -readonly [K in keyof BenchResults]: BenchResults[K] } = {
   startedAt: startedAt.toISOString(),
   source: sourceState(),
@@ -135,7 +92,9 @@ const results: { -readonly [K in keyof BenchResults]: BenchResults[K] } = {
     loadAverage: { start: round(loadavg()[0]!, 2) },
   },
   options: {
+    environments: options.environments,
     services: options.services,
+    previews: options.previews,
     workers: options.workers,
     replaySamples: options.replaySamples,
     phaseTimeoutMs: options.phaseTimeoutMs,
@@ -147,6 +106,7 @@ const results: { -readonly [K in keyof BenchResults]: BenchResults[K] } = {
   },
   memory,
   checks,
+  skipped,
 };
 
 async function shutdown(): Promise<void> {
@@ -190,7 +150,16 @@ async function main(): Promise<void> {
   const namespace = `bench-${suffix}`;
   kubectl(['create', 'namespace', namespace]);
   const aws = testAws();
-  const land = await createLandscape(aws, `bench-${suffix}.shop.test`);
+  // Each Environment has its own VPC, certificate and hosted zone; the first keeps the single-Environment domain.
+  const lands: Landscape[] = [];
+  for (const e of plan.environments)
+    lands.push(
+      await createLandscape(
+        aws,
+        e.landscape === 0 ? `bench-${suffix}.shop.test` : `bench-${suffix}-e${e.landscape}.shop.test`,
+      ),
+    );
+  const land = lands[0]!;
   memory.start = sampleMemory();
   operator = await startBenchOperator(options.workers, namespace);
   const kube = kubeClient();
@@ -198,23 +167,33 @@ async function main(): Promise<void> {
     options,
     namespace,
     land,
+    lands,
+    plan,
     operator,
     aws,
     environments: kube.resource<Environment>(ENVIRONMENT_TYPE),
     services: kube.resource<Service>(SERVICE_TYPE),
+    previews: kube.resource<PreviewDeployment>(PREVIEW_TYPE),
     rawEnvironments: kube.resource<KubeObject>(ENVIRONMENT_TYPE),
     rawServices: kube.resource<KubeObject>(SERVICE_TYPE),
-    names: Array.from({ length: n }, (_, i) => serviceName(i)),
+    rawPreviews: kube.resource<KubeObject>(PREVIEW_TYPE),
+    names: plan.services.map((s) => s.name),
     processes: environmentProcesses(getTestEnv().kubeconfigPath),
   };
 
-  log('Environment');
+  log(`${plan.environments.length} Environment(s)`);
   results.environment = await environmentPhase(ctx);
-  log(`Environment Ready in ${results.environment.doneMs} ms; one Service alone`);
+  log(`Environments Ready in ${results.environment.doneMs} ms; one Service alone`);
   results.single = await singlePhase(ctx);
   memory.beforeServices = sampleMemory();
-  log(`cold: ${n} Services`);
+  log(`cold: ${n} Services and ${plan.previews.length} previews`);
   results.cold = await coldPhase(ctx);
+  const mismatches = results.cold.ecsMismatches ?? [];
+  checks.push({
+    name: 'after cold every ECS service (Services and previews) runs the revision its status names',
+    ok: mismatches.length === 0,
+    detail: mismatches.length === 0 ? `${workloads} of ${workloads}` : mismatches.slice(0, 5).join('; '),
+  });
   memory.afterCold = sampleMemory();
   log(`cold: all Ready in ${results.cold.doneMs} ms, quiet at ${results.cold.quietMs} ms; steady pass`);
   results.steady = await steadyPhase(ctx, 'first');
@@ -227,6 +206,7 @@ async function main(): Promise<void> {
   memory.afterSteady = sampleMemory();
   log(`second steady pass: ${results.steadyAgain.calls.total} calls in ${results.steadyAgain.quietMs} ms`);
   if (!options.skip.includes('fan-out')) await fanOut(ctx);
+  else skipped.fanOut = 'left out with --skip fan-out';
   if (options.idleWindowMs > 0) {
     log(`idle: watching the operator for ${options.idleWindowMs / 1000}s`);
     results.idle = await idlePhase(ctx);
@@ -239,8 +219,12 @@ async function main(): Promise<void> {
     }
   }
   if (!options.skip.includes('together')) await together(ctx);
+  else skipped.together = 'left out with --skip together';
   // Deployments that never complete keep the operator busy, so no change could be costed alone.
-  if (!options.skip.includes('drift') && options.ecsRollouts === 'complete') await drift(ctx);
+  if (options.skip.includes('drift')) skipped.drift = 'left out with --skip drift';
+  else if (options.ecsRollouts !== 'complete')
+    skipped.drift = 'deployments that never complete keep the operator busy, so no change can be costed alone';
+  else await drift(ctx);
   await replays(ctx, suffix, land);
 }
 
@@ -249,14 +233,14 @@ async function fanOut(ctx: BenchContext): Promise<void> {
   results.fanOut = await fanOutPhase(ctx);
   const f = results.fanOut;
   checks.push({
-    name: 'fan-out registers one task definition revision per Service',
+    name: 'fan-out registers one task definition revision per Service (none for previews, whose tag is unchanged)',
     ok: f.registerTaskDefinition === n && f.skipped.length === 0,
     detail: `RegisterTaskDefinition ×${f.registerTaskDefinition} for ${n} Services${f.skipped.length > 0 ? `; revisions skipped: ${f.skipped.join(', ')}` : ''}`,
   });
   checks.push({
-    name: 'after fan-out every ECS service runs the revision its status names',
+    name: 'after fan-out every ECS service (Services and previews) runs the revision its status names',
     ok: f.ecsMismatches.length === 0,
-    detail: f.ecsMismatches.length === 0 ? `${n} of ${n}` : f.ecsMismatches.slice(0, 5).join('; '),
+    detail: f.ecsMismatches.length === 0 ? `${workloads} of ${workloads}` : f.ecsMismatches.slice(0, 5).join('; '),
   });
   log(`fan-out: all at the new revision in ${f.doneMs} ms; steady pass after it`);
   results.steadyAfterFanOut = await steadyPhase(ctx, 'after-fan-out');
@@ -265,8 +249,8 @@ async function fanOut(ctx: BenchContext): Promise<void> {
 }
 
 async function together(ctx: BenchContext): Promise<void> {
-  // A second Environment with N Services applied in one go; then nothing may be left to do once all are Ready.
-  log(`together: a second Environment and ${n} Services in one apply`);
+  // One more Environment with N Services applied in one go; then nothing may be left to do once all are Ready.
+  log(`together: one more Environment and ${options.services} Services in one apply`);
   results.together = await togetherPhase(ctx);
   log(`together: all Ready in ${results.together.doneMs} ms, quiet at ${results.together.quietMs} ms`);
   if (options.idleWindowMs > 0) {
@@ -306,7 +290,11 @@ async function replays(ctx: BenchContext, suffix: string, land: Landscape): Prom
   const envObj = await ctx.environments.get({ namespace, name: ENVIRONMENT_NAME });
   await operator?.stop();
   operator = undefined;
-  if (options.replaySamples > 0) {
+  if (options.replaySamples > 0 && plan.previews.length > 0) {
+    // The replay makes a Service's writes for each replayed object, which a preview (no autoscaling) does not.
+    skipped.replay =
+      "the replay of the cold calls replays Services' writes only, and the cold phase had previews (the minimal replay covers them)";
+  } else if (options.replaySamples > 0) {
     log(`replay: ${options.replaySamples} Services one at a time, then ${n} at ${options.workers} at a time`);
     results.replay = await runReplay(
       aws,
@@ -338,9 +326,13 @@ async function replays(ctx: BenchContext, suffix: string, land: Landscape): Prom
     credentials: testEnv.awsCredentials,
     rateLimitRegistry: new RateLimits(),
   });
-  log(`minimal replay: the writes of ${n} Services and one read per kind, ${options.workers} at a time`);
+  log(
+    `minimal replay: the writes of ${n} Services and ${plan.previews.length} previews and one read per kind, ${options.workers} at a time`,
+  );
   results.minimalReplay = await runMinimalReplay(limited, sharedResources(envObj, land), {
     services: n,
+    previews: plan.previews.length,
+    environments: plan.environments.length,
     concurrency: options.workers,
     tag: suffix,
   });
@@ -370,7 +362,9 @@ const dir = join(root, 'bench', 'results');
 mkdirSync(dir, { recursive: true });
 const file = join(
   dir,
-  `${startedAt.toISOString().slice(0, 10)}-${n}svc${options.ecsRollouts === 'never' ? '-rollouts-never' : ''}.json`,
+  resultFileName(startedAt.toISOString().slice(0, 10), options, options.ecsRollouts === 'never', (name) =>
+    existsSync(join(dir, name)),
+  ),
 );
 writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
 process.stdout.write(renderMarkdown(results as BenchResults) + '\n');

@@ -1,7 +1,7 @@
 // Waiting without blocking the event loop (the operator runs in this process): poll the API server's list of
 // Services, or the operator's own queues, on a timer. Every wait has a deadline, so the benchmark ends by itself.
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Service } from '../src/api/index.js';
+import type { PreviewDeployment, Service } from '../src/api/index.js';
 import type { Operator } from '../src/operator.js';
 import type { ResourceClient } from '../src/runtime/index.js';
 
@@ -10,9 +10,14 @@ export class BenchTimeout extends Error {
 }
 
 /** Ready=True for the current generation. */
-export function isReady(svc: Service): boolean {
+export function isReady(svc: Service | PreviewDeployment): boolean {
   const ready = svc.status?.conditions?.find((c) => c.type === 'Ready');
   return ready?.status === 'True' && svc.status?.observedGeneration === svc.metadata.generation;
+}
+
+/** A preview serving: Ready for its generation and in phase Active. */
+export function isPreviewReady(p: PreviewDeployment): boolean {
+  return isReady(p) && p.status?.phase === 'Active';
 }
 
 export interface ConvergenceTimes {
@@ -23,14 +28,14 @@ export interface ConvergenceTimes {
 }
 
 /**
- * Polls the namespace's Services until every one of `names` satisfies `done`, recording when each first did.
+ * Polls the namespace's Services (or previews) until every one of `names` satisfies `done`, recording when each first did.
  * One LIST per poll, so the cost to the API server does not grow with the number of Services.
  */
-export async function waitForAll(
-  services: ResourceClient<Service>,
+export async function waitForAll<T extends Service | PreviewDeployment>(
+  services: ResourceClient<T>,
   namespace: string,
   names: readonly string[],
-  done: (svc: Service) => boolean,
+  done: (svc: T) => boolean,
   opts: { readonly startedAt: number; readonly timeoutMs: number; readonly what: string; readonly everyMs?: number },
 ): Promise<ConvergenceTimes> {
   const byName: Record<string, number> = {};
