@@ -82,7 +82,7 @@ function phaseRow(name: string, p: PhaseCost | undefined, services: number): (st
     p.calls.reads,
     p.calls.writes,
     round(p.calls.total / services, 1),
-    `${r.service ?? 0} / ${r.environment ?? 0}`,
+    `${r.service ?? 0} / ${r.preview ?? 0} / ${r.environment ?? 0}`,
     floor.seconds > 0 ? `${round(floor.seconds, 1)} s (${floor.bucket})` : '0 s',
   ];
 }
@@ -130,7 +130,7 @@ export function renderMarkdown(r: BenchResults): string {
         'reads',
         'writes',
         'calls / workload',
-        'reconciles (svc / env)',
+        'reconciles (svc / preview / env)',
         "floor at AWS's rates",
       ],
       [
