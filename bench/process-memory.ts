@@ -32,7 +32,14 @@ import { createLandscape, testAws, uniqueSuffix } from '../test/support/aws-fixt
 import { imageEnv } from '../test/support/dockerfile.js';
 import { getTestEnv } from '../test/support/env.js';
 import { installCrds, kubeClient, kubectl } from '../test/support/kube.js';
-import { ENVIRONMENT_NAME, environmentManifest, serviceManifest, serviceName, type Manifest } from './manifests.js';
+import {
+  ENVIRONMENT_NAME,
+  environmentManifest,
+  previewManifest,
+  serviceManifest,
+  serviceName,
+  type Manifest,
+} from './manifests.js';
 import { round } from './metrics.js';
 import { BenchTimeout, until } from './wait.js';
 
@@ -216,25 +223,11 @@ const root = options.root;
 const here = join(import.meta.dirname, '..');
 const startedAt = new Date();
 
-function previewManifest(namespace: string, i: number, services: number, environment: string): Manifest {
+/** The i-th preview (0-based), on the Services in turn: `pr-0001`, … */
+function previewOf(namespace: string, i: number, services: number, environment: string): Manifest {
   const n = i + 1;
-  return {
-    apiVersion: 'slipway.dev/v1alpha1',
-    kind: 'PreviewDeployment',
-    metadata: { name: `pr-${String(n).padStart(4, '0')}`, namespace },
-    spec: {
-      environmentRef: { name: environment },
-      serviceRef: { name: serviceName(i % Math.max(services, 1)) },
-      imageTag: `pr-${n}-9f3c2ab`,
-      pullRequest: {
-        number: n,
-        url: `https://git.shop.test/shop/web/pull/${n}`,
-        branch: `feature-${n}`,
-        commitSha: '9f3c2ab',
-        state: 'open',
-      },
-    },
-  };
+  const service = serviceName(i % Math.max(services, 1));
+  return previewManifest(namespace, { name: `pr-${String(n).padStart(4, '0')}`, environment, service, number: n });
 }
 
 async function createAll(client: ResourceClient<KubeObject>, objects: readonly Manifest[]): Promise<void> {
@@ -395,7 +388,7 @@ async function main(): Promise<void> {
     serviceManifest(namespace, i, '1.0.0', { environment: envName, prefix: 'svc' }),
   );
   const previewObjects = Array.from({ length: options.previews }, (_, i) =>
-    previewManifest(namespace, i, options.services, envName),
+    previewOf(namespace, i, options.services, envName),
   );
   const settleStart = Date.now();
   log(`creating ${options.services} Services and ${options.previews} PreviewDeployments`);
