@@ -424,6 +424,12 @@ export interface CostComponent {
 export interface EnvironmentPlanStatus {
   /** The version of the plan's shape (docs/plan-schema.json). */
   readonly version?: number;
+  /**
+   * The estimated monthly cost in USD before (as last applied: status.cost, 0 when nothing was applied yet) and after
+   * (the spec applied), as `slipway plan` prices one resource (its cost entry in docs/plan-schema.json); an
+   * Environment counts its own components only.
+   */
+  readonly cost?: EnvironmentPlanCostStatus;
   /** AWS resources by what applying would do to them (unchanged ones included). */
   readonly summary?: EnvironmentPlanSummaryStatus;
   /**
@@ -431,6 +437,21 @@ export interface EnvironmentPlanStatus {
    * settle (error, with a message).
    */
   readonly aws?: readonly EnvironmentPlanAwsStatus[];
+}
+
+export interface EnvironmentPlanCostStatus {
+  /** Always USD. */
+  readonly currency: 'USD';
+  /** The date of the price table used (YYYY-MM-DD). */
+  readonly priceTable: string;
+  /** USD a month as last applied; absent when it has no figure (see unknown). */
+  readonly before?: number;
+  /** USD a month once the spec is applied; absent when it has no figure. */
+  readonly after?: number;
+  /** after - before, when both are known. */
+  readonly delta?: number;
+  /** Why a side has no figure, e.g. a region missing from the price table. */
+  readonly unknown?: string;
 }
 
 export interface EnvironmentPlanSummaryStatus {
@@ -739,6 +760,12 @@ export interface PreviewDeploymentCostStatus {
 export interface PreviewDeploymentPlanStatus {
   /** The version of the plan's shape (docs/plan-schema.json). */
   readonly version?: number;
+  /**
+   * The estimated monthly cost in USD before (as last applied: status.cost, 0 when nothing was applied yet) and after
+   * (the spec applied), as `slipway plan` prices one resource (its cost entry in docs/plan-schema.json); an
+   * Environment counts its own components only.
+   */
+  readonly cost?: PreviewDeploymentPlanCostStatus;
   /** AWS resources by what applying would do to them (unchanged ones included). */
   readonly summary?: PreviewDeploymentPlanSummaryStatus;
   /**
@@ -746,6 +773,21 @@ export interface PreviewDeploymentPlanStatus {
    * settle (error, with a message).
    */
   readonly aws?: readonly PreviewDeploymentPlanAwsStatus[];
+}
+
+export interface PreviewDeploymentPlanCostStatus {
+  /** Always USD. */
+  readonly currency: 'USD';
+  /** The date of the price table used (YYYY-MM-DD). */
+  readonly priceTable: string;
+  /** USD a month as last applied; absent when it has no figure (see unknown). */
+  readonly before?: number;
+  /** USD a month once the spec is applied; absent when it has no figure. */
+  readonly after?: number;
+  /** after - before, when both are known. */
+  readonly delta?: number;
+  /** Why a side has no figure, e.g. a region missing from the price table. */
+  readonly unknown?: string;
 }
 
 export interface PreviewDeploymentPlanSummaryStatus {
@@ -1219,6 +1261,12 @@ export interface ServiceCostStatus {
 export interface ServicePlanStatus {
   /** The version of the plan's shape (docs/plan-schema.json). */
   readonly version?: number;
+  /**
+   * The estimated monthly cost in USD before (as last applied: status.cost, 0 when nothing was applied yet) and after
+   * (the spec applied), as `slipway plan` prices one resource (its cost entry in docs/plan-schema.json); an
+   * Environment counts its own components only.
+   */
+  readonly cost?: ServicePlanCostStatus;
   /** AWS resources by what applying would do to them (unchanged ones included). */
   readonly summary?: ServicePlanSummaryStatus;
   /**
@@ -1226,6 +1274,21 @@ export interface ServicePlanStatus {
    * settle (error, with a message).
    */
   readonly aws?: readonly ServicePlanAwsStatus[];
+}
+
+export interface ServicePlanCostStatus {
+  /** Always USD. */
+  readonly currency: 'USD';
+  /** The date of the price table used (YYYY-MM-DD). */
+  readonly priceTable: string;
+  /** USD a month as last applied; absent when it has no figure (see unknown). */
+  readonly before?: number;
+  /** USD a month once the spec is applied; absent when it has no figure. */
+  readonly after?: number;
+  /** after - before, when both are known. */
+  readonly delta?: number;
+  /** Why a side has no figure, e.g. a region missing from the price table. */
+  readonly unknown?: string;
 }
 
 export interface ServicePlanSummaryStatus {

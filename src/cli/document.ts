@@ -1,17 +1,19 @@
 // The document `slipway plan` produces: per custom resource, what changes in the cluster (its spec) and in AWS (each
 // resource its plan holds), the totals, and the estimated monthly cost before and after. `--output json` prints it
 // as is; docs/plan-schema.json documents it. Pure: no I/O.
-import { cents } from '../cost/estimate.js';
 import { PRICE_TABLE } from '../cost/prices.js';
 import {
+  costFigures,
   countActions,
+  type CostFigures,
   PLAN_SCHEMA_VERSION,
   type AwsResourcePlan,
   type PlanChange,
   type PlanCounts,
+  type PricedSide,
 } from '../drift/plan.js';
 
-export { PLAN_SCHEMA_VERSION, type AwsResourcePlan, type PlanChange, type PlanCounts };
+export { PLAN_SCHEMA_VERSION, type AwsResourcePlan, type PlanChange, type PlanCounts, type PricedSide };
 
 /** What happens to the custom resource itself in the cluster (delete: the manifests no longer hold it). */
 export type CustomResourceAction = 'create' | 'update' | 'delete' | 'no-op';
@@ -35,9 +37,6 @@ export interface CustomResourcePlan {
   readonly message?: string;
 }
 
-/** One side of a custom resource's monthly estimate: a figure in USD, or why there is none. */
-export type PricedSide = { readonly usd: number } | { readonly unknown: string };
-
 /** A custom resource's estimate before (the cluster now) and after (the manifests applied). */
 export interface CostEntry {
   readonly kind: CustomResourcePlan['kind'];
@@ -47,18 +46,11 @@ export interface CostEntry {
   readonly after: PricedSide;
 }
 
-export interface PlanCostResource {
+/** One custom resource's figures (drift/plan.ts costFigures, as status.plan.cost has them); `unknown`: left out of the totals. */
+export interface PlanCostResource extends CostFigures {
   readonly kind: CustomResourcePlan['kind'];
   readonly namespace: string;
   readonly name: string;
-  /** USD a month now (0: the manifests create it); absent when unknown. */
-  readonly before?: number;
-  /** USD a month once applied (0: the plan removes it); absent when unknown. */
-  readonly after?: number;
-  /** after - before, when both are known. */
-  readonly delta?: number;
-  /** Why a side has no figure (a region missing from the price table, named); the totals leave it out. */
-  readonly unknown?: string;
 }
 
 /** The estimated monthly cost of the plan's custom resources (status.cost's estimator, an Environment's own part). */
@@ -97,28 +89,19 @@ export const EXIT = { noChanges: 0, error: 1, changes: 2 } as const;
 
 const usd = (c: number) => c / 100;
 
-/** The cost section: each entry's figures and delta in cents as the estimator rounds them, and the totals. */
+/** The cost section: each entry's figures (costFigures: in cents as the estimator rounds them), and the totals. */
 export function planCost(entries: readonly CostEntry[], priceTable: string): PlanCost {
   let before = 0;
   let after = 0;
   let unknown = 0;
   const resources = entries.map((e): PlanCostResource => {
-    const b = 'usd' in e.before ? cents(e.before.usd) : undefined;
-    const a = 'usd' in e.after ? cents(e.after.usd) : undefined;
-    const reasons = [e.before, e.after].flatMap((s) => ('unknown' in s ? [s.unknown] : []));
-    const id = { kind: e.kind, namespace: e.namespace, name: e.name };
-    if (b === undefined || a === undefined) {
-      unknown++;
-      return {
-        ...id,
-        ...(b !== undefined ? { before: usd(b) } : {}),
-        ...(a !== undefined ? { after: usd(a) } : {}),
-        unknown: [...new Set(reasons)].join('; '),
-      };
+    const figures = costFigures(e.before, e.after);
+    if (figures.delta === undefined) unknown++;
+    else {
+      before += Math.round(figures.before! * 100);
+      after += Math.round(figures.after! * 100);
     }
-    before += b;
-    after += a;
-    return { ...id, before: usd(b), after: usd(a), delta: usd(a - b) };
+    return { kind: e.kind, namespace: e.namespace, name: e.name, ...figures };
   });
   return {
     currency: 'USD',

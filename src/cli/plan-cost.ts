@@ -6,13 +6,7 @@
 import type { Environment, PreviewDeployment, Service } from '../api/index.js';
 import { PRICE_TABLE } from '../cost/prices.js';
 import type { PriceTable } from '../cost/table.js';
-import {
-  environmentCost,
-  previewCostOf,
-  serviceCost,
-  type CostConditionUpdate,
-  type PlacementDeps,
-} from '../controllers/cost.js';
+import { environmentCost, previewCostOf, pricedSide, serviceCost, type PlacementDeps } from '../controllers/cost.js';
 import { previewSpec } from '../controllers/preview.js';
 import { previewIsLive } from '../controllers/preview-hosts.js';
 import { persistedShard } from '../controllers/shards.js';
@@ -54,18 +48,6 @@ function placementDeps(services: readonly KubeObject[], previews: readonly KubeO
   return { services: index(services), previews: index(previews) } as unknown as PlacementDeps;
 }
 
-function priced(
-  figure: { monthlyUsd: number } | undefined,
-  condition: CostConditionUpdate,
-  env: Environment,
-  table: PriceTable,
-): PricedSide {
-  if (figure) return { usd: figure.monthlyUsd };
-  return condition.reason === 'PriceUnknown'
-    ? { unknown: `price unknown: the price table of ${table.date} has no prices for region ${env.spec.region}` }
-    : { unknown: `not estimated: ${condition.message}` };
-}
-
 /** The monthly estimate of one custom resource in `world`; 0 when it is not there (created or removed). */
 export async function monthlyCost(
   world: CostWorld,
@@ -87,7 +69,7 @@ export async function monthlyCost(
     const deps = placementDeps(services, previews);
     // Its own components only: the workloads on it are entries of their own.
     const { cost, condition } = environmentCost(deps, env, world.shardsOf(env), world.resourcesOf(env), [], table);
-    return priced(cost, condition, env, table);
+    return pricedSide(cost, condition, env, table);
   }
   const [services, previews] = await Promise.all([
     world.list('Service', namespace),
@@ -102,7 +84,7 @@ export async function monthlyCost(
   const shard = persistedShard(obj) ?? 0;
   if (kind === 'Service') {
     const { cost, condition } = serviceCost(deps, env, obj as Service, shard, table);
-    return priced(cost, condition, env, table);
+    return pricedSide(cost, condition, env, table);
   }
   const preview = obj as PreviewDeployment;
   // A preview whose pull request closed is on its way out: nothing runs for it.
@@ -111,5 +93,5 @@ export async function monthlyCost(
   const svc = services.find((s) => s.metadata?.name === svcName) as Service | undefined;
   if (!svc) return { unknown: `not estimated: its Service ${svcName} does not exist` };
   const { cost, condition } = previewCostOf(deps, env, preview, previewSpec(preview, svc), shard, now, table);
-  return priced(cost, condition, env, table);
+  return pricedSide(cost, condition, env, table);
 }

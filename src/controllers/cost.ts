@@ -7,7 +7,7 @@
 // pass, which every placement, spec change and removal of its Services and previews wakes, computes its total from
 // the same estimate of each of them, and rewrites the status.cost of a workload whose share changed since its own
 // pass (staleWorkloadCosts: a status write, no AWS call), so the figures always add up.
-import { withoutPlanOnly } from './plan-only.js';
+import { isPlanOnly, withoutPlanOnly } from './plan-only.js';
 import type { Environment, PreviewDeployment, Service, ServiceSpec } from '../api/index.js';
 import {
   estimateEnvironment,
@@ -23,6 +23,7 @@ import {
 } from '../cost/estimate.js';
 import { PRICE_TABLE } from '../cost/prices.js';
 import type { PriceTable } from '../cost/table.js';
+import { costFigures, type PricedSide, type StatusPlanCost } from '../drift/plan.js';
 import { jsonEqual, type KubeObject } from '../runtime/index.js';
 import { placementsOf } from './shards.js';
 import { commonStatus, type CommonStatus, mergeConditions, type OperatorDeps, type PassResult } from './shared.js';
@@ -175,7 +176,9 @@ export function staleWorkloadCosts(
   const out: { workload: PlacedWorkload; cost: WorkloadCost | PreviewCost }[] = [];
   for (const w of workloads) {
     const shown = w.obj.status?.cost;
-    if (!shown) continue;
+    // A plan-only workload's status.cost is what it costs as last applied (status.plan.cost's before): its spec,
+    // not applied, would overwrite it with the planned figure.
+    if (!shown || isPlanOnly(w.obj)) continue;
     const e = workloadEstimate(env, w.spec, w.shard, counts, table);
     if (isPriceUnknown(e)) continue;
     const cost =
@@ -183,4 +186,43 @@ export function staleWorkloadCosts(
     if (!jsonEqual(shown, cost)) out.push({ workload: w, cost });
   }
   return out;
+}
+
+/** One side of a plan's cost: an estimate's figure, or why there is none (the region, or the condition's message). */
+export function pricedSide(
+  figure: { readonly monthlyUsd: number } | undefined,
+  condition: CostConditionUpdate,
+  env: Environment,
+  table: PriceTable = PRICE_TABLE,
+): PricedSide {
+  if (figure) return { usd: figure.monthlyUsd };
+  return condition.reason === 'PriceUnknown'
+    ? priceUnknown(env, table)
+    : { unknown: `not estimated: ${condition.message}` };
+}
+
+const priceUnknown = (env: Environment, table: PriceTable): PricedSide => ({
+  unknown: `price unknown: the price table of ${table.date} has no prices for region ${env.spec.region}`,
+});
+
+/**
+ * What an object costs as last applied: its status.cost, which its last applying pass wrote (a plan-only pass
+ * leaves it); 0 when nothing was applied yet (no AWS resources).
+ */
+export function appliedSide(
+  status: (CommonStatus & { readonly cost?: { readonly monthlyUsd?: number } }) | undefined,
+  env: Environment,
+  table: PriceTable = PRICE_TABLE,
+): PricedSide {
+  if (status?.cost?.monthlyUsd !== undefined) return { usd: status.cost.monthlyUsd };
+  if ((status?.resources ?? []).length === 0) return { usd: 0 };
+  const condition = status?.conditions?.find((c) => c.type === COST_CONDITION);
+  return condition?.reason === 'PriceUnknown'
+    ? priceUnknown(env, table)
+    : { unknown: 'not estimated: status.cost has no estimate of what was applied' };
+}
+
+/** status.plan.cost: before as applied, after as planned (the figures of `slipway plan`'s cost entry). */
+export function statusPlanCost(before: PricedSide, after: PricedSide, table: PriceTable = PRICE_TABLE): StatusPlanCost {
+  return { currency: 'USD', priceTable: table.date, ...costFigures(before, after) };
 }

@@ -12,6 +12,7 @@ import type { Environment, EnvironmentStatus } from '../api/index.js';
 import { loadBalancerOfListener, resolveNetwork } from '../aws/network.js';
 import { after, outcome, TERMINAL } from '../outcome/outcome.js';
 import { environmentOwner, LOGICAL, planEnvironment, shardLogical, type ShardFacts } from '../planner/environment.js';
+import { resourcePlanOf } from '../drift/plan.js';
 import { NETWORK_LOGICAL } from '../planner/network.js';
 import { ownerKey } from '../planner/naming.js';
 import type { Plan } from '../planner/plan.js';
@@ -20,7 +21,15 @@ import { existingListenerFullMessage, planShards } from '../planner/shards.js';
 import { withPassContext } from '../reconcilers/contract.js';
 import { quotaUsage } from '../reconcilers/index.js';
 import { isBeingDeleted, refOf, type KubeObject, type ResourceClient } from '../runtime/index.js';
-import { conditionsWithCost, environmentCost, staleWorkloadCosts, type PlacedWorkload } from './cost.js';
+import {
+  appliedSide,
+  conditionsWithCost,
+  environmentCost,
+  pricedSide,
+  staleWorkloadCosts,
+  statusPlanCost,
+  type PlacedWorkload,
+} from './cost.js';
 import { isPlanOnly } from './plan-only.js';
 import { previewSpec } from './preview.js';
 import { previewHost, previewIsLive } from './preview-hosts.js';
@@ -201,6 +210,16 @@ export function environmentReconciler(
       }
       return prepared(env, plan, 'Correct', false);
     },
+
+    // Its own components, as `slipway plan` prices an Environment: after with the shards and the AWS resources
+    // applying would keep.
+    planCost(env, { prepared: p, pass }) {
+      const kept = resourcePlanOf(pass.report).aws.filter((a) => a.action !== 'delete');
+      const { cost, condition } = environmentCost(deps, env, p.shardState?.shards ?? [0], kept, []);
+      return statusPlanCost(appliedSide(env.status, env), pricedSide(cost, condition, env));
+    },
+
+    deletionPlanCost: (env) => statusPlanCost(appliedSide(env.status, env), { usd: 0 }),
 
     async statusFields(env, info) {
       const { prepared: p, pass, signal } = info;

@@ -9,7 +9,7 @@ import { SYNC_ANNOTATION } from '../images/pinning.js';
 import type { Workload } from '../planner/service.js';
 import { formatTime, refOf, type ResourceClient } from '../runtime/index.js';
 import { previewIsLive, previewSubdomain } from './preview-hosts.js';
-import { conditionsWithCost, previewCostOf } from './cost.js';
+import { appliedSide, conditionsWithCost, previewCostOf, pricedSide, statusPlanCost } from './cost.js';
 import { customResourceReconciler } from './reconcile.js';
 import type { OperatorDeps } from './shared.js';
 import {
@@ -192,6 +192,19 @@ export function previewReconciler(deps: OperatorDeps, client: ResourceClient<Pre
       const svc = serviceOf(p);
       const workload = svc ? previewWorkload(p, svc, deps.clusterId) : undefined;
       return prepareWorkloadDeletion(deps, owner, workload, lookup(p), p.status, persistedShard(p));
+    },
+
+    planCost(p, { prepared, now }) {
+      const svc = serviceOf(p);
+      if (!svc) return undefined;
+      const env = prepared.environment;
+      const { cost, condition } = previewCostOf(deps, env, p, previewSpec(p, svc), prepared.shard, now);
+      return statusPlanCost(appliedSide(p.status, env), pricedSide(cost, condition, env));
+    },
+
+    deletionPlanCost(p) {
+      const env = lookup(p).env;
+      return env ? statusPlanCost(appliedSide(p.status, env), { usd: 0 }) : undefined;
     },
 
     statusFields(p, { prepared, pass, now }) {

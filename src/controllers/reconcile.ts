@@ -10,7 +10,7 @@
 import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import type { AwsClients } from '../aws/clients.js';
-import { resourcePlanOf, statusPlanOf } from '../drift/plan.js';
+import { resourcePlanOf, statusPlanOf, type StatusPlanCost } from '../drift/plan.js';
 import { outcomeOf } from '../outcome/classify.js';
 import { after, BACKOFF, OutcomeError, outcome as makeOutcome, type Outcome } from '../outcome/outcome.js';
 import type { Plan } from '../planner/plan.js';
@@ -110,6 +110,10 @@ export interface KindHooks<T extends KubeObject & { readonly status?: S }, S ext
   prepare(obj: T, ctx: HookContext): Promise<P | Stop<S>>;
   /** What deleting needs: 'release' when nothing in AWS can be left behind (or the policy is Retain). */
   prepareDeletion(obj: T, ctx: HookContext): Promise<Prepared | Stop<S> | 'release'>;
+  /** status.plan.cost of a plan-only pass: the cost as last applied (before) and as planned (after). */
+  planCost?(obj: T, info: PassInfo<P>): StatusPlanCost | undefined;
+  /** status.plan.cost of a plan-only deletion: the cost as last applied, and 0 after. */
+  deletionPlanCost?(obj: T): StatusPlanCost | undefined;
   /** The kind's own status fields after a pass. */
   statusFields(obj: T, info: PassInfo<P>): Partial<S> | Promise<Partial<S>>;
   /** Fields every status write of a stage carries (a preview's TTL and phase). */
@@ -295,7 +299,7 @@ export function customResourceReconciler<
       ...(prepared.discover ? { discover: prepared.discover } : {}),
     });
     passedDeadline(ctx.signal);
-    const plan = statusPlanOf(resourcePlanOf(pass.report));
+    const plan = statusPlanOf(resourcePlanOf(pass.report), hooks.deletionPlanCost?.(obj));
     const updates = planOnlyDeletionConditions(
       plan.summary.delete,
       `${hooks.client.type.plural}.${hooks.client.type.group}`,
@@ -310,7 +314,7 @@ export function customResourceReconciler<
 
   /**
    * A pass of an object annotated slipway.dev/plan-only: the applier in plan mode, which makes no AWS write, and
-   * status.plan saying what applying would do; the rest of the status still describes the last pass that applied.
+   * status.plan saying what applying would do and what it would cost (the kind's planCost); the rest of the status still describes the last pass that applied.
    * No finalizer (nothing is created), no kind status fields, no after-pass work (the Environment's sweep deletes).
    */
   async function planOnly(obj: T, prepared: P, ctx: HookContext): Promise<Result> {
@@ -323,7 +327,8 @@ export function customResourceReconciler<
       ...(prepared.discover ? { discover: prepared.discover } : {}),
     });
     passedDeadline(ctx.signal);
-    const plan = statusPlanOf(resourcePlanOf(pass.report));
+    const info: PassInfo<P> = { prepared, pass, now: ctx.now, signal: ctx.signal };
+    const plan = statusPlanOf(resourcePlanOf(pass.report), hooks.planCost?.(obj, info));
     const conditions = mergeConditions(
       obj.status?.conditions,
       [planOnlyCondition(plan.summary)],

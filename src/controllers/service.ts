@@ -5,7 +5,7 @@ import { updateHistory } from '../drift/history.js';
 import { imageToRun, SYNC_ANNOTATION } from '../images/pinning.js';
 import type { Workload } from '../planner/service.js';
 import { formatTime, refOf, type ResourceClient } from '../runtime/index.js';
-import { conditionsWithCost, serviceCost } from './cost.js';
+import { appliedSide, conditionsWithCost, pricedSide, serviceCost, statusPlanCost } from './cost.js';
 import { customResourceReconciler } from './reconcile.js';
 import { persistedShard } from './shards.js';
 import { ADOPT_ANNOTATION, type OperatorDeps } from './shared.js';
@@ -68,6 +68,15 @@ export function serviceReconciler(deps: OperatorDeps, client: ResourceClient<Ser
       const workload = serviceWorkload(svc, deps.clusterId);
       const found = lookup(deps, svc);
       return prepareWorkloadDeletion(deps, workload.owner, workload, found, svc.status, persistedShard(svc));
+    },
+    planCost(svc, { prepared }) {
+      const env = prepared.environment;
+      const { cost, condition } = serviceCost(deps, env, svc, prepared.shard);
+      return statusPlanCost(appliedSide(svc.status, env), pricedSide(cost, condition, env));
+    },
+    deletionPlanCost(svc) {
+      const env = lookup(deps, svc).env;
+      return env ? statusPlanCost(appliedSide(svc.status, env), { usd: 0 }) : undefined;
     },
     async statusFields(svc, { prepared, pass, now }) {
       const fields = workloadStatusFields(prepared.plan, pass, prepared.shard);

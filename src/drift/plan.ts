@@ -1,6 +1,7 @@
 // PURE: a plan-mode apply report → what applying would do to each AWS resource of one custom resource. This is
 // both `slipway plan`'s per-resource content and status.plan of an object annotated slipway.dev/plan-only. The
 // shape is documented in docs/plan-schema.json (version PLAN_SCHEMA_VERSION); changing it is a new version.
+import { cents } from '../cost/estimate.js';
 import type { ApplyReport, ResourceOutcome } from '../reconcilers/applier.js';
 
 /** The version of the plan's JSON shape (docs/plan-schema.json). Fields may be added within a version. */
@@ -97,6 +98,43 @@ export function resourcePlanOf(report: ApplyReport): ResourcePlan {
   return { summary: countActions(aws), aws };
 }
 
+/** One side of a custom resource's monthly estimate: a figure in USD, or why there is none. */
+export type PricedSide = { readonly usd: number } | { readonly unknown: string };
+
+/** One custom resource's monthly cost before and after applying: a cost entry of `slipway plan`, and status.plan.cost. */
+export interface CostFigures {
+  /** USD a month now (0: applying creates it); absent when unknown. */
+  readonly before?: number;
+  /** USD a month once applied (0: applying removes it); absent when unknown. */
+  readonly after?: number;
+  /** after - before, when both are known. */
+  readonly delta?: number;
+  /** Why a side has no figure (a region missing from the price table, named). */
+  readonly unknown?: string;
+}
+
+const usd = (c: number) => c / 100;
+
+/** The figures of one entry, in whole cents as the estimator rounds them. */
+export function costFigures(before: PricedSide, after: PricedSide): CostFigures {
+  const b = 'usd' in before ? cents(before.usd) : undefined;
+  const a = 'usd' in after ? cents(after.usd) : undefined;
+  if (b !== undefined && a !== undefined) return { before: usd(b), after: usd(a), delta: usd(a - b) };
+  const reasons = [before, after].flatMap((s) => ('unknown' in s ? [s.unknown] : []));
+  return {
+    ...(b !== undefined ? { before: usd(b) } : {}),
+    ...(a !== undefined ? { after: usd(a) } : {}),
+    unknown: [...new Set(reasons)].join('; '),
+  };
+}
+
+/** status.plan.cost: the object's cost before (as last applied) and after (its spec applied). */
+export interface StatusPlanCost extends CostFigures {
+  readonly currency: 'USD';
+  /** The date of the price table used. */
+  readonly priceTable: string;
+}
+
 /** The CRDs' bounds on status.plan's strings and lists. */
 const MAX_STATUS_CHANGES = 50;
 const MAX_VALUE_LENGTH = 1024;
@@ -105,11 +143,18 @@ function clip(value: string, max = MAX_VALUE_LENGTH): string {
   return value.length <= max ? value : `${value.slice(0, max - 3)}...`;
 }
 
+/** status.plan: a ResourcePlan with its version and, for a pass that planned, the cost before and after. */
+export interface StatusPlan extends ResourcePlan {
+  readonly version: number;
+  readonly cost?: StatusPlanCost;
+}
+
 /** The plan as status.plan holds it: versioned, unchanged resources left out, lists and values bounded. */
-export function statusPlanOf(plan: ResourcePlan): ResourcePlan & { readonly version: number } {
+export function statusPlanOf(plan: ResourcePlan, cost?: StatusPlanCost): StatusPlan {
   return {
     version: PLAN_SCHEMA_VERSION,
     summary: plan.summary,
+    ...(cost ? { cost: { ...cost, ...(cost.unknown !== undefined ? { unknown: clip(cost.unknown) } : {}) } } : {}),
     aws: plan.aws
       .filter((a) => a.action !== 'no-op')
       .slice(0, MAX_STATUS_PLAN_ITEMS)

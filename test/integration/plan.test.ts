@@ -31,7 +31,7 @@ import {
   waitForCondition,
 } from '../support/kube.js';
 import { apply, environmentYaml, previewYaml, serviceYaml, type ServiceOptions } from '../support/manifests.js';
-import { startOperator } from '../support/operator.js';
+import { operatorWrites, startOperator } from '../support/operator.js';
 import { planSchemaErrors } from '../support/plan-schema.js';
 import { crdFor, loadCrds, CRD_DIR, validateStructure } from '../unit/api/crd-schema.js';
 
@@ -536,11 +536,24 @@ describe('slipway plan', { timeout: 600_000 }, () => {
       [],
       'no ECS service was created',
     );
-    const writes = await operatorWrites();
+    // Its cost: 0 now, nothing applied; placed on shard 0 beside catalog, it would carry half the load balancer,
+    // $0.0225 x 730 / 2 = 8.21, so 7.39 + 1.62 + 8.21 + 5.84 + 0.50 = 23.56 (as `slipway plan` prices it).
+    assert.deepEqual(cart.status!.plan!.cost, {
+      currency: 'USD',
+      priceTable: PRICE_TABLE.date,
+      before: 0,
+      after: 23.56,
+      delta: 23.56,
+    });
+    const writes = await operatorWrites(operator!);
     assert.deepEqual(writes, {}, 'the operator made no AWS write');
+    // cart's placement halves catalog's share of the load balancer: the Environment rewrites catalog's status.cost.
+    await eventually('catalog at its share beside cart', async () =>
+      (await services.get({ namespace: ns, name: 'catalog' })).status?.cost?.monthlyUsd === 23.56 ? true : undefined,
+    );
 
-    // An applied Service, planned only after a change of image: the change is planned and not made.
-    apply(annotated(svcYaml('catalog', { image: 'registry.shop.test/catalog:3.0.0' })));
+    // An applied Service, planned only after a change of image and count: the change is planned and not made.
+    apply(annotated(svcYaml('catalog', { image: 'registry.shop.test/catalog:3.0.0', extra: '  desiredCount: 2' })));
     const catalog = await eventually(
       'status.plan of catalog',
       async () => {
@@ -572,15 +585,27 @@ describe('slipway plan', { timeout: 600_000 }, () => {
               old: catalog.status!.taskDefinitionArn!,
               new: '(known after apply: task-definition.arn)',
             },
+            { path: 'desiredCount', old: '1', new: '2' },
           ],
         ],
       ],
     );
+    // Before, as applied: its status.cost, 23.56. After, 2 tasks: vCPU 2 x 0.25 x $0.04048 x 730 = 14.7752 → 14.78;
+    // memory 2 x 0.5 GB x $0.004445 x 730 = 3.24485 → 3.24; load balancer 8.21 and 1 LCU 5.84 as before; logs
+    // 2 x 1 GB x $0.50 = 1.00; total 33.07, delta +9.51.
+    assert.deepEqual(catalog.status!.plan!.cost, {
+      currency: 'USD',
+      priceTable: PRICE_TABLE.date,
+      before: 23.56,
+      after: 33.07,
+      delta: 9.51,
+    });
+    assert.equal(catalog.status!.cost!.monthlyUsd, 23.56, 'status.cost stays what was applied');
     const td = await aws.ecs.send(
       new DescribeTaskDefinitionCommand({ taskDefinition: catalog.status!.taskDefinitionArn! }),
     );
     assert.equal(td.taskDefinition?.containerDefinitions?.[0]?.image, 'registry.shop.test/catalog:1.0.0');
-    assert.deepEqual(await operatorWrites(), {}, 'still no AWS write');
+    assert.deepEqual(await operatorWrites(operator!), {}, 'still no AWS write');
 
     // Without the annotation the spec is applied and status.plan goes.
     apply(svcYaml('catalog', { image: 'registry.shop.test/catalog:3.0.0' }));
@@ -598,7 +623,7 @@ describe('slipway plan', { timeout: 600_000 }, () => {
       new DescribeTaskDefinitionCommand({ taskDefinition: applied.status!.taskDefinitionArn! }),
     );
     assert.equal(applyingTd.taskDefinition?.containerDefinitions?.[0]?.image, 'registry.shop.test/catalog:3.0.0');
-    assert.ok((await operatorWrites())['ecs:RegisterTaskDefinition'], 'applying writes again');
+    assert.ok((await operatorWrites(operator!))['ecs:RegisterTaskDefinition'], 'applying writes again');
     assert.equal(condition(applied, 'PlanOnly'), undefined, 'the PlanOnly condition went with the annotation');
   });
 
@@ -607,7 +632,7 @@ describe('slipway plan', { timeout: 600_000 }, () => {
     const owned = (await services.get({ namespace: ns, name: 'catalog' })).status!.resources!.length;
     apply(annotatedYaml(svcYaml('catalog', { image: 'registry.shop.test/catalog:3.0.0' })));
     await waitForCondition(services, { namespace: ns, name: 'catalog' }, 'PlanOnly', 'True', { timeoutMs: 60_000 });
-    const writes = await operatorWrites();
+    const writes = await operatorWrites(operator!);
     kubectl(['delete', '--wait=false', 'services.slipway.dev', 'catalog', '-n', ns]);
     const held = await eventually(
       'the deletion planned and waiting',
@@ -627,13 +652,21 @@ describe('slipway plan', { timeout: 600_000 }, () => {
     assert.equal(condition(held, 'Ready')?.status, 'False');
     assert.deepEqual(held.status!.plan!.summary, { create: 0, update: 0, delete: owned, unchanged: 0, errors: 0 });
     assert.ok(held.status!.plan!.aws!.every((a) => a.action === 'delete'));
+    // Deleting it would save what it costs as applied: 23.56 (its share beside cart, the test before).
+    assert.deepEqual(held.status!.plan!.cost, {
+      currency: 'USD',
+      priceTable: PRICE_TABLE.date,
+      before: 23.56,
+      after: 0,
+      delta: -23.56,
+    });
     const env = await environments.get({ namespace: ns, name: 'dev' });
     const active = async () =>
       (
         await aws.ecs.send(new DescribeServicesCommand({ cluster: env.status!.clusterArn!, services: ['catalog'] }))
       ).services?.filter((s) => s.status === 'ACTIVE').length ?? 0;
     assert.equal(await active(), 1, 'the ECS service is still there');
-    assert.deepEqual(await operatorWrites(), writes, 'no AWS write');
+    assert.deepEqual(await operatorWrites(operator!), writes, 'no AWS write');
     const events = kubectl(['get', 'events', '-n', ns, '--field-selector', 'reason=DeletionPlanOnly', '-o', 'name']);
     assert.equal(events.trim().split('\n').filter(Boolean).length, 1, 'one Warning Event');
     // Without the annotation the deletion proceeds.
@@ -653,17 +686,4 @@ function annotatedYaml(yaml: string): string {
     /metadata: \{ name: (\S+), namespace: (\S+) \}/,
     'metadata: { name: $1, namespace: $2, annotations: { slipway.dev/plan-only: "true" } }',
   );
-}
-
-/** AWS write calls the running operator has made, from its metrics, by service:operation. */
-async function operatorWrites(): Promise<Record<string, number>> {
-  const metric = await operator!.registry.getSingleMetric('slipway_aws_calls_total')?.get();
-  const out: Record<string, number> = {};
-  for (const v of metric?.values ?? []) {
-    const op = String(v.labels.operation);
-    if (/^(Describe|List|Get|Lookup|Search|Head)/.test(op)) continue;
-    const key = `${v.labels.service}:${op}`;
-    out[key] = (out[key] ?? 0) + v.value;
-  }
-  return out;
 }

@@ -31,3 +31,16 @@ export async function reconcileCount(operator: Operator, controller: string): Pr
   const metric = await operator.registry.getSingleMetric('controller_runtime_reconcile_total')?.get();
   return (metric?.values ?? []).filter((v) => v.labels.controller === controller).reduce((n, v) => n + v.value, 0);
 }
+
+/** AWS write calls the operator has made so far, from its own metrics, by service:operation. */
+export async function operatorWrites(operator: Operator): Promise<Record<string, number>> {
+  const metric = await operator.registry.getSingleMetric('slipway_aws_calls_total')?.get();
+  const out: Record<string, number> = {};
+  for (const v of metric?.values ?? []) {
+    const op = String(v.labels.operation);
+    if (/^(Describe|List|Get|Lookup|Search|Head)/.test(op)) continue;
+    const key = `${v.labels.service}:${op}`;
+    out[key] = (out[key] ?? 0) + v.value;
+  }
+  return out;
+}
