@@ -19,7 +19,7 @@ import { loadBalancerOfListener, resolveNetwork } from '../aws/network.js';
 import { environmentKeyOf, planWithCurrentImage, viewOnShard, BY_ENVIRONMENT } from '../controllers/workload.js';
 import { isPlanOnly } from '../controllers/plan-only.js';
 import { previewWorkload } from '../controllers/preview.js';
-import { previewHost, previewIsLive } from '../controllers/preview-hosts.js';
+import { previewHost, previewIsLive, previewRoutesThroughGate } from '../controllers/preview-hosts.js';
 import { ENVIRONMENT_TYPE, PREVIEW_TYPE, SERVICE_TYPE } from '../controllers/resource-types.js';
 import { serviceWorkload } from '../controllers/service.js';
 import { memberKey, persistedShard, Placements, shardCapacity } from '../controllers/shards.js';
@@ -351,8 +351,8 @@ class Planner {
       if (shard !== undefined) hosts.set(shard, [...(hosts.get(shard) ?? []), host]);
     };
     for (const m of placements.members(key)) {
-      if (isBeingDeleted(m.obj) && !(m.kind === 'Service' && isPlanOnly(m.obj))) continue;
       if (m.kind === 'Service') {
+        if (isBeingDeleted(m.obj) && !isPlanOnly(m.obj)) continue;
         const s = m.obj as Service;
         try {
           if (isGated(s.spec, env))
@@ -360,7 +360,7 @@ class Planner {
         } catch {
           /* an impossible combination: that Service's own plan says so */
         }
-      } else if (previewIsLive(m.obj as PreviewDeployment)) {
+      } else if (previewRoutesThroughGate(m.obj as PreviewDeployment)) {
         add(memberKey('PreviewDeployment', m.obj.metadata.name), previewHost(m.obj as PreviewDeployment, env));
       }
     }

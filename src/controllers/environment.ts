@@ -32,7 +32,7 @@ import {
 } from './cost.js';
 import { isPlanOnly } from './plan-only.js';
 import { previewSpec } from './preview.js';
-import { previewHost, previewIsLive } from './preview-hosts.js';
+import { previewHost, previewIsLive, previewRoutesThroughGate } from './preview-hosts.js';
 import { customResourceReconciler, type HookContext, type Prepared, type Stop } from './reconcile.js';
 import { PREVIEW_TYPE, SERVICE_TYPE } from './resource-types.js';
 import { memberKey, placementsOf, shardCapacity } from './shards.js';
@@ -100,7 +100,7 @@ export function environmentReconciler(
       }
     }
     for (const p of previews(env)) {
-      if (previewIsLive(p)) add(memberKey('PreviewDeployment', p.metadata.name), previewHost(p, env));
+      if (previewRoutesThroughGate(p)) add(memberKey('PreviewDeployment', p.metadata.name), previewHost(p, env));
     }
     return hosts;
   }

@@ -13,6 +13,7 @@ import { ListResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
 import type { Environment, PreviewDeployment } from '../../src/api/index.js';
 import type { AwsClients } from '../../src/aws/clients.js';
 import { ENVIRONMENT_TYPE, PREVIEW_TYPE } from '../../src/controllers/resource-types.js';
+import { PRICE_TABLE } from '../../src/cost/prices.js';
 import type { Operator } from '../../src/operator.js';
 import { createLandscape, testAws, uniqueSuffix, type Landscape } from '../support/aws-fixtures.js';
 import {
@@ -26,7 +27,7 @@ import {
 } from '../support/kube.js';
 import { apply, environmentYaml, previewYaml, serviceYaml } from '../support/manifests.js';
 import { nudge } from '../support/nudge.js';
-import { startOperator } from '../support/operator.js';
+import { operatorWrites, startOperator } from '../support/operator.js';
 
 const suffix = uniqueSuffix();
 const ns = `pv-${suffix}`;
@@ -311,5 +312,55 @@ describe('PreviewDeployments', { timeout: 600_000 }, () => {
     kubectl(['delete', 'previewdeployments.slipway.dev', 'api-pr-11', '-n', ns, '--wait=false']);
     kubectl(['delete', 'services.slipway.dev', 'api', '-n', ns, '--wait=false']);
     await waitGone('api-pr-11');
+  });
+
+  test('a plan-only preview being deleted keeps its callback URL on the app client: no AWS write until the annotation goes', async () => {
+    apply(previewYaml(ns, 'web-pr-12', 12));
+    await activePreview('web-pr-12');
+    const url = `https://pr-12-web.${land.baseDomain}/oauth2/idpresponse`;
+    await eventually('the preview callback URL', async () => ((await callbackUrls()).includes(url) ? true : undefined));
+    kubectl(['annotate', 'previewdeployments.slipway.dev', 'web-pr-12', '-n', ns, 'slipway.dev/plan-only=true']);
+    const planned = await waitForCondition(previews, { namespace: ns, name: 'web-pr-12' }, 'PlanOnly', 'True');
+    // web-pr-12 shares shard 0 with web: 1 task of 0.25 vCPU and 0.5 GB in us-east-1, 7.39 + 1.62, half the load
+    // balancer $0.0225 x 730 / 2 = 8.21, 1 LCU 5.84, logs 0.50: 23.56, as applied (status.cost) and as planned.
+    assert.equal(planned.status?.cost?.monthlyUsd, 23.56);
+    assert.deepEqual(planned.status?.plan?.cost, {
+      currency: 'USD',
+      priceTable: PRICE_TABLE.date,
+      before: 23.56,
+      after: 23.56,
+      delta: 0,
+    });
+    const writes = await operatorWrites(operator);
+    const activeBefore = (await environments.get({ namespace: ns, name: 'dev' })).status?.activePreviews;
+    kubectl(['delete', '--wait=false', 'previewdeployments.slipway.dev', 'web-pr-12', '-n', ns]);
+    const held = await eventually(
+      'the deletion planned and waiting',
+      async () => {
+        const p = await previews.get({ namespace: ns, name: 'web-pr-12' });
+        return condition(p, 'Deleting')?.reason === 'PlanOnly' ? p : undefined;
+      },
+      60_000,
+    );
+    assert.deepEqual(held.status?.plan?.cost, {
+      currency: 'USD',
+      priceTable: PRICE_TABLE.date,
+      before: 23.56,
+      after: 0,
+      delta: -23.56,
+    });
+    // The Environment passes with the preview no longer live (it counts one active preview less): the preview's
+    // route stays, and so does its callback URL.
+    await nudge(operator, 'environment', ns, 'dev');
+    const env = await environments.get({ namespace: ns, name: 'dev' });
+    assert.equal(env.status?.activePreviews, (activeBefore ?? 0) - 1);
+    assert.ok((await callbackUrls()).includes(url), 'the callback URL is still on the app client');
+    assert.deepEqual(await operatorWrites(operator), writes, 'no AWS write');
+    // Without the annotation the deletion proceeds, and the URL goes with the preview.
+    kubectl(['annotate', 'previewdeployments.slipway.dev', 'web-pr-12', '-n', ns, 'slipway.dev/plan-only-']);
+    await waitGone('web-pr-12');
+    await eventually('the callback URL to be dropped', async () =>
+      (await callbackUrls()).includes(url) ? undefined : true,
+    );
   });
 });
