@@ -20,10 +20,7 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 # 3. The runtime: Node 22 slim, the compiled operator, its production dependencies, a numeric non-root user (so
 #    Kubernetes' runAsNonRoot can verify it) and nothing writable needed (the chart mounts the root read-only).
 FROM node:22-bookworm-slim
-# glibc gives a thread that allocates while another holds an arena one of its own, up to 8 per core; the memory
-# they keep counts in RSS and is seldom returned. Two arenas serve Node's few allocating threads (BENCHMARKS.md,
-# Memory of `node dist/main.js`).
-ENV NODE_ENV=production MALLOC_ARENA_MAX=2
+ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json ./
 COPY --from=deps /app/node_modules ./node_modules

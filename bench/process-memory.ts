@@ -146,7 +146,7 @@ class OperatorUnderTest {
     const fd = openSync(logFile, 'w');
     this.child = spawn(process.execPath, [join(root, 'dist/main.js')], {
       cwd: root,
-      // As the image runs it: its Dockerfile's ENV (NODE_ENV, the allocator's arenas), then the chart's settings.
+      // As the image runs it: its Dockerfile's ENV, then the chart's settings.
       env: {
         PATH: process.env.PATH ?? '',
         HOME: process.env.HOME ?? '',

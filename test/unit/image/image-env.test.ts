@@ -18,8 +18,7 @@ test('only the final stage counts, in both ENV forms, with quotes and continuati
   assert.deepEqual(imageEnv(dockerfile), { A: '1', B: 'two words', C: '3', LEGACY: 'some value' });
 });
 
-test("the image runs in production mode with glibc's arenas capped at two", () => {
+test('the image runs in production mode', () => {
   const env = imageEnv(readFileSync(join(import.meta.dirname, '..', '..', '..', 'Dockerfile'), 'utf8'));
   assert.equal(env.NODE_ENV, 'production');
-  assert.equal(env.MALLOC_ARENA_MAX, '2');
 });
