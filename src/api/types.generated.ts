@@ -339,7 +339,13 @@ export interface EnvironmentStatus {
   /** How many PreviewDeployments in this Environment are Active. */
   readonly activePreviews?: number;
   /**
-   * The Services and PreviewDeployments still referencing this Environment; deleting the Environment waits for them.
+   * How many Services and PreviewDeployments reference this Environment, including any beyond the 100 listed in
+   * heldBy.
+   */
+  readonly heldByCount?: number;
+  /**
+   * The Services and PreviewDeployments still referencing this Environment, at most 100 by kind and name (heldByCount
+   * has the total); deleting the Environment waits for them.
    */
   readonly heldBy?: readonly EnvironmentHolder[];
 }

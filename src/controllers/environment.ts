@@ -43,6 +43,28 @@ import { BY_ENVIRONMENT, resyncOf } from './workload.js';
 /** How often an Environment being deleted looks again while Services or previews still reference it. */
 const HELD_POLL_MS = 15_000;
 
+/** How many referencing objects status.heldBy names (heldByCount has them all): a status must fit its schema. */
+export const HELD_BY_LISTED = 100;
+/** How many the InUse message names before "and N more". */
+const HELD_BY_IN_MESSAGE = 10;
+
+type Holder = { readonly kind: 'Service' | 'PreviewDeployment'; readonly name: string };
+
+/**
+ * The holders as status shows them: the first HELD_BY_LISTED by kind and name, and the count. With 2,000 workloads
+ * the full list broke the Environment's every status write (the schema allows 1,024), so it stopped placing shards.
+ */
+export function heldByFields(held: readonly Holder[]): { heldBy: Holder[]; heldByCount: number } {
+  return { heldBy: held.slice(0, HELD_BY_LISTED), heldByCount: held.length };
+}
+
+/** Why the Environment's deletion waits, naming a few holders. */
+export function inUseMessage(held: readonly Holder[]): string {
+  const named = held.slice(0, HELD_BY_IN_MESSAGE).map((h) => `${h.kind} ${h.name}`);
+  const more = held.length > named.length ? ` and ${held.length - named.length} more (status.heldBy)` : '';
+  return `still referenced by ${named.join(', ')}${more}: delete those first`;
+}
+
 /** The Environment's shards as planned: which, how full, and how many workloads do not fit. */
 interface ShardState {
   readonly capacity: number;
@@ -71,7 +93,7 @@ export function environmentReconciler(
   const previews = (env: Environment) => deps.previews.byIndex(BY_ENVIRONMENT, keyOf(env));
 
   /** Services and previews that reference this Environment. */
-  function holders(env: Environment): { kind: 'Service' | 'PreviewDeployment'; name: string }[] {
+  function holders(env: Environment): Holder[] {
     return [
       ...services(env).map((s) => ({ kind: 'Service' as const, name: s.metadata.name })),
       ...previews(env).map((p) => ({ kind: 'PreviewDeployment' as const, name: p.metadata.name })),
@@ -196,8 +218,7 @@ export function environmentReconciler(
     async prepareDeletion(env, { signal }) {
       const held = holders(env);
       if (held.length > 0) {
-        const message = `still referenced by ${held.map((h) => `${h.kind} ${h.name}`).join(', ')}: delete those first`;
-        return { stop: outcome('InUse', message, after(HELD_POLL_MS)), fields: { heldBy: held } };
+        return { stop: outcome('InUse', inUseMessage(held), after(HELD_POLL_MS)), fields: heldByFields(held) };
       }
       if (env.spec.deletionPolicy === 'Retain') return 'release';
       let plan: Plan;
@@ -261,7 +282,7 @@ export function environmentReconciler(
           : {}),
         ...(quota ? { quota } : {}),
         ...(p.shardState ? shardFields(env, p.shardState, info) : {}),
-        heldBy: holders(env),
+        ...heldByFields(holders(env)),
         activePreviews: previews(env).filter(previewIsLive).length,
       };
       const { cost, condition } = environmentCost(

@@ -378,6 +378,7 @@ describe('Environment and Service controllers', { timeout: 600_000 }, () => {
       reason: 'InUse',
     });
     assert.deepEqual(held.status?.heldBy, [{ kind: 'Service', name: 'catalog' }]);
+    assert.equal(held.status?.heldByCount, 1);
 
     await deleteAndWait('catalog');
     await eventually(

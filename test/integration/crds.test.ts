@@ -402,6 +402,7 @@ test('status is written through the status subresource in the schema shape', asy
           { kind: 'Service', name: 'web-dev' },
           { kind: 'PreviewDeployment', name: 'web-dev-pr-482' },
         ],
+        heldByCount: 2,
       },
     ],
     [
