@@ -285,8 +285,11 @@ describe('network.create', { timeout: 300_000 }, () => {
       env: {},
     });
     rmSync(dir, { recursive: true, force: true });
-    assert.notEqual(code, 1, stdout);
-    const cost = (JSON.parse(stdout) as PlanDocument).cost;
+    // The example as applied and converged plans to no changes: exit 0.
+    assert.equal(code, 0, stdout);
+    const doc = JSON.parse(stdout) as PlanDocument;
+    assert.equal(doc.changed, false);
+    const cost = doc.cost;
     const live = await environments.get({ namespace: ns, name: 'private' });
     // us-east-1: 1 NAT gateway x $0.045 x 730 h = 32.85; 4 interface endpoints (S3's is a free gateway endpoint)
     // x 2 AZs x $0.01 x 730 h = 58.40; shard 0 is carried by catalog; the zone is not its own: 91.25.
