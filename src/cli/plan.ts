@@ -280,10 +280,13 @@ class Planner {
       // As the operator plans it: the live status.image while nothing that starts a deployment changed; else the
       // reference as the spec gives it (the operator resolves its tag when it applies).
       const obj = afterApply<Service | PreviewDeployment>(r);
-      const status = statusOf(r.live) as { image?: ImageStatus; history?: readonly { result?: string }[] } | undefined;
+      const status = statusOf(r.live) as
+        { image?: ImageStatus; history?: readonly { result?: string; taskDefinitionArn?: string }[] } | undefined;
       const sync = obj.metadata.annotations?.[SYNC_ANNOTATION];
-      const rolledBack = status?.history?.[0]?.result === 'RolledBack';
-      plan = planWithCurrentImage(workload, view, this.ctx.clusterId, status?.image, sync, rolledBack).plan;
+      const last = status?.history?.[0];
+      const rolledBack = last?.result === 'RolledBack';
+      const rollingOut = last?.result === 'InProgress' ? last.taskDefinitionArn : undefined;
+      plan = planWithCurrentImage(workload, view, this.ctx.clusterId, status?.image, sync, rolledBack, rollingOut).plan;
     } catch (err) {
       if (err instanceof OutcomeError) throw new PlanInputError(r.manifest.source, undefined, err.outcome.message);
       throw err;

@@ -51,6 +51,9 @@ export function serviceReconciler(deps: OperatorDeps, client: ResourceClient<Ser
           previous: svc.status?.image,
           sync: svc.metadata.annotations?.[SYNC_ANNOTATION],
           rolledBack: svc.status?.history?.[0]?.result === 'RolledBack',
+          ...(svc.status?.history?.[0]?.result === 'InProgress'
+            ? { rollingOut: svc.status.history[0].taskDefinitionArn }
+            : {}),
           signal,
           now,
         },

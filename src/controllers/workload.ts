@@ -159,6 +159,8 @@ export interface ImageRequest {
   readonly sync: string | undefined;
   /** ECS's circuit breaker rolled the current deployment back (status.history[0].result RolledBack). */
   readonly rolledBack?: boolean;
+  /** The revision of the deployment status.history[0] says is rolling out (result InProgress). */
+  readonly rollingOut?: string;
   readonly signal: AbortSignal;
   readonly now: Date;
 }
@@ -176,8 +178,10 @@ function planRunning(workload: Workload, view: EnvironmentView, clusterId: strin
 /**
  * The plan while nothing that starts a deployment changed: with the image of the current deployment (status.image),
  * pinned or not, and, when ECS's circuit breaker rolled that deployment back (`rolledBack`: status.history[0]), with
- * the service held on the revision ECS went back to. Otherwise the plan with the spec's reference, and no `image`:
- * the deployment starting resolves it. Pure (the operator and `slipway plan` both use it).
+ * the service held on the revision ECS went back to; while that deployment rolls out (`rollingOut`: its revision), the
+ * service is not put back on it should ECS be seen to have rolled it back (EcsServiceProps.rollingOut). Otherwise
+ * the plan with the spec's reference, and no `image`: the deployment starting resolves it. Pure (the operator and
+ * `slipway plan` both use it).
  */
 export function planWithCurrentImage(
   workload: Workload,
@@ -186,18 +190,23 @@ export function planWithCurrentImage(
   previous: ImageStatus | undefined,
   sync: string | undefined,
   rolledBack = false,
+  rollingOut?: string,
 ): { readonly plan: Plan; readonly inputs: string; readonly image?: ImageStatus } {
   const asReferenced = planWorkload(workload, view, clusterId);
   const inputs = deploymentInputs(asReferenced, sync);
   const image = reusable(previous, workload.spec.image, inputs);
   if (!image) return { plan: asReferenced, inputs };
-  const held: Workload = rolledBack ? { ...workload, holdTaskDefinition: true } : workload;
+  const held: Workload = {
+    ...workload,
+    ...(rolledBack ? { holdTaskDefinition: true } : {}),
+    ...(rollingOut ? { rollingOut } : {}),
+  };
   const plan = planRunning(
     held,
     view,
     clusterId,
     image,
-    rolledBack ? planWorkload(held, view, clusterId) : asReferenced,
+    rolledBack || rollingOut ? planWorkload(held, view, clusterId) : asReferenced,
   );
   return { plan, inputs, image };
 }
@@ -220,6 +229,7 @@ async function planPinned(
     request.previous,
     request.sync,
     request.rolledBack,
+    request.rollingOut,
   );
   if (current.image) return { plan: current.plan, image: current.image };
   let resolver = resolvers.get(deps);

@@ -46,9 +46,14 @@ export interface HistoryUpdate {
 
 const ROLLBACK_HINT = /circuit breaker.*roll(ing|ed) back|roll(ing|ed) back to/i;
 
+/** Whether ECS's circuit breaker is seen to have rolled the service back from a deployment of this revision. */
+export function rolledBackFrom(taskDefinitionArn: string, service: ObservedService): boolean {
+  return settle({ taskDefinitionArn }, service)?.result === 'RolledBack';
+}
+
 /** The result ECS's deployments give the entry, or undefined when they say nothing new. */
 function settle(
-  entry: DeploymentRecord,
+  entry: Pick<DeploymentRecord, 'taskDefinitionArn'>,
   service: ObservedService,
 ): Pick<DeploymentRecord, 'result' | 'message'> | undefined {
   const deployments = service.deployments ?? [];

@@ -166,6 +166,12 @@ export interface EcsServiceProps {
    * back on the failing revision on every pass.
    */
   readonly holdTaskDefinition?: boolean;
+  /**
+   * The revision status.history says is rolling out. Should the service be seen rolled back from it by the circuit
+   * breaker, taskDefinitionArn is left alone in that pass (status.history then records the rollback, and
+   * holdTaskDefinition holds it): the failed revision is not deployed again before the rollback is recorded.
+   */
+  readonly rollingOut?: string;
 }
 
 export interface ScalableTargetProps {

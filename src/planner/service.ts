@@ -43,6 +43,8 @@ export interface Workload {
   readonly preview?: boolean;
   /** The last deployment was rolled back by ECS's circuit breaker and no new one has started (EcsServiceProps). */
   readonly holdTaskDefinition?: boolean;
+  /** The revision status.history says is rolling out (EcsServiceProps). */
+  readonly rollingOut?: string;
 }
 
 export const SERVICE_LOGICAL = {
@@ -206,6 +208,7 @@ export function planWorkload(w: Workload, view: EnvironmentView, clusterId: stri
       minimumHealthyPercent: spec.deployment.minimumHealthyPercent,
       maximumPercent: spec.deployment.maximumPercent,
       ...(w.holdTaskDefinition ? { holdTaskDefinition: true } : {}),
+      ...(w.rollingOut ? { rollingOut: w.rollingOut } : {}),
     },
     // ECS accepts a target group only once a listener rule forwards to it.
     [L.listenerRule],

@@ -22,6 +22,7 @@ import { errorName, isNotFound, unlessNotFound } from '../aws/errors.js';
 import type { EcsServiceProps, Resolved } from '../planner/plan.js';
 import type { Change, Desired, KindReconciler, Observed, ReconcileContext } from './contract.js';
 import { diffFields, type DiffOptions } from './diff.js';
+import { rolledBackFrom, type ObservedDeployment } from '../drift/history.js';
 import { ecsTagApi, tagsFromEcs, tagsToEcs, writeTags } from './tags.js';
 
 type Props = Resolved<EcsServiceProps>;
@@ -29,13 +30,37 @@ type Props = Resolved<EcsServiceProps>;
 export const ecsServiceDiffOptions: DiffOptions = {
   unordered: ['subnetIds', 'securityGroupIds'],
   // Part of the identity (the service is looked up in that cluster): an ARN and a name would differ needlessly.
-  ignore: ['clusterArn', 'holdTaskDefinition'],
+  ignore: ['clusterArn', 'holdTaskDefinition', 'rollingOut'],
 };
 
-/** The diff, without the task definition while the plan holds the one ECS rolled back to (holdTaskDefinition). */
-export function diffService(desired: { readonly props: Props }, observed: { readonly props: Props }): Change[] {
+/**
+ * The diff, without the task definition while the plan holds the one ECS rolled back to (holdTaskDefinition), or
+ * when the service is seen rolled back from the revision still rolling out (rollingOut): putting it back would
+ * deploy the failed revision again, on every pass, before status.history could record the rollback.
+ */
+export function diffService(
+  desired: { readonly props: Props },
+  observed: { readonly props: Props; readonly attrs?: Readonly<Record<string, string>> },
+): Change[] {
   const changes = diffFields(desired.props, observed.props, ecsServiceDiffOptions);
-  return desired.props.holdTaskDefinition ? changes.filter((c) => c.path !== 'taskDefinitionArn') : changes;
+  const hold = desired.props.holdTaskDefinition || seenRolledBack(desired.props, observed.attrs);
+  return hold ? changes.filter((c) => c.path !== 'taskDefinitionArn') : changes;
+}
+
+/** The service is on another revision because the circuit breaker rolled back the one the plan says is rolling out. */
+function seenRolledBack(props: Props, attrs: Readonly<Record<string, string>> | undefined): boolean {
+  const rolling = props.rollingOut;
+  if (!rolling || props.taskDefinitionArn !== rolling || !attrs) return false;
+  let deployments: ObservedDeployment[];
+  try {
+    deployments = JSON.parse(attrs.deployments ?? '[]') as ObservedDeployment[];
+  } catch {
+    return false;
+  }
+  return rolledBackFrom(rolling, {
+    ...(attrs.taskDefinition ? { taskDefinition: attrs.taskDefinition } : {}),
+    deployments,
+  });
 }
 
 /** Applied when autoscaling owns the count: CreateService needs a start; the scalable target takes over at once. */

@@ -1,7 +1,8 @@
 // The rollout watcher end to end: the real operator in-process, a real kube-apiserver, and moto behind a relay that
 // plays ECS's scheduler (moto's deployments never progress). Two Services roll out; while nothing moves, the
 // operator makes one DescribeServices a poll for both and no pass; when one deployment completes, that Service alone
-// gets one pass and its status says COMPLETED with its tasks running, and the other is still followed.
+// gets one pass and its status says COMPLETED with its tasks running, and the other is still followed. Then ECS's
+// circuit breaker rolls a deployment back: status.history and an Event say so, and the service stays where ECS put it.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Service } from '../../src/api/index.js';
@@ -11,7 +12,8 @@ import type { Operator } from '../../src/operator.js';
 import { createLandscape, testAws, uniqueSuffix, type Landscape } from '../support/aws-fixtures.js';
 import { EcsRolloutRelay } from '../support/ecs-rollout-relay.js';
 import { getTestEnv } from '../support/env.js';
-import { createNamespace, eventually, installCrds, kubeClient, waitForCondition } from '../support/kube.js';
+import { createNamespace, eventually, installCrds, kubeClient, kubectl, waitForCondition } from '../support/kube.js';
+import { nudge } from '../support/nudge.js';
 import { apply, environmentYaml, serviceYaml } from '../support/manifests.js';
 import { reconcileCount, startOperator } from '../support/operator.js';
 
@@ -107,5 +109,47 @@ describe('rollout watcher', { timeout: 300_000 }, () => {
     const after = relay.describeCalls.length;
     await eventually('the next poll', async () => (relay.describeCalls.length > after ? true : undefined), 30_000);
     assert.deepEqual(relay.describeCalls.at(-1), [b], 'the poll names only what still rolls');
+  });
+
+  test('a circuit-breaker rollback: history says RolledBack, a Warning Event says so, and the failed revision is not deployed again', async () => {
+    // roll-a's first deployment completed in the test before.
+    const first = await eventually('roll-a history Succeeded', async () => {
+      const svc = await services.get({ namespace: ns, name: 'roll-a' });
+      return svc.status?.history?.[0]?.result === 'Succeeded' ? svc : undefined;
+    });
+    const td1 = first.status!.taskDefinitionArn!;
+    // From now on ECS shows the next deployment of roll-a failed and rolled back to the first revision.
+    relay.rollBack(await ecsNameOf('roll-a'), td1);
+    const calls = operator.calls.snapshot();
+    apply(serviceYaml(ns, 'roll-a', { subdomain: 'roll-a', image: 'registry.shop.test/catalog:2.0.0' }));
+    const rolledBack = await eventually('the new revision RolledBack in status.history', async () => {
+      const svc = await services.get({ namespace: ns, name: 'roll-a' });
+      return svc.status?.history?.[0]?.result === 'RolledBack' ? svc : undefined;
+    });
+    const [entry, previous] = rolledBack.status!.history!;
+    assert.equal(entry!.revision, first.status!.revision! + 1);
+    assert.equal(entry!.image, 'registry.shop.test/catalog:2.0.0');
+    assert.match(entry!.message ?? '', /circuit breaker: rolled back/);
+    assert.equal(previous!.taskDefinitionArn, td1);
+    assert.equal(previous!.result, 'Succeeded');
+    await eventually('a DeploymentRolledBack Warning', async () => {
+      const selector = 'reason=DeploymentRolledBack,involvedObject.name=roll-a';
+      const types = kubectl([
+        'get',
+        'events',
+        '-n',
+        ns,
+        '--field-selector',
+        selector,
+        '-o',
+        'jsonpath={.items[*].type}',
+      ]);
+      return types.includes('Warning') ? true : undefined;
+    });
+    // Another pass holds the service on the revision ECS went back to: the failed one is not deployed again.
+    await nudge(operator, 'service', ns, 'roll-a');
+    assert.equal(callsSince(calls)['ecs:UpdateService'], 1, 'one UpdateService: the deployment that failed');
+    const held = await services.get({ namespace: ns, name: 'roll-a' });
+    assert.equal(held.status?.history?.[0]?.result, 'RolledBack');
   });
 });

@@ -1,12 +1,16 @@
 // An HTTP relay in front of the AWS emulator that plays ECS's scheduler for the services a test names. moto's
 // deployments never progress (shared/AWS-FACTS.md): a service it creates stays IN_PROGRESS with no task running.
 // Once a test calls `complete(name)`, every DescribeServices answer that passes through shows that service's
-// deployment COMPLETED with its desired count running, as ECS would once the tasks are healthy. Every other request
-// and answer is relayed byte for byte.
+// deployment COMPLETED with its desired count running, as ECS would once the tasks are healthy; after
+// `rollBack(name, arn)`, the service shows as ECS's deployment circuit breaker leaves it once it has rolled back: on
+// that earlier task definition, its one deployment saying so. Every other request and answer is relayed byte for
+// byte.
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 
 interface EcsDeployment {
+  id?: string;
   status?: string;
+  taskDefinition?: string;
   rolloutState?: string;
   rolloutStateReason?: string;
   runningCount?: number;
@@ -16,16 +20,43 @@ interface EcsDeployment {
 
 interface EcsService {
   serviceName?: string;
+  taskDefinition?: string;
   desiredCount?: number;
   runningCount?: number;
   pendingCount?: number;
   deployments?: EcsDeployment[];
 }
 
-/** A DescribeServices answer with the named services' deployments completed. */
-export function completeDeployments(body: string, completed: ReadonlySet<string>): string {
+/**
+ * A DescribeServices answer with the named services' deployments completed, and the services `rolledBack` names
+ * back on the task definition given, by the circuit breaker.
+ */
+export function completeDeployments(
+  body: string,
+  completed: ReadonlySet<string>,
+  rolledBack: ReadonlyMap<string, string> = new Map(),
+): string {
   const parsed = JSON.parse(body) as { services?: EcsService[] };
   for (const s of parsed.services ?? []) {
+    const to = s.serviceName ? rolledBack.get(s.serviceName) : undefined;
+    if (to) {
+      s.taskDefinition = to;
+      s.runningCount = s.desiredCount ?? 0;
+      s.pendingCount = 0;
+      s.deployments = [
+        {
+          id: 'ecs-svc/rolled-back',
+          status: 'PRIMARY',
+          taskDefinition: to,
+          rolloutState: 'COMPLETED',
+          rolloutStateReason: 'ECS deployment circuit breaker: rolled back to deploymentId ecs-svc/rolled-back.',
+          runningCount: s.desiredCount ?? 0,
+          pendingCount: 0,
+          desiredCount: s.desiredCount ?? 0,
+        },
+      ];
+      continue;
+    }
     if (!s.serviceName || !completed.has(s.serviceName)) continue;
     const desired = s.desiredCount ?? 0;
     s.runningCount = desired;
@@ -45,6 +76,7 @@ export function completeDeployments(body: string, completed: ReadonlySet<string>
 
 export class EcsRolloutRelay {
   private readonly completed = new Set<string>();
+  private readonly rolledBack = new Map<string, string>();
   /** The service names of every DescribeServices request relayed, one entry a call. */
   readonly describeCalls: string[][] = [];
   private readonly server: Server;
@@ -57,6 +89,11 @@ export class EcsRolloutRelay {
   /** From now on, the service's deployment shows as completed. */
   complete(serviceName: string): void {
     this.completed.add(serviceName);
+  }
+
+  /** From now on, the service shows as rolled back by the circuit breaker to `taskDefinition`. */
+  rollBack(serviceName: string, taskDefinition: string): void {
+    this.rolledBack.set(serviceName, taskDefinition);
   }
 
   /** Starts listening on a free loopback port; resolves to its URL. */
@@ -105,7 +142,9 @@ export class EcsRolloutRelay {
         const chunks: Buffer[] = [];
         answer.on('data', (c: Buffer) => chunks.push(c));
         answer.on('end', () => {
-          const out = Buffer.from(completeDeployments(Buffer.concat(chunks).toString('utf8'), this.completed));
+          const out = Buffer.from(
+            completeDeployments(Buffer.concat(chunks).toString('utf8'), this.completed, this.rolledBack),
+          );
           const headers: Record<string, string | string[] | undefined> = {
             ...answer.headers,
             'content-length': String(out.length),

@@ -68,3 +68,39 @@ test('after a circuit-breaker rollback the service is held on the revision ECS r
     ['taskDefinitionArn'],
   );
 });
+
+test('while a revision rolls out, a service seen rolled back from it is not put back on it; a newer revision is', () => {
+  const inputs = planWithCurrentImage(workload, view, 'prod-eu', undefined, undefined).inputs;
+  const image: ImageStatus = { reference: svc.spec.image, digest: D, pinned: true, inputs };
+  const planned = props<EcsServiceProps>(
+    planWithCurrentImage(workload, view, 'prod-eu', image, undefined, false, 'arn:td/web:8').plan,
+    'ecs.Service',
+  );
+  assert.equal(planned.rollingOut, 'arn:td/web:8');
+  const desired = { ...planned, taskDefinitionArn: 'arn:td/web:8', clusterArn: 'c' } as Resolved<EcsServiceProps>;
+  const observed = { ...desired, taskDefinitionArn: 'arn:td/web:7', rollingOut: undefined };
+  const rolledBack = {
+    taskDefinition: 'arn:td/web:7',
+    deployments: JSON.stringify([
+      {
+        status: 'PRIMARY',
+        taskDefinition: 'arn:td/web:7',
+        rolloutState: 'COMPLETED',
+        rolloutStateReason: 'ECS deployment circuit breaker: rolled back to deploymentId ecs-svc/7.',
+      },
+    ]),
+  };
+  assert.deepEqual(diffService({ props: desired }, { props: observed, attrs: rolledBack }), [], 'left on 7');
+  // Not rolled back (ECS has not yet moved it): revision 8 is applied as usual.
+  const plain = { taskDefinition: 'arn:td/web:7', deployments: '[]' };
+  assert.deepEqual(
+    diffService({ props: desired }, { props: observed, attrs: plain }).map((c) => c.path),
+    ['taskDefinitionArn'],
+  );
+  // A newer revision (a deployment started since): it is deployed, rollback or not.
+  const newer = { ...desired, taskDefinitionArn: 'arn:td/web:9' };
+  assert.deepEqual(
+    diffService({ props: newer }, { props: observed, attrs: rolledBack }).map((c) => c.path),
+    ['taskDefinitionArn'],
+  );
+});
