@@ -3,7 +3,7 @@
 // Kubernetes object's resourceVersion compared (no change); then the plan-only annotation in the cluster.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -445,7 +445,7 @@ describe('slipway plan', { timeout: 600_000 }, () => {
     );
   });
 
-  test('the executable exits with the plan exit code on its own (nothing keeps the process alive)', async () => {
+  test('the executable, and kubectl slipway as a plugin, exit with the plan exit code on their own (nothing keeps the process alive)', async () => {
     const env = getTestEnv();
     const changed = svcYaml('catalog', { image: 'registry.shop.test/catalog:2.0.0' });
     const file = join(dir, 'catalog.yaml');
@@ -468,8 +468,30 @@ describe('slipway plan', { timeout: 600_000 }, () => {
       /container\.image: registry\.shop\.test\/catalog:1\.0\.0 → registry\.shop\.test\/catalog:2\.0\.0/,
     );
     writeFileSync(file, svcYaml('catalog'));
-    const none = run(file);
+    // The same as a kubectl plugin: kubectl finds kubectl-slipway on PATH (the package's bin of that name; here a
+    // shim running the source) and hands it the arguments after `slipway`.
+    const shims = mkdtempSync(join(tmpdir(), 'slipway-plugin-'));
+    const shim = join(shims, 'kubectl-slipway');
+    writeFileSync(
+      shim,
+      `#!/bin/sh\nexec "${process.execPath}" --import tsx "${join(ROOT, 'src', 'cli', 'main.ts')}" "$@"\n`,
+    );
+    chmodSync(shim, 0o755);
+    const none = spawnSync('kubectl', ['slipway', 'plan', '-f', file], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        PATH: `${shims}:${process.env.PATH ?? ''}`,
+        KUBECONFIG: env.kubeconfigPath,
+        SLIPWAY_CLUSTER_ID: 'test',
+        SLIPWAY_AWS_ENDPOINT: env.awsEndpoint,
+      },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    rmSync(shims, { recursive: true, force: true });
     assert.equal(none.status, 0, none.stderr);
+    assert.match(none.stdout, /^No changes: AWS and the cluster match the manifests\./);
     const missing = run(join(dir, 'missing.yaml'));
     assert.equal(missing.status, 1);
     assert.equal(missing.stderr, `Error: ${join(dir, 'missing.yaml')}: no such file or directory\n`);
