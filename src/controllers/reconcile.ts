@@ -7,6 +7,7 @@
 // three kinds behave alike — conditions, Events (DriftCorrected, DriftDetected, a Warning for what a person must
 // fix, Deleted), the status write on every exit path, the pass deadline and what the queue does next — is here,
 // so it is the same for all of them by construction. Every failure is an Outcome, mapped in outcome-map.ts.
+import { deadline } from '../runtime/deadline.js';
 import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import type { AwsClients } from '../aws/clients.js';
@@ -388,7 +389,15 @@ export function customResourceReconciler<
 
   return async function reconcile(key: string, rctx: ReconcileContext): Promise<Result> {
     // Every wait in the pass has a deadline: the controller stopping, or the pass running out of time.
-    const signal = AbortSignal.any([rctx.signal, AbortSignal.timeout(deps.passDeadlineMs)]);
+    const passDeadline = deadline(deps.passDeadlineMs, rctx.signal);
+    try {
+      return await reconcilePass(key, rctx, passDeadline.signal);
+    } finally {
+      passDeadline.clear();
+    }
+  };
+
+  async function reconcilePass(key: string, rctx: ReconcileContext, signal: AbortSignal): Promise<Result> {
     // Every AWS call of the pass listens to it while in flight, and a pass runs more than Node's default of 10 at
     // once (a wave's listings, 20-ARN tag reads side by side): that is expected, not a leak.
     setMaxListeners(PASS_SIGNAL_LISTENERS, signal);
@@ -406,13 +415,15 @@ export function customResourceReconciler<
       // status says so on this exit path too (best effort: the write may fail for the same reason).
       const outcome = outcomeOf(err, BACKOFF);
       // Cut short rather than left running: a late write could land after the next pass's status.
+      const grace = deadline(REPORT_GRACE_MS);
       await statusWriter
-        .write(obj, stoppedStatus(obj, outcome, {}, ctx.now), AbortSignal.timeout(REPORT_GRACE_MS))
+        .write(obj, stoppedStatus(obj, outcome, {}, ctx.now), grace.signal)
         .catch((writeErr: unknown) => {
           rctx.log.debug({ err: writeErr }, 'could not write the status of a failed reconcile');
-        });
+        })
+        .finally(grace.clear);
       next = await settleLater(obj, outcome, deps.defaultResyncMs, true);
     }
     return 'settle' in next ? next.settle() : next;
-  };
+  }
 }

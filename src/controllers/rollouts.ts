@@ -5,6 +5,7 @@
 // through the shared batcher. Only an owner whose deployment moved (completed, failed, counts changed) is enqueued
 // for a pass, which writes the status and hands the service back if it still rolls. A service that settled or
 // vanished is dropped; an Environment's timer runs only while something of it rolls. Every poll has a deadline.
+import { deadline } from '../runtime/deadline.js';
 import type { Service as EcsService } from '@aws-sdk/client-ecs';
 import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
@@ -153,11 +154,12 @@ export class RolloutWatcher implements RolloutFollower {
     group.polling = true;
     const followed = [...group.entries];
     // Every lookup is made at once, so the batcher sends them 10 names a call; the deadline bounds the poll.
-    const deadline = AbortSignal.timeout(this.opts.timeoutMs);
+    const pollDeadline = deadline(this.opts.timeoutMs);
     // Each lookup listens to the deadline while it waits: one listener per rolling service, not a leak.
-    setMaxListeners(followed.length + 10, deadline);
-    const lookup = ecsDescribeBatcher(group.aws.withSignal(deadline));
+    setMaxListeners(followed.length + 10, pollDeadline.signal);
+    const lookup = ecsDescribeBatcher(group.aws.withSignal(pollDeadline.signal));
     const described = await Promise.allSettled(followed.map(([, f]) => lookup.describe(group.cluster, f.service)));
+    pollDeadline.clear();
     group.polling = false;
     if (this.groups.get(key) !== group) return; // stopped meanwhile
     let failed = 0;

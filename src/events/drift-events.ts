@@ -8,6 +8,7 @@
 // is deleted after handling whatever the verdict (an event we ignore would only come back); one that cannot be
 // deleted comes back after the queue's visibility timeout and is handled again, which is harmless (enqueueing a key
 // twice collapses in the work queue).
+import { deadline } from '../runtime/deadline.js';
 import { DeleteMessageBatchCommand, GetQueueUrlCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
@@ -145,20 +146,38 @@ export class DriftEventPoller {
     const log = this.opts.log.child({ queue: queue.arn });
     const backoff = this.opts.backoffMs ?? { base: 1_000, max: 60_000 };
     // A deadline of its own for each call, besides the poller's signal: the long poll plus some slack.
-    const deadline = () => AbortSignal.any([signal, AbortSignal.timeout((this.waitSeconds + 10) * 1000)]);
+    const callMs = (this.waitSeconds + 10) * 1000;
+    /** Runs one call with its own deadline, cleared when it ends. */
+    const bounded = async <T>(call: (abortSignal: AbortSignal) => Promise<T>): Promise<T> => {
+      const d = deadline(callMs, signal);
+      try {
+        return await call(d.signal);
+      } finally {
+        d.clear();
+      }
+    };
     let url: string | undefined;
     let failures = 0;
     while (!signal.aborted) {
       try {
         url ??= (
-          await sqs.send(new GetQueueUrlCommand({ QueueName: parsed.name, QueueOwnerAWSAccountId: parsed.account }), {
-            abortSignal: deadline(),
-          })
+          await bounded((abortSignal) =>
+            sqs.send(new GetQueueUrlCommand({ QueueName: parsed.name, QueueOwnerAWSAccountId: parsed.account }), {
+              abortSignal,
+            }),
+          )
         ).QueueUrl;
         if (!url) throw new Error(`GetQueueUrl ${parsed.name} returned no URL`);
-        const out = await sqs.send(
-          new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: this.waitSeconds }),
-          { abortSignal: deadline() },
+        const queueUrl = url;
+        const out = await bounded((abortSignal) =>
+          sqs.send(
+            new ReceiveMessageCommand({
+              QueueUrl: queueUrl,
+              MaxNumberOfMessages: 10,
+              WaitTimeSeconds: this.waitSeconds,
+            }),
+            { abortSignal },
+          ),
         );
         const messages = out.Messages ?? [];
         for (const m of messages) this.handle(m.Body ?? '', m.MessageId ?? '', log);
@@ -166,9 +185,9 @@ export class DriftEventPoller {
           m.ReceiptHandle ? [{ Id: String(i), ReceiptHandle: m.ReceiptHandle }] : [],
         );
         if (entries.length > 0) {
-          const deleted = await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: url, Entries: entries }), {
-            abortSignal: deadline(),
-          });
+          const deleted = await bounded((abortSignal) =>
+            sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries }), { abortSignal }),
+          );
           for (const f of deleted.Failed ?? []) {
             log.warn({ code: f.Code, message: f.Message }, 'drift events: a handled message was not deleted');
           }

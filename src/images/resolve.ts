@@ -5,6 +5,7 @@
 // A registry that cannot be reached at all (refused, unknown host, no answer before the deadline) is remembered for a
 // minute: thirty Services starting on the same unreachable registry wait for its deadline once, not thirty times,
 // and concurrent resolutions of one reference share one request.
+import { deadline } from '../runtime/deadline.js';
 import { DescribeImagesCommand } from '@aws-sdk/client-ecr';
 import type { AwsClients } from '../aws/clients.js';
 import { classifyError, errorName } from '../aws/errors.js';
@@ -91,9 +92,9 @@ export class ImageResolver {
   }
 
   private async fromRegistry(reference: string, ref: ImageRef, opts: ResolveOptions): Promise<ImageResolution> {
-    const signal = AbortSignal.any([opts.signal, AbortSignal.timeout(opts.timeoutMs ?? DEFAULT_REGISTRY_TIMEOUT_MS)]);
+    const timeout = deadline(opts.timeoutMs ?? DEFAULT_REGISTRY_TIMEOUT_MS, opts.signal);
     try {
-      return { reference, digest: await manifestDigest(ref, signal), pinned: true };
+      return { reference, digest: await manifestDigest(ref, timeout.signal), pinned: true };
     } catch (err) {
       // The pass itself ending is not the registry's fault: let the pass's own deadline handling say so.
       if (opts.signal.aborted) throw err;
@@ -103,6 +104,8 @@ export class ImageResolver {
         this.unreachable.set(ref.registry, { until: this.now() + UNREACHABLE_TTL_MS, why });
       }
       return unpinned(reference, ref.registry, why);
+    } finally {
+      timeout.clear();
     }
   }
 }

@@ -2,6 +2,7 @@
 // ResourceType, signs requests with the KubeConfig, and returns plain JSON. Objects are never run through
 // client-node's model serializer, so timestamps stay strings and an object read, compared and written back is
 // byte-for-byte what the server sent (the status writer's equality check depends on that).
+import { deadline } from './deadline.js';
 import {
   HttpMethod,
   IsomorphicFetchHttpLibrary,
@@ -224,11 +225,17 @@ export class KubeClient {
       ctx.setHeaderParam('Content-Type', options.contentType ?? 'application/json');
       ctx.setBody(JSON.stringify(options.body));
     }
-    const timeout = AbortSignal.timeout(this.requestTimeoutMs);
-    ctx.setSignal(options.signal ? AbortSignal.any([options.signal, timeout]) : timeout);
-    await this.kubeConfig.applySecurityAuthentication(ctx);
-    const response = await this.http.send(ctx).toPromise();
-    const text = await response.body.text();
+    const timeout = deadline(this.requestTimeoutMs, options.signal);
+    ctx.setSignal(timeout.signal);
+    let response: Awaited<ReturnType<ReturnType<typeof this.http.send>['toPromise']>>;
+    let text: string;
+    try {
+      await this.kubeConfig.applySecurityAuthentication(ctx);
+      response = await this.http.send(ctx).toPromise();
+      text = await response.body.text();
+    } finally {
+      timeout.clear();
+    }
     if (response.httpStatusCode < 200 || response.httpStatusCode > 299) {
       throw new KubeApiError(response.httpStatusCode, method, path, parseStatus(text));
     }
