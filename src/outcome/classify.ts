@@ -8,6 +8,13 @@ function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/**
+ * A load balancer or listener a pass refers to and cannot find: the Environment owns those (a shard's, made or
+ * replaced while its Services were placed), so the pass waits for it with backoff rather than stop until the next
+ * resync, as it would for a resource the spec names wrongly.
+ */
+const ENVIRONMENT_OWNED = /^(ListenerNotFound|LoadBalancerNotFound)(Exception)?$/;
+
 function isAwsServiceError(err: unknown): boolean {
   return typeof err === 'object' && err !== null && '$metadata' in err;
 }
@@ -34,6 +41,14 @@ export function outcomeOf(err: unknown, otherwise: Retry = BACKOFF): Outcome {
     case 'conflict':
       // ResourceInUse while a dependent is still going away, or a concurrent change: it settles on its own.
       return outcome('ApplyFailed', `${errorName(err)}: ${messageOf(err)}`, BACKOFF);
+    case 'not-found':
+      if (ENVIRONMENT_OWNED.test(errorName(err)))
+        return outcome(
+          'ApplyFailed',
+          `${errorName(err)}: ${messageOf(err)}; the Environment makes its load balancers and listeners, retrying`,
+          BACKOFF,
+        );
+      return outcome('ApplyFailed', `${errorName(err)}: ${messageOf(err)}`, TERMINAL);
     default:
       // Invalid, not found, a limit: the request itself is wrong, and sending it again changes nothing.
       return outcome('ApplyFailed', `${errorName(err)}: ${messageOf(err)}`, TERMINAL);

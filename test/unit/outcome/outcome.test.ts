@@ -63,6 +63,19 @@ describe('outcomeOf: every error gets an outcome', () => {
     ],
     ['a resource in use settles on its own', awsError('ResourceInUse', 400), 'ApplyFailed', 'backoff'],
     ['an invalid request is terminal', awsError('ValidationError', 400), 'ApplyFailed', 'terminal'],
+    ['a missing resource is terminal', awsError('TargetGroupNotFoundException', 400), 'ApplyFailed', 'terminal'],
+    [
+      "a missing listener, the Environment's to make, backs off",
+      awsError('ListenerNotFoundException', 400),
+      'ApplyFailed',
+      'backoff',
+    ],
+    [
+      "a missing load balancer, the Environment's to make, backs off",
+      awsError('LoadBalancerNotFoundException', 400),
+      'ApplyFailed',
+      'backoff',
+    ],
   ];
   for (const [name, err, reason, retry] of table) {
     test(name, () => {
