@@ -390,10 +390,14 @@ export function customResourceReconciler<
   return async function reconcile(key: string, rctx: ReconcileContext): Promise<Result> {
     // Every wait in the pass has a deadline: the controller stopping, or the pass running out of time.
     const passDeadline = deadline(deps.passDeadlineMs, rctx.signal);
+    // The backstop: whatever a pass waits on outside the applier's reach (reading the object, reporting an abandoned
+    // pass), its worker is released once the deadline and the two report graces are over, and the key backs off.
+    const release = deadline(deps.passDeadlineMs + 2 * REPORT_GRACE_MS, rctx.signal);
     try {
-      return await reconcilePass(key, rctx, passDeadline.signal);
+      return await abandonAtDeadline(reconcilePass(key, rctx, passDeadline.signal), release.signal, rctx.signal);
     } finally {
       passDeadline.clear();
+      release.clear();
     }
   };
 

@@ -59,3 +59,38 @@ test('an abandoned pass does not hold its worker on a status write or an Event t
   assert.equal(statusSignals.length, 1, 'the abandoned pass reports itself in status');
   assert.equal(statusSignals[0]?.aborted, true, 'and the write it could not finish was cut short, not left running');
 });
+
+test('a worker is released after the deadline and its graces even when reading the object never ends', async () => {
+  const log = pino({ level: 'silent' });
+  const client = {
+    // An API server that takes the read and never answers, and a client that does not listen to its signal.
+    find: () => new Promise(() => undefined),
+  } as unknown as ResourceClient<Service>;
+  const deps = {
+    log,
+    events: { warning: async () => undefined, normal: async () => undefined },
+    now: () => new Date('2026-01-01T00:00:00Z'),
+    defaultResyncMs: 60_000,
+    passDeadlineMs: 100,
+  } as unknown as OperatorDeps;
+  const reconcile = customResourceReconciler(deps, {
+    client,
+    prepare: async () => {
+      throw new Error('never reached');
+    },
+    prepareDeletion: async () => 'release' as const,
+    statusFields: () => ({}),
+  });
+  const alive = setInterval(() => undefined, 1_000);
+  await assert.rejects(
+    reconcile('shop/cart', {
+      controller: 'service',
+      reconcileId: '2',
+      log,
+      signal: new AbortController().signal,
+      waiting: 0,
+    }).finally(() => clearInterval(alive)),
+    /did not finish within its deadline/,
+    'the runtime gets the deadline outcome and backs the key off',
+  );
+});
