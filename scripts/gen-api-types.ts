@@ -111,6 +111,7 @@ const SHARED_NAMES: Readonly<Record<string, string>> = {
   'PreviewDeployment:status.service': 'PreviewServiceStatus',
   '*:status.image': 'ImageStatus',
   'Service:status.history[]': 'DeploymentRecord',
+  'PreviewDeployment:status.service.deployment': 'DeploymentRecord',
   '*:status.cost.components[]': 'CostComponent',
 };
 
@@ -150,6 +151,8 @@ const literal = (v: string | number): string =>
 interface Emitted {
   readonly body: string;
   readonly where: string;
+  readonly doc: string;
+  readonly slot: number;
 }
 
 class Generator {
@@ -218,15 +221,20 @@ class Generator {
       fields.push(`${jsDoc(child, '  ', true)}  readonly ${prop}${optional ? '?' : ''}: ${type};`);
     }
     const doc = docOnInterface ? jsDoc(schema, '', false) : '';
-    const body = `${doc}export interface ${name} {\n${fields.join('\n')}\n}\n`;
+    const body = `export interface ${name} {\n${fields.join('\n')}\n}\n`;
     const where = `${crd.file} ${path}`;
     if (seen) {
       if (seen.body !== body)
         throw new Error(`${name} differs between ${seen.where} and ${where}: shared shapes must be identical`);
+      // A shape shared by an array item and a field: the item's description documents the interface.
+      if (doc && !seen.doc) {
+        this.emitted.set(name, { ...seen, doc });
+        this.out[seen.slot] = `${doc}${body}`;
+      }
       return name;
     }
-    this.emitted.set(name, { body, where });
-    this.out[slot] = body;
+    this.emitted.set(name, { body, where, doc, slot });
+    this.out[slot] = `${doc}${body}`;
     return name;
   }
 

@@ -875,6 +875,40 @@ export interface PreviewServiceStatus {
   readonly targetGroupArn?: string;
   /** The listener rule of the preview. */
   readonly ruleArn?: string;
+  /**
+   * The latest deployment of the preview, shaped as an entry of a Service's status.history: InProgress while its
+   * revision rolls out; RolledBack when the ECS deployment circuit breaker rolled it back, and the preview then stays
+   * on the revision ECS went back to until its spec changes.
+   */
+  readonly deployment?: DeploymentRecord;
+}
+
+/** One deployment. */
+export interface DeploymentRecord {
+  /** The task definition revision number. */
+  readonly revision: number;
+  /** The task definition revision deployed. */
+  readonly taskDefinitionArn: string;
+  /** The image the task definition runs (<repository>@<digest> when pinned, else the reference). */
+  readonly image: string;
+  /** The digest the image was pinned to; absent when not pinned. */
+  readonly digest?: string;
+  /**
+   * When the deployment started.
+   * RFC 3339 date-time.
+   */
+  readonly deployedAt: string;
+  /** The annotation slipway.dev/commit of the Service when the deployment started. */
+  readonly commit?: string;
+  /** The annotation slipway.dev/pull-request of the Service when the deployment started. */
+  readonly pullRequest?: string;
+  /**
+   * InProgress, Succeeded (ECS completed the rollout), Failed (ECS failed it), or RolledBack (the ECS deployment
+   * circuit breaker failed it and rolled the service back to the previous deployment).
+   */
+  readonly result: 'InProgress' | 'Succeeded' | 'Failed' | 'RolledBack';
+  /** What ECS said about the deployment's end, or what superseded it. */
+  readonly message?: string;
 }
 
 /**
@@ -1334,34 +1368,6 @@ export interface ServicePlanAwsChangesStatus {
   readonly old?: string;
   /** The value applying would write. */
   readonly new?: string;
-}
-
-/** One deployment. */
-export interface DeploymentRecord {
-  /** The task definition revision number. */
-  readonly revision: number;
-  /** The task definition revision deployed. */
-  readonly taskDefinitionArn: string;
-  /** The image the task definition runs (<repository>@<digest> when pinned, else the reference). */
-  readonly image: string;
-  /** The digest the image was pinned to; absent when not pinned. */
-  readonly digest?: string;
-  /**
-   * When the deployment started.
-   * RFC 3339 date-time.
-   */
-  readonly deployedAt: string;
-  /** The annotation slipway.dev/commit of the Service when the deployment started. */
-  readonly commit?: string;
-  /** The annotation slipway.dev/pull-request of the Service when the deployment started. */
-  readonly pullRequest?: string;
-  /**
-   * InProgress, Succeeded (ECS completed the rollout), Failed (ECS failed it), or RolledBack (the ECS deployment
-   * circuit breaker failed it and rolled the service back to the previous deployment).
-   */
-  readonly result: 'InProgress' | 'Succeeded' | 'Failed' | 'RolledBack';
-  /** What ECS said about the deployment's end, or what superseded it. */
-  readonly message?: string;
 }
 
 export interface ServiceCdnStatus {

@@ -13,10 +13,16 @@
 // What the plan cannot see: a workload whose Environment has not created its load balancer yet (it is planned once
 // it has); and a new workload's load-balancer shard, which the operator chooses when it places it (the plan assumes
 // spec.loadBalancer.shard or 0).
-import type { Environment, ImageStatus, PreviewDeployment, Service } from '../api/index.js';
+import type { DeploymentRecord, Environment, ImageStatus, PreviewDeployment, Service } from '../api/index.js';
 import type { AwsClients } from '../aws/clients.js';
 import { loadBalancerOfListener, resolveNetwork } from '../aws/network.js';
-import { environmentKeyOf, planWithCurrentImage, viewOnShard, BY_ENVIRONMENT } from '../controllers/workload.js';
+import {
+  environmentKeyOf,
+  lastDeployment,
+  planWithCurrentImage,
+  viewOnShard,
+  BY_ENVIRONMENT,
+} from '../controllers/workload.js';
 import { isPlanOnly } from '../controllers/plan-only.js';
 import { previewWorkload } from '../controllers/preview.js';
 import { previewHost, previewIsLive, previewRoutesThroughGate } from '../controllers/preview-hosts.js';
@@ -281,12 +287,20 @@ class Planner {
       // reference as the spec gives it (the operator resolves its tag when it applies).
       const obj = afterApply<Service | PreviewDeployment>(r);
       const status = statusOf(r.live) as
-        { image?: ImageStatus; history?: readonly { result?: string; taskDefinitionArn?: string }[] } | undefined;
+        | { image?: ImageStatus; history?: readonly DeploymentRecord[]; service?: { deployment?: DeploymentRecord } }
+        | undefined;
       const sync = obj.metadata.annotations?.[SYNC_ANNOTATION];
-      const last = status?.history?.[0];
-      const rolledBack = last?.result === 'RolledBack';
-      const rollingOut = last?.result === 'InProgress' ? last.taskDefinitionArn : undefined;
-      plan = planWithCurrentImage(workload, view, this.ctx.clusterId, status?.image, sync, rolledBack, rollingOut).plan;
+      // A Service's status.history[0]; a preview's status.service.deployment.
+      const last = lastDeployment(status?.history?.[0] ?? status?.service?.deployment);
+      plan = planWithCurrentImage(
+        workload,
+        view,
+        this.ctx.clusterId,
+        status?.image,
+        sync,
+        last.rolledBack,
+        last.rollingOut,
+      ).plan;
     } catch (err) {
       if (err instanceof OutcomeError) throw new PlanInputError(r.manifest.source, undefined, err.outcome.message);
       throw err;

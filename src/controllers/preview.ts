@@ -16,9 +16,11 @@ import {
   BY_ENVIRONMENT,
   environmentKeyOf,
   followRollout,
+  lastDeployment,
   lookupEnvironment,
   prepareWorkload,
   prepareWorkloadDeletion,
+  recordDeployment,
   resyncOf,
   workloadStatusFields,
   type WorkloadPrepared,
@@ -165,7 +167,13 @@ export function previewReconciler(deps: OperatorDeps, client: ResourceClient<Pre
       const prepared = await prepareWorkload(deps, previewWorkload(p, svc, deps.clusterId), found, {
         driftPolicy: svc.spec.driftPolicy ?? env.spec.driftPolicy,
         adopt: false,
-        image: { previous: p.status?.image, sync: p.metadata.annotations?.[SYNC_ANNOTATION], signal, now },
+        image: {
+          previous: p.status?.image,
+          sync: p.metadata.annotations?.[SYNC_ANNOTATION],
+          ...lastDeployment(p.status?.service?.deployment),
+          signal,
+          now,
+        },
         placement: {
           kind: 'PreviewDeployment',
           name: p.metadata.name,
@@ -207,8 +215,12 @@ export function previewReconciler(deps: OperatorDeps, client: ResourceClient<Pre
       return env ? statusPlanCost(appliedSide(p.status, env), { usd: 0 }) : undefined;
     },
 
-    statusFields(p, { prepared, pass, now }) {
-      const { url, loadBalancerShard, ...service } = workloadStatusFields(prepared.plan, pass, prepared.shard);
+    async statusFields(p, { prepared, pass, now }) {
+      const fields = workloadStatusFields(prepared.plan, pass, prepared.shard);
+      const { url, loadBalancerShard, ...service } = fields;
+      // One deployment kept, not a history: enough to hold the preview where a circuit-breaker rollback left it.
+      const last = p.status?.service?.deployment;
+      const [deployment] = await recordDeployment(deps, p, last ? [last] : [], prepared, pass, fields, now);
       const svc = serviceOf(p);
       const priced = svc
         ? previewCostOf(deps, prepared.environment, p, previewSpec(p, svc), prepared.shard, now)
@@ -218,7 +230,7 @@ export function previewReconciler(deps: OperatorDeps, client: ResourceClient<Pre
         ...(loadBalancerShard !== undefined ? { loadBalancerShard } : {}),
         expiresAt: formatTime(expiryOf(p, now)),
         image: prepared.image,
-        service,
+        service: { ...service, ...(deployment ? { deployment } : {}) },
         ...(priced ? { cost: priced.cost, conditions: conditionsWithCost(p, pass, now, priced.condition) } : {}),
       };
     },

@@ -1,10 +1,9 @@
 // Service controller: hooks on the one reconcile sequence. Look up the Environment, plan the workload, and put
 // the workload's fields in status; while ECS rolls out a new revision, the rollout watcher follows it.
 import type { Service, ServiceStatus } from '../api/index.js';
-import { updateHistory } from '../drift/history.js';
-import { imageToRun, SYNC_ANNOTATION } from '../images/pinning.js';
+import { SYNC_ANNOTATION } from '../images/pinning.js';
 import type { Workload } from '../planner/service.js';
-import { formatTime, refOf, type ResourceClient } from '../runtime/index.js';
+import { refOf, type ResourceClient } from '../runtime/index.js';
 import { appliedSide, conditionsWithCost, pricedSide, serviceCost, statusPlanCost } from './cost.js';
 import { customResourceReconciler } from './reconcile.js';
 import { persistedShard } from './shards.js';
@@ -12,10 +11,11 @@ import { ADOPT_ANNOTATION, type OperatorDeps } from './shared.js';
 import {
   environmentKeyOf,
   followRollout,
+  lastDeployment,
   lookupEnvironment,
-  observedServiceOf,
   prepareWorkload,
   prepareWorkloadDeletion,
+  recordDeployment,
   workloadStatusFields,
   type WorkloadPrepared,
 } from './workload.js';
@@ -50,10 +50,7 @@ export function serviceReconciler(deps: OperatorDeps, client: ResourceClient<Ser
         image: {
           previous: svc.status?.image,
           sync: svc.metadata.annotations?.[SYNC_ANNOTATION],
-          rolledBack: svc.status?.history?.[0]?.result === 'RolledBack',
-          ...(svc.status?.history?.[0]?.result === 'InProgress'
-            ? { rollingOut: svc.status.history[0].taskDefinitionArn }
-            : {}),
+          ...lastDeployment(svc.status?.history?.[0]),
           signal,
           now,
         },
@@ -83,25 +80,16 @@ export function serviceReconciler(deps: OperatorDeps, client: ResourceClient<Ser
     },
     async statusFields(svc, { prepared, pass, now }) {
       const fields = workloadStatusFields(prepared.plan, pass, prepared.shard);
-      const planned =
-        fields.taskDefinitionArn && fields.revision !== undefined
-          ? {
-              taskDefinitionArn: fields.taskDefinitionArn,
-              revision: fields.revision,
-              image: imageToRun(prepared.image),
-              ...(prepared.image.pinned && prepared.image.digest ? { digest: prepared.image.digest } : {}),
-              ...(svc.metadata.annotations ? { annotations: svc.metadata.annotations } : {}),
-            }
-          : undefined;
-      const { history, ended } = updateHistory(svc.status?.history, planned, observedServiceOf(pass), formatTime(now));
-      if (ended) {
-        const how = ended.result === 'RolledBack' ? 'was rolled back by the ECS deployment circuit breaker' : 'failed';
-        await deps.events.warning(
-          svc,
-          ended.result === 'RolledBack' ? 'DeploymentRolledBack' : 'DeploymentFailed',
-          `the deployment of task definition revision ${ended.revision} (${ended.image}) ${how}${ended.message ? `: ${ended.message}` : ''}`,
-        );
-      }
+      const history = await recordDeployment(
+        deps,
+        svc,
+        svc.status?.history,
+        prepared,
+        pass,
+        fields,
+        now,
+        svc.metadata.annotations,
+      );
       const { cost, condition } = serviceCost(deps, prepared.environment, svc, prepared.shard);
       return {
         ...fields,

@@ -88,8 +88,21 @@ export function awsFor(deps: OperatorDeps, env: Environment): AwsClients {
   return clients;
 }
 
+/**
+ * The plan's hash, without the ECS service's hints about the last deployment (holdTaskDefinition, rollingOut): they
+ * steer its diff, not what AWS should hold, so a deployment recorded in status does not make the next pass a changed
+ * plan (which would apply under driftPolicy Report, and count drift as a spec change).
+ */
 export function planHash(plan: Plan): string {
-  return createHash('sha256').update(JSON.stringify(plan)).digest('hex').slice(0, 16);
+  const resources = plan.resources.map((r) => {
+    if (r.kind !== 'ecs.Service') return r;
+    const { holdTaskDefinition: _hold, rollingOut: _rolling, ...props } = r.props;
+    return { ...r, props };
+  });
+  return createHash('sha256')
+    .update(JSON.stringify({ ...plan, resources }))
+    .digest('hex')
+    .slice(0, 16);
 }
 
 export interface CommonStatus {

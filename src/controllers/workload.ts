@@ -1,14 +1,20 @@
 // What a Service and a PreviewDeployment share: finding the Environment and reading what a workload needs from its
 // status, planning, deleting, and the workload's status fields. Both are hooks on the one reconcile sequence.
-import type { Environment, ImageStatus, PreviewDeploymentStatus, ServiceStatus } from '../api/index.js';
+import type {
+  DeploymentRecord,
+  Environment,
+  ImageStatus,
+  PreviewDeploymentStatus,
+  ServiceStatus,
+} from '../api/index.js';
 import { parseDuration } from '../config.js';
 import { deploymentInputs, imageStatusOf, imageToRun, reusable } from '../images/pinning.js';
+import { updateHistory, type ObservedDeployment, type ObservedService } from '../drift/history.js';
 import { ImageResolver } from '../images/resolve.js';
 import { outcome, OutcomeError, TERMINAL, WATCH } from '../outcome/outcome.js';
 import { clusterName, MAX_CALLBACK_URLS } from '../planner/environment.js';
 import { ownerKey } from '../planner/naming.js';
 import type { Plan } from '../planner/plan.js';
-import type { ObservedDeployment, ObservedService } from '../drift/history.js';
 import {
   planWorkload,
   SERVICE_LOGICAL,
@@ -21,7 +27,7 @@ import type { DiscoveryScope } from '../reconcilers/discovery.js';
 import type { Prepared, Stop } from './reconcile.js';
 import { memberKey, placementsOf, type Member } from './shards.js';
 import { awsFor, type CommonStatus, type OperatorDeps, type PassResult } from './shared.js';
-import { formatTime } from '../runtime/index.js';
+import { formatTime, type KubeObject } from '../runtime/index.js';
 
 /** The informer index of Services and previews by the Environment they name: `namespace/name`. */
 export const BY_ENVIRONMENT = 'environment';
@@ -163,6 +169,15 @@ export interface ImageRequest {
   readonly rollingOut?: string;
   readonly signal: AbortSignal;
   readonly now: Date;
+}
+
+/**
+ * What the plan needs from the last deployment (a Service's status.history[0], a preview's
+ * status.service.deployment): whether the circuit breaker rolled it back, or the revision still rolling out.
+ */
+export function lastDeployment(last: DeploymentRecord | undefined): Pick<ImageRequest, 'rolledBack' | 'rollingOut'> {
+  if (last?.result === 'RolledBack') return { rolledBack: true };
+  return last?.result === 'InProgress' ? { rollingOut: last.taskDefinitionArn } : {};
 }
 
 const resolvers = new WeakMap<OperatorDeps, ImageResolver>();
@@ -460,4 +475,41 @@ export function workloadStatusFields(plan: Plan, pass: PassResult, shard: number
     ...(cdn?.id ? { cdn: { distributionId: cdn.id, ...(cdn.domainName ? { domainName: cdn.domainName } : {}) } } : {}),
     loadBalancerShard: shard,
   };
+}
+
+/**
+ * The deployments after a pass, newest first: the revision the pass planned opens an entry, and what ECS says of the
+ * service's deployments settles it (drift/history.ts). A deployment that ended Failed or RolledBack raises a Warning
+ * Event on the workload.
+ */
+export async function recordDeployment(
+  deps: OperatorDeps,
+  obj: KubeObject,
+  previous: readonly DeploymentRecord[] | undefined,
+  prepared: WorkloadPrepared,
+  pass: PassResult,
+  fields: WorkloadStatusFields,
+  now: Date,
+  annotations?: Readonly<Record<string, string>>,
+): Promise<DeploymentRecord[]> {
+  const planned =
+    fields.taskDefinitionArn && fields.revision !== undefined
+      ? {
+          taskDefinitionArn: fields.taskDefinitionArn,
+          revision: fields.revision,
+          image: imageToRun(prepared.image),
+          ...(prepared.image.pinned && prepared.image.digest ? { digest: prepared.image.digest } : {}),
+          ...(annotations ? { annotations } : {}),
+        }
+      : undefined;
+  const { history, ended } = updateHistory(previous, planned, observedServiceOf(pass), formatTime(now));
+  if (ended) {
+    const how = ended.result === 'RolledBack' ? 'was rolled back by the ECS deployment circuit breaker' : 'failed';
+    await deps.events.warning(
+      obj,
+      ended.result === 'RolledBack' ? 'DeploymentRolledBack' : 'DeploymentFailed',
+      `the deployment of task definition revision ${ended.revision} (${ended.image}) ${how}${ended.message ? `: ${ended.message}` : ''}`,
+    );
+  }
+  return history;
 }

@@ -2,25 +2,27 @@
 // plays ECS's scheduler (moto's deployments never progress). Two Services roll out; while nothing moves, the
 // operator makes one DescribeServices a poll for both and no pass; when one deployment completes, that Service alone
 // gets one pass and its status says COMPLETED with its tasks running, and the other is still followed. Then ECS's
-// circuit breaker rolls a deployment back: status.history and an Event say so, and the service stays where ECS put it.
+// circuit breaker rolls a deployment back: status.history and an Event say so, and the service stays where ECS put it;
+// likewise a preview's, whose status.service.deployment says so.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { Service } from '../../src/api/index.js';
+import type { PreviewDeployment, Service } from '../../src/api/index.js';
 import type { AwsClients } from '../../src/aws/clients.js';
-import { SERVICE_TYPE } from '../../src/controllers/resource-types.js';
+import { PREVIEW_TYPE, SERVICE_TYPE } from '../../src/controllers/resource-types.js';
 import type { Operator } from '../../src/operator.js';
 import { createLandscape, testAws, uniqueSuffix, type Landscape } from '../support/aws-fixtures.js';
 import { EcsRolloutRelay } from '../support/ecs-rollout-relay.js';
 import { getTestEnv } from '../support/env.js';
 import { createNamespace, eventually, installCrds, kubeClient, kubectl, waitForCondition } from '../support/kube.js';
-import { nudge } from '../support/nudge.js';
-import { apply, environmentYaml, serviceYaml } from '../support/manifests.js';
+import { nudge, waitQuiet } from '../support/nudge.js';
+import { apply, environmentYaml, previewYaml, serviceYaml } from '../support/manifests.js';
 import { reconcileCount, startOperator } from '../support/operator.js';
 
 const suffix = uniqueSuffix();
 const ns = `rollouts-${suffix}`;
 const kube = kubeClient();
 const services = kube.resource<Service>(SERVICE_TYPE);
+const previews = kube.resource<PreviewDeployment>(PREVIEW_TYPE);
 const POLL_MS = 1_000;
 
 let aws: AwsClients;
@@ -151,5 +153,66 @@ describe('rollout watcher', { timeout: 300_000 }, () => {
     assert.equal(callsSince(calls)['ecs:UpdateService'], 1, 'one UpdateService: the deployment that failed');
     const held = await services.get({ namespace: ns, name: 'roll-a' });
     assert.equal(held.status?.history?.[0]?.result, 'RolledBack');
+  });
+
+  test('a circuit-breaker rollback of a preview: status.service.deployment says RolledBack, a Warning Event says so, and the failed revision is not deployed again', async () => {
+    apply(environmentYaml(ns, land, 'dev', '  previews: { enabled: true, maxActive: 2 }\n'));
+    apply(previewYaml(ns, 'roll-b-pr-1', 1, { service: 'roll-b' }));
+    const ref = { namespace: ns, name: 'roll-b-pr-1' };
+    await waitForCondition(previews, ref, 'Ready', 'True', { timeoutMs: 120_000 });
+    const first = await eventually('the first deployment recorded', async () => {
+      const p = await previews.get(ref);
+      return p.status?.service?.deployment?.result === 'InProgress' ? p : undefined;
+    });
+    const td1 = first.status!.service!.deployment!.taskDefinitionArn;
+    const arn = first.status?.resources?.find((r) => r.kind === 'ecs.Service')?.arn ?? '';
+    assert.ok(arn, 'the preview lists its ECS service');
+    // From now on ECS shows the preview's next deployment failed and rolled back to its first revision.
+    relay.rollBack(arn.split('/').pop()!, td1);
+    await waitQuiet(operator);
+    const calls = operator.calls.snapshot();
+    kubectl([
+      'patch',
+      'previewdeployments.slipway.dev',
+      '-n',
+      ns,
+      'roll-b-pr-1',
+      '--type',
+      'merge',
+      '-p',
+      '{"spec":{"imageTag":"pr-1-fix"}}',
+    ]);
+    const rolledBack = await eventually('the new revision RolledBack in status.service.deployment', async () => {
+      const p = await previews.get(ref);
+      return p.status?.service?.deployment?.result === 'RolledBack' ? p : undefined;
+    });
+    const entry = rolledBack.status!.service!.deployment!;
+    assert.notEqual(entry.taskDefinitionArn, td1);
+    assert.equal(entry.revision, first.status!.service!.deployment!.revision + 1);
+    assert.equal(entry.image, 'registry.shop.test/catalog:pr-1-fix');
+    assert.match(entry.message ?? '', /circuit breaker: rolled back/);
+    await eventually('a DeploymentRolledBack Warning on the preview', async () => {
+      const selector = 'reason=DeploymentRolledBack,involvedObject.name=roll-b-pr-1';
+      const events = kubectl([
+        'get',
+        'events',
+        '-n',
+        ns,
+        '--field-selector',
+        selector,
+        '-o',
+        'jsonpath={range .items[*]}{.type} {.message}{"\\n"}{end}',
+      ]);
+      const warned = events
+        .split('\n')
+        .some((e) => e.startsWith('Warning ') && e.includes(`revision ${entry.revision} `));
+      return warned ? true : undefined;
+    });
+    // Two more passes hold the preview on the revision ECS went back to: the failed one is not deployed again.
+    await nudge(operator, 'preview', ns, 'roll-b-pr-1');
+    await nudge(operator, 'preview', ns, 'roll-b-pr-1');
+    assert.equal(callsSince(calls)['ecs:UpdateService'], 1, 'one UpdateService: the deployment that failed');
+    const held = await previews.get(ref);
+    assert.deepEqual(held.status?.service?.deployment, entry);
   });
 });

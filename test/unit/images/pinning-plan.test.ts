@@ -1,15 +1,18 @@
 // The plan a deployment runs: the digest of status.image while nothing that starts a deployment changed, and after a
 // rollback by ECS's circuit breaker the service held on the revision ECS went back to (not put back on the failing
-// one every pass). Pure: planWithCurrentImage and the ECS service diff.
+// one every pass); a preview likewise, from its status.service.deployment. Pure: planWithCurrentImage and the ECS
+// service diff.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { ImageStatus } from '../../../src/api/index.js';
+import type { DeploymentRecord, ImageStatus } from '../../../src/api/index.js';
 import { serviceWorkload } from '../../../src/controllers/service.js';
-import { planWithCurrentImage } from '../../../src/controllers/workload.js';
+import { previewWorkload } from '../../../src/controllers/preview.js';
+import { planHash } from '../../../src/controllers/shared.js';
+import { lastDeployment, planWithCurrentImage } from '../../../src/controllers/workload.js';
 import type { EcsServiceProps, Plan, Resolved, TaskDefinitionProps } from '../../../src/planner/plan.js';
 import type { EnvironmentView } from '../../../src/planner/service.js';
 import { diffService } from '../../../src/reconcilers/ecs-service.js';
-import { environment, service } from '../../support/objects.js';
+import { environment, preview, service } from '../../support/objects.js';
 
 const view: EnvironmentView = {
   environment: environment(),
@@ -103,4 +106,37 @@ test('while a revision rolls out, a service seen rolled back from it is not put 
     diffService({ props: newer }, { props: observed, attrs: rolledBack }).map((c) => c.path),
     ['taskDefinitionArn'],
   );
+});
+
+test("a preview's status.service.deployment holds it as a Service's history does; a new image tag deploys", () => {
+  const p = preview();
+  const pw = previewWorkload(p, svc, 'prod-eu');
+  const inputs = planWithCurrentImage(pw, view, 'prod-eu', undefined, undefined).inputs;
+  const image: ImageStatus = { reference: pw.spec.image, digest: D, pinned: true, inputs };
+  const record = (result: DeploymentRecord['result']): DeploymentRecord => ({
+    revision: 8,
+    taskDefinitionArn: 'arn:td/web-pr-1:8',
+    image: pw.spec.image,
+    deployedAt: '2026-11-29T08:00:00Z',
+    result,
+  });
+  const planned = (last: DeploymentRecord | undefined, w = pw) => {
+    const { rolledBack, rollingOut } = lastDeployment(last);
+    return props<EcsServiceProps>(
+      planWithCurrentImage(w, view, 'prod-eu', image, undefined, rolledBack, rollingOut).plan,
+      'ecs.Service',
+    );
+  };
+  assert.equal(planned(record('InProgress')).rollingOut, 'arn:td/web-pr-1:8');
+  assert.equal(planned(record('RolledBack')).holdTaskDefinition, true);
+  // Hints to the diff, not desired state: recording the deployment does not make the next pass a changed plan.
+  const hinted = planWithCurrentImage(pw, view, 'prod-eu', image, undefined, false, 'arn:td/web-pr-1:8').plan;
+  assert.equal(planHash(hinted), planHash(planWithCurrentImage(pw, view, 'prod-eu', image, undefined).plan));
+  assert.deepEqual(lastDeployment(record('Succeeded')), {});
+  // A new image tag starts a deployment: neither held nor guarded.
+  const retagged = previewWorkload(preview({ imageTag: 'pr-1-fix' }), svc, 'prod-eu');
+  assert.notEqual(retagged.spec.image, pw.spec.image);
+  const next = planned(record('RolledBack'), retagged);
+  assert.equal(next.holdTaskDefinition, undefined);
+  assert.equal(next.rollingOut, undefined);
 });
