@@ -112,8 +112,10 @@ export function environmentReconciler(
       if (shard !== undefined) hosts.set(shard, [...(hosts.get(shard) ?? []), host]);
     };
     for (const s of services(env)) {
-      // A plan-only Service's deletion waits and keeps its resources: its host stays routed through the gate.
+      // A plan-only Service's deletion waits and keeps its resources: its host stays routed through the gate. A
+      // plan-only Service that never applied routes nothing yet: its callback URL would be an AWS write on its behalf.
       if (isBeingDeleted(s) && !isPlanOnly(s)) continue;
+      if (isPlanOnly(s) && (s.status?.resources ?? []).length === 0) continue;
       try {
         if (isGated(s.spec, env))
           add(memberKey('Service', s.metadata.name), hostOf({ subdomain: s.spec.subdomain ?? s.metadata.name }, env));

@@ -516,9 +516,9 @@ describe('slipway plan', { timeout: 600_000 }, () => {
   test('plan-only: the operator writes status.plan and makes no AWS write for the annotated resource', async () => {
     operator = await startOperator();
     const annotated = annotatedYaml;
-    // A new Service, planned only: every resource would be created, none is. (Not behind the gate: a gated Service,
-    // once placed, adds its callback URL to the Environment's app client, which is the Environment's write.)
-    apply(annotated(svcYaml('cart', { extra: '  auth: { cognito: Disabled }' })));
+    // A new Service, planned only and behind the gate: every resource would be created, none is, and the gate's app
+    // client does not get its callback URL either (that would be the Environment's write on its behalf).
+    apply(annotated(svcYaml('cart')));
     const cart = await eventually(
       'status.plan of cart',
       async () => {
