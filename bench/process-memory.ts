@@ -156,6 +156,9 @@ class OperatorUnderTest {
       stdio: ['ignore', fd, fd],
     });
     closeSync(fd);
+    // Interrupted, the driver stops its servers and exits (test/env): the operator goes with it, not left running.
+    const child = this.child;
+    process.once('exit', () => child.kill('SIGKILL'));
   }
 
   get pid(): number {
