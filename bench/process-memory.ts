@@ -156,9 +156,6 @@ class OperatorUnderTest {
       stdio: ['ignore', fd, fd],
     });
     closeSync(fd);
-    // Interrupted, the driver stops its servers and exits (test/env): the operator goes with it, not left running.
-    const child = this.child;
-    process.once('exit', () => child.kill('SIGKILL'));
   }
 
   get pid(): number {
