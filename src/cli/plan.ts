@@ -23,12 +23,12 @@ import {
   viewOnShard,
   BY_ENVIRONMENT,
 } from '../controllers/workload.js';
-import { isPlanOnly } from '../controllers/plan-only.js';
 import { previewWorkload } from '../controllers/preview.js';
-import { previewHost, previewIsLive, previewRoutesThroughGate } from '../controllers/preview-hosts.js';
+import { previewIsLive } from '../controllers/preview-hosts.js';
+import { gatedHostsByShard } from '../controllers/gate-hosts.js';
 import { ENVIRONMENT_TYPE, PREVIEW_TYPE, SERVICE_TYPE } from '../controllers/resource-types.js';
 import { serviceWorkload } from '../controllers/service.js';
-import { memberKey, persistedShard, Placements, shardCapacity } from '../controllers/shards.js';
+import { persistedShard, Placements, shardCapacity } from '../controllers/shards.js';
 import type { OperatorDeps } from '../controllers/shared.js';
 import { PRICE_TABLE } from '../cost/prices.js';
 import { fromStatusResources } from '../drift/summary.js';
@@ -38,13 +38,13 @@ import { MAX_CALLBACK_URLS, planEnvironment, type ShardFacts } from '../planner/
 import { SYNC_ANNOTATION } from '../images/pinning.js';
 import { ownerKey } from '../planner/naming.js';
 import type { Plan } from '../planner/plan.js';
-import { hostOf, isGated, type Workload } from '../planner/service.js';
+import type { Workload } from '../planner/service.js';
 import { planShards } from '../planner/shards.js';
 import { applyPlan } from '../reconcilers/applier.js';
 import { withPassContext } from '../reconcilers/contract.js';
 import { registry } from '../reconcilers/index.js';
 import { HttpMethod } from '@kubernetes/client-node';
-import { isBeingDeleted, resourcePath, type KubeClient, type KubeObject, type ResourceType } from '../runtime/index.js';
+import { resourcePath, type KubeClient, type KubeObject, type ResourceType } from '../runtime/index.js';
 import { KubeApiError } from '../runtime/kube.js';
 import {
   diffValues,
@@ -362,25 +362,7 @@ class Planner {
     const capacity = env.status?.shardCapacity ?? (await shardCapacity(env, reads, undefined)) ?? MAX_CALLBACK_URLS;
     const { shards } = planShards(placements.counts(key), placements.waiting(key), capacity, !!listener);
     const placed = placements.placed(key);
-    const hosts = new Map<number, string[]>();
-    const add = (member: string, host: string) => {
-      const shard = placed.get(member);
-      if (shard !== undefined) hosts.set(shard, [...(hosts.get(shard) ?? []), host]);
-    };
-    for (const m of placements.members(key)) {
-      if (m.kind === 'Service') {
-        if (isBeingDeleted(m.obj) && !isPlanOnly(m.obj)) continue;
-        const s = m.obj as Service;
-        try {
-          if (isGated(s.spec, env))
-            add(memberKey('Service', s.metadata.name), hostOf({ subdomain: s.spec.subdomain ?? s.metadata.name }, env));
-        } catch {
-          /* an impossible combination: that Service's own plan says so */
-        }
-      } else if (previewRoutesThroughGate(m.obj as PreviewDeployment)) {
-        add(memberKey('PreviewDeployment', m.obj.metadata.name), previewHost(m.obj as PreviewDeployment, env));
-      }
-    }
+    const hosts = gatedHostsByShard(env, placements.members(key), placed);
     const extraShards: ShardFacts[] = shards
       .filter((index) => index !== 0)
       .map((index) => ({ index, gatedHosts: hosts.get(index) ?? [] }));

@@ -16,7 +16,6 @@ import { resourcePlanOf } from '../drift/plan.js';
 import { NETWORK_LOGICAL } from '../planner/network.js';
 import { ownerKey } from '../planner/naming.js';
 import type { Plan } from '../planner/plan.js';
-import { hostOf, isGated } from '../planner/service.js';
 import { existingListenerFullMessage, planShards } from '../planner/shards.js';
 import { withPassContext } from '../reconcilers/contract.js';
 import { quotaUsage } from '../reconcilers/index.js';
@@ -30,9 +29,9 @@ import {
   statusPlanCost,
   type PlacedWorkload,
 } from './cost.js';
-import { isPlanOnly } from './plan-only.js';
 import { previewSpec } from './preview.js';
-import { previewHost, previewIsLive, previewRoutesThroughGate } from './preview-hosts.js';
+import { previewIsLive } from './preview-hosts.js';
+import { gatedHostsByShard } from './gate-hosts.js';
 import { customResourceReconciler, type HookContext, type Prepared, type Stop } from './reconcile.js';
 import { PREVIEW_TYPE, SERVICE_TYPE } from './resource-types.js';
 import { memberKey, placementsOf, shardCapacity } from './shards.js';
@@ -105,28 +104,7 @@ export function environmentReconciler(
    * exactly these. A workload not placed yet routes nothing yet; its placement wakes the Environment.
    */
   function gatedHosts(env: Environment): Map<number, string[]> {
-    const placed = placements.placed(keyOf(env));
-    const hosts = new Map<number, string[]>();
-    const add = (key: string, host: string) => {
-      const shard = placed.get(key);
-      if (shard !== undefined) hosts.set(shard, [...(hosts.get(shard) ?? []), host]);
-    };
-    for (const s of services(env)) {
-      // A plan-only Service's deletion waits and keeps its resources: its host stays routed through the gate. A
-      // plan-only Service that never applied routes nothing yet: its callback URL would be an AWS write on its behalf.
-      if (isBeingDeleted(s) && !isPlanOnly(s)) continue;
-      if (isPlanOnly(s) && (s.status?.resources ?? []).length === 0) continue;
-      try {
-        if (isGated(s.spec, env))
-          add(memberKey('Service', s.metadata.name), hostOf({ subdomain: s.spec.subdomain ?? s.metadata.name }, env));
-      } catch {
-        /* an impossible combination: the Service's own status says so; it routes nothing */
-      }
-    }
-    for (const p of previews(env)) {
-      if (previewRoutesThroughGate(p)) add(memberKey('PreviewDeployment', p.metadata.name), previewHost(p, env));
-    }
-    return hosts;
+    return gatedHostsByShard(env, placements.members(keyOf(env)), placements.placed(keyOf(env)));
   }
 
   /** The Services and live previews placed on the Environment's load balancers, with the spec each runs. */

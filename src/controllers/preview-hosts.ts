@@ -1,8 +1,7 @@
-// How a preview appears to its Environment: its host, and whether it still routes traffic (and so needs a
-// callback URL on the gate's app client).
+// How a preview appears to its Environment: its host, and whether it is live (gate-hosts.ts says whether it
+// needs a callback URL on the gate's app client).
 import type { Environment, PreviewDeployment } from '../api/index.js';
 import { isBeingDeleted } from '../runtime/index.js';
-import { isPlanOnly } from './plan-only.js';
 
 /** The DNS label: `spec.subdomain`, else `pr-<number>-<service>` (cut to a 63-character label). */
 export function previewSubdomain(p: PreviewDeployment): string {
@@ -22,13 +21,4 @@ export function previewIsLive(p: PreviewDeployment): boolean {
     p.status?.phase !== 'Expired' &&
     p.status?.phase !== 'Blocked'
   );
-}
-
-/**
- * Whether the gate's app client carries the preview's callback URL: while it is live, and while it is annotated
- * slipway.dev/plan-only and still owns AWS resources (its deletion or closing waits, so its route stays, and taking
- * the URL off would be an AWS write for a resource that promised none).
- */
-export function previewRoutesThroughGate(p: PreviewDeployment): boolean {
-  return previewIsLive(p) || (isPlanOnly(p) && (p.status?.resources ?? []).length > 0);
 }
