@@ -93,6 +93,19 @@ export function findService(ctx: ReconcileContext, cluster: string, name: string
   });
 }
 
+/**
+ * Keeps what a write to the service just answered as the pass's description of it, tags being those the service
+ * was created with or observed to carry (CreateService and UpdateService do not change them). What else reads the
+ * service in the pass (its scalable target's and policies' ownership, which follows its tags) then asks no
+ * DescribeServices that would only repeat the write's answer.
+ */
+function remember(ctx: ReconcileContext, cluster: string, name: string, service: Service, tags: Service['tags']): void {
+  const key = serviceMemoKey(cluster, name);
+  ctx.invalidate(key);
+  // Anything but an ACTIVE service is left for a fresh read to settle.
+  if (service.status === 'ACTIVE') void ctx.memo(key, () => Promise.resolve({ ...service, tags }));
+}
+
 /** One deployment, and it completed: nothing about the service changes unless someone changes it. */
 function settled(s: Service): boolean {
   return s.deployments?.length === 1 && (s.deployments[0]?.rolloutState ?? 'COMPLETED') === 'COMPLETED';
@@ -293,13 +306,17 @@ export const ecsServiceReconciler: KindReconciler<'ecs.Service'> = {
       const fixed = await ctx.aws.ecs.send(new UpdateServiceCommand(serviceUpdateInput(p, missed)));
       service = fixed.service ?? service;
     }
+    remember(ctx, p.clusterArn, p.name, service, tagsToEcs(desired.tags));
     return toObserved(service, { ...desired.tags });
   },
 
   async update(ctx, desired, observed, changes) {
+    const { clusterArn, name } = desired.props;
     const out = await ctx.aws.ecs.send(new UpdateServiceCommand(serviceUpdateInput(desired.props, changes)));
-    ctx.invalidate(serviceMemoKey(desired.props.clusterArn, desired.props.name));
-    return out.service ? toObserved(out.service, observed.tags) : observed;
+    ctx.invalidate(serviceMemoKey(clusterArn, name));
+    if (!out.service) return observed;
+    remember(ctx, clusterArn, name, out.service, tagsToEcs(observed.tags));
+    return toObserved(out.service, observed.tags);
   },
 
   // Scale to zero, then delete without waiting for the drain: the next pass sees it DRAINING/INACTIVE, i.e. gone.

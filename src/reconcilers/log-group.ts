@@ -90,9 +90,17 @@ export const logGroupReconciler: KindReconciler<'logs.LogGroup'> = {
     const { name, retentionDays } = desired.props;
     await ctx.aws.logs.send(new CreateLogGroupCommand({ logGroupName: name, tags: { ...desired.tags } }));
     if (retentionDays > 0) await applyRetention(ctx, name, retentionDays);
-    const created = await observeName(ctx, name);
-    if (!created) throw new Error(`log group ${name} was created but cannot be described`);
-    return created;
+    // The ARN is the one thing the create does not answer; the tags are those it was just sent, so they are not
+    // read back (ListTagsForResource would only repeat them).
+    const group = await find(ctx, name);
+    if (!group) throw new Error(`log group ${name} was created but cannot be described`);
+    const arn = logGroupArnOf(group);
+    return {
+      identifier: arn,
+      props: { name, retentionDays: group.retentionInDays ?? 0 },
+      tags: { ...desired.tags },
+      attrs: { name, arn },
+    };
   },
 
   async update(ctx, desired, observed) {

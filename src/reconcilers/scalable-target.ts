@@ -93,6 +93,21 @@ export function policiesOf(ctx: ReconcileContext, resourceId: string): Promise<M
 }
 
 /**
+ * After one policy was written: the pass's read of its target's policies, if it made one, takes that policy as
+ * written and keeps the others as read, so the target's next policy is observed without reading them all again
+ * (a read that would only repeat the write). Without such a read there is nothing to keep.
+ */
+export async function rememberPolicy(ctx: ReconcileContext, resourceId: string, policy: ScalingPolicy): Promise<void> {
+  const key = policiesMemoKey(resourceId);
+  // memo() hands back the pass's read if there is one; the placeholder load only says there is none.
+  const read = await ctx
+    .memo<Map<string, ScalingPolicy> | undefined>(key, () => Promise.resolve(undefined))
+    .catch(() => undefined);
+  if (read && policy.PolicyName) read.set(policy.PolicyName, policy);
+  else ctx.invalidate(key);
+}
+
+/**
  * Deletes every policy of one ECS service's desired count, read afresh (not from the pass's memo): what a target's
  * deletion removes first, as AWS does when it deregisters the target.
  */

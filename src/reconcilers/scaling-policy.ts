@@ -20,6 +20,7 @@ import {
   ownerTagsOfScaledService,
   policiesMemoKey,
   policiesOf,
+  rememberPolicy,
   TAGS_FOLLOW_SCALED_SERVICE,
 } from './scalable-target.js';
 
@@ -93,26 +94,28 @@ async function put(
   desired: Desired<'autoscaling.ScalingPolicy'>,
 ): Promise<Observed<'autoscaling.ScalingPolicy'>> {
   const p = desired.props;
-  const out = await ctx.aws.autoscaling.send(
-    new PutScalingPolicyCommand({
-      PolicyName: p.name,
-      ...ecsDesiredCount(p.resourceId),
-      PolicyType: 'TargetTrackingScaling',
-      TargetTrackingScalingPolicyConfiguration: {
-        TargetValue: p.targetValue,
-        PredefinedMetricSpecification: {
-          PredefinedMetricType: p.metric,
-          ...(p.loadBalancerLabel && p.targetGroupLabel
-            ? { ResourceLabel: `${p.loadBalancerLabel}/${p.targetGroupLabel}` }
-            : {}),
-        },
-        ScaleInCooldown: p.scaleInCooldownSeconds,
-        ScaleOutCooldown: p.scaleOutCooldownSeconds,
+  const policy = {
+    PolicyName: p.name,
+    ...ecsDesiredCount(p.resourceId),
+    PolicyType: 'TargetTrackingScaling',
+    TargetTrackingScalingPolicyConfiguration: {
+      TargetValue: p.targetValue,
+      PredefinedMetricSpecification: {
+        PredefinedMetricType: p.metric,
+        ...(p.loadBalancerLabel && p.targetGroupLabel
+          ? { ResourceLabel: `${p.loadBalancerLabel}/${p.targetGroupLabel}` }
+          : {}),
       },
-    }),
-  );
-  ctx.invalidate(policiesMemoKey(p.resourceId));
+      ScaleInCooldown: p.scaleInCooldownSeconds,
+      ScaleOutCooldown: p.scaleOutCooldownSeconds,
+    },
+  } as const;
+  const out = await ctx.aws.autoscaling.send(new PutScalingPolicyCommand(policy)).catch((err: unknown) => {
+    ctx.invalidate(policiesMemoKey(p.resourceId));
+    throw err;
+  });
   const arn = out.PolicyARN ?? '';
+  await rememberPolicy(ctx, p.resourceId, { ...policy, PolicyARN: arn, CreationTime: new Date() });
   return { identifier: arn, props: { ...p }, tags: await ownerTagsOfScaledService(ctx, p.resourceId), attrs: { arn } };
 }
 

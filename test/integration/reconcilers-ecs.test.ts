@@ -659,21 +659,49 @@ describe('applyPlan with the ECS kinds', () => {
         tags: tags('cpu'),
         after: ['scaling'],
       },
+      {
+        id: 'second',
+        kind: 'autoscaling.ScalingPolicy',
+        props: {
+          name: `second-${family}`,
+          resourceId,
+          metric: 'ECSServiceAverageCPUUtilization',
+          targetValue: 60,
+          scaleInCooldownSeconds: 300,
+          scaleOutCooldownSeconds: 60,
+        },
+        tags: tags('second'),
+        after: ['scaling'],
+      },
     ];
     const p = plan(who, resources);
+    const ids = ['logs', 'td', 'svc', 'scaling', 'cpu', 'second'];
 
+    const start = counter.snapshot();
     const first = await applyPlan(pass(), registry, p, { mode: 'apply', inventory: [] });
     assert.deepEqual(
       first.outcomes.map((o) => [o.id, o.action, o.message]),
-      ['logs', 'td', 'svc', 'scaling', 'cpu'].map((id) => [id, 'created', undefined]),
+      ids.map((id) => [id, 'created', undefined]),
     );
-    assert.equal(first.inventory.length, 5);
+    assert.equal(first.inventory.length, 6);
+    // Each kind is observed once before its create; nothing a create just answered is read back: the log group
+    // once more for its ARN only (not its tags), the ECS service not again for the ownership of its scalable target
+    // and policies, and the target's policies once for both.
+    assert.deepEqual(
+      Object.fromEntries(
+        ['DescribeLogGroups', 'ListTagsForResource', 'DescribeServices', 'DescribeScalingPolicies'].map((op) => [
+          op,
+          calls(op, start),
+        ]),
+      ),
+      { DescribeLogGroups: 2, ListTagsForResource: 0, DescribeServices: 1, DescribeScalingPolicies: 1 },
+    );
 
     const before = counter.snapshot();
     const second = await applyPlan(pass(), registry, p, { mode: 'apply', inventory: first.inventory });
     assert.deepEqual(
       second.outcomes.map((o) => [o.id, o.action, o.changes]),
-      ['logs', 'td', 'svc', 'scaling', 'cpu'].map((id) => [id, 'in-sync', []]),
+      ids.map((id) => [id, 'in-sync', []]),
     );
     assert.deepEqual(counter.writesSince(before), {}, 'a pass in sync makes zero write calls');
     assert.equal(second.attrs.svc?.rolloutState, 'IN_PROGRESS');
@@ -681,7 +709,7 @@ describe('applyPlan with the ECS kinds', () => {
     const gone = await applyPlan(pass(), registry, p, { mode: 'delete', inventory: second.inventory });
     assert.deepEqual(
       gone.outcomes.map((o) => [o.id, o.action]),
-      ['logs', 'td', 'svc', 'scaling', 'cpu'].map((id) => [id, 'deleted']),
+      ids.map((id) => [id, 'deleted']),
     );
     const check = await applyPlan(pass(), registry, p, { mode: 'report', inventory: second.inventory });
     assert.deepEqual(
@@ -692,6 +720,7 @@ describe('applyPlan with the ECS kinds', () => {
         ['svc', 'blocked'],
         ['scaling', 'blocked'],
         ['cpu', 'blocked'],
+        ['second', 'blocked'],
       ],
     );
   });
