@@ -1,12 +1,14 @@
 # The Slipway operator image. Build: docker build -t slipway/operator:0.1.0 .
 # test/integration/image.test.ts repeats these steps without a container engine and runs the result.
 
-# 1. Compile TypeScript to dist/ with the full (dev) dependency set.
+# 1. Compile TypeScript to dist/ with the full (dev) dependency set; dist/main.js becomes one tree-shaken bundle
+#    (scripts/build.ts says why).
 FROM node:22-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
+COPY scripts/build.ts ./scripts/
 COPY src ./src
 RUN npm run build
 

@@ -1,6 +1,6 @@
 // Wiring: informers for the three kinds, one controller each, AWS call metrics, leader election, health and
 // metrics endpoints. main.ts runs it as a process; tests and the sandbox run it in-process.
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node/dist/config.js';
 import type { Logger } from 'pino';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Environment, PreviewDeployment, Service } from './api/index.js';

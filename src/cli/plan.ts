@@ -43,7 +43,7 @@ import { planShards } from '../planner/shards.js';
 import { applyPlan } from '../reconcilers/applier.js';
 import { withPassContext } from '../reconcilers/contract.js';
 import { registry } from '../reconcilers/index.js';
-import { HttpMethod } from '@kubernetes/client-node';
+import { HttpMethod } from '@kubernetes/client-node/dist/gen/http/http.js';
 import { resourcePath, type KubeClient, type KubeObject, type ResourceType } from '../runtime/index.js';
 import { KubeApiError } from '../runtime/kube.js';
 import {

@@ -8,7 +8,7 @@
 // under ("the Environment this Service references"), and byIndex answers "which cached objects have this value"
 // from a bucket, without scanning the cache. Every change to the cache (watch event, re-list) updates the buckets
 // before handlers run, so a handler that asks an index sees the state it was told about.
-import { Watch } from '@kubernetes/client-node';
+import { Watch } from '@kubernetes/client-node/dist/watch.js';
 import type { Logger } from 'pino';
 import { type Clock, type TimerHandle, jitter, sleep, systemClock } from './clock.js';
 import {

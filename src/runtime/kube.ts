@@ -3,13 +3,12 @@
 // client-node's model serializer, so timestamps stay strings and an object read, compared and written back is
 // byte-for-byte what the server sent (the status writer's equality check depends on that).
 import { deadline } from './deadline.js';
-import {
-  HttpMethod,
-  IsomorphicFetchHttpLibrary,
-  KubeConfig,
-  PatchStrategy,
-  RequestContext,
-} from '@kubernetes/client-node';
+// Deep imports: the package index also loads every generated API, exec, attach, cp (tar) and metrics, which the
+// operator never uses (tens of MiB of heap; BENCHMARKS.md, "Memory of `node dist/main.js`").
+import { KubeConfig } from '@kubernetes/client-node/dist/config.js';
+import { HttpMethod, RequestContext } from '@kubernetes/client-node/dist/gen/http/http.js';
+import { IsomorphicFetchHttpLibrary } from '@kubernetes/client-node/dist/gen/http/isomorphic-fetch.js';
+import { PatchStrategy } from '@kubernetes/client-node/dist/patch.js';
 
 /** An owner reference, as much of it as the runtime reads. */
 export interface KubeOwnerReference {

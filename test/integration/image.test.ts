@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { isBuiltin } from 'node:module';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
@@ -85,6 +86,15 @@ describe('the image: production dependencies, dist/ and `node dist/main.js`', { 
 
   test('the directory holds dist/ and production dependencies only', () => {
     assert.ok(existsSync(join(dir, 'dist', 'main.js')), 'dist/main.js is built');
+    // The entry point is one bundle (scripts/build.ts): it loads no package of its own, only Node's built-ins.
+    const entryImports = [
+      ...readFileSync(join(dir, 'dist', 'main.js'), 'utf8').matchAll(/^import .* from ["']([^"']+)["']/gm),
+    ];
+    assert.deepEqual(
+      entryImports.map((m) => m[1]).filter((spec) => !isBuiltin(spec!)),
+      [],
+      "dist/main.js imports only Node's built-in modules",
+    );
     // yaml is a production dependency since `slipway plan` reads manifests with it.
     for (const prod of ['@kubernetes/client-node', '@aws-sdk/client-ecs', 'pino', 'prom-client', 'yaml']) {
       assert.ok(existsSync(join(dir, 'node_modules', prod, 'package.json')), `${prod} is installed`);
