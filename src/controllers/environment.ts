@@ -36,7 +36,7 @@ import { customResourceReconciler, type HookContext, type Prepared, type Stop } 
 import { PREVIEW_TYPE, SERVICE_TYPE } from './resource-types.js';
 import { memberKey, placementsOf, shardCapacity } from './shards.js';
 import { ADOPT_ANNOTATION, awsFor, commonStatus, mergeConditions, type OperatorDeps } from './shared.js';
-import { sweepOrphans } from './sweeper.js';
+import { sweepDue, sweepOrphans, type SweepMark } from './sweeper.js';
 import { BY_ENVIRONMENT, resyncOf } from './workload.js';
 
 /** How often an Environment being deleted looks again while Services or previews still reference it. */
@@ -179,6 +179,9 @@ export function environmentReconciler(
     },
   });
 
+  /** Each Environment's last completed sweep, by key. */
+  const sweeps = new Map<string, SweepMark>();
+
   const kubeClients = {
     Service: deps.kube.resource<KubeObject>(SERVICE_TYPE),
     PreviewDeployment: deps.kube.resource<KubeObject>(PREVIEW_TYPE),
@@ -196,6 +199,7 @@ export function environmentReconciler(
     },
 
     async prepareDeletion(env, { signal }) {
+      sweeps.delete(keyOf(env));
       const held = holders(env);
       if (held.length > 0) {
         return { stop: outcome('InUse', inUseMessage(held), after(HELD_POLL_MS)), fields: heldByFields(held) };
@@ -277,7 +281,8 @@ export function environmentReconciler(
 
     // Workloads joining or leaving a shard change the others' share of its load balancer: their status.cost is
     // brought up to date here (a status write each, no AWS call) rather than by a pass of each of them.
-    // The sweep rides on the Environment's pass: one tag scan per resync finds what deleted workloads left.
+    // The sweep rides on the Environment's pass: one tag scan per resync, or when a workload went, finds what
+    // deleted workloads left (sweepDue).
     async afterPass(env, { prepared: p }, ctx: HookContext) {
       for (const { workload, cost } of staleWorkloadCosts(deps, env, placedWorkloads(env), ctx.now)) {
         await kubeClients[workload.kind]
@@ -287,13 +292,21 @@ export function environmentReconciler(
             ctx.log.debug({ err, workload: workload.obj.metadata.name }, 'cost refresh skipped');
           });
       }
+      const mark = {
+        at: ctx.now.getTime(),
+        holders: new Set(holders(env).map((h) => `${h.kind}/${h.name}`)),
+        self: JSON.stringify([env.metadata.generation, env.metadata.annotations ?? {}]),
+      };
+      if (!sweepDue(sweeps.get(keyOf(env)), mark, p.resyncMs / 2)) return;
+      sweeps.delete(keyOf(env));
       try {
-        const { swept } = await sweepOrphans(deps, env, p.aws.withSignal(ctx.signal), kubeClients);
+        const { swept, pending } = await sweepOrphans(deps, env, p.aws.withSignal(ctx.signal), kubeClients);
+        sweeps.set(keyOf(env), { ...mark, pending: pending.length > 0 });
         for (const owner of swept) {
           await deps.events.normal(env, 'Swept', `deleted the AWS resources of ${owner}, which no longer exists`);
         }
       } catch (err) {
-        ctx.log.warn({ err }, 'sweep failed; it runs again with the next resync');
+        ctx.log.warn({ err }, 'sweep failed; it runs again with the next pass');
       }
     },
   });

@@ -30,6 +30,29 @@ export interface SweepResult {
   readonly pending: readonly string[];
 }
 
+/** What an Environment's last sweep saw: when, which workloads referenced it, and its own generation and annotations. */
+export interface SweepMark {
+  readonly at: number;
+  /** `Kind/name` of the Services and previews referencing the Environment. */
+  readonly holders: ReadonlySet<string>;
+  /** generation and annotations: a change of the Environment itself (a person's nudge included). */
+  readonly self: string;
+  /** Owners the sweep left resources of (a distribution disabling, a failure): the next pass goes on. */
+  readonly pending?: boolean;
+}
+
+/**
+ * Whether the Environment's pass sweeps again. Orphans appear only when a workload goes away, so a pass woken by
+ * workloads joining (a burst of new Services, each woken once by its placement) need not scan again: it sweeps when
+ * a workload that referenced the Environment at the last sweep is gone, when that sweep left something, when the
+ * Environment itself changed, and at least once per `minGapMs` (half its resync interval: every resync sweeps).
+ */
+export function sweepDue(last: SweepMark | undefined, now: Omit<SweepMark, 'pending'>, minGapMs: number): boolean {
+  if (!last || last.pending || last.self !== now.self || now.at - last.at >= minGapMs) return true;
+  for (const holder of last.holders) if (!now.holders.has(holder)) return true;
+  return false;
+}
+
 export async function sweepOrphans(
   deps: OperatorDeps,
   env: Environment,

@@ -1,0 +1,28 @@
+// When an Environment's pass sweeps for orphans: not on every pass a burst of new workloads wakes, but whenever an
+// orphan could have appeared since the last sweep.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { sweepDue, type SweepMark } from '../../../src/controllers/sweeper.js';
+
+const GAP = 150_000;
+const last: SweepMark = { at: 0, holders: new Set(['Service/a', 'Service/b']), self: '[1,{}]' };
+const now = (over: Partial<SweepMark> = {}) => ({ at: 1_000, holders: last.holders, self: last.self, ...over });
+
+test('the first pass sweeps, and so does every pass once half the resync interval has gone by', () => {
+  assert.equal(sweepDue(undefined, now(), GAP), true);
+  assert.equal(sweepDue(last, now({ at: GAP }), GAP), true);
+});
+
+test('workloads joining do not make the next pass sweep again', () => {
+  assert.equal(sweepDue(last, now(), GAP), false);
+  assert.equal(
+    sweepDue(last, now({ holders: new Set(['Service/a', 'Service/b', 'PreviewDeployment/c']) }), GAP),
+    false,
+  );
+});
+
+test('a workload gone, a sweep that left something, or a change of the Environment itself sweeps', () => {
+  assert.equal(sweepDue(last, now({ holders: new Set(['Service/a', 'Service/c']) }), GAP), true);
+  assert.equal(sweepDue({ ...last, pending: true }, now(), GAP), true);
+  assert.equal(sweepDue(last, now({ self: '[1,{"nudge":"1"}]' }), GAP), true);
+});
