@@ -34,6 +34,7 @@ import type { Operator } from '../../src/operator.js';
 import type { AwsClients } from '../../src/aws/clients.js';
 import { createLandscape, emulatorState, testAws, uniqueSuffix, type Landscape } from '../support/aws-fixtures.js';
 import {
+  eventsOf,
   condition,
   createNamespace,
   eventually,
@@ -261,8 +262,7 @@ describe('Environment and Service controllers', { timeout: 600_000 }, () => {
       new DescribeServicesCommand({ cluster: env.status!.clusterArn!, services: ['catalog'] }),
     );
     assert.equal(ecs.services![0]!.taskDefinition, svc.status!.taskDefinitionArn);
-    const events = kubectl(['get', 'events', '-n', ns, '--field-selector', 'reason=DriftCorrected', '-o', 'name']);
-    assert.ok(events.trim().length > 0, 'a DriftCorrected event was recorded');
+    assert.ok(eventsOf(ns, { reason: 'DriftCorrected' }).length > 0, 'a DriftCorrected event was recorded');
   });
 
   test('a callback URL removed from the app client out of band is put back', async () => {
@@ -350,9 +350,7 @@ describe('Environment and Service controllers', { timeout: 600_000 }, () => {
       ['catalog-copy', 'HostInUse'],
     ] as const) {
       await eventually(`a Warning ${reason} Event for ${name}`, async () => {
-        const selector = `type=Warning,reason=${reason},involvedObject.name=${name}`;
-        const found = kubectl(['get', 'events', '-n', ns, '--field-selector', selector, '-o', 'name']);
-        return found.trim().length > 0 ? true : undefined;
+        return eventsOf(ns, { reason, type: 'Warning', name }).length > 0 ? true : undefined;
       });
     }
     await deleteAndWait('orders', 'catalog-copy');

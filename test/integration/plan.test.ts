@@ -22,6 +22,7 @@ import type { KubeObject } from '../../src/runtime/index.js';
 import { createLandscape, testAws, uniqueSuffix, type Landscape } from '../support/aws-fixtures.js';
 import { getTestEnv } from '../support/env.js';
 import {
+  eventsOf,
   condition,
   createNamespace,
   eventually,
@@ -689,8 +690,7 @@ describe('slipway plan', { timeout: 600_000 }, () => {
       ).services?.filter((s) => s.status === 'ACTIVE').length ?? 0;
     assert.equal(await active(), 1, 'the ECS service is still there');
     assert.deepEqual(await operatorWrites(operator!), writes, 'no AWS write');
-    const events = kubectl(['get', 'events', '-n', ns, '--field-selector', 'reason=DeletionPlanOnly', '-o', 'name']);
-    assert.equal(events.trim().split('\n').filter(Boolean).length, 1, 'one Warning Event');
+    assert.equal(eventsOf(ns, { reason: 'DeletionPlanOnly' }).length, 1, 'one Warning Event');
     // Without the annotation the deletion proceeds.
     kubectl(['annotate', 'services.slipway.dev', 'catalog', '-n', ns, 'slipway.dev/plan-only-']);
     await eventually(

@@ -17,6 +17,7 @@ import { PRICE_TABLE } from '../../src/cost/prices.js';
 import type { Operator } from '../../src/operator.js';
 import { createLandscape, testAws, uniqueSuffix, type Landscape } from '../support/aws-fixtures.js';
 import {
+  eventsOf,
   condition,
   createNamespace,
   eventually,
@@ -67,8 +68,9 @@ async function waitGone(name: string): Promise<void> {
 
 /** The types (Normal, Warning) of the Events with this reason recorded for one object of the namespace. */
 function eventTypes(reason: string, name: string): string {
-  const selector = `reason=${reason},involvedObject.name=${name}`;
-  return kubectl(['get', 'events', '-n', ns, '--field-selector', selector, '-o', 'jsonpath={.items[*].type}']).trim();
+  return eventsOf(ns, { reason, name })
+    .map((e) => e.type)
+    .join(' ');
 }
 
 async function activePreview(name: string): Promise<PreviewDeployment> {
@@ -185,16 +187,9 @@ describe('PreviewDeployments', { timeout: 600_000 }, () => {
     await eventually('the callback URL to be dropped', async () =>
       (await callbackUrls()).includes(`https://${host}/oauth2/idpresponse`) ? undefined : true,
     );
-    const events = kubectl([
-      'get',
-      'events',
-      '-n',
-      ns,
-      '--field-selector',
-      'reason=PullRequestClosed',
-      '-o',
-      'jsonpath={.items[*].note}{.items[*].message}',
-    ]);
+    const events = eventsOf(ns, { reason: 'PullRequestClosed' })
+      .map((e) => e.message)
+      .join('\n');
     assert.match(events, /pull request #8 is merged/);
     // The slot it held is free again: the blocked preview goes ahead.
     const next = await activePreview('web-pr-9');
@@ -217,16 +212,9 @@ describe('PreviewDeployments', { timeout: 600_000 }, () => {
       `test.slipway.dev/nudge=${Date.now()}`,
     ]);
     await waitGone('web-pr-9');
-    const events = kubectl([
-      'get',
-      'events',
-      '-n',
-      ns,
-      '--field-selector',
-      'reason=Expired',
-      '-o',
-      'jsonpath={.items[*].note}{.items[*].message}',
-    ]);
+    const events = eventsOf(ns, { reason: 'Expired' })
+      .map((e) => e.message)
+      .join('\n');
     assert.match(events, /TTL ran out/);
     assert.deepEqual(await hostRecords(`pr-9-web.${land.baseDomain}`), []);
     clockOffsetMs = 0;
@@ -281,11 +269,7 @@ describe('PreviewDeployments', { timeout: 600_000 }, () => {
       new DescribeServicesCommand({ cluster: env.status!.clusterArn!, services: ['web'] }),
     );
     assert.equal(web.services?.[0]?.status, 'ACTIVE', 'the Service the preview copied is untouched');
-    await eventually('a Swept event', async () =>
-      kubectl(['get', 'events', '-n', ns, '--field-selector', 'reason=Swept', '-o', 'name']).trim().length > 0
-        ? true
-        : undefined,
-    );
+    await eventually('a Swept event', async () => (eventsOf(ns, { reason: 'Swept' }).length > 0 ? true : undefined));
   });
 
   test('a preview of a Service that runs on another Environment is Blocked, naming the field', async () => {

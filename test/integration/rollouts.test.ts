@@ -13,7 +13,15 @@ import type { Operator } from '../../src/operator.js';
 import { createLandscape, testAws, uniqueSuffix, type Landscape } from '../support/aws-fixtures.js';
 import { EcsRolloutRelay } from '../support/ecs-rollout-relay.js';
 import { getTestEnv } from '../support/env.js';
-import { createNamespace, eventually, installCrds, kubeClient, kubectl, waitForCondition } from '../support/kube.js';
+import {
+  createNamespace,
+  eventsOf,
+  eventually,
+  installCrds,
+  kubeClient,
+  kubectl,
+  waitForCondition,
+} from '../support/kube.js';
 import { nudge, waitQuiet } from '../support/nudge.js';
 import { apply, environmentYaml, previewYaml, serviceYaml } from '../support/manifests.js';
 import { reconcileCount, startOperator } from '../support/operator.js';
@@ -135,18 +143,8 @@ describe('rollout watcher', { timeout: 300_000 }, () => {
     assert.equal(previous!.taskDefinitionArn, td1);
     assert.equal(previous!.result, 'Succeeded');
     await eventually('a DeploymentRolledBack Warning', async () => {
-      const selector = 'reason=DeploymentRolledBack,involvedObject.name=roll-a';
-      const types = kubectl([
-        'get',
-        'events',
-        '-n',
-        ns,
-        '--field-selector',
-        selector,
-        '-o',
-        'jsonpath={.items[*].type}',
-      ]);
-      return types.includes('Warning') ? true : undefined;
+      const events = eventsOf(ns, { reason: 'DeploymentRolledBack', type: 'Warning', name: 'roll-a' });
+      return events.length > 0 ? true : undefined;
     });
     // Another pass holds the service on the revision ECS went back to: the failed one is not deployed again.
     await nudge(operator, 'service', ns, 'roll-a');
@@ -192,21 +190,8 @@ describe('rollout watcher', { timeout: 300_000 }, () => {
     assert.equal(entry.image, 'registry.shop.test/catalog:pr-1-fix');
     assert.match(entry.message ?? '', /circuit breaker: rolled back/);
     await eventually('a DeploymentRolledBack Warning on the preview', async () => {
-      const selector = 'reason=DeploymentRolledBack,involvedObject.name=roll-b-pr-1';
-      const events = kubectl([
-        'get',
-        'events',
-        '-n',
-        ns,
-        '--field-selector',
-        selector,
-        '-o',
-        'jsonpath={range .items[*]}{.type} {.message}{"\\n"}{end}',
-      ]);
-      const warned = events
-        .split('\n')
-        .some((e) => e.startsWith('Warning ') && e.includes(`revision ${entry.revision} `));
-      return warned ? true : undefined;
+      const events = eventsOf(ns, { reason: 'DeploymentRolledBack', type: 'Warning', name: 'roll-b-pr-1' });
+      return events.some((e) => e.message.includes(`revision ${entry.revision} `)) ? true : undefined;
     });
     // Two more passes hold the preview on the revision ECS went back to: the failed one is not deployed again.
     await nudge(operator, 'preview', ns, 'roll-b-pr-1');

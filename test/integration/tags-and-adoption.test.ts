@@ -31,6 +31,7 @@ import { registry } from '../../src/reconcilers/index.js';
 import { createLandscape, testAws, uniqueSuffix, type Landscape } from '../support/aws-fixtures.js';
 import { KINDS_WITH_TAGS, tagsOf, type Tags } from '../support/aws-tags.js';
 import {
+  eventsOf,
   condition,
   createNamespace,
   eventually,
@@ -281,16 +282,9 @@ describe('ownership by tags: spec.tags, tag drift, and re-created Services', { t
     assert.ok(drift.includes('target-group tags.team (absent) Corrected'), drift.join('; '));
     assert.ok(drift.includes('ecs-service tags.project tampered Corrected'), drift.join('; '));
     assert.equal(condition(after, 'Ready')?.status, 'True');
-    const events = kubectl([
-      'get',
-      'events',
-      '-n',
-      ns,
-      '--field-selector',
-      'reason=DriftCorrected',
-      '-o',
-      'jsonpath={.items[*].note}{.items[*].message}',
-    ]);
+    const events = eventsOf(ns, { reason: 'DriftCorrected' })
+      .map((e) => e.message)
+      .join('\n');
     assert.match(events, /corrected drift on target-group: [^,]*tags\.team/);
     assert.match(events, /corrected drift on ecs-service: [^,]*tags\.project/);
   });

@@ -94,3 +94,35 @@ export async function waitForCondition<T extends WithConditions>(
     throw new Error(`${(err as Error).message}\nlast status: ${JSON.stringify(seen, null, 1)?.slice(0, 3000)}`);
   }
 }
+
+/** A recorded Event as a test reads it. */
+export interface RecordedEvent {
+  readonly type: string;
+  readonly reason: string;
+  readonly message: string;
+  readonly name: string;
+}
+
+/**
+ * The Events of a namespace that match a field selector on reason and, optionally, type and the involved object's
+ * name: the one way the tests read what the operator recorded.
+ */
+export function eventsOf(
+  namespace: string,
+  match: { readonly reason: string; readonly type?: 'Normal' | 'Warning'; readonly name?: string },
+): RecordedEvent[] {
+  const selector = [
+    `reason=${match.reason}`,
+    ...(match.type ? [`type=${match.type}`] : []),
+    ...(match.name ? [`involvedObject.name=${match.name}`] : []),
+  ].join(',');
+  const list = JSON.parse(kubectl(['get', 'events', '-n', namespace, '--field-selector', selector, '-o', 'json'])) as {
+    items: { type?: string; reason?: string; message?: string; note?: string; involvedObject?: { name?: string } }[];
+  };
+  return list.items.map((e) => ({
+    type: e.type ?? '',
+    reason: e.reason ?? '',
+    message: e.message ?? e.note ?? '',
+    name: e.involvedObject?.name ?? '',
+  }));
+}
