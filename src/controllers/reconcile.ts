@@ -387,19 +387,30 @@ export function customResourceReconciler<
       : { resyncAfterMs: prepared.resyncMs };
   }
 
-  return async function reconcile(key: string, rctx: ReconcileContext): Promise<Result> {
+  /** Passes still running, abandoned ones included: their last writes are bounded (REPORT_GRACE_MS, kube.ts). */
+  const running = new Set<Promise<unknown>>();
+  async function reconcile(key: string, rctx: ReconcileContext): Promise<Result> {
     // Every wait in the pass has a deadline: the controller stopping, or the pass running out of time.
     const passDeadline = deadline(deps.passDeadlineMs, rctx.signal);
     // The backstop: whatever a pass waits on outside the applier's reach (reading the object, reporting an abandoned
     // pass), its worker is released once the deadline and the two report graces are over, and the key backs off.
     const release = deadline(deps.passDeadlineMs + 2 * REPORT_GRACE_MS, rctx.signal);
+    const pass = reconcilePass(key, rctx, passDeadline.signal);
+    running.add(pass);
+    const forget = () => running.delete(pass);
+    pass.then(forget, forget);
     try {
-      return await abandonAtDeadline(reconcilePass(key, rctx, passDeadline.signal), release.signal, rctx.signal);
+      return await abandonAtDeadline(pass, release.signal, rctx.signal);
     } finally {
       passDeadline.clear();
       release.clear();
     }
-  };
+  }
+  return Object.assign(reconcile, {
+    async settled(): Promise<void> {
+      await Promise.allSettled([...running]);
+    },
+  });
 
   async function reconcilePass(key: string, rctx: ReconcileContext, signal: AbortSignal): Promise<Result> {
     // Every AWS call of the pass listens to it while in flight, and a pass runs more than Node's default of 10 at

@@ -79,7 +79,13 @@ export interface ReconcileContext {
   readonly waiting: number;
 }
 
-export type Reconciler = (key: string, ctx: ReconcileContext) => Promise<Result>;
+export type Reconciler = ((key: string, ctx: ReconcileContext) => Promise<Result>) & {
+  /**
+   * Resolves once no work a reconcile handed back early can still write: a pass abandoned at a deadline or at
+   * stop() goes on until its own bounded writes (the status that says why) are done. stop() waits for it.
+   */
+  readonly settled?: () => Promise<void>;
+};
 
 /** Maps an object to the keys to reconcile: itself for the primary kind, its owners for secondary kinds. */
 export type KeyMapper<T> = (obj: T) => readonly string[] | string | undefined;
@@ -217,8 +223,9 @@ export class Controller {
   }
 
   /**
-   * Stops handing out keys, signals running reconciles, and waits for them to finish — at most `timeoutMs`,
-   * after which it returns anyway so the process can exit.
+   * Stops handing out keys, signals running reconciles, and waits for them to finish, abandoned ones included
+   * (so nothing of this controller writes after it returns: the next leader's writes are not overtaken) — at most
+   * `timeoutMs`, after which it returns anyway so the process can exit.
    */
   async stop(timeoutMs = 30_000): Promise<void> {
     if (this.workers.length === 0) {
@@ -226,7 +233,10 @@ export class Controller {
       return;
     }
     this.stopping.abort(new Error(`controller ${this.name} is stopping`));
-    const drained = this.workQueue.drain().then(() => Promise.all(this.workers));
+    const drained = this.workQueue
+      .drain()
+      .then(() => Promise.all(this.workers))
+      .then(() => this.options.reconcile.settled?.());
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), timeoutMs);

@@ -94,3 +94,59 @@ test('a worker is released after the deadline and its graces even when reading t
     'the runtime gets the deadline outcome and backs the key off',
   );
 });
+
+test('a pass abandoned because the controller stops is settled only once its status write is done', async () => {
+  const log = pino({ level: 'silent' });
+  const svc = {
+    apiVersion: 'slipway.dev/v1alpha1',
+    kind: 'Service',
+    metadata: { name: 'cart', namespace: 'shop', generation: 1 },
+    spec: {},
+    status: {},
+  } as unknown as Service;
+  const order: string[] = [];
+  let answer: () => void = () => undefined;
+  const written = new Promise<void>((resolve) => (answer = resolve));
+  const client = {
+    find: async () => svc,
+    // The status that says the operator stopped: the API server answers it when the test says so.
+    patchStatus: async () => {
+      await written;
+      order.push('status written');
+      return svc;
+    },
+  } as unknown as ResourceClient<Service>;
+  const deps = {
+    log,
+    events: { warning: async () => undefined, normal: async () => undefined },
+    now: () => new Date('2026-01-01T00:00:00Z'),
+    defaultResyncMs: 60_000,
+    passDeadlineMs: 60_000,
+  } as unknown as OperatorDeps;
+  let prepared: () => void = () => undefined;
+  const reconcile = customResourceReconciler(deps, {
+    client,
+    prepare: () =>
+      new Promise<never>(() => {
+        prepared();
+      }),
+    prepareDeletion: async () => 'release' as const,
+    statusFields: () => ({}),
+  });
+  const stopping = new AbortController();
+  const inPrepare = new Promise<void>((resolve) => (prepared = resolve));
+  const pass = reconcile('shop/cart', {
+    controller: 'service',
+    reconcileId: '3',
+    log,
+    signal: stopping.signal,
+    waiting: 0,
+  });
+  await inPrepare;
+  stopping.abort(new Error('controller service is stopping'));
+  await assert.rejects(pass, /operator stopped during the pass/, 'the worker is released at once');
+  const settled = reconcile.settled().then(() => order.push('settled'));
+  answer();
+  await settled;
+  assert.deepEqual(order, ['status written', 'settled'], 'settled waits for the abandoned pass to write');
+});

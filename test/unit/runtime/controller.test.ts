@@ -213,6 +213,31 @@ describe('Controller', () => {
     await controller.stop();
   });
 
+  test('stop also waits for work a reconcile handed back early (an abandoned pass still writing its status)', async () => {
+    let writeDone: () => void = () => undefined;
+    const abandonedWrite = new Promise<void>((resolve) => (writeDone = resolve));
+    let wrote = false;
+    const reconcile = Object.assign(async () => ({}), {
+      settled: async () => {
+        await abandonedWrite;
+        wrote = true;
+      },
+    });
+    const controller = new Controller({
+      name: 'widgets',
+      reconcile,
+      logger: pino({ level: 'silent' }),
+      workers: 1,
+      periodicRequeueMs: 0,
+      clock: new ManualClock(),
+    });
+    controller.start();
+    const stopping = controller.stop().then(() => wrote);
+    await flushMicrotasks();
+    writeDone();
+    assert.equal(await stopping, true, 'stop returned only after the abandoned write');
+  });
+
   test('queue depth is exported as a gauge', async () => {
     const { controller, registry } = harness(async () => ({}));
     controller.enqueue('ns/a');
