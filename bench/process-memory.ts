@@ -41,6 +41,7 @@ import {
   type Manifest,
 } from './manifests.js';
 import { round } from './metrics.js';
+import { MAX_PREVIEWS_PER_ENVIRONMENT } from './scale.js';
 import { BenchTimeout, until } from './wait.js';
 
 interface Options {
@@ -370,7 +371,7 @@ async function main(): Promise<void> {
     const manifest = environmentManifest(namespace, land);
     const withPreviews: Manifest = {
       ...manifest,
-      spec: { ...manifest.spec, previews: { enabled: true, maxActive: 50 } },
+      spec: { ...manifest.spec, previews: { enabled: true, maxActive: MAX_PREVIEWS_PER_ENVIRONMENT } },
     };
     await raw(ENVIRONMENT_TYPE).create(withPreviews);
     await until(

@@ -3,8 +3,8 @@
 // Environment over its Services. Pure, so that names and spreads are unit-tested.
 import { ENVIRONMENT_NAME } from './manifests.js';
 
-/** The CRD's bound on previews.maxActive: more previews on one Environment would stay Blocked. */
-export const MAX_PREVIEWS_PER_ENVIRONMENT = 50;
+/** The CRD's bound on previews.maxActive (a unit test keeps them equal): more on one Environment would stay Blocked. */
+export const MAX_PREVIEWS_PER_ENVIRONMENT = 1000;
 export const MAX_ENVIRONMENTS = 20;
 export const MAX_SERVICES_PER_ENVIRONMENT = 1000;
 

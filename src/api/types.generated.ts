@@ -246,8 +246,9 @@ export interface EnvironmentPreviews {
    */
   readonly enabled: boolean;
   /**
-   * How many previews may be active at once; further previews stay Blocked until one ends. 1-50 (each preview takes a
-   * listener rule and a target group of the load balancer's 100). Default 10.
+   * How many previews may be active at once; further previews stay Blocked until one ends. 1-1000. Default 10. Each
+   * active preview takes a listener rule, a target group and (gated) a callback URL on one of the Environment's load
+   * balancers, which Slipway adds as they fill (status.shards).
    * @default 10
    */
   readonly maxActive: number;

@@ -146,16 +146,17 @@ export function previewReconciler(deps: OperatorDeps, client: ResourceClient<Pre
       }
       // The cap: the oldest live previews hold the slots; one over it waits, creating nothing.
       const maxActive = env.spec.previews.maxActive;
-      const live = deps.previews
-        .byIndex(BY_ENVIRONMENT, `${ns}/${env.metadata.name}`)
-        .filter((o) => previewIsLive(o))
-        .sort(
-          (a, b) =>
-            String(a.metadata.creationTimestamp ?? '').localeCompare(String(b.metadata.creationTimestamp ?? '')) ||
-            a.metadata.name.localeCompare(b.metadata.name),
-        );
-      const rank = live.findIndex((o) => o.metadata.name === p.metadata.name);
-      if ((p.status?.resources ?? []).length === 0 && (rank === -1 ? live.length : rank) >= maxActive) {
+      // Its rank among the live previews, oldest first (all of them when it is not live): counted, not sorted,
+      // as every pass of each of up to 1,000 previews asks.
+      const older = (a: PreviewDeployment, b: PreviewDeployment) =>
+        (String(a.metadata.creationTimestamp ?? '').localeCompare(String(b.metadata.creationTimestamp ?? '')) ||
+          a.metadata.name.localeCompare(b.metadata.name)) < 0;
+      const selfLive = previewIsLive(p);
+      let rank = 0;
+      for (const o of deps.previews.byIndex(BY_ENVIRONMENT, `${ns}/${env.metadata.name}`)) {
+        if (o.metadata.name !== p.metadata.name && previewIsLive(o) && (!selfLive || older(o, p))) rank++;
+      }
+      if ((p.status?.resources ?? []).length === 0 && rank >= maxActive) {
         const message = `Environment ${env.metadata.name} already has ${maxActive} active previews (previews.maxActive): close one, or raise maxActive`;
         return {
           // Woken when a live preview of this Environment goes (operator.ts), the resync as the backstop.

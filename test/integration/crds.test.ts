@@ -337,7 +337,8 @@ test('kubectl apply of a changed spec.network.create.cidr is refused naming the 
 
 test('mutable fields of existing objects still change', async () => {
   const accepted: [string, string, unknown][] = [
-    ['Environment', 'dev', { tags: { Owner: 'checkout-team' }, previews: { maxActive: 20 } }],
+    // previews.maxActive at its bound (1,001 is an invalid fixture).
+    ['Environment', 'dev', { tags: { Owner: 'checkout-team' }, previews: { maxActive: 1000 } }],
     // staging has a cluster name: other changes must pass its transition rule.
     [
       'Environment',

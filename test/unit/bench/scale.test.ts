@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { environmentManifest, previewManifest } from '../../../bench/manifests.js';
 import { parseBenchOptions } from '../../../bench/options.js';
-import { benchPlan, previewsOn, resultFileName } from '../../../bench/scale.js';
+import { MAX_PREVIEWS_PER_ENVIRONMENT, benchPlan, previewsOn, resultFileName } from '../../../bench/scale.js';
+import { CRD_DIR, loadCrds } from '../api/crd-schema.js';
 
 test('one Environment without previews keeps the names runs had before', () => {
   const plan = benchPlan(1, 3, 0);
@@ -75,7 +76,9 @@ test('the options: defaults, and the bounds of E, N and P with the reason', () =
   assert.deepEqual([o.environments, o.services, o.previews], [1, 30, 0]);
   const big = parseBenchOptions(['--environments', '2', '--services', '10', '--previews', '100'], {});
   assert.deepEqual([big.environments, big.services, big.previews], [2, 10, 100]);
-  assert.throws(() => parseBenchOptions(['--previews', '51'], {}), /from 0 to 50 .*maxActive/);
+  assert.equal(parseBenchOptions(['--previews', '1000'], {}).previews, 1000);
+  assert.throws(() => parseBenchOptions(['--previews', '1001'], {}), /from 0 to 1000 .*maxActive/);
+  assert.equal(parseBenchOptions(['--environments', '2', '--previews', '2000'], {}).previews, 2000);
   assert.throws(() => parseBenchOptions(['--environments', '0'], {}), /--environments/);
   assert.throws(() => parseBenchOptions(['--environments', '21'], {}), /from 1 to 20/);
   assert.throws(() => parseBenchOptions(['--services', '1001'], {}), /--services/);
@@ -95,4 +98,10 @@ test('a result file never replaces an earlier run of the same size and day', () 
     resultFileName('2026-11-29', one, false, (f) => taken.has(f)),
     '2026-11-29-30svc-3.json',
   );
+});
+
+test("the benchmark's preview bound per Environment is the CRD's bound of previews.maxActive", () => {
+  const env = loadCrds(CRD_DIR).find((c) => c.kind === 'Environment')!;
+  const maxActive = env.schema.properties?.spec?.properties?.previews?.properties?.maxActive;
+  assert.equal(maxActive?.maximum, MAX_PREVIEWS_PER_ENVIRONMENT);
 });
