@@ -26,6 +26,7 @@ import type { Environment, PreviewDeployment, Service } from '../src/api/index.j
 import { ENVIRONMENT_TYPE, PREVIEW_TYPE, SERVICE_TYPE } from '../src/controllers/resource-types.js';
 import type { KubeObject, ResourceClient, ResourceType } from '../src/runtime/index.js';
 import { startLocalEnvironment, type LocalEnvironment } from '../test/env/index.js';
+import { onInterrupt } from '../test/env/interrupt.js';
 import { freePort } from '../test/env/processes.js';
 import { KUBERNETES_VERSION, MOTO_VERSION } from '../test/env/versions.js';
 import { createLandscape, testAws, uniqueSuffix } from '../test/support/aws-fixtures.js';
@@ -157,6 +158,10 @@ class OperatorUnderTest {
       stdio: ['ignore', fd, fd],
     });
     closeSync(fd);
+    // Interrupted, the run stops it before the servers (test/env/interrupt.ts): SIGTERM through npm reaches this
+    // process alone, and Ctrl-C's SIGINT may arrive before the operator has its own handlers.
+    const release = onInterrupt(() => this.stop());
+    this.child.once('exit', release);
   }
 
   get pid(): number {

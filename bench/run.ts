@@ -21,6 +21,7 @@ import { ENVIRONMENT_TYPE, PREVIEW_TYPE, SERVICE_TYPE } from '../src/controllers
 import type { Operator } from '../src/operator.js';
 import type { KubeObject } from '../src/runtime/index.js';
 import { startLocalEnvironment, type LocalEnvironment } from '../test/env/index.js';
+import { onInterrupt } from '../test/env/interrupt.js';
 import { KUBERNETES_VERSION, MOTO_VERSION } from '../test/env/versions.js';
 import { createLandscape, testAws, uniqueSuffix, type Landscape } from '../test/support/aws-fixtures.js';
 import { getTestEnv } from '../test/support/env.js';
@@ -162,6 +163,9 @@ async function main(): Promise<void> {
   const land = lands[0]!;
   memory.start = sampleMemory();
   operator = await startBenchOperator(options.workers, namespace);
+  // Interrupted, the operator stops before the servers it talks to (test/env/interrupt.ts: newest first).
+  // In this process, so bounded: the exit that follows ends whatever it still waits on.
+  onInterrupt(() => Promise.race([operator?.stop(), new Promise((r) => setTimeout(r, 10_000).unref())]));
   const kube = kubeClient();
   const ctx: BenchContext = {
     options,

@@ -6,6 +6,7 @@ import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureBinaries } from './build.js';
+import { onInterrupt } from './interrupt.js';
 import { freePort, ProcessGroup, reapOrphans } from './processes.js';
 import { KUBERNETES_VERSION, MOTO_VERSION } from './versions.js';
 
@@ -47,11 +48,7 @@ export async function startLocalEnvironment(opts: StartOptions = {}): Promise<Lo
     await group.stop();
     rmSync(stateDir, { recursive: true, force: true });
   };
-  const onSignal = (signal: NodeJS.Signals) => {
-    void stop().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const release = onInterrupt(stop);
 
   try {
     const [etcdPort, etcdPeerPort, apiPort, kcmPort, motoPort] = await Promise.all([
@@ -158,8 +155,7 @@ export async function startLocalEnvironment(opts: StartOptions = {}): Promise<Lo
       },
       restartKubeApiserver,
       stop: async () => {
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
+        release();
         await stop();
       },
     };

@@ -28,11 +28,13 @@ export interface Managed {
 
 export class ProcessGroup {
   private readonly children: Managed[] = [];
-  private stopped = false;
+  private stopping: Promise<void> | undefined;
 
   constructor(readonly stateDir: string) {}
 
   start(name: string, cmd: string, args: readonly string[], env: Record<string, string> = {}): Managed {
+    // Interrupted while starting up: nothing more is started behind the stop's back.
+    if (this.stopping) throw new Error(`not starting ${name}: the environment is stopping`);
     const logFile = join(this.stateDir, `${name}.log`);
     const fd = openSync(logFile, 'a');
     const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', fd, fd], detached: true });
@@ -70,12 +72,16 @@ export class ProcessGroup {
     }
   }
 
-  /** Stops children in reverse start order: SIGTERM, then SIGKILL after a grace period. */
-  async stop(graceMs = 5000): Promise<void> {
-    if (this.stopped) return;
-    this.stopped = true;
-    for (const m of [...this.children].reverse()) await this.stopOne(m, graceMs);
-    rmSync(join(this.stateDir, 'pids'), { force: true });
+  /**
+   * Stops children in reverse start order: SIGTERM, then SIGKILL after a grace period. A second caller (the run's
+   * own teardown while an interruption's is under way) waits for the same stop instead of returning early.
+   */
+  stop(graceMs = 5000): Promise<void> {
+    this.stopping ??= (async () => {
+      for (const m of [...this.children].reverse()) await this.stopOne(m, graceMs);
+      rmSync(join(this.stateDir, 'pids'), { force: true });
+    })();
+    return this.stopping;
   }
 
   private recordPids(): void {
