@@ -26,6 +26,7 @@ import {
   condition,
   createNamespace,
   eventually,
+  eventsOf,
   installCrds,
   kubeClient,
   kubectl,
@@ -267,6 +268,60 @@ describe('load-balancer shards', { timeout: 900_000 }, () => {
     const env = await environments.get({ namespace: ns, name: 'dev' });
     const ecs = await aws.ecs.send(new DescribeServicesCommand({ cluster: env.status!.clusterArn!, services: [name] }));
     assert.equal(ecs.services![0]!.loadBalancers?.[0]?.targetGroupArn, moved.status!.targetGroupArn);
+  });
+
+  // The sweep reads rules from shard 0's listener only; a vanished workload's rule on shard k >= 1 goes with its
+  // target group (the target group's deletion removes the owned rules forwarding to it, on any load balancer).
+  test('the sweep deletes the rule and target group of a vanished Service on shard 1', async () => {
+    // Shard 1 holds the Service moved there; hotel joins it, so the shard stays when hotel goes.
+    apply(serviceYaml(ns, 'hotel', { subdomain: 'hotel', extra: '  loadBalancer: { shard: 1 }\n' }));
+    const hotel = await ready('hotel');
+    assert.equal(hotel.status?.loadBalancerShard, 1);
+    const listenerArn = (await shardsOf()).find((s) => s.index === 1)!.listenerArn!;
+    const { ruleArn, targetGroupArn } = hotel.status!;
+    assert.ok((await rulesOn(listenerArn)).includes(ruleArn!));
+    // The finalizer removed by hand while the operator is down (running, it would put it back or clean up itself):
+    // the object goes, its AWS resources stay behind.
+    await operator.stop();
+    kubectl([
+      'patch',
+      'services.slipway.dev',
+      'hotel',
+      '-n',
+      ns,
+      '--type=merge',
+      '-p',
+      '{"metadata":{"finalizers":null}}',
+    ]);
+    await deleteAndWait('hotel');
+    operator = await startOperator(SETTINGS);
+    kubectl([
+      'annotate',
+      '--overwrite',
+      'environments.slipway.dev',
+      'dev',
+      '-n',
+      ns,
+      `test.slipway.dev/nudge=${Date.now()}`,
+    ]);
+    await eventually(
+      "hotel's rule on shard 1 and its target group to be swept",
+      async () => {
+        if ((await rulesOn(listenerArn)).includes(ruleArn!)) return undefined;
+        const tg = await aws.elbv2.send(new DescribeTargetGroupsCommand({ TargetGroupArns: [targetGroupArn!] })).then(
+          () => 'there',
+          () => 'gone',
+        );
+        return tg === 'gone' ? true : undefined;
+      },
+      120_000,
+    );
+    assert.equal((await shardsOf()).find((s) => s.index === 1)?.listenerArn, listenerArn, 'shard 1 stays');
+    await eventually('a Swept event for hotel', async () =>
+      eventsOf(ns, { reason: 'Swept', name: 'dev' }).some((e) => e.message.includes(`Service/${ns}/hotel`))
+        ? true
+        : undefined,
+    );
   });
 
   test('an existing listener that is full: the Environment says so, and the Service that does not fit is Blocked', async () => {
