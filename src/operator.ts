@@ -16,6 +16,7 @@ import { awsFor, awsIdentifiersOf, BY_AWS_IDENTIFIER, type OperatorDeps } from '
 import { BY_ENVIRONMENT, environmentKeyOf } from './controllers/workload.js';
 import { DriftEventPoller, type DriftQueue } from './events/drift-events.js';
 import { ROLLOUT_POLL_MS, RolloutWatcher } from './controllers/rollouts.js';
+import { RESYNC_ANNOTATION, WaveRegistry } from './controllers/waves.js';
 import { driftEventsEnabled } from './planner/drift-events.js';
 
 /** The informer index of previews by the Service they copy: `namespace/name`. */
@@ -63,14 +64,17 @@ export interface OperatorOptions {
   readonly rolloutPollMs?: number;
 }
 
-/** Spec, deletion or annotation changes matter; our own status writes do not (they would retrigger us). */
-function meaningfulChange(oldObj: KubeObject, newObj: KubeObject): boolean {
+/**
+ * Spec, deletion or annotation changes matter; our own status writes do not (they would retrigger us). `ignore`:
+ * annotations whose change does not matter to this watch.
+ */
+function meaningfulChange(oldObj: KubeObject, newObj: KubeObject, ignore: readonly string[] = []): boolean {
   const a = oldObj.metadata ?? {};
   const b = newObj.metadata ?? {};
+  const annotations = (m: typeof a) =>
+    JSON.stringify(Object.entries(m.annotations ?? {}).filter(([key]) => !ignore.includes(key)));
   return (
-    a.generation !== b.generation ||
-    a.deletionTimestamp !== b.deletionTimestamp ||
-    JSON.stringify(a.annotations ?? {}) !== JSON.stringify(b.annotations ?? {})
+    a.generation !== b.generation || a.deletionTimestamp !== b.deletionTimestamp || annotations(a) !== annotations(b)
   );
 }
 
@@ -80,7 +84,8 @@ function meaningfulChange(oldObj: KubeObject, newObj: KubeObject): boolean {
  * would otherwise fan out to every Service of the Environment.
  */
 function environmentChangeForWorkloads(oldEnv: Environment, newEnv: Environment): boolean {
-  if (meaningfulChange(oldEnv, newEnv)) return true;
+  // A resync request reaches the workloads through the wave the Environment's pass opens, as its members.
+  if (meaningfulChange(oldEnv, newEnv, [RESYNC_ANNOTATION])) return true;
   const view = (e: Environment) =>
     JSON.stringify([
       e.status?.loadBalancer,
@@ -165,6 +170,8 @@ export function createOperator(opts: OperatorOptions): Operator {
     enqueue: (owner) => enqueueOwner(owner),
     log: logger.child({ component: 'rollouts' }),
   });
+  // An Environment's resync wave queues its members on their controllers (bound below, once they exist).
+  const waves = new WaveRegistry({ enqueue: (member) => enqueueOwner(member) });
   const deps: OperatorDeps = {
     kube,
     clusterId: config.clusterId,
@@ -187,6 +194,7 @@ export function createOperator(opts: OperatorOptions): Operator {
     awsSessionName: config.awsSessionName,
     registryTimeoutMs: config.registryTimeoutMs,
     rollouts,
+    waves,
   };
 
   const common = { logger, registry, workers: config.workers, periodicRequeueMs: config.defaultResyncMs };
@@ -281,7 +289,11 @@ export function createOperator(opts: OperatorOptions): Operator {
           ),
         ),
     ownersOf,
-    enqueue: enqueueOwner,
+    // A drift event says the owner's resources changed since its wave's snapshot: its pass reads fresh.
+    enqueue: (owner) => {
+      waves.leave(owner);
+      enqueueOwner(owner);
+    },
     own: { sessionName: config.awsSessionName, userAgentAppId: config.awsSessionName },
     log: logger.child({ component: 'drift-events' }),
     registry,

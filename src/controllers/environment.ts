@@ -8,18 +8,19 @@
 // k >= 1 with nothing placed leaves the plan, so the applier deletes it. Each shard's app client carries the
 // callback URLs of the gated hosts placed on it. An existing listener cannot grow: when it is full the
 // LoadBalancerCapacity condition says so, and the workloads that do not fit are refused when they are placed.
-import type { Environment, EnvironmentStatus } from '../api/index.js';
+import type { Environment, EnvironmentStatus, PreviewDeployment, Service } from '../api/index.js';
 import { loadBalancerOfListener, resolveNetwork } from '../aws/network.js';
 import { after, outcome, TERMINAL } from '../outcome/outcome.js';
 import { environmentOwner, LOGICAL, planEnvironment, shardLogical, type ShardFacts } from '../planner/environment.js';
 import { resourcePlanOf } from '../drift/plan.js';
+import { driftEventsEnabled } from '../planner/drift-events.js';
 import { NETWORK_LOGICAL } from '../planner/network.js';
 import { ownerKey } from '../planner/naming.js';
 import type { Plan } from '../planner/plan.js';
 import { existingListenerFullMessage, planShards } from '../planner/shards.js';
 import { withPassContext } from '../reconcilers/contract.js';
 import { quotaUsage } from '../reconcilers/index.js';
-import { isBeingDeleted, refOf, type KubeObject, type ResourceClient } from '../runtime/index.js';
+import { isBeingDeleted, keyOf as keyOfObject, refOf, type KubeObject, type ResourceClient } from '../runtime/index.js';
 import {
   appliedSide,
   conditionsWithCost,
@@ -37,6 +38,7 @@ import { PREVIEW_TYPE, SERVICE_TYPE } from './resource-types.js';
 import { memberKey, placementsOf, shardCapacity } from './shards.js';
 import { ADOPT_ANNOTATION, awsFor, commonStatus, mergeConditions, type OperatorDeps } from './shared.js';
 import { sweepDue, sweepOrphans, type SweepMark } from './sweeper.js';
+import { RESYNC_ANNOTATION } from './waves.js';
 import { BY_ENVIRONMENT, resyncOf } from './workload.js';
 
 /** How often an Environment being deleted looks again while Services or previews still reference it. */
@@ -182,6 +184,34 @@ export function environmentReconciler(
   /** Each Environment's last completed sweep, by key. */
   const sweeps = new Map<string, SweepMark>();
 
+  /**
+   * Opens the Environment's resync wave when one is due (waves.ts): its own resync timer paces them, and the
+   * annotation slipway.dev/resync-requested asks for one now. Its members are the workloads that have applied a plan.
+   */
+  function openWave(env: Environment, ctx: HookContext): void {
+    if (!deps.waves) return;
+    const applied = (o: Service | PreviewDeployment) => !!o.status?.appliedPlanHash && !isBeingDeleted(o);
+    const candidates = [
+      ...services(env)
+        .filter(applied)
+        .map((s) => `Service/${keyOfObject(s)}`),
+      ...previews(env)
+        .filter(applied)
+        .map((o) => `PreviewDeployment/${keyOfObject(o)}`),
+    ];
+    const requested = env.metadata.annotations?.[RESYNC_ANNOTATION];
+    const opened = deps.waves.open({
+      environment: keyOf(env),
+      intervalMs: resyncOf(deps, env),
+      candidates,
+      ...(requested !== undefined ? { requested } : {}),
+      // The attributes' drift events reach the owner only once the Environment's queue exists.
+      rotate: driftEventsEnabled(env) && (env.status?.resources ?? []).some((r) => r.kind === 'sqs.Queue'),
+    });
+    if (opened)
+      ctx.log.info({ wave: opened.number, reason: opened.reason, members: opened.members.length }, 'resync wave');
+  }
+
   const kubeClients = {
     Service: deps.kube.resource<KubeObject>(SERVICE_TYPE),
     PreviewDeployment: deps.kube.resource<KubeObject>(PREVIEW_TYPE),
@@ -283,7 +313,8 @@ export function environmentReconciler(
     // brought up to date here (a status write each, no AWS call) rather than by a pass of each of them.
     // The sweep rides on the Environment's pass: one tag scan per resync, or when a workload went, finds what
     // deleted workloads left (sweepDue).
-    async afterPass(env, { prepared: p }, ctx: HookContext) {
+    async afterPass(env, { prepared: p, pass }, ctx: HookContext) {
+      if (!pass.summary.failure) openWave(env, ctx);
       for (const { workload, cost } of staleWorkloadCosts(deps, env, placedWorkloads(env), ctx.now)) {
         await kubeClients[workload.kind]
           .patchStatus(refOf(workload.obj), { status: { cost } })

@@ -15,6 +15,7 @@ import { resourcePlanOf, statusPlanOf, type StatusPlanCost } from '../drift/plan
 import { outcomeOf } from '../outcome/classify.js';
 import { after, BACKOFF, OutcomeError, outcome as makeOutcome, type Outcome } from '../outcome/outcome.js';
 import type { Plan } from '../planner/plan.js';
+import type { WaveReads } from '../reconcilers/contract.js';
 import type { DiscoveryScope } from '../reconcilers/discovery.js';
 import {
   addFinalizer,
@@ -83,22 +84,14 @@ export interface PassInfo<P extends Prepared> {
 
 export interface HookContext {
   readonly now: Date;
-  /** Keys waiting behind this one in the controller's queue when the pass began (see PassOptions.wave). */
-  readonly waiting: number;
+  /** The snapshot of the resync wave this pass is a member of (waves.ts), if it is one's. */
+  readonly wave?: WaveReads;
   /** The pass deadline: aborted when it runs out or the controller stops. */
   readonly signal: AbortSignal;
   readonly log: Logger;
 }
 
 type Stage = 'stopped' | 'passed' | 'deleting';
-
-/**
- * A pass with at least this many keys queued behind it is part of a wave (a resync, an Environment change that wakes
- * all its Services): its steady reads come from bulk listings the wave shares. A lone pass (a nudge, a watch
- * event, a trickle of resyncs) reads its own resources: fresh, and cheaper than a listing nobody shares. The last
- * few passes of a wave count as lone: a few direct reads, in exchange for a nudge always reading fresh.
- */
-const WAVE_MIN_WAITING = 4;
 
 /** How many of a pass's AWS calls may listen to its deadline at once before Node warns of a leak. */
 const PASS_SIGNAL_LISTENERS = 100;
@@ -353,7 +346,7 @@ export function customResourceReconciler<
       driftPolicy: prepared.driftPolicy,
       adopt: prepared.adopt,
       now: ctx.now,
-      wave: ctx.waiting >= WAVE_MIN_WAITING,
+      ...(ctx.wave ? { wave: ctx.wave } : {}),
       ...(prepared.discover ? { discover: prepared.discover } : {}),
     });
     passedDeadline(ctx.signal);
@@ -418,7 +411,9 @@ export function customResourceReconciler<
     setMaxListeners(PASS_SIGNAL_LISTENERS, signal);
     const obj = await hooks.client.find(parseKey(key), signal);
     if (!obj) return { requeue: false };
-    const ctx: HookContext = { now: deps.now(), signal, log: rctx.log, waiting: rctx.waiting };
+    // A member of its Environment's resync wave takes the wave's snapshot for its steady reads, and leaves the wave.
+    const wave = deps.waves?.take(`${hooks.client.type.kind}/${key}`);
+    const ctx: HookContext = { now: deps.now(), signal, log: rctx.log, ...(wave ? { wave } : {}) };
     let next: Result | MappedOutcome;
     try {
       next = await abandonAtDeadline(isBeingDeleted(obj) ? remove(obj, ctx) : apply(obj, ctx), signal, rctx.signal);

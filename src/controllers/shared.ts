@@ -8,11 +8,12 @@ import { AwsClients } from '../aws/clients.js';
 import type { CallListener } from '../aws/calls.js';
 import type { ConditionChange } from './outcome-map.js';
 import type { RolloutFollower } from './rollouts.js';
+import type { WaveRegistry } from './waves.js';
 import { fromStatusResources, summarize, type DriftItem, type Summary } from '../drift/summary.js';
 import { ownerKey } from '../planner/naming.js';
 import type { Plan } from '../planner/plan.js';
 import { applyPlan, type ApplyMode, type ApplyReport } from '../reconcilers/applier.js';
-import { withPassContext } from '../reconcilers/contract.js';
+import { withPassContext, type WaveReads } from '../reconcilers/contract.js';
 import { discoverOwned, type DiscoveryScope } from '../reconcilers/discovery.js';
 import { registry } from '../reconcilers/index.js';
 import {
@@ -55,6 +56,8 @@ export interface OperatorDeps {
   readonly registryTimeoutMs?: number;
   /** Follows the ECS services that are rolling out between passes (rollouts.ts); absent, nothing follows them. */
   readonly rollouts?: RolloutFollower;
+  /** The resync waves of the Environments (waves.ts); absent, every pass reads for itself. */
+  readonly waves?: WaveRegistry;
 }
 
 /** The operator's session name and user-agent app id. */
@@ -127,8 +130,8 @@ export interface PassOptions {
   readonly driftPolicy: 'Correct' | 'Report';
   readonly adopt: boolean;
   readonly now: Date;
-  /** The pass has a crowd queued behind it: its steady reads may come from its wave's listings (PassScope.wave). */
-  readonly wave?: boolean;
+  /** The snapshot of the resync wave the pass is a member of: its steady reads come from it (PassScope.wave). */
+  readonly wave?: WaveReads;
   /**
    * Where this owner's resources may be found by their tags. Searched when the status holds no inventory (a new
    * or re-created custom resource) and when deleting, so nothing an earlier incarnation created is leaked.
@@ -168,7 +171,7 @@ export async function runPass(
     {
       owner: `${plan.owner.clusterId}/${ownerKey(plan.owner)}`,
       steady: !opts.deleting && !planChanged,
-      wave: opts.wave === true,
+      ...(opts.wave ? { wave: opts.wave } : {}),
     },
   );
   const summary = summarize({

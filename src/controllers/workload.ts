@@ -27,6 +27,7 @@ import type { DiscoveryScope } from '../reconcilers/discovery.js';
 import type { Prepared, Stop } from './reconcile.js';
 import { memberKey, placementsOf, type Member } from './shards.js';
 import { awsFor, type CommonStatus, type OperatorDeps, type PassResult } from './shared.js';
+import { BACKSTOP_INTERVALS } from './waves.js';
 import { formatTime, type KubeObject } from '../runtime/index.js';
 
 /** The informer index of Services and previews by the Environment they name: `namespace/name`. */
@@ -46,6 +47,17 @@ export type EnvironmentLookup =
 /** The resync period of everything on an Environment: its spec.resyncInterval. */
 export function resyncOf(deps: OperatorDeps, env: Environment | undefined): number {
   return (env?.spec.resyncInterval ? parseDuration(env.spec.resyncInterval) : 0) || deps.defaultResyncMs;
+}
+
+/**
+ * The resync period of a workload that its pass succeeded for: its Environment's interval, or BACKSTOP_INTERVALS of
+ * it while the Environment's resync waves run (they resync the workload every interval; its own timer is then only
+ * the backstop should they stop).
+ */
+export function workloadResyncOf(deps: OperatorDeps, env: Environment): number {
+  const interval = resyncOf(deps, env);
+  const key = `${env.metadata.namespace ?? 'default'}/${env.metadata.name}`;
+  return deps.waves?.running(key, interval) ? BACKSTOP_INTERVALS * interval : interval;
 }
 
 /**
@@ -340,7 +352,7 @@ export async function prepareWorkload(
     image: pinned.image,
     driftPolicy: opts.driftPolicy,
     adopt: opts.adopt,
-    resyncMs,
+    resyncMs: workloadResyncOf(deps, env),
     discover: discoveryScope(deps, workload.owner, env),
     shard,
     environment: env,

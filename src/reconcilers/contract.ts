@@ -45,10 +45,16 @@ export interface ReconcileContext {
   /**
    * A bulk listing of one kind (every target group of the account and region, every ECS service of a cluster),
    * shared by the steady passes of a resync wave so that a wave reads each kind by pages rather than once per
-   * resource. Undefined when this pass must read for itself: it applies a changed plan or deletes, or its owner
-   * wrote after the listing began (the listing may not show that write). See withPassContext.
+   * resource. Undefined when this pass must read for itself: it is no member of a wave, it applies a changed plan or
+   * deletes, or its owner wrote after the listing began (the listing may not show that write). See withPassContext.
    */
   bulk<T>(key: string, load: () => Promise<T>): Promise<T | undefined>;
+  /**
+   * Whether this pass reads a resource's attributes that no listing serves (a target group's attributes, one call
+   * each). True outside a wave and for an owner that wrote during it; in a wave with a rotation (drift events on),
+   * true only for the resources whose turn it is (WaveReads.rotation).
+   */
+  readEach(identifier: string): boolean;
   /** Records that this pass's owner is writing: listings begun before now are stale for it. */
   wrote(): void;
 }
@@ -103,57 +109,90 @@ export interface KindReconciler<K extends ResourceKind> {
 export type ReconcilerRegistry = { readonly [K in ResourceKind]: KindReconciler<K> };
 
 /**
- * Reads that every pass against one account may share while passes overlap: a listener's rules (with their tags)
- * and a hosted zone's records. A resync wave reconciles every Service of an Environment back to back, and each
- * would otherwise read the whole listener and the whole zone again. The shared copy lives only while at least one
- * pass is running (and at most MAX_SHARED_AGE_MS), and any write through a pass drops it, so an idle operator
- * always starts from a fresh read and an out-of-band change is seen by the next wave.
+ * Reads that passes against one account may share while they overlap: a listener's rules (with their tags) and a
+ * hosted zone's records. Outside a resync wave (a nudge, a watch event, a spec change) the shared copy lives only
+ * while at least one pass is running, and at most MAX_SHARED_AGE_MS; any write through a pass drops it, so an idle
+ * operator always starts from a fresh read. A wave's steady passes share them for the whole wave (WaveReads).
  */
 const SHAREABLE_PREFIXES = ['elbv2:rules:', 'route53:records:'];
 const MAX_SHARED_AGE_MS = 10_000;
 
 /**
- * How long a bulk listing serves a resync wave. A wave of 1,000 Services at 4 workers takes about a minute; a
- * change made out of band after the listing began is seen by the next wave, as a change made after a per-resource
- * read is.
+ * The longest a resync wave may last (controllers/waves.ts bounds its deadline by it): what a wave's snapshot reads
+ * can be trusted for at most, and so how long an owner's writes are remembered against it.
  */
-const MAX_LISTING_AGE_MS = 60_000;
-/**
- * A wave's listings are dropped once no pass has run for this long. Not at once: between two passes a worker
- * writes status, and the wave's four workers can all be doing so at the same moment.
- */
-const WAVE_GAP_MS = 2_000;
+export const MAX_WAVE_MS = 15 * 60_000;
+
+/** How many remembered writes prompt a sweep of those older than MAX_WAVE_MS. */
+const PRUNE_AT = 4_096;
 
 interface Shared {
   readonly at: number;
+  /** Orders it against the drops (SharedReads.dropped) where both fall in one millisecond. */
+  readonly seq: number;
   readonly value: Promise<unknown>;
 }
+
+let sequence = 0;
 
 interface SharedReads {
   active: number;
   readonly entries: Map<string, Shared>;
-  /** Bulk listings (ReconcileContext.bulk), with when each began. */
-  readonly listings: Map<string, Shared>;
   /** When each owner last wrote (at a write's start and at its end). */
   readonly writes: Map<string, number>;
-  /** Drops the listings once the wave is over (WAVE_GAP_MS without a pass). */
-  endOfWave?: NodeJS.Timeout;
+  /** Each shareable read last dropped by a write (its sequence number): a wave's copy from before is stale. */
+  readonly dropped: Map<string, number>;
 }
 
-/** Who a pass works for, and whether it may use the wave's bulk listings. */
+/**
+ * The snapshot of one resync wave (controllers/waves.ts): the bulk listings its members' steady passes read each kind
+ * from, started lazily by the first member that needs one, and the listener rules and zone records they share. It
+ * lives as long as the wave, not a fixed age: the wave's deadline bounds it.
+ */
+export class WaveReads {
+  /** When the wave opened: an owner that wrote after it reads for itself. */
+  readonly at: number;
+  /**
+   * Set when the wave reads per-resource attributes that no listing serves only for a rotating slice of the
+   * resources (a target group's attributes, whose change a drift event reports): those whose rotationSlotOf(id, of)
+   * is `slot`. Unset: it reads them all.
+   */
+  readonly rotation: { readonly slot: number; readonly of: number } | undefined;
+  /** @internal */ readonly listings = new Map<string, Shared>();
+  /** @internal */ readonly entries = new Map<string, Shared>();
+  /** @internal The account the first pass used it with: a pass against another account ignores it. */
+  account: object | undefined;
+
+  constructor(at: number, rotation?: { readonly slot: number; readonly of: number }) {
+    this.at = at;
+    this.rotation = rotation;
+  }
+}
+
+/** Which of `of` slots an identifier's rotating read falls in: deterministic (FNV-1a of the identifier). */
+export function rotationSlotOf(identifier: string, of: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < identifier.length; i++) {
+    h ^= identifier.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h % of;
+}
+
+/** Who a pass works for, and whether it may use a wave's snapshot. */
 export interface PassScope {
   /** The owner's key (`Kind/namespace/name`): writes are tracked per owner. */
   readonly owner: string;
   /**
    * True for a pass that re-checks an applied plan (a resync). A pass that applies a changed plan or deletes reads
-   * every resource for itself: it is about to write, and a listing can be a minute old.
+   * every resource for itself: it is about to write, and a snapshot can be minutes old.
    */
   readonly steady: boolean;
   /**
-   * True when the pass has a crowd queued behind it (a resync wave), who will share the listings. A lone pass (a
-   * nudge, a watch event) reads its own resources: fresh, and cheaper than a listing nobody shares.
+   * The snapshot of the resync wave this pass is a member of (controllers/waves.ts). Without one (a nudge, a watch
+   * event, a drift event) the pass reads its own resources: fresh, and cheaper than a listing nobody shares.
    */
-  readonly wave?: boolean;
+  readonly wave?: WaveReads;
 }
 
 const sharedReads = new WeakMap<AwsClients, SharedReads>();
@@ -167,23 +206,14 @@ export async function withPassContext<T>(
   // Keyed by the shared clients, not the pass's signal-bound view, so passes running side by side share reads.
   let shared = sharedReads.get(aws.root);
   if (!shared) {
-    shared = { active: 0, entries: new Map(), listings: new Map(), writes: new Map() };
+    shared = { active: 0, entries: new Map(), writes: new Map(), dropped: new Map() };
     sharedReads.set(aws.root, shared);
   }
   shared.active++;
-  clearTimeout(shared.endOfWave);
   try {
     return await fn(newContext(aws, shared, scope));
   } finally {
-    if (--shared.active === 0) {
-      const idle = shared;
-      idle.entries.clear();
-      idle.endOfWave = setTimeout(() => {
-        idle.listings.clear();
-        idle.writes.clear();
-      }, WAVE_GAP_MS);
-      idle.endOfWave.unref();
-    }
+    if (--shared.active === 0) shared.entries.clear();
   }
 }
 
@@ -202,7 +232,7 @@ function joined<T>(aws: AwsClients, value: Promise<unknown>, load: () => Promise
 
 /** Starts a shared read and forgets it if it fails, so the next pass tries again. */
 function start<T>(map: Map<string, Shared>, key: string, load: () => Promise<T>): Shared {
-  const entry = { at: Date.now(), value: load() };
+  const entry = { at: Date.now(), seq: ++sequence, value: load() };
   map.set(key, entry);
   entry.value.catch(() => {
     if (map.get(key) === entry) map.delete(key);
@@ -210,10 +240,36 @@ function start<T>(map: Map<string, Shared>, key: string, load: () => Promise<T>)
   return entry;
 }
 
+/** Records when an owner wrote, sweeping out writes older than a wave can be once the map has grown. */
+function rememberWrite(writes: Map<string, number>, owner: string, at: number): void {
+  writes.set(owner, at);
+  if (writes.size < PRUNE_AT) return;
+  for (const [k, t] of writes) if (at - t > MAX_WAVE_MS) writes.delete(k);
+}
+
 export function newContext(aws: AwsClients, shared?: SharedReads, scope?: PassScope): ReconcileContext {
   const cache = new Map<string, Promise<unknown>>();
+  const wroteAt = (): number => (scope && shared?.writes.get(scope.owner)) ?? -Infinity;
+  /** The wave's snapshot, for a steady member pass against the wave's account. */
+  const wave = (): WaveReads | undefined => {
+    const w = scope?.steady ? scope.wave : undefined;
+    if (!w || !shared) return undefined;
+    w.account ??= aws.root;
+    return w.account === aws.root ? w : undefined;
+  };
+  const droppedSince = (key: string, seq: number): boolean => {
+    for (const [prefix, dropped] of shared?.dropped ?? []) if (dropped > seq && key.startsWith(prefix)) return true;
+    return false;
+  };
   const sharedValue = <T>(key: string, load: () => Promise<T>): Promise<T> | undefined => {
     if (!shared || !SHAREABLE_PREFIXES.some((p) => key.startsWith(p))) return undefined;
+    const snapshot = wave();
+    if (snapshot) {
+      // Shared for the whole wave, unless a write (by any pass in this process) changed it since it was read.
+      const hit = snapshot.entries.get(key);
+      if (hit && !droppedSince(key, hit.seq)) return joined(aws, hit.value, load);
+      return start(snapshot.entries, key, load).value as Promise<T>;
+    }
     const hit = shared.entries.get(key);
     if (hit && Date.now() - hit.at < MAX_SHARED_AGE_MS) return joined(aws, hit.value, load);
     return start(shared.entries, key, load).value as Promise<T>;
@@ -231,18 +287,26 @@ export function newContext(aws: AwsClients, shared?: SharedReads, scope?: PassSc
     },
     invalidate(prefix: string): void {
       for (const key of cache.keys()) if (key.startsWith(prefix)) cache.delete(key);
-      if (shared) for (const key of shared.entries.keys()) if (key.startsWith(prefix)) shared.entries.delete(key);
+      if (!shared) return;
+      for (const key of shared.entries.keys()) if (key.startsWith(prefix)) shared.entries.delete(key);
+      // Only listeners' rules and zones' records: one key per listener or zone, so the map stays small.
+      if (SHAREABLE_PREFIXES.some((p) => prefix.startsWith(p))) shared.dropped.set(prefix, ++sequence);
     },
     async bulk<T>(key: string, load: () => Promise<T>): Promise<T | undefined> {
-      if (!shared || !scope?.steady || !scope.wave) return undefined;
-      let hit = shared.listings.get(key);
-      if (!hit || Date.now() - hit.at > MAX_LISTING_AGE_MS) hit = start(shared.listings, key, load);
+      const snapshot = wave();
+      if (!snapshot) return undefined;
+      const hit = snapshot.listings.get(key) ?? start(snapshot.listings, key, load);
       // A listing begun before this owner's last write may not show it (a target group it just created).
-      if ((shared.writes.get(scope.owner) ?? -Infinity) >= hit.at) return undefined;
+      if (wroteAt() >= hit.at) return undefined;
       return joined(aws, hit.value, load);
     },
+    readEach(identifier: string): boolean {
+      const snapshot = wave();
+      if (!snapshot?.rotation || wroteAt() >= snapshot.at) return true;
+      return rotationSlotOf(identifier, snapshot.rotation.of) === snapshot.rotation.slot;
+    },
     wrote(): void {
-      if (shared && scope) shared.writes.set(scope.owner, Date.now());
+      if (shared && scope) rememberWrite(shared.writes, scope.owner, Date.now());
     },
   };
 }

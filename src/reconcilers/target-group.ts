@@ -18,7 +18,7 @@ import {
 import { classifyError, isNotFound, unlessNotFound } from '../aws/errors.js';
 import { TAG_CLUSTER, TAG_OWNER } from '../planner/naming.js';
 import type { TargetGroupProps } from '../planner/plan.js';
-import type { KindReconciler, Observed, ReconcileContext } from './contract.js';
+import type { Desired, KindReconciler, Observed, ReconcileContext } from './contract.js';
 import { diffProps } from './diff.js';
 import { describeTags, elbv2TagApi, recordToTags, tagsOf, UserActionRequired } from './elbv2-shared.js';
 import { writeTags } from './tags.js';
@@ -118,8 +118,11 @@ async function setDeregistrationDelay(ctx: ReconcileContext, TargetGroupArn: str
 
 /**
  * The deregistration delay as AWS reports it. ELBv2 has no bulk read of attributes, so this is one call per target
- * group, also in a resync wave: it is the only read that sees the delay changed out of band, and drift must be seen
- * within one resync (BENCHMARKS.md, "The target-group attributes read").
+ * group: the only read that sees the delay changed out of band (BENCHMARKS.md, "The target-group attributes read").
+ * Outside a resync wave every pass reads it. In a wave it is read for every target group unless the Environment has
+ * drift events on: then ModifyTargetGroupAttributes' CloudTrail event reconciles the owner within seconds
+ * (events/cloudtrail.ts maps it by targetGroupArn), and the wave reads only a rotating twelfth of its target groups,
+ * the backstop for a lost event, so that each is still read at least every 12 waves (ctx.readEach).
  */
 async function deregistrationDelayOf(ctx: ReconcileContext, arn: string): Promise<number> {
   const attributes = await ctx.aws.elbv2.send(new DescribeTargetGroupAttributesCommand({ TargetGroupArn: arn }));
@@ -176,12 +179,24 @@ async function listTargetGroups(
   return new Map(groups.map((tg) => [tg.TargetGroupName ?? '', { tg, tags: tags.get(tg.TargetGroupArn ?? '') ?? {} }]));
 }
 
-/** By name: from the wave's listing where the pass may use it, else one DescribeTargetGroups. */
-async function observeByName(ctx: ReconcileContext, name: string): Promise<Observed<'elbv2.TargetGroup'> | undefined> {
+/**
+ * By name: from the wave's listing where the pass may use it, else one DescribeTargetGroups. A target group whose
+ * attributes are not this wave's turn (ctx.readEach) is taken to have the planned delay: a change to it is left to
+ * its drift event, and to the wave whose turn it is.
+ */
+async function observeByName(
+  ctx: ReconcileContext,
+  desired: Desired<'elbv2.TargetGroup'>,
+): Promise<Observed<'elbv2.TargetGroup'> | undefined> {
   const all = await ctx.bulk('elbv2:target-groups', () => listTargetGroups(ctx));
-  if (!all) return describe(ctx, { Names: [name] });
-  const listed = all.get(name);
-  return listed ? toObserved(ctx, listed.tg, { tags: listed.tags }) : undefined;
+  if (!all) return describe(ctx, { Names: [desired.props.name] });
+  const listed = all.get(desired.props.name);
+  if (!listed) return undefined;
+  const unread = !ctx.readEach(listed.tg.TargetGroupArn ?? '');
+  return toObserved(ctx, listed.tg, {
+    tags: listed.tags,
+    ...(unread ? { deregistrationDelaySeconds: desired.props.deregistrationDelaySeconds } : {}),
+  });
 }
 
 /** How many target groups a load balancer serves (quota headroom for the Environment's status). */
@@ -199,7 +214,7 @@ export async function targetGroupCount(ctx: ReconcileContext, loadBalancerArn: s
 export const targetGroupReconciler: KindReconciler<'elbv2.TargetGroup'> = {
   kind: 'elbv2.TargetGroup',
 
-  observe: (ctx, desired) => observeByName(ctx, desired.props.name),
+  observe: (ctx, desired) => observeByName(ctx, desired),
   observeByIdentifier: (ctx, arn) => describe(ctx, { TargetGroupArns: [arn] }),
 
   diff: diffProps(),

@@ -17,8 +17,9 @@
 //           key that then fails terminally is still resynced at its own pace; `requeue: false` forgets it.
 //   jitter  ±10 % (the controller's injected `random`, so tests can pin it), so the keys of one Environment,
 //           or the replicas of a busy controller, do not all hit AWS in the same second after a restart.
-// Each reconcile schedules the next resync, and the queue keeps only a key's earliest timed requeue: a key has at
-// most one resync pending, and however often events reconcile it in between, it is looked at again within a period.
+// Each reconcile schedules the next resync: a success replaces the key's timed requeue (the next look counts from
+// this one), a terminal error keeps the earlier of the two. A key has at most one resync pending, and however often
+// events reconcile it in between, it is looked at again within a period of its last look.
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -75,8 +76,6 @@ export interface ReconcileContext {
   readonly log: Logger;
   /** Aborted when the controller is stopping; pass it to long calls so shutdown is prompt. */
   readonly signal: AbortSignal;
-  /** Keys waiting behind this one when it was handed out: a crowd (a resync wave) or a lone reconcile. */
-  readonly waiting: number;
 }
 
 export type Reconciler = ((key: string, ctx: ReconcileContext) => Promise<Result>) & {
@@ -273,7 +272,6 @@ export class Controller {
       reconcileId,
       log,
       signal: this.stopping.signal,
-      waiting: queue.length,
     };
     const started = this.clock.now();
     this.metrics?.activeWorkers.inc({ controller: this.name });
@@ -283,11 +281,11 @@ export class Controller {
       queue.forget(key);
       this.rememberResyncPeriod(key, outcome);
       if (outcome.requeueAfterMs !== undefined && outcome.requeueAfterMs >= 0) {
-        queue.addAfter(key, outcome.requeueAfterMs);
+        queue.resetAfter(key, outcome.requeueAfterMs);
         result = 'requeue_after';
         log.debug({ requeueAfterMs: outcome.requeueAfterMs }, 'reconciled; requeue requested');
       } else {
-        const resyncInMs = outcome.requeue === false ? undefined : this.scheduleResync(queue, key);
+        const resyncInMs = outcome.requeue === false ? undefined : this.scheduleResync(queue, key, true);
         result = 'success';
         log.debug({ resyncInMs }, 'reconciled');
       }
@@ -324,12 +322,17 @@ export class Controller {
     else if (outcome.requeueAfterMs === undefined) this.resyncPeriods.delete(key);
   }
 
-  /** Schedules the key's next periodic resync; returns the jittered delay, or undefined when it has none. */
-  private scheduleResync(queue: WorkQueue, key: string): number | undefined {
+  /**
+   * Schedules the key's next periodic resync; returns the jittered delay, or undefined when it has none. After a
+   * success it replaces any timed requeue the key had (`reset`): the resync counts from the last look, so a key
+   * whose pass a resync wave brought forward is not resynced again on its old timer.
+   */
+  private scheduleResync(queue: WorkQueue, key: string, reset = false): number | undefined {
     const period = this.resyncPeriods.get(key) ?? this.periodicRequeueMs;
     if (period <= 0) return undefined;
     const delay = jitter(period, 0.1, this.random);
-    queue.addAfter(key, delay);
+    if (reset) queue.resetAfter(key, delay);
+    else queue.addAfter(key, delay);
     return delay;
   }
 }

@@ -109,6 +109,19 @@ export class WorkQueue {
     this.delayed.set(key, { readyAt, timer });
   }
 
+  /**
+   * Queues a key after `ms`, replacing any timed requeue it had, earlier or not: for the schedule a successful
+   * reconcile sets, which supersedes what earlier ones asked for (it has just looked at everything).
+   */
+  resetAfter(key: string, ms: number): void {
+    const existing = this.delayed.get(key);
+    if (existing) {
+      this.clock.clearTimeout(existing.timer);
+      this.delayed.delete(key);
+    }
+    this.addAfter(key, ms);
+  }
+
   /** When the key's timed requeue is due, if it has one (for tests and diagnostics). */
   readyAt(key: string): number | undefined {
     return this.delayed.get(key)?.readyAt;

@@ -43,8 +43,9 @@ import {
   kubectl,
   waitForCondition,
 } from '../support/kube.js';
-import { nudge as nudgeNow } from '../support/nudge.js';
-import { startOperator } from '../support/operator.js';
+import { nudge as nudgeNow, waitQuiet } from '../support/nudge.js';
+import { reconcileCount, startOperator } from '../support/operator.js';
+import { RESYNC_ANNOTATION as RESYNC } from '../../src/controllers/waves.js';
 import {
   apply,
   environmentYaml as environmentYaml_,
@@ -319,6 +320,81 @@ describe('Environment and Service controllers', { timeout: 600_000 }, () => {
     // Back to Correct: the next pass fixes it.
     apply(serviceYaml('catalog', { image: 'registry.shop.test/catalog:1.1.0' }));
     await waitForCondition(services, { namespace: ns, name: 'catalog' }, 'Drifted', 'False');
+  });
+
+  test('a requested resync wave lists each kind once, writes nothing in sync, and corrects drift', async () => {
+    apply(serviceYaml('wave-a', { subdomain: 'wave-a' }));
+    apply(serviceYaml('wave-b', { subdomain: 'wave-b' }));
+    try {
+      for (const name of ['wave-a', 'wave-b'])
+        await waitForCondition(services, { namespace: ns, name }, 'Ready', 'True', { timeoutMs: 120_000 });
+      await waitQuiet(operator);
+      const members = 3; // catalog, wave-a, wave-b
+      /** Asks the Environment for a resync wave and waits until its members have passed. */
+      const wave = async () => {
+        const reconciles = await reconcileCount(operator, 'service');
+        const before = operator.calls.snapshot();
+        kubectl(['annotate', '--overwrite', 'environments.slipway.dev', 'dev', '-n', ns, `${RESYNC}=${Date.now()}`]);
+        await eventually('the wave to reach every member', async () =>
+          (await reconcileCount(operator, 'service')) >= reconciles + members ? true : undefined,
+        );
+        await waitQuiet(operator);
+        const calls: Record<string, number> = {};
+        for (const [key, n] of operator.calls.snapshot()) {
+          const op = key.split(':').slice(0, 2).join(':');
+          if (n > (before.get(key) ?? 0)) calls[op] = (calls[op] ?? 0) + n - (before.get(key) ?? 0);
+        }
+        return {
+          calls,
+          writes: operator.calls.writesSince(before),
+          passes: (await reconcileCount(operator, 'service')) - reconciles,
+        };
+      };
+
+      const quiet = await wave();
+      assert.equal(quiet.passes, members, 'one pass per member: the annotation itself wakes no Service');
+      assert.deepEqual(quiet.writes, {}, 'a wave over Services in sync writes nothing');
+      // Each kind once for the three members, where reading per Service would make three calls each. The Environment's
+      // own pass reads besides: its load balancer's target groups, and the rules and the zone for its quota and sweep.
+      const most = {
+        'elbv2:DescribeTargetGroups': 2,
+        'ecs:ListServices': 1,
+        'ecs:ListTaskDefinitions': 1,
+        'logs:DescribeLogGroups': 1,
+        'elbv2:DescribeRules': 3,
+        'route53:ListResourceRecordSets': 2,
+      };
+      for (const [op, n] of Object.entries(most))
+        assert.ok((quiet.calls[op] ?? 0) <= n, `${op}: ${quiet.calls[op]} calls in ${JSON.stringify(quiet.calls)}`);
+      assert.equal(quiet.calls['elbv2:DescribeTargetGroupAttributes'], members, 'drift events off: each one is read');
+
+      // Drift on one member: the wave's shared read of the rules sees it, and that member's pass corrects it.
+      const a = await services.get({ namespace: ns, name: 'wave-a' });
+      await aws.elbv2.send(
+        new ModifyRuleCommand({
+          RuleArn: a.status!.ruleArn!,
+          Conditions: [
+            { Field: 'host-header', Values: [`hijacked.${baseDomain}`] },
+            { Field: 'path-pattern', Values: ['/*'] },
+          ],
+        }),
+      );
+      const drifted = await wave();
+      assert.equal(drifted.passes, members);
+      assert.deepEqual(drifted.writes, { 'elbv2:ModifyRule': 1 });
+      const fixed = await aws.elbv2.send(new DescribeRulesCommand({ RuleArns: [a.status!.ruleArn!] }));
+      assert.deepEqual(
+        fixed
+          .Rules![0]!.Conditions!.filter((c) => c.Field === 'host-header')
+          .flatMap((c) => c.HostHeaderConfig?.Values ?? c.Values ?? []),
+        [`wave-a.${baseDomain}`],
+      );
+      const after = await services.get({ namespace: ns, name: 'wave-a' });
+      assert.ok(after.status?.drift?.some((d) => d.logicalId === 'listener-rule' && d.action === 'Corrected'));
+    } finally {
+      // The Environment's deletion below expects only catalog.
+      await deleteAndWait('wave-a', 'wave-b');
+    }
   });
 
   test('a second Service claiming a taken priority or host gets a condition naming the owner', async () => {

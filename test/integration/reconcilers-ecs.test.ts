@@ -40,6 +40,7 @@ import {
 import { applyPlan } from '../../src/reconcilers/applier.js';
 import {
   newContext,
+  WaveReads,
   withPassContext,
   type Desired,
   type KindReconciler,
@@ -821,8 +822,8 @@ describe('applyPlan with the ECS kinds', () => {
       }
       return out;
     };
-    // A steady pass of a wave: what withPassContext gives a resync pass with others queued behind it. Each wave is
-    // its own clients here, so it shares nothing with the one before (as a wave minutes later would not).
+    // A steady pass of a wave: what withPassContext gives a member of a resync wave, with the wave's snapshot. Each
+    // wave is its own clients and snapshot here, so it shares nothing with the one before.
     const newWave = () =>
       new AwsClients({
         region: env.awsRegion,
@@ -830,11 +831,17 @@ describe('applyPlan with the ECS kinds', () => {
         credentials: env.awsCredentials,
         onCall: counter.listener,
       });
+    const snapshots = new WeakMap<AwsClients, WaveReads>();
+    const snapshotOf = (wave: AwsClients) => {
+      let reads = snapshots.get(wave);
+      if (!reads) snapshots.set(wave, (reads = new WaveReads(Date.now())));
+      return reads;
+    };
     const steady = (wave: AwsClients, inventory: typeof first.inventory) =>
       withPassContext(wave, (ctx) => applyPlan(ctx, registry, p, { mode: 'apply', inventory }), {
         owner: `${who.clusterId}/${who.kind}/${who.namespace}/${who.name}`,
         steady: true,
-        wave: true,
+        wave: snapshotOf(wave),
       });
 
     // Two passes of one wave with everything in sync: the second never describes the revision again.

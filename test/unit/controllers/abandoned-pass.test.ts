@@ -51,7 +51,6 @@ test('an abandoned pass does not hold its worker on a status write or an Event t
       reconcileId: '1',
       log,
       signal: new AbortController().signal,
-      waiting: 0,
     }).finally(() => clearInterval(alive)),
     /DeadlineExceeded/,
     'the runtime gets the deadline outcome and backs the key off',
@@ -88,7 +87,6 @@ test('a worker is released after the deadline and its graces even when reading t
       reconcileId: '2',
       log,
       signal: new AbortController().signal,
-      waiting: 0,
     }).finally(() => clearInterval(alive)),
     /did not finish within its deadline/,
     'the runtime gets the deadline outcome and backs the key off',
@@ -140,7 +138,6 @@ test('a pass abandoned because the controller stops is settled only once its sta
     reconcileId: '3',
     log,
     signal: stopping.signal,
-    waiting: 0,
   });
   await inPrepare;
   stopping.abort(new Error('controller service is stopping'));

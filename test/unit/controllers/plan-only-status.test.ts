@@ -49,7 +49,6 @@ test('a stop before the pass removes an earlier status.plan', async () => {
     reconcileId: '1',
     log,
     signal: new AbortController().signal,
-    waiting: 0,
   });
   assert.equal(patches.length, 1);
   const status = (patches[0] as { status: Record<string, unknown> }).status;
@@ -92,7 +91,6 @@ test('a stop of a plan-only object says in PlanOnly that nothing was planned; of
       reconcileId: '1',
       log,
       signal: new AbortController().signal,
-      waiting: 0,
     });
     return patches[0]!.status.conditions.find((c) => c.type === 'PlanOnly');
   };

@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { AwsClients } from '../../../src/aws/clients.js';
-import { withPassContext, type ReconcileContext } from '../../../src/reconcilers/contract.js';
+import {
+  rotationSlotOf,
+  WaveReads,
+  withPassContext,
+  type ReconcileContext,
+} from '../../../src/reconcilers/contract.js';
 
 /** Two passes' views of one account's clients: what withPassContext keys shared reads by. */
 function views() {
@@ -59,119 +64,106 @@ test('passes beside each other share one read of a shareable key', async () => {
   assert.equal(reads, 1);
 });
 
-// ---- Bulk listings (ReconcileContext.bulk): shared by a wave's steady passes, never trusted across a write ----
+// ---- A resync wave's snapshot (WaveReads): shared by its members' steady passes, never trusted across a write ----
 
-const wave = (owner: string) => ({ owner, steady: true, wave: true });
+const member = (owner: string, wave: WaveReads) => ({ owner, steady: true, wave });
+const fresh = () => new AbortController().signal;
 
-/** Runs `fn` inside a pass that stays open until the returned release is called, keeping the wave's listings. */
-function openPass(view: AwsClients, owner: string) {
-  let release!: () => void;
-  const held = new Promise<void>((r) => (release = r));
-  let ctx!: ReconcileContext;
-  const ready = new Promise<void>((r) => {
-    void withPassContext(
-      view,
-      async (c) => {
-        ctx = c;
-        r();
-        await held;
-      },
-      wave(owner),
-    );
-  });
-  return { ready: ready.then(() => ctx), release };
-}
-
-test('the steady passes of a wave share one listing per key', async () => {
+test("the steady passes of a wave share one listing per key, for the wave's whole life", async () => {
   const { view } = views();
+  const wave = new WaveReads(Date.now());
   let listings = 0;
   const load = async () => (listings++, new Map([['tg-a', 1]]));
-  const keep = openPass(view(new AbortController().signal), 'Service/ns/keep');
-  await keep.ready;
-  const a = await withPassContext(
-    view(new AbortController().signal),
-    (ctx) => ctx.bulk('k', load),
-    wave('Service/ns/a'),
-  );
-  const b = await withPassContext(
-    view(new AbortController().signal),
-    (ctx) => ctx.bulk('k', load),
-    wave('Service/ns/b'),
-  );
-  keep.release();
+  // One pass after the other, with nothing running between them: the wave, not an overlap, keeps the listing.
+  const a = await withPassContext(view(fresh()), (ctx) => ctx.bulk('k', load), member('Service/ns/a', wave));
+  const b = await withPassContext(view(fresh()), (ctx) => ctx.bulk('k', load), member('Service/ns/b', wave));
   assert.equal(a?.get('tg-a'), 1);
   assert.equal(b, a);
   assert.equal(listings, 1);
+  // The next wave lists again.
+  await withPassContext(view(fresh()), (ctx) => ctx.bulk('k', load), member('Service/ns/a', new WaveReads(Date.now())));
+  assert.equal(listings, 2);
 });
 
-test('a pass that is not steady (changed plan, delete, or alone) gets no listing and reads for itself', async () => {
+test('a pass that is not steady (changed plan, delete) or no member of a wave gets no listing', async () => {
   const { view } = views();
+  const wave = new WaveReads(Date.now());
   let listings = 0;
-  const got = await withPassContext(
-    view(new AbortController().signal),
-    (ctx) => ctx.bulk('k', async () => (listings++, new Map())),
-    { owner: 'Service/ns/a', steady: false },
-  );
-  assert.equal(got, undefined);
-  assert.equal(listings, 0);
+  const load = async () => (listings++, new Map([['x', 1]]));
+  await withPassContext(view(fresh()), (ctx) => ctx.bulk('k', load), member('Service/ns/a', wave));
+  const changed = await withPassContext(view(fresh()), (ctx) => ctx.bulk('k', load), {
+    owner: 'Service/ns/b',
+    steady: false,
+    wave,
+  });
+  const lone = await withPassContext(view(fresh()), (ctx) => ctx.bulk('k', load), {
+    owner: 'Service/ns/c',
+    steady: true,
+  });
+  assert.equal(changed, undefined);
+  assert.equal(lone, undefined);
+  assert.equal(listings, 1);
 });
 
 test('an owner that wrote after a listing began does not trust it; other owners still do', async () => {
   const { view } = views();
-  const keep = openPass(view(new AbortController().signal), 'Service/ns/keep');
-  await keep.ready;
+  const wave = new WaveReads(Date.now());
   let listings = 0;
   const load = async () => (listings++, new Map([['tg', 'before']]));
   // Owner a's pass sees the listing, then writes (a create the listing cannot show).
   await withPassContext(
-    view(new AbortController().signal),
+    view(fresh()),
     async (ctx) => {
       assert.ok(await ctx.bulk('k', load));
       ctx.wrote();
     },
-    wave('Service/ns/a'),
+    member('Service/ns/a', wave),
   );
-  const again = await withPassContext(
-    view(new AbortController().signal),
-    (ctx) => ctx.bulk('k', load),
-    wave('Service/ns/a'),
-  );
-  const other = await withPassContext(
-    view(new AbortController().signal),
-    (ctx) => ctx.bulk('k', load),
-    wave('Service/ns/b'),
-  );
-  keep.release();
+  const again = await withPassContext(view(fresh()), (ctx) => ctx.bulk('k', load), member('Service/ns/a', wave));
+  const other = await withPassContext(view(fresh()), (ctx) => ctx.bulk('k', load), member('Service/ns/b', wave));
   assert.equal(again, undefined, 'owner a reads for itself after its write');
   assert.equal(other?.get('tg'), 'before');
   assert.equal(listings, 1);
 });
 
-test('listings outlive a short gap between passes and end with the wave', async (t) => {
-  t.mock.timers.enable({ apis: ['setTimeout'] });
+test("a wave shares a listener's rules across its passes until a write, by any pass, drops them", async () => {
   const { view } = views();
-  let listings = 0;
-  const load = async () => (listings++, new Map());
-  await withPassContext(view(new AbortController().signal), (ctx) => ctx.bulk('k', load), wave('Service/ns/a'));
-  // Every worker between two passes (writing status): the wave goes on with the same listing.
-  t.mock.timers.tick(1_000);
-  await withPassContext(view(new AbortController().signal), (ctx) => ctx.bulk('k', load), wave('Service/ns/b'));
-  assert.equal(listings, 1);
-  // No pass for longer than the gap: the wave is over, and the next one lists again.
-  t.mock.timers.tick(5_000);
-  await withPassContext(view(new AbortController().signal), (ctx) => ctx.bulk('k', load), wave('Service/ns/c'));
-  assert.equal(listings, 2);
+  const wave = new WaveReads(Date.now());
+  let reads = 0;
+  const load = async () => `rules-${++reads}`;
+  const rules = (owner: string) =>
+    withPassContext(view(fresh()), (ctx) => ctx.memo('elbv2:rules:L', load), member(owner, wave));
+  assert.equal(await rules('Service/ns/a'), 'rules-1');
+  assert.equal(await rules('Service/ns/b'), 'rules-1', 'no pass ran in between: the wave still shares it');
+  // A pass outside the wave (a new Service) writes a rule on that listener.
+  await withPassContext(view(fresh()), async (ctx) => ctx.invalidate('elbv2:rules:L'), { owner: 'x', steady: false });
+  assert.equal(await rules('Service/ns/c'), 'rules-2');
+  assert.equal(await rules('Service/ns/d'), 'rules-2');
 });
 
-test('a lone steady pass reads for itself, even while its wave has a listing', async () => {
+test('with a rotation, a wave reads per-resource attributes only for the identifiers whose turn it is', async () => {
   const { view } = views();
-  let listings = 0;
-  const load = async () => (listings++, new Map([['x', 1]]));
-  const lone = { owner: 'Service/ns/lone', steady: true };
-  const keep = openPass(view(new AbortController().signal), 'Service/ns/keep');
-  await withPassContext(view(new AbortController().signal), (ctx) => ctx.bulk('k', load), wave('Service/ns/a'));
-  const alone = await withPassContext(view(new AbortController().signal), (ctx) => ctx.bulk('k', load), lone);
-  keep.release();
-  assert.equal(alone, undefined);
-  assert.equal(listings, 1);
+  const ids = Array.from({ length: 48 }, (_, i) => `arn:aws:elasticloadbalancing:r:1:targetgroup/tg-${i}/x`);
+  const readIn = (scope: Parameters<typeof withPassContext>[2]) =>
+    withPassContext(view(fresh()), async (ctx) => ids.filter((id) => ctx.readEach(id)), scope);
+  const slot = 5;
+  const rotating = new WaveReads(Date.now(), { slot, of: 12 });
+  const turn = await readIn(member('Service/ns/a', rotating));
+  assert.deepEqual(
+    turn,
+    ids.filter((id) => rotationSlotOf(id, 12) === slot),
+  );
+  assert.ok(turn.length > 0 && turn.length < ids.length);
+  // Every identifier has its turn within 12 waves.
+  const slots = new Set(ids.map((id) => rotationSlotOf(id, 12)));
+  assert.ok([...slots].every((s) => s >= 0 && s < 12));
+  // Without a rotation (drift events off), outside a wave, or after the owner wrote: every one is read.
+  assert.equal((await readIn(member('Service/ns/a', new WaveReads(Date.now())))).length, ids.length);
+  assert.equal((await readIn({ owner: 'Service/ns/a', steady: true })).length, ids.length);
+  const wrote = await withPassContext(
+    view(fresh()),
+    async (ctx) => (ctx.wrote(), ids.filter((id) => ctx.readEach(id))),
+    member('Service/ns/b', rotating),
+  );
+  assert.equal(wrote.length, ids.length);
 });

@@ -107,6 +107,22 @@ describe('the periodic resync', () => {
     await controller.stop();
   });
 
+  test('a success replaces the timed requeue from before: the resync counts from the last look', async () => {
+    const { clock, calls, controller } = scripted(
+      { 'ns/a': [() => ({ resyncAfterMs: 120_000 }), () => ({ resyncAfterMs: 240_000 })] },
+      { random: 0.5 },
+    );
+    controller.start();
+    controller.enqueue('ns/a');
+    await flushMicrotasks();
+    await clock.advance(60_000);
+    controller.enqueue('ns/a'); // brought forward (a resync wave)
+    await flushMicrotasks();
+    assert.equal(calls.length, 2);
+    assert.equal(controller.queue.readyAt('ns/a'), 60_000 + 240_000, 'not the earlier 120 000 from the first pass');
+    await controller.stop();
+  });
+
   test('a period of 0 means no resync, whatever the default', async () => {
     const { controller } = scripted({ 'ns/a': [() => ({ resyncAfterMs: 0 })], 'ns/b': [() => ({})] });
     controller.start();

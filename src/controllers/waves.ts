@@ -1,0 +1,204 @@
+// Resync waves: one per Environment, so that a resync observes each AWS kind in bulk rather than per resource.
+//
+// An Environment's pass opens a wave when one is due (isDue): its resync timer paces them, and the annotation
+// slipway.dev/resync-requested asks for one at once. The wave holds a snapshot (WaveReads: the bulk listings and the
+// shared listener rules and zone records, started lazily by the first member that needs each) and names its members,
+// the applied Services and previews on the Environment, which are queued. A member's next pass takes the snapshot
+// for its steady reads and leaves the wave; anything else (a nudge, a watch event, a drift event) reads fresh. The
+// wave ends when every member has passed or at its deadline (waveDeadlineMs), whichever comes first; after that,
+// passes read fresh. The registry holds no AWS or Kubernetes client: the clock and the queueing are injected.
+import { MAX_WAVE_MS, WaveReads } from '../reconcilers/contract.js';
+
+/** The annotation on an Environment that opens a resync wave now, whatever its value, each time the value changes. */
+export const RESYNC_ANNOTATION = 'slipway.dev/resync-requested';
+
+/** A wave is due once this share of the resync interval has passed since the last began (the timer's jitter is ±10 %). */
+export const DUE_FRACTION = 0.9;
+
+/**
+ * While waves run, a workload's own periodic resync is this many intervals: a backstop should its Environment's
+ * waves stop, not a second resync per interval.
+ */
+export const BACKSTOP_INTERVALS = 2;
+
+/** Waves "run" for an Environment while the last began within this many intervals. */
+const RUNNING_INTERVALS = 1.5;
+
+/**
+ * With drift events on, a wave reads the target groups' attributes (which no listing carries) only for one slot in
+ * this many, in turn: each is read at least every ROTATION_SLOTS waves, the backstop for a lost event.
+ */
+export const ROTATION_SLOTS = 12;
+
+/**
+ * How long a wave's snapshot serves its members: half the resync interval, at most MAX_WAVE_MS. Half, so a wave
+ * always ends before the next is due (a member is in one wave at a time) and a member's view is at most half an
+ * interval older than its pass; a member that has not passed by then (a wave too large for the workers) reads
+ * fresh. An out-of-band change made after the snapshot's listing began is seen by the next wave.
+ */
+export function waveDeadlineMs(intervalMs: number): number {
+  return Math.min(MAX_WAVE_MS, Math.max(0, intervalMs / 2));
+}
+
+/** What the registry remembers of an Environment's last wave. */
+export interface LastWave {
+  readonly openedAt: number;
+  /** Waves opened for the Environment in this process before this one (0 for the first). */
+  readonly number: number;
+  /** The resync annotation's value it honoured, if any. */
+  readonly requested: string | undefined;
+}
+
+/**
+ * Why a wave opens now, or undefined: the annotation has a value not yet honoured, no wave has run in this process,
+ * or the last began at least DUE_FRACTION of the interval ago.
+ */
+export function isDue(
+  last: LastWave | undefined,
+  now: number,
+  intervalMs: number,
+  requested: string | undefined,
+): 'requested' | 'first' | 'interval' | undefined {
+  if (requested !== undefined && requested !== last?.requested) return 'requested';
+  if (!last) return 'first';
+  return now - last.openedAt >= DUE_FRACTION * intervalMs ? 'interval' : undefined;
+}
+
+export interface OpenRequest {
+  /** The Environment's key, `namespace/name`. */
+  readonly environment: string;
+  readonly intervalMs: number;
+  /** `Kind/namespace/name` of every applied Service and preview on the Environment. */
+  readonly candidates: readonly string[];
+  /** The value of RESYNC_ANNOTATION, if set. */
+  readonly requested?: string;
+  /** Drift events are on and delivering for the Environment: rotate the per-resource attribute reads. */
+  readonly rotate: boolean;
+}
+
+export interface OpenedWave {
+  readonly number: number;
+  readonly reason: 'requested' | 'first' | 'interval';
+  readonly members: readonly string[];
+}
+
+interface Wave {
+  readonly environment: string;
+  readonly closesAt: number;
+  readonly members: Set<string>;
+  readonly reads: WaveReads;
+  /** Ends the wave at its deadline, so its snapshot is not held until the next wave. */
+  timer?: NodeJS.Timeout;
+}
+
+export interface WaveRegistryOptions {
+  /** Queues a member's pass (`Kind/namespace/name`). */
+  readonly enqueue: (member: string) => void;
+  readonly now?: () => number;
+}
+
+export class WaveRegistry {
+  private readonly enqueue: (member: string) => void;
+  private readonly now: () => number;
+  private readonly open_ = new Map<string, Wave>();
+  private readonly last = new Map<string, LastWave>();
+  /** The open wave each member belongs to. */
+  private readonly memberOf = new Map<string, Wave>();
+  /** When each workload's last pass began: a timed wave leaves out one that has just been looked at. */
+  private readonly lastPass = new Map<string, number>();
+
+  constructor(options: WaveRegistryOptions) {
+    this.enqueue = options.enqueue;
+    this.now = options.now ?? Date.now;
+  }
+
+  /**
+   * Opens a wave for the Environment when one is due, naming and queueing its members, and says so; undefined when
+   * none is due. A wave on the interval leaves out a workload whose pass began within the last tenth of the interval
+   * (it has just been looked at, e.g. by the passes of an operator that just started); a requested wave takes them
+   * all. A wave still open for the Environment ends here: its members left move to the new one.
+   */
+  open(req: OpenRequest): OpenedWave | undefined {
+    const now = this.now();
+    const previous = this.last.get(req.environment);
+    const reason = isDue(previous, now, req.intervalMs, req.requested);
+    if (!reason) return undefined;
+    this.close(req.environment);
+    const number = previous ? previous.number + 1 : 0;
+    this.last.set(req.environment, { openedAt: now, number, requested: req.requested });
+    const recent = reason === 'requested' ? 0 : req.intervalMs * (1 - DUE_FRACTION);
+    const members = req.candidates.filter((m) => !(now - (this.lastPass.get(m) ?? -Infinity) < recent));
+    // The first wave of a process reads every attribute: the count of waves before it is lost with a restart.
+    const rotation = req.rotate && number > 0 ? { slot: number % ROTATION_SLOTS, of: ROTATION_SLOTS } : undefined;
+    const wave: Wave = {
+      environment: req.environment,
+      closesAt: now + waveDeadlineMs(req.intervalMs),
+      members: new Set(members),
+      reads: new WaveReads(now, rotation),
+    };
+    if (wave.members.size > 0) {
+      this.open_.set(req.environment, wave);
+      for (const m of members) this.memberOf.set(m, wave);
+      wave.timer = setTimeout(() => this.close(req.environment, wave), wave.closesAt - now);
+      wave.timer.unref();
+    }
+    this.prune(now);
+    for (const m of members) this.enqueue(m);
+    return { number, reason, members };
+  }
+
+  /**
+   * A workload's pass begins: the snapshot of the wave it is a member of (and it leaves the wave), or undefined when
+   * it is none's or the wave's deadline has passed.
+   */
+  take(member: string): WaveReads | undefined {
+    const now = this.now();
+    this.lastPass.set(member, now);
+    const wave = this.memberOf.get(member);
+    if (!wave) return undefined;
+    this.memberOf.delete(member);
+    wave.members.delete(member);
+    if (now > wave.closesAt) {
+      this.close(wave.environment);
+      return undefined;
+    }
+    if (wave.members.size === 0) this.close(wave.environment);
+    return wave.reads;
+  }
+
+  /** The member's next pass reads fresh (a drift event says its resources changed since the snapshot). */
+  leave(member: string): void {
+    const wave = this.memberOf.get(member);
+    if (!wave) return;
+    this.memberOf.delete(member);
+    wave.members.delete(member);
+    if (wave.members.size === 0) this.close(wave.environment);
+  }
+
+  /** Whether the Environment's waves are running: the last began within RUNNING_INTERVALS intervals. */
+  running(environment: string, intervalMs: number): boolean {
+    const last = this.last.get(environment);
+    return !!last && this.now() - last.openedAt < RUNNING_INTERVALS * intervalMs;
+  }
+
+  /** The members still waiting in the Environment's open wave (for tests and diagnostics). */
+  pending(environment: string): number {
+    const wave = this.open_.get(environment);
+    return wave && this.now() <= wave.closesAt ? wave.members.size : 0;
+  }
+
+  private close(environment: string, only?: Wave): void {
+    const wave = this.open_.get(environment);
+    if (!wave || (only && wave !== only)) return;
+    clearTimeout(wave.timer);
+    this.open_.delete(environment);
+    for (const m of wave.members) if (this.memberOf.get(m) === wave) this.memberOf.delete(m);
+  }
+
+  /** Drops what is past use: waves past their deadline, pass times older than a wave can span. */
+  private prune(now: number): void {
+    for (const [env, wave] of this.open_) if (now > wave.closesAt) this.close(env);
+    if (this.lastPass.size < 1_024) return;
+    for (const [m, at] of this.lastPass) if (now - at > 24 * 60 * 60_000) this.lastPass.delete(m);
+  }
+}

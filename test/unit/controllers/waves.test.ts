@@ -1,0 +1,98 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { isDue, ROTATION_SLOTS, waveDeadlineMs, WaveRegistry } from '../../../src/controllers/waves.js';
+
+const MIN = 60_000;
+const INTERVAL = 5 * MIN;
+
+function registry() {
+  const clock = { now: 1_000_000 };
+  const queued: string[] = [];
+  const waves = new WaveRegistry({ enqueue: (m) => queued.push(m), now: () => clock.now });
+  return { clock, queued, waves };
+}
+
+const request = (candidates: string[], extra: { requested?: string; rotate?: boolean } = {}) => ({
+  environment: 'ns/env',
+  intervalMs: INTERVAL,
+  candidates,
+  rotate: extra.rotate ?? false,
+  ...(extra.requested !== undefined ? { requested: extra.requested } : {}),
+});
+
+test('due: the first wave, then after 0.9 of the interval, and at once for each new value of the annotation', () => {
+  assert.equal(isDue(undefined, 0, INTERVAL, undefined), 'first');
+  const last = { openedAt: 0, number: 0, requested: undefined };
+  assert.equal(isDue(last, 0.89 * INTERVAL, INTERVAL, undefined), undefined);
+  assert.equal(isDue(last, 0.9 * INTERVAL, INTERVAL, undefined), 'interval');
+  assert.equal(isDue(last, 1, INTERVAL, 'a'), 'requested');
+  assert.equal(isDue({ ...last, requested: 'a' }, 1, INTERVAL, 'a'), undefined, 'a value already honoured');
+  assert.equal(isDue({ ...last, requested: 'a' }, 1, INTERVAL, 'b'), 'requested');
+});
+
+test('the deadline is half the interval, bounded', () => {
+  assert.equal(waveDeadlineMs(INTERVAL), INTERVAL / 2);
+  assert.equal(waveDeadlineMs(24 * 60 * MIN), 15 * MIN);
+});
+
+test('a wave queues its members; each takes the snapshot once, and the last one ends the wave', () => {
+  const { queued, waves } = registry();
+  const opened = waves.open(request(['Service/ns/a', 'Service/ns/b', 'PreviewDeployment/ns/p']));
+  assert.equal(opened?.reason, 'first');
+  assert.deepEqual(queued, ['Service/ns/a', 'Service/ns/b', 'PreviewDeployment/ns/p']);
+  const a = waves.take('Service/ns/a');
+  assert.ok(a);
+  assert.equal(waves.take('Service/ns/a'), undefined, 'it left the wave: its next pass reads fresh');
+  assert.equal(waves.take('Service/ns/other'), undefined, 'not a member');
+  assert.equal(waves.take('Service/ns/b'), a, 'one snapshot for the wave');
+  assert.equal(waves.pending('ns/env'), 1);
+  assert.equal(waves.take('PreviewDeployment/ns/p'), a);
+  assert.equal(waves.pending('ns/env'), 0);
+  assert.equal(waves.open(request(['Service/ns/a'])), undefined, 'not due again yet');
+});
+
+test('past its deadline a wave serves no one; a member that got a drift event leaves it', () => {
+  const { clock, waves } = registry();
+  waves.open(request(['Service/ns/a', 'Service/ns/b', 'Service/ns/c']));
+  waves.leave('Service/ns/c');
+  assert.equal(waves.take('Service/ns/c'), undefined);
+  assert.ok(waves.take('Service/ns/a'));
+  clock.now += waveDeadlineMs(INTERVAL) + 1;
+  assert.equal(waves.take('Service/ns/b'), undefined);
+});
+
+test('a timed wave leaves out a workload just looked at; a requested one takes every one', () => {
+  const { clock, queued, waves } = registry();
+  waves.open(request([]));
+  clock.now += INTERVAL;
+  waves.take('Service/ns/recent');
+  clock.now += 1_000;
+  assert.deepEqual(waves.open(request(['Service/ns/recent', 'Service/ns/old']))?.members, ['Service/ns/old']);
+  assert.deepEqual(queued, ['Service/ns/old']);
+  const requested = waves.open(request(['Service/ns/recent', 'Service/ns/old'], { requested: 'now' }));
+  assert.equal(requested?.reason, 'requested');
+  assert.deepEqual(requested?.members, ['Service/ns/recent', 'Service/ns/old']);
+});
+
+test('waves run while the last began within 1.5 intervals: the workloads then resync as a backstop', () => {
+  const { clock, waves } = registry();
+  assert.equal(waves.running('ns/env', INTERVAL), false);
+  waves.open(request([]));
+  clock.now += 1.4 * INTERVAL;
+  assert.equal(waves.running('ns/env', INTERVAL), true);
+  clock.now += 0.2 * INTERVAL;
+  assert.equal(waves.running('ns/env', INTERVAL), false);
+});
+
+test('with drift events on, the first wave reads every attribute and the next ones a rotating slot', () => {
+  const { clock, waves } = registry();
+  const slots: (number | undefined)[] = [];
+  for (let i = 0; i < ROTATION_SLOTS + 2; i++) {
+    waves.open(request(['Service/ns/a'], { rotate: true }));
+    slots.push(waves.take('Service/ns/a')?.rotation?.slot);
+    clock.now += INTERVAL;
+  }
+  assert.deepEqual(slots, [undefined, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0, 1]);
+  waves.open(request(['Service/ns/a'], { rotate: false }));
+  assert.equal(waves.take('Service/ns/a')?.rotation, undefined, 'events off: every wave reads them all');
+});
