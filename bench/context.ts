@@ -32,6 +32,8 @@ export interface BenchOptions {
   readonly skip: readonly ('fan-out' | 'together' | 'drift')[];
   /** The Environment's resyncInterval, in seconds, while the drift phase measures correction without events. */
   readonly driftResyncS: number;
+  /** Environments have spec.drift.events from the start (--drift-events): a wave then rotates attribute reads. */
+  readonly driftEvents: boolean;
 }
 
 export interface BenchContext {

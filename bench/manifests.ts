@@ -17,12 +17,16 @@ export const ENVIRONMENT_NAME = 'bench';
 /** The second Environment, applied in one go with its Services (the together phase). */
 export const TOGETHER_ENVIRONMENT = 'together';
 
-/** `previews`: accept that many PreviewDeployments (previews.maxActive); 0 leaves previews off, as before. */
+/**
+ * `previews`: accept that many PreviewDeployments (previews.maxActive); 0 leaves previews off, as before.
+ * `driftEvents`: spec.drift.events from the start (--drift-events), so every phase runs with the event pipeline.
+ */
 export function environmentManifest(
   namespace: string,
   land: Landscape,
   name = ENVIRONMENT_NAME,
   previews = 0,
+  driftEvents = false,
 ): Manifest {
   return {
     apiVersion: API_VERSION,
@@ -38,6 +42,7 @@ export function environmentManifest(
       // Long enough that no periodic requeue lands inside a measured phase; the steady pass is forced instead.
       resyncInterval: '1h',
       ...(previews > 0 ? { previews: { enabled: true, maxActive: previews } } : {}),
+      ...(driftEvents ? { drift: { events: true } } : {}),
     },
   };
 }

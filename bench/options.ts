@@ -36,6 +36,7 @@ export function parseBenchOptions(
       'idle-window': { type: 'string', default: '60' },
       skip: { type: 'string', default: '' },
       'drift-resync': { type: 'string', default: '60' },
+      'drift-events': { type: 'boolean', default: false },
     },
   });
   const int = (name: string, v: string, min: number, max: number) => {
@@ -64,5 +65,6 @@ export function parseBenchOptions(
     skip: skipped(values.skip),
     // The CRD's bounds of spec.resyncInterval.
     driftResyncS: int('drift-resync', values['drift-resync'], 30, 3600),
+    driftEvents: values['drift-events'],
   };
 }

@@ -2,6 +2,7 @@
 // user would), waits for the observable outcome, waits for the operator to go quiet, and returns what it cost.
 import type { PreviewDeployment, Service } from '../src/api/index.js';
 import type { KubeObject } from '../src/runtime/index.js';
+import { RESYNC_ANNOTATION } from '../src/controllers/waves.js';
 import { callDelta, writesOf, type CallDelta } from './calls.js';
 import type { BenchContext } from './context.js';
 import { checkEcsRevisions } from './ecs-check.js';
@@ -82,7 +83,13 @@ export async function environmentPhase(ctx: BenchContext): Promise<PhaseCost> {
     async () => {
       for (const e of wanted)
         await ctx.rawEnvironments.create(
-          environmentManifest(ctx.namespace, ctx.lands[e.landscape]!, e.name, previewsOn(ctx.plan, e.name)),
+          environmentManifest(
+            ctx.namespace,
+            ctx.lands[e.landscape]!,
+            e.name,
+            previewsOn(ctx.plan, e.name),
+            ctx.options.driftEvents,
+          ),
         );
     },
     async (startedAt) => {
@@ -274,13 +281,13 @@ export interface SteadyResult extends PhaseCost {
 }
 
 /**
- * One full pass over objects already in sync, forced by an annotation on every Environment: an annotation change
- * is a meaningful change to the operator, and every Service and preview is reconciled when its Environment changes
- * (its status says where to attach). Done when every Service, preview and Environment has reconciled again.
+ * One full pass over objects already in sync: a resync wave on every Environment, asked for with a new value of
+ * slipway.dev/resync-requested, as an operator would ("resync now"), so that it measures what the Environment's
+ * timer-paced waves cost. Done when every Service, preview and Environment has reconciled again.
  */
 export async function steadyPhase(ctx: BenchContext, label: string): Promise<SteadyResult> {
   const before = await metricsSnapshot(ctx.operator.registry);
-  const patch = { metadata: { annotations: { 'bench.slipway.dev/pass': `${label}-${Date.now()}` } } };
+  const patch = { metadata: { annotations: { [RESYNC_ANNOTATION]: `${label}-${Date.now()}` } } };
   const n = ctx.names.length;
   const p = ctx.plan.previews.length;
   const e = ctx.plan.environments.length;

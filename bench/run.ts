@@ -1,6 +1,6 @@
 // `npm run bench [-- --environments E --services N --previews P --workers W --samples K --phase-timeout S
 //                  --timeout S --idle-window S --ecs-rollouts complete|never --skip fan-out,together,drift
-//                  --drift-resync S --reuse-env]`
+//                  --drift-resync S --drift-events --reuse-env]`
 //
 // Starts the local environment (etcd, kube-apiserver, moto on loopback), installs crds/, creates the AWS
 // prerequisites (one VPC, certificate and zone per Environment), runs the real operator in this process, and
@@ -104,6 +104,7 @@ const results: { -readonly [K in keyof BenchResults]: BenchResults[K] } = {
     idleWindowMs: options.idleWindowMs,
     skip: options.skip,
     driftResyncS: options.driftResyncS,
+    driftEvents: options.driftEvents,
   },
   memory,
   checks,
