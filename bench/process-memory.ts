@@ -112,6 +112,8 @@ export interface ProcessSample {
   readonly heapUsedMiB?: number;
   readonly heapTotalMiB?: number;
   readonly externalMiB?: number;
+  /** CPU seconds the process has used so far, user and system (from /proc/<pid>/stat): what a V8 flag costs. */
+  readonly cpuS?: number;
 }
 
 const mib = (bytes: number) => round(bytes / 2 ** 20, 1);
@@ -120,6 +122,15 @@ function procStatus(pid: number): { rssMiB: number; hwmMiB: number } {
   const text = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN);
   return { rssMiB: round(kib('VmRSS') / 1024, 1), hwmMiB: round(kib('VmHWM') / 1024, 1) };
+}
+
+/** utime + stime of /proc/<pid>/stat (fields 14 and 15, after the parenthesised command), in seconds. */
+function procCpuSeconds(pid: number): number | undefined {
+  const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  const perSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  return Number.isFinite(ticks) ? round(ticks / perSecond, 1) : undefined;
 }
 
 /** Prometheus text format, summed over every label set of each metric name. */
@@ -190,6 +201,7 @@ class OperatorUnderTest {
       ...opt('nodejs_heap_size_used_bytes', 'heapUsedMiB'),
       ...opt('nodejs_heap_size_total_bytes', 'heapTotalMiB'),
       ...opt('nodejs_external_memory_bytes', 'externalMiB'),
+      cpuS: procCpuSeconds(this.pid),
     };
   }
 
@@ -272,6 +284,8 @@ interface Results {
   dirty: string[];
   machine: Record<string, unknown>;
   options: Options;
+  /** The Dockerfile's ENV the operator ran with (NODE_OPTIONS among them). */
+  imageEnv: Record<string, string>;
   samples: Record<string, ProcessSample>;
   steadySeries: ProcessSample[];
   settled?: boolean;
@@ -307,6 +321,7 @@ const results: Results = {
     loadAverageStart: round(loadavg()[0]!, 2),
   },
   options,
+  imageEnv: imageEnv(readFileSync(join(root, 'Dockerfile'), 'utf8')),
   samples: {},
   steadySeries: [],
 };
@@ -450,7 +465,7 @@ function markdown(r: Results): string {
     if (!s) return [];
     const f = (v: number | undefined) => (v === undefined ? '–' : v.toFixed(1));
     return [
-      `| ${k} | ${s.atS} | ${f(s.rssMiB)} | ${f(s.hwmMiB)} | ${f(s.heapUsedMiB)} | ${f(s.heapTotalMiB)} | ${f(s.externalMiB)} |`,
+      `| ${k} | ${s.atS} | ${f(s.rssMiB)} | ${f(s.hwmMiB)} | ${f(s.heapUsedMiB)} | ${f(s.heapTotalMiB)} | ${f(s.externalMiB)} | ${f(s.cpuS)} |`,
     ];
   });
   const series = r.steadySeries.map((s) => s.rssMiB);
@@ -463,10 +478,10 @@ function markdown(r: Results): string {
   return [
     `## node dist/main.js with ${r.options.services} Services and ${r.options.previews} PreviewDeployments (${r.options.environment} Environment)`,
     '',
-    `commit ${r.commit.slice(0, 7)}${r.dirty.length ? ` (+ uncommitted: ${r.dirty.join(', ')})` : ''}, node ${String(r.machine.node)}`,
+    `commit ${r.commit.slice(0, 7)}${r.dirty.length ? ` (+ uncommitted: ${r.dirty.join(', ')})` : ''}, node ${String(r.machine.node)}, image ENV ${JSON.stringify(r.imageEnv)}`,
     '',
-    '| sample | s since start | VmRSS MiB | VmHWM MiB | heap used MiB | heap total MiB | external MiB |',
-    '|---|---|---|---|---|---|---|',
+    '| sample | s since start | VmRSS MiB | VmHWM MiB | heap used MiB | heap total MiB | external MiB | CPU s |',
+    '|---|---|---|---|---|---|---|---|',
     ...rows,
     '',
     `- settled: ${r.settled ? 'every object reconciled once, then quiet' : 'NO (settle timeout reached)'} after ${r.settleS ?? '–'} s`,
