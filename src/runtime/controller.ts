@@ -23,7 +23,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { type Clock, jitter, systemClock } from './clock.js';
+import { type Clock, jitter, systemClock, type TimerHandle } from './clock.js';
 import type { InformerHandlers } from './informer.js';
 import { type KubeObject, type ResourceType, apiVersionOf, isConflict, keyOf } from './kube.js';
 import { type ReconcileResult, type RuntimeMetrics, runtimeMetrics } from './metrics.js';
@@ -106,6 +106,12 @@ export interface WatchOptions<T> {
   readonly map?: KeyMapper<T>;
   /** Return false to ignore an update. Default: every update counts. */
   readonly updateFilter?: (oldObj: T, newObj: T) => boolean;
+  /**
+   * Events from this source queue their key this long after the first of them, not at once: the events of a burst
+   * (a hundred Services created and placed one after another, each waking their Environment) arriving meanwhile
+   * fold into that one reconcile instead of one per worker turn. Bounded: a key is queued at most this late.
+   */
+  readonly gatherMs?: number;
 }
 
 export interface ControllerOptions {
@@ -141,6 +147,8 @@ export class Controller {
   private workers: Promise<void>[] = [];
   /** One per watched informer: enqueues everything it has cached. */
   private readonly sources: (() => void)[] = [];
+  /** Keys a gathering watch will queue when their timer fires (WatchOptions.gatherMs). */
+  private readonly gathering = new Map<string, TimerHandle>();
   private stopping: AbortController = new AbortController();
 
   constructor(options: ControllerOptions) {
@@ -187,8 +195,10 @@ export class Controller {
       if (keys === undefined) return [];
       return (typeof keys === 'string' ? [keys] : [...keys]).filter((key) => key !== '');
     };
+    const enqueue = (key: string): void =>
+      options.gatherMs ? this.enqueueGathered(key, options.gatherMs) : this.enqueue(key);
     const enqueueAll = (obj: T): void => {
-      for (const key of keysOf(obj)) this.enqueue(key);
+      for (const key of keysOf(obj)) enqueue(key);
     };
     this.sources.push(() => {
       for (const obj of informer.list()) enqueueAll(obj);
@@ -200,11 +210,27 @@ export class Controller {
         // Old and new usually give the same key: add it once, or an idle worker takes the first add at once
         // and the second marks the key dirty, which reconciles it twice.
         const keys = new Set([...keysOf(oldObj), ...keysOf(newObj)]);
-        for (const key of keys) this.enqueue(key);
+        for (const key of keys) enqueue(key);
       },
       onDelete: enqueueAll,
     });
     return this;
+  }
+
+  /** Queues the key `ms` from now unless a gathered add of it is already pending (WatchOptions.gatherMs). */
+  private enqueueGathered(key: string, ms: number): void {
+    if (this.gathering.has(key)) return;
+    const timer = this.clock.setTimeout(() => {
+      this.gathering.delete(key);
+      this.enqueue(key);
+    }, ms);
+    this.gathering.set(key, timer);
+  }
+
+  /** Drops the pending gathered adds: a restart queues every cached object anyway. */
+  private stopGathering(): void {
+    for (const timer of this.gathering.values()) this.clock.clearTimeout(timer);
+    this.gathering.clear();
   }
 
   /** Starts the workers. After stop() it can be started again with a fresh queue (e.g. on regaining leadership). */
@@ -227,6 +253,7 @@ export class Controller {
    * `timeoutMs`, after which it returns anyway so the process can exit.
    */
   async stop(timeoutMs = 30_000): Promise<void> {
+    this.stopGathering();
     if (this.workers.length === 0) {
       this.workQueue.shutDown();
       return;

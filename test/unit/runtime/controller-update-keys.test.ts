@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { flushMicrotasks } from '../../../src/runtime/clock.js';
+import { flushMicrotasks, ManualClock } from '../../../src/runtime/clock.js';
 import { Controller, type EventSource } from '../../../src/runtime/controller.js';
 import type { InformerHandlers } from '../../../src/runtime/informer.js';
 
@@ -20,14 +20,18 @@ class Source implements EventSource<KubernetesObject> {
   update(oldObj: KubernetesObject, newObj: KubernetesObject): void {
     for (const h of this.handlers) h.onUpdate?.(oldObj, newObj);
   }
+  add(obj: KubernetesObject): void {
+    for (const h of this.handlers) h.onAdd?.(obj);
+  }
 }
 
 const version = (rv: string, owner: string): KubernetesObject => ({
   metadata: { namespace: 'ns', name: 'svc', resourceVersion: rv, labels: { owner } },
 });
 
-function started(seen: string[]) {
+function started(seen: string[], clock?: ManualClock) {
   const controller = new Controller({
+    ...(clock ? { clock } : {}),
     name: 'widgets',
     reconcile: async (key) => {
       seen.push(key);
@@ -65,5 +69,25 @@ test('an update mapped to owners wakes the old and the new owner once each', asy
   source.update(version('2', 'ns/env-a'), version('3', 'ns/env-b'));
   await flushMicrotasks();
   assert.deepEqual(seen.slice(1).sort(), ['ns/env-a', 'ns/env-b'], 'moved: both owners, once each');
+  await controller.stop();
+});
+
+test('a gathering watch folds the events of a burst into one reconcile, at most gatherMs after the first', async () => {
+  const seen: string[] = [];
+  const clock = new ManualClock();
+  const { controller, source } = started(seen, clock);
+  controller.watch(source, { map: (o) => o.metadata?.labels?.owner, gatherMs: 3_000 });
+  controller.start();
+  await flushMicrotasks();
+  for (let i = 0; i < 10; i++) {
+    source.add(version(String(i), 'ns/env-a'));
+    await clock.advance(250);
+  }
+  assert.deepEqual(seen, [], 'nothing before the first event is 3 s old');
+  await clock.advance(500);
+  assert.deepEqual(seen, ['ns/env-a'], 'ten events over 2.5 s: one reconcile, 3 s after the first');
+  source.add(version('11', 'ns/env-a'));
+  await clock.advance(3_000);
+  assert.deepEqual(seen, ['ns/env-a', 'ns/env-a'], 'a later event gathers again');
   await controller.stop();
 });
