@@ -40,7 +40,7 @@ export interface Operator {
   readonly calls: CallCounter;
   readonly deps: OperatorDeps;
   readonly health?: HealthServer;
-  /** True when no controller has a key waiting or in progress (timed requeues aside). */
+  /** True when no controller has a key waiting, in progress or being gathered (timed requeues aside). */
   idle(): boolean;
   /** `Kind/namespace/name` of the custom resources whose inventory holds this AWS identifier (ARN, id or name). */
   ownersOf(identifier: string): string[];
@@ -359,7 +359,8 @@ export function createOperator(opts: OperatorOptions): Operator {
     get health() {
       return health;
     },
-    idle: () => controllers.every((c) => c.queue.length === 0 && c.queue.processingLength === 0),
+    idle: () =>
+      controllers.every((c) => c.queue.length === 0 && c.queue.processingLength === 0 && c.gatheringLength === 0),
     ownersOf,
     driftEvents,
     rollouts,

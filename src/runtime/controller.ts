@@ -171,6 +171,11 @@ export class Controller {
     return this.workQueue;
   }
 
+  /** Keys a gathering watch has yet to queue (WatchOptions.gatherMs): events seen, reconcile still to come. */
+  get gatheringLength(): number {
+    return this.gathering.size;
+  }
+
   get isRunning(): boolean {
     return this.workers.length > 0;
   }
