@@ -178,9 +178,7 @@ export function previewReconciler(deps: OperatorDeps, client: ResourceClient<Pre
         placement: {
           kind: 'PreviewDeployment',
           name: p.metadata.name,
-          persist: async (shard) => {
-            await client.patchStatus(refOf(p), { status: { loadBalancerShard: shard } });
-          },
+          persist: (shard) => client.patchStatus(refOf(p), { status: { loadBalancerShard: shard } }),
         },
       });
       // No room on the Environment's load balancers: Blocked, like a preview over maxActive.

@@ -64,6 +64,11 @@ export interface Prepared {
   readonly resyncMs: number;
   /** Where this owner's resources can be found by tag (see runPass). */
   readonly discover?: DiscoveryScope;
+  /**
+   * The object as the API server answered a write prepare made to it (a workload's placement in status): the pass
+   * goes on from it, so adding the finalizer does not fail on the resourceVersion that write moved on.
+   */
+  readonly written?: KubeObject;
 }
 
 /** A reason to stop before the pass, with the kind's status fields to write beside the conditions. */
@@ -340,7 +345,7 @@ export function customResourceReconciler<
     if (isStop<S>(prepared)) return stopWith(found, prepared, ctx, 'stopped');
     if (isPlanOnly(found)) return planOnly(found, prepared, ctx);
     // The finalizer goes on before the first AWS create, so nothing created can outlive the object unseen.
-    const obj = await addFinalizer(hooks.client, found, FINALIZER);
+    const obj = await addFinalizer(hooks.client, (prepared.written as T | undefined) ?? found, FINALIZER);
     const pass = await runPass(prepared.aws.withSignal(ctx.signal), prepared.plan, obj.status, {
       deleting: false,
       driftPolicy: prepared.driftPolicy,

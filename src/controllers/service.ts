@@ -58,9 +58,7 @@ export function serviceReconciler(deps: OperatorDeps, client: ResourceClient<Ser
           kind: 'Service',
           name: svc.metadata.name,
           ...(svc.spec.loadBalancer?.shard !== undefined ? { requested: svc.spec.loadBalancer.shard } : {}),
-          persist: async (shard) => {
-            await client.patchStatus(refOf(svc), { status: { loadBalancerShard: shard } });
-          },
+          persist: (shard) => client.patchStatus(refOf(svc), { status: { loadBalancerShard: shard } }),
         },
       });
     },

@@ -282,8 +282,8 @@ export interface PlacementRequest {
   readonly name: string;
   /** spec.loadBalancer.shard (a Service's; previews never ask). */
   readonly requested?: number;
-  /** Persists a new placement in status before anything is created on the shard. */
-  readonly persist: (shard: number) => Promise<void>;
+  /** Persists a new placement in status before anything is created on the shard; answers the object as written. */
+  readonly persist: (shard: number) => Promise<KubeObject>;
 }
 
 /**
@@ -329,10 +329,11 @@ export async function prepareWorkload(
     };
   }
   const shard = decision.shard;
+  let written: KubeObject | undefined;
   if (shard !== current) {
     // Decided here, synchronously, so no other worker can take the same room; persisted before anything is created.
     registry.place(envKey, key, shard);
-    await opts.placement.persist(shard);
+    written = await opts.placement.persist(shard);
   }
   const view = viewOnShard(env, shard);
   if (!view) {
@@ -356,6 +357,7 @@ export async function prepareWorkload(
     discover: discoveryScope(deps, workload.owner, env),
     shard,
     environment: env,
+    ...(written ? { written } : {}),
   };
 }
 
