@@ -54,7 +54,6 @@ test('the finalizer goes on the object as prepare wrote it, with that write’s 
     reconcileId: '1',
     log,
     signal: new AbortController().signal,
-    waiting: 0,
   }).catch(() => undefined);
   assert.deepEqual(finalizerPatches, ['8']);
 });
