@@ -8,6 +8,7 @@
 // wave ends when every member has passed or at its deadline (waveDeadlineMs), whichever comes first; after that,
 // passes read fresh. The registry holds no AWS or Kubernetes client: the clock and the queueing are injected.
 import { MAX_WAVE_MS, WaveReads } from '../reconcilers/contract.js';
+import { deadline } from '../runtime/deadline.js';
 
 /** The annotation on an Environment that opens a resync wave now, whatever its value, each time the value changes. */
 export const RESYNC_ANNOTATION = 'slipway.dev/resync-requested';
@@ -130,11 +131,13 @@ export class WaveRegistry {
     const members = req.candidates.filter((m) => !(now - (this.lastPass.get(m) ?? -Infinity) < recent));
     // The first wave of a process reads every attribute: the count of waves before it is lost with a restart.
     const rotation = req.rotate && number > 0 ? { slot: number % ROTATION_SLOTS, of: ROTATION_SLOTS } : undefined;
+    const lasts = waveDeadlineMs(req.intervalMs);
     const wave: Wave = {
       environment: req.environment,
-      closesAt: now + waveDeadlineMs(req.intervalMs),
+      closesAt: now + lasts,
       members: new Set(members),
-      reads: new WaveReads(now, rotation),
+      // Its listings end with it, however long a member that took the snapshot still waits on one.
+      reads: new WaveReads(now, rotation, deadline(lasts).signal),
     };
     if (wave.members.size > 0) {
       this.open_.set(req.environment, wave);

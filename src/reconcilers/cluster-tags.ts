@@ -12,8 +12,8 @@ export function clusterTags(
   clusterId: string | undefined,
 ): Promise<ReadonlyMap<string, Readonly<Record<string, string>>> | undefined> {
   if (!clusterId) return Promise.resolve(undefined);
-  return ctx.bulk(`tagging:${clusterId}`, async () => {
-    const found = await findTagged(ctx.aws, { [TAG_CLUSTER]: clusterId });
+  return ctx.bulk(`tagging:${clusterId}`, async (listing) => {
+    const found = await findTagged(listing.aws, { [TAG_CLUSTER]: clusterId });
     return new Map(found.map((r) => [r.arn, r.tags]));
   });
 }

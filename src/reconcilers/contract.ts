@@ -48,7 +48,7 @@ export interface ReconcileContext {
    * resource. Undefined when this pass must read for itself: it is no member of a wave, it applies a changed plan or
    * deletes, or its owner wrote after the listing began (the listing may not show that write). See withPassContext.
    */
-  bulk<T>(key: string, load: () => Promise<T>): Promise<T | undefined>;
+  bulk<T>(key: string, load: (listing: ReconcileContext) => Promise<T>): Promise<T | undefined>;
   /**
    * Whether this pass reads a resource's attributes that no listing serves (a target group's attributes, one call
    * each). True outside a wave and for an owner that wrote during it; in a wave with a rotation (drift events on),
@@ -162,10 +162,17 @@ export class WaveReads {
   /** @internal */ readonly entries = new Map<string, Shared>();
   /** @internal The account the first pass used it with: a pass against another account ignores it. */
   account: object | undefined;
+  /**
+   * The wave's deadline. Its listings run under it, not under the pass that happens to start one: a member abandoned
+   * at its own deadline must neither cancel a listing the others wait on nor have each of them start it again (a
+   * tag scan of 1,000 Services' resources can outlast one pass).
+   */
+  readonly signal: AbortSignal | undefined;
 
-  constructor(at: number, rotation?: { readonly slot: number; readonly of: number }) {
+  constructor(at: number, rotation?: { readonly slot: number; readonly of: number }, signal?: AbortSignal) {
     this.at = at;
     this.rotation = rotation;
+    this.signal = signal;
   }
 }
 
@@ -227,6 +234,20 @@ function joined<T>(aws: AwsClients, value: Promise<unknown>, load: () => Promise
   return (value as Promise<T>).catch((err: unknown) => {
     if (isAbort(err) && !aws.signal?.aborted) return load();
     throw err;
+  });
+}
+
+/** Waits for a read this pass does not own until this pass's own signal aborts. */
+function untilAborted<T>(value: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return value;
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    value.then(
+      (v) => (signal.removeEventListener('abort', onAbort), resolve(v)),
+      (err: unknown) => (signal.removeEventListener('abort', onAbort), reject(err as Error)),
+    );
   });
 }
 
@@ -292,13 +313,20 @@ export function newContext(aws: AwsClients, shared?: SharedReads, scope?: PassSc
       // Only listeners' rules and zones' records: one key per listener or zone, so the map stays small.
       if (SHAREABLE_PREFIXES.some((p) => prefix.startsWith(p))) shared.dropped.set(prefix, ++sequence);
     },
-    async bulk<T>(key: string, load: () => Promise<T>): Promise<T | undefined> {
+    async bulk<T>(key: string, load: (listing: ReconcileContext) => Promise<T>): Promise<T | undefined> {
       const snapshot = wave();
       if (!snapshot) return undefined;
-      const hit = snapshot.listings.get(key) ?? start(snapshot.listings, key, load);
+      const listingAws = snapshot.signal ? aws.root.withSignal(snapshot.signal) : aws;
+      const hit = snapshot.listings.get(key) ?? start(snapshot.listings, key, () => load(newContext(listingAws)));
       // A listing begun before this owner's last write may not show it (a target group it just created).
       if (wroteAt() >= hit.at) return undefined;
-      return joined(aws, hit.value, load);
+      try {
+        return await untilAborted(hit.value as Promise<T>, aws.signal);
+      } catch (err) {
+        // The wave ran out before its listing finished: this pass reads its own resources, as after the wave.
+        if (isAbort(err) && snapshot.signal?.aborted && !aws.signal?.aborted) return undefined;
+        throw err;
+      }
     },
     readEach(identifier: string): boolean {
       const snapshot = wave();

@@ -83,7 +83,7 @@ export function parseServiceArn(arn: string): { readonly cluster: string; readon
  */
 export function findService(ctx: ReconcileContext, cluster: string, name: string): Promise<Service | undefined> {
   return ctx.memo(serviceMemoKey(cluster, name), async () => {
-    const all = await ctx.bulk(`ecs:services:${clusterName(cluster)}`, () => listServices(ctx, cluster));
+    const all = await ctx.bulk(`ecs:services:${clusterName(cluster)}`, (listing) => listServices(listing, cluster));
     const listed = all?.get(name);
     // A deployment moves on by itself: a service still rolling out is read fresh (batched with the other rolling
     // ones), so the pass that polls it sees the rollout end as soon as it does.

@@ -55,7 +55,7 @@ async function observeName(
   clusterId?: string,
 ): Promise<Observed<'logs.LogGroup'> | undefined> {
   const prefix = /^\/[^/]+\//.exec(name)?.[0];
-  const all = prefix ? await ctx.bulk(`logs:groups:${prefix}`, () => listGroups(ctx, prefix)) : undefined;
+  const all = prefix ? await ctx.bulk(`logs:groups:${prefix}`, (listing) => listGroups(listing, prefix)) : undefined;
   const group = all ? all.get(name) : await find(ctx, name);
   if (!group) return undefined;
   const arn = logGroupArnOf(group);

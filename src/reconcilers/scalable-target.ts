@@ -147,7 +147,7 @@ async function listTargets(ctx: ReconcileContext): Promise<Map<string, ScalableT
 }
 
 async function describeTarget(ctx: ReconcileContext, resourceId: string): Promise<ScalableTarget | undefined> {
-  const all = await ctx.bulk('autoscaling:targets:ecs', () => listTargets(ctx));
+  const all = await ctx.bulk('autoscaling:targets:ecs', listTargets);
   if (all) return all.get(resourceId);
   const out = await ctx.aws.autoscaling.send(
     new DescribeScalableTargetsCommand({

@@ -70,7 +70,7 @@ async function describePolicy(
   resourceId: string,
   name: string,
 ): Promise<ScalingPolicy | undefined> {
-  const all = await ctx.bulk('autoscaling:policies:ecs', () => listPolicies(ctx));
+  const all = await ctx.bulk('autoscaling:policies:ecs', listPolicies);
   if (all) return all.get(`${resourceId}|${name}`);
   return (await policiesOf(ctx, resourceId)).get(name);
 }

@@ -188,7 +188,7 @@ async function observeByName(
   ctx: ReconcileContext,
   desired: Desired<'elbv2.TargetGroup'>,
 ): Promise<Observed<'elbv2.TargetGroup'> | undefined> {
-  const all = await ctx.bulk('elbv2:target-groups', () => listTargetGroups(ctx));
+  const all = await ctx.bulk('elbv2:target-groups', listTargetGroups);
   if (!all) return describe(ctx, { Names: [desired.props.name] });
   const listed = all.get(desired.props.name);
   if (!listed) return undefined;

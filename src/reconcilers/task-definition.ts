@@ -212,7 +212,7 @@ async function observeFamily(
   family: string,
   clusterId?: string,
 ): Promise<Observed<'ecs.TaskDefinition'> | undefined> {
-  const listed = await ctx.bulk('ecs:task-definitions', () => newestRevisions(ctx));
+  const listed = await ctx.bulk('ecs:task-definitions', newestRevisions);
   if (listed) {
     const arn = listed.get(family);
     return arn ? observeListed(ctx, arn, clusterId) : undefined;

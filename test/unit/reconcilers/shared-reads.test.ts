@@ -85,6 +85,44 @@ test("the steady passes of a wave share one listing per key, for the wave's whol
   assert.equal(listings, 2);
 });
 
+test("a wave's listing runs under the wave's deadline: a member abandoned meanwhile neither cancels it nor makes the others list again", async () => {
+  const root = {} as { root: unknown; signal: AbortSignal | undefined; withSignal: (s: AbortSignal) => AwsClients };
+  root.root = root;
+  const view = (signal: AbortSignal) => ({ root, signal }) as unknown as AwsClients;
+  root.withSignal = view;
+  const waveEnd = new AbortController();
+  const wave = new WaveReads(Date.now(), undefined, waveEnd.signal);
+  let listings = 0;
+  let listedUnder: AbortSignal | undefined;
+  let finish!: (v: Map<string, number>) => void;
+  const load = (listing: ReconcileContext) => {
+    listings++;
+    listedUnder = listing.aws.signal;
+    return new Promise<Map<string, number>>((resolve, reject) => {
+      finish = resolve;
+      listing.aws.signal?.addEventListener('abort', () => reject(abortError()));
+    });
+  };
+  const first = new AbortController();
+  const a = withPassContext(view(first.signal), (ctx) => ctx.bulk('k', load), member('Service/ns/a', wave));
+  const b = withPassContext(view(fresh()), (ctx) => ctx.bulk('k', load), member('Service/ns/b', wave));
+  first.abort(abortError());
+  await assert.rejects(a, { name: 'AbortError' }, 'the abandoned member stops waiting');
+  finish(new Map([['tg', 1]]));
+  assert.equal((await b)?.get('tg'), 1, 'the other member gets the listing');
+  assert.equal(listings, 1, 'listed once');
+  assert.equal(listedUnder, waveEnd.signal, "under the wave's signal, not the first member's");
+  // A listing the wave's deadline cuts short: its member reads its own resources instead.
+  const ended = new AbortController();
+  const late = withPassContext(
+    view(fresh()),
+    (ctx) => ctx.bulk('k', load),
+    member('Service/ns/c', new WaveReads(Date.now(), undefined, ended.signal)),
+  );
+  ended.abort(abortError());
+  assert.equal(await late, undefined);
+});
+
 test('a pass that is not steady (changed plan, delete) or no member of a wave gets no listing', async () => {
   const { view } = views();
   const wave = new WaveReads(Date.now());
