@@ -12,9 +12,12 @@ export interface CallRecord {
 
 export type CallListener = (call: CallRecord) => void;
 
-/** Describe/List/Get calls read; everything else (Create, Update, Put, Delete, Modify, Register, ...) writes. */
+/**
+ * Describe/List/Get calls read, and so does SQS's ReceiveMessage (the drift events' long poll, which changes no
+ * resource); everything else (Create, Update, Put, Delete, Modify, Register, ...) writes.
+ */
 export function isReadOperation(operation: string): boolean {
-  return /^(Describe|List|Get|Lookup|Search|Head)/.test(operation);
+  return /^(Describe|List|Get|Lookup|Search|Head)/.test(operation) || operation === 'ReceiveMessage';
 }
 
 /** A simple in-process tally: per `service:operation:outcome`. */

@@ -19,6 +19,8 @@ export interface TaggedResource {
 export interface FindTaggedOptions {
   /** Also list CloudFront's distributions, through us-east-1. */
   readonly global?: boolean;
+  /** false: only CloudFront's, through us-east-1 (the caller has the region's already). Default true. */
+  readonly regional?: boolean;
   /** Resources per page, 1–100. Default 100, the API's maximum. */
   readonly pageSize?: number;
 }
@@ -61,7 +63,7 @@ export async function findTagged(
       }
     }
   };
-  const out = await read(aws.tagging);
+  const out = opts.regional === false ? [] : await read(aws.tagging);
   if (opts.global && aws.region !== 'us-east-1')
     out.push(...(await read(aws.taggingGlobal, ['cloudfront:distribution'])));
   return out;

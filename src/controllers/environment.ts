@@ -331,7 +331,8 @@ export function environmentReconciler(
       if (!sweepDue(sweeps.get(keyOf(env)), mark, p.resyncMs / 2)) return;
       sweeps.delete(keyOf(env));
       try {
-        const { swept, pending } = await sweepOrphans(deps, env, p.aws.withSignal(ctx.signal), kubeClients);
+        const wave = deps.waves?.snapshot(keyOf(env));
+        const { swept, pending } = await sweepOrphans(deps, env, p.aws.withSignal(ctx.signal), kubeClients, wave);
         sweeps.set(keyOf(env), { ...mark, pending: pending.length > 0 });
         for (const owner of swept) {
           await deps.events.normal(env, 'Swept', `deleted the AWS resources of ${owner}, which no longer exists`);

@@ -8,7 +8,7 @@ import type { Environment } from '../api/index.js';
 import type { AwsClients } from '../aws/clients.js';
 import type { Owner } from '../planner/plan.js';
 import { applyPlan } from '../reconcilers/applier.js';
-import { withPassContext } from '../reconcilers/contract.js';
+import { withPassContext, type WaveReads } from '../reconcilers/contract.js';
 import { discoverOwned, type Discovered } from '../reconcilers/discovery.js';
 import { registry } from '../reconcilers/index.js';
 import type { KubeObject, ResourceClient } from '../runtime/index.js';
@@ -58,30 +58,41 @@ export async function sweepOrphans(
   env: Environment,
   aws: AwsClients,
   clients: { readonly [K in SweptKind]: ResourceClient<KubeObject> },
+  /**
+   * The Environment's resync wave, opened by this pass: the sweep finds what is tagged for the Environment in the
+   * wave's snapshot (its scan of the cluster's tags, the listener's rules, the zone's records), which the wave's
+   * members read anyway, instead of reading all of it a second time.
+   */
+  wave?: WaveReads,
 ): Promise<SweepResult> {
   const ns = env.metadata.namespace ?? 'default';
   const listenerArn = env.status?.loadBalancer?.listenerArn;
-  return withPassContext(aws, async (ctx) => {
-    const found = await discoverOwned(ctx, {
-      clusterId: deps.clusterId,
-      environment: `${ns}/${env.metadata.name}`,
-      listenerArns: listenerArn ? [listenerArn] : [],
-      hostedZoneIds: [env.spec.domain.hostedZoneId],
-    });
-    const byOwner = new Map<string, Discovered[]>();
-    for (const item of found) byOwner.set(item.owner, [...(byOwner.get(item.owner) ?? []), item]);
-    const swept: string[] = [];
-    const pending: string[] = [];
-    for (const [key, items] of byOwner) {
-      const owner = parseOwner(key, deps.clusterId);
-      if (!owner) continue;
-      const informer = owner.kind === 'Service' ? deps.services : deps.previews;
-      if (informer.get(`${owner.namespace}/${owner.name}`)) continue;
-      // The cache may be behind: a fresh read decides.
-      if (await clients[owner.kind].find({ namespace: owner.namespace, name: owner.name })) continue;
-      const report = await applyPlan(ctx, registry, { owner, resources: [] }, { mode: 'delete', inventory: items });
-      (report.inventory.length === 0 ? swept : pending).push(key);
-    }
-    return { swept, pending };
-  });
+  const scope = wave ? { owner: `${deps.clusterId}/sweep/${ns}/${env.metadata.name}`, steady: true, wave } : undefined;
+  return withPassContext(
+    aws,
+    async (ctx) => {
+      const found = await discoverOwned(ctx, {
+        clusterId: deps.clusterId,
+        environment: `${ns}/${env.metadata.name}`,
+        listenerArns: listenerArn ? [listenerArn] : [],
+        hostedZoneIds: [env.spec.domain.hostedZoneId],
+      });
+      const byOwner = new Map<string, Discovered[]>();
+      for (const item of found) byOwner.set(item.owner, [...(byOwner.get(item.owner) ?? []), item]);
+      const swept: string[] = [];
+      const pending: string[] = [];
+      for (const [key, items] of byOwner) {
+        const owner = parseOwner(key, deps.clusterId);
+        if (!owner) continue;
+        const informer = owner.kind === 'Service' ? deps.services : deps.previews;
+        if (informer.get(`${owner.namespace}/${owner.name}`)) continue;
+        // The cache may be behind: a fresh read decides.
+        if (await clients[owner.kind].find({ namespace: owner.namespace, name: owner.name })) continue;
+        const report = await applyPlan(ctx, registry, { owner, resources: [] }, { mode: 'delete', inventory: items });
+        (report.inventory.length === 0 ? swept : pending).push(key);
+      }
+      return { swept, pending };
+    },
+    scope,
+  );
 }

@@ -184,6 +184,12 @@ export class WaveRegistry {
     return !!last && this.now() - last.openedAt < RUNNING_INTERVALS * intervalMs;
   }
 
+  /** The snapshot of the Environment's open wave, for the Environment's own reads that ride on it (its sweep). */
+  snapshot(environment: string): WaveReads | undefined {
+    const wave = this.open_.get(environment);
+    return wave && this.now() <= wave.closesAt ? wave.reads : undefined;
+  }
+
   /** The members still waiting in the Environment's open wave (for tests and diagnostics). */
   pending(environment: string): number {
     const wave = this.open_.get(environment);

@@ -7,14 +7,16 @@
 // scalable-target listing when an ECS service was found. The applier still observes every item by identifier
 // and checks its tags before touching it: discovery only says where to look.
 import { paginateDescribeScalableTargets } from '@aws-sdk/client-application-auto-scaling';
-import { findTagged } from '../aws/tagged.js';
+import { findTagged, type TaggedResource } from '../aws/tagged.js';
 import { TAG_CLUSTER, TAG_ENVIRONMENT, TAG_LOGICAL_ID, TAG_OWNER } from '../planner/naming.js';
 import type { ResourceKind } from '../planner/plan.js';
 import { parseRecordOwnerValue } from '../planner/record-owner.js';
 import type { InventoryItem } from './applier.js';
+import { clusterTags } from './cluster-tags.js';
 import type { ReconcileContext } from './contract.js';
 import { recordIdentifier, zoneRecordSets } from './dns-record.js';
 import { rulesOf } from './listener-rule.js';
+import { waveTargets } from './scalable-target.js';
 import { familyOf } from './task-definition.js';
 
 export interface DiscoveryScope {
@@ -116,6 +118,21 @@ function inScope(scope: DiscoveryScope, tags: Readonly<Record<string, string>>):
   return owner;
 }
 
+/**
+ * Resources whose tags match every filter. In a resync wave (the Environment's sweep), from the wave's scan of the
+ * cluster's tags, filtered here, rather than a scan of its own; CloudFront's, outside us-east-1, are still read.
+ */
+async function tagged(ctx: ReconcileContext, filters: Readonly<Record<string, string>>): Promise<TaggedResource[]> {
+  const all = await clusterTags(ctx, filters[TAG_CLUSTER]);
+  if (!all) return findTagged(ctx.aws, filters, { global: true });
+  const matching = [...all]
+    .filter(([, tags]) => Object.entries(filters).every(([k, v]) => tags[k] === v))
+    .map(([arn, tags]) => ({ arn, tags }));
+  return ctx.aws.region === 'us-east-1'
+    ? matching
+    : [...matching, ...(await findTagged(ctx.aws, filters, { global: true, regional: false }))];
+}
+
 /** What the scope's owners have in AWS, in creation order, one item per resource (task definitions per family). */
 export async function discoverOwned(ctx: ReconcileContext, scope: DiscoveryScope): Promise<Discovered[]> {
   const found: Discovered[] = [];
@@ -125,7 +142,7 @@ export async function discoverOwned(ctx: ReconcileContext, scope: DiscoveryScope
     ...(scope.owner ? { [TAG_OWNER]: scope.owner } : { [TAG_ENVIRONMENT]: scope.environment }),
   };
   const families = new Set<string>();
-  for (const r of await findTagged(ctx.aws, filters, { global: true })) {
+  for (const r of await tagged(ctx, filters)) {
     const at = kindOfArn(r.arn);
     const owner = inScope(scope, r.tags);
     if (!at || !owner || at.kind === 'elbv2.ListenerRule') continue; // rules: from the listener, below
@@ -174,6 +191,14 @@ async function scalableTargetsOf(ctx: ReconcileContext, found: readonly Discover
   }
   if (services.size === 0) return [];
   const out: Discovered[] = [];
+  const listed = await waveTargets(ctx);
+  if (listed) {
+    for (const [id, owner] of services) {
+      const arn = listed.get(id)?.ScalableTargetARN;
+      if (arn) out.push({ kind: 'autoscaling.ScalableTarget', identifier: arn, logicalId: '', owner });
+    }
+    return out;
+  }
   const input = { ServiceNamespace: 'ecs' as const, ResourceIds: [...services.keys()] };
   for await (const page of paginateDescribeScalableTargets({ client: ctx.aws.autoscaling }, input)) {
     for (const t of page.ScalableTargets ?? []) {

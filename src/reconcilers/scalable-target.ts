@@ -146,8 +146,13 @@ async function listTargets(ctx: ReconcileContext): Promise<Map<string, ScalableT
   return out;
 }
 
+/** The wave's listing of every ECS desired-count target by resource id, or undefined outside a wave. */
+export function waveTargets(ctx: ReconcileContext): Promise<Map<string, ScalableTarget> | undefined> {
+  return ctx.bulk('autoscaling:targets:ecs', listTargets);
+}
+
 async function describeTarget(ctx: ReconcileContext, resourceId: string): Promise<ScalableTarget | undefined> {
-  const all = await ctx.bulk('autoscaling:targets:ecs', listTargets);
+  const all = await waveTargets(ctx);
   if (all) return all.get(resourceId);
   const out = await ctx.aws.autoscaling.send(
     new DescribeScalableTargetsCommand({

@@ -7,6 +7,8 @@ import {
   withPassContext,
   type ReconcileContext,
 } from '../../../src/reconcilers/contract.js';
+import { discoverOwned } from '../../../src/reconcilers/discovery.js';
+import { TAG_CLUSTER, TAG_ENVIRONMENT, TAG_LOGICAL_ID, TAG_OWNER } from '../../../src/planner/naming.js';
 
 /** Two passes' views of one account's clients: what withPassContext keys shared reads by. */
 function views() {
@@ -204,4 +206,49 @@ test('with a rotation, a wave reads per-resource attributes only for the identif
     member('Service/ns/b', rotating),
   );
   assert.equal(wrote.length, ids.length);
+});
+
+test("in a wave, the sweep's discovery filters the wave's scan of the cluster's tags instead of scanning again", async () => {
+  const tags = (env: string, owner: string, id: string) => ({
+    [TAG_CLUSTER]: 'c1',
+    [TAG_ENVIRONMENT]: env,
+    [TAG_OWNER]: owner,
+    [TAG_LOGICAL_ID]: id,
+  });
+  const tg = 'arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/a/1';
+  const svc = 'arn:aws:ecs:us-east-1:1:service/cluster/a';
+  const scanned = new Map([
+    [tg, tags('ns/dev', 'Service/ns/a', 'target-group')],
+    [svc, tags('ns/dev', 'Service/ns/a', 'service')],
+    ['arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/b/2', tags('ns/other', 'Service/ns/b', 'target-group')],
+  ]);
+  const targets = new Map([['service/cluster/a', { ScalableTargetARN: 'arn:aws:application-autoscaling:st/1' }]]);
+  const sent: string[] = [];
+  const ctx = {
+    aws: new Proxy({ region: 'us-east-1' } as Record<string, unknown>, {
+      get: (target, name) =>
+        name === 'region' ? target.region : { send: async (c: object) => void sent.push(c.constructor.name) },
+    }),
+    memo: async (key: string) => (key.startsWith('elbv2:rules:') ? { rules: [], tags: new Map() } : []),
+    invalidate: () => undefined,
+    bulk: async (key: string) =>
+      key === 'tagging:c1' ? scanned : key === 'autoscaling:targets:ecs' ? targets : undefined,
+    readEach: () => true,
+    wrote: () => undefined,
+  } as unknown as ReconcileContext;
+  const found = await discoverOwned(ctx, {
+    clusterId: 'c1',
+    environment: 'ns/dev',
+    listenerArns: ['arn:listener'],
+    hostedZoneIds: ['Z1'],
+  });
+  assert.deepEqual(
+    found.map((f) => [f.kind, f.identifier, f.owner]).sort(),
+    [
+      ['autoscaling.ScalableTarget', 'arn:aws:application-autoscaling:st/1', 'Service/ns/a'],
+      ['ecs.Service', svc, 'Service/ns/a'],
+      ['elbv2.TargetGroup', tg, 'Service/ns/a'],
+    ].sort(),
+  );
+  assert.deepEqual(sent, [], 'no call of its own: the scan and the scalable targets come from the wave');
 });
