@@ -3,7 +3,7 @@
 import pino from 'pino';
 import { loadConfig } from '../src/config.js';
 import { createOperator, type Operator } from '../src/operator.js';
-import { getTestEnv } from '../test/support/env.js';
+import { EMULATOR_LOAD_BALANCER_QUOTA, getTestEnv } from '../test/support/env.js';
 
 export async function startBenchOperator(workers: number, namespace: string): Promise<Operator> {
   const env = getTestEnv();
@@ -14,6 +14,7 @@ export async function startBenchOperator(workers: number, namespace: string): Pr
     SLIPWAY_LEADER_ELECTION: 'false',
     SLIPWAY_METRICS_PORT: '0',
     SLIPWAY_WORKERS: String(workers),
+    SLIPWAY_LOAD_BALANCER_QUOTA: EMULATOR_LOAD_BALANCER_QUOTA,
     // Only the benchmark's objects, even in an environment other runs have left objects in.
     SLIPWAY_WATCH_NAMESPACE: namespace,
   });

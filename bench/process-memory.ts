@@ -31,7 +31,7 @@ import { freePort } from '../test/env/processes.js';
 import { KUBERNETES_VERSION, MOTO_VERSION } from '../test/env/versions.js';
 import { createLandscape, testAws, uniqueSuffix } from '../test/support/aws-fixtures.js';
 import { imageEnv } from '../test/support/dockerfile.js';
-import { getTestEnv } from '../test/support/env.js';
+import { EMULATOR_LOAD_BALANCER_QUOTA, getTestEnv } from '../test/support/env.js';
 import { installCrds, kubeClient, kubectl } from '../test/support/kube.js';
 import {
   ENVIRONMENT_NAME,
@@ -366,6 +366,7 @@ async function main(): Promise<void> {
       SLIPWAY_WORKERS: String(options.workers),
       SLIPWAY_WATCH_NAMESPACE: namespace,
       SLIPWAY_AWS_RATE_LIMITS: String(options.rateLimits),
+      SLIPWAY_LOAD_BALANCER_QUOTA: EMULATOR_LOAD_BALANCER_QUOTA,
     },
     logFile,
   );

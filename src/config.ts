@@ -58,6 +58,13 @@ export interface Config {
    */
   readonly maxWorkloadsPerLoadBalancer?: number;
   /**
+   * Application Load Balancers the account may have per region (SLIPWAY_LOAD_BALANCER_QUOTA), in place of the
+   * account's quota (DescribeAccountLimits `application-load-balancers`, else AWS's default of 50). Unset or 0: the
+   * account's. Lower, it keeps load balancers for others in the account; an emulator's answer is not an account's
+   * (moto says 20 and enforces nothing), so tests and the benchmark set it.
+   */
+  readonly loadBalancerQuota?: number;
+  /**
    * How long a registry's manifest API may take to resolve an image tag to its digest when a deployment starts
    * (SLIPWAY_REGISTRY_TIMEOUT, default 3s); past it the tag is deployed unpinned and status.image says why.
    */
@@ -122,6 +129,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     0,
     1000,
   );
+  const loadBalancerQuota = int('SLIPWAY_LOAD_BALANCER_QUOTA', env.SLIPWAY_LOAD_BALANCER_QUOTA, 0, 0, 100_000);
   const leaseDurationMs = parseDuration(env.SLIPWAY_LEASE_DURATION ?? '10s');
   const leaseRenewDeadlineMs = parseDuration(env.SLIPWAY_LEASE_RENEW_DEADLINE ?? '7s');
   const leaseRetryPeriodMs = parseDuration(env.SLIPWAY_LEASE_RETRY_PERIOD ?? '2s');
@@ -152,5 +160,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     awsRateLimits: bool('SLIPWAY_AWS_RATE_LIMITS', env.SLIPWAY_AWS_RATE_LIMITS, true),
     registryTimeoutMs: parseDuration(env.SLIPWAY_REGISTRY_TIMEOUT ?? '3s'),
     ...(maxWorkloads > 0 ? { maxWorkloadsPerLoadBalancer: maxWorkloads } : {}),
+    ...(loadBalancerQuota > 0 ? { loadBalancerQuota } : {}),
   };
 }

@@ -91,11 +91,13 @@ function environmentChangeForWorkloads(oldEnv: Environment, newEnv: Environment)
       e.status?.loadBalancer,
       e.status?.clusterArn,
       e.status?.cognito,
-      // Where the load balancer shards are (a new one, a removed one) and whether an existing listener has room
-      // again; not how many workloads each holds, which changes with every placement.
+      // Where the load balancer shards are (a new one, a removed one) and whether there is room again (an existing
+      // listener's, or the region's quota of load balancers); not how many workloads each holds, which changes with
+      // every placement.
       (e.status?.shards ?? []).map(({ workloads: _workloads, ...where }) => where),
       e.status?.shardCapacity,
       e.status?.conditions?.find((c) => c.type === 'LoadBalancerCapacity')?.status,
+      e.status?.conditions?.find((c) => c.type === 'LoadBalancerCapacity')?.reason,
     ]);
   return view(oldEnv) !== view(newEnv);
 }
@@ -212,6 +214,7 @@ export function createOperator(opts: OperatorOptions): Operator {
       ...(config.maxWorkloadsPerLoadBalancer !== undefined
         ? { maxWorkloadsPerLoadBalancer: config.maxWorkloadsPerLoadBalancer }
         : {}),
+      ...(config.loadBalancerQuota !== undefined ? { loadBalancerQuota: config.loadBalancerQuota } : {}),
     }),
   });
   const svcController = new Controller({

@@ -8,16 +8,30 @@
 // k >= 1 with nothing placed leaves the plan, so the applier deletes it. Each shard's app client carries the
 // callback URLs of the gated hosts placed on it. An existing listener cannot grow: when it is full the
 // LoadBalancerCapacity condition says so, and the workloads that do not fit are refused when they are placed.
+// A new shard is a new Application Load Balancer, under the account's regional quota shared with everything else
+// in the account: before planning one, the Environment counts the region's load balancers (a listing read only
+// in a pass that would add one) and withholds the shards the quota has no room for; the same condition names the
+// quota, the count and the fix, and the workloads left without room are Blocked.
 import type { Environment, EnvironmentStatus, PreviewDeployment, Service } from '../api/index.js';
 import { loadBalancerOfListener, resolveNetwork } from '../aws/network.js';
 import { after, outcome, TERMINAL } from '../outcome/outcome.js';
-import { environmentOwner, LOGICAL, planEnvironment, shardLogical, type ShardFacts } from '../planner/environment.js';
+import {
+  environmentOwner,
+  LOGICAL,
+  MAX_SHARDS,
+  planEnvironment,
+  shardLoadBalancerName,
+  shardLogical,
+  type ShardFacts,
+} from '../planner/environment.js';
 import { resourcePlanOf } from '../drift/plan.js';
 import { driftEventsEnabled } from '../planner/drift-events.js';
 import { NETWORK_LOGICAL } from '../planner/network.js';
 import { ownerKey } from '../planner/naming.js';
 import type { Plan } from '../planner/plan.js';
-import { existingListenerFullMessage, planShards } from '../planner/shards.js';
+import { existingListenerFullMessage, planShards, type RegionRoom } from '../planner/shards.js';
+import { LOAD_BALANCER_QUOTA_REASON, loadBalancerQuotaMessage } from '../outcome/load-balancer-quota.js';
+import { loadBalancerLimits, regionalLoadBalancers } from '../aws/load-balancer-limits.js';
 import { withPassContext } from '../reconcilers/contract.js';
 import { quotaUsage } from '../reconcilers/index.js';
 import { isBeingDeleted, keyOf as keyOfObject, refOf, type KubeObject, type ResourceClient } from '../runtime/index.js';
@@ -67,12 +81,20 @@ export function inUseMessage(held: readonly Holder[]): string {
 }
 
 /** The Environment's shards as planned: which, how full, and how many workloads do not fit. */
-interface ShardState {
+export interface ShardState {
   readonly capacity: number;
   readonly shards: readonly number[];
   readonly counts: ReadonlyMap<number, number>;
   readonly overflow: number;
+  /** Shards wanted that the regional quota of load balancers has no room for, and the condition's message. */
+  readonly withheld?: { readonly shards: readonly number[]; readonly message: string };
 }
+
+/**
+ * How old the account's quotas may be in a pass that needs another load balancer: a raise in Service Quotas is
+ * seen within this, not within the hour the quotas are otherwise kept.
+ */
+const QUOTA_RECHECK_MS = 300_000;
 
 interface EnvironmentPrepared extends Prepared {
   readonly shardState?: ShardState;
@@ -81,6 +103,8 @@ interface EnvironmentPrepared extends Prepared {
 export interface EnvironmentSettings {
   /** SLIPWAY_MAX_WORKLOADS_PER_LOAD_BALANCER: lowers the capacity of a shard below the account's quotas. */
   readonly maxWorkloadsPerLoadBalancer?: number;
+  /** SLIPWAY_LOAD_BALANCER_QUOTA: Application Load Balancers per region, in place of the account's quota. */
+  readonly loadBalancerQuota?: number;
 }
 
 export function environmentReconciler(
@@ -127,18 +151,54 @@ export function environmentReconciler(
     return out;
   }
 
-  /** Which shards to plan, from the placements and the workloads still waiting for one. */
+  /**
+   * Which shards to plan, from the placements and the workloads still waiting for one. A shard k >= 1 whose load
+   * balancer status does not record is a load balancer to create: only then are the region's load balancers listed
+   * and counted against the quota (shard 0 is always planned; its create, refused, says so through the error).
+   */
   async function shardStateOf(env: Environment, signal: AbortSignal): Promise<ShardState> {
     const key = keyOf(env);
-    const capacity = await shardCapacity(
-      env,
-      awsFor(deps, env).withSignal(signal),
-      settings.maxWorkloadsPerLoadBalancer,
-    );
+    const aws = awsFor(deps, env).withSignal(signal);
+    const capacity = await shardCapacity(env, aws, settings.maxWorkloadsPerLoadBalancer);
     const counts = placements.counts(key);
     const existing = !!env.spec.loadBalancer.existingListenerArn;
-    const { shards, overflow } = planShards(counts, placements.waiting(key), capacity, existing);
-    return { capacity, shards, counts, overflow };
+    const waiting = placements.waiting(key);
+    const wanted = planShards(counts, waiting, capacity, existing);
+    const recorded = new Set((env.status?.shards ?? []).filter((s) => s.loadBalancerArn).map((s) => s.index));
+    if (existing || wanted.shards.every((s) => s === 0 || recorded.has(s))) {
+      return { capacity, counts, shards: wanted.shards, overflow: wanted.overflow };
+    }
+    const [region, limits] = await Promise.all([
+      regionalLoadBalancers(aws),
+      loadBalancerLimits(aws, Date.now(), QUOTA_RECHECK_MS),
+    ]);
+    const exists = new Set(
+      wanted.shards.filter((s) => recorded.has(s) || region.names.has(shardLoadBalancerName(env, s))),
+    );
+    const quota = settings.loadBalancerQuota ?? limits.loadBalancersPerRegion;
+    const room: RegionRoom = { existing: exists, free: quota - region.count };
+    const plan = planShards(counts, waiting, capacity, false, room);
+    if (plan.withheld.length === 0) return { capacity, counts, shards: plan.shards, overflow: plan.overflow };
+    const source =
+      settings.loadBalancerQuota !== undefined
+        ? ('setting' as const)
+        : limits.loadBalancersPerRegionFromAccount
+          ? ('account' as const)
+          : ('default' as const);
+    const ours = new Set(Array.from({ length: MAX_SHARDS }, (_, s) => shardLoadBalancerName(env, s)));
+    const ownCount = [...region.names].filter((n) => ours.has(n)).length;
+    const message = loadBalancerQuotaMessage(
+      { region: env.spec.region, quota, source, count: region.count, own: ownCount },
+      plan.withheld.length,
+      plan.overflow,
+    );
+    return {
+      capacity,
+      counts,
+      shards: plan.shards,
+      overflow: plan.overflow,
+      withheld: { shards: plan.withheld, message },
+    };
   }
 
   /** Resolves what planning needs from AWS; a missing VPC or subnet stops the Environment, naming the field. */
@@ -392,26 +452,43 @@ function shardFields(
       workloads: state.counts.get(index) ?? 0,
     };
   });
-  const placed = [...state.counts.values()].reduce((a, b) => a + b, 0);
-  const full = !!env.spec.loadBalancer.existingListenerArn && state.overflow > 0;
-  const capacityCondition = full
-    ? {
-        type: 'LoadBalancerCapacity',
-        status: 'False' as const,
-        reason: 'LoadBalancerFull',
-        message: existingListenerFullMessage(state.counts.get(0) ?? 0, state.overflow, state.capacity),
-      }
-    : {
-        type: 'LoadBalancerCapacity',
-        status: 'True' as const,
-        reason: 'CapacityAvailable',
-        message: `${placed} Services and previews on ${shards.length} load balancer(s) of at most ${state.capacity} each`,
-      };
   const generation = env.metadata.generation;
   const common = commonStatus(info.pass, env.status, generation, info.now);
   return {
     shards,
     shardCapacity: state.capacity,
-    conditions: mergeConditions(common.conditions, [capacityCondition], generation, info.now),
+    conditions: mergeConditions(
+      common.conditions,
+      [capacityCondition(env, state, info.pass.report.outcomes)],
+      generation,
+      info.now,
+    ),
+  };
+}
+
+/**
+ * The LoadBalancerCapacity condition: False when an existing listener is full, or when the Environment needs a load
+ * balancer the region's quota has no room for (counted before planning, or a create the quota refused in this
+ * pass: another actor took the last place); True with the room otherwise.
+ */
+export function capacityCondition(
+  env: Environment,
+  state: ShardState,
+  outcomes: readonly { readonly outcome?: { readonly reason: string; readonly message: string } }[],
+) {
+  const type = 'LoadBalancerCapacity';
+  if (env.spec.loadBalancer.existingListenerArn && state.overflow > 0) {
+    const message = existingListenerFullMessage(state.counts.get(0) ?? 0, state.overflow, state.capacity);
+    return { type, status: 'False' as const, reason: 'LoadBalancerFull', message };
+  }
+  const refused = outcomes.find((o) => o.outcome?.reason === LOAD_BALANCER_QUOTA_REASON)?.outcome;
+  const message = state.withheld?.message ?? refused?.message;
+  if (message !== undefined) return { type, status: 'False' as const, reason: LOAD_BALANCER_QUOTA_REASON, message };
+  const placed = [...state.counts.values()].reduce((a, b) => a + b, 0);
+  return {
+    type,
+    status: 'True' as const,
+    reason: 'CapacityAvailable',
+    message: `${placed} Services and previews on ${state.shards.length} load balancer(s) of at most ${state.capacity} each`,
   };
 }

@@ -23,6 +23,7 @@ import {
   type Workload,
 } from '../planner/service.js';
 import { choosePlacement } from '../planner/shards.js';
+import { LOAD_BALANCER_QUOTA_REASON, noNewShardMessage } from '../outcome/load-balancer-quota.js';
 import type { DiscoveryScope } from '../reconcilers/discovery.js';
 import type { Prepared, Stop } from './reconcile.js';
 import { memberKey, placementsOf, type Member } from './shards.js';
@@ -308,6 +309,10 @@ export async function prepareWorkload(
   const registry = placementsOf(deps);
   const key = memberKey(opts.placement.kind, opts.placement.name);
   const current = registry.placed(envKey).get(key);
+  // The Environment has said the region's quota leaves no room for another load balancer.
+  const capacity = env.status?.conditions?.find((c) => c.type === 'LoadBalancerCapacity');
+  const quota =
+    capacity?.status === 'False' && capacity.reason === LOAD_BALANCER_QUOTA_REASON ? capacity.message : undefined;
   const decision = choosePlacement({
     ...(current !== undefined ? { current } : {}),
     ...(opts.placement.requested !== undefined ? { requested: opts.placement.requested } : {}),
@@ -316,6 +321,7 @@ export async function prepareWorkload(
     capacity: env.status?.shardCapacity ?? MAX_CALLBACK_URLS,
     shards: (env.status?.shards ?? []).map((s) => s.index),
     existingListener: !!env.spec.loadBalancer.existingListenerArn,
+    ...(quota !== undefined ? { noNewShards: quota } : {}),
   });
   const placedFields = (shard: number | undefined): PlacementFields =>
     shard === undefined ? {} : { loadBalancerShard: shard };
@@ -336,6 +342,15 @@ export async function prepareWorkload(
     written = await opts.placement.persist(shard);
   }
   const view = viewOnShard(env, shard);
+  if (!view && quota !== undefined && !(env.status?.shards ?? []).some((s) => s.index === shard)) {
+    // Placed on a shard the quota keeps the Environment from planning: Blocked, and first in line when room appears.
+    return {
+      stop: outcome(LOAD_BALANCER_QUOTA_REASON, noNewShardMessage(quota), WATCH),
+      fields: placedFields(shard),
+      resyncMs,
+      blocked: true,
+    };
+  }
   if (!view) {
     const message = `Environment ${env.metadata.name} has not created load balancer shard ${shard} yet`;
     return { stop: outcome('EnvironmentNotReady', message, WATCH), fields: placedFields(shard), resyncMs };

@@ -2,6 +2,7 @@
 // rest of the operator only ever deals in Outcomes. What is retryable is decided by the AWS error classification
 // (the SDK's own throttling and transient lists); everything else about AWS errors is the user's to fix.
 import { classifyError, errorName } from '../aws/errors.js';
+import { LOAD_BALANCER_QUOTA_REASON, tooManyLoadBalancersMessage } from './load-balancer-quota.js';
 import { BACKOFF, OutcomeError, TERMINAL, outcome, type Outcome, type Retry } from './outcome.js';
 
 function messageOf(err: unknown): string {
@@ -14,6 +15,8 @@ function messageOf(err: unknown): string {
  * resync, as it would for a resource the spec names wrongly.
  */
 const ENVIRONMENT_OWNED = /^(ListenerNotFound|LoadBalancerNotFound)(Exception)?$/;
+
+const TOO_MANY_LOAD_BALANCERS = /^TooManyLoadBalancers(Exception)?$/;
 
 function isAwsServiceError(err: unknown): boolean {
   return typeof err === 'object' && err !== null && '$metadata' in err;
@@ -31,6 +34,10 @@ export function outcomeOf(err: unknown, otherwise: Retry = BACKOFF): Outcome {
     return outcome('Throttled', `AWS throttled the request (${errorName(err)}); retrying`, BACKOFF);
   if (cls === 'transient') return outcome('Unavailable', `${errorName(err)}: ${messageOf(err)}; retrying`, BACKOFF);
   if (!isAwsServiceError(err)) return outcome('ApplyFailed', messageOf(err), otherwise);
+  // The regional quota of load balancers, used up by someone else since the Environment counted: the same reason
+  // as the count gives, and no retry of its own (the next pass counts again and does not create while it is full).
+  if (TOO_MANY_LOAD_BALANCERS.test(errorName(err)))
+    return outcome(LOAD_BALANCER_QUOTA_REASON, tooManyLoadBalancersMessage(messageOf(err)), TERMINAL);
   switch (cls) {
     case 'access-denied':
       return outcome(

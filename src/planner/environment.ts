@@ -104,6 +104,11 @@ function shardName(prefix: string, rest: readonly string[], shard: number, max: 
   return boundedName([shard === 0 ? prefix : `${prefix}${shard}`, ...rest], max);
 }
 
+/** The name of a shard's load balancer (unique per account and region, as AWS requires). */
+export function shardLoadBalancerName(env: Environment, shard: number): string {
+  return shardName('sw', [env.metadata.namespace ?? 'default', env.metadata.name], shard, 32);
+}
+
 export function environmentOwner(env: Environment, clusterId: string): Owner {
   return { clusterId, kind: 'Environment', namespace: env.metadata.namespace ?? 'default', name: env.metadata.name };
 }
@@ -197,7 +202,7 @@ export function planEnvironment(env: Environment, facts: EnvironmentFacts): Plan
         'elbv2.LoadBalancer',
         id.loadBalancer,
         {
-          name: shardName('sw', [ns, env.metadata.name], shard, 32),
+          name: shardLoadBalancerName(env, shard),
           scheme: lb.scheme,
           subnetIds: network.subnetIds,
           securityGroupIds: [ref(id.securityGroup, 'id')],

@@ -1,13 +1,16 @@
 // Load-balancer shards end to end: the real operator in-process with a shard capacity of 2 (the setting that lowers
 // the account's quotas), a real kube-apiserver, and moto as AWS. A third Service opens a second load balancer;
 // every Service's rule and DNS alias are on its own shard's load balancer; placements survive an operator restart;
-// an emptied shard is removed from AWS; spec.loadBalancer.shard moves a Service; and an Environment on an existing
-// listener that is full says so, with the Services that do not fit Blocked.
+// an emptied shard is removed from AWS; spec.loadBalancer.shard moves a Service; an Environment on an existing
+// listener that is full says so, with the Services that do not fit Blocked; and an Environment that needs another
+// load balancer while the region's quota of them is used up creates none, says so, and blocks the Service that
+// does not fit until a load balancer elsewhere in the account goes.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
   CreateListenerCommand,
   CreateLoadBalancerCommand,
+  DeleteLoadBalancerCommand,
   DescribeListenersCommand,
   DescribeLoadBalancersCommand,
   DescribeRulesCommand,
@@ -19,6 +22,7 @@ import { ListResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
 import { DescribeUserPoolClientCommand } from '@aws-sdk/client-cognito-identity-provider';
 import type { Environment, Service } from '../../src/api/index.js';
 import type { AwsClients } from '../../src/aws/clients.js';
+import { regionalLoadBalancers } from '../../src/aws/load-balancer-limits.js';
 import { ENVIRONMENT_TYPE, SERVICE_TYPE } from '../../src/controllers/resource-types.js';
 import type { Operator } from '../../src/operator.js';
 import { createLandscape, testAws, uniqueSuffix, type Landscape } from '../support/aws-fixtures.js';
@@ -33,7 +37,7 @@ import {
   waitForCondition,
 } from '../support/kube.js';
 import { apply, environmentYaml, serviceYaml } from '../support/manifests.js';
-import { startOperator } from '../support/operator.js';
+import { operatorWrites, startOperator } from '../support/operator.js';
 
 const suffix = uniqueSuffix();
 const ns = `shards-${suffix}`;
@@ -404,5 +408,82 @@ spec:
       [[0, listenerArn, 2]],
     );
     assert.equal(condition(env, 'Ready')?.status, 'True', 'the Environment itself is fine');
+  });
+
+  // moto enforces no quota of load balancers and answers 20 for it; the operator is given the region's count as its
+  // quota (SLIPWAY_LOAD_BALANCER_QUOTA), with one load balancer of "another team" among them.
+  test("the region's quota of load balancers used up: no create, the condition, a Blocked Service, then room", async () => {
+    const other = await aws.elbv2.send(
+      new CreateLoadBalancerCommand({ Name: `other-${suffix}`, Subnets: [...land.subnetIds], Type: 'application' }),
+    );
+    const full = (await regionalLoadBalancers(aws)).count;
+    await operator.stop();
+    operator = await startOperator({ ...SETTINGS, SLIPWAY_LOAD_BALANCER_QUOTA: String(full) });
+    // dev holds one Service on each of its two shards: two of these fit, the third needs a third load balancer.
+    assert.deepEqual(
+      (await shardsOf()).map((s) => [s.index, s.workloads]),
+      [
+        [0, 1],
+        [1, 1],
+      ],
+    );
+    const names = ['india', 'juliet', 'kilo'];
+    for (const name of names) apply(serviceYaml(ns, name, { subdomain: name }));
+    const settled = await eventually(
+      'two Services Ready and one Blocked by the quota',
+      async () => {
+        const list = await Promise.all(names.map((name) => services.get({ namespace: ns, name })));
+        const readyOnes = list.filter((s) => condition(s, 'Ready')?.status === 'True');
+        const blocked = list.filter((s) => condition(s, 'Ready')?.reason === 'LoadBalancerQuotaExceeded');
+        return readyOnes.length === 2 && blocked.length === 1 ? blocked[0]! : undefined;
+      },
+      180_000,
+    );
+    const blockedMessage = condition(settled, 'Ready')!.message!;
+    assert.match(blockedMessage, /^spec\.environmentRef\.name: the Environment cannot add a load balancer: /);
+    assert.equal(settled.status?.ruleArn, undefined, 'the blocked Service created no rule');
+    const env = await eventually('the Environment to report the quota', async () => {
+      const current = await environments.get({ namespace: ns, name: 'dev' });
+      const c = condition(current, 'LoadBalancerCapacity');
+      return c?.status === 'False' && c.reason === 'LoadBalancerQuotaExceeded' && /1 Services/.test(c.message ?? '')
+        ? current
+        : undefined;
+    });
+    const message = condition(env, 'LoadBalancerCapacity')!.message!;
+    assert.match(
+      message,
+      new RegExp(`is ${full} \\(the operator's SLIPWAY_LOAD_BALANCER_QUOTA\\) and the account has ${full}, 2 of them`),
+    );
+    assert.match(message, /wait for 1 more load balancer/);
+    assert.match(message, /Service Quotas/);
+    assert.deepEqual(
+      env.status?.shards?.map((s) => s.index),
+      [0, 1],
+    );
+    assert.equal(condition(env, 'Ready')?.status, 'True', 'the Environment itself is fine');
+    assert.equal((await operatorWrites(operator))['elbv2:CreateLoadBalancer'], undefined, 'no create was tried');
+
+    // Another team's load balancer goes: the Environment's next pass (a nudge here, a resync at the latest) has room.
+    await aws.elbv2.send(new DeleteLoadBalancerCommand({ LoadBalancerArn: other.LoadBalancers![0]!.LoadBalancerArn! }));
+    kubectl([
+      'annotate',
+      '--overwrite',
+      'environments.slipway.dev',
+      'dev',
+      '-n',
+      ns,
+      `test.slipway.dev/nudge=${Date.now()}`,
+    ]);
+    const placed = await ready(settled.metadata.name);
+    assert.equal(placed.status?.loadBalancerShard, 2);
+    await assertRoutedOnShards([settled.metadata.name]);
+    const after = await eventually('the Environment to have room again', async () => {
+      const current = await environments.get({ namespace: ns, name: 'dev' });
+      return condition(current, 'LoadBalancerCapacity')?.status === 'True' ? current : undefined;
+    });
+    assert.deepEqual(
+      after.status?.shards?.map((s) => s.index),
+      [0, 1, 2],
+    );
   });
 });

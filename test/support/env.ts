@@ -34,3 +34,10 @@ export function getTestEnv(): TestEnv {
   };
   return cached;
 }
+
+/**
+ * The regional quota of load balancers the tests and the benchmark give the operator (SLIPWAY_LOAD_BALANCER_QUOTA):
+ * moto answers 20 and enforces nothing, and a lane's emulator keeps the load balancers of the files before, so its
+ * count says nothing about a test. A test of the quota sets it from the count it reads.
+ */
+export const EMULATOR_LOAD_BALANCER_QUOTA = '10000';

@@ -2,7 +2,7 @@
 import pino, { type Logger } from 'pino';
 import { loadConfig } from '../../src/config.js';
 import { createOperator, type Operator } from '../../src/operator.js';
-import { getTestEnv } from './env.js';
+import { EMULATOR_LOAD_BALANCER_QUOTA, getTestEnv } from './env.js';
 
 export async function startOperator(
   overrides: Record<string, string> = {},
@@ -16,6 +16,7 @@ export async function startOperator(
     SLIPWAY_LEADER_ELECTION: 'false',
     SLIPWAY_METRICS_PORT: '0',
     SLIPWAY_WORKERS: '4',
+    SLIPWAY_LOAD_BALANCER_QUOTA: EMULATOR_LOAD_BALANCER_QUOTA,
     ...overrides,
   });
   process.env.AWS_ACCESS_KEY_ID ??= env.awsCredentials.accessKeyId;

@@ -56,6 +56,8 @@ const READY_FALSE: Readonly<Record<string, 'Progressing' | 'Degraded'>> = {
   LoadBalancerFull: 'Degraded',
   ShardFull: 'Degraded',
   ShardUnavailable: 'Degraded',
+  // The account's regional quota of load balancers is used up: a person raises it or frees one.
+  LoadBalancerQuotaExceeded: 'Degraded',
   // A deletion held by something Slipway does not own.
   DeletionBlocked: 'Degraded',
   // A field AWS cannot change in place: the message says how to replace the resource.

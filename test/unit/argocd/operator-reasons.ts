@@ -50,6 +50,8 @@ export function operatorReasons(repoRoot: string): ReasonSite[] {
     const found = [
       // `reason: 'X'`, `reason: cond ? 'X' : 'Y'`, and a parameter default `reason = 'X'`.
       ...[...source.matchAll(/\breason\s*[:=]\s*([^\n]*)/g)].flatMap((m) => camelLiterals(m[1]!)),
+      // A reason kept in a constant: `const X_REASON = 'Y'`.
+      ...[...source.matchAll(/\bconst [A-Z_]*REASON = '([A-Z][A-Za-z]+)'/g)].map((m) => m[1]!),
       ...callArguments(source, 'new PlanningError').flatMap(camelLiterals),
       // The reason of a reconciler's UserActionRequired(message, 'Reason').
       ...callArguments(source, 'new UserActionRequired').flatMap(camelLiterals),

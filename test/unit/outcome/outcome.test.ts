@@ -92,6 +92,16 @@ describe('outcomeOf: every error gets an outcome', () => {
     assert.equal(outcomeOf(new Error('unexpected')).message, 'unexpected');
   });
 
+  test("the region's quota of load balancers, used up by another actor, is the quota's reason and no retry storm", () => {
+    for (const name of ['TooManyLoadBalancersException', 'TooManyLoadBalancers']) {
+      const o = outcomeOf(awsError(name, 400), TERMINAL);
+      assert.equal(o.reason, 'LoadBalancerQuotaExceeded');
+      assert.equal(o.retry.kind, 'terminal');
+      assert.match(o.message, /quota of Application Load Balancers in the region is used up/);
+      assert.match(o.message, /raise "Application Load Balancers per Region" in Service Quotas/);
+    }
+  });
+
   test('access denied says where the needed actions are listed', () => {
     assert.match(outcomeOf(awsError('AccessDenied', 403)).message, /iam-policy/);
   });

@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import { planEnvironment, shardLogical } from '../../../src/planner/environment.js';
 import { planWorkload } from '../../../src/planner/service.js';
 import { choosePlacement, planShards } from '../../../src/planner/shards.js';
+import { loadBalancerQuotaMessage } from '../../../src/outcome/load-balancer-quota.js';
 import { environment, serviceSpec } from '../../support/objects.js';
 
 const counts = (entries: Record<number, number>) => new Map(Object.entries(entries).map(([k, v]) => [Number(k), v]));
@@ -47,14 +48,84 @@ test('an existing listener has shard 0 only: full, it refuses new workloads nami
 });
 
 test('an Environment plans shard 0, every shard with workloads, and new shards for the workloads waiting', () => {
-  assert.deepEqual(planShards(counts({}), 0, 2, false), { shards: [0], overflow: 0 });
-  assert.deepEqual(planShards(counts({}), 3, 2, false), { shards: [0, 1], overflow: 0 });
-  assert.deepEqual(planShards(counts({ 0: 2, 2: 1 }), 0, 2, false), { shards: [0, 2], overflow: 0 });
-  assert.deepEqual(planShards(counts({ 0: 2, 2: 1 }), 4, 2, false), { shards: [0, 1, 2, 3], overflow: 0 });
+  assert.deepEqual(planShards(counts({}), 0, 2, false), { shards: [0], overflow: 0, withheld: [] });
+  assert.deepEqual(planShards(counts({}), 3, 2, false), { shards: [0, 1], overflow: 0, withheld: [] });
+  assert.deepEqual(planShards(counts({ 0: 2, 2: 1 }), 0, 2, false), { shards: [0, 2], overflow: 0, withheld: [] });
+  assert.deepEqual(planShards(counts({ 0: 2, 2: 1 }), 4, 2, false), {
+    shards: [0, 1, 2, 3],
+    overflow: 0,
+    withheld: [],
+  });
   // An emptied shard k >= 1 leaves the plan.
-  assert.deepEqual(planShards(counts({ 0: 1, 1: 0 }), 0, 2, false), { shards: [0], overflow: 0 });
-  assert.deepEqual(planShards(counts({ 0: 2 }), 3, 2, true), { shards: [0], overflow: 3 });
-  assert.deepEqual(planShards(counts({ 0: 1 }), 1, 2, true), { shards: [0], overflow: 0 });
+  assert.deepEqual(planShards(counts({ 0: 1, 1: 0 }), 0, 2, false), { shards: [0], overflow: 0, withheld: [] });
+  assert.deepEqual(planShards(counts({ 0: 2 }), 3, 2, true), { shards: [0], overflow: 3, withheld: [] });
+  assert.deepEqual(planShards(counts({ 0: 1 }), 1, 2, true), { shards: [0], overflow: 0, withheld: [] });
+});
+
+test('the regional quota of load balancers: a shard without one is planned only while there is room', () => {
+  const room = (existing: number[], free: number) => ({ existing: new Set(existing), free });
+  // Shards 0 and 1 exist and are full; 3 wait: shard 2 fits the one free place, shard 3 is withheld.
+  assert.deepEqual(planShards(counts({ 0: 2, 1: 2 }), 3, 2, false, room([0, 1], 1)), {
+    shards: [0, 1, 2],
+    overflow: 1,
+    withheld: [3],
+  });
+  // No room at all: nothing new, every waiting workload is overflow.
+  assert.deepEqual(planShards(counts({ 0: 2, 1: 2 }), 3, 2, false, room([0, 1], 0)), {
+    shards: [0, 1],
+    overflow: 3,
+    withheld: [2, 3],
+  });
+  // Another actor went past the quota (free < 0): the same, and existing shards are never withheld.
+  assert.deepEqual(planShards(counts({ 0: 2, 1: 1 }), 1, 2, false, room([0, 1], -2)), {
+    shards: [0, 1],
+    overflow: 0,
+    withheld: [],
+  });
+  // A workload already placed on a shard whose load balancer does not exist: it waits with the shard.
+  assert.deepEqual(planShards(counts({ 0: 2, 2: 1 }), 0, 2, false, room([0], 0)), {
+    shards: [0],
+    overflow: 1,
+    withheld: [2],
+  });
+  // Shard 0 is the Environment itself: always planned, and it takes a place when it is new.
+  assert.deepEqual(planShards(counts({}), 3, 2, false, room([], 1)), { shards: [0], overflow: 1, withheld: [1] });
+  // With room, the same plan as without the quota.
+  assert.deepEqual(
+    planShards(counts({ 0: 2, 2: 1 }), 4, 2, false, room([0, 2], 10)),
+    planShards(counts({ 0: 2, 2: 1 }), 4, 2, false),
+  );
+});
+
+test('under the quota a new workload fills only the shards the Environment lists, else it is refused', () => {
+  const noNewShards = 'the quota of Application Load Balancers in us-east-1 is 3 and the account has 3';
+  const quota = { ...base, shards: [0, 1], noNewShards };
+  assert.deepEqual(choosePlacement({ ...quota, counts: counts({ 0: 2, 1: 1 }) }), { shard: 1 });
+  // Shard 2 holds a workload placed before the quota was seen, but the Environment withholds it: not filled.
+  const refused = choosePlacement({ ...quota, counts: counts({ 0: 2, 1: 2, 2: 1 }) });
+  assert.ok('refused' in refused);
+  assert.equal(refused.refused.reason, 'LoadBalancerQuotaExceeded');
+  assert.match(refused.refused.message, /^spec\.environmentRef\.name: the Environment cannot add a load balancer: /);
+  assert.ok(refused.refused.message.endsWith(noNewShards));
+  // A workload placed on a withheld shard (never created) takes room on a listed shard when some appears...
+  assert.deepEqual(choosePlacement({ ...quota, current: 2, counts: counts({ 0: 1, 1: 2 }) }), { shard: 0 });
+  const waits = choosePlacement({ ...quota, current: 2, counts: counts({ 0: 2, 1: 2 }) });
+  assert.ok('refused' in waits && waits.refused.reason === 'LoadBalancerQuotaExceeded');
+  // ...unless its spec asks for that shard; on a listed shard it stays, even a full one.
+  const asked = choosePlacement({ ...quota, current: 2, requested: 2, counts: counts({ 0: 1, 1: 2 }) });
+  assert.deepEqual(asked, { shard: 2 });
+  assert.deepEqual(choosePlacement({ ...quota, current: 1, counts: counts({ 0: 1, 1: 5 }) }), { shard: 1 });
+});
+
+test('the quota message names the quota, its source, the count and the fix', () => {
+  const facts = { region: 'eu-west-1', quota: 50, count: 50, own: 20 };
+  const account = loadBalancerQuotaMessage({ ...facts, source: 'account' }, 1, 3);
+  assert.match(account, /^the quota of Application Load Balancers in eu-west-1 is 50 \(the account's/);
+  assert.match(account, /the account has 50, 20 of them this Environment's: 3 Services and previews wait for 1 more/);
+  assert.match(account, /raise "Application Load Balancers per Region" in Service Quotas/);
+  assert.match(account, /spread the workloads over Environments in other regions or accounts/);
+  assert.match(loadBalancerQuotaMessage({ ...facts, source: 'default' }, 1, 3), /AWS's default/);
+  assert.match(loadBalancerQuotaMessage({ ...facts, source: 'setting' }, 1, 3), /raise SLIPWAY_LOAD_BALANCER_QUOTA/);
 });
 
 const facts = { clusterId: 'prod-eu', vpcCidr: '10.0.0.0/16' };
