@@ -317,15 +317,23 @@ export function newContext(aws: AwsClients, shared?: SharedReads, scope?: PassSc
       const snapshot = wave();
       if (!snapshot) return undefined;
       const listingAws = snapshot.signal ? aws.root.withSignal(snapshot.signal) : aws;
-      const hit = snapshot.listings.get(key) ?? start(snapshot.listings, key, () => load(newContext(listingAws)));
+      // Kept for the wave even when it fails: the listing is a shortcut, and its members then read their own
+      // resources rather than each start it again (the next wave tries it afresh).
+      let hit = snapshot.listings.get(key);
+      if (!hit) {
+        hit = { at: Date.now(), seq: ++sequence, value: load(newContext(listingAws)) };
+        hit.value.catch(() => undefined);
+        snapshot.listings.set(key, hit);
+      }
       // A listing begun before this owner's last write may not show it (a target group it just created).
       if (wroteAt() >= hit.at) return undefined;
       try {
         return await untilAborted(hit.value as Promise<T>, aws.signal);
       } catch (err) {
-        // The wave ran out before its listing finished: this pass reads its own resources, as after the wave.
-        if (isAbort(err) && snapshot.signal?.aborted && !aws.signal?.aborted) return undefined;
-        throw err;
+        // This pass's own deadline ends it; anything else that ended the listing (the wave running out, an error,
+        // a listing that did not advance) leaves this pass to read its own resources, as outside a wave.
+        if (aws.signal?.aborted) throw err;
+        return undefined;
       }
     },
     readEach(identifier: string): boolean {

@@ -7,6 +7,7 @@
 // scalable-target listing when an ECS service was found. The applier still observes every item by identifier
 // and checks its tags before touching it: discovery only says where to look.
 import { paginateDescribeScalableTargets } from '@aws-sdk/client-application-auto-scaling';
+import { advancingPages } from '../aws/pages.js';
 import { findTagged, type TaggedResource } from '../aws/tagged.js';
 import { TAG_CLUSTER, TAG_ENVIRONMENT, TAG_LOGICAL_ID, TAG_OWNER } from '../planner/naming.js';
 import type { ResourceKind } from '../planner/plan.js';
@@ -200,7 +201,8 @@ async function scalableTargetsOf(ctx: ReconcileContext, found: readonly Discover
     return out;
   }
   const input = { ServiceNamespace: 'ecs' as const, ResourceIds: [...services.keys()] };
-  for await (const page of paginateDescribeScalableTargets({ client: ctx.aws.autoscaling }, input)) {
+  const listing = paginateDescribeScalableTargets({ client: ctx.aws.autoscaling }, input);
+  for await (const page of advancingPages(listing, (p) => p.NextToken, 'DescribeScalableTargets')) {
     for (const t of page.ScalableTargets ?? []) {
       const owner = t.ResourceId ? services.get(t.ResourceId) : undefined;
       if (owner && t.ScalableTargetARN) {

@@ -15,6 +15,7 @@ import {
   paginateDescribeScalableTargets,
   type ScalableTarget,
 } from '@aws-sdk/client-application-auto-scaling';
+import { advancingPages } from '../aws/pages.js';
 import { errorName, isNotFound, unlessNotFound } from '../aws/errors.js';
 import { TAG_LOGICAL_ID } from '../planner/naming.js';
 import type { Resolved, ScalableTargetProps } from '../planner/plan.js';
@@ -84,7 +85,8 @@ export function policiesOf(ctx: ReconcileContext, resourceId: string): Promise<M
   return ctx.memo(policiesMemoKey(resourceId), async () => {
     const out = new Map<string, ScalingPolicy>();
     const pages = { client: ctx.aws.autoscaling, pageSize: DESCRIBE_SCALING_POLICIES_MAX };
-    for await (const page of paginateDescribeScalingPolicies(pages, ecsDesiredCount(resourceId))) {
+    const listing = paginateDescribeScalingPolicies(pages, ecsDesiredCount(resourceId));
+    for await (const page of advancingPages(listing, (p) => p.NextToken, 'DescribeScalingPolicies')) {
       for (const p of page.ScalingPolicies ?? [])
         if (p.PolicyName && p.ResourceId === resourceId) out.set(p.PolicyName, p);
     }
@@ -138,7 +140,8 @@ function toObserved(t: ScalableTarget, tags: Readonly<Record<string, string>>): 
 async function listTargets(ctx: ReconcileContext): Promise<Map<string, ScalableTarget>> {
   const out = new Map<string, ScalableTarget>();
   const input = { ServiceNamespace: ECS_NAMESPACE, ScalableDimension: ECS_DESIRED_COUNT } as const;
-  for await (const page of paginateDescribeScalableTargets({ client: ctx.aws.autoscaling, pageSize: 50 }, input)) {
+  const listing = paginateDescribeScalableTargets({ client: ctx.aws.autoscaling, pageSize: 50 }, input);
+  for await (const page of advancingPages(listing, (p) => p.NextToken, 'DescribeScalableTargets')) {
     for (const t of page.ScalableTargets ?? []) {
       if (t.ResourceId && t.ScalableDimension === ECS_DESIRED_COUNT) out.set(t.ResourceId, t);
     }
@@ -180,10 +183,8 @@ async function observeArn(
   ctx: ReconcileContext,
   arn: string,
 ): Promise<Observed<'autoscaling.ScalableTarget'> | undefined> {
-  for await (const page of paginateDescribeScalableTargets(
-    { client: ctx.aws.autoscaling },
-    { ServiceNamespace: ECS_NAMESPACE },
-  )) {
+  const listing = paginateDescribeScalableTargets({ client: ctx.aws.autoscaling }, { ServiceNamespace: ECS_NAMESPACE });
+  for await (const page of advancingPages(listing, (p) => p.NextToken, 'DescribeScalableTargets')) {
     const hit = page.ScalableTargets?.find(
       (t) => t.ScalableTargetARN === arn && t.ScalableDimension === ECS_DESIRED_COUNT,
     );

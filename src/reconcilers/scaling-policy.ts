@@ -8,6 +8,7 @@ import {
   paginateDescribeScalingPolicies,
   type ScalingPolicy,
 } from '@aws-sdk/client-application-auto-scaling';
+import { advancingPages } from '../aws/pages.js';
 import type { Resolved, ScalingPolicyProps } from '../planner/plan.js';
 import type { Desired, KindReconciler, Observed, ReconcileContext } from './contract.js';
 import { diffProps } from './diff.js';
@@ -59,7 +60,8 @@ async function listPolicies(ctx: ReconcileContext): Promise<Map<string, ScalingP
   const out = new Map<string, ScalingPolicy>();
   const input = { ServiceNamespace: ECS_NAMESPACE } as const;
   const pages = { client: ctx.aws.autoscaling, pageSize: DESCRIBE_SCALING_POLICIES_MAX };
-  for await (const page of paginateDescribeScalingPolicies(pages, input)) {
+  const listing = paginateDescribeScalingPolicies(pages, input);
+  for await (const page of advancingPages(listing, (p) => p.NextToken, 'DescribeScalingPolicies')) {
     for (const p of page.ScalingPolicies ?? []) out.set(`${p.ResourceId}|${p.PolicyName}`, p);
   }
   return out;

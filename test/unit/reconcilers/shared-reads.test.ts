@@ -125,6 +125,21 @@ test("a wave's listing runs under the wave's deadline: a member abandoned meanwh
   assert.equal(await late, undefined);
 });
 
+test("a wave's listing that fails stays failed for the wave: its members read their own resources, none lists again", async () => {
+  const { view } = views();
+  const wave = new WaveReads(Date.now());
+  let listings = 0;
+  const load = async (): Promise<Map<string, number>> => {
+    listings++;
+    throw new Error('the listing did not advance');
+  };
+  const a = await withPassContext(view(fresh()), (ctx) => ctx.bulk('k', load), member('Service/ns/a', wave));
+  const b = await withPassContext(view(fresh()), (ctx) => ctx.bulk('k', load), member('Service/ns/b', wave));
+  assert.equal(a, undefined);
+  assert.equal(b, undefined);
+  assert.equal(listings, 1);
+});
+
 test('a pass that is not steady (changed plan, delete) or no member of a wave gets no listing', async () => {
   const { view } = views();
   const wave = new WaveReads(Date.now());
