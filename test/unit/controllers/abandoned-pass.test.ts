@@ -5,8 +5,8 @@ import { test } from 'node:test';
 import pino from 'pino';
 import type { Service } from '../../../src/api/index.js';
 import { customResourceReconciler } from '../../../src/controllers/reconcile.js';
-import type { OperatorDeps } from '../../../src/controllers/shared.js';
 import type { ResourceClient } from '../../../src/runtime/index.js';
+import { reconcilerDeps } from '../../support/reconciler-deps.js';
 
 test('an abandoned pass does not hold its worker on a status write or an Event the API server never answers', async () => {
   const log = pino({ level: 'silent' });
@@ -26,16 +26,13 @@ test('an abandoned pass does not hold its worker on a status write or an Event t
       return new Promise((_resolve, reject) => signal?.addEventListener('abort', () => reject(signal.reason)));
     },
   } as unknown as ResourceClient<Service>;
-  const deps = {
-    log,
+  const deps = reconcilerDeps({
+    passDeadlineMs: 100,
     events: {
       warning: () => new Promise(() => undefined),
       normal: () => new Promise(() => undefined),
     },
-    now: () => new Date('2026-01-01T00:00:00Z'),
-    defaultResyncMs: 60_000,
-    passDeadlineMs: 100,
-  } as unknown as OperatorDeps;
+  });
   const reconcile = customResourceReconciler(deps, {
     client,
     // A pass that never finishes and ignores its signal: only the deadline ends it.
@@ -65,13 +62,7 @@ test('a worker is released after the deadline and its graces even when reading t
     // An API server that takes the read and never answers, and a client that does not listen to its signal.
     find: () => new Promise(() => undefined),
   } as unknown as ResourceClient<Service>;
-  const deps = {
-    log,
-    events: { warning: async () => undefined, normal: async () => undefined },
-    now: () => new Date('2026-01-01T00:00:00Z'),
-    defaultResyncMs: 60_000,
-    passDeadlineMs: 100,
-  } as unknown as OperatorDeps;
+  const deps = reconcilerDeps({ passDeadlineMs: 100 });
   const reconcile = customResourceReconciler(deps, {
     client,
     prepare: async () => {
@@ -114,13 +105,7 @@ test('a pass abandoned because the controller stops is settled only once its sta
       return svc;
     },
   } as unknown as ResourceClient<Service>;
-  const deps = {
-    log,
-    events: { warning: async () => undefined, normal: async () => undefined },
-    now: () => new Date('2026-01-01T00:00:00Z'),
-    defaultResyncMs: 60_000,
-    passDeadlineMs: 60_000,
-  } as unknown as OperatorDeps;
+  const deps = reconcilerDeps({ passDeadlineMs: 60_000 });
   let prepared: () => void = () => undefined;
   const reconcile = customResourceReconciler(deps, {
     client,

@@ -5,9 +5,9 @@ import { test } from 'node:test';
 import pino from 'pino';
 import type { Service } from '../../../src/api/index.js';
 import { customResourceReconciler } from '../../../src/controllers/reconcile.js';
-import type { OperatorDeps } from '../../../src/controllers/shared.js';
 import { outcome, WATCH } from '../../../src/outcome/outcome.js';
 import type { ResourceClient } from '../../../src/runtime/index.js';
+import { reconcilerDeps } from '../../support/reconciler-deps.js';
 
 test('a stop before the pass removes an earlier status.plan', async () => {
   const log = pino({ level: 'silent' });
@@ -29,13 +29,7 @@ test('a stop before the pass removes an earlier status.plan', async () => {
       return svc;
     },
   } as unknown as ResourceClient<Service>;
-  const deps = {
-    log,
-    events: { warning: async () => undefined, normal: async () => undefined },
-    now: () => new Date('2026-01-01T00:00:00Z'),
-    defaultResyncMs: 60_000,
-    passDeadlineMs: 10_000,
-  } as unknown as OperatorDeps;
+  const deps = reconcilerDeps({ passDeadlineMs: 10_000 });
   const reconcile = customResourceReconciler(deps, {
     client,
     prepare: async () => ({
@@ -73,13 +67,7 @@ test('a stop of a plan-only object says in PlanOnly that nothing was planned; of
       find: async () => svc,
       patchStatus: async (_ref: unknown, body: (typeof patches)[number]) => (patches.push(body), svc),
     } as unknown as ResourceClient<Service>;
-    const deps = {
-      log,
-      events: { warning: async () => undefined, normal: async () => undefined },
-      now: () => new Date('2026-01-01T00:00:00Z'),
-      defaultResyncMs: 60_000,
-      passDeadlineMs: 10_000,
-    } as unknown as OperatorDeps;
+    const deps = reconcilerDeps({ passDeadlineMs: 10_000 });
     const reconcile = customResourceReconciler(deps, {
       client,
       prepare: async () => ({ stop: outcome('EnvironmentNotFound', 'no such Environment', WATCH) }),

@@ -7,8 +7,8 @@ import pino from 'pino';
 import type { Service } from '../../../src/api/index.js';
 import type { AwsClients } from '../../../src/aws/clients.js';
 import { customResourceReconciler } from '../../../src/controllers/reconcile.js';
-import type { OperatorDeps } from '../../../src/controllers/shared.js';
 import type { ResourceClient } from '../../../src/runtime/index.js';
+import { reconcilerDeps } from '../../support/reconciler-deps.js';
 
 test('the finalizer goes on the object as prepare wrote it, with that write’s resourceVersion', async () => {
   const log = pino({ level: 'silent' });
@@ -29,13 +29,7 @@ test('the finalizer goes on the object as prepare wrote it, with that write’s 
     },
     patchStatus: async () => written,
   } as unknown as ResourceClient<Service>;
-  const deps = {
-    log,
-    events: { warning: async () => undefined, normal: async () => undefined },
-    now: () => new Date('2026-01-01T00:00:00Z'),
-    defaultResyncMs: 60_000,
-    passDeadlineMs: 10_000,
-  } as unknown as OperatorDeps;
+  const deps = reconcilerDeps({ passDeadlineMs: 10_000 });
   const reconcile = customResourceReconciler(deps, {
     client,
     prepare: async () => ({
