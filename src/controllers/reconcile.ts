@@ -15,7 +15,7 @@ import { resourcePlanOf, statusPlanOf, type StatusPlanCost } from '../drift/plan
 import { outcomeOf } from '../outcome/classify.js';
 import { after, BACKOFF, OutcomeError, outcome as makeOutcome, type Outcome } from '../outcome/outcome.js';
 import type { Plan } from '../planner/plan.js';
-import type { WaveReads } from '../reconcilers/contract.js';
+import { untilAborted, type WaveReads } from '../reconcilers/contract.js';
 import type { DiscoveryScope } from '../reconcilers/discovery.js';
 import {
   addFinalizer,
@@ -145,17 +145,12 @@ function abandoned(stopping: boolean): OutcomeError {
  * signal fires, and what the abandoned pass still does is cut short by its aborted calls and by passedDeadline,
  * which keeps it from writing a status after the one written here.
  */
-function abandonAtDeadline<R>(work: Promise<R>, signal: AbortSignal, stopping: AbortSignal): Promise<R> {
-  return new Promise<R>((resolve, reject) => {
-    const onAbort = () => reject(abandoned(stopping.aborted));
-    if (signal.aborted) return onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
-    const settle = () => signal.removeEventListener('abort', onAbort);
-    work.then(
-      (value) => (settle(), resolve(value)),
-      (err: unknown) => (settle(), reject(signal.aborted ? abandoned(stopping.aborted) : err)),
-    );
-  });
+async function abandonAtDeadline<R>(work: Promise<R>, signal: AbortSignal, stopping: AbortSignal): Promise<R> {
+  try {
+    return await untilAborted(work, signal);
+  } catch (err) {
+    throw signal.aborted ? abandoned(stopping.aborted) : err;
+  }
 }
 
 /**

@@ -237,8 +237,11 @@ function joined<T>(aws: AwsClients, value: Promise<unknown>, load: () => Promise
   });
 }
 
-/** Waits for a read this pass does not own until this pass's own signal aborts. */
-function untilAborted<T>(value: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+/**
+ * Waits for work the caller does not own until the caller's signal aborts: a shared read a pass joined, or (in
+ * controllers/reconcile.ts) a pass the runtime stops waiting for at its deadline. The work itself goes on.
+ */
+export function untilAborted<T>(value: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   if (!signal) return value;
   if (signal.aborted) return Promise.reject(signal.reason as Error);
   return new Promise<T>((resolve, reject) => {
