@@ -17,6 +17,9 @@ function skipped(v: string): BenchOptions['skip'] {
   return names as BenchOptions['skip'];
 }
 
+/** The longest a phase or the whole run may wait: 4 hours. */
+export const MAX_TIMEOUT_S = 4 * 3600;
+
 export function parseBenchOptions(
   args: readonly string[],
   env: Readonly<Record<string, string | undefined>>,
@@ -57,8 +60,9 @@ export function parseBenchOptions(
     previews,
     workers: int('workers', values.workers, 1, 64),
     replaySamples: int('samples', values.samples, 0, 50),
-    phaseTimeoutMs: int('phase-timeout', values['phase-timeout'], 10, 3600) * 1000,
-    runTimeoutMs: int('timeout', values.timeout, 60, 4 * 3600) * 1000,
+    // 4 h like the run: a cold phase of 1,000 Services and 1,000 previews registers 2,000 task definitions at 1/s.
+    phaseTimeoutMs: int('phase-timeout', values['phase-timeout'], 10, MAX_TIMEOUT_S) * 1000,
+    runTimeoutMs: int('timeout', values.timeout, 60, MAX_TIMEOUT_S) * 1000,
     reuseEnv: values['reuse-env'],
     ecsRollouts: rollouts(values['ecs-rollouts']),
     idleWindowMs: int('idle-window', values['idle-window'], 0, 3600) * 1000,

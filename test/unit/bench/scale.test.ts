@@ -86,6 +86,12 @@ test('the options: defaults, and the bounds of E, N and P with the reason', () =
   assert.throws(() => parseBenchOptions(['--previews', 'two'], {}), /--previews/);
 });
 
+test('a phase may wait as long as the run: up to 4 hours', () => {
+  assert.equal(parseBenchOptions(['--phase-timeout', '14400'], {}).phaseTimeoutMs, 14_400_000);
+  assert.equal(parseBenchOptions(['--timeout', '14400'], {}).runTimeoutMs, 14_400_000);
+  assert.throws(() => parseBenchOptions(['--phase-timeout', '14401'], {}), /--phase-timeout .*from 10 to 14400/);
+});
+
 test('a result file never replaces an earlier run of the same size and day', () => {
   const one = { environments: 1, services: 30, previews: 0 };
   const many = { environments: 2, services: 10, previews: 5 };
