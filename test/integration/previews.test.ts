@@ -27,7 +27,7 @@ import {
   waitForCondition,
 } from '../support/kube.js';
 import { apply, environmentYaml, previewYaml, serviceYaml } from '../support/manifests.js';
-import { nudge } from '../support/nudge.js';
+import { annotateNudge, nudge } from '../support/nudge.js';
 import { operatorWrites, startOperator } from '../support/operator.js';
 
 const suffix = uniqueSuffix();
@@ -202,15 +202,7 @@ describe('PreviewDeployments', { timeout: 600_000 }, () => {
 
   test('a preview whose TTL has run out is deleted by the operator, with an Event', async () => {
     clockOffsetMs = 49 * 3600_000;
-    kubectl([
-      'annotate',
-      '--overwrite',
-      'previewdeployments.slipway.dev',
-      'web-pr-9',
-      '-n',
-      ns,
-      `test.slipway.dev/nudge=${Date.now()}`,
-    ]);
+    annotateNudge('preview', ns, 'web-pr-9');
     await waitGone('web-pr-9');
     const events = eventsOf(ns, { reason: 'Expired' })
       .map((e) => e.message)
@@ -236,15 +228,7 @@ describe('PreviewDeployments', { timeout: 600_000 }, () => {
     kubectl(['delete', 'previewdeployments.slipway.dev', 'web-pr-7', '-n', ns, '--wait=false']);
     await waitGone('web-pr-7');
     const tgArn = p.status!.service!.targetGroupArn!;
-    kubectl([
-      'annotate',
-      '--overwrite',
-      'environments.slipway.dev',
-      'dev',
-      '-n',
-      ns,
-      `test.slipway.dev/nudge=${Date.now()}`,
-    ]);
+    annotateNudge('environment', ns, 'dev');
     await eventually(
       'the orphaned target group to be swept',
       async () =>

@@ -36,6 +36,7 @@ import {
   kubectl,
   waitForCondition,
 } from '../support/kube.js';
+import { annotateNudge } from '../support/nudge.js';
 import { apply, environmentYaml, serviceYaml } from '../support/manifests.js';
 import { operatorWrites, startOperator } from '../support/operator.js';
 
@@ -299,15 +300,7 @@ describe('load-balancer shards', { timeout: 900_000 }, () => {
     ]);
     await deleteAndWait('hotel');
     operator = await startOperator(SETTINGS);
-    kubectl([
-      'annotate',
-      '--overwrite',
-      'environments.slipway.dev',
-      'dev',
-      '-n',
-      ns,
-      `test.slipway.dev/nudge=${Date.now()}`,
-    ]);
+    annotateNudge('environment', ns, 'dev');
     await eventually(
       "hotel's rule on shard 1 and its target group to be swept",
       async () => {
@@ -465,15 +458,7 @@ spec:
 
     // Another team's load balancer goes: the Environment's next pass (a nudge here, a resync at the latest) has room.
     await aws.elbv2.send(new DeleteLoadBalancerCommand({ LoadBalancerArn: other.LoadBalancers![0]!.LoadBalancerArn! }));
-    kubectl([
-      'annotate',
-      '--overwrite',
-      'environments.slipway.dev',
-      'dev',
-      '-n',
-      ns,
-      `test.slipway.dev/nudge=${Date.now()}`,
-    ]);
+    annotateNudge('environment', ns, 'dev');
     const placed = await ready(settled.metadata.name);
     assert.equal(placed.status?.loadBalancerShard, 2);
     await assertRoutedOnShards([settled.metadata.name]);

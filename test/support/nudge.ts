@@ -25,6 +25,19 @@ export async function waitQuiet(operator: Operator, quietMs = 750): Promise<void
   );
 }
 
+/** Gives the object a new nudge annotation, which asks for a reconcile now; waits for nothing. */
+export function annotateNudge(controller: keyof typeof RESOURCE, namespace: string, name: string): void {
+  kubectl([
+    'annotate',
+    '--overwrite',
+    RESOURCE[controller],
+    name,
+    '-n',
+    namespace,
+    `test.slipway.dev/nudge=${Date.now()}`,
+  ]);
+}
+
 /**
  * Annotates the object so that it is reconciled now, waits until that reconcile has run and the operator has gone
  * quiet, so a pass that was already running when the annotation landed is not mistaken for it.
@@ -36,15 +49,7 @@ export async function nudge(
   name: string,
 ): Promise<void> {
   const before = await reconcileCount(operator, controller);
-  kubectl([
-    'annotate',
-    '--overwrite',
-    RESOURCE[controller],
-    name,
-    '-n',
-    namespace,
-    `test.slipway.dev/nudge=${Date.now()}`,
-  ]);
+  annotateNudge(controller, namespace, name);
   await eventually(
     `a ${controller} reconcile of ${namespace}/${name}`,
     async () => ((await reconcileCount(operator, controller)) > before ? true : undefined),
