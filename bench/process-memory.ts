@@ -1,4 +1,4 @@
-// `npm run bench:memory [-- --services N --previews P --workers W --steady S --settle-timeout S
+// `npm run bench:memory [-- --services N --previews P --workers W --steady S --settle-timeout S --until reconciled|ready
 //                         --environment ready|absent --no-rate-limits --no-build --reuse-env --root DIR --label L]`
 //
 // The memory of the production entry point: `node dist/main.js` as a process of its own (built first), watching one
@@ -7,7 +7,8 @@
 // /metrics; nothing is injected into it. Samples:
 //
 //   start    informers synced (/readyz) with no object, queue quiet
-//   synced   one Environment, N Services and P PreviewDeployments created, each reconciled at least once, queue quiet
+//   synced   one Environment, N Services and P PreviewDeployments created, each reconciled at least once (or, with
+//            `--until ready`, each Ready for its generation and every preview Active: converged), queue quiet
 //            (or --settle-timeout reached: the result says which)
 //   steady   after --steady seconds more, with the RSS seen every 5 s during that window
 //
@@ -52,6 +53,8 @@ interface Options {
   readonly steadyMs: number;
   readonly settleTimeoutMs: number;
   readonly environment: 'ready' | 'absent';
+  /** What `synced` waits for: each object reconciled once, or each one Ready (a converged operator's caches). */
+  readonly until: 'reconciled' | 'ready';
   readonly build: boolean;
   readonly reuseEnv: boolean;
   readonly rateLimits: boolean;
@@ -70,6 +73,7 @@ function parseOptions(): Options {
       steady: { type: 'string', default: '120' },
       'settle-timeout': { type: 'string', default: '1800' },
       environment: { type: 'string', default: 'ready' },
+      until: { type: 'string', default: 'reconciled' },
       'no-build': { type: 'boolean', default: false },
       'reuse-env': { type: 'boolean', default: false },
       'no-rate-limits': { type: 'boolean', default: false },
@@ -86,6 +90,11 @@ function parseOptions(): Options {
   const environment = values.environment;
   if (environment !== 'ready' && environment !== 'absent')
     throw new Error(`--environment must be ready or absent, got "${environment}"`);
+  const until = values.until;
+  if (until !== 'reconciled' && until !== 'ready')
+    throw new Error(`--until must be reconciled or ready, got "${until}"`);
+  if (until === 'ready' && environment === 'absent')
+    throw new Error('--until ready needs --environment ready: with the Environment absent nothing becomes Ready');
   return {
     services: int('services', values.services, 0, 5000),
     previews: int('previews', values.previews, 0, 5000),
@@ -93,6 +102,7 @@ function parseOptions(): Options {
     steadyMs: int('steady', values.steady, 0, 3600) * 1000,
     settleTimeoutMs: int('settle-timeout', values['settle-timeout'], 10, 4 * 3600) * 1000,
     environment,
+    until,
     build: !values['no-build'],
     reuseEnv: values['reuse-env'],
     rateLimits: !values['no-rate-limits'],
@@ -264,18 +274,24 @@ type WithStatus = KubeObject & {
   };
 };
 
-/** How many of the list have been reconciled for their generation, and their states by Ready reason or phase. */
-function states(items: readonly WithStatus[]): { reconciled: number; byState: Record<string, number> } {
+/**
+ * How many of the list have been reconciled for their generation, how many of those are Ready (and Active, for a
+ * preview: a phase other than Active is not converged), and their states by Ready reason or phase.
+ */
+function states(items: readonly WithStatus[]): { reconciled: number; ready: number; byState: Record<string, number> } {
   const byState: Record<string, number> = {};
   let reconciled = 0;
+  let readyCount = 0;
   for (const o of items) {
-    if (o.status?.observedGeneration === o.metadata?.generation) reconciled++;
+    const current = o.status?.observedGeneration === o.metadata?.generation;
+    if (current) reconciled++;
     const ready = o.status?.conditions?.find((c) => c.type === 'Ready');
+    if (current && ready?.status === 'True' && (o.status?.phase ?? 'Active') === 'Active') readyCount++;
     const key =
       o.status?.phase ?? (ready ? `Ready=${ready.status}${ready.reason ? ` (${ready.reason})` : ''}` : 'none');
     byState[key] = (byState[key] ?? 0) + 1;
   }
-  return { reconciled, byState };
+  return { reconciled, ready: readyCount, byState };
 }
 
 interface Results {
@@ -416,7 +432,11 @@ async function main(): Promise<void> {
   log(`creating ${options.services} Services and ${options.previews} PreviewDeployments`);
   await createAll(raw(SERVICE_TYPE), serviceObjects);
   await createAll(raw(PREVIEW_TYPE), previewObjects);
-  log('created; waiting until each has been reconciled once and the queue is quiet');
+  log(
+    options.until === 'ready'
+      ? 'created; waiting until each is Ready and the queue is quiet'
+      : 'created; waiting until each has been reconciled once and the queue is quiet',
+  );
 
   const deadline = settleStart + options.settleTimeoutMs;
   let settled = false;
@@ -429,10 +449,11 @@ async function main(): Promise<void> {
     if (Date.now() - lastLog > 30_000) {
       lastLog = Date.now();
       log(
-        `reconciled ${s.reconciled}/${options.services} Services, ${p.reconciled}/${options.previews} previews; rss ${procStatus(op.pid).rssMiB} MiB`,
+        `reconciled ${s.reconciled}/${options.services} Services, ${p.reconciled}/${options.previews} previews; Ready ${s.ready} and ${p.ready}; rss ${procStatus(op.pid).rssMiB} MiB`,
       );
     }
-    if (s.reconciled === options.services && p.reconciled === options.previews) {
+    const done = options.until === 'ready' ? [s.ready, p.ready] : [s.reconciled, p.reconciled];
+    if (done[0] === options.services && done[1] === options.previews) {
       settled = await op.waitQuiet(3000, Math.max(0, deadline - Date.now()));
       break;
     }
@@ -485,7 +506,7 @@ function markdown(r: Results): string {
     '|---|---|---|---|---|---|---|---|',
     ...rows,
     '',
-    `- settled: ${r.settled ? 'every object reconciled once, then quiet' : 'NO (settle timeout reached)'} after ${r.settleS ?? '–'} s`,
+    `- settled: ${r.settled ? (r.options.until === 'ready' ? 'every object Ready, then quiet' : 'every object reconciled once, then quiet') : 'NO (settle timeout reached)'} after ${r.settleS ?? '–'} s`,
     `- steady window RSS: ${series.length ? `min ${Math.min(...series)}, max ${Math.max(...series)} MiB over ${series.length} readings` : '–'}`,
     `- Services: ${counts(r.services)}`,
     `- PreviewDeployments: ${counts(r.previews)}`,
@@ -509,7 +530,7 @@ const dir = join(here, 'bench', 'results');
 mkdirSync(dir, { recursive: true });
 const file = join(
   dir,
-  `${startedAt.toISOString().slice(0, 10)}-memory-${options.services}svc-${options.previews}prev${options.environment === 'absent' ? '-absent' : ''}${options.label ? `-${options.label}` : ''}.json`,
+  `${startedAt.toISOString().slice(0, 10)}-memory-${options.services}svc-${options.previews}prev${options.environment === 'absent' ? '-absent' : ''}${options.until === 'ready' ? '-ready' : ''}${options.label ? `-${options.label}` : ''}.json`,
 );
 writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
 process.stdout.write(markdown(results) + '\n');
