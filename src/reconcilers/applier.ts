@@ -220,6 +220,25 @@ async function observeOwned(
 }
 
 /**
+ * Whether this pass created, with a known outcome, the resource of kind `follows` that `p` depends on (directly or
+ * through dependencies it also created): then `p`'s identity is keyed by something that did not exist before the
+ * pass, and an observe before its create could only find what the create overwrites (KindReconciler.ownershipFollows).
+ * A dependency that was found rather than created, or whose create failed, keeps the observe.
+ */
+function createdWith(plan: Plan, p: PlannedResource, follows: ResourceKind | undefined, walk: Walk): boolean {
+  if (!follows) return false;
+  const byId = new Map(plan.resources.map((x) => [x.id, x]));
+  const reaches = (from: PlannedResource, seen: Set<string>): boolean =>
+    dependenciesOf(from).some((id) => {
+      const dep = byId.get(id);
+      if (!dep || seen.has(id) || walk.outcomes.get(id)?.action !== 'created') return false;
+      seen.add(id);
+      return dep.kind === follows || reaches(dep, seen);
+    });
+  return reaches(p, new Set());
+}
+
+/**
  * True for a create the SDK sent again after an attempt whose answer was lost, and that met what the first attempt
  * made: CreateLogGroup's ResourceAlreadyExistsException, CreateTargetGroup's DuplicateTargetGroupName (the creates
  * AWS keys by name, which the SDK may retry; the others are never retried blindly: unknown-outcome.ts).
@@ -319,7 +338,10 @@ async function converge(
         continue;
       }
       const desired: Desired = { id: p.id, kind: p.kind, props: resolved.value as Desired['props'], tags: p.tags };
-      const owned = await observeOwned(ctx, r, desired, plan, opts.adopt === true && opts.mode === 'apply');
+      // Not observed first: what a create in this pass keys (KindReconciler.ownershipFollows).
+      const fresh = !planning && !base.wasInventoried && createdWith(plan, p, r.ownershipFollows, walk);
+      const adopt = opts.adopt === true && opts.mode === 'apply';
+      const owned = fresh ? {} : await observeOwned(ctx, r, desired, plan, adopt);
       const { conflict } = owned;
       if (conflict) {
         walk.record(p, {

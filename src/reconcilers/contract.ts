@@ -86,6 +86,13 @@ export interface KindReconciler<K extends ResourceKind> {
    */
   conflict?(desired: Desired<K>, observed: Observed<K>): Outcome | undefined;
   /**
+   * The kind whose resource this one's identity and ownership follow (a scalable target and its policies follow
+   * their ECS service). When this pass created that resource (with a known outcome) and everything between them,
+   * the create here is an upsert keyed by it: whatever a read could find under the identity is already this owner's
+   * and would be overwritten by the same call, so the applier creates without observing first.
+   */
+  readonly ownershipFollows?: ResourceKind;
+  /**
    * How the kind carries ownership and cost tags:
    * - 'tags': real AWS tags. The applier diffs them like any field (`tags.<key>`) and writes changes with setTags.
    * - 'derived': the kind has no tags of its own (Cognito app clients, users and domains, scalable targets, scaling

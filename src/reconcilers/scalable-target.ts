@@ -35,7 +35,13 @@ export function ecsDesiredCount(resourceId: string) {
  * How the scaling kinds carry ownership: they follow the ECS service they scale (ownerTagsOfScaledService), so
  * adopting the service (tagging it) adopts its scalable target and policies, and there is nothing to write here.
  */
-export const TAGS_FOLLOW_SCALED_SERVICE = { tagging: 'derived', setTags: async (): Promise<void> => {} } as const;
+export const TAGS_FOLLOW_SCALED_SERVICE = {
+  tagging: 'derived',
+  setTags: async (): Promise<void> => {},
+  // RegisterScalableTarget and PutScalingPolicy are upserts keyed by the service's resource id: after the pass
+  // created the service, observing first would only find what the create overwrites anyway.
+  ownershipFollows: 'ecs.Service',
+} as const;
 
 /** `service/CLUSTER/NAME` → its parts. */
 export function parseResourceId(

@@ -685,18 +685,36 @@ describe('applyPlan with the ECS kinds', () => {
       ids.map((id) => [id, 'created', undefined]),
     );
     assert.equal(first.inventory.length, 6);
-    // Each kind is observed once before its create; nothing a create just answered is read back: the log group
-    // once more for its ARN only (not its tags), the ECS service not again for the ownership of its scalable target
-    // and policies, and the target's policies once for both.
-    assert.deepEqual(
-      Object.fromEntries(
-        ['DescribeLogGroups', 'ListTagsForResource', 'DescribeServices', 'DescribeScalingPolicies'].map((op) => [
-          op,
-          calls(op, start),
-        ]),
-      ),
-      { DescribeLogGroups: 2, ListTagsForResource: 0, DescribeServices: 1, DescribeScalingPolicies: 1 },
+    // Nothing a create just answered is read back, and what cannot exist apart from a create is not read first: the
+    // log group is observed, then described once more for its ARN only (not its tags); the ECS service is observed
+    // once (not again for the ownership of its scalable target and policies); the target and its policies, keyed by
+    // the service this pass created, are not observed before their upserts.
+    const reads = [
+      'DescribeLogGroups',
+      'ListTagsForResource',
+      'DescribeServices',
+      'DescribeScalableTargets',
+      'DescribeScalingPolicies',
+    ];
+    assert.deepEqual(Object.fromEntries(reads.map((op) => [op, calls(op, start)])), {
+      DescribeLogGroups: 2,
+      ListTagsForResource: 0,
+      DescribeServices: 1,
+      DescribeScalableTargets: 0,
+      DescribeScalingPolicies: 0,
+    });
+
+    // The status lost (an empty inventory), and the target changed out of band: the service is found, not created,
+    // so the target is observed before it is written (and updated, not created).
+    await aws.autoscaling.send(
+      new RegisterScalableTargetCommand({ ...ecsDesiredCount(resourceId), MinCapacity: 2, MaxCapacity: 5 }),
     );
+    const lost = await applyPlan(pass(), registry, p, { mode: 'apply', inventory: [] });
+    assert.deepEqual(
+      lost.outcomes.map((o) => [o.id, o.action]),
+      ids.map((id) => [id, id === 'scaling' ? 'updated' : 'in-sync']),
+    );
+    assert.deepEqual(lost.inventory, first.inventory);
 
     const before = counter.snapshot();
     const second = await applyPlan(pass(), registry, p, { mode: 'apply', inventory: first.inventory });
