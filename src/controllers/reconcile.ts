@@ -15,7 +15,7 @@ import { resourcePlanOf, statusPlanOf, type StatusPlanCost } from '../drift/plan
 import { outcomeOf } from '../outcome/classify.js';
 import { after, BACKOFF, OutcomeError, outcome as makeOutcome, type Outcome } from '../outcome/outcome.js';
 import type { Plan } from '../planner/plan.js';
-import { untilAborted, type WaveReads } from '../reconcilers/contract.js';
+import { untilAborted, type ArnBase, type WaveReads } from '../reconcilers/contract.js';
 import type { DiscoveryScope } from '../reconcilers/discovery.js';
 import {
   addFinalizer,
@@ -64,6 +64,8 @@ export interface Prepared {
   readonly resyncMs: number;
   /** Where this owner's resources can be found by tag (see runPass). */
   readonly discover?: DiscoveryScope;
+  /** The account and region of `aws`, when an ARN AWS answered says (ReconcileContext.account). */
+  readonly account?: ArnBase;
   /**
    * The object as the API server answered a write prepare made to it (a workload's placement in status): the pass
    * goes on from it, so adding the finalizer does not fail on the resourceVersion that write moved on.
@@ -348,6 +350,7 @@ export function customResourceReconciler<
       now: ctx.now,
       ...(ctx.wave ? { wave: ctx.wave } : {}),
       ...(prepared.discover ? { discover: prepared.discover } : {}),
+      ...(prepared.account ? { account: prepared.account } : {}),
     });
     passedDeadline(ctx.signal);
     const info: PassInfo<P> = { prepared, pass, now: ctx.now, signal: ctx.signal };

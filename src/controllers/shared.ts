@@ -13,7 +13,7 @@ import { fromStatusResources, summarize, type DriftItem, type Summary } from '..
 import { ownerKey } from '../planner/naming.js';
 import type { Plan } from '../planner/plan.js';
 import { applyPlan, type ApplyMode, type ApplyReport } from '../reconcilers/applier.js';
-import { withPassContext, type WaveReads } from '../reconcilers/contract.js';
+import { withPassContext, type ArnBase, type WaveReads } from '../reconcilers/contract.js';
 import { discoverOwned, type DiscoveryScope } from '../reconcilers/discovery.js';
 import { registry } from '../reconcilers/index.js';
 import {
@@ -139,6 +139,8 @@ export interface PassOptions {
   readonly discover?: DiscoveryScope;
   /** The object is annotated slipway.dev/plan-only: the pass observes and diffs in plan mode and writes nothing. */
   readonly planOnly?: boolean;
+  /** The account and region of `aws`, when known from an ARN AWS answered (ReconcileContext.account). */
+  readonly account?: ArnBase;
 }
 
 /**
@@ -172,6 +174,7 @@ export async function runPass(
       owner: `${plan.owner.clusterId}/${ownerKey(plan.owner)}`,
       steady: !opts.deleting && !planChanged,
       ...(opts.wave ? { wave: opts.wave } : {}),
+      ...(opts.account ? { account: opts.account } : {}),
     },
   );
   const summary = summarize({

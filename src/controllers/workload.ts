@@ -24,6 +24,7 @@ import {
 } from '../planner/service.js';
 import { choosePlacement } from '../planner/shards.js';
 import { LOAD_BALANCER_QUOTA_REASON, noNewShardMessage } from '../outcome/load-balancer-quota.js';
+import { arnBaseOf, type ArnBase } from '../reconcilers/contract.js';
 import type { DiscoveryScope } from '../reconcilers/discovery.js';
 import type { Prepared, Stop } from './reconcile.js';
 import { memberKey, placementsOf, type Member } from './shards.js';
@@ -370,10 +371,17 @@ export async function prepareWorkload(
     adopt: opts.adopt,
     resyncMs: workloadResyncOf(deps, env),
     discover: discoveryScope(deps, workload.owner, env),
+    ...accountOf(view.clusterArn),
     shard,
     environment: env,
     ...(written ? { written } : {}),
   };
+}
+
+/** The account and region the Environment's ECS cluster is in: those of its clients, which created it. */
+function accountOf(clusterArn: string): { account?: ArnBase } {
+  const account = arnBaseOf(clusterArn);
+  return account ? { account } : {};
 }
 
 /**

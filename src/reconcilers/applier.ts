@@ -219,6 +219,16 @@ async function observeOwned(
   return { observed: { ...observed, tags: { ...observed.tags, ...desired.tags } } };
 }
 
+/** The outcome of a resource whose identity something this owner does not own holds. */
+function conflictOf(observed: Observed | undefined, conflict: Outcome) {
+  return {
+    action: 'conflict',
+    identifier: observed?.identifier,
+    message: conflict.message,
+    outcome: conflict,
+  } as const;
+}
+
 /**
  * Whether this pass created, with a known outcome, the resource of kind `follows` that `p` depends on (directly or
  * through dependencies it also created): then `p`'s identity is keyed by something that did not exist before the
@@ -252,17 +262,31 @@ function retriedIntoItself(err: unknown): boolean {
  * Creates the resource, or, when the SDK's retry met the resource its own lost attempt made, finds it: observed
  * now, with this pass's memo left out, and handed back to be diffed like any resource found (the create's later
  * steps, such as a log group's retention, may not have run). Whatever holds the name must still be ours; anything
- * else stays the conflict it is.
+ * else stays the conflict it is. A create sent without an observe first (`first`) that the kind refuses because the
+ * identity exists is settled the same way, except that what someone else owns is the conflict an observe would have
+ * found (or, adopting, is adopted).
  */
 async function createOrFind(
   ctx: ReconcileContext,
   r: KindReconciler<ResourceKind>,
   desired: Desired,
   plan: Plan,
-): Promise<{ readonly created: Observed } | { readonly found: Observed }> {
+  /** The create was sent without an observe first (refusesExisting): its refusal is where the observe happens. */
+  first?: { readonly adopt: boolean },
+): Promise<
+  | { readonly created: Observed }
+  | { readonly found: Observed }
+  | { readonly observed: Observed; readonly conflict: Outcome }
+> {
   try {
     return { created: await r.create(ctx, desired) };
   } catch (err) {
+    if (first && r.refusesExisting?.(err)) {
+      const { observed, conflict } = await observeOwned(newContext(ctx.aws), r, desired, plan, first.adopt);
+      if (observed && conflict) return { observed, conflict };
+      if (observed) return { found: observed };
+      throw err; // gone again between the two calls: the next pass creates it
+    }
     if (!retriedIntoItself(err)) throw err;
     const { observed, conflict } = await observeOwned(newContext(ctx.aws), r, desired, plan, false);
     if (observed && !conflict) return { found: observed };
@@ -338,18 +362,16 @@ async function converge(
         continue;
       }
       const desired: Desired = { id: p.id, kind: p.kind, props: resolved.value as Desired['props'], tags: p.tags };
-      // Not observed first: what a create in this pass keys (KindReconciler.ownershipFollows).
-      const fresh = !planning && !base.wasInventoried && createdWith(plan, p, r.ownershipFollows, walk);
       const adopt = opts.adopt === true && opts.mode === 'apply';
+      // A resource the inventory does not name is created without an observe first where the create itself cannot
+      // land on anything but this owner's (createdWith) or refuses what exists (refusesExisting, see createOrFind).
+      const unread = !planning && !base.wasInventoried;
+      const createFirst = unread && r.refusesExisting !== undefined;
+      const fresh = unread && (createFirst || createdWith(plan, p, r.ownershipFollows, walk));
       const owned = fresh ? {} : await observeOwned(ctx, r, desired, plan, adopt);
       const { conflict } = owned;
       if (conflict) {
-        walk.record(p, {
-          action: 'conflict',
-          identifier: owned.observed?.identifier,
-          message: conflict.message,
-          outcome: conflict,
-        });
+        walk.record(p, conflictOf(owned.observed, conflict));
         continue;
       }
       let found = owned.observed;
@@ -366,11 +388,15 @@ async function converge(
           walk.record(p, { action: 'missing', message: 'deleted outside Slipway' });
           continue;
         }
-        const made = await createOrFind(ctx, r, desired, plan);
+        const made = await createOrFind(ctx, r, desired, plan, createFirst ? { adopt } : undefined);
         if ('created' in made) {
           walk.attrs.set(p.id, made.created.attrs);
           walk.observed.set(p.id, made.created);
           walk.record(p, { action: 'created', identifier: made.created.identifier });
+          continue;
+        }
+        if ('conflict' in made) {
+          walk.record(p, conflictOf(made.observed, made.conflict));
           continue;
         }
         found = made.found;

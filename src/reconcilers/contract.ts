@@ -4,6 +4,19 @@ import type { AwsClients } from '../aws/clients.js';
 import type { Outcome } from '../outcome/outcome.js';
 import type { PropsByKind, ResourceKind, Resolved } from '../planner/plan.js';
 
+/** The partition, region and account id that ARNs of one account and region begin with. */
+export interface ArnBase {
+  readonly partition: string;
+  readonly region: string;
+  readonly accountId: string;
+}
+
+/** `arn:<partition>:<service>:<region>:<account>:...` → its base; undefined without an account (S3, Route53). */
+export function arnBaseOf(arn: string): ArnBase | undefined {
+  const m = /^arn:([^:]+):[^:]+:([^:]+):(\d{12}):/.exec(arn);
+  return m ? { partition: m[1]!, region: m[2]!, accountId: m[3]! } : undefined;
+}
+
 /** A planned resource whose references are all resolved to strings. */
 export interface Desired<K extends ResourceKind = ResourceKind> {
   readonly id: string;
@@ -38,6 +51,11 @@ export interface Change {
 /** Per-pass context: clients for the Environment's account and region, and a memo so a pass reads things once. */
 export interface ReconcileContext {
   readonly aws: AwsClients;
+  /**
+   * Where the pass's clients act, when the pass knows it from an ARN AWS answered (a workload's: its Environment's
+   * ECS cluster): a create builds the ARN a response leaves out (CreateLogGroup's) instead of reading it back.
+   */
+  readonly account?: ArnBase;
   /** Runs `load` once per key within one pass (a listener's rules, a zone's records), sharing the promise. */
   memo<T>(key: string, load: () => Promise<T>): Promise<T>;
   /** Drops a memoised read after a write that changed it. */
@@ -92,6 +110,13 @@ export interface KindReconciler<K extends ResourceKind> {
    * and would be overwritten by the same call, so the applier creates without observing first.
    */
   readonly ownershipFollows?: ResourceKind;
+  /**
+   * Set for a kind whose create refuses an identity that exists and then changes nothing (CreateLogGroup's
+   * ResourceAlreadyExistsException): says whether an error is that refusal. For a resource the inventory does not
+   * name, the applier then creates first and observes only on the refusal, settling ownership as after any observe
+   * (the found resource, or the conflict).
+   */
+  refusesExisting?(err: unknown): boolean;
   /**
    * How the kind carries ownership and cost tags:
    * - 'tags': real AWS tags. The applier diffs them like any field (`tags.<key>`) and writes changes with setTags.
@@ -207,6 +232,8 @@ export interface PassScope {
    * event, a drift event) the pass reads its own resources: fresh, and cheaper than a listing nobody shares.
    */
   readonly wave?: WaveReads;
+  /** The account and region of the pass's clients, when known (ReconcileContext.account). */
+  readonly account?: ArnBase;
 }
 
 const sharedReads = new WeakMap<AwsClients, SharedReads>();
@@ -307,6 +334,7 @@ export function newContext(aws: AwsClients, shared?: SharedReads, scope?: PassSc
   };
   return {
     aws,
+    ...(scope?.account ? { account: scope.account } : {}),
     memo<T>(key: string, load: () => Promise<T>): Promise<T> {
       let p = cache.get(key) as Promise<T> | undefined;
       if (!p) {

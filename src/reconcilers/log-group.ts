@@ -12,10 +12,10 @@ import {
   paginateDescribeLogGroups,
   type LogGroup,
 } from '@aws-sdk/client-cloudwatch-logs';
-import { unlessNotFound } from '../aws/errors.js';
+import { errorName, unlessNotFound } from '../aws/errors.js';
 import { TAG_CLUSTER } from '../planner/naming.js';
 import { clusterTags } from './cluster-tags.js';
-import type { KindReconciler, Observed, ReconcileContext } from './contract.js';
+import type { ArnBase, KindReconciler, Observed, ReconcileContext } from './contract.js';
 import { diffProps } from './diff.js';
 import { writeTags } from './tags.js';
 
@@ -23,6 +23,11 @@ import { writeTags } from './tags.js';
 export function logGroupNameOf(identifier: string): string {
   const m = /:log-group:(.+?)(?::\*)?$/.exec(identifier);
   return m ? m[1]! : identifier;
+}
+
+/** A log group's ARN as DescribeLogGroups reports it in `logGroupArn` (without `:*`). */
+export function logGroupArn(account: ArnBase, name: string): string {
+  return `arn:${account.partition}:logs:${account.region}:${account.accountId}:log-group:${name}`;
 }
 
 /** The ARN without `:*`: older responses carry only `arn`, which has the suffix. */
@@ -90,18 +95,22 @@ export const logGroupReconciler: KindReconciler<'logs.LogGroup'> = {
     const { name, retentionDays } = desired.props;
     await ctx.aws.logs.send(new CreateLogGroupCommand({ logGroupName: name, tags: { ...desired.tags } }));
     if (retentionDays > 0) await applyRetention(ctx, name, retentionDays);
-    // The ARN is the one thing the create does not answer; the tags are those it was just sent, so they are not
-    // read back (ListTagsForResource would only repeat them).
-    const group = await find(ctx, name);
-    if (!group) throw new Error(`log group ${name} was created but cannot be described`);
-    const arn = logGroupArnOf(group);
+    // The ARN is the one thing the create does not answer: built from the pass's account where it knows it, else
+    // described. The tags are those the create was just sent, so they are not read back either.
+    const built = ctx.account?.region === ctx.aws.region ? logGroupArn(ctx.account, name) : undefined;
+    const group = built ? undefined : await find(ctx, name);
+    if (!built && !group) throw new Error(`log group ${name} was created but cannot be described`);
+    const arn = built ?? logGroupArnOf(group!);
     return {
       identifier: arn,
-      props: { name, retentionDays: group.retentionInDays ?? 0 },
+      props: { name, retentionDays: group ? (group.retentionInDays ?? 0) : retentionDays },
       tags: { ...desired.tags },
       attrs: { name, arn },
     };
   },
+
+  // CreateLogGroup refuses a name that exists: a new owner's log group is created without a read first.
+  refusesExisting: (err) => errorName(err) === 'ResourceAlreadyExistsException',
 
   async update(ctx, desired, observed) {
     await applyRetention(ctx, desired.props.name, desired.props.retentionDays);

@@ -39,6 +39,7 @@ import {
 } from '../../src/planner/plan.js';
 import { applyPlan } from '../../src/reconcilers/applier.js';
 import {
+  arnBaseOf,
   newContext,
   WaveReads,
   withPassContext,
@@ -679,16 +680,22 @@ describe('applyPlan with the ECS kinds', () => {
     const ids = ['logs', 'td', 'svc', 'scaling', 'cpu', 'second'];
 
     const start = counter.snapshot();
-    const first = await applyPlan(pass(), registry, p, { mode: 'apply', inventory: [] });
+    // A workload's pass knows its account from the Environment's cluster ARN.
+    const account = arnBaseOf(clusterArn);
+    assert.ok(account);
+    const first = await applyPlan(newContext(aws, undefined, { owner: 'o', steady: false, account }), registry, p, {
+      mode: 'apply',
+      inventory: [],
+    });
     assert.deepEqual(
       first.outcomes.map((o) => [o.id, o.action, o.message]),
       ids.map((id) => [id, 'created', undefined]),
     );
     assert.equal(first.inventory.length, 6);
     // Nothing a create just answered is read back, and what cannot exist apart from a create is not read first: the
-    // log group is observed, then described once more for its ARN only (not its tags); the ECS service is observed
-    // once (not again for the ownership of its scalable target and policies); the target and its policies, keyed by
-    // the service this pass created, are not observed before their upserts.
+    // log group is created first (CreateLogGroup refuses a name that exists) and its ARN built from the account; the
+    // ECS service is observed once (not again for the ownership of its scalable target and policies); the target
+    // and its policies, keyed by the service this pass created, are not observed before their upserts.
     const reads = [
       'DescribeLogGroups',
       'ListTagsForResource',
@@ -697,15 +704,21 @@ describe('applyPlan with the ECS kinds', () => {
       'DescribeScalingPolicies',
     ];
     assert.deepEqual(Object.fromEntries(reads.map((op) => [op, calls(op, start)])), {
-      DescribeLogGroups: 2,
+      DescribeLogGroups: 0,
       ListTagsForResource: 0,
       DescribeServices: 1,
       DescribeScalableTargets: 0,
       DescribeScalingPolicies: 0,
     });
+    const logs = await logGroupReconciler.observe(
+      pass(),
+      desired('logs.LogGroup', 'logs', resources[0]!.props as never),
+    );
+    assert.equal(first.inventory[0]?.identifier, logs?.identifier, 'the built ARN is the one AWS reports');
 
     // The status lost (an empty inventory), and the target changed out of band: the service is found, not created,
-    // so the target is observed before it is written (and updated, not created).
+    // so the target is observed before it is written (and updated, not created), and the log group's create is
+    // refused and settled as found.
     await aws.autoscaling.send(
       new RegisterScalableTargetCommand({ ...ecsDesiredCount(resourceId), MinCapacity: 2, MaxCapacity: 5 }),
     );
@@ -997,7 +1010,11 @@ describe('applyPlan with the ECS kinds', () => {
       ],
     );
     assert.match(report.outcomes[0]!.message!, /not created by Slipway/);
-    assert.deepEqual(counter.writesSince(before), {}, 'nothing was written');
+    // The log group's create, sent without a read first, was refused: the name exists.
+    assert.deepEqual(counter.writesSince(before), { 'logs:CreateLogGroup': 1 }, 'nothing else was written');
+    assert.deepEqual((await logGroupReconciler.observeByIdentifier(pass(), `/slipway/${name}`))?.tags, {
+      team: 'other',
+    });
     assert.deepEqual(report.inventory, []);
 
     const svc = (await aws.ecs.send(new DescribeServicesCommand({ cluster: clusterArn, services: [name] })))
