@@ -17,6 +17,7 @@ import { BY_ENVIRONMENT, environmentKeyOf } from './controllers/workload.js';
 import { DriftEventPoller, type DriftQueue } from './events/drift-events.js';
 import { ROLLOUT_POLL_MS, RolloutWatcher } from './controllers/rollouts.js';
 import { RESYNC_ANNOTATION, WaveRegistry } from './controllers/waves.js';
+import { beganLeading } from './reconcilers/contract.js';
 import { driftEventsEnabled } from './planner/drift-events.js';
 
 /** The informer index of previews by the Service they copy: `namespace/name`. */
@@ -324,6 +325,8 @@ export function createOperator(opts: OperatorOptions): Operator {
   };
   const stopInformers = () => Promise.all(informers.map((i) => i.stop()));
   const startControllers = async (signal?: AbortSignal) => {
+    // A brand-new owner's listing from before this leadership may miss a previous leader's last writes.
+    beganLeading();
     startInformers();
     await Promise.all(informers.map((i) => i.waitForSync(signal)));
     for (const c of controllers) c.start();

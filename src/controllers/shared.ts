@@ -13,7 +13,7 @@ import { fromStatusResources, summarize, type DriftItem, type Summary } from '..
 import { ownerKey } from '../planner/naming.js';
 import type { Plan } from '../planner/plan.js';
 import { applyPlan, type ApplyMode, type ApplyReport } from '../reconcilers/applier.js';
-import { withPassContext, type ArnBase, type WaveReads } from '../reconcilers/contract.js';
+import { withPassContext, type ArnBase, type PassScope, type WaveReads } from '../reconcilers/contract.js';
 import { discoverOwned, type DiscoveryScope } from '../reconcilers/discovery.js';
 import { registry } from '../reconcilers/index.js';
 import {
@@ -163,19 +163,22 @@ export async function runPass(
         ? 'apply'
         : 'report';
   const inventory = fromStatusResources(status?.resources);
+  const scope: PassScope = {
+    owner: `${plan.owner.clusterId}/${ownerKey(plan.owner)}`,
+    steady: !opts.deleting && !planChanged,
+    ...(opts.wave ? { wave: opts.wave } : {}),
+    ...(opts.account ? { account: opts.account } : {}),
+  };
   const report = await withPassContext(
     aws,
     async (ctx) => {
       const search = opts.discover && (opts.deleting || inventory.length === 0);
       const found = search && opts.discover ? await discoverOwned(ctx, opts.discover) : [];
+      // Nothing recorded and nothing found by its tags: a brand-new owner (PassScope.newOwner).
+      scope.newOwner = !!search && !opts.deleting && found.length === 0;
       return applyPlan(ctx, registry, plan, { mode, inventory: [...inventory, ...found], adopt: opts.adopt });
     },
-    {
-      owner: `${plan.owner.clusterId}/${ownerKey(plan.owner)}`,
-      steady: !opts.deleting && !planChanged,
-      ...(opts.wave ? { wave: opts.wave } : {}),
-      ...(opts.account ? { account: opts.account } : {}),
-    },
+    scope,
   );
   const summary = summarize({
     report,

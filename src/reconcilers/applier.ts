@@ -105,11 +105,11 @@ function reconcilerFor(registry: ReconcilerRegistry, kind: ResourceKind): KindRe
     const around =
       <A extends unknown[], R>(write: (ctx: ReconcileContext, ...args: A) => Promise<R>) =>
       async (ctx: ReconcileContext, ...args: A): Promise<R> => {
-        ctx.wrote();
+        ctx.wrote(r.kind);
         try {
           return await write(ctx, ...args);
         } finally {
-          ctx.wrote();
+          ctx.wrote(r.kind);
         }
       };
     tracked = {

@@ -73,8 +73,17 @@ export interface ReconcileContext {
    * true only for the resources whose turn it is (WaveReads.rotation).
    */
   readEach(identifier: string): boolean;
-  /** Records that this pass's owner is writing: listings begun before now are stale for it. */
-  wrote(): void;
+  /**
+   * A name-only listing of one kind (the ECS services of a cluster), shared by the passes of brand-new owners (their
+   * inventory is empty and discovery found nothing), so that each need not read a resource it is about to create
+   * only to learn it is not there. Undefined when this pass is no brand-new owner's, or the listing failed (the pass
+   * then reads for itself). A listing answers only if it began after this process began leading, after this owner's
+   * last write of `kind`, and at most NEW_OWNER_LISTING_MS ago; otherwise a new one is started. A name it holds is
+   * read per resource as before (ownership needs the resource's tags).
+   */
+  existing<T>(key: string, kind: ResourceKind, load: (listing: ReconcileContext) => Promise<T>): Promise<T | undefined>;
+  /** Records that this pass's owner is writing (a resource of `kind`): listings begun before now are stale for it. */
+  wrote(kind?: ResourceKind): void;
 }
 
 export interface KindReconciler<K extends ResourceKind> {
@@ -155,6 +164,23 @@ const MAX_SHARED_AGE_MS = 10_000;
  */
 export const MAX_WAVE_MS = 15 * 60_000;
 
+/**
+ * How long a brand-new owner's listing (ReconcileContext.existing) answers. A listing says a name is free when it
+ * began; a create that follows relies on AWS refusing the name if someone took it since, and the bound keeps that
+ * window, and a listing's growing staleness during a burst (new workloads keep creating), short: at 45 s a burst of
+ * new workloads at RegisterTaskDefinition's 1 a second shares each listing among about 45 of them, and a listing of
+ * 2,000 ECS services is 20 pages.
+ */
+export const NEW_OWNER_LISTING_MS = 45_000;
+
+/** When this process last began leading: a listing begun before may miss a previous leader's last writes. */
+let leadingSince = -Infinity;
+
+/** Says that this process has just begun leading (operator.ts, before the controllers start). */
+export function beganLeading(at: number = Date.now()): void {
+  leadingSince = at;
+}
+
 /** How many remembered writes prompt a sweep of those older than MAX_WAVE_MS. */
 const PRUNE_AT = 4_096;
 
@@ -174,6 +200,10 @@ interface SharedReads {
   readonly writes: Map<string, number>;
   /** Each shareable read last dropped by a write (its sequence number): a wave's copy from before is stale. */
   readonly dropped: Map<string, number>;
+  /** When each owner last wrote each kind (`owner|kind`): what a brand-new owner's listing must have begun after. */
+  readonly kindWrites: Map<string, number>;
+  /** The brand-new owners' listings (ReconcileContext.existing), by key. */
+  readonly existing: Map<string, Shared>;
 }
 
 /**
@@ -234,6 +264,11 @@ export interface PassScope {
   readonly wave?: WaveReads;
   /** The account and region of the pass's clients, when known (ReconcileContext.account). */
   readonly account?: ArnBase;
+  /**
+   * The owner is brand new: its inventory is empty and discovery by its tags found nothing (set by runPass once
+   * discovery has run). Its pass may learn that a name is free from a shared listing (ReconcileContext.existing).
+   */
+  newOwner?: boolean;
 }
 
 const sharedReads = new WeakMap<AwsClients, SharedReads>();
@@ -247,7 +282,14 @@ export async function withPassContext<T>(
   // Keyed by the shared clients, not the pass's signal-bound view, so passes running side by side share reads.
   let shared = sharedReads.get(aws.root);
   if (!shared) {
-    shared = { active: 0, entries: new Map(), writes: new Map(), dropped: new Map() };
+    shared = {
+      active: 0,
+      entries: new Map(),
+      writes: new Map(),
+      dropped: new Map(),
+      kindWrites: new Map(),
+      existing: new Map(),
+    };
     sharedReads.set(aws.root, shared);
   }
   shared.active++;
@@ -379,8 +421,33 @@ export function newContext(aws: AwsClients, shared?: SharedReads, scope?: PassSc
       if (!snapshot?.rotation || wroteAt() >= snapshot.at) return true;
       return rotationSlotOf(identifier, snapshot.rotation.of) === snapshot.rotation.slot;
     },
-    wrote(): void {
-      if (shared && scope) rememberWrite(shared.writes, scope.owner, Date.now());
+    async existing<T>(
+      key: string,
+      kind: ResourceKind,
+      load: (listing: ReconcileContext) => Promise<T>,
+    ): Promise<T | undefined> {
+      if (!shared || !scope?.newOwner) return undefined;
+      const now = Date.now();
+      const since = Math.max(leadingSince, shared.kindWrites.get(`${scope.owner}|${kind}`) ?? -Infinity);
+      let hit = shared.existing.get(key);
+      if (!hit || hit.at <= since || now - hit.at > NEW_OWNER_LISTING_MS) {
+        // Bound by its own deadline, not the pass's that starts it: other passes wait on it too.
+        const listing = aws.root.withSignal(AbortSignal.timeout(NEW_OWNER_LISTING_MS));
+        hit = start(shared.existing, key, () => load(newContext(listing)));
+        hit.value.catch(() => undefined);
+      }
+      try {
+        return await untilAborted(hit.value as Promise<T>, aws.signal);
+      } catch (err) {
+        if (aws.signal?.aborted) throw err;
+        return undefined; // a failed listing: this pass reads for itself
+      }
+    },
+    wrote(kind?: ResourceKind): void {
+      if (!shared || !scope) return;
+      const now = Date.now();
+      rememberWrite(shared.writes, scope.owner, now);
+      if (kind) rememberWrite(shared.kindWrites, `${scope.owner}|${kind}`, now);
     },
   };
 }

@@ -16,6 +16,7 @@ import {
   type Service,
   type UpdateServiceCommandInput,
 } from '@aws-sdk/client-ecs';
+import { advancingPages } from '../aws/pages.js';
 import { randomUUID } from 'node:crypto';
 import { clusterName, DESCRIBE_SERVICES_MAX, ecsDescribeBatcher } from '../aws/ecs-describe-batcher.js';
 import { errorName, isNotFound, unlessNotFound } from '../aws/errors.js';
@@ -83,6 +84,12 @@ export function parseServiceArn(arn: string): { readonly cluster: string; readon
  */
 export function findService(ctx: ReconcileContext, cluster: string, name: string): Promise<Service | undefined> {
   return ctx.memo(serviceMemoKey(cluster, name), async () => {
+    // A brand-new owner's service is looked for in the cluster's names first: absent there, it is not read. A create
+    // that follows is refused by AWS if the name was taken since (an ACTIVE service's name is unique in a cluster).
+    const names = await ctx.existing(`ecs:service-names:${clusterName(cluster)}`, 'ecs.Service', (listing) =>
+      listServiceNames(listing, cluster),
+    );
+    if (names && !names.has(name)) return undefined;
     const all = await ctx.bulk(`ecs:services:${clusterName(cluster)}`, (listing) => listServices(listing, cluster));
     const listed = all?.get(name);
     // A deployment moves on by itself: a service still rolling out is read fresh (batched with the other rolling
@@ -109,6 +116,19 @@ function remember(ctx: ReconcileContext, cluster: string, name: string, service:
 /** One deployment, and it completed: nothing about the service changes unless someone changes it. */
 function settled(s: Service): boolean {
   return s.deployments?.length === 1 && (s.deployments[0]?.rolloutState ?? 'COMPLETED') === 'COMPLETED';
+}
+
+/** The names of a cluster's services, 100 a page, every page (one that does not advance fails the listing). */
+async function listServiceNames(ctx: ReconcileContext, cluster: string): Promise<ReadonlySet<string>> {
+  const names = new Set<string>();
+  const listing = paginateListServices({ client: ctx.aws.ecs, pageSize: 100 }, { cluster });
+  for await (const page of advancingPages(listing, (p) => p.nextToken, 'ListServices')) {
+    for (const arn of page.serviceArns ?? []) {
+      const parsed = parseServiceArn(arn);
+      if (parsed) names.add(parsed.name);
+    }
+  }
+  return names;
 }
 
 /** Every ACTIVE service of a cluster by name, tags included: 100 names a page, described 10 a call. */

@@ -37,7 +37,7 @@ import {
   type ResourceKind,
   type Resolved,
 } from '../../src/planner/plan.js';
-import { applyPlan } from '../../src/reconcilers/applier.js';
+import { applyPlan, type ApplyReport } from '../../src/reconcilers/applier.js';
 import {
   arnBaseOf,
   newContext,
@@ -931,6 +931,74 @@ describe('applyPlan with the ECS kinds', () => {
     assert.equal(fixed?.props.maxCapacity, 3);
 
     await applyPlan(pass(), registry, p, { mode: 'delete', inventory: corrected.inventory });
+  });
+
+  test("brand-new owners learn that their ECS services' names are free from one shared listing", async () => {
+    const tdArn = await taskDefinitionArn(`fresh-${suffix}`);
+    const taken = `taken-${suffix}`;
+    await aws.ecs.send(
+      new CreateServiceCommand({
+        cluster: clusterArn,
+        serviceName: taken,
+        taskDefinition: tdArn,
+        desiredCount: 0,
+        launchType: 'FARGATE',
+        networkConfiguration: { awsvpcConfiguration: { subnets: subnetIds, securityGroups: securityGroupIds } },
+        tags: [{ key: 'team', value: 'other' }],
+      }),
+    );
+    /** One pass of a single-service plan, for an owner new (or not) to this process's shared reads. */
+    const passOf = (name: string, newOwner: boolean, logs = false) => {
+      const who: Owner = { ...owner, name };
+      const p = plan(who, [
+        ...(logs
+          ? [
+              {
+                id: 'logs',
+                kind: 'logs.LogGroup' as const,
+                props: { name: `/slipway/${name}`, retentionDays: 0 },
+                tags: ownershipTags(who, 'logs'),
+              },
+            ]
+          : []),
+        { id: 'svc', kind: 'ecs.Service', props: serviceProps(name, tdArn, 1), tags: ownershipTags(who, 'svc') },
+      ]);
+      const scope = { owner: `fresh/${name}`, steady: false, newOwner };
+      return withPassContext(aws, (ctx) => applyPlan(ctx, registry, p, { mode: 'apply', inventory: [] }), scope);
+    };
+    const reads = async (run: () => Promise<ApplyReport>) => {
+      const before = counter.snapshot();
+      const report = await run();
+      const action = report.outcomes.find((o) => o.id === 'svc')?.action;
+      return {
+        action,
+        ListServices: calls('ListServices', before),
+        DescribeServices: calls('DescribeServices', before),
+      };
+    };
+    const a = `fresh-a-${suffix}`;
+    // The first new owner lists the cluster's names and, its own not among them, creates without a read.
+    assert.deepEqual(await reads(() => passOf(a, true)), { action: 'created', ListServices: 1, DescribeServices: 0 });
+    // The next shares that listing, though it wrote its log group after the listing began: writes count per kind.
+    assert.deepEqual(await reads(() => passOf(`fresh-b-${suffix}`, true, true)), {
+      action: 'created',
+      ListServices: 0,
+      DescribeServices: 0,
+    });
+    // A name the listing holds is read as before: someone else's service is the conflict it was.
+    assert.deepEqual(await reads(() => passOf(taken, true)), {
+      action: 'conflict',
+      ListServices: 0,
+      DescribeServices: 1,
+    });
+    // An owner that wrote a service after the listing began does not trust it: a new listing, then its service read.
+    assert.deepEqual(await reads(() => passOf(a, true)), { action: 'in-sync', ListServices: 1, DescribeServices: 1 });
+    // An owner that is not new reads its service for itself.
+    assert.deepEqual(await reads(() => passOf(`fresh-c-${suffix}`, false)), {
+      action: 'created',
+      ListServices: 0,
+      DescribeServices: 1,
+    });
   });
 
   test('same-named resources without our tags are conflicts and stay untouched', async () => {

@@ -36,6 +36,7 @@ export function recordingContext(answer: Answer = () => ({})): RecordingContext 
     memo: <T>(_key: string, load: () => Promise<T>) => load(),
     invalidate: (prefix) => void invalidated.push(prefix),
     bulk: () => Promise.resolve(undefined),
+    existing: () => Promise.resolve(undefined),
     readEach: () => true,
     wrote: () => undefined,
   };

@@ -67,6 +67,7 @@ const ctx: ReconcileContext = {
   memo: (_key, load) => load(),
   invalidate: () => undefined,
   bulk: async () => undefined,
+  existing: async () => undefined,
   readEach: () => true,
   wrote: () => undefined,
 };
