@@ -10,6 +10,10 @@
 // as its deletion: the custom resource `-`, and `-` for each AWS resource it owns (an empty plan over its inventory,
 // which is how the operator deletes); the other objects are planned without it.
 //
+// A new load-balancer shard is planned only while the region's quota of Application Load Balancers has room, as the
+// operator plans it; the Environment's plan says which it withholds, with the reason and the fix of its
+// LoadBalancerCapacity condition.
+//
 // What the plan cannot see: a workload whose Environment has not created its load balancer yet (it is planned once
 // it has); and a new workload's load-balancer shard, which the operator chooses when it places it (the plan assumes
 // spec.loadBalancer.shard or 0).
@@ -28,18 +32,18 @@ import { previewIsLive } from '../controllers/preview-hosts.js';
 import { gatedHostsByShard } from '../controllers/gate-hosts.js';
 import { ENVIRONMENT_TYPE, PREVIEW_TYPE, SERVICE_TYPE } from '../controllers/resource-types.js';
 import { serviceWorkload } from '../controllers/service.js';
-import { persistedShard, Placements, shardCapacity } from '../controllers/shards.js';
+import { persistedShard, Placements, plannedShards, shardCapacity } from '../controllers/shards.js';
 import type { OperatorDeps } from '../controllers/shared.js';
 import { PRICE_TABLE } from '../cost/prices.js';
 import { fromStatusResources } from '../drift/summary.js';
 import { resourcePlanOf, type ResourcePlan } from '../drift/plan.js';
+import { LOAD_BALANCER_QUOTA_REASON } from '../outcome/load-balancer-quota.js';
 import { OutcomeError } from '../outcome/outcome.js';
 import { MAX_CALLBACK_URLS, planEnvironment, type ShardFacts } from '../planner/environment.js';
 import { SYNC_ANNOTATION } from '../images/pinning.js';
 import { ownerKey } from '../planner/naming.js';
 import type { Plan } from '../planner/plan.js';
 import type { Workload } from '../planner/service.js';
-import { planShards } from '../planner/shards.js';
 import { applyPlan } from '../reconcilers/applier.js';
 import { withPassContext } from '../reconcilers/contract.js';
 import { registry } from '../reconcilers/index.js';
@@ -66,8 +70,13 @@ export interface PlanContext {
   readonly clusterId: string;
   /** The clients for an Environment's account and region (the operator's AwsClients, with its region and role). */
   readonly awsFor: (env: Environment) => AwsClients;
+  /** The operator's SLIPWAY_LOAD_BALANCER_QUOTA, in place of the account's quota of load balancers per region. */
+  readonly loadBalancerQuota?: number;
   readonly signal?: AbortSignal;
 }
+
+/** A custom resource planned in AWS, or why not (a string), or planned with a note on what applying will not do. */
+type Planned = ResourcePlan | string | { readonly plan: ResourcePlan; readonly message: string };
 
 const TYPES: Readonly<Record<Manifest['kind'], ResourceType>> = {
   Environment: ENVIRONMENT_TYPE,
@@ -346,7 +355,7 @@ class Planner {
     return new Placements(informers as unknown as Pick<OperatorDeps, 'services' | 'previews'>);
   }
 
-  async environment(r: Resolved): Promise<ResourcePlan | string> {
+  async environment(r: Resolved): Promise<Planned> {
     const env = afterApply<Environment>(r);
     const ns = env.metadata.namespace ?? 'default';
     const key = `${ns}/${env.metadata.name}`;
@@ -360,7 +369,14 @@ class Planner {
     // The shards and the gated hosts on each, as the operator computes them from the placements.
     const placements = await this.placements(env);
     const capacity = env.status?.shardCapacity ?? (await shardCapacity(env, reads, undefined)) ?? MAX_CALLBACK_URLS;
-    const { shards } = planShards(placements.counts(key), placements.waiting(key), capacity, !!listener);
+    const { shards, withheld } = await plannedShards(
+      env,
+      reads,
+      placements.counts(key),
+      placements.waiting(key),
+      capacity,
+      this.ctx.loadBalancerQuota,
+    );
     const placed = placements.placed(key);
     const hosts = gatedHostsByShard(env, placements.members(key), placed);
     const extraShards: ShardFacts[] = shards
@@ -383,7 +399,7 @@ class Planner {
     const planned = await this.run(plan, aws, statusOf(r.live));
     const resources = planned.aws.filter((a) => a.action !== 'delete');
     this.plannedEnvironments.set(key, { shards, resources });
-    return planned;
+    return withheld ? { plan: planned, message: `${LOAD_BALANCER_QUOTA_REASON}: ${withheld.message}` } : planned;
   }
 
   /**
@@ -402,6 +418,13 @@ class Planner {
       resourcesOf: (env) => planned(env)?.resources ?? env.status?.resources ?? [],
     };
   }
+}
+
+const NOT_PLANNED = resourcePlanOf({ outcomes: [], inventory: [], attrs: {} });
+
+function unpack(planned: Planned): { aws: ResourcePlan; message?: string } {
+  if (typeof planned === 'string') return { aws: NOT_PLANNED, message: planned };
+  return 'plan' in planned ? { aws: planned.plan, message: planned.message } : { aws: planned };
 }
 
 /** Plans every manifest; throws PlanInputError for input a person must fix. */
@@ -425,7 +448,7 @@ export async function planManifests(ctx: PlanContext, set: ManifestSet): Promise
           ? await planner.service(r)
           : await planner.preview(r);
     const changes = objectChanges(m, r.live, r.object);
-    const aws = typeof planned === 'string' ? resourcePlanOf({ outcomes: [], inventory: [], attrs: {} }) : planned;
+    const { aws, message } = unpack(planned);
     out.push({
       kind: m.kind,
       namespace: m.namespace,
@@ -435,7 +458,7 @@ export async function planManifests(ctx: PlanContext, set: ManifestSet): Promise
       changes,
       summary: aws.summary,
       aws: aws.aws,
-      ...(typeof planned === 'string' ? { message: planned } : {}),
+      ...(message !== undefined ? { message } : {}),
     });
   }
   for (const { kind, obj } of removals) {

@@ -40,6 +40,8 @@ Options:
       --cluster-id ID    plan: the operator's SLIPWAY_CLUSTER_ID (default: SLIPWAY_CLUSTER_ID, else default)
   -o, --output FORMAT    plan: text (default) or json (schema: docs/plan-schema.json)
       --aws-endpoint URL plan: one endpoint for every AWS service (an emulator; default: SLIPWAY_AWS_ENDPOINT)
+      --load-balancer-quota N  plan: the operator's SLIPWAY_LOAD_BALANCER_QUOTA, Application Load Balancers per
+                         region in place of the account's quota (default: SLIPWAY_LOAD_BALANCER_QUOTA; 0: the account's)
       --from ENV, --to ENV   promote: the source and target Environments
       --soak DURATION    promote: the source's deployment must have run this long (e.g. 30m, 1h30m)
       --to-revision N    rollback: the task-definition revision to return to
@@ -71,6 +73,7 @@ function parse(argv: readonly string[]) {
       'cluster-id': { type: 'string' },
       output: { type: 'string', short: 'o', default: 'text' },
       'aws-endpoint': { type: 'string' },
+      'load-balancer-quota': { type: 'string' },
       from: { type: 'string' },
       to: { type: 'string' },
       soak: { type: 'string' },
@@ -87,7 +90,7 @@ type Values = ReturnType<typeof parse>['values'];
 const COMMON = ['namespace', 'kubeconfig', 'context', 'help'];
 /** The options each command takes (besides the common ones). */
 const OPTIONS: Readonly<Record<string, readonly string[]>> = {
-  plan: ['filename', 'cluster-id', 'output', 'aws-endpoint'],
+  plan: ['filename', 'cluster-id', 'output', 'aws-endpoint', 'load-balancer-quota'],
   promote: ['from', 'to', 'soak', 'write'],
   rollback: ['to-revision', 'environment', 'write'],
   status: [],
@@ -195,6 +198,14 @@ async function runPlan(values: Values, io: CliIo): Promise<number> {
   }
   const clusterId = values['cluster-id'] ?? io.env.SLIPWAY_CLUSTER_ID ?? 'default';
   const endpoint = values['aws-endpoint'] ?? io.env.SLIPWAY_AWS_ENDPOINT;
+  const quotaText = values['load-balancer-quota'] ?? io.env.SLIPWAY_LOAD_BALANCER_QUOTA ?? '0';
+  const loadBalancerQuota = Number(quotaText);
+  if (!Number.isInteger(loadBalancerQuota) || loadBalancerQuota < 0) {
+    io.stderr(
+      `Error: --load-balancer-quota must be a whole number of load balancers (0: the account's), got ${quotaText}\n`,
+    );
+    return EXIT.error;
+  }
   const clients = new Map<string, AwsClients>();
   try {
     const { kubeConfig, namespace } = kubeOf(values);
@@ -217,7 +228,15 @@ async function runPlan(values: Values, io: CliIo): Promise<number> {
       }
       return c;
     };
-    const doc = await planManifests({ kube: new KubeClient(kubeConfig), clusterId, awsFor }, set);
+    const doc = await planManifests(
+      {
+        kube: new KubeClient(kubeConfig),
+        clusterId,
+        awsFor,
+        ...(loadBalancerQuota > 0 ? { loadBalancerQuota } : {}),
+      },
+      set,
+    );
     io.stdout(values.output === 'json' ? `${JSON.stringify(doc, null, 2)}\n` : renderText(doc));
     return exitCodeOf(doc);
   } catch (err) {

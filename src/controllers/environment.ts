@@ -15,23 +15,14 @@
 import type { Environment, EnvironmentStatus, PreviewDeployment, Service } from '../api/index.js';
 import { loadBalancerOfListener, resolveNetwork } from '../aws/network.js';
 import { after, outcome, TERMINAL } from '../outcome/outcome.js';
-import {
-  environmentOwner,
-  LOGICAL,
-  MAX_SHARDS,
-  planEnvironment,
-  shardLoadBalancerName,
-  shardLogical,
-  type ShardFacts,
-} from '../planner/environment.js';
+import { environmentOwner, LOGICAL, planEnvironment, shardLogical, type ShardFacts } from '../planner/environment.js';
 import { resourcePlanOf } from '../drift/plan.js';
 import { driftEventsEnabled } from '../planner/drift-events.js';
 import { NETWORK_LOGICAL } from '../planner/network.js';
 import { ownerKey } from '../planner/naming.js';
 import type { Plan } from '../planner/plan.js';
-import { existingListenerFullMessage, planShards, type RegionRoom } from '../planner/shards.js';
-import { LOAD_BALANCER_QUOTA_REASON, loadBalancerQuotaMessage } from '../outcome/load-balancer-quota.js';
-import { loadBalancerLimits, regionalLoadBalancers } from '../aws/load-balancer-limits.js';
+import { existingListenerFullMessage } from '../planner/shards.js';
+import { LOAD_BALANCER_QUOTA_REASON } from '../outcome/load-balancer-quota.js';
 import { withPassContext } from '../reconcilers/contract.js';
 import { quotaUsage } from '../reconcilers/index.js';
 import { isBeingDeleted, keyOf as keyOfObject, refOf, type KubeObject, type ResourceClient } from '../runtime/index.js';
@@ -49,7 +40,7 @@ import { previewIsLive } from './preview-hosts.js';
 import { gatedHostsByShard } from './gate-hosts.js';
 import { customResourceReconciler, type HookContext, type Prepared, type Stop } from './reconcile.js';
 import { PREVIEW_TYPE, SERVICE_TYPE } from './resource-types.js';
-import { memberKey, placementsOf, shardCapacity } from './shards.js';
+import { memberKey, placementsOf, plannedShards, shardCapacity, type PlannedShards } from './shards.js';
 import { ADOPT_ANNOTATION, awsFor, commonStatus, mergeConditions, type OperatorDeps } from './shared.js';
 import { sweepDue, sweepOrphans, type SweepMark } from './sweeper.js';
 import { RESYNC_ANNOTATION } from './waves.js';
@@ -81,20 +72,10 @@ export function inUseMessage(held: readonly Holder[]): string {
 }
 
 /** The Environment's shards as planned: which, how full, and how many workloads do not fit. */
-export interface ShardState {
+export interface ShardState extends PlannedShards {
   readonly capacity: number;
-  readonly shards: readonly number[];
   readonly counts: ReadonlyMap<number, number>;
-  readonly overflow: number;
-  /** Shards wanted that the regional quota of load balancers has no room for, and the condition's message. */
-  readonly withheld?: { readonly shards: readonly number[]; readonly message: string };
 }
-
-/**
- * How old the account's quotas may be in a pass that needs another load balancer: a raise in Service Quotas is
- * seen within this, not within the hour the quotas are otherwise kept.
- */
-const QUOTA_RECHECK_MS = 300_000;
 
 interface EnvironmentPrepared extends Prepared {
   readonly shardState?: ShardState;
@@ -151,54 +132,15 @@ export function environmentReconciler(
     return out;
   }
 
-  /**
-   * Which shards to plan, from the placements and the workloads still waiting for one. A shard k >= 1 whose load
-   * balancer status does not record is a load balancer to create: only then are the region's load balancers listed
-   * and counted against the quota (shard 0 is always planned; its create, refused, says so through the error).
-   */
+  /** Which shards to plan, from the placements, under the region's quota of load balancers (shards.ts). */
   async function shardStateOf(env: Environment, signal: AbortSignal): Promise<ShardState> {
     const key = keyOf(env);
     const aws = awsFor(deps, env).withSignal(signal);
     const capacity = await shardCapacity(env, aws, settings.maxWorkloadsPerLoadBalancer);
     const counts = placements.counts(key);
-    const existing = !!env.spec.loadBalancer.existingListenerArn;
     const waiting = placements.waiting(key);
-    const wanted = planShards(counts, waiting, capacity, existing);
-    const recorded = new Set((env.status?.shards ?? []).filter((s) => s.loadBalancerArn).map((s) => s.index));
-    if (existing || wanted.shards.every((s) => s === 0 || recorded.has(s))) {
-      return { capacity, counts, shards: wanted.shards, overflow: wanted.overflow };
-    }
-    const [region, limits] = await Promise.all([
-      regionalLoadBalancers(aws),
-      loadBalancerLimits(aws, Date.now(), QUOTA_RECHECK_MS),
-    ]);
-    const exists = new Set(
-      wanted.shards.filter((s) => recorded.has(s) || region.names.has(shardLoadBalancerName(env, s))),
-    );
-    const quota = settings.loadBalancerQuota ?? limits.loadBalancersPerRegion;
-    const room: RegionRoom = { existing: exists, free: quota - region.count };
-    const plan = planShards(counts, waiting, capacity, false, room);
-    if (plan.withheld.length === 0) return { capacity, counts, shards: plan.shards, overflow: plan.overflow };
-    const source =
-      settings.loadBalancerQuota !== undefined
-        ? ('setting' as const)
-        : limits.loadBalancersPerRegionFromAccount
-          ? ('account' as const)
-          : ('default' as const);
-    const ours = new Set(Array.from({ length: MAX_SHARDS }, (_, s) => shardLoadBalancerName(env, s)));
-    const ownCount = [...region.names].filter((n) => ours.has(n)).length;
-    const message = loadBalancerQuotaMessage(
-      { region: env.spec.region, quota, source, count: region.count, own: ownCount },
-      plan.withheld.length,
-      plan.overflow,
-    );
-    return {
-      capacity,
-      counts,
-      shards: plan.shards,
-      overflow: plan.overflow,
-      withheld: { shards: plan.withheld, message },
-    };
+    const planned = await plannedShards(env, aws, counts, waiting, capacity, settings.loadBalancerQuota);
+    return { capacity, counts, ...planned };
   }
 
   /** Resolves what planning needs from AWS; a missing VPC or subnet stops the Environment, naming the field. */

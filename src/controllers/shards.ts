@@ -5,8 +5,10 @@
 // shows it, and a pending one once its object is gone.
 import type { Environment, PreviewDeployment, Service } from '../api/index.js';
 import type { AwsClients } from '../aws/clients.js';
-import { loadBalancerLimits } from '../aws/load-balancer-limits.js';
-import { gateEnabled, MAX_CALLBACK_URLS } from '../planner/environment.js';
+import { loadBalancerLimits, regionalLoadBalancers } from '../aws/load-balancer-limits.js';
+import { loadBalancerQuotaMessage } from '../outcome/load-balancer-quota.js';
+import { gateEnabled, MAX_CALLBACK_URLS, MAX_SHARDS, shardLoadBalancerName } from '../planner/environment.js';
+import { planShards, type RegionRoom } from '../planner/shards.js';
 import { isBeingDeleted } from '../runtime/index.js';
 import { previewIsLive } from './preview-hosts.js';
 import type { OperatorDeps } from './shared.js';
@@ -110,4 +112,66 @@ export async function shardCapacity(env: Environment, aws: AwsClients, maxSettin
       maxSetting ?? Infinity,
     ),
   );
+}
+
+/** The shards an Environment plans, and those the region's quota of load balancers leaves out. */
+export interface PlannedShards {
+  readonly shards: readonly number[];
+  /** Workloads that do not fit (an existing listener, which cannot grow, or shards the quota withholds). */
+  readonly overflow: number;
+  /** Shards wanted that the regional quota of load balancers has no room for, and the condition's message. */
+  readonly withheld?: { readonly shards: readonly number[]; readonly message: string };
+}
+
+/**
+ * How old the account's quotas may be in a pass that needs another load balancer: a raise in Service Quotas is
+ * seen within this, not within the hour the quotas are otherwise kept.
+ */
+const QUOTA_RECHECK_MS = 300_000;
+
+/**
+ * Which shards to plan, from the placements and the workloads still waiting for one. A shard k >= 1 whose load
+ * balancer status does not record is a load balancer to create: only then are the region's load balancers listed
+ * and counted against the quota (`quotaSetting`, SLIPWAY_LOAD_BALANCER_QUOTA, else the account's). Shard 0 is
+ * always planned; its create, refused, says so through the error. The operator and `slipway plan` both plan so.
+ */
+export async function plannedShards(
+  env: Environment,
+  aws: AwsClients,
+  counts: ReadonlyMap<number, number>,
+  waiting: number,
+  capacity: number,
+  quotaSetting: number | undefined,
+): Promise<PlannedShards> {
+  const existing = !!env.spec.loadBalancer.existingListenerArn;
+  const wanted = planShards(counts, waiting, capacity, existing);
+  const recorded = new Set((env.status?.shards ?? []).filter((s) => s.loadBalancerArn).map((s) => s.index));
+  if (existing || wanted.shards.every((s) => s === 0 || recorded.has(s))) {
+    return { shards: wanted.shards, overflow: wanted.overflow };
+  }
+  const [region, limits] = await Promise.all([
+    regionalLoadBalancers(aws),
+    loadBalancerLimits(aws, Date.now(), QUOTA_RECHECK_MS),
+  ]);
+  const exists = new Set(
+    wanted.shards.filter((s) => recorded.has(s) || region.names.has(shardLoadBalancerName(env, s))),
+  );
+  const quota = quotaSetting ?? limits.loadBalancersPerRegion;
+  const room: RegionRoom = { existing: exists, free: quota - region.count };
+  const plan = planShards(counts, waiting, capacity, false, room);
+  if (plan.withheld.length === 0) return { shards: plan.shards, overflow: plan.overflow };
+  const source =
+    quotaSetting !== undefined
+      ? ('setting' as const)
+      : limits.loadBalancersPerRegionFromAccount
+        ? ('account' as const)
+        : ('default' as const);
+  const ours = new Set(Array.from({ length: MAX_SHARDS }, (_, s) => shardLoadBalancerName(env, s)));
+  const ownCount = [...region.names].filter((n) => ours.has(n)).length;
+  const message = loadBalancerQuotaMessage(
+    { region: env.spec.region, quota, source, count: region.count, own: ownCount },
+    plan.withheld.length,
+    plan.overflow,
+  );
+  return { shards: plan.shards, overflow: plan.overflow, withheld: { shards: plan.withheld, message } };
 }

@@ -4,8 +4,12 @@
 // an emptied shard is removed from AWS; spec.loadBalancer.shard moves a Service; an Environment on an existing
 // listener that is full says so, with the Services that do not fit Blocked; and an Environment that needs another
 // load balancer while the region's quota of them is used up creates none, says so, and blocks the Service that
-// does not fit until a load balancer elsewhere in the account goes.
+// does not fit until a load balancer elsewhere in the account goes; `slipway plan` given the same quota plans no
+// more load balancers either and says why.
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
   CreateListenerCommand,
@@ -23,9 +27,13 @@ import { DescribeUserPoolClientCommand } from '@aws-sdk/client-cognito-identity-
 import type { Environment, Service } from '../../src/api/index.js';
 import type { AwsClients } from '../../src/aws/clients.js';
 import { regionalLoadBalancers } from '../../src/aws/load-balancer-limits.js';
+import type { CustomResourcePlan, PlanDocument } from '../../src/cli/document.js';
+import { runCli } from '../../src/cli/run.js';
 import { ENVIRONMENT_TYPE, SERVICE_TYPE } from '../../src/controllers/resource-types.js';
 import type { Operator } from '../../src/operator.js';
+import { shardLogical } from '../../src/planner/environment.js';
 import { createLandscape, testAws, uniqueSuffix, type Landscape } from '../support/aws-fixtures.js';
+import { getTestEnv } from '../support/env.js';
 import {
   condition,
   createNamespace,
@@ -87,6 +95,35 @@ async function assertRoutedOnShards(names: readonly string[]): Promise<void> {
     assert.ok((await rulesOn(shard.listenerArn)).includes(svc.status!.ruleArn!), `${name}'s rule is on its shard`);
     const alias = records.find((r) => r.Name === `${name}.${baseDomain}.` && r.Type === 'A');
     assert.equal(normalise(alias?.AliasTarget?.DNSName), normalise(shard.dnsName), `${name}'s alias`);
+  }
+}
+
+/**
+ * `slipway plan --output json` of dev and its Services as the cluster holds them (planning dev's file alone would
+ * plan its Services' removal), with the CLI's environment `env`: dev's entry.
+ */
+async function planEnvironment(env: Record<string, string>): Promise<CustomResourcePlan> {
+  const dir = mkdtempSync(join(tmpdir(), 'slipway-shards-plan-'));
+  try {
+    writeFileSync(join(dir, 'dev.yaml'), environmentYaml(ns, land, 'dev'));
+    for (const svc of (await services.listAll({ namespace: ns })).items) {
+      if (svc.spec.environmentRef.name !== 'dev') continue;
+      const { name, namespace } = svc.metadata;
+      const apiVersion = `${SERVICE_TYPE.group}/${SERVICE_TYPE.version}`;
+      const manifest = { apiVersion, kind: 'Service', metadata: { name, namespace }, spec: svc.spec };
+      writeFileSync(join(dir, `${name}.yaml`), JSON.stringify(manifest));
+    }
+    const test = getTestEnv();
+    let stdout = '';
+    let stderr = '';
+    const args = ['plan', '-f', dir, '--kubeconfig', test.kubeconfigPath, '--cluster-id', 'test'];
+    const io = { stdout: (t: string) => (stdout += t), stderr: (t: string) => (stderr += t), env };
+    const code = await runCli([...args, '--aws-endpoint', test.awsEndpoint, '--output', 'json'], io);
+    assert.notEqual(code, 1, stderr);
+    const doc = JSON.parse(stdout) as PlanDocument;
+    return doc.resources.find((r) => r.kind === 'Environment' && r.name === 'dev')!;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -455,6 +492,16 @@ spec:
     );
     assert.equal(condition(env, 'Ready')?.status, 'True', 'the Environment itself is fine');
     assert.equal((await operatorWrites(operator))['elbv2:CreateLoadBalancer'], undefined, 'no create was tried');
+
+    // `slipway plan`, given the same quota, plans no third load balancer either, and says why as the condition does.
+    const planned = await planEnvironment({ SLIPWAY_LOAD_BALANCER_QUOTA: String(full) });
+    assert.equal(planned.message, `LoadBalancerQuotaExceeded: ${message}`);
+    const third = shardLogical(2).loadBalancer;
+    assert.deepEqual(
+      planned.aws.filter((a) => a.logicalId === third),
+      [],
+      'the plan holds no load balancer for shard 2',
+    );
 
     // Another team's load balancer goes: the Environment's next pass (a nudge here, a resync at the latest) has room.
     await aws.elbv2.send(new DeleteLoadBalancerCommand({ LoadBalancerArn: other.LoadBalancers![0]!.LoadBalancerArn! }));
