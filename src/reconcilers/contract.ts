@@ -173,12 +173,15 @@ export const MAX_WAVE_MS = 15 * 60_000;
  */
 export const NEW_OWNER_LISTING_MS = 45_000;
 
-/** When this process last began leading: a listing begun before may miss a previous leader's last writes. */
-let leadingSince = -Infinity;
+/**
+ * The sequence number (Shared.seq) at which this process last began leading: a listing begun before may miss a
+ * previous leader's last writes.
+ */
+let leadingSeq = 0;
 
 /** Says that this process has just begun leading (operator.ts, before the controllers start). */
-export function beganLeading(at: number = Date.now()): void {
-  leadingSince = at;
+export function beganLeading(): void {
+  leadingSeq = ++sequence;
 }
 
 /** How many remembered writes prompt a sweep of those older than MAX_WAVE_MS. */
@@ -428,13 +431,16 @@ export function newContext(aws: AwsClients, shared?: SharedReads, scope?: PassSc
     ): Promise<T | undefined> {
       if (!shared || !scope?.newOwner) return undefined;
       const now = Date.now();
-      const since = Math.max(leadingSince, shared.kindWrites.get(`${scope.owner}|${kind}`) ?? -Infinity);
+      const wroteAt = shared.kindWrites.get(`${scope.owner}|${kind}`) ?? -Infinity;
       let hit = shared.existing.get(key);
-      if (!hit || hit.at <= since || now - hit.at > NEW_OWNER_LISTING_MS) {
+      if (!hit || hit.seq <= leadingSeq || hit.at <= wroteAt || now - hit.at > NEW_OWNER_LISTING_MS) {
         // Bound by its own deadline, not the pass's that starts it: other passes wait on it too.
         const listing = aws.root.withSignal(AbortSignal.timeout(NEW_OWNER_LISTING_MS));
-        hit = start(shared.existing, key, () => load(newContext(listing)));
+        // Kept when it fails, as a wave's listing is: the passes behind it read for themselves until it expires,
+        // rather than each wait on a new one that may fail the same way.
+        hit = { at: now, seq: ++sequence, value: load(newContext(listing)) };
         hit.value.catch(() => undefined);
+        shared.existing.set(key, hit);
       }
       try {
         return await untilAborted(hit.value as Promise<T>, aws.signal);

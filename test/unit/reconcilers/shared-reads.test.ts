@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { AwsClients } from '../../../src/aws/clients.js';
 import {
+  beganLeading,
   rotationSlotOf,
   WaveReads,
   withPassContext,
@@ -266,4 +267,37 @@ test("in a wave, the sweep's discovery filters the wave's scan of the cluster's 
     ].sort(),
   );
   assert.deepEqual(sent, [], 'no call of its own: the scan and the scalable targets come from the wave');
+});
+
+test("a brand-new owner's listing is shared, but not by an owner that wrote that kind after it began, nor across a new leadership, and a failed one is kept", async () => {
+  const root = {} as { root: unknown; signal: AbortSignal | undefined; withSignal: () => unknown };
+  root.root = root;
+  root.withSignal = () => root;
+  const aws = root as unknown as AwsClients;
+  let loads = 0;
+  let fail = false;
+  const load = async () => {
+    loads++;
+    if (fail) throw new Error('listing failed');
+    return `listing ${loads}`;
+  };
+  const pass = (owner: string, newOwner: boolean, before?: (ctx: ReconcileContext) => void) =>
+    withPassContext(
+      aws,
+      (ctx) => {
+        before?.(ctx);
+        return ctx.existing('ecs:service-names:c', 'ecs.Service', load);
+      },
+      { owner, steady: false, newOwner },
+    );
+  assert.equal(await pass('a', true), 'listing 1');
+  assert.equal(await pass('b', true), 'listing 1', 'shared');
+  assert.equal(await pass('c', false), undefined, 'not for an owner with resources');
+  assert.equal(await pass('a', true, (ctx) => ctx.wrote('logs.LogGroup')), 'listing 1', 'another kind written');
+  assert.equal(await pass('a', true, (ctx) => ctx.wrote('ecs.Service')), 'listing 2', 'this kind written: anew');
+  beganLeading();
+  fail = true;
+  assert.equal(await pass('b', true), undefined, 'a new leadership lists anew; that listing failed');
+  assert.equal(await pass('d', true), undefined, 'the failed listing is kept, not started again');
+  assert.equal(loads, 3);
 });
