@@ -19,6 +19,7 @@ import { ROLLOUT_POLL_MS, RolloutWatcher } from './controllers/rollouts.js';
 import { RESYNC_ANNOTATION, WaveRegistry } from './controllers/waves.js';
 import { beganLeading } from './reconcilers/contract.js';
 import { driftEventsEnabled } from './planner/drift-events.js';
+import type { QuotaRetry } from './outcome/load-balancer-quota.js';
 
 /** The informer index of previews by the Service they copy: `namespace/name`. */
 const BY_SERVICE = 'service';
@@ -63,6 +64,8 @@ export interface OperatorOptions {
   readonly now?: () => Date;
   /** How often rolling ECS services are described (default ROLLOUT_POLL_MS; tests shorten it). */
   readonly rolloutPollMs?: number;
+  /** How soon an Environment waiting for room under the load-balancer quota counts again (default QUOTA_RETRY). */
+  readonly quotaRetry?: QuotaRetry;
 }
 
 /**
@@ -216,6 +219,7 @@ export function createOperator(opts: OperatorOptions): Operator {
         ? { maxWorkloadsPerLoadBalancer: config.maxWorkloadsPerLoadBalancer }
         : {}),
       ...(config.loadBalancerQuota !== undefined ? { loadBalancerQuota: config.loadBalancerQuota } : {}),
+      ...(opts.quotaRetry ? { quotaRetry: opts.quotaRetry } : {}),
     }),
   });
   const svcController = new Controller({

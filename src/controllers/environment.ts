@@ -22,7 +22,12 @@ import { NETWORK_LOGICAL } from '../planner/network.js';
 import { ownerKey } from '../planner/naming.js';
 import type { Plan } from '../planner/plan.js';
 import { existingListenerFullMessage } from '../planner/shards.js';
-import { LOAD_BALANCER_QUOTA_REASON } from '../outcome/load-balancer-quota.js';
+import {
+  LOAD_BALANCER_QUOTA_REASON,
+  QUOTA_RETRY,
+  quotaRetryDelayMs,
+  type QuotaRetry,
+} from '../outcome/load-balancer-quota.js';
 import { withPassContext } from '../reconcilers/contract.js';
 import { quotaUsage } from '../reconcilers/index.js';
 import { isBeingDeleted, keyOf as keyOfObject, refOf, type KubeObject, type ResourceClient } from '../runtime/index.js';
@@ -86,6 +91,8 @@ export interface EnvironmentSettings {
   readonly maxWorkloadsPerLoadBalancer?: number;
   /** SLIPWAY_LOAD_BALANCER_QUOTA: Application Load Balancers per region, in place of the account's quota. */
   readonly loadBalancerQuota?: number;
+  /** How soon an Environment whose shards the quota withholds counts again (default QUOTA_RETRY; tests shorten it). */
+  readonly quotaRetry?: QuotaRetry;
 }
 
 export function environmentReconciler(
@@ -185,6 +192,8 @@ export function environmentReconciler(
 
   /** Each Environment's last completed sweep, by key. */
   const sweeps = new Map<string, SweepMark>();
+  /** How many passes in a row found no room for an Environment's shards under the quota, by key. */
+  const quotaWaits = new Map<string, number>();
 
   /**
    * Opens the Environment's resync wave when one is due (waves.ts): its own resync timer paces them, and the
@@ -232,6 +241,7 @@ export function environmentReconciler(
 
     async prepareDeletion(env, { signal }) {
       sweeps.delete(keyOf(env));
+      quotaWaits.delete(keyOf(env));
       const held = holders(env);
       if (held.length > 0) {
         return { stop: outcome('InUse', inUseMessage(held), after(HELD_POLL_MS)), fields: heldByFields(held) };
@@ -309,6 +319,19 @@ export function environmentReconciler(
         placedWorkloads(env),
       );
       return { ...status, cost, conditions: conditionsWithCost(env, pass, info.now, condition, status.conditions) };
+    },
+
+    // Shards the quota withholds: nothing wakes the Environment when a load balancer goes elsewhere in the account,
+    // so it counts again on a bounded backoff rather than only at its resync.
+    requeueAfterMs(env, { prepared: p }) {
+      const key = keyOf(env);
+      if (!p.shardState?.withheld) {
+        quotaWaits.delete(key);
+        return undefined;
+      }
+      const attempt = quotaWaits.get(key) ?? 0;
+      quotaWaits.set(key, attempt + 1);
+      return quotaRetryDelayMs(attempt, settings.quotaRetry ?? QUOTA_RETRY);
     },
 
     // Workloads joining or leaving a shard change the others' share of its load balancer: their status.cost is

@@ -20,6 +20,23 @@ export interface QuotaFacts {
   readonly own: number;
 }
 
+/**
+ * How soon an Environment waiting for room under the quota counts again: nothing tells it when a load balancer goes
+ * elsewhere in the account, so it looks after firstMs, then twice as long each time, at most every maxMs, until the
+ * room is there (its resync would be minutes to an hour away).
+ */
+export const QUOTA_RETRY = { firstMs: 15_000, maxMs: 120_000 } as const;
+
+export interface QuotaRetry {
+  readonly firstMs: number;
+  readonly maxMs: number;
+}
+
+/** The wait before the Environment's `attempt`-th count (0: the first) while the quota withholds its shards. */
+export function quotaRetryDelayMs(attempt: number, retry: QuotaRetry = QUOTA_RETRY): number {
+  return Math.min(retry.firstMs * 2 ** Math.min(attempt, 30), retry.maxMs);
+}
+
 /** The Environment's message when it needs load balancers the quota leaves no room for: the quota, the count, the fix. */
 export function loadBalancerQuotaMessage(facts: QuotaFacts, withheld: number, waiting: number): string {
   const source = {
@@ -34,7 +51,8 @@ export function loadBalancerQuotaMessage(facts: QuotaFacts, withheld: number, wa
   return (
     `the quota of Application Load Balancers in ${facts.region} is ${facts.quota} (${source}) and the account has ` +
     `${facts.count}, ${facts.own} of them this Environment's: ${waiting} Services and previews wait for ${withheld} ` +
-    `more load balancer(s), added at the Environment's first pass with room (a resync at the latest): ${fix}`
+    `more load balancer(s), added once the Environment finds room (it counts again at least every ` +
+    `${QUOTA_RETRY.maxMs / 60_000} minutes): ${fix}`
   );
 }
 

@@ -4,7 +4,7 @@
 // an emptied shard is removed from AWS; spec.loadBalancer.shard moves a Service; an Environment on an existing
 // listener that is full says so, with the Services that do not fit Blocked; and an Environment that needs another
 // load balancer while the region's quota of them is used up creates none, says so, and blocks the Service that
-// does not fit until a load balancer elsewhere in the account goes; `slipway plan` given the same quota plans no
+// does not fit until it finds that a load balancer elsewhere in the account went; `slipway plan` given the same quota plans no
 // more load balancers either and says why.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -448,7 +448,9 @@ spec:
     );
     const full = (await regionalLoadBalancers(aws)).count;
     await operator.stop();
-    operator = await startOperator({ ...SETTINGS, SLIPWAY_LOAD_BALANCER_QUOTA: String(full) });
+    // Its count of them again after 0.2 s, then at doubling intervals up to every 2 s (15 s up to 2 minutes outside).
+    const quotaRetry = { firstMs: 200, maxMs: 2_000 };
+    operator = await startOperator({ ...SETTINGS, SLIPWAY_LOAD_BALANCER_QUOTA: String(full) }, { quotaRetry });
     // dev holds one Service on each of its two shards: two of these fit, the third needs a third load balancer.
     assert.deepEqual(
       (await shardsOf()).map((s) => [s.index, s.workloads]),
@@ -503,9 +505,9 @@ spec:
       'the plan holds no load balancer for shard 2',
     );
 
-    // Another team's load balancer goes: the Environment's next pass (a nudge here, a resync at the latest) has room.
+    // Another team's load balancer goes: nothing in the cluster changes, and the Environment, counting again on its
+    // backoff (not only at its 5-minute resync), finds the room.
     await aws.elbv2.send(new DeleteLoadBalancerCommand({ LoadBalancerArn: other.LoadBalancers![0]!.LoadBalancerArn! }));
-    annotateNudge('environment', ns, 'dev');
     const placed = await ready(settled.metadata.name);
     assert.equal(placed.status?.loadBalancerShard, 2);
     await assertRoutedOnShards([settled.metadata.name]);

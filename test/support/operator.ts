@@ -2,11 +2,12 @@
 import pino, { type Logger } from 'pino';
 import { loadConfig } from '../../src/config.js';
 import { createOperator, type Operator } from '../../src/operator.js';
+import type { QuotaRetry } from '../../src/outcome/load-balancer-quota.js';
 import { EMULATOR_LOAD_BALANCER_QUOTA, getTestEnv } from './env.js';
 
 export async function startOperator(
   overrides: Record<string, string> = {},
-  options: { now?: () => Date; logger?: Logger; rolloutPollMs?: number } = {},
+  options: { now?: () => Date; logger?: Logger; rolloutPollMs?: number; quotaRetry?: QuotaRetry } = {},
 ): Promise<Operator> {
   const env = getTestEnv();
   const config = loadConfig({

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import { limitsFrom } from '../../../src/aws/load-balancer-limits.js';
 import { capacityCondition, type ShardState } from '../../../src/controllers/environment.js';
 import { outcomeOf } from '../../../src/outcome/classify.js';
+import { quotaRetryDelayMs } from '../../../src/outcome/load-balancer-quota.js';
 import { TERMINAL } from '../../../src/outcome/outcome.js';
 import { environment } from '../../support/objects.js';
 
@@ -51,4 +52,12 @@ test('LoadBalancerCapacity: room, shards the quota withholds, and a create the q
   const raced = capacityCondition(env, state(), [{}, { outcome: refused }]);
   assert.deepEqual([raced.status, raced.reason], ['False', 'LoadBalancerQuotaExceeded']);
   assert.equal(raced.message, refused.message);
+});
+
+test('an Environment the quota holds back counts again after 15 s, then twice as long each time, at most every 2 min', () => {
+  assert.deepEqual(
+    [0, 1, 2, 3, 4, 50].map((attempt) => quotaRetryDelayMs(attempt)),
+    [15_000, 30_000, 60_000, 120_000, 120_000, 120_000],
+  );
+  assert.equal(quotaRetryDelayMs(3, { firstMs: 200, maxMs: 2_000 }), 1_600);
 });
