@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseAllDocuments } from 'yaml';
 import { startLocalEnvironment, type LocalEnvironment } from '../test/env/index.js';
+import { onInterrupt } from '../test/env/interrupt.js';
 import { freePort } from '../test/env/processes.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -111,15 +112,21 @@ async function main(): Promise<void> {
   say('  The first run builds the Kubernetes servers from source: several minutes; later runs take seconds.');
   let env: LocalEnvironment | undefined;
   let operator: ChildProcess | undefined;
+  // The operator goes first, then the servers. Interrupted (Ctrl-C, or SIGTERM to npm, which reaches this process
+  // alone), the one registry (test/env/interrupt.ts) runs the same steps: the operator's, then the environment's.
+  const stopOperator = async () => {
+    const child = operator;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    const late = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    await exited;
+    clearTimeout(late);
+  };
   const cleanup = async () => {
-    if (operator && operator.exitCode === null) {
-      operator.kill('SIGTERM');
-      await new Promise((r) => operator!.once('exit', r));
-    }
+    await stopOperator();
     await env?.stop();
   };
-  process.once('SIGINT', () => void cleanup().finally(() => process.exit(130)));
-  process.once('SIGTERM', () => void cleanup().finally(() => process.exit(143)));
 
   try {
     // ECS in the emulator reports a rollout COMPLETED once this many tasks run (else it stays IN_PROGRESS, and a
@@ -153,6 +160,7 @@ async function main(): Promise<void> {
       },
       stdio: ['ignore', 'ignore', 'inherit'],
     });
+    onInterrupt(stopOperator);
     say(`  operator pid ${operator.pid}; metrics at http://127.0.0.1:${metricsPort}/metrics`);
 
     step(`Applying examples/ (${docs.filter((d) => d.kind !== 'Namespace').length} resources in namespace ${ns})`);

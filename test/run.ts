@@ -12,11 +12,21 @@
 // balanced across lanes by how long they took last time (a table of seeds in test/durations.json, refined per
 // machine in the cache).
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { ensureHelm } from './env/build.js';
 import { startLocalEnvironment, type LocalEnvironment } from './env/index.js';
+import { onInterrupt } from './env/interrupt.js';
 import { cacheRoot } from './env/versions.js';
 
 const root = join(import.meta.dirname, '..');
@@ -98,6 +108,9 @@ async function runLane(label: string, laneFiles: readonly string[], helm?: Promi
       {
         cwd: root,
         stdio: ['ignore', 'pipe', 'pipe'],
+        // A process group of its own: interrupted, the run stops the lane with every test file it runs and what those
+        // started (an operator, the sandbox), whichever signal reached the run (see stopLane).
+        detached: true,
         // The SDK is pinned to the last versions that support Node 20; its reminder about that is noise in test output.
         env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...process.env, ...env?.exports },
       },
@@ -119,9 +132,58 @@ async function runLane(label: string, laneFiles: readonly string[], helm?: Promi
     };
     pipe(child.stdout, process.stdout);
     pipe(child.stderr, process.stderr);
-    child.on('close', (c, signal) => resolve(c ?? (signal ? 1 : 0)));
+    const release = onInterrupt(() => stopLane(child.pid));
+    child.on('close', (c, signal) => {
+      release();
+      resolve(c ?? (signal ? 1 : 0));
+    });
   });
   return { code, counts };
+}
+
+/** Whether a process of the group led by `pid` is still running (zombies do not count: nobody may reap them). */
+function groupAlive(pid: number): boolean {
+  if (!existsSync('/proc')) {
+    try {
+      process.kill(-pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // pid (comm) state ppid pgrp ...
+      const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(pgrp) === pid && state !== 'Z') return true;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return false;
+}
+
+const signalGroup = (pid: number, signal: NodeJS.Signals) => {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // the group is gone
+  }
+};
+
+/**
+ * SIGTERM to the lane's process group, and a wait until it is empty (a sandbox under test stops its own servers
+ * first); SIGKILL to whatever is left after 30 s. Registered with the run's interrupt cleanups, which stop the lanes'
+ * environments after them.
+ */
+async function stopLane(pid: number | undefined): Promise<void> {
+  if (pid === undefined || !groupAlive(pid)) return;
+  signalGroup(pid, 'SIGTERM');
+  const until = Date.now() + 30_000;
+  while (groupAlive(pid) && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+  if (groupAlive(pid)) signalGroup(pid, 'SIGKILL');
 }
 
 /** Merges this run's file durations into the per-machine table used to balance the next run. */

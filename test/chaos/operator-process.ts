@@ -3,6 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
+import { onInterrupt } from '../env/interrupt.js';
 
 const root = join(import.meta.dirname, '..', '..');
 
@@ -32,6 +33,9 @@ export class OperatorProcess {
     });
     closeSync(fd);
     this.starts++;
+    // Interrupted, the run stops this incarnation before the servers it talks to (test/env/interrupt.ts).
+    const release = onInterrupt(() => this.stop(5_000));
+    this.child.once('exit', release);
   }
 
   running(): boolean {
