@@ -12,6 +12,7 @@ import { environmentReconciler } from './controllers/environment.js';
 import { previewReconciler } from './controllers/preview.js';
 import { previewIsLive } from './controllers/preview-hosts.js';
 import { serviceReconciler } from './controllers/service.js';
+import { memberKey, placementsOf, type Member, type Placements } from './controllers/shards.js';
 import { awsFor, awsIdentifiersOf, BY_AWS_IDENTIFIER, type OperatorDeps } from './controllers/shared.js';
 import { BY_ENVIRONMENT, environmentKeyOf } from './controllers/workload.js';
 import { DriftEventPoller, type DriftQueue } from './events/drift-events.js';
@@ -113,9 +114,17 @@ function environmentChangeForWorkloads(oldEnv: Environment, newEnv: Environment)
  */
 export const WORKLOAD_WAKE_GATHER_MS = 3_000;
 
-/** A Service or preview placed on another load balancer shard: its Environment plans the shards and callbacks. */
-function placementChange(a: Service | PreviewDeployment, b: Service | PreviewDeployment): boolean {
-  return a.status?.loadBalancerShard !== b.status?.loadBalancerShard;
+/**
+ * A Service or preview placed on another load balancer shard than its Environment's last pass planned with: the
+ * Environment plans the shards and callbacks anew. A placement it made itself, or saw pending, is already planned
+ * (controllers/shards.ts), so the workload's write of it wakes nothing.
+ */
+function unplannedPlacement(placements: Placements, kind: Member['kind']) {
+  return (a: Service | PreviewDeployment, b: Service | PreviewDeployment): boolean => {
+    const shard = b.status?.loadBalancerShard;
+    if (a.status?.loadBalancerShard === shard) return false;
+    return !placements.plannedWith(environmentKeyOf(b), memberKey(kind, b.metadata.name), shard);
+  };
 }
 
 function awsCallMetrics(registry: Registry): CallListener {
@@ -245,17 +254,23 @@ export function createOperator(opts: OperatorOptions): Operator {
     (env: Environment) =>
       inf.byIndex(BY_ENVIRONMENT, keyOf(env)).map((o) => keyOf(o));
   // Environments: their own changes, plus Services and previews coming, going and being placed on a load balancer
-  // shard (the shards to plan, and each shard's callback URLs). Those workload events are gathered for a moment:
-  // a burst of new Services wakes its Environment once or twice, not after every worker's turn.
+  // shard the Environment's last pass did not plan with (the shards to plan, and each shard's callback URLs). The
+  // Environment's pass places the workloads still waiting itself, so their own placement writes wake it no more.
+  // Those workload events are gathered for a moment: a burst of new Services wakes its Environment once or twice.
+  // A preview matters to its Environment while live (its callback URL, its place, the active count), not in which
+  // live phase it is: Pending to Active wakes nothing.
+  const placements = placementsOf(deps);
+  const servicePlaced = unplannedPlacement(placements, 'Service');
+  const previewPlaced = unplannedPlacement(placements, 'PreviewDeployment');
   envController.watch(environments, { updateFilter: meaningfulChange });
   envController.watch(services, {
     map: environmentKeyOf,
-    updateFilter: (a, b) => meaningfulChange(a, b) || placementChange(a, b),
+    updateFilter: (a, b) => meaningfulChange(a, b) || servicePlaced(a, b),
     gatherMs: WORKLOAD_WAKE_GATHER_MS,
   });
   envController.watch(previews, {
     map: environmentKeyOf,
-    updateFilter: (a, b) => meaningfulChange(a, b) || a.status?.phase !== b.status?.phase || placementChange(a, b),
+    updateFilter: (a, b) => meaningfulChange(a, b) || previewIsLive(a) !== previewIsLive(b) || previewPlaced(a, b),
     gatherMs: WORKLOAD_WAKE_GATHER_MS,
   });
   // Services and previews: their own changes, plus their Environment's (its status says where to attach).

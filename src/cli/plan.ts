@@ -32,7 +32,7 @@ import { previewIsLive } from '../controllers/preview-hosts.js';
 import { gatedHostsByShard } from '../controllers/gate-hosts.js';
 import { ENVIRONMENT_TYPE, PREVIEW_TYPE, SERVICE_TYPE } from '../controllers/resource-types.js';
 import { serviceWorkload } from '../controllers/service.js';
-import { persistedShard, Placements, plannedShards, shardCapacity } from '../controllers/shards.js';
+import { persistedShard, Placements, plannedShards, regionReads, shardCapacity } from '../controllers/shards.js';
 import type { OperatorDeps } from '../controllers/shared.js';
 import { PRICE_TABLE } from '../cost/prices.js';
 import { fromStatusResources } from '../drift/summary.js';
@@ -369,14 +369,26 @@ class Planner {
     // The shards and the gated hosts on each, as the operator computes them from the placements.
     const placements = await this.placements(env);
     const capacity = env.status?.shardCapacity ?? (await shardCapacity(env, reads, undefined)) ?? MAX_CALLBACK_URLS;
-    const { shards, withheld } = await plannedShards(
-      env,
-      reads,
-      placements.counts(key),
-      placements.waiting(key),
+    // The workloads still waiting are placed by the Environment's pass, on the shards it plans (shards.ts).
+    const region = regionReads(reads);
+    const shardsNow = () =>
+      plannedShards(
+        env,
+        reads,
+        placements.counts(key),
+        placements.waiting(env),
+        capacity,
+        this.ctx.loadBalancerQuota,
+        region,
+      );
+    const first = await shardsNow();
+    const placedOn = placements.placeWaiting(env, {
       capacity,
-      this.ctx.loadBalancerQuota,
-    );
+      shards: first.shards,
+      existingListener: !!listener,
+      ...(first.withheld ? { noNewShards: first.withheld.message } : {}),
+    });
+    const { shards, withheld } = placedOn.length > 0 ? await shardsNow() : first;
     const placed = placements.placed(key);
     const hosts = gatedHostsByShard(env, placements.members(key), placed);
     const extraShards: ShardFacts[] = shards

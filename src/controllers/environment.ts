@@ -5,8 +5,9 @@
 //
 // Load-balancer shards: the Environment plans shard 0, every shard with workloads placed on it (controllers/shards.ts
 // holds the placements) and new shards when the workloads waiting to be placed do not fit in the room left; a shard
-// k >= 1 with nothing placed leaves the plan, so the applier deletes it. Each shard's app client carries the
-// callback URLs of the gated hosts placed on it. An existing listener cannot grow: when it is full the
+// k >= 1 with nothing placed leaves the plan, so the applier deletes it. The workloads still waiting are placed by
+// the Environment's pass itself, as each would place itself, so a burst of new workloads costs it one pass, not one
+// per few placements. Each shard's app client carries the callback URLs of the gated hosts placed on it. An existing listener cannot grow: when it is full the
 // LoadBalancerCapacity condition says so, and the workloads that do not fit are refused when they are placed.
 // A new shard is a new Application Load Balancer, under the account's regional quota shared with everything else
 // in the account: before planning one, the Environment counts the region's load balancers (a listing read only
@@ -45,7 +46,7 @@ import { previewIsLive } from './preview-hosts.js';
 import { gatedHostsByShard } from './gate-hosts.js';
 import { customResourceReconciler, type HookContext, type Prepared, type Stop } from './reconcile.js';
 import { PREVIEW_TYPE, SERVICE_TYPE } from './resource-types.js';
-import { memberKey, placementsOf, plannedShards, shardCapacity, type PlannedShards } from './shards.js';
+import { memberKey, placementsOf, plannedShards, regionReads, shardCapacity, type PlannedShards } from './shards.js';
 import { ADOPT_ANNOTATION, awsFor, commonStatus, mergeConditions, type OperatorDeps } from './shared.js';
 import { sweepDue, sweepOrphans, type SweepMark } from './sweeper.js';
 import { RESYNC_ANNOTATION } from './waves.js';
@@ -86,6 +87,19 @@ interface EnvironmentPrepared extends Prepared {
   readonly shardState?: ShardState;
 }
 
+/** The shards a pass plans, and the placements (by memberKey) it planned them from. */
+interface PassShards {
+  readonly state: ShardState;
+  readonly placed: ReadonlyMap<string, number>;
+}
+
+/** Workloads per shard. */
+function countsOf(placed: ReadonlyMap<string, number>): Map<number, number> {
+  const counts = new Map<number, number>();
+  for (const shard of placed.values()) counts.set(shard, (counts.get(shard) ?? 0) + 1);
+  return counts;
+}
+
 export interface EnvironmentSettings {
   /** SLIPWAY_MAX_WORKLOADS_PER_LOAD_BALANCER: lowers the capacity of a shard below the account's quotas. */
   readonly maxWorkloadsPerLoadBalancer?: number;
@@ -113,14 +127,6 @@ export function environmentReconciler(
     ].sort((a, b) => `${a.kind}/${a.name}`.localeCompare(`${b.kind}/${b.name}`));
   }
 
-  /**
-   * Hosts routed through the gate, by the shard they are placed on: each shard's app client's callback URLs are
-   * exactly these. A workload not placed yet routes nothing yet; its placement wakes the Environment.
-   */
-  function gatedHosts(env: Environment): Map<number, string[]> {
-    return gatedHostsByShard(env, placements.members(keyOf(env)), placements.placed(keyOf(env)));
-  }
-
   /** The Services and live previews placed on the Environment's load balancers, with the spec each runs. */
   function placedWorkloads(env: Environment): PlacedWorkload[] {
     const placed = placements.placed(keyOf(env));
@@ -139,15 +145,38 @@ export function environmentReconciler(
     return out;
   }
 
-  /** Which shards to plan, from the placements, under the region's quota of load balancers (shards.ts). */
-  async function shardStateOf(env: Environment, signal: AbortSignal): Promise<ShardState> {
+  /**
+   * Which shards to plan, from the placements and the workloads still waiting for one, under the region's quota of
+   * load balancers (shards.ts). The workloads still waiting are then placed on the shards planned
+   * (Placements.placeWaiting), and the shards planned again with them: their callback URLs and their room are in
+   * this pass, before their own passes create their rules, and their placement writes do not wake the Environment
+   * again (shards.ts).
+   */
+  async function shardStateOf(env: Environment, signal: AbortSignal): Promise<PassShards> {
     const key = keyOf(env);
     const aws = awsFor(deps, env).withSignal(signal);
     const capacity = await shardCapacity(env, aws, settings.maxWorkloadsPerLoadBalancer);
-    const counts = placements.counts(key);
-    const waiting = placements.waiting(key);
-    const planned = await plannedShards(env, aws, counts, waiting, capacity, settings.loadBalancerQuota);
-    return { capacity, counts, ...planned };
+    // Listed at most once a pass, and only when a new load balancer is wanted.
+    const region = regionReads(aws);
+    const plan = async (): Promise<PassShards> => {
+      // Read in one turn: a workload placing itself during the region read is not in this plan, and its placement
+      // write wakes the Environment for the next one.
+      const placed = placements.placed(key);
+      const counts = countsOf(placed);
+      const waiting = placements.waiting(env);
+      const planned = await plannedShards(env, aws, counts, waiting, capacity, settings.loadBalancerQuota, region);
+      return { state: { capacity, counts, ...planned }, placed };
+    };
+    placements.releaseUnrunnable(env);
+    const first = await plan();
+    const placedOn = placements.placeWaiting(env, {
+      capacity,
+      shards: first.state.shards,
+      existingListener: !!env.spec.loadBalancer.existingListenerArn,
+      // Under the quota, only the shards planned are filled: the rest wait, Blocked by their own pass.
+      ...(first.state.withheld ? { noNewShards: first.state.withheld.message } : {}),
+    });
+    return placedOn.length > 0 ? plan() : first;
   }
 
   /** Resolves what planning needs from AWS; a missing VPC or subnet stops the Environment, naming the field. */
@@ -232,9 +261,17 @@ export function environmentReconciler(
     client,
 
     async prepare(env, { signal }) {
-      const shardState = await shardStateOf(env, signal);
-      const plan = await planFor(env, gatedHosts(env), shardState.shards, signal);
-      if ('stop' in plan) return plan;
+      const { state: shardState, placed } = await shardStateOf(env, signal);
+      // The shards and the callback URLs are planned from the same placements; a workload's write of one of them
+      // wakes the Environment no more (operator.ts). A pass that fails is retried, and sees them all again.
+      placements.markPlanned(keyOf(env), placed);
+      const hosts = gatedHostsByShard(env, placements.members(keyOf(env)), placed);
+      const plan = await planFor(env, hosts, shardState.shards, signal);
+      if ('stop' in plan) {
+        // Stopped before applying: nothing was planned, so every placement wakes it again.
+        placements.forget(keyOf(env));
+        return plan;
+      }
       const adopt = env.metadata.annotations?.[ADOPT_ANNOTATION] === 'true';
       return { ...prepared(env, plan, env.spec.driftPolicy, adopt), shardState };
     },
@@ -242,6 +279,7 @@ export function environmentReconciler(
     async prepareDeletion(env, { signal }) {
       sweeps.delete(keyOf(env));
       quotaWaits.delete(keyOf(env));
+      placements.forget(keyOf(env));
       const held = holders(env);
       if (held.length > 0) {
         return { stop: outcome('InUse', inUseMessage(held), after(HELD_POLL_MS)), fields: heldByFields(held) };

@@ -22,3 +22,28 @@ export function previewIsLive(p: PreviewDeployment): boolean {
     p.status?.phase !== 'Blocked'
   );
 }
+
+/** Older first: creation time, then name. The oldest live previews hold previews.maxActive's slots. */
+export function olderPreview(a: PreviewDeployment, b: PreviewDeployment): boolean {
+  const created = String(a.metadata.creationTimestamp ?? '').localeCompare(String(b.metadata.creationTimestamp ?? ''));
+  return (created || a.metadata.name.localeCompare(b.metadata.name)) < 0;
+}
+
+/**
+ * The previews of an Environment that their own pass would place on a load balancer, as preview.ts decides: live,
+ * the Environment allows previews, their Service (one of `serviceNames`, the Environment's) exists, and they hold
+ * one of previews.maxActive's slots (the oldest live ones do) or already own AWS resources.
+ */
+export function runnablePreviews(
+  env: Environment,
+  previews: readonly PreviewDeployment[],
+  serviceNames: ReadonlySet<string>,
+): PreviewDeployment[] {
+  if (env.spec.tier === 'production' || !env.spec.previews?.enabled) return [];
+  const maxActive = env.spec.previews.maxActive;
+  const live = previews.filter(previewIsLive).sort((a, b) => (olderPreview(a, b) ? -1 : olderPreview(b, a) ? 1 : 0));
+  return live.filter(
+    (p, rank) =>
+      serviceNames.has(p.spec.serviceRef.name) && ((p.status?.resources ?? []).length > 0 || rank < maxActive),
+  );
+}

@@ -8,7 +8,7 @@ import { boundedName } from '../planner/naming.js';
 import { SYNC_ANNOTATION } from '../images/pinning.js';
 import type { Workload } from '../planner/service.js';
 import { formatTime, refOf, type ResourceClient } from '../runtime/index.js';
-import { previewIsLive, previewSubdomain } from './preview-hosts.js';
+import { olderPreview, previewIsLive, previewSubdomain } from './preview-hosts.js';
 import { appliedSide, conditionsWithCost, previewCostOf, pricedSide, statusPlanCost } from './cost.js';
 import { customResourceReconciler } from './reconcile.js';
 import type { OperatorDeps } from './shared.js';
@@ -18,6 +18,7 @@ import {
   followRollout,
   lastDeployment,
   lookupEnvironment,
+  placementPatch,
   prepareWorkload,
   prepareWorkloadDeletion,
   recordDeployment,
@@ -148,13 +149,10 @@ export function previewReconciler(deps: OperatorDeps, client: ResourceClient<Pre
       const maxActive = env.spec.previews.maxActive;
       // Its rank among the live previews, oldest first (all of them when it is not live): counted, not sorted,
       // as every pass of each of up to 1,000 previews asks.
-      const older = (a: PreviewDeployment, b: PreviewDeployment) =>
-        (String(a.metadata.creationTimestamp ?? '').localeCompare(String(b.metadata.creationTimestamp ?? '')) ||
-          a.metadata.name.localeCompare(b.metadata.name)) < 0;
       const selfLive = previewIsLive(p);
       let rank = 0;
       for (const o of deps.previews.byIndex(BY_ENVIRONMENT, `${ns}/${env.metadata.name}`)) {
-        if (o.metadata.name !== p.metadata.name && previewIsLive(o) && (!selfLive || older(o, p))) rank++;
+        if (o.metadata.name !== p.metadata.name && previewIsLive(o) && (!selfLive || olderPreview(o, p))) rank++;
       }
       if ((p.status?.resources ?? []).length === 0 && rank >= maxActive) {
         const message = `Environment ${env.metadata.name} already has ${maxActive} active previews (previews.maxActive): close one, or raise maxActive`;
@@ -178,7 +176,8 @@ export function previewReconciler(deps: OperatorDeps, client: ResourceClient<Pre
         placement: {
           kind: 'PreviewDeployment',
           name: p.metadata.name,
-          persist: (shard) => client.patchStatus(refOf(p), { status: { loadBalancerShard: shard } }),
+          persisted: persistedShard(p),
+          persist: (shard) => client.patchStatus(refOf(p), placementPatch(p, shard)),
         },
       });
       // No room on the Environment's load balancers: Blocked, like a preview over maxActive.

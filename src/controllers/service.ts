@@ -13,6 +13,7 @@ import {
   followRollout,
   lastDeployment,
   lookupEnvironment,
+  placementPatch,
   prepareWorkload,
   prepareWorkloadDeletion,
   recordDeployment,
@@ -58,7 +59,8 @@ export function serviceReconciler(deps: OperatorDeps, client: ResourceClient<Ser
           kind: 'Service',
           name: svc.metadata.name,
           ...(svc.spec.loadBalancer?.shard !== undefined ? { requested: svc.spec.loadBalancer.shard } : {}),
-          persist: (shard) => client.patchStatus(refOf(svc), { status: { loadBalancerShard: shard } }),
+          persisted: persistedShard(svc),
+          persist: (shard) => client.patchStatus(refOf(svc), placementPatch(svc, shard)),
         },
       });
     },

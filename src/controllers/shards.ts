@@ -3,14 +3,25 @@
 // seen there, is held here, so workers placing several workloads at once never fill a shard past its capacity
 // (placing is synchronous: one decision at a time). A persisted placement is dropped from here once the cache
 // shows it, and a pending one once its object is gone.
+//
+// The Environment's pass places the workloads still waiting (placeWaiting), with the same decision a workload makes
+// for itself (choosePlacement), and plans their shards and callback URLs with them; each workload writes its own
+// placement to its status at the start of its pass, as before. The Environment remembers what its last pass
+// planned with (markPlanned), so a workload's write of a placement it already planned for does not wake it again:
+// in a burst of new workloads the Environment passes once for their arrival instead of once per few placements.
 import type { Environment, PreviewDeployment, Service } from '../api/index.js';
 import type { AwsClients } from '../aws/clients.js';
-import { loadBalancerLimits, regionalLoadBalancers } from '../aws/load-balancer-limits.js';
+import {
+  loadBalancerLimits,
+  regionalLoadBalancers,
+  type LoadBalancerLimits,
+  type RegionalLoadBalancers,
+} from '../aws/load-balancer-limits.js';
 import { loadBalancerQuotaMessage } from '../outcome/load-balancer-quota.js';
 import { gateEnabled, MAX_CALLBACK_URLS, MAX_SHARDS, shardLoadBalancerName } from '../planner/environment.js';
-import { planShards, type RegionRoom } from '../planner/shards.js';
+import { choosePlacement, planShards, type PlacementInput, type RegionRoom } from '../planner/shards.js';
 import { isBeingDeleted } from '../runtime/index.js';
-import { previewIsLive } from './preview-hosts.js';
+import { runnablePreviews } from './preview-hosts.js';
 import type { OperatorDeps } from './shared.js';
 import { BY_ENVIRONMENT } from './workload.js';
 
@@ -30,6 +41,8 @@ export function persistedShard(obj: Service | PreviewDeployment): number | undef
 
 export class Placements {
   private readonly pending = new Map<string, Map<string, number>>();
+  /** What each Environment's last pass planned with, by memberKey (markPlanned). */
+  private readonly planned = new Map<string, ReadonlyMap<string, number>>();
 
   constructor(private readonly deps: Pick<OperatorDeps, 'services' | 'previews'>) {}
 
@@ -68,15 +81,24 @@ export class Placements {
     return counts;
   }
 
-  /** Live members not placed yet: the ones the Environment makes room for. */
-  waiting(envKey: string): number {
+  /**
+   * Members not placed yet that their own pass would place (a Service not being deleted; a preview as
+   * runnablePreviews says): the ones the Environment makes room for and places.
+   */
+  waitingMembers(env: Environment): Member[] {
+    const envKey = envKeyOf(env);
     const placed = this.placed(envKey);
-    return this.members(envKey).filter(
-      (m) =>
-        !placed.has(memberKey(m.kind, m.obj.metadata.name)) &&
-        !isBeingDeleted(m.obj) &&
-        (m.kind === 'Service' || previewIsLive(m.obj)),
-    ).length;
+    const services = this.deps.services.byIndex(BY_ENVIRONMENT, envKey);
+    const names = new Set(services.map((s) => s.metadata.name));
+    const previews = runnablePreviews(env, this.deps.previews.byIndex(BY_ENVIRONMENT, envKey), names);
+    return [
+      ...services.filter((obj) => !isBeingDeleted(obj)).map((obj) => ({ kind: 'Service' as const, obj })),
+      ...previews.map((obj) => ({ kind: 'PreviewDeployment' as const, obj })),
+    ].filter((m) => !placed.has(memberKey(m.kind, m.obj.metadata.name)));
+  }
+
+  waiting(env: Environment): number {
+    return this.waitingMembers(env).length;
   }
 
   /** Records a decision until the member's status shows it. */
@@ -85,7 +107,74 @@ export class Placements {
     if (!pending) this.pending.set(envKey, (pending = new Map()));
     pending.set(key, shard);
   }
+
+  /**
+   * Places the members still waiting, each as its own pass would (choosePlacement with the Environment's shards
+   * as just planned): those asking for a shard first, then the oldest first. A member that does not fit (an
+   * existing listener full, shards the quota withholds, a requested shard full) stays unplaced; its own pass
+   * then says why. Answers the shards placed on.
+   */
+  placeWaiting(
+    env: Environment,
+    input: Pick<PlacementInput, 'capacity' | 'shards' | 'existingListener' | 'noNewShards'>,
+  ): number[] {
+    const envKey = envKeyOf(env);
+    const requested = (m: Member) => (m.kind === 'Service' ? m.obj.spec.loadBalancer?.shard : undefined);
+    const created = (m: Member) => String(m.obj.metadata.creationTimestamp ?? '');
+    const waiting = this.waitingMembers(env).sort(
+      (a, b) =>
+        Number(requested(a) === undefined) - Number(requested(b) === undefined) ||
+        created(a).localeCompare(created(b)) ||
+        memberKey(a.kind, a.obj.metadata.name).localeCompare(memberKey(b.kind, b.obj.metadata.name)),
+    );
+    // Counted once and kept up to date here: with thousands of workloads, recounting per member is quadratic.
+    const counts = this.counts(envKey);
+    const placedOn: number[] = [];
+    for (const m of waiting) {
+      const shard = requested(m);
+      const decision = choosePlacement({ ...input, counts, ...(shard !== undefined ? { requested: shard } : {}) });
+      if ('refused' in decision) continue;
+      this.place(envKey, memberKey(m.kind, m.obj.metadata.name), decision.shard);
+      counts.set(decision.shard, (counts.get(decision.shard) ?? 0) + 1);
+      placedOn.push(decision.shard);
+    }
+    return placedOn;
+  }
+
+  /**
+   * Drops a placement not yet persisted of a preview its own pass would no longer run (an older preview took its
+   * previews.maxActive slot since the Environment placed it): a Blocked preview holds no place on a shard.
+   */
+  releaseUnrunnable(env: Environment): void {
+    const envKey = envKeyOf(env);
+    const pending = this.pending.get(envKey);
+    if (!pending) return;
+    const previews = this.deps.previews.byIndex(BY_ENVIRONMENT, envKey);
+    const names = new Set(this.deps.services.byIndex(BY_ENVIRONMENT, envKey).map((s) => s.metadata.name));
+    const runnable = new Set(runnablePreviews(env, previews, names).map((p) => p.metadata.name));
+    for (const p of previews) {
+      const key = memberKey('PreviewDeployment', p.metadata.name);
+      if (pending.has(key) && !runnable.has(p.metadata.name) && persistedShard(p) === undefined) pending.delete(key);
+    }
+  }
+
+  /** Remembers the placements the Environment's pass plans with (its shards, and each shard's callback URLs). */
+  markPlanned(envKey: string, placed: ReadonlyMap<string, number>): void {
+    this.planned.set(envKey, new Map(placed));
+  }
+
+  /** Whether the Environment's last pass planned with this member on this shard: its write then changes nothing there. */
+  plannedWith(envKey: string, key: string, shard: number | undefined): boolean {
+    return shard !== undefined && this.planned.get(envKey)?.get(key) === shard;
+  }
+
+  /** Forgets what an Environment planned with (it is being deleted, or its pass stopped before applying). */
+  forget(envKey: string): void {
+    this.planned.delete(envKey);
+  }
 }
+
+const envKeyOf = (env: Environment): string => `${env.metadata.namespace ?? 'default'}/${env.metadata.name}`;
 
 const registries = new WeakMap<object, Placements>();
 
@@ -135,6 +224,13 @@ const QUOTA_RECHECK_MS = 300_000;
  * and counted against the quota (`quotaSetting`, SLIPWAY_LOAD_BALANCER_QUOTA, else the account's). Shard 0 is
  * always planned; its create, refused, says so through the error. The operator and `slipway plan` both plan so.
  */
+/** The region's load balancers and the account's quotas, read at most once however often they are asked for. */
+export function regionReads(aws: AwsClients): () => Promise<readonly [RegionalLoadBalancers, LoadBalancerLimits]> {
+  let read: Promise<readonly [RegionalLoadBalancers, LoadBalancerLimits]> | undefined;
+  return () =>
+    (read ??= Promise.all([regionalLoadBalancers(aws), loadBalancerLimits(aws, Date.now(), QUOTA_RECHECK_MS)]));
+}
+
 export async function plannedShards(
   env: Environment,
   aws: AwsClients,
@@ -142,6 +238,8 @@ export async function plannedShards(
   waiting: number,
   capacity: number,
   quotaSetting: number | undefined,
+  /** Shared by the plans of one pass (before and after it places the waiting workloads): one listing at most. */
+  readRegion = regionReads(aws),
 ): Promise<PlannedShards> {
   const existing = !!env.spec.loadBalancer.existingListenerArn;
   const wanted = planShards(counts, waiting, capacity, existing);
@@ -149,10 +247,7 @@ export async function plannedShards(
   if (existing || wanted.shards.every((s) => s === 0 || recorded.has(s))) {
     return { shards: wanted.shards, overflow: wanted.overflow };
   }
-  const [region, limits] = await Promise.all([
-    regionalLoadBalancers(aws),
-    loadBalancerLimits(aws, Date.now(), QUOTA_RECHECK_MS),
-  ]);
+  const [region, limits] = await readRegion();
   const exists = new Set(
     wanted.shards.filter((s) => recorded.has(s) || region.names.has(shardLoadBalancerName(env, s))),
   );

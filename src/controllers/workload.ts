@@ -284,8 +284,25 @@ export interface PlacementRequest {
   readonly name: string;
   /** spec.loadBalancer.shard (a Service's; previews never ask). */
   readonly requested?: number;
-  /** Persists a new placement in status before anything is created on the shard; answers the object as written. */
+  /** The shard the workload's status records (persistedShard), as read at the start of the pass. */
+  readonly persisted: number | undefined;
+  /**
+   * Persists a new placement in status before anything is created on the shard; answers the object as written.
+   * The write carries the resourceVersion read at the start of the pass (placementPatch).
+   */
   readonly persist: (shard: number) => Promise<KubeObject>;
+}
+
+/**
+ * The status patch that persists a placement. Only the workload writes status.loadBalancerShard (the Environment
+ * decides in the registry and never writes it), and the write carries the resourceVersion the pass read: a merge
+ * patch with metadata.resourceVersion fails with 409 if anything changed the object since (a placement written by
+ * another operator process that led meanwhile, an edit), and the pass is retried from a fresh read instead of
+ * overwriting it. A server-side apply field manager would not do: both writes are the same operator's, under one
+ * manager, and apply would take over the field silently.
+ */
+export function placementPatch(obj: KubeObject, shard: number): unknown {
+  return { metadata: { resourceVersion: obj.metadata?.resourceVersion }, status: { loadBalancerShard: shard } };
 }
 
 /**
@@ -337,11 +354,10 @@ export async function prepareWorkload(
   }
   const shard = decision.shard;
   let written: KubeObject | undefined;
-  if (shard !== current) {
-    // Decided here, synchronously, so no other worker can take the same room; persisted before anything is created.
-    registry.place(envKey, key, shard);
-    written = await opts.placement.persist(shard);
-  }
+  // Decided here (or by the Environment's pass, which places the workloads waiting), synchronously, so no other
+  // worker can take the same room; persisted by the workload itself before anything is created.
+  if (shard !== current) registry.place(envKey, key, shard);
+  if (shard !== opts.placement.persisted) written = await opts.placement.persist(shard);
   const view = viewOnShard(env, shard);
   if (!view && quota !== undefined && !(env.status?.shards ?? []).some((s) => s.index === shard)) {
     // Placed on a shard the quota keeps the Environment from planning: Blocked, and first in line when room appears.

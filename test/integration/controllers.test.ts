@@ -397,6 +397,51 @@ describe('Environment and Service controllers', { timeout: 600_000 }, () => {
     }
   });
 
+  // One worker per controller: the Services' passes run one after another, so placements made by each Service at
+  // the start of its own pass would trickle in over the whole burst, and every few would wake the Environment again
+  // (about 20 AWS reads a pass). The Environment's pass places the waiting Services itself instead.
+  test('a burst of Services on a ready Environment: it passes once or twice, and each Service has its place', async () => {
+    await operator.stop();
+    operator = await startOperator({ SLIPWAY_WORKERS: '1' });
+    apply(environmentYaml('burst'));
+    await waitForCondition(environments, { namespace: ns, name: 'burst' }, 'Ready', 'True', { timeoutMs: 120_000 });
+    await waitQuiet(operator);
+    const before = await reconcileCount(operator, 'environment');
+    const calls = operator.calls.snapshot();
+    const names = Array.from({ length: 8 }, (_, i) => `burst-${i + 1}`);
+    apply(names.map((name) => serviceYaml(name, { env: 'burst', subdomain: name })).join('\n---\n'));
+    for (const name of names) {
+      await waitForCondition(services, { namespace: ns, name }, 'Ready', 'True', { timeoutMs: 180_000 });
+    }
+    await waitQuiet(operator);
+    // Their arrival, and one more should the creates straddle two gathering windows.
+    const passes = (await reconcileCount(operator, 'environment')) - before;
+    assert.ok(passes <= 2, `the Environment passed ${passes} times for a burst of ${names.length} Services`);
+    // The pass that placed them put all their callback URLs on the app client at once.
+    assert.equal(operator.calls.writesSince(calls)['cognito-idp:UpdateUserPoolClient'], 1);
+
+    const env = await environments.get({ namespace: ns, name: 'burst' });
+    assert.deepEqual(
+      env.status?.shards?.map((s) => [s.index, s.workloads]),
+      [[0, names.length]],
+    );
+    for (const name of names) {
+      assert.equal((await services.get({ namespace: ns, name })).status?.loadBalancerShard, 0, `${name} is placed`);
+    }
+    const client = await aws.cognito.send(
+      new DescribeUserPoolClientCommand({
+        UserPoolId: env.status!.cognito!.userPoolId!,
+        ClientId: env.status!.cognito!.clientId!,
+      }),
+    );
+    assert.deepEqual(
+      [...(client.UserPoolClient?.CallbackURLs ?? [])].sort(),
+      names.map((name) => `https://${name}.${baseDomain}/oauth2/idpresponse`).sort(),
+    );
+    await operator.stop();
+    operator = await startOperator();
+  });
+
   test('a second Service claiming a taken priority or host gets a condition naming the owner', async () => {
     const taken = (await services.get({ namespace: ns, name: 'catalog' })).status!.priority!;
     apply(serviceYaml('orders', { priority: taken, subdomain: 'orders' }));
