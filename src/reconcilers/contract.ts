@@ -56,8 +56,12 @@ export interface ReconcileContext {
    * ECS cluster): a create builds the ARN a response leaves out (CreateLogGroup's) instead of reading it back.
    */
   readonly account?: ArnBase;
-  /** Runs `load` once per key within one pass (a listener's rules, a zone's records), sharing the promise. */
-  memo<T>(key: string, load: () => Promise<T>): Promise<T>;
+  /**
+   * Runs `load` once per key within one pass (a listener's rules, a zone's records), sharing the promise. `load`
+   * reads through the context it is handed: the pass's own, or for a wave's shared entry one under the wave's
+   * deadline.
+   */
+  memo<T>(key: string, load: (reads: ReconcileContext) => Promise<T>): Promise<T>;
   /** Drops a memoised read after a write that changed it. */
   invalidate(keyPrefix: string): void;
   /**
@@ -364,26 +368,31 @@ export function newContext(aws: AwsClients, shared?: SharedReads, scope?: PassSc
     for (const [prefix, dropped] of shared?.dropped ?? []) if (dropped > seq && key.startsWith(prefix)) return true;
     return false;
   };
-  const sharedValue = <T>(key: string, load: () => Promise<T>): Promise<T> | undefined => {
+  const sharedValue = <T>(key: string, load: (reads: ReconcileContext) => Promise<T>): Promise<T> | undefined => {
     if (!shared || !SHAREABLE_PREFIXES.some((p) => key.startsWith(p))) return undefined;
+    const own = () => load(ctx);
     const snapshot = wave();
     if (snapshot) {
-      // Shared for the whole wave, unless a write (by any pass in this process) changed it since it was read.
-      const hit = snapshot.entries.get(key);
-      if (hit && !droppedSince(key, hit.seq)) return joined(aws, hit.value, load);
-      return start(snapshot.entries, key, load).value as Promise<T>;
+      // Shared for the whole wave, unless a write (by any pass in this process) changed it since it was read. Read
+      // under the wave's deadline like its listings (bulk): the pass that happens to start it may be abandoned.
+      let hit = snapshot.entries.get(key);
+      if (!hit || droppedSince(key, hit.seq)) {
+        const reads = snapshot.signal ? aws.root.withSignal(snapshot.signal) : aws;
+        hit = start(snapshot.entries, key, () => load(newContext(reads)));
+      }
+      return untilAborted(joined(aws, hit.value, own), aws.signal);
     }
     const hit = shared.entries.get(key);
-    if (hit && Date.now() - hit.at < MAX_SHARED_AGE_MS) return joined(aws, hit.value, load);
-    return start(shared.entries, key, load).value as Promise<T>;
+    if (hit && Date.now() - hit.at < MAX_SHARED_AGE_MS) return joined(aws, hit.value, own);
+    return start(shared.entries, key, own).value as Promise<T>;
   };
-  return {
+  const ctx: ReconcileContext = {
     aws,
     ...(scope?.account ? { account: scope.account } : {}),
-    memo<T>(key: string, load: () => Promise<T>): Promise<T> {
+    memo<T>(key: string, load: (reads: ReconcileContext) => Promise<T>): Promise<T> {
       let p = cache.get(key) as Promise<T> | undefined;
       if (!p) {
-        p = sharedValue(key, load) ?? load();
+        p = sharedValue(key, load) ?? load(ctx);
         cache.set(key, p);
         p.catch(() => cache.delete(key));
       }
@@ -456,4 +465,5 @@ export function newContext(aws: AwsClients, shared?: SharedReads, scope?: PassSc
       if (kind) rememberWrite(shared.kindWrites, `${scope.owner}|${kind}`, now);
     },
   };
+  return ctx;
 }

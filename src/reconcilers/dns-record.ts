@@ -75,7 +75,7 @@ export function parseRecordIdentifier(identifier: string): { zoneId: string; nam
 
 async function zoneRecords(ctx: ReconcileContext, zoneId: string): Promise<readonly ResourceRecordSet[]> {
   const id = bareZoneId(zoneId);
-  return ctx.memo(`route53:records:${id}`, async () => {
+  return ctx.memo(`route53:records:${id}`, async (reads) => {
     const out: ResourceRecordSet[] = [];
     let start: {
       StartRecordName?: string;
@@ -83,7 +83,7 @@ async function zoneRecords(ctx: ReconcileContext, zoneId: string): Promise<reado
       StartRecordIdentifier?: string;
     } = {};
     for (;;) {
-      const page = await ctx.aws.route53.send(
+      const page = await reads.aws.route53.send(
         new ListResourceRecordSetsCommand({ HostedZoneId: id, MaxItems: 300, ...start }),
       );
       out.push(...(page.ResourceRecordSets ?? []));

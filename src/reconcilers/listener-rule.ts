@@ -47,18 +47,18 @@ const rulesKey = (listenerArn: string): string => `elbv2:rules:${listenerArn}`;
 
 /** A listener's rules and their tags, read once per pass and shared with the passes running beside it (withPassContext). */
 export function rulesOf(ctx: ReconcileContext, listenerArn: string): Promise<ListenerRules> {
-  return ctx.memo(rulesKey(listenerArn), async () => {
+  return ctx.memo(rulesKey(listenerArn), async (reads) => {
     const rules: Rule[] = [];
     let Marker: string | undefined;
     do {
-      const page = await ctx.aws.elbv2.send(
+      const page = await reads.aws.elbv2.send(
         new DescribeRulesCommand({ ListenerArn: listenerArn, PageSize: 400, Marker }),
       );
       rules.push(...(page.Rules ?? []));
       Marker = page.NextMarker;
     } while (Marker);
     const arns = rules.filter((r) => !r.IsDefault && r.RuleArn).map((r) => r.RuleArn!);
-    return { rules, tags: await describeTags(ctx, arns) };
+    return { rules, tags: await describeTags(reads, arns) };
   });
 }
 

@@ -33,7 +33,7 @@ export function recordingContext(answer: Answer = () => ({})): RecordingContext 
   const aws = new Proxy({} as AwsClients, { get: (_target, name) => client(String(name)) });
   const ctx: ReconcileContext = {
     aws,
-    memo: <T>(_key: string, load: () => Promise<T>) => load(),
+    memo: (_key, load) => load(ctx),
     invalidate: (prefix) => void invalidated.push(prefix),
     bulk: () => Promise.resolve(undefined),
     existing: () => Promise.resolve(undefined),

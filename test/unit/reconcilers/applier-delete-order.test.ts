@@ -64,7 +64,9 @@ function registry(cloud: Cloud): ReconcilerRegistry {
 
 const ctx: ReconcileContext = {
   aws: undefined as never,
-  memo: (_key, load) => load(),
+  memo(_key, load) {
+    return load(this);
+  },
   invalidate: () => undefined,
   bulk: async () => undefined,
   existing: async () => undefined,

@@ -58,7 +58,9 @@ function fakeKind(kind: ResourceKind, cloud: Map<string, Stored>, writes: string
 
 const ctx = (): ReconcileContext => ({
   aws: undefined as never,
-  memo: (_key, load) => load(),
+  memo(_key, load) {
+    return load(this);
+  },
   invalidate: () => undefined,
   bulk: async () => undefined,
   existing: async () => undefined,

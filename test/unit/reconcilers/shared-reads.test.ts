@@ -197,6 +197,50 @@ test("a wave shares a listener's rules across its passes until a write, by any p
   assert.equal(await rules('Service/ns/d'), 'rules-2');
 });
 
+test("a wave's shared rules and records are read under the wave's deadline: a member abandoned meanwhile neither cancels the read nor makes the others read again", async () => {
+  const root = {} as { root: unknown; signal: AbortSignal | undefined; withSignal: (s: AbortSignal) => AwsClients };
+  root.root = root;
+  const view = (signal: AbortSignal) => ({ root, signal }) as unknown as AwsClients;
+  root.withSignal = view;
+  const reads: { readonly signal: AbortSignal | undefined; readonly finish: (v: string) => void }[] = [];
+  let onRead: () => void = () => undefined;
+  const load = (r: ReconcileContext) =>
+    new Promise<string>((resolve, reject) => {
+      reads.push({ signal: r.aws.signal, finish: resolve });
+      r.aws.signal?.addEventListener('abort', () => reject(abortError()));
+      onRead();
+    });
+  const waveEnd = new AbortController();
+  const wave = new WaveReads(Date.now(), undefined, waveEnd.signal);
+  const first = new AbortController();
+  const a = withPassContext(view(first.signal), (ctx) => ctx.memo('elbv2:rules:L', load), member('Service/ns/a', wave));
+  const b = withPassContext(view(fresh()), (ctx) => ctx.memo('elbv2:rules:L', load), member('Service/ns/b', wave));
+  first.abort(abortError());
+  await assert.rejects(a, { name: 'AbortError' }, 'the abandoned member stops waiting');
+  assert.equal(reads.length, 1, 'read once');
+  assert.equal(reads[0]!.signal, waveEnd.signal, "under the wave's signal, not the first member's");
+  reads[0]!.finish('rules');
+  assert.equal(await b, 'rules', 'the other member gets the read');
+
+  // A read the wave's end cuts short: its member reads for itself, under its own deadline.
+  const ended = new AbortController();
+  const own = fresh();
+  const ownRead = new Promise<void>((r) => (onRead = () => reads.length === 3 && r()));
+  const late = withPassContext(
+    view(own),
+    (ctx) => ctx.memo('route53:records:Z', load),
+    member('Service/ns/c', new WaveReads(Date.now(), undefined, ended.signal)),
+  );
+  ended.abort(abortError());
+  await ownRead;
+  assert.deepEqual(
+    reads.slice(1).map((r) => r.signal),
+    [ended.signal, own],
+  );
+  reads[2]!.finish('records');
+  assert.equal(await late, 'records');
+});
+
 test('with a rotation, a wave reads per-resource attributes only for the identifiers whose turn it is', async () => {
   const { view } = views();
   const ids = Array.from({ length: 48 }, (_, i) => `arn:aws:elasticloadbalancing:r:1:targetgroup/tg-${i}/x`);
