@@ -2,8 +2,8 @@
 // rest of the operator only ever deals in Outcomes. What is retryable is decided by the AWS error classification
 // (the SDK's own throttling and transient lists); everything else about AWS errors is the user's to fix.
 import { classifyError, errorName } from '../aws/errors.js';
-import { LOAD_BALANCER_QUOTA_REASON, tooManyLoadBalancersMessage } from './load-balancer-quota.js';
-import { BACKOFF, OutcomeError, TERMINAL, outcome, type Outcome, type Retry } from './outcome.js';
+import { LOAD_BALANCER_QUOTA_REASON, QUOTA_RETRY, tooManyLoadBalancersMessage } from './load-balancer-quota.js';
+import { BACKOFF, OutcomeError, TERMINAL, after, outcome, type Outcome, type Retry } from './outcome.js';
 
 function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
@@ -35,9 +35,10 @@ export function outcomeOf(err: unknown, otherwise: Retry = BACKOFF): Outcome {
   if (cls === 'transient') return outcome('Unavailable', `${errorName(err)}: ${messageOf(err)}; retrying`, BACKOFF);
   if (!isAwsServiceError(err)) return outcome('ApplyFailed', messageOf(err), otherwise);
   // The regional quota of load balancers, used up by someone else since the Environment counted: the same reason
-  // as the count gives, and no retry of its own (the next pass counts again and does not create while it is full).
+  // as the count gives, and the quota's own pace rather than a backoff (the next pass counts again, and while the
+  // region is full it withholds the shard and keeps looking at that pace, QUOTA_RETRY).
   if (TOO_MANY_LOAD_BALANCERS.test(errorName(err)))
-    return outcome(LOAD_BALANCER_QUOTA_REASON, tooManyLoadBalancersMessage(messageOf(err)), TERMINAL);
+    return outcome(LOAD_BALANCER_QUOTA_REASON, tooManyLoadBalancersMessage(messageOf(err)), after(QUOTA_RETRY.maxMs));
   switch (cls) {
     case 'access-denied':
       return outcome(

@@ -65,6 +65,7 @@ export function noNewShardMessage(environmentMessage: string): string {
 export function tooManyLoadBalancersMessage(awsMessage: string): string {
   return (
     `TooManyLoadBalancers: ${awsMessage}; the account's quota of Application Load Balancers in the region is used ` +
-    `up, by load balancers of any owner; the Environment adds it once there is room: ${QUOTA_FIX}`
+    `up, by load balancers of any owner; the Environment adds it once there is room (it counts again within ` +
+    `${QUOTA_RETRY.maxMs / 60_000} minutes): ${QUOTA_FIX}`
   );
 }

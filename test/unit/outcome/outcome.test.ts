@@ -16,6 +16,7 @@ import {
   type Outcome,
   type Retry,
 } from '../../../src/outcome/outcome.js';
+import { QUOTA_RETRY } from '../../../src/outcome/load-balancer-quota.js';
 import { PlanningError } from '../../../src/planner/errors.js';
 import { isTerminalError } from '../../../src/runtime/index.js';
 
@@ -92,11 +93,12 @@ describe('outcomeOf: every error gets an outcome', () => {
     assert.equal(outcomeOf(new Error('unexpected')).message, 'unexpected');
   });
 
-  test("the region's quota of load balancers, used up by another actor, is the quota's reason and no retry storm", () => {
+  test("the region's quota of load balancers, used up by another actor, is the quota's reason, looked at again at the quota's pace", () => {
     for (const name of ['TooManyLoadBalancersException', 'TooManyLoadBalancers']) {
       const o = outcomeOf(awsError(name, 400), TERMINAL);
       assert.equal(o.reason, 'LoadBalancerQuotaExceeded');
-      assert.equal(o.retry.kind, 'terminal');
+      assert.deepEqual(o.retry, { kind: 'after', ms: QUOTA_RETRY.maxMs });
+      assert.match(o.message, /counts again within 2 minutes/);
       assert.match(o.message, /quota of Application Load Balancers in the region is used up/);
       assert.match(o.message, /raise "Application Load Balancers per Region" in Service Quotas/);
     }
