@@ -140,6 +140,26 @@ let subnetIds: string[] = [];
 let securityGroupIds: string[] = [];
 let targetGroupArn = '';
 
+/** Creates an ECS service behind the operator's back (someone else's, or one found by a later observe). */
+async function createServiceOutOfBand(
+  serviceName: string,
+  taskDefinition: string,
+  desiredCount: number,
+  tags: Readonly<Record<string, string>>,
+): Promise<void> {
+  await aws.ecs.send(
+    new CreateServiceCommand({
+      cluster: clusterArn,
+      serviceName,
+      taskDefinition,
+      desiredCount,
+      launchType: 'FARGATE',
+      networkConfiguration: { awsvpcConfiguration: { subnets: subnetIds, securityGroups: securityGroupIds } },
+      tags: Object.entries(tags).map(([key, value]) => ({ key, value })),
+    }),
+  );
+}
+
 function taskDefinitionProps(family: string, image = 'nginx:1.27'): Resolved<PropsByKind['ecs.TaskDefinition']> {
   return {
     family,
@@ -440,17 +460,7 @@ describe('ecs.Service', () => {
       desired('ecs.Service', `svc${i}`, serviceProps(`batch-${suffix}-${i}`, td, 1)),
     );
     for (const w of wants) {
-      await aws.ecs.send(
-        new CreateServiceCommand({
-          cluster: clusterArn,
-          serviceName: w.props.name,
-          taskDefinition: td,
-          desiredCount: 1,
-          launchType: 'FARGATE',
-          networkConfiguration: { awsvpcConfiguration: { subnets: subnetIds, securityGroups: securityGroupIds } },
-          tags: Object.entries(w.tags).map(([key, value]) => ({ key, value })),
-        }),
-      );
+      await createServiceOutOfBand(w.props.name, td, 1, w.tags);
     }
     const before = counter.snapshot();
     const ctx = pass();
@@ -936,17 +946,7 @@ describe('applyPlan with the ECS kinds', () => {
   test("brand-new owners learn that their ECS services' names are free from one shared listing", async () => {
     const tdArn = await taskDefinitionArn(`fresh-${suffix}`);
     const taken = `taken-${suffix}`;
-    await aws.ecs.send(
-      new CreateServiceCommand({
-        cluster: clusterArn,
-        serviceName: taken,
-        taskDefinition: tdArn,
-        desiredCount: 0,
-        launchType: 'FARGATE',
-        networkConfiguration: { awsvpcConfiguration: { subnets: subnetIds, securityGroups: securityGroupIds } },
-        tags: [{ key: 'team', value: 'other' }],
-      }),
-    );
+    await createServiceOutOfBand(taken, tdArn, 0, { team: 'other' });
     /** One pass of a single-service plan, for an owner new (or not) to this process's shared reads. */
     const passOf = (name: string, newOwner: boolean, logs = false) => {
       const who: Owner = { ...owner, name };
@@ -1010,17 +1010,7 @@ describe('applyPlan with the ECS kinds', () => {
     );
     const tdArn = foreignTd.taskDefinition!.taskDefinitionArn!;
     await aws.logs.send(new CreateLogGroupCommand({ logGroupName: `/slipway/${name}`, tags: { team: 'other' } }));
-    await aws.ecs.send(
-      new CreateServiceCommand({
-        cluster: clusterArn,
-        serviceName: name,
-        taskDefinition: tdArn,
-        desiredCount: 1,
-        launchType: 'FARGATE',
-        networkConfiguration: { awsvpcConfiguration: { subnets: subnetIds, securityGroups: securityGroupIds } },
-        tags: [{ key: 'team', value: 'other' }],
-      }),
-    );
+    await createServiceOutOfBand(name, tdArn, 1, { team: 'other' });
     const resourceId = `service/${clusterName}/${name}`;
     await aws.autoscaling.send(
       new RegisterScalableTargetCommand({
