@@ -192,8 +192,9 @@ export function createOperator(opts: OperatorOptions): Operator {
     enqueue: (owner) => enqueueOwner(owner),
     log: logger.child({ component: 'rollouts' }),
   });
-  // An Environment's resync wave queues its members on their controllers (bound below, once they exist).
-  const waves = new WaveRegistry({ enqueue: (member) => enqueueOwner(member) });
+  // An Environment's resync wave queues its members on their controllers (bound below, once they exist), behind
+  // everything else: a wave of a thousand members must not hold back a change, an event or a retry.
+  const waves = new WaveRegistry({ enqueue: (member) => enqueueOwner(member, true) });
   const deps: OperatorDeps = {
     kube,
     clusterId: config.clusterId,
@@ -307,9 +308,11 @@ export function createOperator(opts: OperatorOptions): Operator {
     PreviewDeployment: previewController,
   };
   /** Queues a pass of `Kind/namespace/name` on its kind's controller. */
-  function enqueueOwner(owner: string): void {
+  function enqueueOwner(owner: string, background = false): void {
     const [kind = '', ...key] = owner.split('/');
-    controllerOfKind[kind]?.enqueue(key.join('/'));
+    const controller = controllerOfKind[kind];
+    if (background) controller?.enqueueBackground(key.join('/'));
+    else controller?.enqueue(key.join('/'));
   }
   const driftEvents = new DriftEventPoller({
     queues: () =>

@@ -184,6 +184,11 @@ export class Controller {
     this.workQueue.add(key);
   }
 
+  /** Queues a key behind every other: a resync wave's member (WorkQueue.addBackground). */
+  enqueueBackground(key: string): void {
+    this.workQueue.addBackground(key);
+  }
+
   enqueueAfter(key: string, ms: number): void {
     this.workQueue.addAfter(key, ms);
   }

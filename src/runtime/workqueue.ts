@@ -1,6 +1,8 @@
 // A queue of `namespace/name` keys with the guarantees of client-go's workqueue: a key waiting twice is handed out
 // once, a key is never processed by two workers at once, failures back off per key, and timed requeues keep only
 // the earliest deadline. Reconcilers read current state, so losing the *reason* a key was added costs nothing.
+// Keys added in the background (a resync wave's members: a thousand at once) are handed out only when no other key
+// waits, so a change, an event or a retry never queues behind a wave; added normally meanwhile, a key moves up.
 import { type Clock, type TimerHandle, systemClock } from './clock.js';
 
 export interface WorkQueueOptions {
@@ -29,6 +31,10 @@ export class WorkQueue {
 
   /** Keys ready to hand out, in order. Every key here is also in `dirty`. */
   private readonly ready: string[] = [];
+  /** Background keys, in order; an entry no longer in `low` has moved up to `ready` and is skipped. */
+  private readonly background: string[] = [];
+  /** The keys waiting in the background (each also in `dirty`). */
+  private readonly low = new Set<string>();
   /** Keys that need processing: waiting in `ready`, or re-added while a worker holds them. */
   private readonly dirty = new Set<string>();
   /** Keys a worker holds between get() and done(), with when it got them. */
@@ -47,9 +53,9 @@ export class WorkQueue {
     this.backoffJitter = options.backoffJitter ?? 0.1;
   }
 
-  /** Keys ready to be handed out now (not counting timed requeues or keys being processed). */
+  /** Keys ready to be handed out now, background ones included (not counting timed requeues or keys being processed). */
   get length(): number {
-    return this.ready.length;
+    return this.ready.length + this.low.size;
   }
 
   /** Keys waiting on a timer (requeueAfter or backoff). */
@@ -75,18 +81,39 @@ export class WorkQueue {
 
   /** Queues a key now. A no-op when it is already waiting; deferred until done() when it is being processed. */
   add(key: string): void {
+    if (this.shuttingDown) return;
+    if (this.dirty.has(key)) {
+      // Waiting in the background: it moves up, and the background entry is skipped.
+      if (this.low.delete(key)) this.ready.push(key);
+      return;
+    }
+    this.enter(key, this.ready);
+  }
+
+  /**
+   * Queues a key behind every key added with add(): for work that may wait, such as a resync wave's members. A no-op
+   * when the key is already waiting, in either lane.
+   */
+  addBackground(key: string): void {
     if (this.shuttingDown || this.dirty.has(key)) return;
+    if (this.enter(key, this.background)) this.low.add(key);
+  }
+
+  /** Marks a new key dirty and hands it to a waiting worker, or appends it to `lane`: true when it was appended. */
+  private enter(key: string, lane: string[]): boolean {
     this.dirty.add(key);
-    if (this.processing.has(key)) return;
+    // Being processed: done() queues it again, in the normal lane.
+    if (this.processing.has(key)) return false;
     const getter = this.getters.shift();
     if (getter) {
       // Hand the key straight to a waiting worker so no other get() can observe it in between.
       this.dirty.delete(key);
       this.processing.set(key, this.clock.now());
       getter(key);
-      return;
+      return false;
     }
-    this.ready.push(key);
+    lane.push(key);
+    return true;
   }
 
   /** Queues a key after `ms`. When the key already has a timed requeue, the earlier of the two wins. */
@@ -157,13 +184,21 @@ export class WorkQueue {
    */
   get(): Promise<string | undefined> {
     if (this.shuttingDown) return Promise.resolve(undefined);
-    const key = this.ready.shift();
+    const key = this.ready.shift() ?? this.nextBackground();
     if (key !== undefined) {
       this.dirty.delete(key);
       this.processing.set(key, this.clock.now());
       return Promise.resolve(key);
     }
     return new Promise((resolve) => this.getters.push(resolve));
+  }
+
+  /** The first background key still waiting there, taken out of the lane. */
+  private nextBackground(): string | undefined {
+    for (let key = this.background.shift(); key !== undefined; key = this.background.shift()) {
+      if (this.low.delete(key)) return key;
+    }
+    return undefined;
   }
 
   /** Ends processing of a key. If it was re-added meanwhile, it goes back in the queue now. */
@@ -187,6 +222,8 @@ export class WorkQueue {
     for (const { timer } of this.delayed.values()) this.clock.clearTimeout(timer);
     this.delayed.clear();
     this.ready.length = 0;
+    this.background.length = 0;
+    this.low.clear();
     for (const key of [...this.dirty]) if (!this.processing.has(key)) this.dirty.delete(key);
     for (const getter of this.getters.splice(0)) getter(undefined);
     if (this.processing.size === 0) this.releaseDrainers();

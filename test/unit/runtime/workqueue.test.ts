@@ -31,6 +31,64 @@ describe('WorkQueue', () => {
     assert.equal(await settled(q.get()), 'pending');
   });
 
+  test('background keys wait behind every normal key, in their order', async () => {
+    const q = queue();
+    q.addBackground('ns/w1');
+    q.addBackground('ns/w2');
+    q.add('ns/retry');
+    q.addBackground('ns/w3');
+    q.add('ns/event');
+    assert.equal(q.length, 5);
+    const order = [];
+    for (let i = 0; i < 5; i++) order.push(await q.get());
+    assert.deepEqual(order, ['ns/retry', 'ns/event', 'ns/w1', 'ns/w2', 'ns/w3']);
+    assert.equal(q.length, 0);
+  });
+
+  test('a background key added normally moves up once, and its place in the background is skipped', async () => {
+    const q = queue();
+    q.addBackground('ns/w1');
+    q.addBackground('ns/w2');
+    q.add('ns/w2');
+    q.add('ns/w2');
+    assert.equal(q.length, 2);
+    assert.equal(await q.get(), 'ns/w2');
+    q.done('ns/w2');
+    assert.equal(await q.get(), 'ns/w1');
+    assert.equal(q.length, 0);
+    assert.equal(await settled(q.get()), 'pending', 'w2 is not handed out a second time from the background');
+  });
+
+  test('addBackground of a key already waiting, in either lane, changes nothing', async () => {
+    const q = queue();
+    q.add('ns/a');
+    q.addBackground('ns/a');
+    q.addBackground('ns/b');
+    q.addBackground('ns/b');
+    assert.equal(q.length, 2);
+    assert.equal(await q.get(), 'ns/a');
+    assert.equal(await q.get(), 'ns/b');
+  });
+
+  test('a background key goes straight to a waiting worker, and one added while processed is requeued on done', async () => {
+    const q = queue();
+    const waiting = q.get();
+    q.addBackground('ns/w');
+    assert.equal(await waiting, 'ns/w');
+    q.addBackground('ns/w');
+    assert.equal(q.length, 0, 'held by a worker: queued again only when done');
+    q.done('ns/w');
+    assert.equal(await q.get(), 'ns/w');
+  });
+
+  test('shutting down drops the background keys too', async () => {
+    const q = queue();
+    q.addBackground('ns/w');
+    q.shutDown();
+    assert.equal(q.length, 0);
+    assert.equal(await q.get(), undefined);
+  });
+
   test('a key being processed is not handed out again until done', async () => {
     const q = queue();
     q.add('ns/a');
