@@ -21,6 +21,7 @@ import type { DeploymentRecord, Environment, ImageStatus, PreviewDeployment, Ser
 import type { AwsClients } from '../aws/clients.js';
 import { loadBalancerOfListener, resolveNetwork } from '../aws/network.js';
 import {
+  environmentKey,
   environmentKeyOf,
   lastDeployment,
   planWithCurrentImage,
@@ -419,8 +420,8 @@ class Planner {
    * planned Environment with the shards and AWS resources of its plan).
    */
   costWorld(side: 'before' | 'after'): CostWorld {
-    const envKey = (env: Environment) => `${env.metadata.namespace ?? 'default'}/${env.metadata.name}`;
-    const planned = (env: Environment) => (side === 'after' ? this.plannedEnvironments.get(envKey(env)) : undefined);
+    const planned = (env: Environment) =>
+      side === 'after' ? this.plannedEnvironments.get(environmentKey(env)) : undefined;
     return {
       list: async (kind, namespace) =>
         (side === 'before' ? await this.liveList(kind, namespace) : await this.list(kind, namespace)).map((o) =>

@@ -26,6 +26,7 @@ import type { PriceTable } from '../cost/table.js';
 import { costFigures, type PricedSide, type StatusPlanCost } from '../drift/plan.js';
 import { jsonEqual, type KubeObject } from '../runtime/index.js';
 import { placementsOf } from './shards.js';
+import { environmentKey } from './workload.js';
 import { commonStatus, type CommonStatus, mergeConditions, type OperatorDeps, type PassResult } from './shared.js';
 
 export const COST_CONDITION = 'CostEstimated';
@@ -52,8 +53,6 @@ export function costCondition(estimate: Estimate<unknown>, region: string, table
 /** What an estimate reads of the operator: the Services and previews by Environment (slipway plan passes its own). */
 export type PlacementDeps = Pick<OperatorDeps, 'services' | 'previews'>;
 
-const envKeyOf = (env: Environment) => `${env.metadata.namespace ?? 'default'}/${env.metadata.name}`;
-
 /** The estimate of a workload of `env` placed on `shard`, with the workloads placed there now. */
 function workloadEstimate(
   env: Environment,
@@ -75,7 +74,7 @@ export function serviceCost(
   shard: number,
   table: PriceTable = PRICE_TABLE,
 ): { cost: WorkloadCost | undefined; condition: CostConditionUpdate } {
-  const counts = placementsOf(deps).counts(envKeyOf(env));
+  const counts = placementsOf(deps).counts(environmentKey(env));
   const estimate = workloadEstimate(env, svc.spec, shard, counts, table);
   return {
     cost: isPriceUnknown(estimate) ? undefined : estimate,
@@ -93,7 +92,7 @@ export function previewCostOf(
   now: Date,
   table: PriceTable = PRICE_TABLE,
 ): { cost: PreviewCost | undefined; condition: CostConditionUpdate } {
-  const counts = placementsOf(deps).counts(envKeyOf(env));
+  const counts = placementsOf(deps).counts(environmentKey(env));
   const estimate = workloadEstimate(env, spec, shard, counts, table);
   const since = p.metadata.creationTimestamp ?? now.toISOString();
   return {
@@ -120,7 +119,7 @@ export function environmentCost(
   workloads: readonly PlacedWorkload[],
   table: PriceTable = PRICE_TABLE,
 ): { cost: EnvironmentCost | undefined; condition: CostConditionUpdate } {
-  const counts = placementsOf(deps).counts(envKeyOf(env));
+  const counts = placementsOf(deps).counts(environmentKey(env));
   const figures: number[] = [];
   for (const w of workloads) {
     const e = workloadEstimate(env, w.spec, w.shard, counts, table);
@@ -172,7 +171,7 @@ export function staleWorkloadCosts(
   now: Date,
   table: PriceTable = PRICE_TABLE,
 ): { readonly workload: PlacedWorkload; readonly cost: WorkloadCost | PreviewCost }[] {
-  const counts = placementsOf(deps).counts(envKeyOf(env));
+  const counts = placementsOf(deps).counts(environmentKey(env));
   const out: { workload: PlacedWorkload; cost: WorkloadCost | PreviewCost }[] = [];
   for (const w of workloads) {
     const shown = w.obj.status?.cost;

@@ -46,11 +46,19 @@ import { previewIsLive } from './preview-hosts.js';
 import { gatedHostsByShard } from './gate-hosts.js';
 import { customResourceReconciler, type HookContext, type Prepared, type Stop } from './reconcile.js';
 import { PREVIEW_TYPE, SERVICE_TYPE } from './resource-types.js';
-import { memberKey, placementsOf, plannedShards, regionReads, shardCapacity, type PlannedShards } from './shards.js';
+import {
+  countsOf,
+  memberKey,
+  placementsOf,
+  plannedShards,
+  regionReads,
+  shardCapacity,
+  type PlannedShards,
+} from './shards.js';
 import { ADOPT_ANNOTATION, awsFor, commonStatus, mergeConditions, type OperatorDeps } from './shared.js';
 import { sweepDue, sweepOrphans, type SweepMark } from './sweeper.js';
 import { RESYNC_ANNOTATION } from './waves.js';
-import { BY_ENVIRONMENT, resyncOf } from './workload.js';
+import { BY_ENVIRONMENT, environmentKey, resyncOf } from './workload.js';
 
 /** How often an Environment being deleted looks again while Services or previews still reference it. */
 const HELD_POLL_MS = 15_000;
@@ -93,13 +101,6 @@ interface PassShards {
   readonly placed: ReadonlyMap<string, number>;
 }
 
-/** Workloads per shard. */
-function countsOf(placed: ReadonlyMap<string, number>): Map<number, number> {
-  const counts = new Map<number, number>();
-  for (const shard of placed.values()) counts.set(shard, (counts.get(shard) ?? 0) + 1);
-  return counts;
-}
-
 export interface EnvironmentSettings {
   /** SLIPWAY_MAX_WORKLOADS_PER_LOAD_BALANCER: lowers the capacity of a shard below the account's quotas. */
   readonly maxWorkloadsPerLoadBalancer?: number;
@@ -114,7 +115,7 @@ export function environmentReconciler(
   client: ResourceClient<Environment>,
   settings: EnvironmentSettings = {},
 ) {
-  const keyOf = (env: Environment) => `${env.metadata.namespace ?? 'default'}/${env.metadata.name}`;
+  const keyOf = environmentKey;
   const placements = placementsOf(deps);
   const services = (env: Environment) => deps.services.byIndex(BY_ENVIRONMENT, keyOf(env));
   const previews = (env: Environment) => deps.previews.byIndex(BY_ENVIRONMENT, keyOf(env));

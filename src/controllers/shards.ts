@@ -23,7 +23,7 @@ import { choosePlacement, planShards, type PlacementInput, type RegionRoom } fro
 import { isBeingDeleted } from '../runtime/index.js';
 import { runnablePreviews } from './preview-hosts.js';
 import type { OperatorDeps } from './shared.js';
-import { BY_ENVIRONMENT } from './workload.js';
+import { BY_ENVIRONMENT, environmentKey } from './workload.js';
 
 export type Member =
   | { readonly kind: 'Service'; readonly obj: Service }
@@ -74,11 +74,7 @@ export class Placements {
 
   /** Members per shard, `except` one (the member being placed). */
   counts(envKey: string, except?: string): Map<number, number> {
-    const counts = new Map<number, number>();
-    for (const [key, shard] of this.placed(envKey)) {
-      if (key !== except) counts.set(shard, (counts.get(shard) ?? 0) + 1);
-    }
-    return counts;
+    return countsOf(this.placed(envKey), except);
   }
 
   /**
@@ -86,11 +82,9 @@ export class Placements {
    * runnablePreviews says): the ones the Environment makes room for and places.
    */
   waitingMembers(env: Environment): Member[] {
-    const envKey = envKeyOf(env);
+    const envKey = environmentKey(env);
     const placed = this.placed(envKey);
-    const services = this.deps.services.byIndex(BY_ENVIRONMENT, envKey);
-    const names = new Set(services.map((s) => s.metadata.name));
-    const previews = runnablePreviews(env, this.deps.previews.byIndex(BY_ENVIRONMENT, envKey), names);
+    const { services, previews } = this.runnable(env);
     return [
       ...services.filter((obj) => !isBeingDeleted(obj)).map((obj) => ({ kind: 'Service' as const, obj })),
       ...previews.map((obj) => ({ kind: 'PreviewDeployment' as const, obj })),
@@ -99,6 +93,14 @@ export class Placements {
 
   waiting(env: Environment): number {
     return this.waitingMembers(env).length;
+  }
+
+  /** The Environment's Services, and the previews their own pass would run (runnablePreviews). */
+  private runnable(env: Environment): { services: Service[]; previews: PreviewDeployment[] } {
+    const envKey = environmentKey(env);
+    const services = this.deps.services.byIndex(BY_ENVIRONMENT, envKey);
+    const names = new Set(services.map((s) => s.metadata.name));
+    return { services, previews: runnablePreviews(env, this.deps.previews.byIndex(BY_ENVIRONMENT, envKey), names) };
   }
 
   /** Records a decision until the member's status shows it. */
@@ -118,7 +120,7 @@ export class Placements {
     env: Environment,
     input: Pick<PlacementInput, 'capacity' | 'shards' | 'existingListener' | 'noNewShards'>,
   ): number[] {
-    const envKey = envKeyOf(env);
+    const envKey = environmentKey(env);
     const requested = (m: Member) => (m.kind === 'Service' ? m.obj.spec.loadBalancer?.shard : undefined);
     const created = (m: Member) => String(m.obj.metadata.creationTimestamp ?? '');
     const waiting = this.waitingMembers(env).sort(
@@ -146,13 +148,11 @@ export class Placements {
    * previews.maxActive slot since the Environment placed it): a Blocked preview holds no place on a shard.
    */
   releaseUnrunnable(env: Environment): void {
-    const envKey = envKeyOf(env);
+    const envKey = environmentKey(env);
     const pending = this.pending.get(envKey);
     if (!pending) return;
-    const previews = this.deps.previews.byIndex(BY_ENVIRONMENT, envKey);
-    const names = new Set(this.deps.services.byIndex(BY_ENVIRONMENT, envKey).map((s) => s.metadata.name));
-    const runnable = new Set(runnablePreviews(env, previews, names).map((p) => p.metadata.name));
-    for (const p of previews) {
+    const runnable = new Set(this.runnable(env).previews.map((p) => p.metadata.name));
+    for (const p of this.deps.previews.byIndex(BY_ENVIRONMENT, envKey)) {
       const key = memberKey('PreviewDeployment', p.metadata.name);
       if (pending.has(key) && !runnable.has(p.metadata.name) && persistedShard(p) === undefined) pending.delete(key);
     }
@@ -174,7 +174,12 @@ export class Placements {
   }
 }
 
-const envKeyOf = (env: Environment): string => `${env.metadata.namespace ?? 'default'}/${env.metadata.name}`;
+/** Workloads per shard, from placements by memberKey, `except` one. */
+export function countsOf(placed: ReadonlyMap<string, number>, except?: string): Map<number, number> {
+  const counts = new Map<number, number>();
+  for (const [key, shard] of placed) if (key !== except) counts.set(shard, (counts.get(shard) ?? 0) + 1);
+  return counts;
+}
 
 const registries = new WeakMap<object, Placements>();
 
@@ -218,12 +223,6 @@ export interface PlannedShards {
  */
 const QUOTA_RECHECK_MS = 300_000;
 
-/**
- * Which shards to plan, from the placements and the workloads still waiting for one. A shard k >= 1 whose load
- * balancer status does not record is a load balancer to create: only then are the region's load balancers listed
- * and counted against the quota (`quotaSetting`, SLIPWAY_LOAD_BALANCER_QUOTA, else the account's). Shard 0 is
- * always planned; its create, refused, says so through the error. The operator and `slipway plan` both plan so.
- */
 /** The region's load balancers and the account's quotas, read at most once however often they are asked for. */
 export function regionReads(aws: AwsClients): () => Promise<readonly [RegionalLoadBalancers, LoadBalancerLimits]> {
   let read: Promise<readonly [RegionalLoadBalancers, LoadBalancerLimits]> | undefined;
@@ -231,6 +230,12 @@ export function regionReads(aws: AwsClients): () => Promise<readonly [RegionalLo
     (read ??= Promise.all([regionalLoadBalancers(aws), loadBalancerLimits(aws, Date.now(), QUOTA_RECHECK_MS)]));
 }
 
+/**
+ * Which shards to plan, from the placements and the workloads still waiting for one. A shard k >= 1 whose load
+ * balancer status does not record is a load balancer to create: only then are the region's load balancers listed
+ * and counted against the quota (`quotaSetting`, SLIPWAY_LOAD_BALANCER_QUOTA, else the account's). Shard 0 is
+ * always planned; its create, refused, says so through the error. The operator and `slipway plan` both plan so.
+ */
 export async function plannedShards(
   env: Environment,
   aws: AwsClients,

@@ -35,6 +35,13 @@ import { formatTime, type KubeObject } from '../runtime/index.js';
 /** The informer index of Services and previews by the Environment they name: `namespace/name`. */
 export const BY_ENVIRONMENT = 'environment';
 
+/** An Environment's key in the BY_ENVIRONMENT index: what environmentKeyOf gives for its workloads. */
+export function environmentKey(env: {
+  readonly metadata: { readonly namespace?: string; readonly name: string };
+}): string {
+  return `${env.metadata.namespace ?? 'default'}/${env.metadata.name}`;
+}
+
 export function environmentKeyOf(obj: {
   readonly metadata: { readonly namespace?: string };
   readonly spec: { readonly environmentRef: { readonly name: string } };
@@ -58,7 +65,7 @@ export function resyncOf(deps: OperatorDeps, env: Environment | undefined): numb
  */
 export function workloadResyncOf(deps: OperatorDeps, env: Environment): number {
   const interval = resyncOf(deps, env);
-  const key = `${env.metadata.namespace ?? 'default'}/${env.metadata.name}`;
+  const key = environmentKey(env);
   return deps.waves?.running(key, interval) ? BACKSTOP_INTERVALS * interval : interval;
 }
 
@@ -157,7 +164,7 @@ function discoveryScope(deps: OperatorDeps, owner: Workload['owner'], env: Envir
   return {
     clusterId: deps.clusterId,
     owner: ownerKey(owner),
-    environment: `${env.metadata.namespace ?? 'default'}/${env.metadata.name}`,
+    environment: environmentKey(env),
     listenerArns: [...new Set(listenerArns)],
     hostedZoneIds: [env.spec.domain.hostedZoneId],
   };
@@ -323,7 +330,7 @@ export async function prepareWorkload(
 ): Promise<WorkloadPrepared | WorkloadStop> {
   const env = lookup.env;
   const resyncMs = resyncOf(deps, env);
-  const envKey = `${env.metadata.namespace ?? 'default'}/${env.metadata.name}`;
+  const envKey = environmentKey(env);
   const registry = placementsOf(deps);
   const key = memberKey(opts.placement.kind, opts.placement.name);
   const current = registry.placed(envKey).get(key);
