@@ -133,11 +133,9 @@ async function listServiceNames(ctx: ReconcileContext, cluster: string): Promise
 
 /** Every ACTIVE service of a cluster by name, tags included: 100 names a page, described 10 a call. */
 async function listServices(ctx: ReconcileContext, cluster: string): Promise<Map<string, Service>> {
-  const names: string[] = [];
+  let names: string[];
   try {
-    for await (const page of paginateListServices({ client: ctx.aws.ecs, pageSize: 100 }, { cluster })) {
-      for (const arn of page.serviceArns ?? []) names.push(parseServiceArn(arn)?.name ?? '');
-    }
+    names = [...(await listServiceNames(ctx, cluster))];
   } catch (err) {
     if (isNotFound(err)) return new Map(); // the cluster is gone, and its services with it
     throw err;
