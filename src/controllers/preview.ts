@@ -8,7 +8,7 @@ import { boundedName } from '../planner/naming.js';
 import { SYNC_ANNOTATION } from '../images/pinning.js';
 import type { Workload } from '../planner/service.js';
 import { formatTime, refOf, type ResourceClient } from '../runtime/index.js';
-import { olderPreview, previewIsLive, previewSubdomain } from './preview-hosts.js';
+import { holdsPreviewSlot, previewRank, previewSubdomain } from './preview-hosts.js';
 import { appliedSide, conditionsWithCost, previewCostOf, pricedSide, statusPlanCost } from './cost.js';
 import { customResourceReconciler } from './reconcile.js';
 import type { OperatorDeps } from './shared.js';
@@ -147,14 +147,8 @@ export function previewReconciler(deps: OperatorDeps, client: ResourceClient<Pre
       }
       // The cap: the oldest live previews hold the slots; one over it waits, creating nothing.
       const maxActive = env.spec.previews.maxActive;
-      // Its rank among the live previews, oldest first (all of them when it is not live): counted, not sorted,
-      // as every pass of each of up to 1,000 previews asks.
-      const selfLive = previewIsLive(p);
-      let rank = 0;
-      for (const o of deps.previews.byIndex(BY_ENVIRONMENT, `${ns}/${env.metadata.name}`)) {
-        if (o.metadata.name !== p.metadata.name && previewIsLive(o) && (!selfLive || olderPreview(o, p))) rank++;
-      }
-      if ((p.status?.resources ?? []).length === 0 && rank >= maxActive) {
+      const rank = previewRank(p, deps.previews.byIndex(BY_ENVIRONMENT, `${ns}/${env.metadata.name}`));
+      if (!holdsPreviewSlot(p, rank, maxActive)) {
         const message = `Environment ${env.metadata.name} already has ${maxActive} active previews (previews.maxActive): close one, or raise maxActive`;
         return {
           // Woken when a live preview of this Environment goes (operator.ts), the resync as the backstop.
