@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { isDue, ROTATION_SLOTS, waveDeadlineMs, WaveRegistry } from '../../../src/controllers/waves.js';
+import { DUE_FRACTION, isDue, ROTATION_SLOTS, waveDeadlineMs, WaveRegistry } from '../../../src/controllers/waves.js';
 
 const MIN = 60_000;
 const INTERVAL = 5 * MIN;
@@ -30,8 +30,8 @@ test('due: the first wave, then after 0.9 of the interval, and at once for each 
   assert.equal(isDue({ ...last, requested: 'a' }, 1, INTERVAL, 'b'), 'requested');
 });
 
-test('the deadline is half the interval, bounded', () => {
-  assert.equal(waveDeadlineMs(INTERVAL), INTERVAL / 2);
+test('the deadline is when the next wave is due, bounded', () => {
+  assert.equal(waveDeadlineMs(INTERVAL), DUE_FRACTION * INTERVAL);
   assert.equal(waveDeadlineMs(24 * 60 * MIN), 15 * MIN);
 });
 
