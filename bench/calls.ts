@@ -17,12 +17,17 @@ export interface CallDelta {
 }
 
 export function callDelta(counter: CallCounter, before: CallSnapshot): CallDelta {
+  return snapshotDelta(counter.snapshot(), before);
+}
+
+/** The same difference of two snapshots (`service:operation:outcome` → calls), however they were taken. */
+export function snapshotDelta(after: CallSnapshot, before: CallSnapshot): CallDelta {
   const byOperation: Record<string, number> = {};
   const failures: Record<string, number> = {};
   let total = 0;
   let reads = 0;
   let failed = 0;
-  for (const [key, n] of counter.snapshot()) {
+  for (const [key, n] of after) {
     const delta = n - (before.get(key) ?? 0);
     if (delta <= 0) continue;
     const [service, operation, outcome] = key.split(':') as [string, string, string];

@@ -1,5 +1,6 @@
 // `npm run bench:memory [-- --services N --previews P --workers W --steady S --settle-timeout S --until reconciled|ready
-//                         --environment ready|absent --no-rate-limits --no-build --reuse-env --root DIR --label L]`
+//                         --environment ready|absent --waves W --drift-events --no-rate-limits --no-build --reuse-env
+//                         --root DIR --label L]`
 //
 // The memory of the production entry point: `node dist/main.js` as a process of its own (built first), watching one
 // namespace of the local environment with the same settings the benchmark's in-process operator uses (client-side
@@ -11,6 +12,10 @@
 //            `--until ready`, each Ready for its generation and every preview Active: converged), queue quiet
 //            (or --settle-timeout reached: the result says which)
 //   steady   after --steady seconds more, with the RSS seen every 5 s during that window
+//   waves    with `--waves W` (and `--environment ready`), after the steady sample: W resync waves asked for one after
+//            another with the resync annotation, each done when every workload has reconciled again and the queue is
+//            quiet; per wave, the AWS calls by operation from the process's own slipway_aws_calls_total (the steady
+//            reads of the production process at this size) and the RSS after it
 //
 // `--environment ready` (default) makes the Environment Ready in moto first, then creates the workloads, which the
 // operator reconciles against moto for real (Services past the load balancer's quotas and previews past maxActive
@@ -25,6 +30,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Environment, PreviewDeployment, Service } from '../src/api/index.js';
 import { ENVIRONMENT_TYPE, PREVIEW_TYPE, SERVICE_TYPE } from '../src/controllers/resource-types.js';
+import { RESYNC_ANNOTATION } from '../src/controllers/waves.js';
 import type { KubeObject, ResourceClient, ResourceType } from '../src/runtime/index.js';
 import { startLocalEnvironment, type LocalEnvironment } from '../test/env/index.js';
 import { onInterrupt } from '../test/env/interrupt.js';
@@ -42,6 +48,7 @@ import {
   serviceName,
   type Manifest,
 } from './manifests.js';
+import { snapshotDelta, type CallDelta, type CallSnapshot } from './calls.js';
 import { round } from './metrics.js';
 import { MAX_PREVIEWS_PER_ENVIRONMENT } from './scale.js';
 import { BenchTimeout, until } from './wait.js';
@@ -62,6 +69,10 @@ interface Options {
   readonly root: string;
   /** Appended to the result file's name, to keep runs of several trees apart. */
   readonly label: string;
+  /** Resync waves to measure after the steady sample. */
+  readonly waves: number;
+  /** spec.drift.events on the Environment (the waves then read the rotating attributes only). */
+  readonly driftEvents: boolean;
 }
 
 function parseOptions(): Options {
@@ -79,6 +90,8 @@ function parseOptions(): Options {
       'no-rate-limits': { type: 'boolean', default: false },
       root: { type: 'string', default: join(import.meta.dirname, '..') },
       label: { type: 'string', default: '' },
+      waves: { type: 'string', default: '0' },
+      'drift-events': { type: 'boolean', default: false },
     },
   });
   const int = (name: string, v: string, min: number, max: number) => {
@@ -95,6 +108,9 @@ function parseOptions(): Options {
     throw new Error(`--until must be reconciled or ready, got "${until}"`);
   if (until === 'ready' && environment === 'absent')
     throw new Error('--until ready needs --environment ready: with the Environment absent nothing becomes Ready');
+  const waves = int('waves', values.waves, 0, 20);
+  if (waves > 0 && environment === 'absent')
+    throw new Error('--waves needs --environment ready: an absent Environment opens no wave');
   return {
     services: int('services', values.services, 0, 5000),
     previews: int('previews', values.previews, 0, 5000),
@@ -108,7 +124,20 @@ function parseOptions(): Options {
     rateLimits: !values['no-rate-limits'],
     root: values.root,
     label: values.label,
+    waves,
+    driftEvents: values['drift-events'],
   };
+}
+
+/** One resync wave of the production process, asked for with the annotation (--waves). */
+export interface WaveResult {
+  readonly durationS: number;
+  /** Passes of every controller during it (each workload once, and the Environment's). */
+  readonly reconciles: number;
+  readonly calls: CallDelta;
+  readonly readsPerWorkload: number;
+  /** After the wave, queue quiet. */
+  readonly sample: ProcessSample;
 }
 
 /** One reading of the operator process. MiB throughout. */
@@ -156,6 +185,19 @@ function parseMetrics(text: string): Map<string, number> {
   return out;
 }
 
+/** slipway_aws_calls_total as `service:operation:outcome` → calls, the shape bench/calls.ts compares. */
+function awsCalls(text: string): CallSnapshot {
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    const m = /^slipway_aws_calls_total\{([^}]*)\}\s+(\S+)/.exec(line);
+    if (!m) continue;
+    const labels = Object.fromEntries([...m[1]!.matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1]!, l[2]!]));
+    const key = `${labels.service ?? ''}:${labels.operation ?? ''}:${labels.outcome ?? ''}`;
+    out.set(key, (out.get(key) ?? 0) + Number(m[2]));
+  }
+  return out;
+}
+
 /** `node dist/main.js`, its log in a file, its probes on a port of its own. */
 class OperatorUnderTest {
   private readonly child: ChildProcess;
@@ -199,6 +241,10 @@ class OperatorUnderTest {
 
   async metrics(): Promise<Map<string, number>> {
     return parseMetrics((await this.get('/metrics')).body);
+  }
+
+  async awsCalls(): Promise<CallSnapshot> {
+    return awsCalls((await this.get('/metrics')).body);
   }
 
   async sample(): Promise<ProcessSample> {
@@ -308,6 +354,7 @@ interface Results {
   settleS?: number;
   services?: Record<string, number>;
   previews?: Record<string, number>;
+  waves: WaveResult[];
   error?: string;
   durationS?: number;
 }
@@ -340,6 +387,7 @@ const results: Results = {
   imageEnv: imageEnv(readFileSync(join(root, 'Dockerfile'), 'utf8')),
   samples: {},
   steadySeries: [],
+  waves: [],
 };
 
 let env: LocalEnvironment | undefined;
@@ -405,7 +453,7 @@ async function main(): Promise<void> {
   const previews = kube.resource<PreviewDeployment>(PREVIEW_TYPE);
   const envName = options.environment === 'ready' ? ENVIRONMENT_NAME : 'absent';
   if (options.environment === 'ready') {
-    const manifest = environmentManifest(namespace, land);
+    const manifest = environmentManifest(namespace, land, ENVIRONMENT_NAME, 0, options.driftEvents);
     const withPreviews: Manifest = {
       ...manifest,
       spec: { ...manifest.spec, previews: { enabled: true, maxActive: MAX_PREVIEWS_PER_ENVIRONMENT } },
@@ -479,6 +527,39 @@ async function main(): Promise<void> {
   results.services = finalS.byState;
   results.previews = finalP.byState;
   log(`steady: ${JSON.stringify(results.samples.steady)}`);
+
+  // Resync waves, one after another: what each costs in AWS reads at this size, in the production process.
+  const workloads = options.services + options.previews;
+  for (let i = 1; i <= options.waves; i++) {
+    const before = await op.awsCalls();
+    const reconcilesBefore = (await op.metrics()).get('controller_runtime_reconcile_total') ?? 0;
+    const began = Date.now();
+    const patch = { metadata: { annotations: { [RESYNC_ANNOTATION]: `bench-memory-${i}-${began}` } } };
+    await raw(ENVIRONMENT_TYPE).mergePatch({ namespace, name: ENVIRONMENT_NAME }, patch);
+    let reconciles = 0;
+    await until(
+      `wave ${i}: every workload reconciled again`,
+      async () => {
+        reconciles = ((await op.metrics()).get('controller_runtime_reconcile_total') ?? 0) - reconcilesBefore;
+        return reconciles >= workloads;
+      },
+      options.settleTimeoutMs,
+      1000,
+    );
+    await op.waitQuiet(3000, options.settleTimeoutMs);
+    const calls = snapshotDelta(await op.awsCalls(), before);
+    const wave: WaveResult = {
+      durationS: round((Date.now() - began) / 1000, 1),
+      reconciles: ((await op.metrics()).get('controller_runtime_reconcile_total') ?? 0) - reconcilesBefore,
+      calls,
+      readsPerWorkload: round(calls.reads / Math.max(workloads, 1), 2),
+      sample: await op.sample(),
+    };
+    results.waves.push(wave);
+    log(
+      `wave ${i}: ${calls.reads} reads, ${calls.writes} writes (${wave.readsPerWorkload} reads per workload) in ${wave.durationS}s; rss ${wave.sample.rssMiB} MiB`,
+    );
+  }
 }
 
 function markdown(r: Results): string {
@@ -510,6 +591,15 @@ function markdown(r: Results): string {
     `- steady window RSS: ${series.length ? `min ${Math.min(...series)}, max ${Math.max(...series)} MiB over ${series.length} readings` : '–'}`,
     `- Services: ${counts(r.services)}`,
     `- PreviewDeployments: ${counts(r.previews)}`,
+    ...r.waves.map(
+      (w, i) =>
+        `- wave ${i + 1}: ${w.calls.reads} reads (${w.readsPerWorkload} per workload), ${w.calls.writes} writes, ${w.reconciles} passes in ${w.durationS} s, RSS after ${w.sample.rssMiB} MiB; by operation: ${Object.entries(
+          w.calls.byOperation,
+        )
+          .sort(([, a], [, b]) => b - a)
+          .map(([op, n]) => `${op} ${n}`)
+          .join(', ')}`,
+    ),
     ...(r.error ? [`- error: ${r.error}`] : []),
   ].join('\n');
 }
