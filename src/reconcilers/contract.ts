@@ -88,6 +88,20 @@ export interface ReconcileContext {
   existing<T>(key: string, kind: ResourceKind, load: (listing: ReconcileContext) => Promise<T>): Promise<T | undefined>;
   /** Records that this pass's owner is writing (a resource of `kind`): listings begun before now are stale for it. */
   wrote(kind?: ResourceKind): void;
+  /**
+   * True in a brand-new owner's pass (PassScope.newOwner, known once discovery has run): its inventory is empty and
+   * discovery by its tags found nothing, so it has nothing in AWS that its plan's identities and references do not
+   * lead to. A kind that otherwise widens its search for what may be its own (a listener rule someone moved off both
+   * its route and its target group) need not then. Absent (contexts built by hand) means false.
+   */
+  newOwner?(): boolean;
+  /**
+   * True for a steady member pass of a resync wave that reads from the wave's snapshot (PassScope.wave). Each member
+   * asks the snapshot's shared reads for its own part of them (its listener rule's tags), so a read that can serve
+   * all members in fewer calls than one per member (a listener's rules' tags, 20 a call) is made whole on first need
+   * instead. Absent (contexts built by hand) means false.
+   */
+  waveMember?(): boolean;
 }
 
 export interface KindReconciler<K extends ResourceKind> {
@@ -154,10 +168,11 @@ export interface KindReconciler<K extends ResourceKind> {
 export type ReconcilerRegistry = { readonly [K in ResourceKind]: KindReconciler<K> };
 
 /**
- * Reads that passes against one account may share while they overlap: a listener's rules (with their tags) and a
- * hosted zone's records. Outside a resync wave (a nudge, a watch event, a spec change) the shared copy lives only
- * while at least one pass is running, and at most MAX_SHARED_AGE_MS; any write through a pass drops it, so an idle
- * operator always starts from a fresh read. A wave's steady passes share them for the whole wave (WaveReads).
+ * Reads that passes against one account may share while they overlap: a listener's rules (with the tags of its rules
+ * that any of them read, listener-rule.ts rulesOf) and a hosted zone's records. Outside a resync wave (a nudge, a
+ * watch event, a spec change) the shared copy lives only while at least one pass is running, and at most
+ * MAX_SHARED_AGE_MS; any write through a pass drops it, so an idle operator always starts from a fresh read. A
+ * wave's steady passes share them for the whole wave (WaveReads).
  */
 const SHAREABLE_PREFIXES = ['elbv2:rules:', 'route53:records:'];
 const MAX_SHARED_AGE_MS = 10_000;
@@ -464,6 +479,8 @@ export function newContext(aws: AwsClients, shared?: SharedReads, scope?: PassSc
       rememberWrite(shared.writes, scope.owner, now);
       if (kind) rememberWrite(shared.kindWrites, `${scope.owner}|${kind}`, now);
     },
+    newOwner: () => scope?.newOwner === true,
+    waveMember: () => wave() !== undefined,
   };
   return ctx;
 }

@@ -2,10 +2,11 @@
 // owner's tags within one Environment) is listed here as inventory items, so a custom resource re-created with an
 // empty status still finds, adopts or deletes what it owned, and resources whose owner is gone can be swept.
 //
-// Reads: one Resource Groups Tagging API scan (plus us-east-1 for CloudFront), the listener's rules and the
-// zone's records through the pass's shared reads (the rule and record reconcilers read them anyway), and one
-// scalable-target listing when an ECS service was found. The applier still observes every item by identifier
-// and checks its tags before touching it: discovery only says where to look.
+// Reads: one Resource Groups Tagging API scan (plus us-east-1 for CloudFront), the listener's rules (with the tags
+// only of the rules that forward to a target group the scan found, for one owner) and the zone's records through the
+// pass's shared reads (the rule and record reconcilers read them anyway), and one scalable-target listing when an ECS
+// service was found. The applier still observes every item by identifier and checks its tags before touching it:
+// discovery only says where to look.
 import { paginateDescribeScalableTargets } from '@aws-sdk/client-application-auto-scaling';
 import { advancingPages } from '../aws/pages.js';
 import { findTagged, type TaggedResource } from '../aws/tagged.js';
@@ -16,7 +17,7 @@ import type { InventoryItem } from './applier.js';
 import { clusterTags } from './cluster-tags.js';
 import type { ReconcileContext } from './contract.js';
 import { recordIdentifier, zoneRecordSets } from './dns-record.js';
-import { rulesOf } from './listener-rule.js';
+import { forwardTargetsOf, rulesOf } from './listener-rule.js';
 import { waveTargets } from './scalable-target.js';
 import { familyOf } from './task-definition.js';
 
@@ -155,14 +156,23 @@ export async function discoverOwned(ctx: ReconcileContext, scope: DiscoveryScope
     }
     found.push({ ...at, logicalId: r.tags[TAG_LOGICAL_ID] ?? '', owner });
   }
-  for (const listenerArn of scope.listenerArns) {
-    const { rules, tags } = await rulesOf(ctx, listenerArn);
-    for (const rule of rules) {
-      const t = tags.get(rule.RuleArn ?? '') ?? {};
+  // Rules: only where their tags may name this scope's owners. One owner's rules forward to its target groups (a
+  // rule is created forwarding to its owner's group, and AWS refuses to delete a group a rule forwards to), which the
+  // scan above found by their tags: without one, no listener is read. A rule someone moved off both its route and
+  // its group is found by the owner's own observe (listener-rule.ts), which reads further when it finds none. A sweep
+  // reads every rule's tags: on the Environment's own listener every rule forwards to one of the groups the scan
+  // found anyway, and an orphan whose forward was changed by hand forwards to none of them.
+  const groups = new Set(found.filter((f) => f.kind === 'elbv2.TargetGroup').map((f) => f.identifier));
+  const sweep = scope.owner === undefined;
+  for (const listenerArn of sweep || groups.size > 0 ? scope.listenerArns : []) {
+    const listed = await rulesOf(ctx, listenerArn);
+    const arns = listed.rules
+      .filter((r) => !r.IsDefault && (sweep || forwardTargetsOf(r.Actions).some((arn) => groups.has(arn))))
+      .flatMap((r) => (r.RuleArn ? [r.RuleArn] : []));
+    if (arns.length === 0) continue;
+    for (const [identifier, t] of await listed.tagsOf(ctx, arns)) {
       const owner = inScope(scope, t);
-      if (owner && rule.RuleArn) {
-        found.push({ kind: 'elbv2.ListenerRule', identifier: rule.RuleArn, logicalId: t[TAG_LOGICAL_ID] ?? '', owner });
-      }
+      if (owner) found.push({ kind: 'elbv2.ListenerRule', identifier, logicalId: t[TAG_LOGICAL_ID] ?? '', owner });
     }
   }
   for (const zoneId of scope.hostedZoneIds) {

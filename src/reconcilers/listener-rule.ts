@@ -1,5 +1,6 @@
 // elbv2.ListenerRule — identity: among the listener's rules (read once per listener per pass), the rule whose tags
-// carry our cluster, owner and logical id. attrs: `arn`, `priority`.
+// carry our cluster, owner and logical id. attrs: `arn`, `priority`. A rule's tags are read only where its ownership
+// is asked (ListenerRules.tagsOf): for the rules that could be this owner's or a rival on its route.
 // Rules have no name, so two more things are surfaced instead of being silently worked around:
 //  - a rule someone else owns with the same host and paths is returned by `observe` (its tags differ, so the
 //    applier reports a conflict rather than letting two rules race for the same traffic);
@@ -12,6 +13,7 @@ import {
   DescribeRulesCommand,
   ModifyRuleCommand,
   SetRulePrioritiesCommand,
+  type Action,
   type Rule,
   type RuleCondition,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
@@ -28,6 +30,7 @@ import {
   recordToTags,
   toSdkActions,
   UserActionRequired,
+  type ResolvedAction,
 } from './elbv2-shared.js';
 
 /** Default quota of rules per Application Load Balancer, default rules excluded. */
@@ -37,15 +40,66 @@ export const MAX_PRIORITY = 50_000;
 
 export const listenerRuleDiffOptions: DiffOptions = { unordered: ['pathPatterns'] };
 
+type Tags = Readonly<Record<string, string>>;
+
 export interface ListenerRules {
   readonly rules: readonly Rule[];
-  /** Tags per rule ARN (empty for rules without tags). */
-  readonly tags: ReadonlyMap<string, Readonly<Record<string, string>>>;
+  /**
+   * The tags of the given rules (by ARN; empty for a rule without tags), read when first asked, 20 a call, and
+   * remembered with this listing: the passes that share the listing share what any of them read, and a write that
+   * drops the listing drops them with it. A steady member of a resync wave (ReconcileContext.waveMember) reads every
+   * rule's tags on its first ask, since each member asks for its own.
+   */
+  tagsOf(ctx: ReconcileContext, ruleArns: readonly string[]): Promise<ReadonlyMap<string, Tags>>;
 }
 
 const rulesKey = (listenerArn: string): string => `elbv2:rules:${listenerArn}`;
 
-/** A listener's rules and their tags, read once per pass and shared with the passes running beside it (withPassContext). */
+const isAbort = (err: unknown): boolean => err instanceof Error && err.name === 'AbortError';
+
+/** The tags of a listing's rules, read on demand and kept per ARN (a failed read is forgotten, to be read again). */
+export class RuleTags {
+  private readonly read = new Map<string, Promise<Tags>>();
+
+  /** `all`: the listing's non-default rules, what a wave member reads at once. */
+  constructor(private readonly all: readonly string[]) {}
+
+  async tagsOf(ctx: ReconcileContext, ruleArns: readonly string[]): Promise<ReadonlyMap<string, Tags>> {
+    try {
+      return await this.get(ctx, ruleArns);
+    } catch (err) {
+      // Another pass's read, abandoned at that pass's deadline: this one reads for itself.
+      if (!isAbort(err) || ctx.aws.signal?.aborted) throw err;
+      return this.get(ctx, ruleArns);
+    }
+  }
+
+  private async get(ctx: ReconcileContext, ruleArns: readonly string[]): Promise<ReadonlyMap<string, Tags>> {
+    const wanted = [...new Set(ruleArns)];
+    const ask = ctx.waveMember?.() ? [...new Set([...this.all, ...wanted])] : wanted;
+    const missing = ask.filter((arn) => !this.read.has(arn));
+    if (missing.length > 0) {
+      const batch = describeTags(ctx, missing);
+      for (const arn of missing) {
+        const one = batch.then((tags) => tags.get(arn) ?? {});
+        this.read.set(arn, one);
+        one.catch(() => {
+          if (this.read.get(arn) === one) this.read.delete(arn);
+        });
+      }
+    }
+    // Taken before the first await: a read that fails meanwhile is forgotten, and its ARN read again on retry.
+    const reads = wanted.map((arn) => [arn, this.read.get(arn)!] as const);
+    const out = new Map<string, Tags>();
+    for (const [arn, tags] of reads) out.set(arn, await tags);
+    return out;
+  }
+}
+
+/**
+ * A listener's rules, read once per pass and shared with the passes running beside it (withPassContext); their tags
+ * are read only for the rules a caller asks about (ListenerRules.tagsOf).
+ */
 export function rulesOf(ctx: ReconcileContext, listenerArn: string): Promise<ListenerRules> {
   return ctx.memo(rulesKey(listenerArn), async (reads) => {
     const rules: Rule[] = [];
@@ -57,8 +111,8 @@ export function rulesOf(ctx: ReconcileContext, listenerArn: string): Promise<Lis
       rules.push(...(page.Rules ?? []));
       Marker = page.NextMarker;
     } while (Marker);
-    const arns = rules.filter((r) => !r.IsDefault && r.RuleArn).map((r) => r.RuleArn!);
-    return { rules, tags: await describeTags(reads, arns) };
+    const tags = new RuleTags(arnsOf(rules.filter((r) => !r.IsDefault)));
+    return { rules, tagsOf: (c: ReconcileContext, arns: readonly string[]) => tags.tagsOf(c, arns) };
   });
 }
 
@@ -104,6 +158,50 @@ function sameRoute(rule: Rule, host: string, pathPatterns: readonly string[]): b
 }
 
 /**
+ * The target groups a rule's actions forward to: a plain forward's, and each of a forward config's (a weighted
+ * forward), whichever action of the chain holds them (a forward after an authenticate action).
+ */
+export function forwardTargetsOf(actions: readonly Action[] | undefined): string[] {
+  return (actions ?? [])
+    .flatMap((a) => [a.TargetGroupArn, ...(a.ForwardConfig?.TargetGroups ?? []).map((g) => g.TargetGroupArn)])
+    .filter((arn): arn is string => !!arn);
+}
+
+/**
+ * The rules on a listener that could be the desired rule's owner's or a rival on its route: the non-default rules
+ * that forward to a target group the desired rule forwards to, and those with its host and paths. No other rule can
+ * carry this owner's identity, except one someone else moved off both (see observe):
+ *  - a rule of ours is created forwarding to our target group, and AWS refuses to delete a target group a rule
+ *    forwards to (ResourceInUse; removeOwnedBlockers deletes our rules first), so that group lives as long as the
+ *    rule forwards to it;
+ *  - a change of spec changes a rule's route (subdomain, paths) and the actions before its forward (the gate), never
+ *    its target group: the group's name and logical id follow only the owner, its Environment and its shard
+ *    (planner/service.ts), and a shard move plans a new rule, on another listener;
+ *  - were a target group ever replaced under the same logical id, the old group stays while the old rule forwards to
+ *    it, and that rule still has the desired route;
+ *  - a duplicate left by a CreateRule sent twice (a lost response) has the route and the target group of the first.
+ * A desired rule that forwards nowhere (a fixed response) is found by its route alone.
+ */
+export function ruleCandidates(
+  rules: readonly Rule[],
+  desired: {
+    readonly host: string;
+    readonly pathPatterns: readonly string[];
+    readonly actions: readonly ResolvedAction[];
+  },
+): Rule[] {
+  const groups = new Set(
+    desired.actions.flatMap((a) => (a.type === 'forward' && a.targetGroupArn ? [a.targetGroupArn] : [])),
+  );
+  return rules.filter(
+    (r) =>
+      !r.IsDefault &&
+      !!r.RuleArn &&
+      (forwardTargetsOf(r.Actions).some((arn) => groups.has(arn)) || sameRoute(r, desired.host, desired.pathPatterns)),
+  );
+}
+
+/**
  * The priority a route prefers. ALB evaluates rules from the lowest priority up, so more specific paths (a longer
  * literal prefix before the first wildcard) prefer lower bands: `/api/*` is tried before `/*` on the same host.
  * Within a band of 1,000, a hash of the route spreads Services apart. Range 1,000–39,999.
@@ -140,14 +238,17 @@ export function listenerArnOfRule(ruleArn: string): string {
   return ruleArn.replace(':listener-rule/', ':listener/').replace(/\/[^/]+$/, '');
 }
 
-function priorityTaken(
+/** The error naming the rule that holds a priority, and its owner (its tags, read for it). */
+async function priorityTaken(
+  ctx: ReconcileContext,
   priority: number,
   listenerArn: string,
   holder: Rule,
-  tags: ListenerRules['tags'],
-): UserActionRequired {
+  listed: ListenerRules,
+): Promise<UserActionRequired> {
+  const tags = holder.RuleArn ? (await listed.tagsOf(ctx, [holder.RuleArn])).get(holder.RuleArn) : undefined;
   return new UserActionRequired(
-    `listener rule priority ${priority} is already used on listener ${listenerArn} by ${ruleOwner(tags.get(holder.RuleArn ?? ''))} ` +
+    `listener rule priority ${priority} is already used on listener ${listenerArn} by ${ruleOwner(tags)} ` +
       `(rule ${holder.RuleArn}); pick another spec.routing.priority or omit it so Slipway chooses a free one`,
     'PriorityInUse',
   );
@@ -156,6 +257,8 @@ function priorityTaken(
 function holderOf(rules: readonly Rule[], priority: number, except?: string): Rule | undefined {
   return rules.find((r) => priorityOf(r) === priority && r.RuleArn !== except);
 }
+
+const arnsOf = (rules: readonly Rule[]): string[] => rules.flatMap((r) => (r.RuleArn ? [r.RuleArn] : []));
 
 const isPriorityInUse = (err: unknown): boolean => /^PriorityInUse/.test(errorName(err));
 
@@ -223,18 +326,10 @@ export async function listenerRuleUsage(
   readonly rulesRemaining: number;
   readonly targetGroupsUsed: number;
 }> {
+  // Counts only: no rule's tags are read.
   const { rules } = await rulesOf(ctx, listenerArn);
   const q = ruleQuotaHeadroom(rules);
-  const groups = new Set(
-    rules
-      .flatMap((r) =>
-        (r.Actions ?? []).flatMap((a) => [
-          a.TargetGroupArn,
-          ...(a.ForwardConfig?.TargetGroups ?? []).map((g) => g.TargetGroupArn),
-        ]),
-      )
-      .filter((a): a is string => !!a),
-  );
+  const groups = new Set(rules.flatMap((r) => forwardTargetsOf(r.Actions)));
   return { rulesUsed: q.used, ruleLimit: q.limit, rulesRemaining: q.remaining, targetGroupsUsed: groups.size };
 }
 
@@ -248,22 +343,33 @@ export const listenerRuleReconciler: KindReconciler<'elbv2.ListenerRule'> = {
     const listed = await unlessNotFound(() => rulesOf(ctx, listenerArn));
     if (!listed) return undefined;
     const d = desired.tags;
-    const candidates = listed.rules.filter((r) => !r.IsDefault && r.RuleArn);
-    const tagsOf = (r: Rule): Readonly<Record<string, string>> => listed.tags.get(r.RuleArn!) ?? {};
-    // Rules have no name, so a CreateRule sent twice leaves two rules with one identity: all are returned, the
-    // first as the rule and the others as its duplicates, for the applier to keep one.
-    const ours = candidates.filter((r) => {
+    // Only the rules that could be ours or a rival have their tags read (ruleCandidates says why no other can be
+    // ours), unless none of them is ours and the owner is not brand new: then a rule of ours may have been moved
+    // off both its route and its target group by hand, and every rule's tags are read to find it (found, it is
+    // drift to correct or report). A brand-new owner has no such rule: it has had no rule to move.
+    const near = ruleCandidates(listed.rules, desired.props);
+    const tags = new Map(await listed.tagsOf(ctx, arnsOf(near)));
+    const tagsOf = (r: Rule): Readonly<Record<string, string>> => tags.get(r.RuleArn!) ?? {};
+    const isOurs = (r: Rule): boolean => {
       const t = tagsOf(r);
       return (
         t[TAG_CLUSTER] === d[TAG_CLUSTER] && t[TAG_OWNER] === d[TAG_OWNER] && t[TAG_LOGICAL_ID] === d[TAG_LOGICAL_ID]
       );
-    });
+    };
+    // Rules have no name, so a CreateRule sent twice leaves two rules with one identity: all are returned, the
+    // first as the rule and the others as its duplicates, for the applier to keep one.
+    let ours = near.filter(isOurs);
+    if (ours.length === 0 && !ctx.newOwner?.()) {
+      const far = listed.rules.filter((r) => !r.IsDefault && r.RuleArn && !near.includes(r));
+      for (const [arn, t] of await listed.tagsOf(ctx, arnsOf(far))) tags.set(arn, t);
+      ours = far.filter(isOurs);
+    }
     if (ours.length > 0) {
       const [first, ...rest] = ours.map((r) => toObserved(r, listenerArn, tagsOf(r)));
       return rest.length > 0 ? { ...first!, duplicates: rest } : first;
     }
     // Someone else's rule on the same route: surfaced so the applier reports the conflict.
-    const rival = candidates.find((r) => {
+    const rival = near.find((r) => {
       const t = tagsOf(r);
       return sameRoute(r, host, pathPatterns) && !(t[TAG_CLUSTER] === d[TAG_CLUSTER] && t[TAG_OWNER] === d[TAG_OWNER]);
     });
@@ -302,18 +408,18 @@ export const listenerRuleReconciler: KindReconciler<'elbv2.ListenerRule'> = {
         'RuleQuotaExceeded',
       );
     }
-    const choose = (rules: readonly Rule[], tags: ListenerRules['tags']): number => {
+    const choose = async (rules: ListenerRules): Promise<number> => {
       if (fixed !== undefined) {
-        const holder = holderOf(rules, fixed);
-        if (holder) throw priorityTaken(fixed, listenerArn, holder, tags);
+        const holder = holderOf(rules.rules, fixed);
+        if (holder) throw await priorityTaken(ctx, fixed, listenerArn, holder, rules);
         return fixed;
       }
-      const taken = new Set(rules.map(priorityOf).filter((p): p is number => p !== undefined));
+      const taken = new Set(rules.rules.map(priorityOf).filter((p): p is number => p !== undefined));
       return allocatePriority(taken, preferredPriority(host, pathPatterns));
     };
     let rule: Rule;
     try {
-      rule = await createRule(ctx, listenerArn, choose(listed.rules, listed.tags), desired);
+      rule = await createRule(ctx, listenerArn, await choose(listed), desired);
     } catch (err) {
       if (!isPriorityInUse(err)) throw err;
       // Our read was stale (another writer took the slot since): read again, then name the holder or re-allocate.
@@ -321,9 +427,9 @@ export const listenerRuleReconciler: KindReconciler<'elbv2.ListenerRule'> = {
       const fresh = await rulesOf(ctx, listenerArn);
       if (fixed !== undefined) {
         const holder = holderOf(fresh.rules, fixed);
-        throw holder ? priorityTaken(fixed, listenerArn, holder, fresh.tags) : err;
+        throw holder ? await priorityTaken(ctx, fixed, listenerArn, holder, fresh) : err;
       }
-      rule = await createRule(ctx, listenerArn, choose(fresh.rules, fresh.tags), desired);
+      rule = await createRule(ctx, listenerArn, await choose(fresh), desired);
     } finally {
       ctx.invalidate(rulesKey(listenerArn));
     }
@@ -340,7 +446,7 @@ export const listenerRuleReconciler: KindReconciler<'elbv2.ListenerRule'> = {
     if (priorityChanged) {
       const listed = await rulesOf(ctx, listenerArn);
       const holder = holderOf(listed.rules, priority, RuleArn);
-      if (holder) throw priorityTaken(priority, listenerArn, holder, listed.tags);
+      if (holder) throw await priorityTaken(ctx, priority, listenerArn, holder, listed);
     }
     try {
       if (routeChanged || actionsChanged) {
@@ -360,7 +466,7 @@ export const listenerRuleReconciler: KindReconciler<'elbv2.ListenerRule'> = {
           ctx.invalidate(rulesKey(listenerArn));
           const fresh = await rulesOf(ctx, listenerArn);
           const holder = holderOf(fresh.rules, priority, RuleArn);
-          throw holder ? priorityTaken(priority, listenerArn, holder, fresh.tags) : err;
+          throw holder ? await priorityTaken(ctx, priority, listenerArn, holder, fresh) : err;
         }
       }
     } finally {
@@ -379,7 +485,7 @@ export const listenerRuleReconciler: KindReconciler<'elbv2.ListenerRule'> = {
 
   tagging: 'tags',
 
-  // The listener's memoised rules carry their tags: dropped after the write, as after every other write here.
+  // The listener's memoised rules carry the tags read of them: dropped after the write, as after every other write.
   setTags: (ctx, observed, set, remove) =>
     writeTags(elbv2TagApi(ctx, observed.identifier), set, remove, () =>
       ctx.invalidate(rulesKey(observed.props.listenerArn)),

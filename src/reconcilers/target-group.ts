@@ -46,15 +46,18 @@ async function removeOwnedBlockers(ctx: ReconcileContext, tg: Observed<'elbv2.Ta
     for (const listener of listeners.Listeners ?? []) {
       if (forwardsTo(listener.DefaultActions, arn))
         foreign.push(`the default action of listener ${listener.ListenerArn}`);
-      const { rules, tags } = await rulesOf(ctx, listener.ListenerArn!);
-      for (const rule of rules.filter((r) => !r.IsDefault && forwardsTo(r.Actions, arn))) {
-        const ruleTags = tags.get(rule.RuleArn!) ?? {};
+      const listed = await rulesOf(ctx, listener.ListenerArn!);
+      const blocking = listed.rules.flatMap((r) =>
+        !r.IsDefault && r.RuleArn && forwardsTo(r.Actions, arn) ? [r.RuleArn] : [],
+      );
+      // Only the tags of the rules that forward to this group: whose they are decides what is deleted.
+      for (const [ruleArn, ruleTags] of await listed.tagsOf(ctx, blocking)) {
         if (sameOwner(ruleTags, tg.tags)) {
           await listenerRuleReconciler.delete(ctx, {
-            identifier: rule.RuleArn!,
+            identifier: ruleArn,
             props: { listenerArn: listener.ListenerArn! },
           } as Observed<'elbv2.ListenerRule'>);
-        } else foreign.push(`rule ${rule.RuleArn} (${ruleOwner(ruleTags)})`);
+        } else foreign.push(`rule ${ruleArn} (${ruleOwner(ruleTags)})`);
       }
     }
   }

@@ -46,6 +46,7 @@ import { ref, type Owner, type Plan, type PlannedResource, type ResourceKind } f
 import { applyPlan, type ResourceOutcome } from '../../src/reconcilers/applier.js';
 import {
   newContext,
+  withPassContext,
   type Desired,
   type KindReconciler,
   type Observed,
@@ -56,12 +57,14 @@ import {
   listenerRuleReconciler,
   listenerRuleUsage,
   preferredPriority,
+  routeOf,
   rulesOf,
 } from '../../src/reconcilers/listener-rule.js';
 import { listenerReconciler } from '../../src/reconcilers/listener.js';
 import { loadBalancerReconciler } from '../../src/reconcilers/load-balancer.js';
 import { securityGroupReconciler } from '../../src/reconcilers/security-group.js';
 import { targetGroupCount, targetGroupReconciler } from '../../src/reconcilers/target-group.js';
+import { FaultProxy, NO_FAULTS } from '../chaos/proxy.js';
 import { targetGroupProps } from '../support/aws-fixtures.js';
 import { getTestEnv } from '../support/env.js';
 import { registry } from '../../src/reconcilers/index.js';
@@ -77,6 +80,10 @@ const tagsFor = (logicalId: string): Record<string, string> => ({
 const otherTags = (name: string, logicalId = 'rule'): Record<string, string> =>
   ownershipTags({ clusterId: `it-${run}`, kind: 'Service', namespace: 'apps', name }, logicalId);
 const toSdkTags = (t: Record<string, string>) => Object.entries(t).map(([Key, Value]) => ({ Key, Value }));
+const toSdkConditions = (host: string) => [
+  { Field: 'host-header', HostHeaderConfig: { Values: [host] } },
+  { Field: 'path-pattern', PathPatternConfig: { Values: ['/*'] } },
+];
 
 function desired<K extends Desired['kind']>(kind: K, id: string, props: Desired<K>['props']): Desired<K> {
   return { id, kind, props, tags: tagsFor(id) } as Desired<K>;
@@ -785,6 +792,150 @@ describe('elbv2.ListenerRule', () => {
       return true;
     });
     assert.equal(await targetGroupCount(ctx(), lb), 2);
+  });
+
+  /** A workload's target group and rule, as planned for a Service: the rule forwards to the group behind the gate. */
+  const workloadPlan = (s: string, host: string): Plan => ({
+    owner,
+    resources: [
+      { id: 'tg', kind: 'elbv2.TargetGroup', props: targetGroupProps(`it-own-${s}`, vpcId), tags: tagsFor('tg') },
+      {
+        id: 'rule',
+        kind: 'elbv2.ListenerRule',
+        props: {
+          ...ruleProps(host),
+          actions: [ruleProps(host).actions[0]!, { type: 'forward', targetGroupArn: ref('tg', 'arn') }],
+        },
+        tags: tagsFor('rule'),
+      },
+    ],
+  });
+  /** One pass, a brand-new owner's when `newOwner` says so (runPass: an empty inventory, and discovery found none). */
+  const pass = async (
+    clients: AwsClients,
+    plan: Plan,
+    inventory: Parameters<typeof applyPlan>[3]['inventory'],
+    newOwner: boolean,
+  ) =>
+    withPassContext(clients, (c) => applyPlan(c, registry, plan, { mode: 'apply', inventory }), {
+      owner: `it/${plan.owner.name}`,
+      steady: false,
+      newOwner,
+    });
+  /** Clients that record the ARNs each DescribeTags asks about (one list per call). */
+  const recording = (endpoint = getTestEnv().awsEndpoint) => {
+    const env = getTestEnv();
+    const clients = new AwsClients({
+      region: env.awsRegion,
+      endpoint,
+      credentials: env.awsCredentials,
+      rateLimits: false,
+    });
+    const asked: string[][] = [];
+    clients.elbv2.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'DescribeTagsCommand') {
+          asked.push([...((args.input as { ResourceArns?: string[] }).ResourceArns ?? [])]);
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'itRecordTagReads' },
+    );
+    /** The rule ARNs asked since `from` (an index into `asked`), per call. */
+    const rulesAsked = (from = 0) =>
+      asked
+        .slice(from)
+        .map((arns) => arns.filter((a) => a.includes(':listener-rule/')).sort())
+        .filter((a) => a.length > 0);
+    return { clients, asked, rulesAsked };
+  };
+
+  test("a brand-new owner's pass reads no rule's tags when no rule forwards to its group or routes its host; its next pass reads its own rule's", async () => {
+    // The listener already holds other owners' rules, tagged and not (the tests above).
+    const listed = await aws.elbv2.send(new DescribeRulesCommand({ ListenerArn: listenerArn }));
+    assert.ok(listed.Rules!.filter((r) => !r.IsDefault).length >= 3, 'other rules on the listener');
+    const { clients, asked, rulesAsked } = recording();
+    const plan = workloadPlan(suffix(), `new-${suffix()}.example.com`);
+    const first = await pass(clients, plan, [], true);
+    for (const o of first.outcomes) assert.equal(o.action, 'created', `${o.id}: ${o.message ?? ''}`);
+    assert.deepEqual(asked, [], 'no elbv2:DescribeTags at all');
+
+    const second = await pass(clients, plan, first.inventory, false);
+    for (const o of second.outcomes) assert.equal(o.action, 'in-sync', `${o.id}: ${o.message ?? ''}`);
+    assert.deepEqual(rulesAsked(), [[outcome(first.outcomes, 'rule').identifier]], "its own rule's tags, no other's");
+    clients.destroy();
+  });
+
+  test("a brand-new owner's rule on a host another owner's rule routes is HostInUse, naming that owner", async () => {
+    const host = `rival-${suffix()}.example.com`;
+    const rival = await aws.elbv2.send(
+      new CreateRuleCommand({
+        ListenerArn: listenerArn,
+        Priority: 41,
+        Conditions: toSdkConditions(host),
+        Actions: [{ Type: 'forward', TargetGroupArn: tgArn2 }],
+        Tags: toSdkTags(otherTags('rival')),
+      }),
+    );
+    const { clients } = recording();
+    const report = await pass(clients, workloadPlan(suffix(), host), [], true);
+    const o = outcome(report.outcomes, 'rule');
+    assert.equal(o.action, 'conflict');
+    assert.equal(o.outcome?.reason, 'HostInUse');
+    assert.equal(o.identifier, rival.Rules![0]!.RuleArn);
+    assert.match(o.message!, /Service\/apps\/rival/);
+    clients.destroy();
+  });
+
+  test('a rule whose CreateRule answer was lost, and a copy sent again, are found by the next pass: one kept, one deleted', async () => {
+    const proxy = new FaultProxy({
+      upstream: getTestEnv().awsEndpoint,
+      seed: 1,
+      rates: NO_FAULTS,
+      forced: { 'elasticloadbalancing:CreateRule#0': 'drop' },
+    });
+    const { clients, asked, rulesAsked } = recording(await proxy.start());
+    try {
+      const host = `lost-${suffix()}.example.com`;
+      const plan = workloadPlan(suffix(), host);
+      const first = await pass(clients, plan, [], true);
+      assert.equal(outcome(first.outcomes, 'tg').action, 'created');
+      assert.equal(outcome(first.outcomes, 'rule').action, 'failed', 'the outcome is unknown: not sent again');
+      assert.equal(proxy.counts['elasticloadbalancing:CreateRule']?.drop, 1);
+      // What an earlier version's blind retry would have left: a second rule with the identity, route and group.
+      const mine = async () =>
+        (await aws.elbv2.send(new DescribeRulesCommand({ ListenerArn: listenerArn }))).Rules!.filter(
+          (r) => routeOf(r).host === host,
+        );
+      assert.equal((await mine()).length, 1, 'the lost create made its rule');
+      await aws.elbv2.send(
+        new CreateRuleCommand({
+          ListenerArn: listenerArn,
+          Priority: 45_001,
+          Conditions: toSdkConditions(host),
+          Actions: (await mine())[0]!.Actions,
+          Tags: toSdkTags(tagsFor('rule')),
+        }),
+      );
+      const from = asked.length;
+      const second = await pass(clients, plan, first.inventory, false);
+      const rule = outcome(second.outcomes, 'rule');
+      assert.equal(rule.action, 'updated', JSON.stringify(rule));
+      assert.deepEqual(
+        rule.changes.map((c) => c.path),
+        ['duplicates'],
+      );
+      const copies = rulesAsked(from).flat();
+      assert.deepEqual(
+        (await mine()).map((r) => r.RuleArn),
+        [rule.identifier],
+      );
+      assert.equal(copies.length, 2, 'the tags of the two rules on its route and group, no other');
+      assert.ok(copies.includes(rule.identifier!));
+    } finally {
+      clients.destroy();
+      await proxy.stop();
+    }
   });
 });
 

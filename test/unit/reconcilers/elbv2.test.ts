@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Rule } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { ownershipTags } from '../../../src/planner/naming.js';
-import type { Desired, Observed } from '../../../src/reconcilers/contract.js';
+import type { Desired, Observed, ReconcileContext } from '../../../src/reconcilers/contract.js';
 import { containerInsightsEnabled } from '../../../src/reconcilers/ecs-cluster.js';
 import {
   addTags,
@@ -22,13 +22,16 @@ import {
 } from '../../../src/reconcilers/elbv2-shared.js';
 import {
   allocatePriority,
+  forwardTargetsOf,
   listenerArnOfRule,
   listenerRuleReconciler,
   preferredPriority,
   priorityOf,
   routeOf,
+  ruleCandidates,
   ruleOwner,
   ruleQuotaHeadroom,
+  RuleTags,
   toConditions,
 } from '../../../src/reconcilers/listener-rule.js';
 import { idleTimeoutOf, loadBalancerReconciler } from '../../../src/reconcilers/load-balancer.js';
@@ -297,6 +300,181 @@ describe('listener rules', () => {
     // A rule no Slipway owner tagged is named as such.
     const untagged = listenerRuleReconciler.conflict!(d, { ...rival, tags: {} });
     assert.match(untagged!.message, /by a rule not created by Slipway \(rule arn:rule\/7\)/);
+  });
+});
+
+describe("listener rules: a rule's tags read only where its ownership is asked", () => {
+  const tg = 'arn:tg/mine';
+  const rule = (n: number, host: string, actions: Rule['Actions'], paths = ['/*']): Rule => ({
+    RuleArn: `arn:rule/${n}`,
+    Priority: String(n),
+    IsDefault: false,
+    Conditions: toConditions(host, paths),
+    Actions: actions,
+  });
+  const fwd = (arn: string): NonNullable<Rule['Actions']> => [{ Type: 'forward', TargetGroupArn: arn }];
+
+  test('forward targets: a plain forward, a weighted one, and a forward behind an authenticate action', () => {
+    assert.deepEqual(forwardTargetsOf(undefined), []);
+    assert.deepEqual(forwardTargetsOf(toSdkActions([cognito, forward])), ['arn:tg']);
+    assert.deepEqual(
+      forwardTargetsOf([
+        { Type: 'fixed-response', FixedResponseConfig: { StatusCode: '404' } },
+        {
+          Type: 'forward',
+          ForwardConfig: { TargetGroups: [{ TargetGroupArn: 'a', Weight: 1 }, { TargetGroupArn: 'b' }] },
+        },
+      ]),
+      ['a', 'b'],
+    );
+  });
+
+  test('candidates: the rules forwarding to the desired group, and those on its host and paths; no default rule', () => {
+    const rules: Rule[] = [
+      { RuleArn: 'arn:rule/default', IsDefault: true, Actions: fwd(tg) },
+      rule(1, 'other.example.com', fwd('arn:tg/other')),
+      rule(2, 'moved.example.com', toSdkActions([cognito, { type: 'forward', targetGroupArn: tg }])),
+      rule(3, 'APP.example.com', fwd('arn:tg/rival'), ['/b/*', '/a/*']),
+      rule(4, 'app.example.com', fwd('arn:tg/rival'), ['/a/*']),
+      rule(5, 'x.example.com', [{ Type: 'forward', ForwardConfig: { TargetGroups: [{ TargetGroupArn: tg }] } }]),
+    ];
+    const desired = {
+      host: 'app.example.com',
+      pathPatterns: ['/a/*', '/b/*'],
+      actions: [cognito, { ...forward, targetGroupArn: tg }],
+    };
+    assert.deepEqual(
+      ruleCandidates(rules, desired).map((r) => r.RuleArn),
+      ['arn:rule/2', 'arn:rule/3', 'arn:rule/5'],
+    );
+    // Forwarding nowhere (or to a group not known yet): by route alone.
+    const fixed = { ...desired, actions: [{ type: 'redirect-https' as const }] };
+    assert.deepEqual(
+      ruleCandidates(rules, fixed).map((r) => r.RuleArn),
+      ['arn:rule/3'],
+    );
+    assert.deepEqual(
+      ruleCandidates(rules, { ...desired, actions: [{ ...forward, targetGroupArn: '' }] }).map((r) => r.RuleArn),
+      ['arn:rule/3'],
+    );
+  });
+
+  const tagging = (extra: Partial<ReconcileContext> = {}) => {
+    const rec = recordingContext(({ input }) => ({
+      TagDescriptions: (input.ResourceArns as string[]).map((arn) => ({
+        ResourceArn: arn,
+        Tags: [{ Key: 'of', Value: arn }],
+      })),
+    }));
+    Object.assign(rec.ctx, extra);
+    const asked = () => rec.sent.map((s) => s.input.ResourceArns as string[]);
+    return { ctx: rec.ctx, asked };
+  };
+  const all = Array.from({ length: 45 }, (_, i) => `arn:rule/${i}`);
+
+  test('RuleTags reads the ARNs asked for, once each, and answers later asks from what it read', async () => {
+    const t = new RuleTags(all);
+    const { ctx, asked } = tagging();
+    assert.deepEqual([...(await t.tagsOf(ctx, []))], []);
+    assert.deepEqual(asked(), [], 'nothing asked: no call');
+    const one = await t.tagsOf(ctx, ['arn:rule/3', 'arn:rule/4', 'arn:rule/3']);
+    assert.deepEqual([...one.keys()], ['arn:rule/3', 'arn:rule/4']);
+    assert.deepEqual(one.get('arn:rule/3'), { of: 'arn:rule/3' });
+    // Another pass sharing the listing asks for one it has and one it has not.
+    const other = tagging();
+    const two = await t.tagsOf(other.ctx, ['arn:rule/4', 'arn:rule/5']);
+    assert.deepEqual(two.get('arn:rule/4'), { of: 'arn:rule/4' });
+    assert.deepEqual(asked(), [['arn:rule/3', 'arn:rule/4']]);
+    assert.deepEqual(other.asked(), [['arn:rule/5']]);
+  });
+
+  test("RuleTags: a wave member's first ask reads every rule, 20 a call; after that nobody reads again", async () => {
+    const t = new RuleTags(all);
+    const member = tagging({ waveMember: () => true });
+    await t.tagsOf(member.ctx, ['arn:rule/44']);
+    assert.deepEqual(
+      member.asked().map((a) => a.length),
+      [20, 20, 5],
+    );
+    const other = tagging({ waveMember: () => true });
+    assert.deepEqual((await t.tagsOf(other.ctx, ['arn:rule/0', 'arn:rule/30'])).get('arn:rule/30'), {
+      of: 'arn:rule/30',
+    });
+    assert.deepEqual(other.asked(), []);
+  });
+
+  test('RuleTags forgets a failed read; a read another pass abandoned is read again by the pass still asking', async () => {
+    const t = new RuleTags(all);
+    const failing = recordingContext(() => {
+      throw new Error('throttled');
+    });
+    await assert.rejects(t.tagsOf(failing.ctx, ['arn:rule/1']), /throttled/);
+    const { ctx, asked } = tagging();
+    assert.deepEqual((await t.tagsOf(ctx, ['arn:rule/1'])).get('arn:rule/1'), { of: 'arn:rule/1' });
+    assert.deepEqual(asked(), [['arn:rule/1']]);
+
+    let abort!: () => void;
+    const deadline = new AbortController();
+    const abandoned = recordingContext(
+      () =>
+        new Promise((_, reject) => (abort = () => reject(Object.assign(new Error('aborted'), { name: 'AbortError' })))),
+    );
+    // The pass that started the read is the one whose deadline passed.
+    const aws = new Proxy(abandoned.ctx.aws, {
+      get: (target, name) => (name === 'signal' ? deadline.signal : Reflect.get(target, name)),
+    });
+    const first = t.tagsOf({ ...abandoned.ctx, aws }, ['arn:rule/2']);
+    const still = tagging();
+    const second = t.tagsOf(still.ctx, ['arn:rule/2']);
+    deadline.abort();
+    abort();
+    await assert.rejects(first, { name: 'AbortError' });
+    assert.deepEqual((await second).get('arn:rule/2'), { of: 'arn:rule/2' });
+    assert.deepEqual(still.asked(), [['arn:rule/2']]);
+  });
+
+  test("observe reads only the candidates' tags for a brand-new owner, and every rule's when it finds none of its own otherwise", async () => {
+    const mine = ownershipTags({ clusterId: 'c', kind: 'Service', namespace: 'ns', name: 'web' }, 'listener-rule');
+    const others = Array.from({ length: 30 }, (_, i) => rule(100 + i, `o${i}.example.com`, fwd(`arn:tg/o${i}`)));
+    const moved = rule(7, 'hijacked.example.com', fwd('arn:tg/elsewhere'));
+    const listing = (rules: Rule[]) => ({
+      answer: ({ command, input }: { command: string; input: Record<string, unknown> }) =>
+        command === 'DescribeRulesCommand'
+          ? { Rules: rules }
+          : {
+              TagDescriptions: (input.ResourceArns as string[]).map((arn) => ({
+                ResourceArn: arn,
+                Tags: recordToTags(arn === moved.RuleArn ? mine : {}),
+              })),
+            },
+    });
+    const desired: Desired<'elbv2.ListenerRule'> = {
+      id: 'listener-rule',
+      kind: 'elbv2.ListenerRule',
+      props: {
+        listenerArn: 'arn:l',
+        host: 'web.example.com',
+        pathPatterns: ['/*'],
+        actions: [{ ...forward, targetGroupArn: tg }],
+      },
+      tags: mine,
+    };
+    const tagCalls = (rec: ReturnType<typeof recordingContext>) =>
+      rec.sent.filter((s) => s.command === 'DescribeTagsCommand');
+
+    const fresh = recordingContext(listing(others).answer);
+    Object.assign(fresh.ctx, { newOwner: () => true });
+    assert.equal(await listenerRuleReconciler.observe(fresh.ctx, desired), undefined);
+    assert.deepEqual(tagCalls(fresh), [], 'no rule forwards to its group or routes its host: no tags read');
+
+    // An owner with resources whose rule was moved off both its route and its group: found among all the rules.
+    const known = recordingContext(listing([...others, moved]).answer);
+    const found = await listenerRuleReconciler.observe(known.ctx, desired);
+    assert.equal(found?.identifier, moved.RuleArn);
+    assert.deepEqual(
+      tagCalls(known).map((s) => (s.input.ResourceArns as string[]).length),
+      [20, 11],
+    );
   });
 });
 
