@@ -17,6 +17,9 @@
 //            quiet; per wave, the AWS calls by operation from the process's own slipway_aws_calls_total (the steady
 //            reads of the production process at this size) and the RSS after it
 //
+// The AWS calls from the creation to the synced sample are kept too (`cold`): with `--until ready`, the cold
+// convergence of the production process, to set against the minimal replay (bench/replay.ts) of the same workloads.
+//
 // `--environment ready` (default) makes the Environment Ready in moto first, then creates the workloads, which the
 // operator reconciles against moto for real (Services past the load balancer's quotas and previews past maxActive
 // end where the operator puts them; the result counts the states). `--environment absent` points every workload at
@@ -355,6 +358,11 @@ interface Results {
   services?: Record<string, number>;
   previews?: Record<string, number>;
   waves: WaveResult[];
+  /**
+   * The AWS calls from the workloads' creation to the synced sample (`--until ready`: the cold convergence of the
+   * Environment's Services and previews, its own shards included), by operation.
+   */
+  cold?: CallDelta;
   error?: string;
   durationS?: number;
 }
@@ -477,6 +485,7 @@ async function main(): Promise<void> {
     previewOf(namespace, i, options.services, envName),
   );
   const settleStart = Date.now();
+  const coldBefore = await op.awsCalls();
   log(`creating ${options.services} Services and ${options.previews} PreviewDeployments`);
   await createAll(raw(SERVICE_TYPE), serviceObjects);
   await createAll(raw(PREVIEW_TYPE), previewObjects);
@@ -511,6 +520,8 @@ async function main(): Promise<void> {
   results.settled = settled;
   results.settleS = round((Date.now() - settleStart) / 1000, 1);
   results.samples.synced = await op.sample();
+  results.cold = snapshotDelta(await op.awsCalls(), coldBefore);
+  log(`cold: ${results.cold.total} AWS calls (${results.cold.reads} reads, ${results.cold.writes} writes)`);
   log(
     `synced (${settled ? 'quiet' : 'settle timeout reached'}) after ${results.settleS}s: ${JSON.stringify(results.samples.synced)}`,
   );
@@ -588,6 +599,17 @@ function markdown(r: Results): string {
     ...rows,
     '',
     `- settled: ${r.settled ? (r.options.until === 'ready' ? 'every object Ready, then quiet' : 'every object reconciled once, then quiet') : 'NO (settle timeout reached)'} after ${r.settleS ?? '–'} s`,
+    ...(r.cold
+      ? [
+          `- cold (creation to synced, ${r.settleS ?? '–'} s): ${r.cold.total} AWS calls, ${r.cold.reads} reads and ${r.cold.writes} writes; most: ${Object.entries(
+            r.cold.byOperation,
+          )
+            .sort(([, a], [, b]) => b - a)
+            .slice(0, 12)
+            .map(([op, n]) => `${op} ${n}`)
+            .join(', ')}`,
+        ]
+      : []),
     `- steady window RSS: ${series.length ? `min ${Math.min(...series)}, max ${Math.max(...series)} MiB over ${series.length} readings` : '–'}`,
     `- Services: ${counts(r.services)}`,
     `- PreviewDeployments: ${counts(r.previews)}`,
