@@ -4,6 +4,10 @@
 // Cognito user pools; CloudFront is global, so its distributions are found through us-east-1. Route53 records,
 // Cognito app clients and Application Auto Scaling carry no tags of their own and are found otherwise.
 //
+// A page holds at most 100 resources (ResourcesPerPage) and, sent beside it, 500 tags (TagsPerPage, the API's
+// maximum): a page is bounded by resources, not by tags. An implementation that applies its default of 100 tags a
+// page (the emulator does) would otherwise answer about 13 of our resources a page, at 7 or 8 tags each.
+//
 // A pagination token can be used once: when the answer to a later page is lost (the connection cut after AWS
 // answered), the SDK's retry sends the same token again and AWS answers PaginationTokenExpiredException. The
 // listing then starts again from the first page, which needs no token, a bounded number of times.
@@ -25,6 +29,9 @@ export interface FindTaggedOptions {
   readonly pageSize?: number;
 }
 
+/** Tags per page, sent with every listing: 500, the API's maximum (100–500). */
+export const TAGS_PER_PAGE = 500;
+
 /** How many times one listing starts again from the first page after its pagination token expired. */
 export const TAGGED_LISTING_RESTARTS = 3;
 
@@ -40,6 +47,7 @@ export async function findTagged(
     const input = {
       TagFilters,
       ResourcesPerPage: opts.pageSize ?? 100,
+      TagsPerPage: TAGS_PER_PAGE,
       ...(types ? { ResourceTypeFilters: types } : {}),
     };
     for await (const page of paginateGetResources({ client }, input)) {

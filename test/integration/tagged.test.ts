@@ -18,6 +18,8 @@ const PAGE = 2;
 // Seven resources at two per page: four pages, the last three fetched with a token. (The emulator lets the token
 // of the last page be used again, so the lost pages here are the middle ones, whose retry meets the expired token.)
 const COUNT = 7;
+// Each resource carries 16 tags: 112 in all, more than the emulator's default of 100 tags a page.
+const EXTRA_TAGS = Array.from({ length: 15 }, (_, i) => ({ key: `${TAG}-extra-${i}`, value: 'x' }));
 const direct = testAws();
 const arns: string[] = [];
 const open: { proxy: FaultProxy; aws: AwsClients }[] = [];
@@ -43,7 +45,7 @@ describe('findTagged when a page answer is lost', () => {
   before(async () => {
     for (let i = 0; i < COUNT; i++) {
       const out = await direct.ecs.send(
-        new CreateClusterCommand({ clusterName: `tagged-${value}-${i}`, tags: [{ key: TAG, value }] }),
+        new CreateClusterCommand({ clusterName: `tagged-${value}-${i}`, tags: [{ key: TAG, value }, ...EXTRA_TAGS] }),
       );
       arns.push(out.cluster!.clusterArn!);
     }
@@ -64,6 +66,14 @@ describe('findTagged when a page answer is lost', () => {
     assert.deepEqual(found.map((r) => r.arn).sort(), [...arns].sort());
     assert.ok(found.every((r) => r.tags[TAG] === value));
     assert.equal(calls(proxy).pass, 4);
+  });
+
+  test('a page is bounded by resources, not by 100 tags: seven resources of 16 tags come in one page', async () => {
+    const { proxy, aws } = await throughProxy({});
+    const found = await findTagged(aws, { [TAG]: value });
+    assert.deepEqual(found.map((r) => r.arn).sort(), [...arns].sort());
+    assert.ok(found.every((r) => Object.keys(r.tags).length === 16));
+    assert.equal(calls(proxy).pass, 1);
   });
 
   test('a lost second page starts the listing again from the first page, and every resource is found once', async () => {
