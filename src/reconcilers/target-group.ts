@@ -20,7 +20,8 @@ import { TAG_CLUSTER, TAG_OWNER } from '../planner/naming.js';
 import type { TargetGroupProps } from '../planner/plan.js';
 import type { Desired, KindReconciler, Observed, ReconcileContext } from './contract.js';
 import { diffProps } from './diff.js';
-import { describeTags, elbv2TagApi, recordToTags, tagsOf, UserActionRequired } from './elbv2-shared.js';
+import { clusterTags } from './cluster-tags.js';
+import { elbv2TagApi, recordToTags, tagsOf, UserActionRequired } from './elbv2-shared.js';
 import { writeTags } from './tags.js';
 import { listenerRuleReconciler, ruleOwner, rulesOf } from './listener-rule.js';
 
@@ -167,25 +168,24 @@ async function describe(
   return tg ? toObserved(ctx, tg) : undefined;
 }
 
-/** Every target group of the account and region by name, with its tags: 400 a page, tags 20 ARNs a call. */
-async function listTargetGroups(
-  ctx: ReconcileContext,
-): Promise<Map<string, { readonly tg: TargetGroup; readonly tags: Record<string, string> }>> {
-  const groups: TargetGroup[] = [];
+/**
+ * Every target group of the account and region by name: 400 a page (a wave's bulk read). Their tags are not read
+ * here: a wave takes them from its scan of the cluster's tags (observeByName).
+ */
+async function listTargetGroups(ctx: ReconcileContext): Promise<Map<string, TargetGroup>> {
+  const groups = new Map<string, TargetGroup>();
   for await (const page of paginateDescribeTargetGroups({ client: ctx.aws.elbv2, pageSize: 400 }, {})) {
-    groups.push(...(page.TargetGroups ?? []));
+    for (const tg of page.TargetGroups ?? []) groups.set(tg.TargetGroupName ?? '', tg);
   }
-  const tags = await describeTags(
-    ctx,
-    groups.flatMap((g) => (g.TargetGroupArn ? [g.TargetGroupArn] : [])),
-  );
-  return new Map(groups.map((tg) => [tg.TargetGroupName ?? '', { tg, tags: tags.get(tg.TargetGroupArn ?? '') ?? {} }]));
+  return groups;
 }
 
 /**
- * By name: from the wave's listing where the pass may use it, else one DescribeTargetGroups. A target group whose
- * attributes are not this wave's turn (ctx.readEach) is taken to have the planned delay: a change to it is left to
- * its drift event, and to the wave whose turn it is.
+ * By name: from the wave's listing where the pass may use it, else one DescribeTargetGroups. In a wave the tags come
+ * from the wave's scan of the cluster's tags (cluster-tags.ts); a target group the scan does not carry has no cluster
+ * tag (removed by hand, or not ours) and its tags are read, so a removed ownership tag is still seen as drift and a
+ * foreign owner is named in the conflict. A target group whose attributes are not this wave's turn (ctx.readEach)
+ * is taken to have the planned delay: a change to it is left to its drift event, and to the wave whose turn it is.
  */
 async function observeByName(
   ctx: ReconcileContext,
@@ -193,11 +193,13 @@ async function observeByName(
 ): Promise<Observed<'elbv2.TargetGroup'> | undefined> {
   const all = await ctx.bulk('elbv2:target-groups', listTargetGroups);
   if (!all) return describe(ctx, { Names: [desired.props.name] });
-  const listed = all.get(desired.props.name);
-  if (!listed) return undefined;
-  const unread = !ctx.readEach(listed.tg.TargetGroupArn ?? '');
-  return toObserved(ctx, listed.tg, {
-    tags: listed.tags,
+  const tg = all.get(desired.props.name);
+  if (!tg) return undefined;
+  const arn = tg.TargetGroupArn ?? '';
+  const scanned = (await clusterTags(ctx, desired.tags[TAG_CLUSTER]))?.get(arn);
+  const unread = !ctx.readEach(arn);
+  return toObserved(ctx, tg, {
+    ...(scanned ? { tags: { ...scanned } } : {}),
     ...(unread ? { deregistrationDelaySeconds: desired.props.deregistrationDelaySeconds } : {}),
   });
 }

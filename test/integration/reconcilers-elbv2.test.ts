@@ -41,11 +41,12 @@ import {
 import { AwsClients } from '../../src/aws/clients.js';
 import type { Outcome } from '../../src/outcome/outcome.js';
 import { CallCounter } from '../../src/aws/calls.js';
-import { ownershipTags } from '../../src/planner/naming.js';
+import { ownershipTags, TAG_CLUSTER } from '../../src/planner/naming.js';
 import { ref, type Owner, type Plan, type PlannedResource, type ResourceKind } from '../../src/planner/plan.js';
 import { applyPlan, type ResourceOutcome } from '../../src/reconcilers/applier.js';
 import {
   newContext,
+  WaveReads,
   withPassContext,
   type Desired,
   type KindReconciler,
@@ -463,6 +464,58 @@ describe('elbv2.TargetGroup', () => {
     await r.delete(ctx(), again);
     assert.equal(await r.observe(ctx(), d), undefined);
     assert.equal(await r.observeByIdentifier(ctx(), seen.identifier), undefined);
+  });
+});
+
+describe('elbv2.TargetGroup in a resync wave', () => {
+  test("tags come from the wave's scan of the cluster's tags; one whose cluster tag was removed by hand is read", async () => {
+    const env = getTestEnv();
+    const counter = new CallCounter();
+    const counted = new AwsClients({
+      region: env.awsRegion,
+      endpoint: env.awsEndpoint,
+      credentials: env.awsCredentials,
+      rateLimits: false,
+      onCall: counter.listener,
+    });
+    const r = targetGroupReconciler;
+    const d = desired('elbv2.TargetGroup', 'tg', targetGroupProps(`it-wv-${suffix()}`, vpcId));
+    const created = await r.create(ctx(), d);
+    /** One steady member pass of a new wave: the target group as it observes it, and its calls by operation. */
+    const inWave = async () => {
+      const before = counter.snapshot();
+      const seen = await withPassContext(counted, (c) => r.observe(c, d), {
+        owner: `${owner.kind}/${owner.namespace}/${owner.name}`,
+        steady: true,
+        wave: new WaveReads(Date.now()),
+      });
+      const calls: Record<string, number> = {};
+      for (const [key, n] of counter.snapshot()) {
+        const op = key.split(':')[1]!;
+        if (n > (before.get(key) ?? 0)) calls[op] = (calls[op] ?? 0) + n - (before.get(key) ?? 0);
+      }
+      return { seen, calls };
+    };
+    try {
+      const scanned = await inWave();
+      assert.deepEqual(scanned.seen?.tags, d.tags);
+      assert.deepEqual(r.diff(d, scanned.seen!), []);
+      assert.equal(scanned.calls.DescribeTags, undefined, 'no tag read: the scan carries them');
+      assert.ok((scanned.calls.GetResources ?? 0) >= 1);
+      assert.equal(scanned.calls.DescribeTargetGroups, 1);
+
+      // The cluster tag removed by hand: the scan no longer carries the target group, so its tags are read, and
+      // the removal shows.
+      await aws.elbv2.send(new RemoveTagsCommand({ ResourceArns: [created.identifier], TagKeys: [TAG_CLUSTER] }));
+      const stripped = await inWave();
+      const { [TAG_CLUSTER]: removed, ...rest } = d.tags;
+      assert.ok(removed);
+      assert.deepEqual(stripped.seen?.tags, rest);
+      assert.equal(stripped.calls.DescribeTags, 1);
+    } finally {
+      await r.delete(ctx(), created);
+      counted.destroy();
+    }
   });
 });
 
