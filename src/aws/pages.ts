@@ -23,3 +23,18 @@ export async function* advancingPages<P>(
     yield page;
   }
 }
+
+/**
+ * The pages of a listing sent call by call, following `NextToken` until a page has none: for a listing that rarely
+ * has a second page, without an SDK paginator (which checks its client's class, so a stand-in client cannot answer).
+ */
+export async function* tokenPages<P extends { readonly NextToken?: string | undefined }>(
+  send: (token: string | undefined) => Promise<P>,
+): AsyncGenerator<P> {
+  let token: string | undefined;
+  do {
+    const page = await send(token);
+    yield page;
+    token = page.NextToken;
+  } while (token);
+}

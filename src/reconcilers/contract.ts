@@ -69,6 +69,8 @@ export interface ReconcileContext {
    * shared by the steady passes of a resync wave so that a wave reads each kind by pages rather than once per
    * resource. Undefined when this pass must read for itself: it is no member of a wave, it applies a changed plan or
    * deletes, or its owner wrote after the listing began (the listing may not show that write). See withPassContext.
+   * `load` may build on another listing of the same wave through `listing.bulk` (the scalable targets of the ECS
+   * services the wave listed).
    */
   bulk<T>(key: string, load: (listing: ReconcileContext) => Promise<T>): Promise<T | undefined>;
   /**
@@ -369,11 +371,21 @@ function rememberWrite(writes: Map<string, number>, owner: string, at: number): 
   for (const [k, t] of writes) if (at - t > MAX_WAVE_MS) writes.delete(k);
 }
 
-export function newContext(aws: AwsClients, shared?: SharedReads, scope?: PassScope): ReconcileContext {
+/**
+ * A pass's context. `listingOf`: the context a wave's listing is loaded through (bulk), which reaches the wave's other
+ * listings (its bulk) and nothing else of the wave; it is no owner's, so no write makes a listing stale for it.
+ */
+export function newContext(
+  aws: AwsClients,
+  shared?: SharedReads,
+  scope?: PassScope,
+  listingOf?: WaveReads,
+): ReconcileContext {
   const cache = new Map<string, Promise<unknown>>();
   const wroteAt = (): number => (scope && shared?.writes.get(scope.owner)) ?? -Infinity;
-  /** The wave's snapshot, for a steady member pass against the wave's account. */
+  /** The wave's snapshot, for a steady member pass against the wave's account (or a listing of the wave). */
   const wave = (): WaveReads | undefined => {
+    if (listingOf) return listingOf;
     const w = scope?.steady ? scope.wave : undefined;
     if (!w || !shared) return undefined;
     w.account ??= aws.root;
@@ -428,7 +440,7 @@ export function newContext(aws: AwsClients, shared?: SharedReads, scope?: PassSc
       // resources rather than each start it again (the next wave tries it afresh).
       let hit = snapshot.listings.get(key);
       if (!hit) {
-        hit = { at: Date.now(), seq: ++sequence, value: load(newContext(listingAws)) };
+        hit = { at: Date.now(), seq: ++sequence, value: load(newContext(listingAws, undefined, undefined, snapshot)) };
         hit.value.catch(() => undefined);
         snapshot.listings.set(key, hit);
       }

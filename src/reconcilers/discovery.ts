@@ -4,11 +4,10 @@
 //
 // Reads: one Resource Groups Tagging API scan (plus us-east-1 for CloudFront), the listener's rules (with the tags
 // only of the rules that forward to a target group the scan found, for one owner) and the zone's records through the
-// pass's shared reads (the rule and record reconcilers read them anyway), and one scalable-target listing when an ECS
-// service was found. The applier still observes every item by identifier and checks its tags before touching it:
-// discovery only says where to look.
-import { paginateDescribeScalableTargets } from '@aws-sdk/client-application-auto-scaling';
-import { advancingPages } from '../aws/pages.js';
+// pass's shared reads (the rule and record reconcilers read them anyway), and the scalable targets of the ECS services
+// found, by their resource ids (50 a call; in a wave, the wave's read). The applier still observes every item by
+// identifier and checks its tags before touching it: discovery only says where to look.
+import type { ScalableTarget } from '@aws-sdk/client-application-auto-scaling';
 import { findTagged, type TaggedResource } from '../aws/tagged.js';
 import { TAG_CLUSTER, TAG_ENVIRONMENT, TAG_LOGICAL_ID, TAG_OWNER } from '../planner/naming.js';
 import type { ResourceKind } from '../planner/plan.js';
@@ -18,7 +17,7 @@ import { clusterTags } from './cluster-tags.js';
 import type { ReconcileContext } from './contract.js';
 import { recordIdentifier, zoneRecordSets } from './dns-record.js';
 import { forwardTargetsOf, rulesOf } from './listener-rule.js';
-import { waveTargets } from './scalable-target.js';
+import { parseResourceId, targetsByIds, waveTargets } from './scalable-target.js';
 import { familyOf } from './task-definition.js';
 
 export interface DiscoveryScope {
@@ -202,23 +201,19 @@ async function scalableTargetsOf(ctx: ReconcileContext, found: readonly Discover
   }
   if (services.size === 0) return [];
   const out: Discovered[] = [];
-  const listed = await waveTargets(ctx);
-  if (listed) {
-    for (const [id, owner] of services) {
-      const arn = listed.get(id)?.ScalableTargetARN;
-      if (arn) out.push({ kind: 'autoscaling.ScalableTarget', identifier: arn, logicalId: '', owner });
-    }
-    return out;
+  const add = (t: ScalableTarget | undefined, owner: string) => {
+    if (t?.ScalableTargetARN)
+      out.push({ kind: 'autoscaling.ScalableTarget', identifier: t.ScalableTargetARN, logicalId: '', owner });
+  };
+  // In a wave, from its read of the targets of the cluster's services; what that does not cover, 50 ids a call.
+  const unread: string[] = [];
+  for (const [id, owner] of services) {
+    const cluster = parseResourceId(id)?.cluster;
+    const listed = cluster ? await waveTargets(ctx, cluster) : undefined;
+    if (listed?.ids.has(id)) add(listed.targets.get(id), owner);
+    else unread.push(id);
   }
-  const input = { ServiceNamespace: 'ecs' as const, ResourceIds: [...services.keys()] };
-  const listing = paginateDescribeScalableTargets({ client: ctx.aws.autoscaling }, input);
-  for await (const page of advancingPages(listing, (p) => p.NextToken, 'DescribeScalableTargets')) {
-    for (const t of page.ScalableTargets ?? []) {
-      const owner = t.ResourceId ? services.get(t.ResourceId) : undefined;
-      if (owner && t.ScalableTargetARN) {
-        out.push({ kind: 'autoscaling.ScalableTarget', identifier: t.ScalableTargetARN, logicalId: '', owner });
-      }
-    }
-  }
+  const read = await targetsByIds(ctx, unread);
+  for (const id of unread) add(read.get(id), services.get(id)!);
   return out;
 }

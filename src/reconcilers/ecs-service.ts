@@ -90,7 +90,7 @@ export function findService(ctx: ReconcileContext, cluster: string, name: string
       listServiceNames(listing, cluster),
     );
     if (names && !names.has(name)) return undefined;
-    const all = await ctx.bulk(`ecs:services:${clusterName(cluster)}`, (listing) => listServices(listing, cluster));
+    const all = await waveServices(ctx, cluster);
     const listed = all?.get(name);
     // A deployment moves on by itself: a service still rolling out is read fresh (batched with the other rolling
     // ones), so the pass that polls it sees the rollout end as soon as it does.
@@ -98,6 +98,14 @@ export function findService(ctx: ReconcileContext, cluster: string, name: string
     const s = await unlessNotFound(() => ecsDescribeBatcher(ctx.aws).describe(cluster, name));
     return s?.status === 'ACTIVE' ? s : undefined;
   });
+}
+
+/**
+ * The wave's listing of a cluster's ACTIVE services by name, tags included, or undefined where the pass reads for
+ * itself (ReconcileContext.bulk). The scalable targets' listing is read by its names (scalable-target.ts).
+ */
+export function waveServices(ctx: ReconcileContext, cluster: string): Promise<Map<string, Service> | undefined> {
+  return ctx.bulk(`ecs:services:${clusterName(cluster)}`, (listing) => listServices(listing, cluster));
 }
 
 /**

@@ -8,20 +8,21 @@
 import {
   DeleteScalingPolicyCommand,
   DeregisterScalableTargetCommand,
-  paginateDescribeScalingPolicies,
-  type ScalingPolicy,
   DescribeScalableTargetsCommand,
+  DescribeScalingPoliciesCommand,
+  type ScalingPolicy,
   RegisterScalableTargetCommand,
   paginateDescribeScalableTargets,
   type ScalableTarget,
 } from '@aws-sdk/client-application-auto-scaling';
-import { advancingPages } from '../aws/pages.js';
+import { advancingPages, tokenPages } from '../aws/pages.js';
 import { errorName, isNotFound, unlessNotFound } from '../aws/errors.js';
 import { TAG_LOGICAL_ID } from '../planner/naming.js';
 import type { Resolved, ScalableTargetProps } from '../planner/plan.js';
 import type { KindReconciler, Observed, ReconcileContext } from './contract.js';
 import { diffProps } from './diff.js';
-import { findService } from './ecs-service.js';
+import { clusterName } from '../aws/ecs-describe-batcher.js';
+import { findService, waveServices } from './ecs-service.js';
 
 export const ECS_NAMESPACE = 'ecs';
 export const ECS_DESIRED_COUNT = 'ecs:service:DesiredCount';
@@ -90,8 +91,15 @@ export const policiesMemoKey = (resourceId: string) => `autoscaling:policies-of:
 export function policiesOf(ctx: ReconcileContext, resourceId: string): Promise<Map<string, ScalingPolicy>> {
   return ctx.memo(policiesMemoKey(resourceId), async () => {
     const out = new Map<string, ScalingPolicy>();
-    const pages = { client: ctx.aws.autoscaling, pageSize: DESCRIBE_SCALING_POLICIES_MAX };
-    const listing = paginateDescribeScalingPolicies(pages, ecsDesiredCount(resourceId));
+    const listing = tokenPages((NextToken) =>
+      ctx.aws.autoscaling.send(
+        new DescribeScalingPoliciesCommand({
+          ...ecsDesiredCount(resourceId),
+          MaxResults: DESCRIBE_SCALING_POLICIES_MAX,
+          ...(NextToken ? { NextToken } : {}),
+        }),
+      ),
+    );
     for await (const page of advancingPages(listing, (p) => p.NextToken, 'DescribeScalingPolicies')) {
       for (const p of page.ScalingPolicies ?? [])
         if (p.PolicyName && p.ResourceId === resourceId) out.set(p.PolicyName, p);
@@ -142,35 +150,67 @@ function toObserved(t: ScalableTarget, tags: Readonly<Record<string, string>>): 
   };
 }
 
-/** Every ECS desired-count target of the account and region by resource id: 50 a page (a wave's bulk read). */
-async function listTargets(ctx: ReconcileContext): Promise<Map<string, ScalableTarget>> {
+/** DescribeScalableTargets takes at most 50 resource ids a call (and answers at most 50 targets a page). */
+export const DESCRIBE_SCALABLE_TARGETS_IDS_MAX = 50;
+
+/**
+ * The ECS desired-count targets of `resourceIds`, by resource id: 50 ids a call, so each answer is one page (the
+ * pages are still followed, and fail if they do not advance).
+ */
+export async function targetsByIds(
+  ctx: ReconcileContext,
+  resourceIds: readonly string[],
+): Promise<Map<string, ScalableTarget>> {
   const out = new Map<string, ScalableTarget>();
-  const input = { ServiceNamespace: ECS_NAMESPACE, ScalableDimension: ECS_DESIRED_COUNT } as const;
-  const listing = paginateDescribeScalableTargets({ client: ctx.aws.autoscaling, pageSize: 50 }, input);
-  for await (const page of advancingPages(listing, (p) => p.NextToken, 'DescribeScalableTargets')) {
-    for (const t of page.ScalableTargets ?? []) {
-      if (t.ResourceId && t.ScalableDimension === ECS_DESIRED_COUNT) out.set(t.ResourceId, t);
+  for (let i = 0; i < resourceIds.length; i += DESCRIBE_SCALABLE_TARGETS_IDS_MAX) {
+    const ResourceIds = resourceIds.slice(i, i + DESCRIBE_SCALABLE_TARGETS_IDS_MAX);
+    const listing = tokenPages((NextToken) =>
+      ctx.aws.autoscaling.send(
+        new DescribeScalableTargetsCommand({
+          ServiceNamespace: ECS_NAMESPACE,
+          ScalableDimension: ECS_DESIRED_COUNT,
+          ResourceIds,
+          MaxResults: DESCRIBE_SCALABLE_TARGETS_IDS_MAX,
+          ...(NextToken ? { NextToken } : {}),
+        }),
+      ),
+    );
+    for await (const page of advancingPages(listing, (p) => p.NextToken, 'DescribeScalableTargets')) {
+      for (const t of page.ScalableTargets ?? []) {
+        if (t.ResourceId && t.ScalableDimension === ECS_DESIRED_COUNT) out.set(t.ResourceId, t);
+      }
     }
   }
   return out;
 }
 
-/** The wave's listing of every ECS desired-count target by resource id, or undefined outside a wave. */
-export function waveTargets(ctx: ReconcileContext): Promise<Map<string, ScalableTarget> | undefined> {
-  return ctx.bulk('autoscaling:targets:ecs', listTargets);
+/** A wave's scalable targets of one cluster's ECS services: `ids` are the resource ids it read, found or not. */
+export interface ListedTargets {
+  readonly ids: ReadonlySet<string>;
+  readonly targets: ReadonlyMap<string, ScalableTarget>;
+}
+
+/**
+ * The wave's read of the scalable targets of a cluster's ECS services, by resource id (undefined outside a wave):
+ * the services are those of the wave's listing of the cluster (ecs-service.ts waveServices), read 50 ids a call.
+ * No listing of the whole namespace: it reads every target of the account, and pages it (the emulator repeats its
+ * page token past 100 targets). A resource id the read does not cover is read by itself.
+ */
+export function waveTargets(ctx: ReconcileContext, cluster: string): Promise<ListedTargets | undefined> {
+  const name = clusterName(cluster);
+  return ctx.bulk(`autoscaling:targets:ecs:${name}`, async (listing) => {
+    const services = await waveServices(listing, cluster);
+    if (!services) throw new Error(`the wave has no listing of the ECS services of cluster ${name}`);
+    const ids = [...services.keys()].map((service) => `service/${name}/${service}`);
+    return { ids: new Set(ids), targets: await targetsByIds(listing, ids) };
+  });
 }
 
 async function describeTarget(ctx: ReconcileContext, resourceId: string): Promise<ScalableTarget | undefined> {
-  const all = await waveTargets(ctx);
-  if (all) return all.get(resourceId);
-  const out = await ctx.aws.autoscaling.send(
-    new DescribeScalableTargetsCommand({
-      ServiceNamespace: ECS_NAMESPACE,
-      ScalableDimension: ECS_DESIRED_COUNT,
-      ResourceIds: [resourceId],
-    }),
-  );
-  return out.ScalableTargets?.find((t) => t.ResourceId === resourceId && t.ScalableDimension === ECS_DESIRED_COUNT);
+  const parsed = parseResourceId(resourceId);
+  const listed = parsed ? await waveTargets(ctx, parsed.cluster) : undefined;
+  if (listed?.ids.has(resourceId)) return listed.targets.get(resourceId);
+  return (await targetsByIds(ctx, [resourceId])).get(resourceId);
 }
 
 async function observeResource(

@@ -30,7 +30,10 @@ export function recordingContext(answer: Answer = () => ({})): RecordingContext 
       return answer(call);
     },
   });
-  const aws = new Proxy({} as AwsClients, { get: (_target, name) => client(String(name)) });
+  // Its own root (what per-account state is keyed by), and no signal.
+  const aws: AwsClients = new Proxy({} as AwsClients, {
+    get: (_target, name) => (name === 'root' ? aws : name === 'signal' ? undefined : client(String(name))),
+  });
   const ctx: ReconcileContext = {
     aws,
     memo: (_key, load) => load(ctx),

@@ -14,12 +14,13 @@ import {
   serviceUpdateInput,
 } from '../../../src/reconcilers/ecs-service.js';
 import { logGroupArnOf, logGroupNameOf } from '../../../src/reconcilers/log-group.js';
-import { isMissingScaling, parseResourceId } from '../../../src/reconcilers/scalable-target.js';
+import { isMissingScaling, parseResourceId, targetsByIds } from '../../../src/reconcilers/scalable-target.js';
 import {
   DEFAULT_ECS_COOLDOWN_SECONDS,
   parsePolicyArn,
   scalingPolicyProps,
 } from '../../../src/reconcilers/scaling-policy.js';
+import { recordingContext } from '../../support/recording-context.js';
 import {
   familyOf,
   parseTaskSize,
@@ -455,4 +456,28 @@ test('a request-count policy reads back its resource label split into the load b
   });
   assert.equal(props.loadBalancerLabel, 'app/lb/123');
   assert.equal(props.targetGroupLabel, 'targetgroup/tg/456');
+});
+
+describe('scaling reads in a resync wave', () => {
+  test('scalable targets are read by resource ids, 50 a call, and only the ECS desired count is kept', async () => {
+    const ids = Array.from({ length: 120 }, (_, i) => `service/main/s${i}`);
+    const { ctx, sent } = recordingContext((call) => {
+      const asked = (call.input.ResourceIds as string[] | undefined) ?? [];
+      return {
+        ScalableTargets: asked.flatMap((ResourceId) => [
+          { ResourceId, ScalableDimension: 'ecs:service:DesiredCount', ServiceNamespace: 'ecs', MinCapacity: 1 },
+          { ResourceId, ScalableDimension: 'custom-resource:ResourceType:Property', ServiceNamespace: 'ecs' },
+        ]),
+      };
+    });
+    const found = await targetsByIds(ctx, ids);
+    assert.deepEqual(
+      sent.map((s) => [s.command, (s.input.ResourceIds as string[]).length, s.input.ScalableDimension]),
+      [50, 50, 20].map((n) => ['DescribeScalableTargetsCommand', n, 'ecs:service:DesiredCount']),
+    );
+    assert.deepEqual([...found.keys()], ids);
+    assert.equal(found.get('service/main/s7')?.ScalableDimension, 'ecs:service:DesiredCount');
+    assert.deepEqual(await targetsByIds(ctx, []), new Map(), 'no ids, no call');
+    assert.equal(sent.length, 3);
+  });
 });

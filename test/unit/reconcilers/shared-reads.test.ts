@@ -182,6 +182,43 @@ test('an owner that wrote after a listing began does not trust it; other owners 
   assert.equal(listings, 1);
 });
 
+test("a wave's listing may build on another of the same wave, which it reaches even when the member that started it wrote", async () => {
+  const { view } = views();
+  const wave = new WaveReads(Date.now());
+  let names = 0;
+  let targets = 0;
+  const listNames = async () => (
+    names++,
+    new Map([
+      ['a', 1],
+      ['b', 2],
+    ])
+  );
+  const listTargets = async (listing: ReconcileContext) => {
+    targets++;
+    const listed = await listing.bulk('names', listNames);
+    if (!listed) throw new Error('no names to read the targets by');
+    return [...listed.keys()];
+  };
+  // Owner a lists the names, then writes: it trusts neither listing now, but the one it starts still reads the names.
+  await withPassContext(
+    view(fresh()),
+    async (ctx) => {
+      assert.ok(await ctx.bulk('names', listNames));
+      ctx.wrote();
+      assert.equal(await ctx.bulk('targets', listTargets), undefined);
+    },
+    member('Service/ns/a', wave),
+  );
+  const b = await withPassContext(
+    view(fresh()),
+    (ctx) => ctx.bulk('targets', listTargets),
+    member('Service/ns/b', wave),
+  );
+  assert.deepEqual(b, ['a', 'b']);
+  assert.deepEqual([names, targets], [1, 1], 'each listed once for the wave');
+});
+
 test("a wave shares a listener's rules across its passes until a write, by any pass, drops them", async () => {
   const { view } = views();
   const wave = new WaveReads(Date.now());
@@ -282,7 +319,11 @@ test("in a wave, the sweep's discovery filters the wave's scan of the cluster's 
     [svc, tags('ns/dev', 'Service/ns/a', 'service')],
     ['arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/b/2', tags('ns/other', 'Service/ns/b', 'target-group')],
   ]);
-  const targets = new Map([['service/cluster/a', { ScalableTargetARN: 'arn:aws:application-autoscaling:st/1' }]]);
+  // The wave's read of the scalable targets of the cluster's listed services.
+  const targets = {
+    ids: new Set(['service/cluster/a']),
+    targets: new Map([['service/cluster/a', { ScalableTargetARN: 'arn:aws:application-autoscaling:st/1' }]]),
+  };
   const sent: string[] = [];
   const ctx = {
     aws: new Proxy({ region: 'us-east-1' } as Record<string, unknown>, {
@@ -292,7 +333,7 @@ test("in a wave, the sweep's discovery filters the wave's scan of the cluster's 
     memo: async (key: string) => (key.startsWith('elbv2:rules:') ? { rules: [], tags: new Map() } : []),
     invalidate: () => undefined,
     bulk: async (key: string) =>
-      key === 'tagging:c1' ? scanned : key === 'autoscaling:targets:ecs' ? targets : undefined,
+      key === 'tagging:c1' ? scanned : key === 'autoscaling:targets:ecs:cluster' ? targets : undefined,
     readEach: () => true,
     wrote: () => undefined,
   } as unknown as ReconcileContext;
