@@ -133,6 +133,13 @@ export const scalingPolicyReconciler: KindReconciler<'autoscaling.ScalingPolicy'
 
   diff: diffProps(),
 
+  // Its ARN holds an id PutScalingPolicy may pick again when it replaces the policy (the emulator does): ARNs of one
+  // name on one service are one policy, so an old ARN in the inventory is not taken for a leftover and deleted.
+  identityOf: (identifier) => {
+    const parsed = parsePolicyArn(identifier);
+    return parsed ? `${parsed.resourceId}|${parsed.name}` : identifier;
+  },
+
   create: put,
   update: (ctx, desired) => put(ctx, desired),
 

@@ -19,6 +19,7 @@ import {
   DEFAULT_ECS_COOLDOWN_SECONDS,
   parsePolicyArn,
   scalingPolicyProps,
+  scalingPolicyReconciler,
 } from '../../../src/reconcilers/scaling-policy.js';
 import { recordingContext } from '../../support/recording-context.js';
 import {
@@ -310,6 +311,15 @@ describe('scaling and logs helpers', () => {
       ),
       { resourceId: 'service/main/web', name: 'web-cpu' },
     );
+  });
+
+  test("a policy's ARNs of one name on one service are one policy: an old ARN in the inventory is no leftover", () => {
+    const arn = (id: string, name = 'web-cpu') =>
+      `arn:aws:autoscaling:us-east-1:123456789012:scalingPolicy:${id}:resource/ecs/service/main/web:policyName/${name}`;
+    const identity = scalingPolicyReconciler.identityOf!;
+    assert.equal(identity(arn('0e1f')), identity(arn('77aa')));
+    assert.notEqual(identity(arn('0e1f')), identity(arn('0e1f', 'web-memory')));
+    assert.equal(identity('not-an-arn'), 'not-an-arn');
   });
 
   test('policy cooldowns default as Application Auto Scaling does for ECS', () => {
