@@ -26,8 +26,9 @@ export const BACKSTOP_INTERVALS = 2;
 const RUNNING_INTERVALS = 1.5;
 
 /**
- * With drift events on, a wave reads the target groups' attributes (which no listing carries) only for one slot in
- * this many, in turn: each is read at least every ROTATION_SLOTS waves, the backstop for a lost event.
+ * With drift events on, a wave reads the target groups' attributes (which no listing carries) and the Services'
+ * scaling policies only for one slot in this many, in turn: each is read at least every ROTATION_SLOTS waves, the
+ * backstop for a lost event.
  */
 export const ROTATION_SLOTS = 12;
 

@@ -75,10 +75,17 @@ export interface ReconcileContext {
   bulk<T>(key: string, load: (listing: ReconcileContext) => Promise<T>): Promise<T | undefined>;
   /**
    * Whether this pass reads a resource's attributes that no listing serves (a target group's attributes, one call
-   * each). True outside a wave and for an owner that wrote during it; in a wave with a rotation (drift events on),
-   * true only for the resources whose turn it is (WaveReads.rotation).
+   * each), or, with drift events on, a Service's scaling policies. True outside a wave and for an owner that wrote
+   * during it; in a wave with a rotation (drift events on), true only for the resources whose turn it is
+   * (WaveReads.rotation).
    */
   readEach(identifier: string): boolean;
+  /**
+   * Whether this pass reads with a wave's rotation (drift events on): then what a listing of every resource would
+   * serve in a wave without one (the scaling policies) is read per resource instead, and only where it is the
+   * resource's turn (readEach), so the listing is not read for a twelfth of it.
+   */
+  rotating(): boolean;
   /**
    * A name-only listing of one kind (the ECS services of a cluster), shared by the passes of brand-new owners (their
    * inventory is empty and discovery found nothing), so that each need not read a resource it is about to create
@@ -240,8 +247,8 @@ export class WaveReads {
   readonly at: number;
   /**
    * Set when the wave reads per-resource attributes that no listing serves only for a rotating slice of the
-   * resources (a target group's attributes, whose change a drift event reports): those whose rotationSlotOf(id, of)
-   * is `slot`. Unset: it reads them all.
+   * resources (a target group's attributes, a Service's scaling policies, whose change a drift event reports): those
+   * whose rotationSlotOf(id, of) is `slot`. Unset: it reads them all.
    */
   readonly rotation: { readonly slot: number; readonly of: number } | undefined;
   /** @internal */ readonly listings = new Map<string, Shared>();
@@ -459,6 +466,9 @@ export function newContext(
       const snapshot = wave();
       if (!snapshot?.rotation || wroteAt() >= snapshot.at) return true;
       return rotationSlotOf(identifier, snapshot.rotation.of) === snapshot.rotation.slot;
+    },
+    rotating(): boolean {
+      return wave()?.rotation !== undefined;
     },
     async existing<T>(
       key: string,

@@ -18,10 +18,12 @@ import {
   ecsDesiredCount,
   isMissingScaling,
   DESCRIBE_SCALING_POLICIES_MAX,
+  knownPolicyArn,
   ownerTagsOfScaledService,
   policiesMemoKey,
   policiesOf,
   rememberPolicy,
+  rememberPolicyArn,
   TAGS_FOLLOW_SCALED_SERVICE,
 } from './scalable-target.js';
 
@@ -67,25 +69,44 @@ async function listPolicies(ctx: ReconcileContext): Promise<Map<string, ScalingP
   return out;
 }
 
+/**
+ * Events off: from the wave's listing of every policy (10 a page) where the pass may use it. With a wave's rotation
+ * (drift events on) the listing is not read: the policies whose turn it is are read per service, one call each.
+ * Outside a wave, per service.
+ */
 async function describePolicy(
   ctx: ReconcileContext,
   resourceId: string,
   name: string,
 ): Promise<ScalingPolicy | undefined> {
-  const all = await ctx.bulk('autoscaling:policies:ecs', listPolicies);
+  const all = ctx.rotating() ? undefined : await ctx.bulk('autoscaling:policies:ecs', listPolicies);
   if (all) return all.get(`${resourceId}|${name}`);
   return (await policiesOf(ctx, resourceId)).get(name);
 }
 
+/**
+ * A policy whose service's turn it is not in this wave (ctx.readEach by its resource id, drift events on) is taken
+ * to be as planned, under the ARN it was last read or written with: a change to it is a PutScalingPolicy or
+ * DeleteScalingPolicy call whose CloudTrail event reconciles the owner within seconds (events/cloudtrail.ts), and
+ * the wave whose turn it is reads it, the backstop for a lost event (BENCHMARKS.md, "Steady reads"). One this
+ * process has no ARN for is read.
+ */
 async function observePolicy(
   ctx: ReconcileContext,
   resourceId: string,
   name: string,
+  planned?: Props,
 ): Promise<Observed<'autoscaling.ScalingPolicy'> | undefined> {
+  const known = planned && !ctx.readEach(resourceId) ? knownPolicyArn(ctx, resourceId, name) : undefined;
+  if (known) {
+    const tags = await ownerTagsOfScaledService(ctx, resourceId);
+    return { identifier: known, props: { ...planned! }, tags, attrs: { arn: known } };
+  }
   const [policy, tags] = await Promise.all([
     describePolicy(ctx, resourceId, name),
     ownerTagsOfScaledService(ctx, resourceId),
   ]);
+  rememberPolicyArn(ctx, resourceId, name, policy?.PolicyARN);
   if (!policy) return undefined;
   const arn = policy.PolicyARN ?? '';
   return { identifier: arn, props: scalingPolicyProps(policy), tags, attrs: { arn } };
@@ -117,6 +138,7 @@ async function put(
     throw err;
   });
   const arn = out.PolicyARN ?? '';
+  rememberPolicyArn(ctx, p.resourceId, p.name, arn || undefined);
   await rememberPolicy(ctx, p.resourceId, { ...policy, PolicyARN: arn, CreationTime: new Date() });
   return { identifier: arn, props: { ...p }, tags: await ownerTagsOfScaledService(ctx, p.resourceId), attrs: { arn } };
 }
@@ -124,7 +146,7 @@ async function put(
 export const scalingPolicyReconciler: KindReconciler<'autoscaling.ScalingPolicy'> = {
   kind: 'autoscaling.ScalingPolicy',
 
-  observe: (ctx, desired) => observePolicy(ctx, desired.props.resourceId, desired.props.name),
+  observe: (ctx, desired) => observePolicy(ctx, desired.props.resourceId, desired.props.name, desired.props),
 
   async observeByIdentifier(ctx, identifier) {
     const parsed = parsePolicyArn(identifier);
@@ -155,6 +177,7 @@ export const scalingPolicyReconciler: KindReconciler<'autoscaling.ScalingPolicy'
       isMissingScaling,
     );
     ctx.invalidate(policiesMemoKey(observed.props.resourceId));
+    rememberPolicyArn(ctx, observed.props.resourceId, observed.props.name, undefined);
   },
 
   // Scaling policies cannot carry tags at all.

@@ -38,9 +38,11 @@ import {
   type Resolved,
 } from '../../src/planner/plan.js';
 import { applyPlan, type ApplyReport } from '../../src/reconcilers/applier.js';
+import { ROTATION_SLOTS } from '../../src/controllers/waves.js';
 import {
   arnBaseOf,
   newContext,
+  rotationSlotOf,
   WaveReads,
   withPassContext,
   type Desired,
@@ -941,6 +943,104 @@ describe('applyPlan with the ECS kinds', () => {
     assert.equal(fixed?.props.maxCapacity, 3);
 
     await applyPlan(pass(), registry, p, { mode: 'delete', inventory: corrected.inventory });
+  });
+
+  test("with a rotation a wave reads the scaling policies only of the services whose turn it is; scalable targets by the listed services' ids", async () => {
+    // Two owners whose ECS services fall in different slots of the rotation.
+    const slotOf = (name: string) => rotationSlotOf(`service/${clusterName}/${name}`, ROTATION_SLOTS);
+    const names: string[] = [];
+    for (let i = 0; names.length < 2; i++) {
+      const name = `rot${i}-${suffix}`;
+      if (names.length === 0 || slotOf(name) !== slotOf(names[0]!)) names.push(name);
+    }
+    const owners = names.map((name) => {
+      const who: Owner = { ...owner, name };
+      const tags = (id: string) => ownershipTags(who, id);
+      const resourceId = `service/${clusterName}/${name}`;
+      const policy = {
+        name: `cpu-${name}`,
+        resourceId,
+        metric: 'ECSServiceAverageCPUUtilization' as const,
+        targetValue: 60,
+        scaleInCooldownSeconds: 300,
+        scaleOutCooldownSeconds: 60,
+      };
+      const p = plan(who, [
+        { id: 'td', kind: 'ecs.TaskDefinition', props: taskDefinitionProps(name), tags: tags('td') },
+        ...scaledService(name, tags),
+        { id: 'cpu', kind: 'autoscaling.ScalingPolicy', props: policy, tags: tags('cpu'), after: ['scaling'] },
+      ]);
+      return { name, resourceId, plan: p, key: `${who.clusterId}/${who.kind}/${who.namespace}/${who.name}` };
+    });
+    const inventories: ApplyReport['inventory'][] = [];
+    for (const o of owners)
+      inventories.push((await applyPlan(pass(), registry, o.plan, { mode: 'apply', inventory: [] })).inventory);
+    /** The policy's target value changed by hand. */
+    const drift = (o: (typeof owners)[number]) =>
+      aws.autoscaling.send(
+        new PutScalingPolicyCommand({
+          PolicyName: `cpu-${o.name}`,
+          ...ecsDesiredCount(o.resourceId),
+          PolicyType: 'TargetTrackingScaling',
+          TargetTrackingScalingPolicyConfiguration: {
+            TargetValue: 90,
+            PredefinedMetricSpecification: { PredefinedMetricType: 'ECSServiceAverageCPUUtilization' },
+            ScaleInCooldown: 300,
+            ScaleOutCooldown: 60,
+          },
+        }),
+      );
+    const targetValue = async (o: (typeof owners)[number]) => {
+      const out = await aws.autoscaling.send(
+        new DescribeScalingPoliciesCommand({ ...ecsDesiredCount(o.resourceId), PolicyNames: [`cpu-${o.name}`] }),
+      );
+      return out.ScalingPolicies?.[0]?.TargetTrackingScalingPolicyConfiguration?.TargetValue;
+    };
+    /** One wave over both owners, one pass after the other: each pass's policy outcome, and the wave's reads. */
+    const wave = async (rotation?: { slot: number; of: number }) => {
+      const reads = new WaveReads(Date.now(), rotation);
+      const before = counter.snapshot();
+      const outcomes: string[][] = [];
+      for (const [i, o] of owners.entries()) {
+        const report = await withPassContext(
+          aws,
+          (ctx) => applyPlan(ctx, registry, o.plan, { mode: 'apply', inventory: inventories[i]! }),
+          { owner: o.key, steady: true, wave: reads },
+        );
+        const cpu = report.outcomes.find((x) => x.id === 'cpu')!;
+        outcomes.push([cpu.action, ...cpu.changes.map((c) => `${c.path}: ${c.actual} → ${c.desired}`)]);
+      }
+      return {
+        outcomes,
+        policyReads: calls('DescribeScalingPolicies', before),
+        targetReads: calls('DescribeScalableTargets', before),
+      };
+    };
+    try {
+      await Promise.all(owners.map(drift));
+      // The wave whose turn is the first owner's: its policy is read (one call for its service) and corrected; the
+      // second's is taken as planned, unread, and its change stays until its drift event or its turn.
+      const first = await wave({ slot: slotOf(names[0]!), of: ROTATION_SLOTS });
+      assert.deepEqual(first.outcomes, [['updated', 'targetValue: 90 → 60'], ['in-sync']]);
+      assert.equal(first.policyReads, 1, 'only the policies whose turn it is are read, per service');
+      // Both services' targets in one call: the ids of the cluster's listed services, 50 a call (the cluster holds
+      // fewer than 50 services here).
+      assert.equal(first.targetReads, 1);
+      assert.deepEqual([await targetValue(owners[0]!), await targetValue(owners[1]!)], [60, 90]);
+      // The second owner's turn: its policy is read and corrected.
+      const second = await wave({ slot: slotOf(names[1]!), of: ROTATION_SLOTS });
+      assert.deepEqual(second.outcomes, [['in-sync'], ['updated', 'targetValue: 90 → 60']]);
+      assert.equal(second.policyReads, 1);
+      // Drift events off (no rotation): every policy, from the listing of all of them.
+      await drift(owners[0]!);
+      const all = await wave();
+      assert.deepEqual(all.outcomes, [['updated', 'targetValue: 90 → 60'], ['in-sync']]);
+      assert.ok(all.policyReads >= 1);
+      assert.deepEqual([await targetValue(owners[0]!), await targetValue(owners[1]!)], [60, 60]);
+    } finally {
+      for (const [i, o] of owners.entries())
+        await applyPlan(pass(), registry, o.plan, { mode: 'delete', inventory: inventories[i]! });
+    }
   });
 
   test("brand-new owners learn that their ECS services' names are free from one shared listing", async () => {

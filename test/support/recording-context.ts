@@ -41,6 +41,7 @@ export function recordingContext(answer: Answer = () => ({})): RecordingContext 
     bulk: () => Promise.resolve(undefined),
     existing: () => Promise.resolve(undefined),
     readEach: () => true,
+    rotating: () => false,
     wrote: () => undefined,
   };
   return { ctx, sent, invalidated };

@@ -267,6 +267,14 @@ describe('CloudTrail events → inventory identifiers', () => {
       ),
       [`arn:aws:ecs:eu-west-1:${ACCOUNT}:service/c/s`],
     );
+    // A policy's change reconciles its ECS service's owner: a wave with drift events on reads a policy only in its
+    // turn and relies on these (BENCHMARKS.md, "Steady reads").
+    for (const name of ['PutScalingPolicy', 'DeleteScalingPolicy']) {
+      const policy = { policyName: 'cpu', serviceNamespace: 'ecs', resourceId: 'service/c/s' };
+      assert.deepEqual(ids(classifyEvent(event('application-autoscaling', name, policy), own)), [
+        `arn:aws:ecs:eu-west-1:${ACCOUNT}:service/c/s`,
+      ]);
+    }
     assert.deepEqual(
       ids(classifyEvent(event('cloudfront', 'UpdateDistribution', { id: 'E2ABC' }, { region: 'us-east-1' }), own)),
       [`arn:aws:cloudfront::${ACCOUNT}:distribution/E2ABC`],

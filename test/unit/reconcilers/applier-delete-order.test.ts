@@ -71,6 +71,7 @@ const ctx: ReconcileContext = {
   bulk: async () => undefined,
   existing: async () => undefined,
   readEach: () => true,
+  rotating: () => false,
   wrote: () => undefined,
 };
 

@@ -65,6 +65,7 @@ const ctx = (): ReconcileContext => ({
   bulk: async () => undefined,
   existing: async () => undefined,
   readEach: () => true,
+  rotating: () => false,
   wrote: () => undefined,
 });
 

@@ -14,6 +14,7 @@ import {
   serviceUpdateInput,
 } from '../../../src/reconcilers/ecs-service.js';
 import { logGroupArnOf, logGroupNameOf } from '../../../src/reconcilers/log-group.js';
+import type { ReconcileContext } from '../../../src/reconcilers/contract.js';
 import { isMissingScaling, parseResourceId, targetsByIds } from '../../../src/reconcilers/scalable-target.js';
 import {
   DEFAULT_ECS_COOLDOWN_SECONDS,
@@ -21,7 +22,7 @@ import {
   scalingPolicyProps,
   scalingPolicyReconciler,
 } from '../../../src/reconcilers/scaling-policy.js';
-import { recordingContext } from '../../support/recording-context.js';
+import { recordingContext, type SentCommand } from '../../support/recording-context.js';
 import {
   familyOf,
   parseTaskSize,
@@ -469,6 +470,101 @@ test('a request-count policy reads back its resource label split into the load b
 });
 
 describe('scaling reads in a resync wave', () => {
+  const resourceId = 'service/main/web';
+  const policyArn =
+    'arn:aws:autoscaling:us-east-1:123456789012:scalingPolicy:0e1f:resource/ecs/service/main/web:policyName/web-cpu';
+  const planned: Resolved<PropsByKind['autoscaling.ScalingPolicy']> = {
+    name: 'web-cpu',
+    resourceId,
+    metric: 'ECSServiceAverageCPUUtilization',
+    targetValue: 60,
+    scaleInCooldownSeconds: 300,
+    scaleOutCooldownSeconds: 60,
+  };
+  const desiredPolicy = { id: 'cpu', kind: 'autoscaling.ScalingPolicy' as const, props: planned, tags: {} };
+  /** AWS holds the policy with a target value changed out of band. */
+  const answer = (sent: SentCommand) =>
+    sent.command === 'DescribeScalingPoliciesCommand'
+      ? {
+          ScalingPolicies: [
+            {
+              PolicyName: 'web-cpu',
+              PolicyARN: policyArn,
+              ResourceId: resourceId,
+              ServiceNamespace: 'ecs',
+              ScalableDimension: 'ecs:service:DesiredCount',
+              PolicyType: 'TargetTrackingScaling',
+              CreationTime: new Date(0),
+              TargetTrackingScalingPolicyConfiguration: {
+                TargetValue: 90,
+                PredefinedMetricSpecification: { PredefinedMetricType: 'ECSServiceAverageCPUUtilization' },
+                ScaleInCooldown: 300,
+                ScaleOutCooldown: 60,
+              },
+            },
+          ],
+        }
+      : {};
+  /** A pass's context as a wave gives it: its rotation's turn for the policy, and the listings it asked for. */
+  const wavePass = (turn: boolean, rotating: boolean) => {
+    const recording = recordingContext(answer);
+    const listings: string[] = [];
+    const ctx: ReconcileContext = {
+      ...recording.ctx,
+      readEach: () => turn,
+      rotating: () => rotating,
+      bulk: (key) => (listings.push(key), Promise.resolve(undefined)),
+    };
+    const policyReads = () => recording.sent.filter((s) => s.command === 'DescribeScalingPoliciesCommand');
+    return { ctx, listings, policyReads };
+  };
+
+  test('drift events off: the policy comes from the listing of all of them where the wave has one', async () => {
+    const { ctx, listings, policyReads } = wavePass(true, false);
+    const seen = await scalingPolicyReconciler.observe(ctx, desiredPolicy);
+    assert.deepEqual(
+      listings.filter((k) => k.startsWith('autoscaling:policies')),
+      ['autoscaling:policies:ecs'],
+    );
+    // No listing here (bulk answers undefined): read per service.
+    assert.equal(policyReads().length, 1);
+    assert.equal(seen?.props.targetValue, 90);
+  });
+
+  test('with a rotation, a policy whose turn it is is read per service, never from the listing', async () => {
+    const { ctx, listings, policyReads } = wavePass(true, true);
+    const seen = await scalingPolicyReconciler.observe(ctx, desiredPolicy);
+    assert.deepEqual(
+      listings.filter((k) => k.startsWith('autoscaling:policies')),
+      [],
+    );
+    assert.deepEqual(
+      policyReads().map((s) => s.input.ResourceId),
+      [resourceId],
+    );
+    assert.equal(seen?.props.targetValue, 90, 'the change is seen');
+  });
+
+  test('a policy whose turn it is not is taken as planned under the ARN it was last read with, without a read', async () => {
+    // Nothing known yet for these clients: read, and its ARN remembered.
+    const first = wavePass(false, true);
+    const read = await scalingPolicyReconciler.observe(first.ctx, desiredPolicy);
+    assert.equal(first.policyReads().length, 1);
+    assert.equal(read?.identifier, policyArn);
+    // The same clients' next wave, not its turn: nothing read.
+    const ctx: ReconcileContext = { ...first.ctx, readEach: () => false };
+    const before = first.policyReads().length;
+    const unread = await scalingPolicyReconciler.observe(ctx, desiredPolicy);
+    assert.equal(first.policyReads().length, before);
+    assert.deepEqual(unread?.props, planned);
+    assert.equal(unread?.identifier, policyArn);
+    assert.equal(unread?.attrs.arn, policyArn);
+    // A deleted policy's ARN is forgotten: the next wave reads it.
+    await scalingPolicyReconciler.delete(ctx, unread!);
+    await scalingPolicyReconciler.observe(ctx, desiredPolicy);
+    assert.equal(first.policyReads().length, before + 1);
+  });
+
   test('scalable targets are read by resource ids, 50 a call, and only the ECS desired count is kept', async () => {
     const ids = Array.from({ length: 120 }, (_, i) => `service/main/s${i}`);
     const { ctx, sent } = recordingContext((call) => {

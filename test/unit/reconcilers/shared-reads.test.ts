@@ -219,6 +219,17 @@ test("a wave's listing may build on another of the same wave, which it reaches e
   assert.deepEqual([names, targets], [1, 1], 'each listed once for the wave');
 });
 
+test('a pass reads with the rotation only as a steady member of a wave that has one', async () => {
+  const { view } = views();
+  const rotatingIn = (scope: Parameters<typeof withPassContext>[2]) =>
+    withPassContext(view(fresh()), async (ctx) => ctx.rotating(), scope);
+  assert.equal(await rotatingIn(member('Service/ns/a', new WaveReads(Date.now(), { slot: 3, of: 12 }))), true);
+  assert.equal(await rotatingIn(member('Service/ns/a', new WaveReads(Date.now()))), false, 'drift events off');
+  assert.equal(await rotatingIn({ owner: 'Service/ns/a', steady: true }), false, 'no wave');
+  const rotating = new WaveReads(Date.now(), { slot: 3, of: 12 });
+  assert.equal(await rotatingIn({ owner: 'Service/ns/a', steady: false, wave: rotating }), false, 'a changed plan');
+});
+
 test("a wave shares a listener's rules across its passes until a write, by any pass, drops them", async () => {
   const { view } = views();
   const wave = new WaveReads(Date.now());
@@ -335,6 +346,7 @@ test("in a wave, the sweep's discovery filters the wave's scan of the cluster's 
     bulk: async (key: string) =>
       key === 'tagging:c1' ? scanned : key === 'autoscaling:targets:ecs:cluster' ? targets : undefined,
     readEach: () => true,
+    rotating: () => false,
     wrote: () => undefined,
   } as unknown as ReconcileContext;
   const found = await discoverOwned(ctx, {
