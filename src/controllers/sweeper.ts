@@ -13,6 +13,7 @@ import { discoverOwned, type Discovered } from '../reconcilers/discovery.js';
 import { registry } from '../reconcilers/index.js';
 import type { KubeObject, ResourceClient } from '../runtime/index.js';
 import type { OperatorDeps } from './shared.js';
+import { environmentListenerArns } from './workload.js';
 
 /** The owner kinds a sweep deletes for: workloads. An Environment's own resources go with the Environment. */
 type SweptKind = 'Service' | 'PreviewDeployment';
@@ -66,7 +67,6 @@ export async function sweepOrphans(
   wave?: WaveReads,
 ): Promise<SweepResult> {
   const ns = env.metadata.namespace ?? 'default';
-  const listenerArn = env.status?.loadBalancer?.listenerArn;
   const scope = wave ? { owner: `${deps.clusterId}/sweep/${ns}/${env.metadata.name}`, steady: true, wave } : undefined;
   return withPassContext(
     aws,
@@ -74,7 +74,8 @@ export async function sweepOrphans(
       const found = await discoverOwned(ctx, {
         clusterId: deps.clusterId,
         environment: `${ns}/${env.metadata.name}`,
-        listenerArns: listenerArn ? [listenerArn] : [],
+        // Every shard's: an orphan's rule is on the listener of the shard its workload was placed on.
+        listenerArns: environmentListenerArns(env),
         hostedZoneIds: [env.spec.domain.hostedZoneId],
       });
       const byOwner = new Map<string, Discovered[]>();

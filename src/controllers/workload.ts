@@ -155,17 +155,19 @@ function networkView(
   };
 }
 
+/** The HTTPS listeners of every shard of the Environment, as its status records them: where rules are found. */
+export function environmentListenerArns(env: Environment): string[] {
+  const arns = [env.status?.loadBalancer?.listenerArn, ...(env.status?.shards ?? []).map((s) => s.listenerArn)];
+  return [...new Set(arns.filter((a): a is string => !!a))];
+}
+
 /** Where a workload's resources can be found by tag: its owner's, on the Environment's listeners and zone. */
 function discoveryScope(deps: OperatorDeps, owner: Workload['owner'], env: Environment): DiscoveryScope {
-  const listenerArns = [
-    env.status?.loadBalancer?.listenerArn,
-    ...(env.status?.shards ?? []).map((s) => s.listenerArn),
-  ].filter((a): a is string => !!a);
   return {
     clusterId: deps.clusterId,
     owner: ownerKey(owner),
     environment: environmentKey(env),
-    listenerArns: [...new Set(listenerArns)],
+    listenerArns: environmentListenerArns(env),
     hostedZoneIds: [env.spec.domain.hostedZoneId],
   };
 }

@@ -1,8 +1,11 @@
 // When an Environment's pass sweeps for orphans: not on every pass a burst of new workloads wakes, but whenever an
-// orphan could have appeared since the last sweep.
+// orphan could have appeared since the last sweep; and where it looks for their rules.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { Environment } from '../../../src/api/index.js';
 import { sweepDue, type SweepMark } from '../../../src/controllers/sweeper.js';
+import { environmentListenerArns } from '../../../src/controllers/workload.js';
+import { environment } from '../../support/objects.js';
 
 const GAP = 150_000;
 const last: SweepMark = { at: 0, holders: new Set(['Service/a', 'Service/b']), self: '[1,{}]' };
@@ -25,4 +28,22 @@ test('a workload gone, a sweep that left something, or a change of the Environme
   assert.equal(sweepDue(last, now({ holders: new Set(['Service/a', 'Service/c']) }), GAP), true);
   assert.equal(sweepDue({ ...last, pending: true }, now(), GAP), true);
   assert.equal(sweepDue(last, now({ self: '[1,{"nudge":"1"}]' }), GAP), true);
+});
+
+test("the sweep and a workload's discovery look on every shard's listener, each once", () => {
+  const env = environment();
+  const withShards = {
+    ...env,
+    status: {
+      loadBalancer: { listenerArn: 'arn:listener/0' },
+      shards: [
+        { index: 0, listenerArn: 'arn:listener/0' },
+        { index: 1, listenerArn: 'arn:listener/1' },
+        { index: 2 }, // being created: no listener yet
+        { index: 3, listenerArn: 'arn:listener/3' },
+      ],
+    },
+  } as Environment;
+  assert.deepEqual(environmentListenerArns(withShards), ['arn:listener/0', 'arn:listener/1', 'arn:listener/3']);
+  assert.deepEqual(environmentListenerArns(env), []);
 });
