@@ -17,7 +17,7 @@ import {
   type Rule,
   type RuleCondition,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { errorName, unlessNotFound } from '../aws/errors.js';
+import { errorName, isNotFound, unlessNotFound } from '../aws/errors.js';
 import { outcome, TERMINAL } from '../outcome/outcome.js';
 import { hash, TAG_CLUSTER, TAG_LOGICAL_ID, TAG_OWNER } from '../planner/naming.js';
 import type { Desired, KindReconciler, Observed, ReconcileContext } from './contract.js';
@@ -61,8 +61,15 @@ const isAbort = (err: unknown): boolean => err instanceof Error && err.name === 
 export class RuleTags {
   private readonly read = new Map<string, Promise<Tags>>();
 
-  /** `all`: the listing's non-default rules, what a wave member reads at once. */
-  constructor(private readonly all: readonly string[]) {}
+  /**
+   * `all`: the listing's non-default rules, what a wave member reads at once. `gone`: drops the listing, called when
+   * a rule it holds no longer exists (ELBv2 refuses a whole DescribeTags batch with RuleNotFound): a listing that
+   * stayed would send every caller into the same refusal until it expired.
+   */
+  constructor(
+    private readonly all: readonly string[],
+    private readonly gone: (ctx: ReconcileContext) => void = () => undefined,
+  ) {}
 
   async tagsOf(ctx: ReconcileContext, ruleArns: readonly string[]): Promise<ReadonlyMap<string, Tags>> {
     try {
@@ -79,7 +86,10 @@ export class RuleTags {
     const ask = ctx.waveMember?.() ? [...new Set([...this.all, ...wanted])] : wanted;
     const missing = ask.filter((arn) => !this.read.has(arn));
     if (missing.length > 0) {
-      const batch = describeTags(ctx, missing);
+      const batch = describeTags(ctx, missing).catch((err: unknown) => {
+        if (isNotFound(err)) this.gone(ctx);
+        throw err;
+      });
       for (const arn of missing) {
         const one = batch.then((tags) => tags.get(arn) ?? {});
         this.read.set(arn, one);
@@ -111,7 +121,7 @@ export function rulesOf(ctx: ReconcileContext, listenerArn: string): Promise<Lis
       rules.push(...(page.Rules ?? []));
       Marker = page.NextMarker;
     } while (Marker);
-    const tags = new RuleTags(arnsOf(rules.filter((r) => !r.IsDefault)));
+    const tags = new RuleTags(arnsOf(rules.filter((r) => !r.IsDefault)), (c) => c.invalidate(rulesKey(listenerArn)));
     return { rules, tagsOf: (c: ReconcileContext, arns: readonly string[]) => tags.tagsOf(c, arns) };
   });
 }

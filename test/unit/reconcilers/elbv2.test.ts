@@ -433,6 +433,22 @@ describe("listener rules: a rule's tags read only where its ownership is asked",
     assert.deepEqual(still.asked(), [['arn:rule/2']]);
   });
 
+  test('RuleTags: a batch refused because a rule is gone drops the listing, so the next pass lists again', async () => {
+    const dropped: string[] = [];
+    const t = new RuleTags(all, () => dropped.push('listing'));
+    const refusing = recordingContext(() => {
+      throw Object.assign(new Error('One or more rules not found'), { name: 'RuleNotFoundException' });
+    });
+    await assert.rejects(t.tagsOf(refusing.ctx, ['arn:rule/1', 'arn:rule/2']), /not found/);
+    assert.deepEqual(dropped, ['listing']);
+    // Any other failure keeps the listing: only its read is forgotten.
+    const throttled = recordingContext(() => {
+      throw new Error('throttled');
+    });
+    await assert.rejects(t.tagsOf(throttled.ctx, ['arn:rule/3']), /throttled/);
+    assert.deepEqual(dropped, ['listing']);
+  });
+
   test("observe reads only the candidates' tags for a brand-new owner, and every rule's when it finds none of its own otherwise", async () => {
     const mine = ownershipTags({ clusterId: 'c', kind: 'Service', namespace: 'ns', name: 'web' }, 'listener-rule');
     const others = Array.from({ length: 30 }, (_, i) => rule(100 + i, `o${i}.example.com`, fwd(`arn:tg/o${i}`)));
