@@ -44,6 +44,7 @@ import {
   distribution,
 } from '../../src/reconcilers/distribution.js';
 import { RetryLater } from '../../src/reconcilers/retry-later.js';
+import { testAws } from '../support/aws-fixtures.js';
 import { getTestEnv } from '../support/env.js';
 import { registry } from '../../src/reconcilers/index.js';
 
@@ -74,13 +75,7 @@ const counter = new CallCounter();
 const pass = () => newContext(aws);
 
 before(() => {
-  const env = getTestEnv();
-  aws = new AwsClients({
-    region: env.awsRegion,
-    endpoint: env.awsEndpoint,
-    credentials: env.awsCredentials,
-    onCall: counter.listener,
-  });
+  aws = testAws(counter.listener);
 });
 
 after(() => aws.destroy());

@@ -56,16 +56,12 @@ import { logGroupReconciler } from '../../src/reconcilers/log-group.js';
 import { ecsDesiredCount, scalableTargetReconciler } from '../../src/reconcilers/scalable-target.js';
 import { scalingPolicyReconciler } from '../../src/reconcilers/scaling-policy.js';
 import { registrationInput, taskDefinitionReconciler } from '../../src/reconcilers/task-definition.js';
+import { testAws } from '../support/aws-fixtures.js';
 import { getTestEnv } from '../support/env.js';
 
 const env = getTestEnv();
 const counter = new CallCounter();
-const aws = new AwsClients({
-  region: env.awsRegion,
-  endpoint: env.awsEndpoint,
-  credentials: env.awsCredentials,
-  onCall: counter.listener,
-});
+const aws = testAws(counter.listener);
 /** One reconcile pass: a fresh memo, as the controller gives each pass. */
 const pass = () => newContext(aws);
 const suffix = randomBytes(3).toString('hex');
@@ -867,13 +863,7 @@ describe('applyPlan with the ECS kinds', () => {
     };
     // A steady pass of a wave: what withPassContext gives a member of a resync wave, with the wave's snapshot. Each
     // wave is its own clients and snapshot here, so it shares nothing with the one before.
-    const newWave = () =>
-      new AwsClients({
-        region: env.awsRegion,
-        endpoint: env.awsEndpoint,
-        credentials: env.awsCredentials,
-        onCall: counter.listener,
-      });
+    const newWave = () => testAws(counter.listener);
     const snapshots = new WeakMap<AwsClients, WaveReads>();
     const snapshotOf = (wave: AwsClients) => {
       let reads = snapshots.get(wave);

@@ -66,7 +66,7 @@ import { loadBalancerReconciler } from '../../src/reconcilers/load-balancer.js';
 import { securityGroupReconciler } from '../../src/reconcilers/security-group.js';
 import { targetGroupCount, targetGroupReconciler } from '../../src/reconcilers/target-group.js';
 import { FaultProxy, NO_FAULTS } from '../chaos/proxy.js';
-import { targetGroupProps } from '../support/aws-fixtures.js';
+import { targetGroupProps, testAws } from '../support/aws-fixtures.js';
 import { getTestEnv } from '../support/env.js';
 import { registry } from '../../src/reconcilers/index.js';
 
@@ -469,15 +469,8 @@ describe('elbv2.TargetGroup', () => {
 
 describe('elbv2.TargetGroup in a resync wave', () => {
   test("tags come from the wave's scan of the cluster's tags; one whose cluster tag was removed by hand is read", async () => {
-    const env = getTestEnv();
     const counter = new CallCounter();
-    const counted = new AwsClients({
-      region: env.awsRegion,
-      endpoint: env.awsEndpoint,
-      credentials: env.awsCredentials,
-      rateLimits: false,
-      onCall: counter.listener,
-    });
+    const counted = testAws(counter.listener);
     const r = targetGroupReconciler;
     const d = desired('elbv2.TargetGroup', 'tg', targetGroupProps(`it-wv-${suffix()}`, vpcId));
     const created = await r.create(ctx(), d);
@@ -995,13 +988,7 @@ describe('elbv2.ListenerRule', () => {
 describe('applyPlan over the whole chain', () => {
   test('creates in dependency order, a second pass makes no writes, delete mode removes everything', async () => {
     const counter = new CallCounter();
-    const env = getTestEnv();
-    const counted = new AwsClients({
-      region: env.awsRegion,
-      endpoint: env.awsEndpoint,
-      credentials: env.awsCredentials,
-      onCall: counter.listener,
-    });
+    const counted = testAws(counter.listener);
     const s = suffix();
     const host = `chain-${s}.example.com`;
     const resources: PlannedResource[] = [
@@ -1314,13 +1301,7 @@ describe('setTags: each kind adds, overwrites and removes tags with its own API'
   const pass = (): ReconcileContext => newContext(counted);
 
   before(() => {
-    const env = getTestEnv();
-    counted = new AwsClients({
-      region: env.awsRegion,
-      endpoint: env.awsEndpoint,
-      credentials: env.awsCredentials,
-      onCall: counter.listener,
-    });
+    counted = testAws(counter.listener);
   });
 
   after(() => counted.destroy());
