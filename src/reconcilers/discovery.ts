@@ -174,7 +174,11 @@ export async function discoverOwned(ctx: ReconcileContext, scope: DiscoveryScope
       if (owner) found.push({ kind: 'elbv2.ListenerRule', identifier, logicalId: t[TAG_LOGICAL_ID] ?? '', owner });
     }
   }
-  for (const zoneId of scope.hostedZoneIds) {
+  // Records: an owner's record is created after its tagged resources (the alias points at its rule's load balancer)
+  // and deleted before them, so an owner of whom nothing else was found has none to find; its own observe looks up
+  // the name it plans. Not reading the zone then spares a brand-new owner a listing of the whole zone (14 pages at
+  // 4,000 records).
+  for (const zoneId of sweep || found.length > 0 ? scope.hostedZoneIds : []) {
     for (const r of await zoneRecordSets(ctx, zoneId)) {
       if (r.Type !== 'TXT' || !r.Name) continue;
       for (const v of r.ResourceRecords ?? []) {

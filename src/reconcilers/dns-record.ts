@@ -5,8 +5,8 @@
 //
 // Identifier: `<zoneId>/<name>/A`. Attrs: `name` (the record's name, without the trailing dot).
 //
-// Reads: the zone's records are listed once per pass (`route53:records:<zoneId>`) and shared by every record of
-// the zone. Writes go through the zone's write queue (route53-zone-writer.ts), which merges concurrent changes.
+// Reads: the records at the record's name, by one lookup from that name (`route53:records:<zoneId>:name:<name>`); in a
+// resync wave, the zone's whole listing (`route53:records:<zoneId>`), shared by the wave's members. Writes go through the zone's write queue (route53-zone-writer.ts), which merges concurrent changes.
 // Names are normalised: lowercase, no trailing dot, `\052` read back as `*`. Changes are sent without the trailing
 // dot (Route53 treats names as absolute either way). moto caveat: a CREATE over an existing record may duplicate
 // it instead of failing, so create is only ever called after observe found nothing.
@@ -95,6 +95,36 @@ async function zoneRecords(ctx: ReconcileContext, zoneId: string): Promise<reado
       };
     }
   });
+}
+
+/**
+ * The record sets at one name. In a resync wave, from the zone's listing the wave shares (a steady member of each
+ * owner asks, so one listing of the zone serves them all). Otherwise by one lookup that starts at the name: Route53
+ * lists a zone's records in order of name, so `StartRecordName` gives the records at the name first. A pass reads
+ * one name, not the zone: at 4,000 records the zone is 14 pages, and a burst of new workloads, each writing its
+ * record (which drops the shared copy), read it again and again. Kept like the zone's listing (the same prefix), so
+ * a write to the zone drops it.
+ */
+async function recordsAtName(ctx: ReconcileContext, zoneId: string, name: string): Promise<AtName> {
+  if (ctx.waveMember?.()) return recordsAt(await zoneRecords(ctx, zoneId), name);
+  const id = bareZoneId(zoneId);
+  const records = await ctx.memo(`route53:records:${id}:name:${name}`, async (reads) => {
+    const out: ResourceRecordSet[] = [];
+    let start: { StartRecordName: string; StartRecordType?: ResourceRecordSet['Type'] } = { StartRecordName: name };
+    for (;;) {
+      const page = await reads.aws.route53.send(
+        new ListResourceRecordSetsCommand({ HostedZoneId: id, MaxItems: 10, ...start }),
+      );
+      const sets = page.ResourceRecordSets ?? [];
+      out.push(...sets.filter((r) => normaliseRecordName(r.Name ?? '') === name));
+      // Past the name (the next name's records follow), or the zone's end.
+      const past = sets.some((r) => normaliseRecordName(r.Name ?? '') !== name);
+      if (past || !page.IsTruncated || !page.NextRecordName || normaliseRecordName(page.NextRecordName) !== name)
+        return out;
+      start = { StartRecordName: page.NextRecordName, StartRecordType: page.NextRecordType };
+    }
+  });
+  return recordsAt(records, name);
 }
 
 interface AtName {
@@ -216,13 +246,13 @@ export const dnsRecord: KindReconciler<'route53.Record'> = {
 
   async observe(ctx, desired) {
     const p = normaliseRecordProps(desired.props);
-    return observedAt(p.hostedZoneId, p.name, recordsAt(await zoneRecords(ctx, p.hostedZoneId), p.name), p.ownerValue);
+    return observedAt(p.hostedZoneId, p.name, await recordsAtName(ctx, p.hostedZoneId, p.name), p.ownerValue);
   },
 
   async observeByIdentifier(ctx, identifier) {
     const id = parseRecordIdentifier(identifier);
     if (!id) return undefined;
-    return observedAt(id.zoneId, id.name, recordsAt(await zoneRecords(ctx, id.zoneId), id.name));
+    return observedAt(id.zoneId, id.name, await recordsAtName(ctx, id.zoneId, id.name));
   },
 
   diff(desired: Desired<'route53.Record'>, observed: Observed<'route53.Record'>): Change[] {
@@ -236,7 +266,7 @@ export const dnsRecord: KindReconciler<'route53.Record'> = {
         `route53.Record ${p.name}: ownerValue ${JSON.stringify(p.ownerValue)} is not a Slipway owner value`,
       );
     // A TXT record may already sit at the name (a site verification, or ours left behind): keep its other values.
-    const at = recordsAt(await zoneRecords(ctx, p.hostedZoneId), p.name);
+    const at = await recordsAtName(ctx, p.hostedZoneId, p.name);
     // UPSERT, not CREATE: observe has just found no A record here, and an UPSERT cannot fail on a record that a
     // stale read missed (or that the emulator's journal still remembers after an out-of-band delete).
     await write(ctx, p.hostedZoneId, [
@@ -248,7 +278,7 @@ export const dnsRecord: KindReconciler<'route53.Record'> = {
 
   async update(ctx, desired, observed) {
     const p = normaliseRecordProps(desired.props);
-    const at = recordsAt(await zoneRecords(ctx, p.hostedZoneId), p.name);
+    const at = await recordsAtName(ctx, p.hostedZoneId, p.name);
     const owner =
       p.ownerValue !== observed.props.ownerValue
         ? txtChange(p.name, at.txt, p.ownerValue, observed.props.ownerValue)
@@ -259,7 +289,7 @@ export const dnsRecord: KindReconciler<'route53.Record'> = {
 
   async delete(ctx, observed) {
     const { hostedZoneId, name, ownerValue } = observed.props;
-    const at = recordsAt(await zoneRecords(ctx, hostedZoneId), name);
+    const at = await recordsAtName(ctx, hostedZoneId, name);
     // Route53 deletes a record set only when given its exact current values: send them back as read.
     await write(ctx, hostedZoneId, [
       at.a ? { Action: 'DELETE', ResourceRecordSet: at.a } : undefined,
@@ -278,7 +308,7 @@ export const dnsRecord: KindReconciler<'route53.Record'> = {
     const owner = tags[TAG_OWNER];
     if (!cluster || !owner)
       throw new Error(`route53.Record ${name}: adopting needs the ${TAG_CLUSTER} and ${TAG_OWNER} tags`);
-    const at = recordsAt(await zoneRecords(ctx, hostedZoneId), name);
+    const at = await recordsAtName(ctx, hostedZoneId, name);
     const previous = ownerValueIn(at.txt);
     await write(ctx, hostedZoneId, [txtChange(name, at.txt, recordOwnerValue(cluster, owner), previous)]);
   },

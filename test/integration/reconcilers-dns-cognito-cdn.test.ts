@@ -171,6 +171,27 @@ describe('route53.Record', () => {
     assert.ok((await Promise.all(desired.map((d) => dnsRecord.observe(pass(), d)))).every((s) => s === undefined));
   });
 
+  test('outside a wave a record is read by one lookup from its name, not by listing the zone', async () => {
+    // Neighbours on both sides of the name in Route53's order (labels reversed), and more records than a page of 10.
+    const names = ['near', 'near1', 'near-a', 'nea', 'nearer', ...Array.from({ length: 12 }, (_, i) => `z${i}`)];
+    const desired = names.map((n) => record(n));
+    const ctx = pass();
+    await Promise.all(desired.map((d) => dnsRecord.create(ctx, d)));
+    const lookups = () => counter.snapshot().get('route53:ListResourceRecordSets:success') ?? 0;
+    const before = lookups();
+    const seen = await dnsRecord.observe(pass(), desired[0]!);
+    assert.equal(lookups() - before, 1, 'one ListResourceRecordSets call');
+    assert.equal(seen?.props.name, `near.${zone}`);
+    assert.deepEqual(seen?.tags, { [TAG_CLUSTER]: CLUSTER, [TAG_OWNER]: ownerKey(owner) });
+    assert.deepEqual(dnsRecord.diff(desired[0]!, seen!), []);
+    // A name with nothing at it, between two that have records.
+    const absent = await dnsRecord.observe(pass(), record('near0'));
+    assert.equal(absent, undefined);
+    const all = pass();
+    await Promise.all(desired.map(async (d) => dnsRecord.delete(all, (await dnsRecord.observe(all, d))!)));
+    assert.deepEqual(await recordsAt(`near.${zone}`), []);
+  });
+
   test('an A record deleted out of band is not observed; creating it again keeps one owner TXT', async () => {
     const desired = record('gone');
     await dnsRecord.create(pass(), desired);
