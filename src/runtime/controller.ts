@@ -322,6 +322,8 @@ export class Controller {
         result = 'requeue_after';
         log.debug({ requeueAfterMs: outcome.requeueAfterMs }, 'reconciled; requeue requested');
       } else {
+        // A gone object's key also loses the timed requeue an earlier pass set: it would come back for nothing.
+        if (outcome.requeue === false) queue.cancelAfter(key);
         const resyncInMs = outcome.requeue === false ? undefined : this.scheduleResync(queue, key, true);
         result = 'success';
         log.debug({ resyncInMs }, 'reconciled');

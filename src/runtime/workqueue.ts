@@ -141,12 +141,16 @@ export class WorkQueue {
    * reconcile sets, which supersedes what earlier ones asked for (it has just looked at everything).
    */
   resetAfter(key: string, ms: number): void {
-    const existing = this.delayed.get(key);
-    if (existing) {
-      this.clock.clearTimeout(existing.timer);
-      this.delayed.delete(key);
-    }
+    this.cancelAfter(key);
     this.addAfter(key, ms);
+  }
+
+  /** Drops the key's timed requeue, if it has one: its object is gone, and nothing is left to come back for. */
+  cancelAfter(key: string): void {
+    const existing = this.delayed.get(key);
+    if (!existing) return;
+    this.clock.clearTimeout(existing.timer);
+    this.delayed.delete(key);
   }
 
   /** When the key's timed requeue is due, if it has one (for tests and diagnostics). */

@@ -144,6 +144,28 @@ describe('Controller', () => {
     await controller.stop();
   });
 
+  test('an object gone loses the timed requeue an earlier pass set: its key does not come back on that timer', async () => {
+    const seen: string[] = [];
+    let gone = false;
+    const { clock, controller } = harness(async (key) => {
+      seen.push(key);
+      return gone ? { requeue: false } : {};
+    }, 60_000);
+    controller.start();
+    controller.enqueue('ns/a');
+    await flushMicrotasks();
+    assert.equal(controller.queue.readyAt('ns/a'), 60_000);
+    // Deleted meanwhile: the delete's watch event brings the key back before its resync.
+    gone = true;
+    await clock.advance(10_000);
+    controller.enqueue('ns/a');
+    await flushMicrotasks();
+    assert.equal(controller.queue.readyAt('ns/a'), undefined);
+    await clock.advance(120_000);
+    assert.deepEqual(seen, ['ns/a', 'ns/a']);
+    await controller.stop();
+  });
+
   test('a key is never reconciled by two workers at once, and updates during a reconcile cause one more', async () => {
     let active = 0;
     let maxActive = 0;
