@@ -16,7 +16,7 @@ import type { InventoryItem } from './applier.js';
 import { clusterTags } from './cluster-tags.js';
 import type { ReconcileContext } from './contract.js';
 import { recordIdentifier, zoneRecordSets } from './dns-record.js';
-import { forwardTargetsOf, rulesOf } from './listener-rule.js';
+import { forwardTargetsOf, ruleArnsOf, rulesOf } from './listener-rule.js';
 import { parseResourceId, targetsByIds, waveTargets } from './scalable-target.js';
 import { familyOf } from './task-definition.js';
 
@@ -165,9 +165,7 @@ export async function discoverOwned(ctx: ReconcileContext, scope: DiscoveryScope
   const sweep = scope.owner === undefined;
   for (const listenerArn of sweep || groups.size > 0 ? scope.listenerArns : []) {
     const listed = await rulesOf(ctx, listenerArn);
-    const arns = listed.rules
-      .filter((r) => !r.IsDefault && (sweep || forwardTargetsOf(r.Actions).some((arn) => groups.has(arn))))
-      .flatMap((r) => (r.RuleArn ? [r.RuleArn] : []));
+    const arns = ruleArnsOf(listed.rules, (r) => sweep || forwardTargetsOf(r.Actions).some((arn) => groups.has(arn)));
     if (arns.length === 0) continue;
     for (const [identifier, t] of await listed.tagsOf(ctx, arns)) {
       const owner = inScope(scope, t);

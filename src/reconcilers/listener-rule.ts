@@ -121,7 +121,7 @@ export function rulesOf(ctx: ReconcileContext, listenerArn: string): Promise<Lis
       rules.push(...(page.Rules ?? []));
       Marker = page.NextMarker;
     } while (Marker);
-    const tags = new RuleTags(arnsOf(rules.filter((r) => !r.IsDefault)), (c) => c.invalidate(rulesKey(listenerArn)));
+    const tags = new RuleTags(ruleArnsOf(rules), (c) => c.invalidate(rulesKey(listenerArn)));
     return { rules, tagsOf: (c: ReconcileContext, arns: readonly string[]) => tags.tagsOf(c, arns) };
   });
 }
@@ -175,6 +175,16 @@ export function forwardTargetsOf(actions: readonly Action[] | undefined): string
   return (actions ?? [])
     .flatMap((a) => [a.TargetGroupArn, ...(a.ForwardConfig?.TargetGroups ?? []).map((g) => g.TargetGroupArn)])
     .filter((arn): arn is string => !!arn);
+}
+
+/** The ARNs of a listing's non-default rules that `which` keeps (all of them without it): the ones whose tags to ask. */
+export function ruleArnsOf(rules: readonly Rule[], which: (rule: Rule) => boolean = () => true): string[] {
+  return rules.flatMap((r) => (!r.IsDefault && r.RuleArn && which(r) ? [r.RuleArn] : []));
+}
+
+/** Whether a rule's (or a listener's default) actions forward to the target group. */
+export function forwardsTo(actions: readonly Action[] | undefined, targetGroupArn: string): boolean {
+  return forwardTargetsOf(actions).includes(targetGroupArn);
 }
 
 /**
@@ -268,8 +278,6 @@ function holderOf(rules: readonly Rule[], priority: number, except?: string): Ru
   return rules.find((r) => priorityOf(r) === priority && r.RuleArn !== except);
 }
 
-const arnsOf = (rules: readonly Rule[]): string[] => rules.flatMap((r) => (r.RuleArn ? [r.RuleArn] : []));
-
 const isPriorityInUse = (err: unknown): boolean => /^PriorityInUse/.test(errorName(err));
 
 // ---- Reconciler ----
@@ -358,7 +366,7 @@ export const listenerRuleReconciler: KindReconciler<'elbv2.ListenerRule'> = {
     // off both its route and its target group by hand, and every rule's tags are read to find it (found, it is
     // drift to correct or report). A brand-new owner has no such rule: it has had no rule to move.
     const near = ruleCandidates(listed.rules, desired.props);
-    const tags = new Map(await listed.tagsOf(ctx, arnsOf(near)));
+    const tags = new Map(await listed.tagsOf(ctx, ruleArnsOf(near)));
     const tagsOf = (r: Rule): Readonly<Record<string, string>> => tags.get(r.RuleArn!) ?? {};
     const isOurs = (r: Rule): boolean => {
       const t = tagsOf(r);
@@ -371,7 +379,7 @@ export const listenerRuleReconciler: KindReconciler<'elbv2.ListenerRule'> = {
     let ours = near.filter(isOurs);
     if (ours.length === 0 && !ctx.newOwner?.()) {
       const far = listed.rules.filter((r) => !r.IsDefault && r.RuleArn && !near.includes(r));
-      for (const [arn, t] of await listed.tagsOf(ctx, arnsOf(far))) tags.set(arn, t);
+      for (const [arn, t] of await listed.tagsOf(ctx, ruleArnsOf(far))) tags.set(arn, t);
       ours = far.filter(isOurs);
     }
     if (ours.length > 0) {

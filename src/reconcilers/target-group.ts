@@ -11,7 +11,6 @@ import {
   ModifyTargetGroupAttributesCommand,
   ModifyTargetGroupCommand,
   paginateDescribeTargetGroups,
-  type Action,
   type ModifyTargetGroupCommandInput,
   type TargetGroup,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
@@ -23,14 +22,9 @@ import { diffProps } from './diff.js';
 import { clusterTags } from './cluster-tags.js';
 import { elbv2TagApi, recordToTags, tagsOf, UserActionRequired } from './elbv2-shared.js';
 import { writeTags } from './tags.js';
-import { listenerRuleReconciler, ruleOwner, rulesOf } from './listener-rule.js';
+import { forwardsTo, listenerRuleReconciler, ruleArnsOf, ruleOwner, rulesOf } from './listener-rule.js';
 
 const DEREGISTRATION_DELAY = 'deregistration_delay.timeout_seconds';
-
-const forwardsTo = (actions: readonly Action[] | undefined, arn: string): boolean =>
-  (actions ?? []).some(
-    (a) => a.TargetGroupArn === arn || (a.ForwardConfig?.TargetGroups ?? []).some((g) => g.TargetGroupArn === arn),
-  );
 
 /**
  * What keeps a target group from being deleted: the rules and listener default actions that forward to it, on
@@ -48,9 +42,7 @@ async function removeOwnedBlockers(ctx: ReconcileContext, tg: Observed<'elbv2.Ta
       if (forwardsTo(listener.DefaultActions, arn))
         foreign.push(`the default action of listener ${listener.ListenerArn}`);
       const listed = await rulesOf(ctx, listener.ListenerArn!);
-      const blocking = listed.rules.flatMap((r) =>
-        !r.IsDefault && r.RuleArn && forwardsTo(r.Actions, arn) ? [r.RuleArn] : [],
-      );
+      const blocking = ruleArnsOf(listed.rules, (r) => forwardsTo(r.Actions, arn));
       // Only the tags of the rules that forward to this group: whose they are decides what is deleted.
       for (const [ruleArn, ruleTags] of await listed.tagsOf(ctx, blocking)) {
         if (sameOwner(ruleTags, tg.tags)) {
