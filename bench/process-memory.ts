@@ -190,25 +190,31 @@ function parseMetrics(text: string): Map<string, number> {
   return out;
 }
 
+/** The samples of one metric in Prometheus text, each with its labels. */
+function samplesOf(text: string, metric: string): { labels: Record<string, string>; value: number }[] {
+  const out: { labels: Record<string, string>; value: number }[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^([a-zA-Z_:][\w:]*)\{([^}]*)\}\s+(\S+)/.exec(line);
+    if (!m || m[1] !== metric) continue;
+    const labels = Object.fromEntries([...m[2]!.matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1]!, l[2]!]));
+    out.push({ labels, value: Number(m[3]) });
+  }
+  return out;
+}
+
 /** The passes of the Service and preview controllers (controller_runtime_reconcile_total), the Environment's left out. */
 function workloadPasses(text: string): number {
-  let n = 0;
-  for (const line of text.split('\n')) {
-    const m = /^controller_runtime_reconcile_total\{([^}]*)\}\s+(\S+)/.exec(line);
-    if (m && /controller="(service|preview)"/.test(m[1]!)) n += Number(m[2]);
-  }
-  return n;
+  return samplesOf(text, 'controller_runtime_reconcile_total')
+    .filter((s) => s.labels.controller === 'service' || s.labels.controller === 'preview')
+    .reduce((n, s) => n + s.value, 0);
 }
 
 /** slipway_aws_calls_total as `service:operation:outcome` → calls, the shape bench/calls.ts compares. */
 function awsCalls(text: string): CallSnapshot {
   const out = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    const m = /^slipway_aws_calls_total\{([^}]*)\}\s+(\S+)/.exec(line);
-    if (!m) continue;
-    const labels = Object.fromEntries([...m[1]!.matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1]!, l[2]!]));
+  for (const { labels, value } of samplesOf(text, 'slipway_aws_calls_total')) {
     const key = `${labels.service ?? ''}:${labels.operation ?? ''}:${labels.outcome ?? ''}`;
-    out.set(key, (out.get(key) ?? 0) + Number(m[2]));
+    out.set(key, (out.get(key) ?? 0) + value);
   }
   return out;
 }
