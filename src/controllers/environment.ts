@@ -317,8 +317,9 @@ export function environmentReconciler(
       const listenerArn = attrs[LOGICAL.httpsListener]?.arn;
       const quota =
         listenerArn && lb?.arn
-          ? await withPassContext(p.aws.withSignal(signal), (ctx) => quotaUsage(ctx, listenerArn, lb.arn!)).catch(
-              () => undefined,
+          ? // A failed read keeps what status said: dropping it would write a status now and again after the next read.
+            await withPassContext(p.aws.withSignal(signal), (ctx) => quotaUsage(ctx, listenerArn, lb.arn!)).catch(
+              () => env.status?.quota,
             )
           : undefined;
       const status: Partial<EnvironmentStatus> = {
