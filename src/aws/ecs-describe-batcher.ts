@@ -7,11 +7,26 @@
 // No waiter waits forever: a batch is sent through the shared clients, whose request timeout bounds it, and a
 // lookup made through a pass's view (withSignal) is rejected as soon as that pass's signal fires, while the batch
 // goes on for the other passes.
-import { DescribeServicesCommand, type Service } from '@aws-sdk/client-ecs';
+import { DescribeServicesCommand, type DescribeServicesCommandOutput, type Service } from '@aws-sdk/client-ecs';
 import type { AwsClients } from './clients.js';
 
 /** DescribeServices accepts at most this many services per call. */
 export const DESCRIBE_SERVICES_MAX = 10;
+
+/**
+ * One DescribeServices call (at most DESCRIBE_SERVICES_MAX names), tags included, with each service's `events`
+ * dropped: AWS answers up to 100 service events a service, which nothing here reads, and a resync wave holds the
+ * description of every service of the cluster (2,000 of them at the benchmark's size) until its members have passed.
+ */
+export async function describeServices(
+  aws: Pick<AwsClients, 'ecs'>,
+  cluster: string,
+  names: readonly string[],
+): Promise<DescribeServicesCommandOutput> {
+  const out = await aws.ecs.send(new DescribeServicesCommand({ cluster, services: [...names], include: ['TAGS'] }));
+  for (const s of out.services ?? []) delete s.events;
+  return out;
+}
 
 interface Waiter {
   readonly resolve: (service: Service | undefined) => void;
@@ -83,9 +98,7 @@ export class EcsDescribeBatcher {
 
   private async send(cluster: string, names: readonly string[], waiters: ReadonlyMap<string, Waiter[]>): Promise<void> {
     try {
-      const out = await this.aws.ecs.send(
-        new DescribeServicesCommand({ cluster, services: [...names], include: ['TAGS'] }),
-      );
+      const out = await describeServices(this.aws, cluster, names);
       const found = new Map<string, Service>();
       for (const s of out.services ?? []) {
         if (s.serviceName) found.set(s.serviceName, s);

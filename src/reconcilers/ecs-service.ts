@@ -8,7 +8,6 @@
 import {
   CreateServiceCommand,
   DeleteServiceCommand,
-  DescribeServicesCommand,
   UpdateServiceCommand,
   paginateListServices,
   type DeploymentConfiguration,
@@ -18,7 +17,12 @@ import {
 } from '@aws-sdk/client-ecs';
 import { advancingPages } from '../aws/pages.js';
 import { randomUUID } from 'node:crypto';
-import { clusterName, DESCRIBE_SERVICES_MAX, ecsDescribeBatcher } from '../aws/ecs-describe-batcher.js';
+import {
+  clusterName,
+  DESCRIBE_SERVICES_MAX,
+  describeServices,
+  ecsDescribeBatcher,
+} from '../aws/ecs-describe-batcher.js';
 import { errorName, isNotFound, unlessNotFound } from '../aws/errors.js';
 import type { EcsServiceProps, Resolved } from '../planner/plan.js';
 import type { Change, Desired, KindReconciler, Observed, ReconcileContext } from './contract.js';
@@ -151,7 +155,7 @@ async function listServices(ctx: ReconcileContext, cluster: string): Promise<Map
   const out = new Map<string, Service>();
   for (let i = 0; i < names.length; i += DESCRIBE_SERVICES_MAX) {
     const services = names.slice(i, i + DESCRIBE_SERVICES_MAX);
-    const res = await ctx.aws.ecs.send(new DescribeServicesCommand({ cluster, services, include: ['TAGS'] }));
+    const res = await describeServices(ctx.aws, cluster, services);
     for (const s of res.services ?? []) if (s.status === 'ACTIVE' && s.serviceName) out.set(s.serviceName, s);
   }
   return out;

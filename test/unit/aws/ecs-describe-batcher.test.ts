@@ -46,3 +46,17 @@ async function waitFor(cond: () => boolean): Promise<void> {
   for (let i = 0; i < 1000 && !cond(); i++) await new Promise((r) => setImmediate(r));
   assert.ok(cond(), 'condition not reached');
 }
+
+test("a described service's events are not kept: a wave holds every service of the cluster", async () => {
+  const event = { id: 'e1', message: '(service a) has reached a steady state.' };
+  const ecs = {
+    send: (command: DescribeServicesCommand) =>
+      Promise.resolve({
+        services: (command.input.services ?? []).map((n) => ({ serviceName: n, status: 'ACTIVE', events: [event] })),
+      }),
+  };
+  const batcher = new EcsDescribeBatcher({ ecs } as unknown as AwsClients, 1);
+  const s = await batcher.describe('main', 'a');
+  assert.equal(s?.serviceName, 'a');
+  assert.equal(s?.events, undefined);
+});
