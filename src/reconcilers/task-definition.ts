@@ -220,11 +220,14 @@ async function observeFamily(
   // By family, AWS describes the latest ACTIVE revision: one call in the common case.
   const latest = await describe(ctx, family);
   if (!latest) return undefined;
+  // Remembered here too, so that the first wave after the passes that created the revisions describes none again.
+  remember(latest.td);
   if (latest.td.status === 'ACTIVE') return toObserved(latest.td, latest.tags);
   // Some implementations (moto) answer with the newest revision even when it is INACTIVE: list the active ones.
   const [newest] = await activeRevisions(ctx, family);
   if (!newest) return undefined;
   const found = await describe(ctx, newest);
+  if (found) remember(found.td);
   return found?.td.status === 'ACTIVE' ? toObserved(found.td, found.tags) : undefined;
 }
 

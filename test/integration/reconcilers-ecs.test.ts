@@ -877,9 +877,12 @@ describe('applyPlan with the ECS kinds', () => {
         wave: snapshotOf(wave),
       });
 
-    // Two passes of one wave with everything in sync: the second never describes the revision again.
+    // A pass outside a wave describes the revision once; no wave describes it again, the first one included.
+    await applyPlan(pass(), registry, p, { mode: 'apply', inventory: first.inventory });
     const quiet = newWave();
+    const beforeWave = counter.snapshot();
     await steady(quiet, first.inventory);
+    assert.equal(callsSince(beforeWave)['ecs:DescribeTaskDefinition'], undefined, 'the first wave reads no revision');
     const again = counter.snapshot();
     const inSync = await steady(quiet, first.inventory);
     assert.deepEqual(
