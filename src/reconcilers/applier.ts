@@ -167,10 +167,16 @@ class Walk {
   readonly failed = new Set<string>();
   /** Plan mode: resources that would be created. */
   readonly pending = new Set<string>();
-  private readonly inventoried: ReadonlySet<string>;
+  /** The identifier the inventory records for each `kind:logicalId`. */
+  private readonly inventoried: ReadonlyMap<string, string>;
 
   constructor(inventory: readonly InventoryItem[]) {
-    this.inventoried = new Set(inventory.map((i) => `${i.kind}:${i.logicalId}`));
+    this.inventoried = new Map(inventory.map((i) => [`${i.kind}:${i.logicalId}`, i.identifier]));
+  }
+
+  /** The identifier the inventory records for the planned resource, if any. */
+  recorded(p: PlannedResource): string | undefined {
+    return this.inventoried.get(`${p.kind}:${p.id}`);
   }
 
   base(p: PlannedResource) {
@@ -199,8 +205,9 @@ async function observeOwned(
   desired: Desired,
   plan: Plan,
   adopt: boolean,
+  recorded?: string,
 ): Promise<{ observed?: Observed; conflict?: Outcome }> {
-  const observed = await r.observe(ctx, desired);
+  const observed = await r.observe(ctx, desired, recorded);
   if (!observed || ownedBy(observed.tags, plan.owner)) return observed ? { observed } : {};
   if (!adopt) {
     const found = r.conflict?.(desired, observed);
@@ -368,7 +375,7 @@ async function converge(
       const unread = !planning && !base.wasInventoried;
       const createFirst = unread && r.refusesExisting !== undefined;
       const fresh = unread && (createFirst || createdWith(plan, p, r.ownershipFollows, walk));
-      const owned = fresh ? {} : await observeOwned(ctx, r, desired, plan, adopt);
+      const owned = fresh ? {} : await observeOwned(ctx, r, desired, plan, adopt, walk.recorded(p));
       const { conflict } = owned;
       if (conflict) {
         walk.record(p, conflictOf(owned.observed, conflict));

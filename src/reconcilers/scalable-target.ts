@@ -109,35 +109,6 @@ export function policiesOf(ctx: ReconcileContext, resourceId: string): Promise<M
 }
 
 /**
- * The ARN of each ECS service scaling policy this process last read or wrote, by `resourceId|name`, per account and
- * region (the clients' root). A policy a wave leaves unread (ctx.readEach) is reported by it: a policy's ARN holds an
- * id AWS picks, so it cannot be built. Bounded; one forgotten is read again.
- */
-const policyArns = new WeakMap<object, Map<string, string>>();
-const MAX_POLICY_ARNS = 10_000;
-
-/** The policy's ARN as last read or written here, if any. */
-export function knownPolicyArn(ctx: ReconcileContext, resourceId: string, name: string): string | undefined {
-  return policyArns.get(ctx.aws.root)?.get(`${resourceId}|${name}`);
-}
-
-/** Remembers the policy's ARN, or forgets it (`undefined`: the policy is gone, or was not found). */
-export function rememberPolicyArn(
-  ctx: ReconcileContext,
-  resourceId: string,
-  name: string,
-  arn: string | undefined,
-): void {
-  let arns = policyArns.get(ctx.aws.root);
-  if (!arns) policyArns.set(ctx.aws.root, (arns = new Map()));
-  const key = `${resourceId}|${name}`;
-  arns.delete(key);
-  if (!arn) return;
-  arns.set(key, arn);
-  if (arns.size > MAX_POLICY_ARNS) arns.delete(arns.keys().next().value!);
-}
-
-/**
  * After one policy was written: the pass's read of its target's policies, if it made one, takes that policy as
  * written and keeps the others as read, so the target's next policy is observed without reading them all again
  * (a read that would only repeat the write). Without such a read there is nothing to keep.
@@ -159,7 +130,6 @@ export async function rememberPolicy(ctx: ReconcileContext, resourceId: string, 
 async function deletePoliciesOf(ctx: ReconcileContext, resourceId: string): Promise<void> {
   ctx.invalidate(policiesMemoKey(resourceId));
   for (const name of (await policiesOf(ctx, resourceId)).keys()) {
-    rememberPolicyArn(ctx, resourceId, name, undefined);
     await unlessNotFound(
       () =>
         ctx.aws.autoscaling.send(new DeleteScalingPolicyCommand({ PolicyName: name, ...ecsDesiredCount(resourceId) })),

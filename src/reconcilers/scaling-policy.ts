@@ -18,12 +18,10 @@ import {
   ecsDesiredCount,
   isMissingScaling,
   DESCRIBE_SCALING_POLICIES_MAX,
-  knownPolicyArn,
   ownerTagsOfScaledService,
   policiesMemoKey,
   policiesOf,
   rememberPolicy,
-  rememberPolicyArn,
   TAGS_FOLLOW_SCALED_SERVICE,
 } from './scalable-target.js';
 
@@ -86,27 +84,26 @@ async function describePolicy(
 
 /**
  * A policy whose service's turn it is not in this wave (ctx.readEach by its resource id, drift events on) is taken
- * to be as planned, under the ARN it was last read or written with: a change to it is a PutScalingPolicy or
+ * to be as planned, under the ARN the owner's inventory records (`recorded`): a change to it is a PutScalingPolicy or
  * DeleteScalingPolicy call whose CloudTrail event reconciles the owner within seconds (events/cloudtrail.ts), and
- * the wave whose turn it is reads it, the backstop for a lost event (BENCHMARKS.md, "Steady reads"). One this
- * process has no ARN for is read.
+ * the wave whose turn it is reads it, the backstop for a lost event (BENCHMARKS.md, "Steady reads"). One the
+ * inventory does not record is read.
  */
 async function observePolicy(
   ctx: ReconcileContext,
   resourceId: string,
   name: string,
-  planned?: Props,
+  planned?: { readonly props: Props; readonly recorded: string | undefined },
 ): Promise<Observed<'autoscaling.ScalingPolicy'> | undefined> {
-  const known = planned && !ctx.readEach(resourceId) ? knownPolicyArn(ctx, resourceId, name) : undefined;
+  const known = planned?.recorded && !ctx.readEach(resourceId) ? planned.recorded : undefined;
   if (known) {
     const tags = await ownerTagsOfScaledService(ctx, resourceId);
-    return { identifier: known, props: { ...planned! }, tags, attrs: { arn: known } };
+    return { identifier: known, props: { ...planned!.props }, tags, attrs: { arn: known } };
   }
   const [policy, tags] = await Promise.all([
     describePolicy(ctx, resourceId, name),
     ownerTagsOfScaledService(ctx, resourceId),
   ]);
-  rememberPolicyArn(ctx, resourceId, name, policy?.PolicyARN);
   if (!policy) return undefined;
   const arn = policy.PolicyARN ?? '';
   return { identifier: arn, props: scalingPolicyProps(policy), tags, attrs: { arn } };
@@ -138,7 +135,6 @@ async function put(
     throw err;
   });
   const arn = out.PolicyARN ?? '';
-  rememberPolicyArn(ctx, p.resourceId, p.name, arn || undefined);
   await rememberPolicy(ctx, p.resourceId, { ...policy, PolicyARN: arn, CreationTime: new Date() });
   return { identifier: arn, props: { ...p }, tags: await ownerTagsOfScaledService(ctx, p.resourceId), attrs: { arn } };
 }
@@ -146,7 +142,8 @@ async function put(
 export const scalingPolicyReconciler: KindReconciler<'autoscaling.ScalingPolicy'> = {
   kind: 'autoscaling.ScalingPolicy',
 
-  observe: (ctx, desired) => observePolicy(ctx, desired.props.resourceId, desired.props.name, desired.props),
+  observe: (ctx, desired, recorded) =>
+    observePolicy(ctx, desired.props.resourceId, desired.props.name, { props: desired.props, recorded }),
 
   async observeByIdentifier(ctx, identifier) {
     const parsed = parsePolicyArn(identifier);
@@ -177,7 +174,6 @@ export const scalingPolicyReconciler: KindReconciler<'autoscaling.ScalingPolicy'
       isMissingScaling,
     );
     ctx.invalidate(policiesMemoKey(observed.props.resourceId));
-    rememberPolicyArn(ctx, observed.props.resourceId, observed.props.name, undefined);
   },
 
   // Scaling policies cannot carry tags at all.

@@ -545,24 +545,25 @@ describe('scaling reads in a resync wave', () => {
     assert.equal(seen?.props.targetValue, 90, 'the change is seen');
   });
 
-  test('a policy whose turn it is not is taken as planned under the ARN it was last read with, without a read', async () => {
-    // Nothing known yet for these clients: read, and its ARN remembered.
-    const first = wavePass(false, true);
-    const read = await scalingPolicyReconciler.observe(first.ctx, desiredPolicy);
-    assert.equal(first.policyReads().length, 1);
-    assert.equal(read?.identifier, policyArn);
-    // The same clients' next wave, not its turn: nothing read.
-    const ctx: ReconcileContext = { ...first.ctx, readEach: () => false };
-    const before = first.policyReads().length;
-    const unread = await scalingPolicyReconciler.observe(ctx, desiredPolicy);
-    assert.equal(first.policyReads().length, before);
+  test("a policy whose turn it is not is taken as planned under the ARN its owner's inventory records, without a read", async () => {
+    const { ctx, policyReads } = wavePass(false, true);
+    const notItsTurn: ReconcileContext = { ...ctx, readEach: () => false };
+    // Recorded by the inventory: nothing read.
+    const unread = await scalingPolicyReconciler.observe(notItsTurn, desiredPolicy, policyArn);
+    assert.equal(policyReads().length, 0);
     assert.deepEqual(unread?.props, planned);
     assert.equal(unread?.identifier, policyArn);
     assert.equal(unread?.attrs.arn, policyArn);
-    // A deleted policy's ARN is forgotten: the next wave reads it.
-    await scalingPolicyReconciler.delete(ctx, unread!);
-    await scalingPolicyReconciler.observe(ctx, desiredPolicy);
-    assert.equal(first.policyReads().length, before + 1);
+    // Not recorded (a policy not yet in the inventory): read, and its drift seen.
+    const read = await scalingPolicyReconciler.observe(notItsTurn, desiredPolicy);
+    assert.equal(policyReads().length, 1);
+    assert.equal(read?.identifier, policyArn);
+    assert.equal(read?.props.targetValue, 90);
+    // Its turn (another wave's pass): read whatever the inventory records.
+    const turn = wavePass(true, true);
+    const seen = await scalingPolicyReconciler.observe(turn.ctx, desiredPolicy, policyArn);
+    assert.equal(turn.policyReads().length, 1);
+    assert.equal(seen?.props.targetValue, 90);
   });
 
   test('scalable targets are read by resource ids, 50 a call, and only the ECS desired count is kept', async () => {
