@@ -17,7 +17,7 @@ import { clusterTags } from './cluster-tags.js';
 import type { ReconcileContext } from './contract.js';
 import { recordIdentifier, zoneRecordSets } from './dns-record.js';
 import { forwardTargetsOf, ruleArnsOf, rulesOf } from './listener-rule.js';
-import { parseResourceId, targetsByIds, waveTargets } from './scalable-target.js';
+import { ownerMayScale, parseResourceId, targetsByIds, waveTargets } from './scalable-target.js';
 import { familyOf } from './task-definition.js';
 
 export interface DiscoveryScope {
@@ -193,10 +193,10 @@ export async function discoverOwned(ctx: ReconcileContext, scope: DiscoveryScope
   return found.sort((a, b) => rank(a.kind) - rank(b.kind));
 }
 
-/** Scalable targets carry no tags: they are ours when the ECS service they scale is. */
+/** Scalable targets carry no tags: they are ours when the ECS service they scale is (a preview's has none). */
 async function scalableTargetsOf(ctx: ReconcileContext, found: readonly Discovered[]): Promise<Discovered[]> {
   const services = new Map<string, string>();
-  for (const s of found.filter((f) => f.kind === 'ecs.Service')) {
+  for (const s of found.filter((f) => f.kind === 'ecs.Service' && ownerMayScale(f.owner))) {
     // arn:aws:ecs:region:account:service/CLUSTER/NAME → service/CLUSTER/NAME
     const id = s.identifier.slice(s.identifier.indexOf(':service/') + 1);
     if (id.split('/').length === 3) services.set(id, s.owner);

@@ -17,7 +17,7 @@ import {
 } from '@aws-sdk/client-application-auto-scaling';
 import { advancingPages, tokenPages } from '../aws/pages.js';
 import { errorName, isNotFound, unlessNotFound } from '../aws/errors.js';
-import { TAG_LOGICAL_ID } from '../planner/naming.js';
+import { TAG_LOGICAL_ID, TAG_OWNER } from '../planner/naming.js';
 import type { Resolved, ScalableTargetProps } from '../planner/plan.js';
 import type { KindReconciler, Observed, ReconcileContext } from './contract.js';
 import { diffProps } from './diff.js';
@@ -184,6 +184,15 @@ export async function targetsByIds(
   return out;
 }
 
+/**
+ * Whether the owner (its `slipway.dev/owner` tag value) may have a scalable target: a preview's plan has none (its
+ * spec drops autoscaling, controllers/preview.ts), so a wave and a sweep ask nothing for its ECS service. A target
+ * on a preview's service was never Slipway's to create; its id is still read by itself where an inventory names it.
+ */
+export function ownerMayScale(owner: string | undefined): boolean {
+  return !owner?.startsWith('PreviewDeployment/');
+}
+
 /** A wave's scalable targets of one cluster's ECS services: `ids` are the resource ids it read, found or not. */
 export interface ListedTargets {
   readonly ids: ReadonlySet<string>;
@@ -192,8 +201,8 @@ export interface ListedTargets {
 
 /**
  * The wave's read of the scalable targets of a cluster's ECS services, by resource id (undefined outside a wave):
- * the services are those of the wave's listing of the cluster (ecs-service.ts waveServices), read 50 ids a call.
- * No listing of the whole namespace: it reads every target of the account, and pages it (the emulator repeats its
+ * the services are those of the wave's listing of the cluster (ecs-service.ts waveServices) that may have one
+ * (ownerMayScale: not a preview's), read 50 ids a call. No listing of the whole namespace: it reads every target of the account, and pages it (the emulator repeats its
  * page token past 100 targets). A resource id the read does not cover is read by itself.
  */
 export function waveTargets(ctx: ReconcileContext, cluster: string): Promise<ListedTargets | undefined> {
@@ -201,7 +210,9 @@ export function waveTargets(ctx: ReconcileContext, cluster: string): Promise<Lis
   return ctx.bulk(`autoscaling:targets:ecs:${name}`, async (listing) => {
     const services = await waveServices(listing, cluster);
     if (!services) throw new Error(`the wave has no listing of the ECS services of cluster ${name}`);
-    const ids = [...services.keys()].map((service) => `service/${name}/${service}`);
+    const ids = [...services]
+      .filter(([, s]) => ownerMayScale(s.tags?.find((t) => t.key === TAG_OWNER)?.value))
+      .map(([service]) => `service/${name}/${service}`);
     return { ids: new Set(ids), targets: await targetsByIds(listing, ids) };
   });
 }

@@ -27,7 +27,7 @@ import { CreateTargetGroupCommand } from '@aws-sdk/client-elastic-load-balancing
 import { CallCounter } from '../../src/aws/calls.js';
 import { AwsClients } from '../../src/aws/clients.js';
 import { familyOf, RateLimits } from '../../src/aws/rate-limits.js';
-import { ownershipTags, TAG_CLUSTER, TAG_LOGICAL_ID, TAG_OWNER } from '../../src/planner/naming.js';
+import { ownerKey, ownershipTags, TAG_CLUSTER, TAG_LOGICAL_ID, TAG_OWNER } from '../../src/planner/naming.js';
 import {
   ref,
   type Owner,
@@ -1031,6 +1031,54 @@ describe('applyPlan with the ECS kinds', () => {
       assert.ok(all.policyReads >= 1);
       assert.deepEqual([await targetValue(owners[0]!), await targetValue(owners[1]!)], [60, 60]);
     } finally {
+      for (const [i, o] of owners.entries())
+        await applyPlan(pass(), registry, o.plan, { mode: 'delete', inventory: inventories[i]! });
+    }
+  });
+
+  test("a wave asks for the scalable targets of Services' ECS services, not of a preview's (whose plan has none)", async () => {
+    const scaled: Owner = { ...owner, name: `scaled-${suffix}` };
+    const preview: Owner = { ...owner, kind: 'PreviewDeployment', name: `pr-${suffix}` };
+    const planOf = (who: Owner, withTarget: boolean) => {
+      const tags = (id: string) => ownershipTags(who, id);
+      const [svc, target] = scaledService(who.name, tags);
+      return plan(who, [
+        { id: 'td', kind: 'ecs.TaskDefinition', props: taskDefinitionProps(who.name), tags: tags('td') },
+        svc!,
+        ...(withTarget ? [target!] : []),
+      ]);
+    };
+    const owners = [
+      { who: scaled, plan: planOf(scaled, true), resourceId: `service/${clusterName}/${scaled.name}` },
+      { who: preview, plan: planOf(preview, false), resourceId: `service/${clusterName}/${preview.name}` },
+    ];
+    const inventories: ApplyReport['inventory'][] = [];
+    for (const o of owners)
+      inventories.push((await applyPlan(pass(), registry, o.plan, { mode: 'apply', inventory: [] })).inventory);
+    const clients = testAws(counter.listener);
+    const asked: string[] = [];
+    clients.autoscaling.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'DescribeScalableTargetsCommand')
+          asked.push(...((args.input as { ResourceIds?: string[] }).ResourceIds ?? []));
+        return next(args);
+      },
+      { step: 'initialize', name: 'itRecordTargetReads' },
+    );
+    try {
+      const reads = new WaveReads(Date.now());
+      for (const [i, o] of owners.entries()) {
+        const report = await withPassContext(
+          clients,
+          (ctx) => applyPlan(ctx, registry, o.plan, { mode: 'apply', inventory: inventories[i]! }),
+          { owner: `${o.who.clusterId}/${ownerKey(o.who)}`, steady: true, wave: reads },
+        );
+        for (const x of report.outcomes) assert.equal(x.action, 'in-sync', `${o.who.name} ${x.id}`);
+      }
+      assert.ok(asked.includes(owners[0]!.resourceId), "the Service's ECS service is asked");
+      assert.ok(!asked.includes(owners[1]!.resourceId), "the preview's is not");
+    } finally {
+      clients.destroy();
       for (const [i, o] of owners.entries())
         await applyPlan(pass(), registry, o.plan, { mode: 'delete', inventory: inventories[i]! });
     }
