@@ -11,6 +11,7 @@
 // - one that failed (EC2 keeps failed gateways listed for a while) is reported with EC2's message for FAILED_HOLD_MS
 //   before another is created, so a cause such as a quota does not become a create every pass.
 // Deleted and failed gateways stay listed by EC2 for about an hour: they are not the resource, only history.
+import { tokenPages } from '../aws/pages.js';
 import {
   CreateNatGatewayCommand,
   DeleteNatGatewayCommand,
@@ -105,12 +106,10 @@ export function chooseNatGateway(
 function listing(ctx: ReconcileContext, tags: Readonly<Record<string, string>>) {
   return ownerListing(ctx, KIND, tags, async () => {
     const out: Observed<'ec2.NatGateway'>[] = [];
-    let NextToken: string | undefined;
-    do {
-      const page = await ctx.aws.ec2.send(new DescribeNatGatewaysCommand({ Filter: ownerFilters(tags), NextToken }));
-      out.push(...(page.NatGateways ?? []).map(toObserved));
-      NextToken = page.NextToken;
-    } while (NextToken);
+    const pages = tokenPages((NextToken) =>
+      ctx.aws.ec2.send(new DescribeNatGatewaysCommand({ Filter: ownerFilters(tags), NextToken })),
+    );
+    for await (const page of pages) out.push(...(page.NatGateways ?? []).map(toObserved));
     return out;
   });
 }

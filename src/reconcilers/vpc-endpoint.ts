@@ -4,6 +4,7 @@
 // derived from the plan (clientToken). Managed: VPC, service and type (immutable: reported, never changed in place),
 // and subnets, security groups, route tables and private DNS, changed in place with ModifyVpcEndpoint. An endpoint
 // being deleted, deleted, failed, rejected or expired is not the resource (EC2 lists them for a while). attrs: `id`.
+import { tokenPages } from '../aws/pages.js';
 import {
   CreateVpcEndpointCommand,
   DeleteVpcEndpointsCommand,
@@ -57,12 +58,12 @@ function toObserved(e: VpcEndpoint): Observed<'ec2.VpcEndpoint'> {
 function listing(ctx: ReconcileContext, tags: Readonly<Record<string, string>>) {
   return ownerListing(ctx, KIND, tags, async () => {
     const out: { readonly endpoint: VpcEndpoint; readonly tags: Record<string, string> }[] = [];
-    let NextToken: string | undefined;
-    do {
-      const page = await ctx.aws.ec2.send(new DescribeVpcEndpointsCommand({ Filters: ownerFilters(tags), NextToken }));
+    const pages = tokenPages((NextToken) =>
+      ctx.aws.ec2.send(new DescribeVpcEndpointsCommand({ Filters: ownerFilters(tags), NextToken })),
+    );
+    for await (const page of pages) {
       out.push(...(page.VpcEndpoints ?? []).map((endpoint) => ({ endpoint, tags: tagsFromEc2(endpoint.Tags) })));
-      NextToken = page.NextToken;
-    } while (NextToken);
+    }
     return out;
   });
 }
