@@ -14,18 +14,67 @@ import type { AwsClients } from './clients.js';
 export const DESCRIBE_SERVICES_MAX = 10;
 
 /**
- * One DescribeServices call (at most DESCRIBE_SERVICES_MAX names), tags included, with each service's `events`
- * dropped: AWS answers up to 100 service events a service, which nothing here reads, and a resync wave holds the
- * description of every service of the cluster (2,000 of them at the benchmark's size) until its members have passed.
+ * What Slipway reads of a described service, and nothing else: the fields its props, status and history take, its
+ * deployments' identity and state, and its tags. AWS answers much more (up to 100 service events a service, each
+ * deployment's own network configuration and counts, placement, capacity providers), and a resync wave holds the
+ * description of every service of the cluster (2,000 at the benchmark's size) until its members have passed.
  */
+export function compactService(s: Service): Service {
+  const net = s.networkConfiguration?.awsvpcConfiguration;
+  const dc = s.deploymentConfiguration;
+  return {
+    serviceArn: s.serviceArn,
+    serviceName: s.serviceName,
+    clusterArn: s.clusterArn,
+    status: s.status,
+    taskDefinition: s.taskDefinition,
+    desiredCount: s.desiredCount,
+    runningCount: s.runningCount,
+    ...(net
+      ? {
+          networkConfiguration: {
+            awsvpcConfiguration: {
+              subnets: net.subnets,
+              securityGroups: net.securityGroups,
+              assignPublicIp: net.assignPublicIp,
+            },
+          },
+        }
+      : {}),
+    loadBalancers: s.loadBalancers?.map((lb) => ({
+      targetGroupArn: lb.targetGroupArn,
+      containerName: lb.containerName,
+      containerPort: lb.containerPort,
+    })),
+    healthCheckGracePeriodSeconds: s.healthCheckGracePeriodSeconds,
+    ...(dc
+      ? {
+          deploymentConfiguration: {
+            deploymentCircuitBreaker: dc.deploymentCircuitBreaker,
+            minimumHealthyPercent: dc.minimumHealthyPercent,
+            maximumPercent: dc.maximumPercent,
+          },
+        }
+      : {}),
+    deployments: s.deployments?.map((d) => ({
+      id: d.id,
+      status: d.status,
+      taskDefinition: d.taskDefinition,
+      rolloutState: d.rolloutState,
+      rolloutStateReason: d.rolloutStateReason,
+    })),
+    tags: s.tags,
+  };
+}
+
+/** One DescribeServices call (at most DESCRIBE_SERVICES_MAX names), tags included, each service compacted. */
 export async function describeServices(
   aws: Pick<AwsClients, 'ecs'>,
   cluster: string,
   names: readonly string[],
 ): Promise<DescribeServicesCommandOutput> {
   const out = await aws.ecs.send(new DescribeServicesCommand({ cluster, services: [...names], include: ['TAGS'] }));
-  for (const s of out.services ?? []) delete s.events;
-  return out;
+  return { ...out, services: out.services?.map(compactService) };
 }
 
 interface Waiter {
