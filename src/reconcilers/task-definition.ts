@@ -12,12 +12,14 @@ import {
   DeregisterTaskDefinitionCommand,
   DescribeTaskDefinitionCommand,
   RegisterTaskDefinitionCommand,
+  paginateListTaskDefinitionFamilies,
   paginateListTaskDefinitions,
   type ContainerDefinition,
   type RegisterTaskDefinitionCommandInput,
   type TaskDefinition,
 } from '@aws-sdk/client-ecs';
 import { errorName, isNotFound, unlessNotFound } from '../aws/errors.js';
+import { advancingPages } from '../aws/pages.js';
 import { TAG_CLUSTER, TAG_OWNER } from '../planner/naming.js';
 import type { Resolved, TaskDefinitionProps } from '../planner/plan.js';
 import type { Desired, KindReconciler, Observed, ReconcileContext } from './contract.js';
@@ -207,11 +209,30 @@ async function observeListed(
   return toObserved(found.td, tags ?? found.tags);
 }
 
+/**
+ * The families with an ACTIVE revision, 100 a page, every page (one that does not advance fails the listing). A
+ * family exists for observeFamily while it has one: one whose revisions are all INACTIVE is not listed and reads as
+ * absent either way. (moto ignores the status and lists every family it holds: more names, each then described.)
+ */
+async function activeFamilies(ctx: ReconcileContext): Promise<ReadonlySet<string>> {
+  const names = new Set<string>();
+  const listing = paginateListTaskDefinitionFamilies({ client: ctx.aws.ecs, pageSize: 100 }, { status: 'ACTIVE' });
+  for await (const page of advancingPages(listing, (p) => p.nextToken, 'ListTaskDefinitionFamilies')) {
+    for (const family of page.families ?? []) names.add(family);
+  }
+  return names;
+}
+
 async function observeFamily(
   ctx: ReconcileContext,
   family: string,
   clusterId?: string,
 ): Promise<Observed<'ecs.TaskDefinition'> | undefined> {
+  // A brand-new owner's family is looked for among the account's active families first: absent there, it is not
+  // described. A registration that follows a stale listing (someone registered the family since) adds a revision
+  // of ours to that family and touches none of theirs; its owner tags then decide what Slipway ever retires.
+  const families = await ctx.existing('ecs:task-definition-families', 'ecs.TaskDefinition', activeFamilies);
+  if (families && !families.has(family)) return undefined;
   const listed = await ctx.bulk('ecs:task-definitions', newestRevisions);
   if (listed) {
     const arn = listed.get(family);

@@ -1142,6 +1142,61 @@ describe('applyPlan with the ECS kinds', () => {
     });
   });
 
+  test('brand-new owners learn that their task definition families are free from one shared listing', async () => {
+    const taken = `td-taken-${suffix}`;
+    await aws.ecs.send(new RegisterTaskDefinitionCommand(registrationInput(taskDefinitionProps(taken), { team: 'o' })));
+    /** One pass of a plan of one task definition, for an owner new (or not) to this process's shared reads. */
+    const passOf = async (family: string, newOwner: boolean) => {
+      const who: Owner = { ...owner, name: family };
+      const p = plan(who, [
+        { id: 'td', kind: 'ecs.TaskDefinition', props: taskDefinitionProps(family), tags: ownershipTags(who, 'td') },
+      ]);
+      const scope = { owner: `fresh-td/${family}`, steady: false, newOwner };
+      const before = counter.snapshot();
+      const report = await withPassContext(
+        aws,
+        (ctx) => applyPlan(ctx, registry, p, { mode: 'apply', inventory: [] }),
+        scope,
+      );
+      return {
+        action: report.outcomes.find((o) => o.id === 'td')?.action,
+        ListTaskDefinitionFamilies: calls('ListTaskDefinitionFamilies', before),
+        DescribeTaskDefinition: calls('DescribeTaskDefinition', before),
+      };
+    };
+    const a = `td-fresh-a-${suffix}`;
+    // The first new owner lists the active families and, its own not among them, registers without a describe.
+    assert.deepEqual(await passOf(a, true), {
+      action: 'created',
+      ListTaskDefinitionFamilies: 1,
+      DescribeTaskDefinition: 0,
+    });
+    // The next new owner shares that listing.
+    assert.deepEqual(await passOf(`td-fresh-b-${suffix}`, true), {
+      action: 'created',
+      ListTaskDefinitionFamilies: 0,
+      DescribeTaskDefinition: 0,
+    });
+    // A family the listing holds is described as before: someone else's revision is the conflict it was.
+    assert.deepEqual(await passOf(taken, true), {
+      action: 'conflict',
+      ListTaskDefinitionFamilies: 0,
+      DescribeTaskDefinition: 1,
+    });
+    // An owner that registered after the listing began does not trust it: a new listing, then its family described.
+    assert.deepEqual(await passOf(a, true), {
+      action: 'in-sync',
+      ListTaskDefinitionFamilies: 1,
+      DescribeTaskDefinition: 1,
+    });
+    // An owner that is not new describes its family for itself.
+    assert.deepEqual(await passOf(`td-fresh-c-${suffix}`, false), {
+      action: 'created',
+      ListTaskDefinitionFamilies: 0,
+      DescribeTaskDefinition: 1,
+    });
+  });
+
   test('same-named resources without our tags are conflicts and stay untouched', async () => {
     const who: Owner = { ...owner, name: `clash-${suffix}` };
     const tags = (id: string) => ownershipTags(who, id);
