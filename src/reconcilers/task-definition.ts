@@ -20,6 +20,7 @@ import {
 } from '@aws-sdk/client-ecs';
 import { errorName, isNotFound, unlessNotFound } from '../aws/errors.js';
 import { advancingPages } from '../aws/pages.js';
+import { userError } from '../outcome/outcome.js';
 import { TAG_CLUSTER, TAG_OWNER } from '../planner/naming.js';
 import type { Resolved, TaskDefinitionProps } from '../planner/plan.js';
 import type { Desired, KindReconciler, Observed, ReconcileContext } from './contract.js';
@@ -229,8 +230,8 @@ async function observeFamily(
   clusterId?: string,
 ): Promise<Observed<'ecs.TaskDefinition'> | undefined> {
   // A brand-new owner's family is looked for among the account's active families first: absent there, it is not
-  // described. A registration that follows a stale listing (someone registered the family since) adds a revision
-  // of ours to that family and touches none of theirs; its owner tags then decide what Slipway ever retires.
+  // described. A registration that follows a stale listing (someone registered the family since) is taken back by
+  // create (undoIfForeign): it is not the family's first revision.
   const families = await ctx.existing('ecs:task-definition-families', 'ecs.TaskDefinition', activeFamilies);
   if (families && !families.has(family)) return undefined;
   const listed = await ctx.bulk('ecs:task-definitions', newestRevisions);
@@ -264,6 +265,35 @@ async function register(
 
 const sameOwner = (a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean =>
   a[TAG_CLUSTER] !== undefined && a[TAG_CLUSTER] === b[TAG_CLUSTER] && a[TAG_OWNER] === b[TAG_OWNER];
+
+/**
+ * After a create: a family's first registration is revision 1. A later one means the family had revisions before,
+ * and the observe that found none ACTIVE may have missed one registered since (a brand-new owner's family listing
+ * is up to NEW_OWNER_LISTING_MS old). If another owner's ACTIVE revision is there, ours is deregistered again, so
+ * that the family still resolves to theirs, and the create fails as the conflict an observe would have reported.
+ */
+async function undoIfForeign(
+  ctx: ReconcileContext,
+  desired: Desired<'ecs.TaskDefinition'>,
+  registered: Observed<'ecs.TaskDefinition'>,
+): Promise<void> {
+  if (Number(registered.attrs.revision) <= 1) return;
+  for (const arn of await activeRevisions(ctx, desired.props.family)) {
+    if (arn === registered.identifier) continue;
+    const found = await describe(ctx, arn);
+    if (!found || sameOwner(found.tags, desired.tags)) continue;
+    await unlessNotFound(
+      () => ctx.aws.ecs.send(new DeregisterTaskDefinitionCommand({ taskDefinition: registered.identifier })),
+      isMissing,
+    );
+    const owner = found.tags[TAG_OWNER];
+    throw userError(
+      'OwnershipConflict',
+      `ecs.TaskDefinition ${arn} already exists and is ${owner ? `owned by ${owner}` : 'not created by Slipway'}; ` +
+        'Slipway will not register into its family. Rename or remove it',
+    );
+  }
+}
 
 /** DeleteTaskDefinitions takes at most 10 revisions per call. */
 const DELETE_BATCH = 10;
@@ -331,7 +361,11 @@ export const taskDefinitionReconciler: KindReconciler<'ecs.TaskDefinition'> = {
   // Revisions of one family are one resource: leftovers are matched by family, not by revision.
   identityOf: familyOf,
 
-  create: register,
+  async create(ctx, desired) {
+    const registered = await register(ctx, desired);
+    await undoIfForeign(ctx, desired, registered);
+    return registered;
+  },
   async update(ctx, desired, observed) {
     const registered = await register(ctx, desired);
     await tidyOlderRevisions(ctx, desired, observed);

@@ -385,7 +385,8 @@ describe('ecs.TaskDefinition', () => {
     const family = `td-mixed-${suffix}`;
     const want = desired('ecs.TaskDefinition', 'td', taskDefinitionProps(family));
     await aws.ecs.send(new RegisterTaskDefinitionCommand(registrationInput(want.props, { team: 'someone-else' })));
-    await taskDefinitionReconciler.create(pass(), want);
+    // Registered by hand: create refuses a family that holds someone else's revision.
+    await aws.ecs.send(new RegisterTaskDefinitionCommand(registrationInput(want.props, want.tags)));
     const ours = (await taskDefinitionReconciler.observe(pass(), want))!;
     assert.equal(ours.attrs.revision, '2');
     await taskDefinitionReconciler.delete(pass(), ours);
@@ -1158,8 +1159,10 @@ describe('applyPlan with the ECS kinds', () => {
         (ctx) => applyPlan(ctx, registry, p, { mode: 'apply', inventory: [] }),
         scope,
       );
+      const o = report.outcomes.find((x) => x.id === 'td');
       return {
-        action: report.outcomes.find((o) => o.id === 'td')?.action,
+        action: o?.action,
+        ...(o?.outcome ? { reason: o.outcome.reason } : {}),
         ListTaskDefinitionFamilies: calls('ListTaskDefinitionFamilies', before),
         DescribeTaskDefinition: calls('DescribeTaskDefinition', before),
       };
@@ -1180,6 +1183,7 @@ describe('applyPlan with the ECS kinds', () => {
     // A family the listing holds is described as before: someone else's revision is the conflict it was.
     assert.deepEqual(await passOf(taken, true), {
       action: 'conflict',
+      reason: 'OwnershipConflict',
       ListTaskDefinitionFamilies: 0,
       DescribeTaskDefinition: 1,
     });
@@ -1195,6 +1199,20 @@ describe('applyPlan with the ECS kinds', () => {
       ListTaskDefinitionFamilies: 0,
       DescribeTaskDefinition: 1,
     });
+    // Someone registers a family after the listing began: a new owner's registration into it is not revision 1, so it
+    // looks at the family's other revisions, takes its own back and reports the conflict.
+    const late = `td-late-${suffix}`;
+    const theirs = await aws.ecs.send(
+      new RegisterTaskDefinitionCommand(registrationInput(taskDefinitionProps(late), { team: 'o' })),
+    );
+    assert.deepEqual(await passOf(late, true), {
+      action: 'failed',
+      reason: 'OwnershipConflict',
+      ListTaskDefinitionFamilies: 0,
+      DescribeTaskDefinition: 1,
+    });
+    const active = await aws.ecs.send(new ListTaskDefinitionsCommand({ familyPrefix: late, status: 'ACTIVE' }));
+    assert.deepEqual(active.taskDefinitionArns, [theirs.taskDefinition!.taskDefinitionArn]);
   });
 
   test('same-named resources without our tags are conflicts and stay untouched', async () => {
