@@ -77,6 +77,11 @@ export async function sweepOrphans(
         // Every shard's: an orphan's rule is on the listener of the shard its workload was placed on.
         listenerArns: environmentListenerArns(env),
         hostedZoneIds: [env.spec.domain.hostedZoneId],
+        live: (key) => {
+          const owner = parseOwner(key, deps.clusterId);
+          const informer = owner?.kind === 'Service' ? deps.services : deps.previews;
+          return !!owner && !!informer.get(`${owner.namespace}/${owner.name}`);
+        },
       });
       const byOwner = new Map<string, Discovered[]>();
       for (const item of found) byOwner.set(item.owner, [...(byOwner.get(item.owner) ?? []), item]);

@@ -3,11 +3,13 @@
 // empty status still finds, adopts or deletes what it owned, and resources whose owner is gone can be swept.
 //
 // Reads: one Resource Groups Tagging API scan (plus us-east-1 for CloudFront), the listener's rules (with the tags
-// only of the rules that forward to a target group the scan found, for one owner) and the zone's records through the
-// pass's shared reads (the rule and record reconcilers read them anyway), and the scalable targets of the ECS services
-// found, by their resource ids (50 a call; in a wave, the wave's read). The applier still observes every item by
+// only of the rules that forward to a target group the scan found, for one owner; for a sweep, of those that forward
+// to no live owner's) and the zone's records through the pass's shared reads (the rule and record reconcilers read
+// them anyway), and the scalable targets of the ECS services found, by their resource ids (50 a call; in a wave, the
+// wave's read). The applier still observes every item by
 // identifier and checks its tags before touching it: discovery only says where to look.
 import type { ScalableTarget } from '@aws-sdk/client-application-auto-scaling';
+import type { Rule } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { findTagged, type TaggedResource } from '../aws/tagged.js';
 import { TAG_CLUSTER, TAG_ENVIRONMENT, TAG_LOGICAL_ID, TAG_OWNER } from '../planner/naming.js';
 import type { ResourceKind } from '../planner/plan.js';
@@ -29,6 +31,11 @@ export interface DiscoveryScope {
   /** Listeners whose rules may be ours, and hosted zones whose records may be. */
   readonly listenerArns: readonly string[];
   readonly hostedZoneIds: readonly string[];
+  /**
+   * A sweep's owners known to exist (their custom resource is in the cache), whose resources it leaves alone: the
+   * rules that forward to their target groups are theirs, and their tags are not read.
+   */
+  readonly live?: (owner: string) => boolean;
 }
 
 export interface Discovered extends InventoryItem {
@@ -159,13 +166,21 @@ export async function discoverOwned(ctx: ReconcileContext, scope: DiscoveryScope
   // rule is created forwarding to its owner's group, and AWS refuses to delete a group a rule forwards to), which the
   // scan above found by their tags: without one, no listener is read. A rule someone moved off both its route and
   // its group is found by the owner's own observe (listener-rule.ts), which reads further when it finds none. A sweep
-  // reads every rule's tags: on the Environment's own listener every rule forwards to one of the groups the scan
-  // found anyway, and an orphan whose forward was changed by hand forwards to none of them.
+  // reads the tags of every rule but those that forward to a target group of an owner that exists (scope.live): those
+  // are that owner's, whom the sweep leaves alone, and an orphan's rule forwards to its own group, or, its forward
+  // changed by hand, to a group that is no live owner's or none.
   const groups = new Set(found.filter((f) => f.kind === 'elbv2.TargetGroup').map((f) => f.identifier));
+  const liveGroups = new Set(
+    found.filter((f) => f.kind === 'elbv2.TargetGroup' && scope.live?.(f.owner)).map((f) => f.identifier),
+  );
   const sweep = scope.owner === undefined;
+  const wanted = (r: Rule): boolean => {
+    const to = forwardTargetsOf(r.Actions);
+    return sweep ? !to.some((arn) => liveGroups.has(arn)) : to.some((arn) => groups.has(arn));
+  };
   for (const listenerArn of sweep || groups.size > 0 ? scope.listenerArns : []) {
     const listed = await rulesOf(ctx, listenerArn);
-    const arns = ruleArnsOf(listed.rules, (r) => sweep || forwardTargetsOf(r.Actions).some((arn) => groups.has(arn)));
+    const arns = ruleArnsOf(listed.rules, wanted);
     if (arns.length === 0) continue;
     for (const [identifier, t] of await listed.tagsOf(ctx, arns)) {
       const owner = inScope(scope, t);

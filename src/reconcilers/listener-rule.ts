@@ -48,7 +48,7 @@ export interface ListenerRules {
    * The tags of the given rules (by ARN; empty for a rule without tags), read when first asked, 20 a call, and
    * remembered with this listing: the passes that share the listing share what any of them read, and a write that
    * drops the listing drops them with it. A steady member of a resync wave (ReconcileContext.waveMember) reads every
-   * rule's tags on its first ask, since each member asks for its own.
+   * rule's tags on its first ask (with a rotation, every rule's whose turn it is), since each member asks for its own.
    */
   tagsOf(ctx: ReconcileContext, ruleArns: readonly string[]): Promise<ReadonlyMap<string, Tags>>;
 }
@@ -83,7 +83,10 @@ export class RuleTags {
 
   private async get(ctx: ReconcileContext, ruleArns: readonly string[]): Promise<ReadonlyMap<string, Tags>> {
     const wanted = [...new Set(ruleArns)];
-    const ask = ctx.waveMember?.() ? [...new Set([...this.all, ...wanted])] : wanted;
+    // A wave member asks for the listing's rules at once: all of them, or with a rotation (drift events on) those
+    // whose turn it is (ctx.readEach), the only ones the members read (observe).
+    const turn = ctx.rotating() ? this.all.filter((arn) => ctx.readEach(arn)) : this.all;
+    const ask = ctx.waveMember?.() ? [...new Set([...turn, ...wanted])] : wanted;
     const missing = ask.filter((arn) => !this.read.has(arn));
     if (missing.length > 0) {
       const batch = describeTags(ctx, missing).catch((err: unknown) => {
@@ -304,6 +307,27 @@ function toObserved(
   };
 }
 
+/**
+ * The rule whose tags a wave leaves unread, taken to carry the planned tags: in a wave with a rotation (drift events
+ * on: AddTags and RemoveTags on a rule reconcile its owner within seconds), the candidate the owner's inventory
+ * records, when it is not the rule's turn (ctx.readEach) and it matches the plan. A rule that differs from the plan
+ * would be modified, and what Slipway modifies must be seen to carry its tags, so its tags are read; so are any other
+ * candidate's (a rival on the route, a duplicate). Each rule's tags are still read at least every ROTATION_SLOTS
+ * waves, the backstop for a lost event; without a rotation every wave reads them all.
+ */
+function unreadRule(
+  ctx: ReconcileContext,
+  desired: Desired<'elbv2.ListenerRule'>,
+  near: readonly Rule[],
+  recorded: string | undefined,
+): Rule | undefined {
+  if (!recorded || !ctx.rotating() || ctx.readEach(recorded)) return undefined;
+  const rule = near.find((r) => r.RuleArn === recorded);
+  if (!rule) return undefined;
+  const observed = toObserved(rule, desired.props.listenerArn, {});
+  return diffFields(desired.props, observed.props, listenerRuleDiffOptions).length === 0 ? rule : undefined;
+}
+
 function describeByArn(ctx: ReconcileContext, arn: string): Promise<Observed<'elbv2.ListenerRule'> | undefined> {
   return unlessNotFound(async () => {
     const res = await ctx.aws.elbv2.send(new DescribeRulesCommand({ RuleArns: [arn] }));
@@ -354,7 +378,7 @@ export async function listenerRuleUsage(
 export const listenerRuleReconciler: KindReconciler<'elbv2.ListenerRule'> = {
   kind: 'elbv2.ListenerRule',
 
-  async observe(ctx, desired) {
+  async observe(ctx, desired, recorded) {
     const { listenerArn, host, pathPatterns } = desired.props;
     // An unresolved listener (deleting after it vanished) means no rule either.
     if (!listenerArn) return undefined;
@@ -364,9 +388,17 @@ export const listenerRuleReconciler: KindReconciler<'elbv2.ListenerRule'> = {
     // Only the rules that could be ours or a rival have their tags read (ruleCandidates says why no other can be
     // ours), unless none of them is ours and the owner is not brand new: then a rule of ours may have been moved
     // off both its route and its target group by hand, and every rule's tags are read to find it (found, it is
-    // drift to correct or report). A brand-new owner has no such rule: it has had no rule to move.
+    // drift to correct or report). A brand-new owner has no such rule: it has had no rule to move. In a wave with a
+    // rotation, the rule the inventory records may be left unread (unreadRule).
     const near = ruleCandidates(listed.rules, desired.props);
-    const tags = new Map(await listed.tagsOf(ctx, ruleArnsOf(near)));
+    const assumed = unreadRule(ctx, desired, near, recorded);
+    const tags = new Map(
+      await listed.tagsOf(
+        ctx,
+        ruleArnsOf(near, (r) => r !== assumed),
+      ),
+    );
+    if (assumed) tags.set(assumed.RuleArn!, d);
     const tagsOf = (r: Rule): Readonly<Record<string, string>> => tags.get(r.RuleArn!) ?? {};
     const isOurs = (r: Rule): boolean => {
       const t = tagsOf(r);

@@ -27,6 +27,7 @@ import {
   CreateRuleCommand,
   CreateTargetGroupCommand,
   DeleteRuleCommand,
+  DeleteTargetGroupCommand,
   DescribeRulesCommand,
   DescribeTagsCommand,
   ModifyListenerCommand,
@@ -44,8 +45,11 @@ import { CallCounter } from '../../src/aws/calls.js';
 import { ownershipTags, TAG_CLUSTER } from '../../src/planner/naming.js';
 import { ref, type Owner, type Plan, type PlannedResource, type ResourceKind } from '../../src/planner/plan.js';
 import { applyPlan, type ResourceOutcome } from '../../src/reconcilers/applier.js';
+import { ROTATION_SLOTS } from '../../src/controllers/waves.js';
+import { discoverOwned } from '../../src/reconcilers/discovery.js';
 import {
   newContext,
+  rotationSlotOf,
   WaveReads,
   withPassContext,
   type Desired,
@@ -981,6 +985,88 @@ describe('elbv2.ListenerRule', () => {
     } finally {
       clients.destroy();
       await proxy.stop();
+    }
+  });
+  test("in a wave with a rotation the owner's recorded rule is taken as tagged unless it is its turn, and read when it differs from the plan; a sweep reads no live owner's rule", async () => {
+    const { clients, rulesAsked } = recording();
+    const host = `rot-${suffix()}.example.com`;
+    const plan = workloadPlan(suffix(), host);
+    const first = await pass(clients, plan, [], true);
+    for (const o of first.outcomes) assert.equal(o.action, 'created', `${o.id}: ${o.message ?? ''}`);
+    const ruleArn = outcome(first.outcomes, 'rule').identifier!;
+    const slot = rotationSlotOf(ruleArn, ROTATION_SLOTS);
+    const notItsTurn = { slot: (slot + 1) % ROTATION_SLOTS, of: ROTATION_SLOTS };
+    const itsTurn = { slot, of: ROTATION_SLOTS };
+    /** One steady member pass of a new wave: the rule's outcome, and whether its tags were asked. */
+    const inWave = async (rotation?: { slot: number; of: number }) => {
+      const from = rulesAsked().length;
+      const report = await withPassContext(
+        clients,
+        (c) => applyPlan(c, registry, plan, { mode: 'apply', inventory: first.inventory }),
+        // Opened after the owner's last write, which may fall in this millisecond: a wave opened no later than an
+        // owner's write reads all of that owner's resources.
+        { owner: `it/${owner.name}`, steady: true, wave: new WaveReads(Date.now() + 1, rotation) },
+      );
+      const rule = outcome(report.outcomes, 'rule');
+      return {
+        rule: [rule.action, ...rule.changes.map((c) => `${c.path}: ${c.actual} → ${c.desired}`)],
+        asked: rulesAsked().slice(from).flat().includes(ruleArn),
+      };
+    };
+    try {
+      assert.deepEqual(await inWave(notItsTurn), { rule: ['in-sync'], asked: false });
+      assert.deepEqual(await inWave(itsTurn), { rule: ['in-sync'], asked: true });
+      assert.deepEqual(await inWave(), { rule: ['in-sync'], asked: true }, 'without a rotation every rule is read');
+      // A cost tag removed by hand: left to its event while it is not the rule's turn, seen and corrected in its turn.
+      await aws.elbv2.send(new RemoveTagsCommand({ ResourceArns: [ruleArn], TagKeys: ['team'] }));
+      assert.deepEqual(await inWave(notItsTurn), { rule: ['in-sync'], asked: false });
+      assert.deepEqual(await inWave(itsTurn), { rule: ['updated', 'tags.team: (absent) → platform'], asked: true });
+      // Its host changed by hand: a rule about to be modified has its tags read, whatever the turn.
+      await aws.elbv2.send(new ModifyRuleCommand({ RuleArn: ruleArn, Conditions: toSdkConditions(`x${host}`) }));
+      assert.deepEqual(await inWave(notItsTurn), { rule: ['updated', `host: x${host} → ${host}`], asked: true });
+
+      // The Environment's sweep in a wave: a live owner's rule is not read; an orphan's (its owner gone) is found.
+      const orphanTg = await makeTargetGroup(`it-orph-${suffix()}`);
+      const orphanTags = (id: string) => ({ ...otherTags(`gone-${run}`, id), 'slipway.dev/environment': 'apps/env' });
+      await aws.elbv2.send(new AddTagsCommand({ ResourceArns: [orphanTg], Tags: toSdkTags(orphanTags('tg')) }));
+      const orphan = await aws.elbv2.send(
+        new CreateRuleCommand({
+          ListenerArn: listenerArn,
+          Priority: 44_001,
+          Conditions: toSdkConditions(`orphan-${host}`),
+          Actions: [{ Type: 'forward', TargetGroupArn: orphanTg }],
+          Tags: toSdkTags(orphanTags('rule')),
+        }),
+      );
+      await aws.elbv2.send(
+        new AddTagsCommand({
+          ResourceArns: [outcome(first.outcomes, 'tg').identifier!, ruleArn],
+          Tags: [{ Key: 'slipway.dev/environment', Value: 'apps/env' }],
+        }),
+      );
+      const from = rulesAsked().length;
+      const found = await withPassContext(
+        clients,
+        (c) =>
+          discoverOwned(c, {
+            clusterId: owner.clusterId,
+            environment: 'apps/env',
+            listenerArns: [listenerArn],
+            hostedZoneIds: [],
+            live: (key) => key === `${owner.kind}/${owner.namespace}/${owner.name}`,
+          }),
+        { owner: 'it/sweep', steady: true, wave: new WaveReads(Date.now(), notItsTurn) },
+      );
+      const rules = found.filter((f) => f.kind === 'elbv2.ListenerRule').map((f) => f.identifier);
+      assert.ok(rules.includes(orphan.Rules![0]!.RuleArn!), "the orphan's rule is found");
+      assert.ok(!rulesAsked().slice(from).flat().includes(ruleArn), "the live owner's rule is not read");
+      await aws.elbv2.send(new DeleteRuleCommand({ RuleArn: orphan.Rules![0]!.RuleArn! }));
+      await aws.elbv2.send(new DeleteTargetGroupCommand({ TargetGroupArn: orphanTg }));
+    } finally {
+      await withPassContext(clients, (c) =>
+        applyPlan(c, registry, plan, { mode: 'delete', inventory: first.inventory }),
+      );
+      clients.destroy();
     }
   });
 });
