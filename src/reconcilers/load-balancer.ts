@@ -8,6 +8,7 @@ import {
   DescribeLoadBalancerAttributesCommand,
   DescribeLoadBalancersCommand,
   ModifyLoadBalancerAttributesCommand,
+  paginateDescribeLoadBalancers,
   SetSecurityGroupsCommand,
   SetSubnetsCommand,
   type LoadBalancer,
@@ -75,10 +76,31 @@ async function describe(
   return lb ? toObserved(ctx, lb) : undefined;
 }
 
+const LISTING_KEY = 'elbv2:load-balancers';
+
+/**
+ * Every load balancer of the account and region by name, 400 a page, read once per pass (ctx.memo) and dropped after
+ * any write to one: an Environment's pass observes the load balancer of each of its shards, and one listing answers
+ * for all of them (a region holds at most 50 Application Load Balancers by default: one page) instead of one
+ * DescribeLoadBalancers per shard.
+ */
+function loadBalancersByName(ctx: ReconcileContext): Promise<ReadonlyMap<string, LoadBalancer>> {
+  return ctx.memo(LISTING_KEY, async () => {
+    const out = new Map<string, LoadBalancer>();
+    for await (const page of paginateDescribeLoadBalancers({ client: ctx.aws.elbv2, pageSize: 400 }, {})) {
+      for (const lb of page.LoadBalancers ?? []) if (lb.LoadBalancerName) out.set(lb.LoadBalancerName, lb);
+    }
+    return out;
+  });
+}
+
 export const loadBalancerReconciler: KindReconciler<'elbv2.LoadBalancer'> = {
   kind: 'elbv2.LoadBalancer',
 
-  observe: (ctx, desired) => describe(ctx, { Names: [desired.props.name] }),
+  async observe(ctx, desired) {
+    const lb = (await loadBalancersByName(ctx)).get(desired.props.name);
+    return lb ? toObserved(ctx, lb) : undefined;
+  },
   observeByIdentifier: (ctx, arn) => describe(ctx, { LoadBalancerArns: [arn] }),
 
   diff: diffProps(loadBalancerDiffOptions),
@@ -96,6 +118,7 @@ export const loadBalancerReconciler: KindReconciler<'elbv2.LoadBalancer'> = {
         Tags: recordToTags(desired.tags),
       }),
     );
+    ctx.invalidate(LISTING_KEY);
     const lb = res.LoadBalancers?.[0];
     if (!lb?.LoadBalancerArn) throw new Error(`CreateLoadBalancer ${p.name} returned no load balancer`);
     await setIdleTimeout(ctx, lb.LoadBalancerArn, p.idleTimeoutSeconds);
@@ -123,6 +146,7 @@ export const loadBalancerReconciler: KindReconciler<'elbv2.LoadBalancer'> = {
       );
     }
     if (changed.has('idleTimeoutSeconds')) await setIdleTimeout(ctx, LoadBalancerArn, desired.props.idleTimeoutSeconds);
+    ctx.invalidate(LISTING_KEY);
     return (await describe(ctx, { LoadBalancerArns: [LoadBalancerArn] })) ?? observed;
   },
 
@@ -131,6 +155,7 @@ export const loadBalancerReconciler: KindReconciler<'elbv2.LoadBalancer'> = {
       ctx.aws.elbv2.send(new DeleteLoadBalancerCommand({ LoadBalancerArn: observed.identifier })),
     );
     ctx.invalidate(`elbv2:listeners:${observed.identifier}`);
+    ctx.invalidate(LISTING_KEY);
   },
 
   tagging: 'tags',

@@ -9,6 +9,7 @@ import {
   DeleteSecurityGroupCommand,
   DeleteTagsCommand,
   DescribeSecurityGroupsCommand,
+  paginateDescribeSecurityGroups,
   RevokeSecurityGroupIngressCommand,
   type IpPermission,
   type SecurityGroup,
@@ -17,7 +18,10 @@ import { errorName, isNotFound, unlessNotFound } from '../aws/errors.js';
 import type { SecurityGroupProps } from '../planner/plan.js';
 import type { Change, Desired, KindReconciler, Observed, ReconcileContext } from './contract.js';
 import { diffProps, type DiffOptions } from './diff.js';
+import { invalidateListing, ownerFilters, ownerListing } from './ec2-network-shared.js';
 import { writeTags } from './tags.js';
+
+const KIND = 'ec2.SecurityGroup';
 
 type Ingress = SecurityGroupProps['ingress'][number];
 type IngressRange = NonNullable<SecurityGroupProps['ingressRanges']>[number];
@@ -118,11 +122,27 @@ export const securityGroupReconciler: KindReconciler<'ec2.SecurityGroup'> = {
   kind: 'ec2.SecurityGroup',
 
   async observe(ctx, desired) {
+    const { name, vpcId } = desired.props;
+    // The owner's groups, listed once per pass: an Environment's pass observes one per load-balancer shard, and one
+    // listing by its tags answers for all of them instead of one DescribeSecurityGroups each.
+    const owned = await ownerListing(ctx, KIND, desired.tags, async () => {
+      const out: Observed<'ec2.SecurityGroup'>[] = [];
+      for await (const page of paginateDescribeSecurityGroups(
+        { client: ctx.aws.ec2 },
+        { Filters: ownerFilters(desired.tags) },
+      )) {
+        for (const g of page.SecurityGroups ?? []) out.push(toObserved(g));
+      }
+      return out;
+    });
+    const mine = owned.find((g) => g.props.name === name && g.props.vpcId === vpcId);
+    if (mine) return mine;
+    // None of the owner's has the name: by name, which finds a group someone else holds it with (a conflict).
     const res = await ctx.aws.ec2.send(
       new DescribeSecurityGroupsCommand({
         Filters: [
-          { Name: 'group-name', Values: [desired.props.name] },
-          { Name: 'vpc-id', Values: [desired.props.vpcId] },
+          { Name: 'group-name', Values: [name] },
+          { Name: 'vpc-id', Values: [vpcId] },
         ],
       }),
     );
@@ -149,6 +169,7 @@ export const securityGroupReconciler: KindReconciler<'ec2.SecurityGroup'> = {
         ],
       }),
     );
+    invalidateListing(ctx, KIND);
     const id = res.GroupId;
     if (!id) throw new Error(`CreateSecurityGroup ${p.name} returned no group id`);
     const permissions = [...toPermissions(p.ingress), ...rangePermissions(p.ingressRanges ?? [])];
@@ -189,6 +210,7 @@ export const securityGroupReconciler: KindReconciler<'ec2.SecurityGroup'> = {
           new RevokeSecurityGroupIngressCommand({ GroupId, IpPermissions: rangePermissions(drop) }),
         );
     }
+    invalidateListing(ctx, KIND);
     return (await describeById(ctx, GroupId)) ?? observed;
   },
 
@@ -198,6 +220,8 @@ export const securityGroupReconciler: KindReconciler<'ec2.SecurityGroup'> = {
     } catch (err) {
       const surfaced = deleteError(err, observed.identifier);
       if (surfaced) throw surfaced;
+    } finally {
+      invalidateListing(ctx, KIND);
     }
   },
 
@@ -216,6 +240,7 @@ export const securityGroupReconciler: KindReconciler<'ec2.SecurityGroup'> = {
       },
       set,
       remove,
+      () => invalidateListing(ctx, KIND),
     );
   },
 };

@@ -1221,6 +1221,49 @@ describe('applyPlan over the whole chain', () => {
     counted.destroy();
   });
 
+  test("one pass observes several shards' security groups and load balancers from one listing of each kind", async () => {
+    const counter = new CallCounter();
+    const counted = testAws(counter.listener);
+    const s = suffix();
+    const shard = (k: number): PlannedResource[] => [
+      {
+        id: `sg${k}`,
+        kind: 'ec2.SecurityGroup',
+        props: { name: `it-sh${k}-${s}`, description: 'shard', vpcId, ingress: [{ port: 443, cidr: '0.0.0.0/0' }] },
+        tags: tagsFor(`sg${k}`),
+      },
+      {
+        id: `alb${k}`,
+        kind: 'elbv2.LoadBalancer',
+        props: {
+          name: `it-sh${k}-${s}`,
+          scheme: 'internet-facing',
+          subnetIds: [subnetA, subnetB],
+          securityGroupIds: [ref(`sg${k}`, 'id')],
+          idleTimeoutSeconds: 60,
+        },
+        tags: tagsFor(`alb${k}`),
+      },
+    ];
+    const plan: Plan = { owner, resources: [...shard(0), ...shard(1), ...shard(2)] };
+    const first = await applyPlan(newContext(counted), registry, plan, { mode: 'apply', inventory: [] });
+    for (const o of first.outcomes) assert.equal(o.action, 'created', `${o.id}: ${o.message ?? ''}`);
+    try {
+      const before = counter.snapshot();
+      const second = await applyPlan(newContext(counted), registry, plan, {
+        mode: 'apply',
+        inventory: first.inventory,
+      });
+      for (const o of second.outcomes) assert.equal(o.action, 'in-sync', `${o.id}: ${JSON.stringify(o.changes)}`);
+      const calls = (op: string) => (counter.snapshot().get(op) ?? 0) - (before.get(op) ?? 0);
+      assert.equal(calls('elbv2:DescribeLoadBalancers:success'), 1);
+      assert.equal(calls('ec2:DescribeSecurityGroups:success'), 1);
+    } finally {
+      await applyPlan(newContext(counted), registry, plan, { mode: 'delete', inventory: first.inventory });
+      counted.destroy();
+    }
+  });
+
   test('delete mode after the load balancer vanished out of band: children resolve to nothing, nothing fails', async () => {
     const s = suffix();
     const resources: PlannedResource[] = [
