@@ -91,10 +91,16 @@ export interface ReconcileContext {
    * inventory is empty and discovery found nothing), so that each need not read a resource it is about to create
    * only to learn it is not there. Undefined when this pass is no brand-new owner's, or the listing failed (the pass
    * then reads for itself). A listing answers only if it began after this process began leading, after this owner's
-   * last write of `kind`, and at most NEW_OWNER_LISTING_MS ago; otherwise a new one is started. A name it holds is
-   * read per resource as before (ownership needs the resource's tags).
+   * last write of `kind`, and at most `maxAgeMs` ago (NEW_OWNER_LISTING_MS unless the kind's create guards against a
+   * name taken since, up to MAX_WAVE_MS); otherwise a new one is started. A name it holds is read per resource as
+   * before (ownership needs the resource's tags).
    */
-  existing<T>(key: string, kind: ResourceKind, load: (listing: ReconcileContext) => Promise<T>): Promise<T | undefined>;
+  existing<T>(
+    key: string,
+    kind: ResourceKind,
+    load: (listing: ReconcileContext) => Promise<T>,
+    maxAgeMs?: number,
+  ): Promise<T | undefined>;
   /** Records that this pass's owner is writing (a resource of `kind`): listings begun before now are stale for it. */
   wrote(kind?: ResourceKind): void;
   /**
@@ -478,12 +484,15 @@ export function newContext(
       key: string,
       kind: ResourceKind,
       load: (listing: ReconcileContext) => Promise<T>,
+      maxAgeMs = NEW_OWNER_LISTING_MS,
     ): Promise<T | undefined> {
       if (!shared || !scope?.newOwner) return undefined;
       const now = Date.now();
       const wroteAt = shared.kindWrites.get(`${scope.owner}|${kind}`) ?? -Infinity;
+      // No older than MAX_WAVE_MS: writes older than that may be swept from kindWrites (rememberWrite).
+      const maxAge = Math.min(maxAgeMs, MAX_WAVE_MS);
       let hit = shared.existing.get(key);
-      if (!hit || hit.seq <= leadingSeq || hit.at <= wroteAt || now - hit.at > NEW_OWNER_LISTING_MS) {
+      if (!hit || hit.seq <= leadingSeq || hit.at <= wroteAt || now - hit.at > maxAge) {
         // Bound by its own deadline, not the pass's that starts it: other passes wait on it too.
         const listing = aws.root.withSignal(AbortSignal.timeout(NEW_OWNER_LISTING_MS));
         // Kept when it fails, as a wave's listing is: the passes behind it read for themselves until it expires,

@@ -23,7 +23,7 @@ import { advancingPages } from '../aws/pages.js';
 import { userError } from '../outcome/outcome.js';
 import { TAG_CLUSTER, TAG_OWNER } from '../planner/naming.js';
 import type { Resolved, TaskDefinitionProps } from '../planner/plan.js';
-import type { Desired, KindReconciler, Observed, ReconcileContext } from './contract.js';
+import { MAX_WAVE_MS, type Desired, type KindReconciler, type Observed, type ReconcileContext } from './contract.js';
 import { clusterTags } from './cluster-tags.js';
 import { diffProps, type DiffOptions } from './diff.js';
 import { ecsTagApi, tagsFromEcs, tagsToEcs, writeTags } from './tags.js';
@@ -231,8 +231,15 @@ async function observeFamily(
 ): Promise<Observed<'ecs.TaskDefinition'> | undefined> {
   // A brand-new owner's family is looked for among the account's active families first: absent there, it is not
   // described. A registration that follows a stale listing (someone registered the family since) is taken back by
-  // create (undoIfForeign): it is not the family's first revision.
-  const families = await ctx.existing('ecs:task-definition-families', 'ecs.TaskDefinition', activeFamilies);
+  // create (undoIfForeign): it is not the family's first revision. So the listing's age risks nothing and it is kept
+  // as long as a listing may be (a burst of 2,000 new families at RegisterTaskDefinition's 1 a second lasts over
+  // half an hour: about 3 listings rather than 45 of up to 20 pages).
+  const families = await ctx.existing(
+    'ecs:task-definition-families',
+    'ecs.TaskDefinition',
+    activeFamilies,
+    MAX_WAVE_MS,
+  );
   if (families && !families.has(family)) return undefined;
   const listed = await ctx.bulk('ecs:task-definitions', newestRevisions);
   if (listed) {

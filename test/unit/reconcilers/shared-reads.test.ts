@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { mock, test } from 'node:test';
 import type { AwsClients } from '../../../src/aws/clients.js';
 import {
   beganLeading,
+  MAX_WAVE_MS,
+  NEW_OWNER_LISTING_MS,
   rotationSlotOf,
   WaveReads,
   withPassContext,
@@ -397,4 +399,31 @@ test("a brand-new owner's listing is shared, but not by an owner that wrote that
   assert.equal(await pass('b', true), undefined, 'a new leadership lists anew; that listing failed');
   assert.equal(await pass('d', true), undefined, 'the failed listing is kept, not started again');
   assert.equal(loads, 3);
+});
+
+test("a brand-new owner's listing answers for NEW_OWNER_LISTING_MS, or as long as its caller asks, at most MAX_WAVE_MS", async () => {
+  mock.timers.enable({ apis: ['Date'], now: 1_000_000 });
+  try {
+    const root = {} as { root: unknown; signal: AbortSignal | undefined; withSignal: () => unknown };
+    root.root = root;
+    root.withSignal = () => root;
+    const aws = root as unknown as AwsClients;
+    let loads = 0;
+    const load = () => Promise.resolve(++loads);
+    const ask = (key: string, maxAgeMs?: number) =>
+      withPassContext(aws, (ctx) => ctx.existing(key, 'ecs.TaskDefinition', load, maxAgeMs), {
+        owner: 'o',
+        steady: false,
+        newOwner: true,
+      });
+    assert.equal(await ask('short'), 1);
+    assert.equal(await ask('long', 60 * 60_000), 2);
+    mock.timers.tick(NEW_OWNER_LISTING_MS + 1);
+    assert.equal(await ask('short'), 3, 'past NEW_OWNER_LISTING_MS: listed anew');
+    assert.equal(await ask('long', 60 * 60_000), 2, 'asked to last longer: still the first');
+    mock.timers.tick(MAX_WAVE_MS);
+    assert.equal(await ask('long', 60 * 60_000), 4, 'never past MAX_WAVE_MS');
+  } finally {
+    mock.timers.reset();
+  }
 });
