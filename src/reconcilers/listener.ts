@@ -13,7 +13,7 @@ import {
 import { unlessNotFound } from '../aws/errors.js';
 import type { KindReconciler, Observed, ReconcileContext } from './contract.js';
 import { diffProps } from './diff.js';
-import { elbv2TagApi, fromSdkDefaultActions, recordToTags, tagsOf, toSdkAction } from './elbv2-shared.js';
+import { describeTags, elbv2TagApi, fromSdkDefaultActions, recordToTags, tagsOf, toSdkAction } from './elbv2-shared.js';
 import { writeTags } from './tags.js';
 
 const listenersKey = (loadBalancerArn: string): string => `elbv2:listeners:${loadBalancerArn}`;
@@ -32,7 +32,28 @@ export function listenersOf(ctx: ReconcileContext, loadBalancerArn: string): Pro
   });
 }
 
-async function toObserved(ctx: ReconcileContext, l: Listener): Promise<Observed<'elbv2.Listener'>> {
+/**
+ * The tags of every listener of a load balancer, 20 a call, read once per pass with its listing and dropped with it:
+ * a shard's HTTPS listener and HTTP redirect are observed one after the other, and one DescribeTags serves both.
+ */
+function listenerTagsOf(
+  ctx: ReconcileContext,
+  loadBalancerArn: string,
+  listeners: readonly Listener[],
+): Promise<ReadonlyMap<string, Record<string, string>>> {
+  return ctx.memo(`${listenersKey(loadBalancerArn)}|tags`, () =>
+    describeTags(
+      ctx,
+      listeners.flatMap((l) => (l.ListenerArn ? [l.ListenerArn] : [])),
+    ),
+  );
+}
+
+async function toObserved(
+  ctx: ReconcileContext,
+  l: Listener,
+  known?: Record<string, string>,
+): Promise<Observed<'elbv2.Listener'>> {
   const arn = l.ListenerArn ?? '';
   const certificateArn =
     l.Certificates?.find((c) => c.IsDefault)?.CertificateArn ?? l.Certificates?.[0]?.CertificateArn;
@@ -46,7 +67,7 @@ async function toObserved(ctx: ReconcileContext, l: Listener): Promise<Observed<
       ...(l.SslPolicy ? { sslPolicy: l.SslPolicy } : {}),
       defaultAction: fromSdkDefaultActions(l.DefaultActions),
     },
-    tags: await tagsOf(ctx, arn),
+    tags: known ?? (await tagsOf(ctx, arn)),
     attrs: { arn },
   };
 }
@@ -65,7 +86,9 @@ export const listenerReconciler: KindReconciler<'elbv2.Listener'> = {
     if (!desired.props.loadBalancerArn) return undefined;
     const listeners = await unlessNotFound(() => listenersOf(ctx, desired.props.loadBalancerArn));
     const l = listeners?.find((x) => x.Port === desired.props.port);
-    return l ? toObserved(ctx, l) : undefined;
+    if (!l?.ListenerArn) return undefined;
+    const tags = await listenerTagsOf(ctx, desired.props.loadBalancerArn, listeners!);
+    return toObserved(ctx, l, tags.get(l.ListenerArn) ?? {});
   },
 
   observeByIdentifier: describeByArn,
@@ -88,7 +111,7 @@ export const listenerReconciler: KindReconciler<'elbv2.Listener'> = {
     ctx.invalidate(listenersKey(p.loadBalancerArn));
     const l = res.Listeners?.[0];
     if (!l?.ListenerArn) throw new Error(`CreateListener on port ${p.port} returned no listener`);
-    return { ...(await toObserved(ctx, l)), tags: { ...desired.tags } };
+    return toObserved(ctx, l, { ...desired.tags });
   },
 
   async update(ctx, desired, observed, changes) {
@@ -117,5 +140,9 @@ export const listenerReconciler: KindReconciler<'elbv2.Listener'> = {
 
   tagging: 'tags',
 
-  setTags: (ctx, observed, set, remove) => writeTags(elbv2TagApi(ctx, observed.identifier), set, remove),
+  // The load balancer's listing carries the tags read of its listeners: dropped after the write.
+  setTags: (ctx, observed, set, remove) =>
+    writeTags(elbv2TagApi(ctx, observed.identifier), set, remove, () =>
+      ctx.invalidate(listenersKey(observed.props.loadBalancerArn)),
+    ),
 };

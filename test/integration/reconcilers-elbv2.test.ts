@@ -1221,7 +1221,7 @@ describe('applyPlan over the whole chain', () => {
     counted.destroy();
   });
 
-  test("one pass observes several shards' security groups and load balancers from one listing of each kind", async () => {
+  test("one pass observes several shards' security groups and load balancers from one listing of each kind, and a shard's listeners' tags in one call", async () => {
     const counter = new CallCounter();
     const counted = testAws(counter.listener);
     const s = suffix();
@@ -1244,6 +1244,29 @@ describe('applyPlan over the whole chain', () => {
         },
         tags: tagsFor(`alb${k}`),
       },
+      {
+        id: `https${k}`,
+        kind: 'elbv2.Listener',
+        props: {
+          loadBalancerArn: ref(`alb${k}`, 'arn'),
+          port: 443,
+          protocol: 'HTTPS',
+          certificateArn,
+          defaultAction: { type: 'fixed-response', statusCode: '404', contentType: 'text/plain', messageBody: 'none' },
+        },
+        tags: tagsFor(`https${k}`),
+      },
+      {
+        id: `http${k}`,
+        kind: 'elbv2.Listener',
+        props: {
+          loadBalancerArn: ref(`alb${k}`, 'arn'),
+          port: 80,
+          protocol: 'HTTP',
+          defaultAction: { type: 'redirect-https' },
+        },
+        tags: tagsFor(`http${k}`),
+      },
     ];
     const plan: Plan = { owner, resources: [...shard(0), ...shard(1), ...shard(2)] };
     const first = await applyPlan(newContext(counted), registry, plan, { mode: 'apply', inventory: [] });
@@ -1258,6 +1281,9 @@ describe('applyPlan over the whole chain', () => {
       const calls = (op: string) => (counter.snapshot().get(op) ?? 0) - (before.get(op) ?? 0);
       assert.equal(calls('elbv2:DescribeLoadBalancers:success'), 1);
       assert.equal(calls('ec2:DescribeSecurityGroups:success'), 1);
+      // Per shard: its listeners in one call, and their tags in one call, beside its load balancer's.
+      assert.equal(calls('elbv2:DescribeListeners:success'), 3);
+      assert.equal(calls('elbv2:DescribeTags:success'), 6);
     } finally {
       await applyPlan(newContext(counted), registry, plan, { mode: 'delete', inventory: first.inventory });
       counted.destroy();
