@@ -10,7 +10,7 @@ import {
   type Listener,
   type ModifyListenerCommandInput,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { unlessNotFound } from '../aws/errors.js';
+import { isNotFound, unlessNotFound } from '../aws/errors.js';
 import type { KindReconciler, Observed, ReconcileContext } from './contract.js';
 import { diffProps } from './diff.js';
 import { describeTags, elbv2TagApi, fromSdkDefaultActions, recordToTags, tagsOf, toSdkAction } from './elbv2-shared.js';
@@ -34,9 +34,11 @@ export function listenersOf(ctx: ReconcileContext, loadBalancerArn: string): Pro
 
 /**
  * The tags of every listener of a load balancer, 20 a call, read once per pass with its listing and dropped with it:
- * a shard's HTTPS listener and HTTP redirect are observed one after the other, and one DescribeTags serves both.
+ * a shard's HTTPS listener and HTTP redirect are observed one after the other, and one DescribeTags serves both. A
+ * listener deleted since the listing fails the whole batch (ListenerNotFound): the listing is dropped then, or every
+ * listener of it observed later in the pass would fail the same way.
  */
-function listenerTagsOf(
+export function listenerTagsOf(
   ctx: ReconcileContext,
   loadBalancerArn: string,
   listeners: readonly Listener[],
@@ -45,7 +47,10 @@ function listenerTagsOf(
     describeTags(
       ctx,
       listeners.flatMap((l) => (l.ListenerArn ? [l.ListenerArn] : [])),
-    ),
+    ).catch((err: unknown) => {
+      if (isNotFound(err)) ctx.invalidate(listenersKey(loadBalancerArn));
+      throw err;
+    }),
   );
 }
 

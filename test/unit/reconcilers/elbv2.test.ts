@@ -34,6 +34,7 @@ import {
   RuleTags,
   toConditions,
 } from '../../../src/reconcilers/listener-rule.js';
+import { listenerTagsOf } from '../../../src/reconcilers/listener.js';
 import { idleTimeoutOf, loadBalancerReconciler } from '../../../src/reconcilers/load-balancer.js';
 import {
   deleteError,
@@ -447,6 +448,20 @@ describe("listener rules: a rule's tags read only where its ownership is asked",
     });
     await assert.rejects(t.tagsOf(throttled.ctx, ['arn:rule/3']), /throttled/);
     assert.deepEqual(dropped, ['listing']);
+  });
+
+  test("a listeners' tags batch refused because a listener is gone drops the load balancer's listing", async () => {
+    const listeners = [{ ListenerArn: 'arn:l/1' }, { ListenerArn: 'arn:l/2' }];
+    const refusing = recordingContext(() => {
+      throw Object.assign(new Error('One or more listeners not found'), { name: 'ListenerNotFoundException' });
+    });
+    await assert.rejects(listenerTagsOf(refusing.ctx, 'arn:lb', listeners), /not found/);
+    assert.deepEqual(refusing.invalidated, ['elbv2:listeners:arn:lb']);
+    const throttled = recordingContext(() => {
+      throw new Error('throttled');
+    });
+    await assert.rejects(listenerTagsOf(throttled.ctx, 'arn:lb', listeners), /throttled/);
+    assert.deepEqual(throttled.invalidated, []);
   });
 
   test("observe reads only the candidates' tags for a brand-new owner, and every rule's when it finds none of its own otherwise", async () => {
