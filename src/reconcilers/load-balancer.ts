@@ -137,16 +137,21 @@ export const loadBalancerReconciler: KindReconciler<'elbv2.LoadBalancer'> = {
         'LoadBalancerSchemeImmutable',
       );
     }
-    if (changed.has('subnetIds')) {
-      await ctx.aws.elbv2.send(new SetSubnetsCommand({ LoadBalancerArn, Subnets: [...desired.props.subnetIds] }));
+    // Dropped even when a write fails: one before it may have changed the load balancer.
+    try {
+      if (changed.has('subnetIds')) {
+        await ctx.aws.elbv2.send(new SetSubnetsCommand({ LoadBalancerArn, Subnets: [...desired.props.subnetIds] }));
+      }
+      if (changed.has('securityGroupIds')) {
+        await ctx.aws.elbv2.send(
+          new SetSecurityGroupsCommand({ LoadBalancerArn, SecurityGroups: [...desired.props.securityGroupIds] }),
+        );
+      }
+      if (changed.has('idleTimeoutSeconds'))
+        await setIdleTimeout(ctx, LoadBalancerArn, desired.props.idleTimeoutSeconds);
+    } finally {
+      ctx.invalidate(LISTING_KEY);
     }
-    if (changed.has('securityGroupIds')) {
-      await ctx.aws.elbv2.send(
-        new SetSecurityGroupsCommand({ LoadBalancerArn, SecurityGroups: [...desired.props.securityGroupIds] }),
-      );
-    }
-    if (changed.has('idleTimeoutSeconds')) await setIdleTimeout(ctx, LoadBalancerArn, desired.props.idleTimeoutSeconds);
-    ctx.invalidate(LISTING_KEY);
     return (await describe(ctx, { LoadBalancerArns: [LoadBalancerArn] })) ?? observed;
   },
 

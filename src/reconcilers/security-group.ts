@@ -190,27 +190,31 @@ export const securityGroupReconciler: KindReconciler<'ec2.SecurityGroup'> = {
     const missing = desired.props.ingress.filter((r) => !have.has(key(r)));
     const extra = observed.props.ingress.filter((r) => !want.has(key(r)));
     const GroupId = observed.identifier;
-    if (missing.length > 0)
-      await ctx.aws.ec2.send(
-        new AuthorizeSecurityGroupIngressCommand({ GroupId, IpPermissions: toPermissions(missing) }),
-      );
-    if (extra.length > 0)
-      await ctx.aws.ec2.send(new RevokeSecurityGroupIngressCommand({ GroupId, IpPermissions: toPermissions(extra) }));
-    if (desired.props.ingressRanges) {
-      const wantRanges = new Set(desired.props.ingressRanges.map(rangeKey));
-      const haveRanges = new Set((observed.props.ingressRanges ?? []).map(rangeKey));
-      const add = desired.props.ingressRanges.filter((r) => !haveRanges.has(rangeKey(r)));
-      const drop = (observed.props.ingressRanges ?? []).filter((r) => !wantRanges.has(rangeKey(r)));
-      if (add.length > 0)
+    // Dropped even when a write fails: one before it may have changed the group.
+    try {
+      if (missing.length > 0)
         await ctx.aws.ec2.send(
-          new AuthorizeSecurityGroupIngressCommand({ GroupId, IpPermissions: rangePermissions(add) }),
+          new AuthorizeSecurityGroupIngressCommand({ GroupId, IpPermissions: toPermissions(missing) }),
         );
-      if (drop.length > 0)
-        await ctx.aws.ec2.send(
-          new RevokeSecurityGroupIngressCommand({ GroupId, IpPermissions: rangePermissions(drop) }),
-        );
+      if (extra.length > 0)
+        await ctx.aws.ec2.send(new RevokeSecurityGroupIngressCommand({ GroupId, IpPermissions: toPermissions(extra) }));
+      if (desired.props.ingressRanges) {
+        const wantRanges = new Set(desired.props.ingressRanges.map(rangeKey));
+        const haveRanges = new Set((observed.props.ingressRanges ?? []).map(rangeKey));
+        const add = desired.props.ingressRanges.filter((r) => !haveRanges.has(rangeKey(r)));
+        const drop = (observed.props.ingressRanges ?? []).filter((r) => !wantRanges.has(rangeKey(r)));
+        if (add.length > 0)
+          await ctx.aws.ec2.send(
+            new AuthorizeSecurityGroupIngressCommand({ GroupId, IpPermissions: rangePermissions(add) }),
+          );
+        if (drop.length > 0)
+          await ctx.aws.ec2.send(
+            new RevokeSecurityGroupIngressCommand({ GroupId, IpPermissions: rangePermissions(drop) }),
+          );
+      }
+    } finally {
+      invalidateListing(ctx, KIND);
     }
-    invalidateListing(ctx, KIND);
     return (await describeById(ctx, GroupId)) ?? observed;
   },
 

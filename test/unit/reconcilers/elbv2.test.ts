@@ -593,6 +593,48 @@ describe('load balancers, target groups, clusters', () => {
     );
   });
 
+  test("an update whose write fails still drops its kind's listing: a write before it may have landed", async () => {
+    const refusing = () =>
+      recordingContext(() => {
+        throw new Error('throttled');
+      });
+    const lbProps = {
+      name: 'lb',
+      scheme: 'internet-facing' as const,
+      subnetIds: ['a'],
+      securityGroupIds: ['sg-1'],
+      idleTimeoutSeconds: 60,
+    };
+    const lb = refusing();
+    await assert.rejects(
+      loadBalancerReconciler.update(
+        lb.ctx,
+        { id: 'alb', kind: 'elbv2.LoadBalancer', props: { ...lbProps, subnetIds: ['b'] }, tags: {} },
+        { identifier: 'arn:lb', props: lbProps, tags: {}, attrs: {} },
+        [{ path: 'subnetIds', desired: '["b"]', actual: '["a"]' }],
+      ),
+      /throttled/,
+    );
+    assert.deepEqual(lb.invalidated, ['elbv2:load-balancers']);
+    const sgProps = { name: 'sg', description: 'd', vpcId: 'vpc-1', ingress: [] };
+    const sg = refusing();
+    await assert.rejects(
+      securityGroupReconciler.update(
+        sg.ctx,
+        {
+          id: 'sg',
+          kind: 'ec2.SecurityGroup',
+          props: { ...sgProps, ingress: [{ port: 443, cidr: '0.0.0.0/0' }] },
+          tags: {},
+        },
+        { identifier: 'sg-1', props: sgProps, tags: {}, attrs: {} },
+        [{ path: 'ingress', desired: '', actual: '' }],
+      ),
+      /throttled/,
+    );
+    assert.deepEqual(sg.invalidated, ['ec2:owned:ec2.SecurityGroup:']);
+  });
+
   test('health check updates send only the fields that changed', () => {
     const hc = {
       path: '/h',
