@@ -230,6 +230,8 @@ interface Shared {
   /** Orders it against the drops (SharedReads.dropped) where both fall in one millisecond. */
   readonly seq: number;
   readonly value: Promise<unknown>;
+  /** Set when the read failed: a brand-new owners' listing that failed is tried again sooner than one that answered. */
+  failed?: boolean;
 }
 
 let sequence = 0;
@@ -492,14 +494,16 @@ export function newContext(
       // No older than MAX_WAVE_MS: writes older than that may be swept from kindWrites (rememberWrite).
       const maxAge = Math.min(maxAgeMs, MAX_WAVE_MS);
       let hit = shared.existing.get(key);
-      if (!hit || hit.seq <= leadingSeq || hit.at <= wroteAt || now - hit.at > maxAge) {
+      // A failed listing expires after NEW_OWNER_LISTING_MS whatever maxAgeMs the kind allows an answer.
+      const age = hit?.failed ? Math.min(maxAge, NEW_OWNER_LISTING_MS) : maxAge;
+      if (!hit || hit.seq <= leadingSeq || hit.at <= wroteAt || now - hit.at > age) {
         // Bound by its own deadline, not the pass's that starts it: other passes wait on it too.
         const listing = aws.root.withSignal(AbortSignal.timeout(NEW_OWNER_LISTING_MS));
         // Kept when it fails, as a wave's listing is: the passes behind it read for themselves until it expires,
         // rather than each wait on a new one that may fail the same way.
-        hit = { at: now, seq: ++sequence, value: load(newContext(listing)) };
-        hit.value.catch(() => undefined);
-        shared.existing.set(key, hit);
+        const started: Shared = { at: now, seq: ++sequence, value: load(newContext(listing)) };
+        started.value.catch(() => (started.failed = true));
+        shared.existing.set(key, (hit = started));
       }
       try {
         return await untilAborted(hit.value as Promise<T>, aws.signal);

@@ -423,6 +423,20 @@ test("a brand-new owner's listing answers for NEW_OWNER_LISTING_MS, or as long a
     assert.equal(await ask('long', 60 * 60_000), 2, 'asked to last longer: still the first');
     mock.timers.tick(MAX_WAVE_MS);
     assert.equal(await ask('long', 60 * 60_000), 4, 'never past MAX_WAVE_MS');
+    // A listing that failed is kept only NEW_OWNER_LISTING_MS, however long its caller would keep an answer.
+    let fail = true;
+    const failing = () => (fail ? Promise.reject(new Error('throttled')) : Promise.resolve(++loads));
+    const askFailing = () =>
+      withPassContext(aws, (ctx) => ctx.existing('failing', 'ecs.TaskDefinition', failing, 60 * 60_000), {
+        owner: 'o',
+        steady: false,
+        newOwner: true,
+      });
+    assert.equal(await askFailing(), undefined, 'a failed listing: the pass reads for itself');
+    fail = false;
+    assert.equal(await askFailing(), undefined, 'kept a while: not started again at once');
+    mock.timers.tick(NEW_OWNER_LISTING_MS + 1);
+    assert.equal(await askFailing(), 5, 'past NEW_OWNER_LISTING_MS: listed anew');
   } finally {
     mock.timers.reset();
   }
