@@ -18,6 +18,7 @@ import {
   type RegisterTaskDefinitionCommandInput,
   type TaskDefinition,
 } from '@aws-sdk/client-ecs';
+import type { AwsClients } from '../aws/clients.js';
 import { errorName, isNotFound, unlessNotFound } from '../aws/errors.js';
 import { advancingPages } from '../aws/pages.js';
 import { userError } from '../outcome/outcome.js';
@@ -171,10 +172,11 @@ async function activeRevisions(ctx: ReconcileContext, family: string): Promise<s
 /**
  * Revisions are immutable: one described once is never described again, only its tags are read. (Not from a
  * RegisterTaskDefinition answer: a describe is the one shape every pass compares against.)
- * Kept in the shape `observe` returns, without tags, for the newest revisions seen (a Service runs one at a time).
+ * Kept in the shape `observe` returns, without tags, for the newest revisions seen (a Service runs one at a time),
+ * twice as many as the benchmark's 2,000 workloads, so that the revisions a rollout adds do not push live ones out.
  */
 const revisions = new Map<string, Observed<'ecs.TaskDefinition'>>();
-const MAX_REVISIONS = 2_000;
+const MAX_REVISIONS = 4_000;
 
 function remember(td: TaskDefinition): void {
   if (!td.taskDefinitionArn || td.status !== 'ACTIVE') return;
@@ -231,8 +233,8 @@ async function observeFamily(
 ): Promise<Observed<'ecs.TaskDefinition'> | undefined> {
   // A brand-new owner's family is looked for among the account's active families first: absent there, it is not
   // described. A registration that follows a stale listing (someone registered the family since) is taken back by
-  // create (undoIfForeign): it is not the family's first revision. So the listing's age risks nothing and it is kept
-  // as long as a listing may be (a burst of 2,000 new families at RegisterTaskDefinition's 1 a second lasts over
+  // create (undoIfForeign): it is not the family's first revision, and a check that cannot tell takes ours back too.
+  // So the listing is kept as long as a listing may be (a burst of 2,000 new families at RegisterTaskDefinition's 1 a second lasts over
   // half an hour: about 3 listings rather than 45 of up to 20 pages).
   const families = await ctx.existing(
     'ecs:task-definition-families',
@@ -276,8 +278,10 @@ const sameOwner = (a: Readonly<Record<string, string>>, b: Readonly<Record<strin
 /**
  * After a create: a family's first registration is revision 1. A later one means the family had revisions before,
  * and the observe that found none ACTIVE may have missed one registered since (a brand-new owner's family listing
- * is up to NEW_OWNER_LISTING_MS old). If another owner's ACTIVE revision is there, ours is deregistered again, so
- * that the family still resolves to theirs, and the create fails as the conflict an observe would have reported.
+ * is up to MAX_WAVE_MS old). If another owner's ACTIVE revision is there, ours is deregistered again, so that the
+ * family still resolves to theirs, and the create fails as the conflict an observe would have reported. If the check
+ * itself fails (throttled, the pass's deadline), ours is deregistered too, through the shared clients (the pass's
+ * signal may have fired), since it is not known whose family it joined: the next pass registers again and checks.
  */
 async function undoIfForeign(
   ctx: ReconcileContext,
@@ -285,21 +289,40 @@ async function undoIfForeign(
   registered: Observed<'ecs.TaskDefinition'>,
 ): Promise<void> {
   if (Number(registered.attrs.revision) <= 1) return;
-  for (const arn of await activeRevisions(ctx, desired.props.family)) {
-    if (arn === registered.identifier) continue;
-    const found = await describe(ctx, arn);
-    if (!found || sameOwner(found.tags, desired.tags)) continue;
-    await unlessNotFound(
-      () => ctx.aws.ecs.send(new DeregisterTaskDefinitionCommand({ taskDefinition: registered.identifier })),
+  const takeBack = (aws: Pick<AwsClients, 'ecs'>) =>
+    unlessNotFound(
+      () => aws.ecs.send(new DeregisterTaskDefinitionCommand({ taskDefinition: registered.identifier })),
       isMissing,
     );
-    const owner = found.tags[TAG_OWNER];
-    throw userError(
-      'OwnershipConflict',
-      `ecs.TaskDefinition ${arn} already exists and is ${owner ? `owned by ${owner}` : 'not created by Slipway'}; ` +
-        'Slipway will not register into its family. Rename or remove it',
-    );
+  let foreign: { readonly arn: string; readonly owner: string | undefined } | undefined;
+  try {
+    foreign = await foreignRevision(ctx, desired, registered.identifier);
+  } catch (err) {
+    await takeBack(ctx.aws.root).catch(() => undefined);
+    throw err;
   }
+  if (!foreign) return;
+  await takeBack(ctx.aws);
+  throw userError(
+    'OwnershipConflict',
+    `ecs.TaskDefinition ${foreign.arn} already exists and is ${
+      foreign.owner ? `owned by ${foreign.owner}` : 'not created by Slipway'
+    }; Slipway will not register into its family. Rename or remove it`,
+  );
+}
+
+/** An ACTIVE revision of the family, other than `ours`, that carries another owner's tags (or none). */
+async function foreignRevision(
+  ctx: ReconcileContext,
+  desired: Desired<'ecs.TaskDefinition'>,
+  ours: string,
+): Promise<{ readonly arn: string; readonly owner: string | undefined } | undefined> {
+  for (const arn of await activeRevisions(ctx, desired.props.family)) {
+    if (arn === ours) continue;
+    const found = await describe(ctx, arn);
+    if (found && !sameOwner(found.tags, desired.tags)) return { arn, owner: found.tags[TAG_OWNER] };
+  }
+  return undefined;
 }
 
 /** DeleteTaskDefinitions takes at most 10 revisions per call. */

@@ -193,6 +193,29 @@ describe('task definition normalisation', () => {
   });
 });
 
+test('a create into a family with earlier revisions whose check fails takes its revision back, and fails', async () => {
+  const arn = 'arn:aws:ecs:us-east-1:123456789012:task-definition/web:2';
+  const { ctx, sent } = recordingContext((call) =>
+    call.command === 'RegisterTaskDefinitionCommand'
+      ? { taskDefinition: described({ taskDefinitionArn: arn, revision: 2 }) }
+      : {},
+  );
+  const desired = {
+    id: 'td',
+    kind: 'ecs.TaskDefinition' as const,
+    props: tdProps,
+    tags: { 'slipway.dev/owner': 'Service/default/web' },
+  };
+  // The check's listing of the family fails here (the SDK's paginator refuses this stand-in client), as a throttled
+  // or timed-out one would: whose family it joined is not known.
+  await assert.rejects(taskDefinitionReconciler.create(ctx, desired), /ECSClient/);
+  assert.deepEqual(
+    sent.map((c) => c.command),
+    ['RegisterTaskDefinitionCommand', 'DeregisterTaskDefinitionCommand'],
+  );
+  assert.equal(sent[1]!.input.taskDefinition, arn, 'the revision it just registered, and no other');
+});
+
 const svcProps: SvcProps = {
   name: 'web',
   clusterArn: 'arn:aws:ecs:us-east-1:123456789012:cluster/main',
