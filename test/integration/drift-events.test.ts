@@ -443,6 +443,13 @@ describe('drift events', { timeout: 900_000 }, () => {
       async () => ((await environments.find({ namespace: ns, name: 'dev' })) ? undefined : true),
       240_000,
     );
+    // And its Service with it: the later tests count the reconciles an event causes, and a deletion still retrying
+    // would be counted among them.
+    await eventually(
+      'the Service catalog to be gone',
+      async () => ((await services.find({ namespace: ns, name: 'catalog' })) ? undefined : true),
+      240_000,
+    );
     await assert.rejects(
       aws.events.send(new DescribeRuleCommand({ Name: rule.split('/').at(-1)! })),
       /ResourceNotFound|does not exist/,
