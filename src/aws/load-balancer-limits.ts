@@ -7,8 +7,10 @@ import {
   paginateDescribeAccountLimits,
   paginateDescribeLoadBalancers,
   type Limit,
+  type LoadBalancer,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { AwsClients } from './clients.js';
+import { advancingPages } from './pages.js';
 
 /** AWS's published defaults per Application Load Balancer (both adjustable in Service Quotas). */
 export const DEFAULT_RULES_PER_LOAD_BALANCER = 100;
@@ -81,10 +83,18 @@ export interface RegionalLoadBalancers {
  */
 export async function regionalLoadBalancers(aws: AwsClients): Promise<RegionalLoadBalancers> {
   const names = new Set<string>();
-  for await (const page of paginateDescribeLoadBalancers({ client: aws.elbv2, pageSize: 400 }, {})) {
-    for (const lb of page.LoadBalancers ?? []) {
-      if ((lb.Type ?? 'application') === 'application' && lb.LoadBalancerName) names.add(lb.LoadBalancerName);
-    }
+  for (const lb of await loadBalancersOfRegion(aws)) {
+    if ((lb.Type ?? 'application') === 'application' && lb.LoadBalancerName) names.add(lb.LoadBalancerName);
   }
   return { count: names.size, names };
+}
+
+/** Every load balancer of the account in the client's region, of any type, 400 a page. */
+export async function loadBalancersOfRegion(aws: AwsClients): Promise<LoadBalancer[]> {
+  const out: LoadBalancer[] = [];
+  const pages = paginateDescribeLoadBalancers({ client: aws.elbv2, pageSize: 400 }, {});
+  for await (const page of advancingPages(pages, (p) => p.NextMarker, 'DescribeLoadBalancers')) {
+    out.push(...(page.LoadBalancers ?? []));
+  }
+  return out;
 }

@@ -8,12 +8,12 @@ import {
   DescribeLoadBalancerAttributesCommand,
   DescribeLoadBalancersCommand,
   ModifyLoadBalancerAttributesCommand,
-  paginateDescribeLoadBalancers,
   SetSecurityGroupsCommand,
   SetSubnetsCommand,
   type LoadBalancer,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { unlessNotFound } from '../aws/errors.js';
+import { loadBalancersOfRegion } from '../aws/load-balancer-limits.js';
 import type { KindReconciler, Observed, ReconcileContext } from './contract.js';
 import { diffProps, type DiffOptions } from './diff.js';
 import { elbv2TagApi, recordToTags, tagsOf, UserActionRequired } from './elbv2-shared.js';
@@ -87,9 +87,7 @@ const LISTING_KEY = 'elbv2:load-balancers';
 function loadBalancersByName(ctx: ReconcileContext): Promise<ReadonlyMap<string, LoadBalancer>> {
   return ctx.memo(LISTING_KEY, async () => {
     const out = new Map<string, LoadBalancer>();
-    for await (const page of paginateDescribeLoadBalancers({ client: ctx.aws.elbv2, pageSize: 400 }, {})) {
-      for (const lb of page.LoadBalancers ?? []) if (lb.LoadBalancerName) out.set(lb.LoadBalancerName, lb);
-    }
+    for (const lb of await loadBalancersOfRegion(ctx.aws)) if (lb.LoadBalancerName) out.set(lb.LoadBalancerName, lb);
     return out;
   });
 }

@@ -15,6 +15,7 @@ import {
   type SecurityGroup,
 } from '@aws-sdk/client-ec2';
 import { errorName, isNotFound, unlessNotFound } from '../aws/errors.js';
+import { advancingPages } from '../aws/pages.js';
 import type { SecurityGroupProps } from '../planner/plan.js';
 import type { Change, Desired, KindReconciler, Observed, ReconcileContext } from './contract.js';
 import { diffProps, type DiffOptions } from './diff.js';
@@ -127,10 +128,8 @@ export const securityGroupReconciler: KindReconciler<'ec2.SecurityGroup'> = {
     // listing by its tags answers for all of them instead of one DescribeSecurityGroups each.
     const owned = await ownerListing(ctx, KIND, desired.tags, async () => {
       const out: Observed<'ec2.SecurityGroup'>[] = [];
-      for await (const page of paginateDescribeSecurityGroups(
-        { client: ctx.aws.ec2 },
-        { Filters: ownerFilters(desired.tags) },
-      )) {
+      const pages = paginateDescribeSecurityGroups({ client: ctx.aws.ec2 }, { Filters: ownerFilters(desired.tags) });
+      for await (const page of advancingPages(pages, (p) => p.NextToken, 'DescribeSecurityGroups')) {
         for (const g of page.SecurityGroups ?? []) out.push(toObserved(g));
       }
       return out;
