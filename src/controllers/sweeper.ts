@@ -67,6 +67,9 @@ export async function sweepOrphans(
   wave?: WaveReads,
 ): Promise<SweepResult> {
   const ns = env.metadata.namespace ?? 'default';
+  /** Whether the informer of the owner's kind holds it: a live owner, whose resources the sweep leaves alone. */
+  const inCache = (owner: ReturnType<typeof parseOwner>): boolean =>
+    !!owner && !!(owner.kind === 'Service' ? deps.services : deps.previews).get(`${owner.namespace}/${owner.name}`);
   const scope = wave ? { owner: `${deps.clusterId}/sweep/${ns}/${env.metadata.name}`, steady: true, wave } : undefined;
   return withPassContext(
     aws,
@@ -77,11 +80,7 @@ export async function sweepOrphans(
         // Every shard's: an orphan's rule is on the listener of the shard its workload was placed on.
         listenerArns: environmentListenerArns(env),
         hostedZoneIds: [env.spec.domain.hostedZoneId],
-        live: (key) => {
-          const owner = parseOwner(key, deps.clusterId);
-          const informer = owner?.kind === 'Service' ? deps.services : deps.previews;
-          return !!owner && !!informer.get(`${owner.namespace}/${owner.name}`);
-        },
+        live: (key) => inCache(parseOwner(key, deps.clusterId)),
       });
       const byOwner = new Map<string, Discovered[]>();
       for (const item of found) byOwner.set(item.owner, [...(byOwner.get(item.owner) ?? []), item]);
@@ -89,9 +88,7 @@ export async function sweepOrphans(
       const pending: string[] = [];
       for (const [key, items] of byOwner) {
         const owner = parseOwner(key, deps.clusterId);
-        if (!owner) continue;
-        const informer = owner.kind === 'Service' ? deps.services : deps.previews;
-        if (informer.get(`${owner.namespace}/${owner.name}`)) continue;
+        if (!owner || inCache(owner)) continue;
         // The cache may be behind: a fresh read decides.
         if (await clients[owner.kind].find({ namespace: owner.namespace, name: owner.name })) continue;
         const report = await applyPlan(ctx, registry, { owner, resources: [] }, { mode: 'delete', inventory: items });

@@ -5,9 +5,7 @@
 import {
   AuthorizeSecurityGroupIngressCommand,
   CreateSecurityGroupCommand,
-  CreateTagsCommand,
   DeleteSecurityGroupCommand,
-  DeleteTagsCommand,
   DescribeSecurityGroupsCommand,
   paginateDescribeSecurityGroups,
   RevokeSecurityGroupIngressCommand,
@@ -19,8 +17,7 @@ import { advancingPages } from '../aws/pages.js';
 import type { SecurityGroupProps } from '../planner/plan.js';
 import type { Change, Desired, KindReconciler, Observed, ReconcileContext } from './contract.js';
 import { diffProps, type DiffOptions } from './diff.js';
-import { invalidateListing, ownerFilters, ownerListing } from './ec2-network-shared.js';
-import { writeTags } from './tags.js';
+import { invalidateListing, ownerFilters, ownerListing, setEc2Tags } from './ec2-network-shared.js';
 
 const KIND = 'ec2.SecurityGroup';
 
@@ -230,20 +227,5 @@ export const securityGroupReconciler: KindReconciler<'ec2.SecurityGroup'> = {
 
   tagging: 'tags',
 
-  async setTags(ctx, observed, set, remove) {
-    const Resources = [observed.identifier];
-    await writeTags(
-      {
-        add: (tags) =>
-          ctx.aws.ec2.send(
-            new CreateTagsCommand({ Resources, Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }),
-          ),
-        // Keys only: a tag given without a value is deleted whatever its value is.
-        remove: (keys) => ctx.aws.ec2.send(new DeleteTagsCommand({ Resources, Tags: keys.map((Key) => ({ Key })) })),
-      },
-      set,
-      remove,
-      () => invalidateListing(ctx, KIND),
-    );
-  },
+  setTags: (ctx, o, s, r) => setEc2Tags(ctx, KIND, o.identifier, s, r),
 };
