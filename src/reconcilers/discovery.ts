@@ -168,7 +168,9 @@ export async function discoverOwned(ctx: ReconcileContext, scope: DiscoveryScope
   // its group is found by the owner's own observe (listener-rule.ts), which reads further when it finds none. A sweep
   // reads the tags of every rule but those that forward to a target group of an owner that exists (scope.live): those
   // are that owner's, whom the sweep leaves alone, and an orphan's rule forwards to its own group, or, its forward
-  // changed by hand, to a group that is no live owner's or none.
+  // changed by hand, to a group that is no live owner's or none. An orphan's rule whose forward was changed by hand to
+  // a live owner's group is not found, so it is left routing the orphan's host (to that group) until someone deletes
+  // it: the price of not reading the tags of every live owner's rules on every sweep.
   const groups = new Set(found.filter((f) => f.kind === 'elbv2.TargetGroup').map((f) => f.identifier));
   const liveGroups = new Set(
     found.filter((f) => f.kind === 'elbv2.TargetGroup' && scope.live?.(f.owner)).map((f) => f.identifier),
