@@ -1013,6 +1013,8 @@ describe('elbv2.ListenerRule', () => {
         asked: rulesAsked().slice(from).flat().includes(ruleArn),
       };
     };
+    let orphanTg: string | undefined;
+    let orphanRule: string | undefined;
     try {
       assert.deepEqual(await inWave(notItsTurn), { rule: ['in-sync'], asked: false });
       assert.deepEqual(await inWave(itsTurn), { rule: ['in-sync'], asked: true });
@@ -1026,10 +1028,10 @@ describe('elbv2.ListenerRule', () => {
       assert.deepEqual(await inWave(notItsTurn), { rule: ['updated', `host: x${host} → ${host}`], asked: true });
 
       // The Environment's sweep in a wave: a live owner's rule is not read; an orphan's (its owner gone) is found.
-      const orphanTg = await makeTargetGroup(`it-orph-${suffix()}`);
+      orphanTg = await makeTargetGroup(`it-orph-${suffix()}`);
       const orphanTags = (id: string) => ({ ...otherTags(`gone-${run}`, id), 'slipway.dev/environment': 'apps/env' });
       await aws.elbv2.send(new AddTagsCommand({ ResourceArns: [orphanTg], Tags: toSdkTags(orphanTags('tg')) }));
-      const orphan = await aws.elbv2.send(
+      const created = await aws.elbv2.send(
         new CreateRuleCommand({
           ListenerArn: listenerArn,
           Priority: 44_001,
@@ -1038,6 +1040,7 @@ describe('elbv2.ListenerRule', () => {
           Tags: toSdkTags(orphanTags('rule')),
         }),
       );
+      orphanRule = created.Rules![0]!.RuleArn!;
       await aws.elbv2.send(
         new AddTagsCommand({
           ResourceArns: [outcome(first.outcomes, 'tg').identifier!, ruleArn],
@@ -1058,11 +1061,11 @@ describe('elbv2.ListenerRule', () => {
         { owner: 'it/sweep', steady: true, wave: new WaveReads(Date.now(), notItsTurn) },
       );
       const rules = found.filter((f) => f.kind === 'elbv2.ListenerRule').map((f) => f.identifier);
-      assert.ok(rules.includes(orphan.Rules![0]!.RuleArn!), "the orphan's rule is found");
+      assert.ok(rules.includes(orphanRule), "the orphan's rule is found");
       assert.ok(!rulesAsked().slice(from).flat().includes(ruleArn), "the live owner's rule is not read");
-      await aws.elbv2.send(new DeleteRuleCommand({ RuleArn: orphan.Rules![0]!.RuleArn! }));
-      await aws.elbv2.send(new DeleteTargetGroupCommand({ TargetGroupArn: orphanTg }));
     } finally {
+      if (orphanRule) await aws.elbv2.send(new DeleteRuleCommand({ RuleArn: orphanRule }));
+      if (orphanTg) await aws.elbv2.send(new DeleteTargetGroupCommand({ TargetGroupArn: orphanTg }));
       await withPassContext(clients, (c) =>
         applyPlan(c, registry, plan, { mode: 'delete', inventory: first.inventory }),
       );
