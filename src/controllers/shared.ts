@@ -168,6 +168,7 @@ export async function runPass(
     steady: !opts.deleting && !planChanged,
     ...(opts.wave ? { wave: opts.wave } : {}),
     ...(opts.account ? { account: opts.account } : {}),
+    ...((status?.driftCount ?? status?.drift?.length ?? 0) > 0 ? { drifted: true } : {}),
   };
   const report = await withPassContext(
     aws,

@@ -312,6 +312,12 @@ export interface PassScope {
    * discovery has run). Its pass may learn that a name is free from a shared listing (ReconcileContext.existing).
    */
   newOwner?: boolean;
+  /**
+   * The owner has drift reported (its status lists drifted fields): its pass reads every resource's own attributes
+   * whatever the wave's rotation (ReconcileContext.readEach). A resource left unread is taken to be as planned, and
+   * under driftPolicy Report that would clear the reported drift until the resource's turn, then report it anew.
+   */
+  readonly drifted?: boolean;
 }
 
 const sharedReads = new WeakMap<AwsClients, SharedReads>();
@@ -476,7 +482,7 @@ export function newContext(
     },
     readEach(identifier: string): boolean {
       const snapshot = wave();
-      if (!snapshot?.rotation || wroteAt() >= snapshot.at) return true;
+      if (!snapshot?.rotation || scope?.drifted || wroteAt() >= snapshot.at) return true;
       return rotationSlotOf(identifier, snapshot.rotation.of) === snapshot.rotation.slot;
     },
     rotating(): boolean {

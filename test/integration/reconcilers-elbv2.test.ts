@@ -2,6 +2,8 @@
 // target group and listener rule. Each kind goes through create → observe → in sync → out-of-band drift → update →
 // in sync → delete, and through applyPlan for ownership conflicts. Names carry a random suffix: the moto server is
 // shared with other test files.
+import { planHash, runPass } from '../../src/controllers/shared.js';
+import { toStatusResources } from '../../src/drift/summary.js';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -1022,6 +1024,25 @@ describe('elbv2.ListenerRule', () => {
       // A cost tag removed by hand: left to its event while it is not the rule's turn, seen and corrected in its turn.
       await aws.elbv2.send(new RemoveTagsCommand({ ResourceArns: [ruleArn], TagKeys: ['team'] }));
       assert.deepEqual(await inWave(notItsTurn), { rule: ['in-sync'], asked: false });
+      // Under driftPolicy Report, once reported the drift stays reported between turns: an owner whose status lists
+      // drift reads every resource whatever the rotation (runPass sets PassScope.drifted from the status).
+      const reported = await runPass(
+        clients,
+        plan,
+        { appliedPlanHash: planHash(plan), resources: toStatusResources(first.inventory), driftCount: 1 },
+        {
+          deleting: false,
+          driftPolicy: 'Report',
+          adopt: false,
+          now: new Date(),
+          wave: new WaveReads(Date.now() + 1, notItsTurn),
+        },
+      );
+      assert.equal(reported.mode, 'report');
+      assert.deepEqual(
+        outcome(reported.report.outcomes, 'rule').changes.map((c) => `${c.path}: ${c.actual} → ${c.desired}`),
+        ['tags.team: (absent) → platform'],
+      );
       assert.deepEqual(await inWave(itsTurn), { rule: ['updated', 'tags.team: (absent) → platform'], asked: true });
       // Its host changed by hand: a rule about to be modified has its tags read, whatever the turn.
       await aws.elbv2.send(new ModifyRuleCommand({ RuleArn: ruleArn, Conditions: toSdkConditions(`x${host}`) }));

@@ -316,6 +316,9 @@ test('with a rotation, a wave reads per-resource attributes only for the identif
     member('Service/ns/b', rotating),
   );
   assert.equal(wrote.length, ids.length);
+  // An owner with drift reported reads every one: one left unread would clear the reported drift until its turn.
+  const drifted = await readIn({ ...member('Service/ns/c', rotating), drifted: true });
+  assert.equal(drifted.length, ids.length);
 });
 
 test("in a wave, the sweep's discovery filters the wave's scan of the cluster's tags instead of scanning again", async () => {
