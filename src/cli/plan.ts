@@ -152,13 +152,12 @@ function statusOf(obj: KubeObject | undefined): unknown {
 
 /**
  * The manifest's object over the live one's status: what the operator will see once the manifest is applied. A
- * workload not placed yet is taken as placed where it asks (spec.loadBalancer.shard), else on the first load
- * balancer: the operator places it on its first pass, and the Environment then routes its host.
+ * workload not placed yet stays unplaced here: the Environment's plan places it as the operator's pass does, or
+ * leaves it waiting (a shard the quota withholds).
  */
 function afterApply<T>(r: Resolved): T {
   const status = statusOf(r.live) as Record<string, unknown> | undefined;
-  const obj = { ...r.object, ...(status ? { status } : {}) } as KubeObject;
-  return placedAsOperatorWould(r.manifest.kind, obj) as T;
+  return { ...r.object, ...(status ? { status } : {}) } as T;
 }
 
 /** `Kind/namespace/name`. */
@@ -320,7 +319,8 @@ class Planner {
 
   async service(r: Resolved): Promise<ResourcePlan | string> {
     const { env } = await this.environmentOf(r);
-    const svc = afterApply<Service>(r);
+    // Not placed yet: planned where it asks, else on the first load balancer (see the header).
+    const svc = placedAsOperatorWould('Service', afterApply<Service>(r));
     const shard = persistedShard(svc) ?? 0;
     return this.planWorkloadOf(r, serviceWorkload(svc, this.ctx.clusterId), env, shard);
   }
@@ -342,7 +342,10 @@ class Planner {
     return this.planWorkloadOf(r, previewWorkload(preview, found.obj, this.ctx.clusterId), env, shard);
   }
 
-  /** Placements read as the operator reads them, over the workloads the cluster holds once the manifests apply. */
+  /**
+   * Placements read as the operator reads them, over the workloads the cluster holds once the manifests apply: one
+   * not placed yet waits, as in the operator, so that the shards it needs are planned or withheld as there.
+   */
   private async placements(env: Environment): Promise<Placements> {
     const ns = env.metadata.namespace ?? 'default';
     const key = `${ns}/${env.metadata.name}`;

@@ -495,9 +495,22 @@ spec:
     assert.equal(condition(env, 'Ready')?.status, 'True', 'the Environment itself is fine');
     assert.equal((await operatorWrites(operator))['elbv2:CreateLoadBalancer'], undefined, 'no create was tried');
 
-    // `slipway plan`, given the same quota, plans no third load balancer either, and says why as the condition does.
+    // lima comes once the Environment has said the quota is used up, so no pass places it: its own refuses, and the
+    // Environment's places nothing on a shard it withholds. (The blocked one of the three may have placed itself on
+    // shard 2 before the Environment said so, or not.)
+    apply(serviceYaml(ns, 'lima', { subdomain: 'lima' }));
+    const waiting = await eventually('lima Blocked by the quota and the Environment counting it', async () => {
+      const lima = await services.get({ namespace: ns, name: 'lima' });
+      if (condition(lima, 'Ready')?.reason !== 'LoadBalancerQuotaExceeded') return undefined;
+      const c = condition(await environments.get({ namespace: ns, name: 'dev' }), 'LoadBalancerCapacity');
+      return c?.reason === 'LoadBalancerQuotaExceeded' && /: 2 Services/.test(c.message ?? '') ? c.message : undefined;
+    });
+    assert.equal((await services.get({ namespace: ns, name: 'lima' })).status?.loadBalancerShard, undefined);
+
+    // `slipway plan`, given the same quota, plans no third load balancer either, and says why as the condition does:
+    // a Service not placed yet waits there as it does in the operator (not taken as placed on shard 0).
     const planned = await planEnvironment({ SLIPWAY_LOAD_BALANCER_QUOTA: String(full) });
-    assert.equal(planned.message, `LoadBalancerQuotaExceeded: ${message}`);
+    assert.equal(planned.message, `LoadBalancerQuotaExceeded: ${waiting}`);
     const third = shardLogical(2).loadBalancer;
     assert.deepEqual(
       planned.aws.filter((a) => a.logicalId === third),
@@ -508,9 +521,10 @@ spec:
     // Another team's load balancer goes: nothing in the cluster changes, and the Environment, counting again on its
     // backoff (not only at its 5-minute resync), finds the room.
     await aws.elbv2.send(new DeleteLoadBalancerCommand({ LoadBalancerArn: other.LoadBalancers![0]!.LoadBalancerArn! }));
-    const placed = await ready(settled.metadata.name);
-    assert.equal(placed.status?.loadBalancerShard, 2);
-    await assertRoutedOnShards([settled.metadata.name]);
+    for (const name of [settled.metadata.name, 'lima']) {
+      assert.equal((await ready(name)).status?.loadBalancerShard, 2, `${name} on the third load balancer`);
+    }
+    await assertRoutedOnShards([settled.metadata.name, 'lima']);
     const after = await eventually('the Environment to have room again', async () => {
       const current = await environments.get({ namespace: ns, name: 'dev' });
       return condition(current, 'LoadBalancerCapacity')?.status === 'True' ? current : undefined;
