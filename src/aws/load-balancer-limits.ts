@@ -58,7 +58,8 @@ export function loadBalancerLimits(aws: AwsClients, now = Date.now(), maxAgeMs =
   if (hit && now - hit.at < Math.min(TTL_MS, maxAgeMs)) return hit.limits;
   const limits = (async () => {
     const out: Limit[] = [];
-    for await (const page of paginateDescribeAccountLimits({ client: aws.elbv2, pageSize: 400 }, {})) {
+    const pages = paginateDescribeAccountLimits({ client: aws.elbv2, pageSize: 400 }, {});
+    for await (const page of advancingPages(pages, (p) => p.NextMarker, 'DescribeAccountLimits')) {
       out.push(...(page.Limits ?? []));
     }
     return limitsFrom(out);

@@ -14,6 +14,7 @@
 import { paginateGetResources, type TagFilter } from '@aws-sdk/client-resource-groups-tagging-api';
 import type { AwsClients } from './clients.js';
 import { errorName } from './errors.js';
+import { advancingPages } from './pages.js';
 
 export interface TaggedResource {
   readonly arn: string;
@@ -50,7 +51,8 @@ export async function findTagged(
       TagsPerPage: TAGS_PER_PAGE,
       ...(types ? { ResourceTypeFilters: types } : {}),
     };
-    for await (const page of paginateGetResources({ client }, input)) {
+    const listing = paginateGetResources({ client }, input);
+    for await (const page of advancingPages(listing, (p) => p.PaginationToken, 'GetResources')) {
       for (const r of page.ResourceTagMappingList ?? []) {
         if (!r.ResourceARN) continue;
         out.push({

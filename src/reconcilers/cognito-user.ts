@@ -19,6 +19,7 @@ import {
   type UserType,
 } from '@aws-sdk/client-cognito-identity-provider';
 import { isNotFound } from '../aws/errors.js';
+import { advancingPages } from '../aws/pages.js';
 import type { KindReconciler, Observed, ReconcileContext } from './contract.js';
 import { diffFields } from './diff.js';
 import { describePool, poolTags } from './user-pool.js';
@@ -37,7 +38,8 @@ interface UserView {
 function listUsers(ctx: ReconcileContext, poolId: string): Promise<readonly UserType[]> {
   return ctx.memo(`cognito:users:${poolId}`, async () => {
     const out: UserType[] = [];
-    for await (const page of paginateListUsers({ client: ctx.aws.cognito }, { UserPoolId: poolId, Limit: 60 }))
+    const pages = paginateListUsers({ client: ctx.aws.cognito }, { UserPoolId: poolId, Limit: 60 });
+    for await (const page of advancingPages(pages, (p) => p.PaginationToken, 'ListUsers'))
       out.push(...(page.Users ?? []));
     return out;
   });

@@ -37,6 +37,7 @@ import {
 } from '@aws-sdk/client-cloudfront';
 import type { AwsClients } from '../aws/clients.js';
 import { unlessNotFound } from '../aws/errors.js';
+import { advancingPages } from '../aws/pages.js';
 import type { DistributionProps, Resolved } from '../planner/plan.js';
 import type { Change, KindReconciler, Observed, ReconcileContext } from './contract.js';
 import { diffFields } from './diff.js';
@@ -230,7 +231,8 @@ function knownReferences(aws: AwsClients): Map<string, string> {
 function listDistributions(ctx: ReconcileContext): Promise<readonly DistributionSummary[]> {
   return ctx.memo('cloudfront:distributions', async () => {
     const out: DistributionSummary[] = [];
-    for await (const page of paginateListDistributions({ client: ctx.aws.cloudfront }, { MaxItems: 100 }))
+    const pages = paginateListDistributions({ client: ctx.aws.cloudfront }, { MaxItems: 100 });
+    for await (const page of advancingPages(pages, (p) => p.DistributionList?.NextMarker, 'ListDistributions'))
       out.push(...(page.DistributionList?.Items ?? []));
     return out;
   });

@@ -11,6 +11,7 @@ import {
   type ModifyListenerCommandInput,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { isNotFound, unlessNotFound } from '../aws/errors.js';
+import { advancingPages } from '../aws/pages.js';
 import type { KindReconciler, Observed, ReconcileContext } from './contract.js';
 import { diffProps } from './diff.js';
 import { describeTags, elbv2TagApi, fromSdkDefaultActions, recordToTags, tagsOf, toSdkAction } from './elbv2-shared.js';
@@ -22,10 +23,8 @@ const listenersKey = (loadBalancerArn: string): string => `elbv2:listeners:${loa
 export function listenersOf(ctx: ReconcileContext, loadBalancerArn: string): Promise<readonly Listener[]> {
   return ctx.memo(listenersKey(loadBalancerArn), async () => {
     const out: Listener[] = [];
-    for await (const page of paginateDescribeListeners(
-      { client: ctx.aws.elbv2 },
-      { LoadBalancerArn: loadBalancerArn },
-    )) {
+    const pages = paginateDescribeListeners({ client: ctx.aws.elbv2 }, { LoadBalancerArn: loadBalancerArn });
+    for await (const page of advancingPages(pages, (p) => p.NextMarker, 'DescribeListeners')) {
       out.push(...(page.Listeners ?? []));
     }
     return out;

@@ -13,6 +13,7 @@ import {
   type LogGroup,
 } from '@aws-sdk/client-cloudwatch-logs';
 import { errorName, unlessNotFound } from '../aws/errors.js';
+import { advancingPages } from '../aws/pages.js';
 import { TAG_CLUSTER } from '../planner/naming.js';
 import { clusterTags } from './cluster-tags.js';
 import type { ArnBase, KindReconciler, Observed, ReconcileContext } from './contract.js';
@@ -37,7 +38,8 @@ export function logGroupArnOf(group: LogGroup): string {
 
 async function find(ctx: ReconcileContext, name: string): Promise<LogGroup | undefined> {
   // The prefix filter may match longer names too: the exact name decides.
-  for await (const page of paginateDescribeLogGroups({ client: ctx.aws.logs }, { logGroupNamePrefix: name })) {
+  const pages = paginateDescribeLogGroups({ client: ctx.aws.logs }, { logGroupNamePrefix: name });
+  for await (const page of advancingPages(pages, (p) => p.nextToken, 'DescribeLogGroups')) {
     const hit = page.logGroups?.find((g) => g.logGroupName === name);
     if (hit) return hit;
   }
@@ -48,7 +50,8 @@ async function find(ctx: ReconcileContext, name: string): Promise<LogGroup | und
 async function listGroups(ctx: ReconcileContext, prefix: string): Promise<Map<string, LogGroup>> {
   const out = new Map<string, LogGroup>();
   const input = { logGroupNamePrefix: prefix, limit: 50 };
-  for await (const page of paginateDescribeLogGroups({ client: ctx.aws.logs }, input)) {
+  const pages = paginateDescribeLogGroups({ client: ctx.aws.logs }, input);
+  for await (const page of advancingPages(pages, (p) => p.nextToken, 'DescribeLogGroups')) {
     for (const g of page.logGroups ?? []) if (g.logGroupName) out.set(g.logGroupName, g);
   }
   return out;

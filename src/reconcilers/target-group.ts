@@ -15,6 +15,7 @@ import {
   type TargetGroup,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { classifyError, isNotFound, unlessNotFound } from '../aws/errors.js';
+import { advancingPages } from '../aws/pages.js';
 import { TAG_CLUSTER, TAG_OWNER } from '../planner/naming.js';
 import type { TargetGroupProps } from '../planner/plan.js';
 import type { Desired, KindReconciler, Observed, ReconcileContext } from './contract.js';
@@ -166,7 +167,8 @@ async function describe(
  */
 async function listTargetGroups(ctx: ReconcileContext): Promise<Map<string, TargetGroup>> {
   const groups = new Map<string, TargetGroup>();
-  for await (const page of paginateDescribeTargetGroups({ client: ctx.aws.elbv2, pageSize: 400 }, {})) {
+  const pages = paginateDescribeTargetGroups({ client: ctx.aws.elbv2, pageSize: 400 }, {});
+  for await (const page of advancingPages(pages, (p) => p.NextMarker, 'DescribeTargetGroups')) {
     for (const tg of page.TargetGroups ?? []) groups.set(tg.TargetGroupName ?? '', tg);
   }
   return groups;
@@ -199,10 +201,8 @@ async function observeByName(
 /** How many target groups a load balancer serves (quota headroom for the Environment's status). */
 export async function targetGroupCount(ctx: ReconcileContext, loadBalancerArn: string): Promise<number> {
   let n = 0;
-  for await (const page of paginateDescribeTargetGroups(
-    { client: ctx.aws.elbv2 },
-    { LoadBalancerArn: loadBalancerArn },
-  )) {
+  const pages = paginateDescribeTargetGroups({ client: ctx.aws.elbv2 }, { LoadBalancerArn: loadBalancerArn });
+  for await (const page of advancingPages(pages, (p) => p.NextMarker, 'DescribeTargetGroups')) {
     n += page.TargetGroups?.length ?? 0;
   }
   return n;

@@ -160,10 +160,9 @@ function describe(
 /** ARNs of the family's ACTIVE revisions (the list filter is a prefix on some implementations: exact family only). */
 async function activeRevisions(ctx: ReconcileContext, family: string): Promise<string[]> {
   const arns: string[] = [];
-  for await (const page of paginateListTaskDefinitions(
-    { client: ctx.aws.ecs },
-    { familyPrefix: family, status: 'ACTIVE', sort: 'DESC' },
-  )) {
+  const input = { familyPrefix: family, status: 'ACTIVE', sort: 'DESC' } as const;
+  const listing = paginateListTaskDefinitions({ client: ctx.aws.ecs }, input);
+  for await (const page of advancingPages(listing, (p) => p.nextToken, 'ListTaskDefinitions')) {
     arns.push(...(page.taskDefinitionArns ?? []).filter((a) => familyOf(a) === family));
   }
   return arns.sort((a, b) => revisionOf(b) - revisionOf(a));
@@ -188,7 +187,8 @@ function remember(td: TaskDefinition): void {
 /** The newest ACTIVE revision of every family of the account and region: 100 ARNs a page (a wave's bulk read). */
 async function newestRevisions(ctx: ReconcileContext): Promise<Map<string, string>> {
   const out = new Map<string, string>();
-  for await (const page of paginateListTaskDefinitions({ client: ctx.aws.ecs, pageSize: 100 }, { status: 'ACTIVE' })) {
+  const listing = paginateListTaskDefinitions({ client: ctx.aws.ecs, pageSize: 100 }, { status: 'ACTIVE' });
+  for await (const page of advancingPages(listing, (p) => p.nextToken, 'ListTaskDefinitions')) {
     for (const arn of page.taskDefinitionArns ?? []) {
       const known = out.get(familyOf(arn));
       if (!known || revisionOf(arn) > revisionOf(known)) out.set(familyOf(arn), arn);

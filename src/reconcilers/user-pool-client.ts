@@ -27,6 +27,7 @@ import {
   type UserPoolClientType,
 } from '@aws-sdk/client-cognito-identity-provider';
 import { isNotFound } from '../aws/errors.js';
+import { advancingPages } from '../aws/pages.js';
 import { TAG_CLUSTER, TAG_OWNER } from '../planner/naming.js';
 import type { Resolved, UserPoolClientProps } from '../planner/plan.js';
 import type { Change, KindReconciler, Observed, ReconcileContext } from './contract.js';
@@ -172,10 +173,8 @@ function toObserved(c: UserPoolClientType, tags: Readonly<Record<string, string>
 function listClients(ctx: ReconcileContext, poolId: string): Promise<readonly UserPoolClientDescription[]> {
   return ctx.memo(`cognito:clients:${poolId}`, async () => {
     const out: UserPoolClientDescription[] = [];
-    for await (const page of paginateListUserPoolClients(
-      { client: ctx.aws.cognito },
-      { UserPoolId: poolId, MaxResults: 60 },
-    )) {
+    const pages = paginateListUserPoolClients({ client: ctx.aws.cognito }, { UserPoolId: poolId, MaxResults: 60 });
+    for await (const page of advancingPages(pages, (p) => p.NextToken, 'ListUserPoolClients')) {
       out.push(...(page.UserPoolClients ?? []));
     }
     return out;

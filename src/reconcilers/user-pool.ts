@@ -21,6 +21,7 @@ import {
   type UserPoolType,
 } from '@aws-sdk/client-cognito-identity-provider';
 import { unlessNotFound } from '../aws/errors.js';
+import { advancingPages } from '../aws/pages.js';
 import { TAG_CLUSTER, TAG_OWNER } from '../planner/naming.js';
 import type { KindReconciler, Observed, ReconcileContext } from './contract.js';
 import { diffProps } from './diff.js';
@@ -55,7 +56,8 @@ export function isSlipwayPool(pool: UserPoolType | undefined): boolean {
 function listPools(ctx: ReconcileContext): Promise<readonly UserPoolDescriptionType[]> {
   return ctx.memo('cognito:pools', async () => {
     const out: UserPoolDescriptionType[] = [];
-    for await (const page of paginateListUserPools({ client: ctx.aws.cognito }, { MaxResults: 60 }))
+    const pages = paginateListUserPools({ client: ctx.aws.cognito }, { MaxResults: 60 });
+    for await (const page of advancingPages(pages, (p) => p.NextToken, 'ListUserPools'))
       out.push(...(page.UserPools ?? []));
     return out;
   });
