@@ -131,20 +131,24 @@ test(
         }
       })();
       const stoppedAt = Date.now();
+      let exitedAt: number | undefined;
       try {
-        await local.restartKubeApiserver(OUTAGE_MS);
+        await local.restartKubeApiserver(OUTAGE_MS, () => (exitedAt = Date.now()));
       } finally {
         sampling = false;
         await sampler;
       }
       const backAt = Date.now();
 
-      // While the API server was down: never ready. Its informers notice at once (their watches end and cannot be
-      // re-established); a few seconds are allowed for that. The last second is left out: the server may come back,
-      // and the operator reconnect, between the two probes of one sample.
+      // While the API server was down: never ready. Its informers notice once its process has exited (their watches
+      // end and cannot be re-established; before that, a graceful shutdown refuses new connections while the open
+      // watches still deliver, which can last seconds on a loaded machine); a few seconds are allowed for that. The
+      // last second is left out: the server may come back, and the operator reconnect, between the two probes of one
+      // sample.
       const down = samples.filter((s) => !s.apiServerUp);
       assert.ok(down.length > 0, 'the API server was seen down');
-      const downFrom = down[0]!.at;
+      assert.ok(exitedAt !== undefined, 'the old API server process exited');
+      const downFrom = Math.max(down[0]!.at, exitedAt);
       const downTo = down.at(-1)!.at;
       assert.ok(downTo - downFrom >= OUTAGE_MS / 2, `down from ${downFrom} to ${downTo}`);
       const whileDown = samples.filter((s) => s.at >= downFrom + 5000 && s.at <= downTo - 1000);

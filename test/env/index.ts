@@ -20,9 +20,11 @@ export interface LocalEnvironment {
   readonly exports: Readonly<Record<string, string>>;
   /**
    * Stops kube-apiserver and starts it again on the same port over the same etcd: every object survives, every
-   * watch and connection breaks. Resolves when it is ready again. `downMs` keeps it down that long in between.
+   * watch and connection breaks. Resolves when it is ready again. `downMs` keeps it down that long in between;
+   * `stopped` is called once the old process has exited (a graceful shutdown under load can take seconds, and its
+   * open watches last until then).
    */
-  restartKubeApiserver(downMs?: number): Promise<void>;
+  restartKubeApiserver(downMs?: number, stopped?: () => void): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -105,8 +107,9 @@ export async function startLocalEnvironment(opts: StartOptions = {}): Promise<Lo
     let api = group.start('kube-apiserver', bins.kubeApiserver, apiArgs);
     const kubeApiUrl = `https://127.0.0.1:${apiPort}`;
     await group.waitFor(api, () => httpsOk(`${kubeApiUrl}/readyz`, token), STARTUP_TIMEOUT_MS);
-    const restartKubeApiserver = async (downMs = 0): Promise<void> => {
+    const restartKubeApiserver = async (downMs = 0, stopped?: () => void): Promise<void> => {
       await group.stopOne(api);
+      stopped?.();
       if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
       api = group.start('kube-apiserver', bins.kubeApiserver, apiArgs);
       await group.waitFor(api, () => httpsOk(`${kubeApiUrl}/readyz`, token), STARTUP_TIMEOUT_MS);
