@@ -28,6 +28,7 @@ import {
   type ResourceRecordSet,
 } from '@aws-sdk/client-route-53';
 import { AwsClients } from '../../src/aws/clients.js';
+import { eventually } from '../support/kube.js';
 import { CallCounter } from '../../src/aws/calls.js';
 import { newContext, type Desired } from '../../src/reconcilers/contract.js';
 import { applyPlan } from '../../src/reconcilers/applier.js';
@@ -156,7 +157,35 @@ describe('route53.Record', () => {
     const desired = Array.from({ length: 30 }, (_, i) => record(`svc${i}`));
     const ctx = pass();
     const before = counter.snapshot();
-    await Promise.all(desired.map((d) => dnsRecord.create(ctx, d)));
+    // Each create first reads its name (one lookup each), and the emulator answers them at its own pace: the zone's
+    // first write is held until every create has read, so that all 30 meet the one write in flight (the writer
+    // merges what waits behind it), whatever the machine's load.
+    const lookups = () => counter.snapshot().get('route53:ListResourceRecordSets:success') ?? 0;
+    const lookedUp = lookups();
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const hold = 'hold-record-writes';
+    aws.route53.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'ChangeResourceRecordSetsCommand') await gate;
+        return next(args);
+      },
+      { step: 'initialize', name: hold },
+    );
+    try {
+      const creating = Promise.all(desired.map((d) => dnsRecord.create(ctx, d)));
+      await eventually(
+        'every create to have read its name',
+        async () => (lookups() - lookedUp >= desired.length ? true : undefined),
+        60_000,
+        20,
+      );
+      release();
+      await creating;
+    } finally {
+      release();
+      aws.route53.middlewareStack.remove(hold);
+    }
     const writes = counter.writesSince(before);
     const calls = writes['route53:ChangeResourceRecordSets'] ?? 0;
     assert.ok(calls >= 1 && calls <= 2, JSON.stringify(writes));
