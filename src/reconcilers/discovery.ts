@@ -6,8 +6,8 @@
 // only of the rules that forward to a target group the scan found, for one owner; for a sweep, of those that forward
 // to no live owner's) and the zone's records through the pass's shared reads (the rule and record reconcilers read
 // them anyway), and the scalable targets of the ECS services found, by their resource ids (50 a call; in a wave, the
-// wave's read). The applier still observes every item by
-// identifier and checks its tags before touching it: discovery only says where to look.
+// wave's read). The applier still observes every item by identifier and checks its tags before touching it:
+// discovery only says where to look.
 import type { ScalableTarget } from '@aws-sdk/client-application-auto-scaling';
 import type { Rule } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { findTagged, type TaggedResource } from '../aws/tagged.js';
