@@ -6,7 +6,8 @@
 // Identifier: `<zoneId>/<name>/A`. Attrs: `name` (the record's name, without the trailing dot).
 //
 // Reads: the records at the record's name, by one lookup from that name (`route53:records:<zoneId>:name:<name>`); in a
-// resync wave, the zone's whole listing (`route53:records:<zoneId>`), shared by the wave's members. Writes go through the zone's write queue (route53-zone-writer.ts), which merges concurrent changes.
+// resync wave, the zone's whole listing (`route53:records:<zoneId>`), shared by the wave's members. Writes go through
+// the zone's write queue (route53-zone-writer.ts), which merges concurrent changes.
 // Names are normalised: lowercase, no trailing dot, `\052` read back as `*`. Changes are sent without the trailing
 // dot (Route53 treats names as absolute either way). moto caveat: a CREATE over an existing record may duplicate
 // it instead of failing, so create is only ever called after observe found nothing.

@@ -180,7 +180,7 @@ export function forwardTargetsOf(actions: readonly Action[] | undefined): string
     .filter((arn): arn is string => !!arn);
 }
 
-/** The ARNs of a listing's non-default rules that `which` keeps (all of them without it): the ones whose tags to ask. */
+/** The ARNs of a listing's non-default rules that `which` keeps (all without it): the ones whose tags to ask. */
 export function ruleArnsOf(rules: readonly Rule[], which: (rule: Rule) => boolean = () => true): string[] {
   return rules.flatMap((r) => (!r.IsDefault && r.RuleArn && which(r) ? [r.RuleArn] : []));
 }

@@ -234,8 +234,8 @@ async function observeFamily(
   // A brand-new owner's family is looked for among the account's active families first: absent there, it is not
   // described. A registration that follows a stale listing (someone registered the family since) is taken back by
   // create (undoIfForeign): it is not the family's first revision, and a check that cannot tell takes ours back too.
-  // So the listing is kept as long as a listing may be (a burst of 2,000 new families at RegisterTaskDefinition's 1 a second lasts over
-  // half an hour: about 3 listings rather than 45 of up to 20 pages).
+  // So the listing is kept as long as a listing may be (a burst of 2,000 new families at RegisterTaskDefinition's 1 a
+  // second lasts over half an hour: about 3 listings rather than 45 of up to 20 pages).
   const families = await ctx.existing(
     'ecs:task-definition-families',
     'ecs.TaskDefinition',
@@ -251,7 +251,8 @@ async function observeFamily(
   // By family, AWS describes the latest ACTIVE revision: one call in the common case.
   const latest = await describe(ctx, family);
   if (!latest) return undefined;
-  // Remembered here too, so that the first wave after the passes that created the revisions describes none again.
+  // Remembered here too: a revision described outside a wave is not described again by a wave. (One registered by a
+  // brand-new owner is not described at all until then: the first wave of a process describes it once.)
   remember(latest.td);
   if (latest.td.status === 'ACTIVE') return toObserved(latest.td, latest.tags);
   // Some implementations (moto) answer with the newest revision even when it is INACTIVE: list the active ones.
