@@ -87,6 +87,14 @@ export interface ReconcileContext {
    */
   rotating(): boolean;
   /**
+   * Whether this wave reads a whole listing that serves every member (the cluster's tag scan, a zone's records, a
+   * prefix's log groups), by the listing's key: true outside a wave and in a wave without a rotation; in a rotating
+   * wave only in the listing's turn (WaveReads.turn), so each listing is read at least every ROTATION_SLOTS waves.
+   * Unlike readEach it does not follow the owner: one with drift reported or that wrote reads its own resources
+   * (listingRead), rather than start a whole listing for itself. Absent (contexts built by hand) means true.
+   */
+  listingTurn?(key: string): boolean;
+  /**
    * A name-only listing of one kind (the ECS services of a cluster), shared by the passes of brand-new owners (their
    * inventory is empty and discovery found nothing), so that each need not read a resource it is about to create
    * only to learn it is not there. Undefined when this pass is no brand-new owner's, or the listing failed (the pass
@@ -279,6 +287,23 @@ export class WaveReads {
     this.rotation = rotation;
     this.signal = signal;
   }
+
+  /** Whether the wave reads what is keyed `key` (a resource, or a whole listing): always without a rotation. */
+  turn(key: string): boolean {
+    return !this.rotation || rotationSlotOf(key, this.rotation.of) === this.rotation.slot;
+  }
+}
+
+/**
+ * How a pass reads what a whole listing (keyed `key`) would serve it: 'listing' from the listing (a wave's member,
+ * when it is the listing's turn; a pass outside a wave reads its own as before); 'planned', taken to be as planned
+ * under the identifiers the owner's inventory records, where the listing's turn it is not and the owner is steady,
+ * has no drift reported and has not written in the wave; 'own', by its own per-resource reads, for such an owner
+ * that has drift reported or wrote. A resource without a recorded identifier is read whatever this says.
+ */
+export function listingRead(ctx: ReconcileContext, key: string): 'listing' | 'planned' | 'own' {
+  if (ctx.listingTurn?.(key) ?? true) return 'listing';
+  return ctx.readEach(key) ? 'own' : 'planned';
 }
 
 /** Which of `of` slots an identifier's rotating read falls in: deterministic (FNV-1a of the identifier). */
@@ -483,7 +508,10 @@ export function newContext(
     readEach(identifier: string): boolean {
       const snapshot = wave();
       if (!snapshot?.rotation || scope?.drifted || wroteAt() >= snapshot.at) return true;
-      return rotationSlotOf(identifier, snapshot.rotation.of) === snapshot.rotation.slot;
+      return snapshot.turn(identifier);
+    },
+    listingTurn(key: string): boolean {
+      return wave()?.turn(key) ?? true;
     },
     rotating(): boolean {
       return wave()?.rotation !== undefined;

@@ -3,6 +3,7 @@ import { mock, test } from 'node:test';
 import type { AwsClients } from '../../../src/aws/clients.js';
 import {
   beganLeading,
+  listingRead,
   MAX_WAVE_MS,
   NEW_OWNER_LISTING_MS,
   rotationSlotOf,
@@ -319,6 +320,29 @@ test('with a rotation, a wave reads per-resource attributes only for the identif
   // An owner with drift reported reads every one: one left unread would clear the reported drift until its turn.
   const drifted = await readIn({ ...member('Service/ns/c', rotating), drifted: true });
   assert.equal(drifted.length, ids.length);
+});
+
+test('with a rotation, a whole listing is read in its turn only; off its turn a member takes it as planned unless it has drift reported or wrote', async () => {
+  const { view } = views();
+  const key = 'tagging:c1';
+  const slot = rotationSlotOf(key, 12);
+  const readIn = (scope: Parameters<typeof withPassContext>[2], write = false) =>
+    withPassContext(view(fresh()), async (ctx) => (write && ctx.wrote(), listingRead(ctx, key)), scope);
+  const itsTurn = new WaveReads(Date.now(), { slot, of: 12 });
+  const notItsTurn = new WaveReads(Date.now(), { slot: (slot + 1) % 12, of: 12 });
+  assert.equal(await readIn(member('Service/ns/a', itsTurn)), 'listing');
+  assert.equal(await readIn(member('Service/ns/a', notItsTurn)), 'planned');
+  // Drift reported or a write in the wave: its own resources, fresh, and not a whole listing for itself.
+  assert.equal(await readIn({ ...member('Service/ns/a', notItsTurn), drifted: true }), 'own');
+  assert.equal(await readIn(member('Service/ns/b', notItsTurn), true), 'own');
+  assert.equal(await readIn({ ...member('Service/ns/a', itsTurn), drifted: true }), 'listing');
+  // No rotation (drift events off), no wave, a changed plan: as before (the listing, or its own reads outside a wave).
+  assert.equal(await readIn(member('Service/ns/a', new WaveReads(Date.now()))), 'listing');
+  assert.equal(await readIn({ owner: 'Service/ns/a', steady: true }), 'listing');
+  assert.equal(await readIn({ owner: 'Service/ns/a', steady: false, wave: notItsTurn }), 'listing');
+  // Each listing has its turn once in 12 waves.
+  const turns = Array.from({ length: 12 }, (_, s) => new WaveReads(0, { slot: s, of: 12 }).turn(key));
+  assert.equal(turns.filter(Boolean).length, 1);
 });
 
 test("in a wave, the sweep's discovery filters the wave's scan of the cluster's tags instead of scanning again", async () => {
