@@ -6,7 +6,8 @@
 // `hostedZoneId` and the record names of ChangeResourceRecordSets, `cluster` and `service` of UpdateService); not
 // every ARN in the event, since a response also names related resources that another custom resource owns (a
 // rule's response names the gate's user pool, which is the Environment's). APIs not listed fall back to the
-// top-level ARNs of their request.
+// top-level ARNs of their request. ECS's own events (not API calls) are read by ecs-events.ts.
+import { classifyEcsEvent, isEcsNativeEvent, type EcsNativeEvent } from './ecs-events.js';
 
 /** The EventBridge envelope and the CloudTrail record in its `detail`, as far as Slipway reads them. */
 export interface CloudTrailEvent {
@@ -207,13 +208,16 @@ export function identifiersOf(detail: CloudTrailDetail, where: Where): string[] 
   return [...new Set(found)];
 }
 
-/** What to do with one message body from a drift events queue. */
+/** What to do with one message body from a drift events queue: a CloudTrail API call, or one of ECS's own events. */
 export function classifyEvent(body: string, own: OwnIdentity): EventVerdict {
   let event: CloudTrailEvent;
   try {
     event = JSON.parse(body) as CloudTrailEvent;
   } catch {
     return { action: 'ignore', reason: 'malformed', detail: 'not JSON' };
+  }
+  if (typeof event === 'object' && event !== null && isEcsNativeEvent(event as EcsNativeEvent)) {
+    return classifyEcsEvent(event as EcsNativeEvent);
   }
   if (typeof event !== 'object' || event === null || event['detail-type'] !== CLOUDTRAIL_API_CALL) {
     return { action: 'ignore', reason: 'malformed', detail: `not "${CLOUDTRAIL_API_CALL}"` };

@@ -5,7 +5,10 @@
 // except for global services: Route53's and CloudFront's arrive in us-east-1. An Environment in another region
 // therefore owns two pairs: one in its region (load balancing, ECS, Application Auto Scaling, CloudWatch Logs,
 // Cognito, EC2 security groups) and one in us-east-1 (Route53, CloudFront). In us-east-1 one pair matches all.
-// Only write events reach EventBridge by default (the rule's state ENABLED), which is all drift needs.
+// Only write events reach EventBridge by default (the rule's state ENABLED), which is all drift needs. The regional
+// rule also matches ECS's own events about the Environment's cluster's services (a task stopped, a service action, a
+// deployment's state): they tell the owner that what its ECS service runs moved, so that a resync wave need not
+// describe every ECS service to see it (events/ecs-events.ts).
 import type { Environment } from '../api/index.js';
 import { boundedName, hash } from './naming.js';
 import { ref, type Owner, type PlannedResource } from './plan.js';
@@ -81,13 +84,53 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(sort(value));
 }
 
-/** The event pattern of one rule: CloudTrail's API calls of the given sources, plus EC2's security group calls. */
-export function driftEventPattern(sources: readonly string[], ec2: boolean): string {
+/** ECS's own events (not CloudTrail's): what tells an owner that its ECS service's tasks or deployment moved. */
+export const ECS_TASK_STATE_CHANGE = 'ECS Task State Change';
+export const ECS_SERVICE_ACTION = 'ECS Service Action';
+export const ECS_DEPLOYMENT_STATE_CHANGE = 'ECS Deployment State Change';
+
+/** `*` and `\` are special in an EventBridge wildcard: taken literally here. */
+const wildcardLiteral = (s: string): string => s.replace(/[\\*]/g, (c) => `\\${c}`);
+
+/**
+ * The event pattern of one rule: CloudTrail's API calls of the given sources, plus EC2's security group calls, plus
+ * (given the Environment's ECS cluster name) ECS's own events of that cluster's services: a service's task STOPPED
+ * (a crash, a failed health check, a task stopped by hand), its service actions (steady state reached, tasks that
+ * cannot be placed or started) and its deployments' state. Not RUNNING: a task that starts either replaces one whose
+ * STOPPED event was seen, or is part of a deployment or a scale-out that ECS reports as a deployment or service event
+ * once it settles (SERVICE_DEPLOYMENT_COMPLETED, SERVICE_STEADY_STATE), and an owner whose service is not steady
+ * reads it every wave anyway; RUNNING would add an event per task start for nothing. The account is not known here:
+ * the cluster is matched by the end of its ARN, on the Environment's own bus in its region.
+ */
+export function driftEventPattern(sources: readonly string[], ec2: boolean, ecsCluster?: string): string {
   const branches: unknown[] = [{ source: [...sources].sort() }];
   if (ec2) branches.push({ source: ['aws.ec2'], detail: { eventName: [...EC2_EVENT_NAMES] } });
+  if (!ecsCluster) {
+    return canonicalJson({
+      'detail-type': [CLOUDTRAIL_DETAIL_TYPE],
+      ...(branches.length > 1 ? { $or: branches } : (branches[0] as object)),
+    });
+  }
+  const cloudTrail = branches.map((b) => ({ 'detail-type': [CLOUDTRAIL_DETAIL_TYPE], ...(b as object) }));
   return canonicalJson({
-    'detail-type': [CLOUDTRAIL_DETAIL_TYPE],
-    ...(branches.length > 1 ? { $or: branches } : (branches[0] as object)),
+    $or: [
+      ...cloudTrail,
+      {
+        'detail-type': [ECS_TASK_STATE_CHANGE],
+        source: ['aws.ecs'],
+        detail: {
+          clusterArn: [{ suffix: `:cluster/${ecsCluster}` }],
+          group: [{ prefix: 'service:' }],
+          lastStatus: ['STOPPED'],
+        },
+      },
+      {
+        // A deployment's event names no cluster but its service's ARN, `...:service/<cluster>/<name>`.
+        'detail-type': [ECS_DEPLOYMENT_STATE_CHANGE, ECS_SERVICE_ACTION],
+        source: ['aws.ecs'],
+        resources: [{ wildcard: `*:service/${wildcardLiteral(ecsCluster)}/*` }],
+      },
+    ],
   });
 }
 
@@ -103,6 +146,8 @@ export function planDriftEvents(
   env: Environment,
   owner: Owner,
   tags: (logicalId: string) => Record<string, string>,
+  /** The name of the Environment's ECS cluster, whose services' own events the regional rule matches. */
+  ecsCluster?: string,
 ): PlannedResource[] {
   if (!driftEventsEnabled(env)) return [];
   const ns = owner.namespace;
@@ -112,7 +157,14 @@ export function planDriftEvents(
   const ruleName = boundedName(base, 64);
   const queueName = boundedName(base, 80);
   const inRegion = env.spec.region === GLOBAL_EVENTS_REGION;
-  const pair = (region: string, ruleId: string, queueId: string, sources: readonly string[], ec2: boolean) => {
+  const pair = (
+    region: string,
+    ruleId: string,
+    queueId: string,
+    sources: readonly string[],
+    ec2: boolean,
+    ecs?: string,
+  ) => {
     const queue: PlannedResource = {
       id: queueId,
       kind: 'sqs.Queue',
@@ -131,7 +183,7 @@ export function planDriftEvents(
         name: ruleName,
         region,
         description: `Slipway drift events for Environment ${ns}/${name}`,
-        eventPattern: driftEventPattern(sources, ec2),
+        eventPattern: driftEventPattern(sources, ec2, ecs),
         queueArn: ref(queueId, 'arn'),
         state: 'ENABLED',
       },
@@ -146,10 +198,11 @@ export function planDriftEvents(
       DRIFT_LOGICAL.queue,
       [...REGIONAL_EVENT_SOURCES, ...GLOBAL_EVENT_SOURCES],
       true,
+      ecsCluster,
     );
   }
   return [
-    ...pair(env.spec.region, DRIFT_LOGICAL.rule, DRIFT_LOGICAL.queue, REGIONAL_EVENT_SOURCES, true),
+    ...pair(env.spec.region, DRIFT_LOGICAL.rule, DRIFT_LOGICAL.queue, REGIONAL_EVENT_SOURCES, true, ecsCluster),
     ...pair(GLOBAL_EVENTS_REGION, DRIFT_LOGICAL.globalRule, DRIFT_LOGICAL.globalQueue, GLOBAL_EVENT_SOURCES, false),
   ];
 }

@@ -249,7 +249,7 @@ export function planEnvironment(env: Environment, facts: EnvironmentFacts): Plan
       'true, but the gate is disabled: set access.cognito.enabled to true, or required to false',
     );
   }
-  resources.push(...planDriftEvents(env, owner, tags));
+  resources.push(...planDriftEvents(env, owner, tags, clusterName(env)));
   return { owner, resources };
 }
 

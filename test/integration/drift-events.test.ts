@@ -190,8 +190,8 @@ describe('drift events', { timeout: 900_000 }, () => {
     const ruleName = rule.arn.split('/').at(-1)!;
     const described = await aws.events.send(new DescribeRuleCommand({ Name: ruleName }));
     assert.equal(described.State, 'ENABLED');
-    const pattern = JSON.parse(described.EventPattern!) as { 'detail-type': string[]; $or: { source: string[] }[] };
-    assert.deepEqual(pattern['detail-type'], ['AWS API Call via CloudTrail']);
+    const pattern = JSON.parse(described.EventPattern!) as { $or: { 'detail-type': string[]; source: string[] }[] };
+    assert.deepEqual(pattern.$or[0]!['detail-type'], ['AWS API Call via CloudTrail']);
     for (const s of ['aws.elasticloadbalancing', 'aws.ecs', 'aws.cognito-idp', 'aws.route53', 'aws.cloudfront'])
       assert.ok(pattern.$or[0]!.source.includes(s), `the rule matches ${s}`);
     const targets = await aws.events.send(new ListTargetsByRuleCommand({ Rule: ruleName }));
@@ -330,6 +330,33 @@ describe('drift events', { timeout: 900_000 }, () => {
       0,
       'the deployment configuration is corrected',
     );
+  });
+
+  test("ECS's own event of a task STOPPED: the Service running it is reconciled; another cluster's task is not delivered", async () => {
+    const env = await environments.get({ namespace: ns, name: 'dev' });
+    const clusterArn = env.status!.clusterArn!;
+    // Counted from a quiet operator: a pass still queued from the previous step would be counted as this event's.
+    await waitQuiet(operator);
+    const snapshot = new Map(reconciles);
+    const received = await counter('slipway_drift_events_received_total');
+    const stopped = (cluster: string) => ({
+      Source: 'aws.ecs',
+      DetailType: 'ECS Task State Change',
+      Resources: [`${cluster.replace(':cluster/', ':task/')}/0123456789abcdef`],
+      Detail: JSON.stringify({
+        clusterArn: cluster,
+        group: 'service:catalog',
+        lastStatus: 'STOPPED',
+        desiredStatus: 'STOPPED',
+        stopCode: 'EssentialContainerExited',
+      }),
+    });
+    // First another cluster's (the rule does not match it), then this Environment's: one event reaches the queue.
+    await putEntry(aws.events, stopped(clusterArn.replace(/cluster\/.*$/, 'cluster/someone-else')));
+    await putEntry(aws.events, stopped(clusterArn));
+    await handled(received, 1);
+    assert.equal(await counter('slipway_drift_events_received_total'), received + 1, 'only the own cluster event');
+    assert.deepEqual(reconciledSince(snapshot), { [`service/${ns}/catalog`]: 1 });
   });
 
   test("UpdateUserPoolClient: the Environment owning the gate's app client is reconciled and its callback URL restored", async () => {

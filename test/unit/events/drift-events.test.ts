@@ -89,8 +89,25 @@ describe('the plan of an Environment with drift events', () => {
       $ref: { id: DRIFT_LOGICAL.queue, attr: 'arn' },
     });
     assert.equal(rule.tags['slipway.dev/owner'], 'Environment/commerce/dev');
-    const pattern = JSON.parse((rule.props as { eventPattern: string }).eventPattern) as Record<string, unknown>;
-    assert.deepEqual(pattern['detail-type'], ['AWS API Call via CloudTrail']);
+    const pattern = JSON.parse((rule.props as { eventPattern: string }).eventPattern) as {
+      $or: Record<string, unknown>[];
+    };
+    assert.deepEqual(pattern.$or[0]!['detail-type'], ['AWS API Call via CloudTrail']);
+    // ECS's own events of this Environment's cluster only, matched by the end of its ARN and its services' ARNs.
+    assert.deepEqual(pattern.$or[2], {
+      'detail-type': ['ECS Task State Change'],
+      source: ['aws.ecs'],
+      detail: {
+        clusterArn: [{ suffix: ':cluster/slipway-commerce-dev' }],
+        group: [{ prefix: 'service:' }],
+        lastStatus: ['STOPPED'],
+      },
+    });
+    assert.deepEqual(pattern.$or[3], {
+      'detail-type': ['ECS Deployment State Change', 'ECS Service Action'],
+      source: ['aws.ecs'],
+      resources: [{ wildcard: '*:service/slipway-commerce-dev/*' }],
+    });
     const global = plan.find((r) => r.id === DRIFT_LOGICAL.globalRule)!;
     assert.equal(
       (global.props as { eventPattern: string }).eventPattern,
@@ -113,6 +130,13 @@ describe('the plan of an Environment with drift events', () => {
       pattern.$or[0]!.source.includes('aws.route53') && pattern.$or[0]!.source.includes('aws.elasticloadbalancing'),
     );
     assert.deepEqual(pattern.$or[1]!.source, ['aws.ec2']);
+  });
+
+  test("a cluster name's wildcard characters are taken literally", () => {
+    const pattern = JSON.parse(driftEventPattern(['aws.ecs'], false, 'a*b')) as {
+      $or: { resources?: { wildcard: string }[] }[];
+    };
+    assert.deepEqual(pattern.$or.at(-1)!.resources, [{ wildcard: '*:service/a\\*b/*' }]);
   });
 
   test('the pattern is canonical: key order does not matter', () => {
@@ -284,6 +308,47 @@ describe('CloudTrail events → inventory identifiers', () => {
   test('an API not listed falls back to the top-level ARNs of its request', () => {
     const arn = `arn:aws:elasticloadbalancing:eu-west-1:${ACCOUNT}:loadbalancer/app/sw/abc`;
     assert.deepEqual(ids(classifyEvent(event('ecs', 'SomeFutureCall', { thing: arn, count: 1 }), own)), [arn]);
+  });
+});
+
+describe("ECS's own events → the ECS service's ARN", () => {
+  const cluster = `arn:aws:ecs:eu-west-1:${ACCOUNT}:cluster/slipway-commerce-dev`;
+  const service = `arn:aws:ecs:eu-west-1:${ACCOUNT}:service/slipway-commerce-dev/catalog`;
+  const native = (detailType: string, detail: Record<string, unknown>, resources: string[] = []) =>
+    JSON.stringify({ version: '0', 'detail-type': detailType, source: 'aws.ecs', account: ACCOUNT, resources, detail });
+
+  test("a service's task STOPPED: its group names the service, in the task's cluster", () => {
+    const task = `arn:aws:ecs:eu-west-1:${ACCOUNT}:task/slipway-commerce-dev/0123abcd`;
+    const verdict = classifyEvent(
+      native('ECS Task State Change', { clusterArn: cluster, group: 'service:catalog', lastStatus: 'STOPPED' }, [task]),
+      own,
+    );
+    assert.deepEqual(verdict, {
+      action: 'enqueue',
+      identifiers: [service],
+      eventName: 'ECS Task State Change STOPPED',
+    });
+  });
+
+  test('a service action and a deployment state change: the service ARN of their resources', () => {
+    for (const [type, name] of [
+      ['ECS Service Action', 'SERVICE_TASK_START_IMPAIRED'],
+      ['ECS Deployment State Change', 'SERVICE_DEPLOYMENT_FAILED'],
+    ] as const) {
+      const verdict = classifyEvent(native(type, { eventName: name, clusterArn: cluster }, [service]), own);
+      assert.deepEqual(verdict, { action: 'enqueue', identifiers: [service], eventName: `${type} ${name}` });
+    }
+  });
+
+  test("a task that is no service's, or an event naming no service, names nothing", () => {
+    const standalone = native('ECS Task State Change', {
+      clusterArn: cluster,
+      group: 'family:web',
+      lastStatus: 'STOPPED',
+    });
+    assert.equal((classifyEvent(standalone, own) as { reason?: string }).reason, 'no-resource');
+    const bare = native('ECS Service Action', { eventName: 'SERVICE_STEADY_STATE' }, [cluster]);
+    assert.equal((classifyEvent(bare, own) as { reason?: string }).reason, 'no-resource');
   });
 });
 
