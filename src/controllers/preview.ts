@@ -23,6 +23,7 @@ import {
   prepareWorkloadDeletion,
   recordDeployment,
   resyncOf,
+  runsSettled,
   workloadStatusFields,
   type WorkloadPrepared,
 } from './workload.js';
@@ -208,7 +209,7 @@ export function previewReconciler(deps: OperatorDeps, client: ResourceClient<Pre
     },
 
     async statusFields(p, { prepared, pass, now }) {
-      const fields = workloadStatusFields(prepared.plan, pass, prepared.shard);
+      const fields = workloadStatusFields(prepared.plan, pass, prepared.shard, p.status?.service);
       const { url, loadBalancerShard, ...service } = fields;
       // One deployment kept, not a history: enough to hold the preview where a circuit-breaker rollback left it.
       const last = p.status?.service?.deployment;
@@ -231,6 +232,8 @@ export function previewReconciler(deps: OperatorDeps, client: ResourceClient<Pre
       const phase = stage === 'deleting' ? 'Closing' : stage === 'passed' ? (ready ? 'Active' : 'Pending') : undefined;
       return { ...ttlFields(p, now), ...(phase ? { phase } : {}) };
     },
+
+    settled: (p) => runsSettled(p.status?.service),
 
     // While ECS rolls out the preview's revision, the rollout watcher follows it (as a Service's).
     afterPass(p, { prepared, pass }) {

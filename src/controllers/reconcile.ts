@@ -47,6 +47,7 @@ import {
   mergeConditions,
   type OperatorDeps,
   type PassResult,
+  readyAtGeneration,
   runPass,
 } from './shared.js';
 
@@ -121,6 +122,12 @@ export interface KindHooks<T extends KubeObject & { readonly status?: S }, S ext
   stageFields?(obj: T, stage: Stage, ctx: HookContext, ready?: boolean): Partial<S>;
   /** After the status is written: work that rides on this kind's pass (the Environment's sweep). */
   afterPass?(obj: T, info: PassInfo<P>, ctx: HookContext): Promise<void>;
+  /**
+   * Whether what the object runs has settled as its last status shows (a workload's ECS deployment completed, every
+   * task it wants running), besides being Ready at its generation. An unsettled owner's pass in a resync wave reads
+   * every resource whatever the rotation (PassScope.unsettled). Default: settled.
+   */
+  settled?(obj: T): boolean;
   /** Come back sooner than the resync (a rollout in progress, a preview's expiry). */
   requeueAfterMs?(obj: T, info: PassInfo<P>): number | undefined;
 }
@@ -351,6 +358,9 @@ export function customResourceReconciler<
       ...(ctx.wave ? { wave: ctx.wave } : {}),
       ...(prepared.discover ? { discover: prepared.discover } : {}),
       ...(prepared.account ? { account: prepared.account } : {}),
+      ...(readyAtGeneration(obj.status, obj.metadata?.generation) && (hooks.settled?.(obj) ?? true)
+        ? {}
+        : { unsettled: true }),
     });
     passedDeadline(ctx.signal);
     const info: PassInfo<P> = { prepared, pass, now: ctx.now, signal: ctx.signal };

@@ -17,6 +17,7 @@ import {
   prepareWorkload,
   prepareWorkloadDeletion,
   recordDeployment,
+  runsSettled,
   workloadStatusFields,
   type WorkloadPrepared,
 } from './workload.js';
@@ -79,7 +80,7 @@ export function serviceReconciler(deps: OperatorDeps, client: ResourceClient<Ser
       return env ? statusPlanCost(appliedSide(svc.status, env), { usd: 0 }) : undefined;
     },
     async statusFields(svc, { prepared, pass, now }) {
-      const fields = workloadStatusFields(prepared.plan, pass, prepared.shard);
+      const fields = workloadStatusFields(prepared.plan, pass, prepared.shard, svc.status);
       const history = await recordDeployment(
         deps,
         svc,
@@ -99,6 +100,7 @@ export function serviceReconciler(deps: OperatorDeps, client: ResourceClient<Ser
         conditions: conditionsWithCost(svc, pass, now, condition),
       };
     },
+    settled: (svc) => runsSettled(svc.status),
     // While ECS rolls out a new revision, the rollout watcher follows it and queues a pass when it moves.
     afterPass(svc, { prepared, pass }) {
       followRollout(deps, serviceWorkload(svc, deps.clusterId).owner, environmentKeyOf(svc), prepared, pass);

@@ -141,6 +141,8 @@ export interface PassOptions {
   readonly planOnly?: boolean;
   /** The account and region of `aws`, when known from an ARN AWS answered (ReconcileContext.account). */
   readonly account?: ArnBase;
+  /** The owner is not settled (PassScope.unsettled): its pass reads every resource whatever a wave's rotation. */
+  readonly unsettled?: boolean;
 }
 
 /**
@@ -169,6 +171,7 @@ export async function runPass(
     ...(opts.wave ? { wave: opts.wave } : {}),
     ...(opts.account ? { account: opts.account } : {}),
     ...((status?.driftCount ?? status?.drift?.length ?? 0) > 0 ? { drifted: true } : {}),
+    ...(opts.unsettled ? { unsettled: true } : {}),
   };
   const report = await withPassContext(
     aws,
@@ -189,6 +192,17 @@ export async function runPass(
     now: formatTime(opts.now),
   });
   return { report, summary, mode, hash };
+}
+
+/** Ready at the object's current generation: the last pass found what the current spec asks. */
+export function readyAtGeneration(status: CommonStatus | undefined, generation: number | undefined): boolean {
+  const ready = status?.conditions?.find((c) => c.type === 'Ready');
+  return (
+    ready?.status === 'True' &&
+    generation !== undefined &&
+    status?.observedGeneration === generation &&
+    (ready.observedGeneration ?? generation) === generation
+  );
 }
 
 /** Applies condition updates to the previous list, keeping transition times of unchanged ones. */

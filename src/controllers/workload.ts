@@ -26,6 +26,7 @@ import { choosePlacement } from '../planner/shards.js';
 import { LOAD_BALANCER_QUOTA_REASON, noNewShardMessage } from '../outcome/load-balancer-quota.js';
 import { arnBaseOf, type ArnBase } from '../reconcilers/contract.js';
 import type { DiscoveryScope } from '../reconcilers/discovery.js';
+import { wasRead } from '../reconcilers/ecs-service.js';
 import type { Prepared, Stop } from './reconcile.js';
 import { memberKey, placementsOf, type Member } from './shards.js';
 import { awsFor, type CommonStatus, type OperatorDeps, type PassResult } from './shared.js';
@@ -466,10 +467,27 @@ export type WorkloadStatusFields = Pick<
   | 'loadBalancerShard'
 >;
 
-/** The ECS service's deployments as the pass observed them (the ecs.Service attributes), for status.history. */
+/**
+ * Whether the ECS service ran as wanted when the status was written: its deployment completed and as many tasks
+ * running as it wants (KindHooks.settled). Until then a resync wave reads it, and the rest of the owner, every time.
+ */
+export function runsSettled(
+  fields: Pick<WorkloadStatusFields, 'rolloutState' | 'runningCount' | 'desiredCount'> | undefined,
+): boolean {
+  return (
+    fields?.rolloutState === 'COMPLETED' &&
+    fields.runningCount !== undefined &&
+    fields.runningCount === fields.desiredCount
+  );
+}
+
+/**
+ * The ECS service's deployments as the pass observed them (the ecs.Service attributes), for status.history; none
+ * when the pass took the service as planned without reading it (a settled owner's, not in its turn).
+ */
 export function observedServiceOf(pass: PassResult): ObservedService | undefined {
   const svc = pass.report.attrs[SERVICE_LOGICAL.service];
-  if (!svc) return undefined;
+  if (!svc || !wasRead(svc)) return undefined;
   let deployments: ObservedDeployment[] = [];
   try {
     deployments = JSON.parse(svc.deployments ?? '[]') as ObservedDeployment[];
@@ -514,10 +532,29 @@ export function followRollout(
   );
 }
 
-export function workloadStatusFields(plan: Plan, pass: PassResult, shard: number): WorkloadStatusFields {
+/**
+ * The workload's status fields after a pass. Where the pass took the ECS service as planned without reading it
+ * (wasRead), its running state is what `previous` (the last status) showed.
+ */
+export function workloadStatusFields(
+  plan: Plan,
+  pass: PassResult,
+  shard: number,
+  previous?: Pick<WorkloadStatusFields, 'desiredCount' | 'runningCount' | 'pendingCount' | 'rolloutState'>,
+): WorkloadStatusFields {
   const a = pass.report.attrs;
   const L = workloadLogical(shard);
-  const svc = a[L.service];
+  const observed = a[L.service];
+  const svc =
+    observed && !wasRead(observed)
+      ? {
+          ...observed,
+          ...(previous?.desiredCount !== undefined ? { desiredCount: String(previous.desiredCount) } : {}),
+          ...(previous?.runningCount !== undefined ? { runningCount: String(previous.runningCount) } : {}),
+          ...(previous?.pendingCount !== undefined ? { pendingCount: String(previous.pendingCount) } : {}),
+          ...(previous?.rolloutState ? { rolloutState: previous.rolloutState } : {}),
+        }
+      : observed;
   const td = a[L.taskDefinition];
   const rule = a[L.listenerRule];
   const cdn = a[L.distribution];

@@ -75,9 +75,9 @@ export interface ReconcileContext {
   bulk<T>(key: string, load: (listing: ReconcileContext) => Promise<T>): Promise<T | undefined>;
   /**
    * Whether this pass reads a resource's attributes that no listing serves (a target group's attributes, one call
-   * each), or, with drift events on, a Service's scaling policies. True outside a wave and for an owner that wrote
-   * during it; in a wave with a rotation (drift events on), true only for the resources whose turn it is
-   * (WaveReads.rotation).
+   * each), or, with drift events on, a Service's scaling policies. True outside a wave, for an owner that wrote
+   * during it, and for one with drift reported or not settled (PassScope.drifted, unsettled); in a wave with a
+   * rotation (drift events on), true only for the resources whose turn it is (WaveReads.rotation).
    */
   readEach(identifier: string): boolean;
   /**
@@ -343,6 +343,12 @@ export interface PassScope {
    * under driftPolicy Report that would clear the reported drift until the resource's turn, then report it anew.
    */
   readonly drifted?: boolean;
+  /**
+   * The owner is not settled: not Ready at its current generation, or (a workload) its ECS service rolling out or
+   * running fewer tasks than it wants. Like `drifted`, its pass reads every resource whatever the wave's rotation:
+   * what a wave takes as planned between turns is only what a settled owner's last pass saw.
+   */
+  readonly unsettled?: boolean;
 }
 
 const sharedReads = new WeakMap<AwsClients, SharedReads>();
@@ -507,7 +513,7 @@ export function newContext(
     },
     readEach(identifier: string): boolean {
       const snapshot = wave();
-      if (!snapshot?.rotation || scope?.drifted || wroteAt() >= snapshot.at) return true;
+      if (!snapshot?.rotation || scope?.drifted || scope?.unsettled || wroteAt() >= snapshot.at) return true;
       return snapshot.turn(identifier);
     },
     listingTurn(key: string): boolean {

@@ -5,6 +5,12 @@
 // health check grace period, deployment configuration, and desiredCount ONLY when the props carry it: when
 // Application Auto Scaling owns the count the props omit it, and it is then never diffed nor sent.
 // A service being deleted lingers as DRAINING, then INACTIVE: both count as absent.
+//
+// With a wave's rotation (drift events on) a settled owner's service is described only in its turn
+// (ctx.readEach(ecsServiceTurn)); otherwise it is taken to be as planned under the ARN the inventory records, its
+// running state left as the owner's last status showed it (attribute `read` is 'false'). What changes it in between
+// reaches the owner in seconds: an UpdateService or DeleteService as a CloudTrail event, a task that stopped, a
+// service action or a deployment's state as ECS's own events (events/ecs-events.ts). The turn is the backstop.
 import {
   CreateServiceCommand,
   DeleteServiceCommand,
@@ -76,6 +82,19 @@ export function serviceMemoKey(cluster: string, name: string): string {
   return `ecs.Service:${clusterName(cluster)}/${name}`;
 }
 
+/**
+ * What a service's turn in a wave's rotation is keyed by (ctx.readEach): its Application Auto Scaling resource id,
+ * `service/<cluster>/<name>`, so that its scalable target and scaling policies take the same turn.
+ */
+export function ecsServiceTurn(cluster: string, name: string): string {
+  return `service/${clusterName(cluster)}/${name}`;
+}
+
+/** False when the pass took the service as planned without describing it: its running state is not in `attrs`. */
+export function wasRead(attrs: Readonly<Record<string, string>>): boolean {
+  return attrs.read !== 'false';
+}
+
 /** `arn:aws:ecs:region:account:service/CLUSTER/NAME` (or the old `service/NAME`, in the default cluster). */
 export function parseServiceArn(arn: string): { readonly cluster: string; readonly name: string } | undefined {
   const m = /:service\/(?:([^/]+)\/)?([^/]+)$/.exec(arn);
@@ -95,20 +114,36 @@ export function findService(ctx: ReconcileContext, cluster: string, name: string
     );
     if (names && !names.has(name)) return undefined;
     const all = await waveServices(ctx, cluster);
-    const listed = all?.get(name);
-    // A deployment moves on by itself: a service still rolling out is read fresh (batched with the other rolling
-    // ones), so the pass that polls it sees the rollout end as soon as it does.
-    if (all && (!listed || settled(listed))) return listed;
+    if (all && !all.names.has(name)) return undefined; // not listed: absent
+    if (all?.read.has(name)) {
+      const listed = all.services.get(name);
+      // A deployment moves on by itself: a service still rolling out is read fresh (batched with the other rolling
+      // ones), so the pass that polls it sees the rollout end as soon as it does.
+      if (!listed || settled(listed)) return listed;
+    }
+    // Listed but not described (not its turn, and its owner reads it anyway) or rolling: described by itself,
+    // batched with the other passes' lookups.
     const s = await unlessNotFound(() => ecsDescribeBatcher(ctx.aws).describe(cluster, name));
     return s?.status === 'ACTIVE' ? s : undefined;
   });
 }
 
+/** A wave's listing of one cluster's services. */
+export interface WaveServices {
+  /** Every service name ListServices answered. */
+  readonly names: ReadonlySet<string>;
+  /** The names described: all of them, or with a rotation those whose turn it is (ctx.readEach(ecsServiceTurn)). */
+  readonly read: ReadonlySet<string>;
+  /** The ACTIVE services among those described, by name, tags included. */
+  readonly services: ReadonlyMap<string, Service>;
+}
+
 /**
- * The wave's listing of a cluster's ACTIVE services by name, tags included, or undefined where the pass reads for
- * itself (ReconcileContext.bulk). The scalable targets' listing is read by its names (scalable-target.ts).
+ * The wave's listing of a cluster's services, or undefined where the pass reads for itself (ReconcileContext.bulk).
+ * With a rotation only the services whose turn it is are described; the others' owners take them as planned, or
+ * (not settled) describe them by themselves. The scalable targets' read builds on it (scalable-target.ts).
  */
-export function waveServices(ctx: ReconcileContext, cluster: string): Promise<Map<string, Service> | undefined> {
+export function waveServices(ctx: ReconcileContext, cluster: string): Promise<WaveServices | undefined> {
   return ctx.bulk(`ecs:services:${clusterName(cluster)}`, (listing) => listServices(listing, cluster));
 }
 
@@ -143,22 +178,26 @@ async function listServiceNames(ctx: ReconcileContext, cluster: string): Promise
   return names;
 }
 
-/** Every ACTIVE service of a cluster by name, tags included: 100 names a page, described 10 a call. */
-async function listServices(ctx: ReconcileContext, cluster: string): Promise<Map<string, Service>> {
-  let names: string[];
+/**
+ * A cluster's services: every name, 100 a page; those whose turn it is (all of them without a rotation) described
+ * 10 a call, tags included.
+ */
+async function listServices(ctx: ReconcileContext, cluster: string): Promise<WaveServices> {
+  let names: ReadonlySet<string>;
   try {
-    names = [...(await listServiceNames(ctx, cluster))];
+    names = await listServiceNames(ctx, cluster);
   } catch (err) {
-    if (isNotFound(err)) return new Map(); // the cluster is gone, and its services with it
+    // The cluster is gone, and its services with it.
+    if (isNotFound(err)) return { names: new Set(), read: new Set(), services: new Map() };
     throw err;
   }
-  const out = new Map<string, Service>();
-  for (let i = 0; i < names.length; i += DESCRIBE_SERVICES_MAX) {
-    const services = names.slice(i, i + DESCRIBE_SERVICES_MAX);
-    const res = await describeServices(ctx.aws, cluster, services);
-    for (const s of res.services ?? []) if (s.status === 'ACTIVE' && s.serviceName) out.set(s.serviceName, s);
+  const read = [...names].filter((name) => ctx.readEach(ecsServiceTurn(cluster, name)));
+  const services = new Map<string, Service>();
+  for (let i = 0; i < read.length; i += DESCRIBE_SERVICES_MAX) {
+    const res = await describeServices(ctx.aws, cluster, read.slice(i, i + DESCRIBE_SERVICES_MAX));
+    for (const s of res.services ?? []) if (s.status === 'ACTIVE' && s.serviceName) services.set(s.serviceName, s);
   }
-  return out;
+  return { names, read: new Set(read), services };
 }
 
 /** A described service in the shape of the desired props. Absent deployment settings read as ECS's defaults. */
@@ -285,6 +324,44 @@ async function observeService(
   return s ? toObserved(s, tagsFromEcs(s.tags)) : undefined;
 }
 
+/**
+ * A settled owner's service whose turn it is not in this wave (ctx.readEach): taken to be as planned, under the ARN
+ * the owner's inventory records and with the planned tags, without its running state (`read` 'false': the owner's
+ * status keeps what it last showed). The pass's later lookups of it (its scalable target's and policies' ownership)
+ * find it so. Undefined where it must be read: no recorded ARN, one of another name, or its turn.
+ */
+function unreadService(
+  ctx: ReconcileContext,
+  desired: Desired<'ecs.Service'>,
+  recorded: string | undefined,
+): Observed<'ecs.Service'> | undefined {
+  const p = desired.props;
+  if (!recorded || parseServiceArn(recorded)?.name !== p.name) return undefined;
+  if (ctx.readEach(ecsServiceTurn(p.clusterArn, p.name))) return undefined;
+  const tags = tagsToEcs(desired.tags);
+  const service: Service = {
+    serviceArn: recorded,
+    serviceName: p.name,
+    clusterArn: p.clusterArn,
+    status: 'ACTIVE',
+    taskDefinition: p.taskDefinitionArn,
+    tags,
+  };
+  void ctx.memo(serviceMemoKey(p.clusterArn, p.name), () => Promise.resolve(service));
+  return {
+    identifier: recorded,
+    props: { ...p },
+    tags: { ...desired.tags },
+    attrs: {
+      arn: recorded,
+      name: p.name,
+      clusterArn: p.clusterArn,
+      taskDefinition: p.taskDefinitionArn,
+      read: 'false',
+    },
+  };
+}
+
 /** Gone already, or on its way out: nothing left to do. */
 function isGone(err: unknown): boolean {
   return isNotFound(err) || errorName(err) === 'ServiceNotActiveException';
@@ -293,7 +370,8 @@ function isGone(err: unknown): boolean {
 export const ecsServiceReconciler: KindReconciler<'ecs.Service'> = {
   kind: 'ecs.Service',
 
-  observe: (ctx, desired) => observeService(ctx, desired.props.clusterArn, desired.props.name),
+  observe: async (ctx, desired, recorded) =>
+    unreadService(ctx, desired, recorded) ?? observeService(ctx, desired.props.clusterArn, desired.props.name),
 
   async observeByIdentifier(ctx, identifier) {
     const parsed = parseServiceArn(identifier);

@@ -201,8 +201,8 @@ export interface ListedTargets {
 
 /**
  * The wave's read of the scalable targets of a cluster's ECS services, by resource id (undefined outside a wave):
- * the services are those of the wave's listing of the cluster (ecs-service.ts waveServices) that may have one
- * (ownerMayScale: not a preview's), read 50 ids a call. No listing of the whole namespace: it reads every target of
+ * the services are those the wave's listing of the cluster described (ecs-service.ts waveServices: with a rotation,
+ * those whose turn it is) that may have one (ownerMayScale: not a preview's), read 50 ids a call. No listing of the whole namespace: it reads every target of
  * the account, and pages it (the emulator repeats its page token past 100 targets). A resource id the read does not
  * cover is read by itself.
  */
@@ -211,7 +211,7 @@ export function waveTargets(ctx: ReconcileContext, cluster: string): Promise<Lis
   return ctx.bulk(`autoscaling:targets:ecs:${name}`, async (listing) => {
     const services = await waveServices(listing, cluster);
     if (!services) throw new Error(`the wave has no listing of the ECS services of cluster ${name}`);
-    const ids = [...services]
+    const ids = [...services.services]
       .filter(([, s]) => ownerMayScale(s.tags?.find((t) => t.key === TAG_OWNER)?.value))
       .map(([service]) => `service/${name}/${service}`);
     return { ids: new Set(ids), targets: await targetsByIds(listing, ids) };
@@ -223,6 +223,23 @@ async function describeTarget(ctx: ReconcileContext, resourceId: string): Promis
   const listed = parsed ? await waveTargets(ctx, parsed.cluster) : undefined;
   if (listed?.ids.has(resourceId)) return listed.targets.get(resourceId);
   return (await targetsByIds(ctx, [resourceId])).get(resourceId);
+}
+
+/**
+ * A target whose service's turn it is not in this wave (ctx.readEach by its resource id, the ECS service's turn): taken
+ * to be as planned under the identifier the owner's inventory records. RegisterScalableTarget and
+ * DeregisterScalableTarget reach the owner as CloudTrail events (events/cloudtrail.ts); the turn is the backstop.
+ * Undefined where it must be read: no recorded identifier, or its turn.
+ */
+async function unreadTarget(
+  ctx: ReconcileContext,
+  desired: { readonly props: Resolved<ScalableTargetProps> },
+  recorded: string | undefined,
+): Promise<Observed<'autoscaling.ScalableTarget'> | undefined> {
+  const { resourceId } = desired.props;
+  if (!recorded || ctx.readEach(resourceId)) return undefined;
+  const tags = await ownerTagsOfScaledService(ctx, resourceId);
+  return { identifier: recorded, props: { ...desired.props }, tags, attrs: { resourceId, arn: recorded } };
 }
 
 async function observeResource(
@@ -273,7 +290,8 @@ function register(
 export const scalableTargetReconciler: KindReconciler<'autoscaling.ScalableTarget'> = {
   kind: 'autoscaling.ScalableTarget',
 
-  observe: (ctx, desired) => observeResource(ctx, desired.props.resourceId),
+  observe: async (ctx, desired, recorded) =>
+    (await unreadTarget(ctx, desired, recorded)) ?? observeResource(ctx, desired.props.resourceId),
   observeByIdentifier: (ctx, identifier) =>
     identifier.startsWith('arn:') ? observeArn(ctx, identifier) : observeResource(ctx, identifier),
 

@@ -3,6 +3,9 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Service } from '@aws-sdk/client-ecs';
 import { isRolling, pollFinding, rolloutChanged } from '../../../src/controllers/rollouts.js';
+import { readyAtGeneration, type PassResult } from '../../../src/controllers/shared.js';
+import { runsSettled, workloadStatusFields } from '../../../src/controllers/workload.js';
+import type { Plan } from '../../../src/planner/plan.js';
 import { rolloutAttrsOf } from '../../../src/reconcilers/ecs-service.js';
 
 function ecs(rolloutState: string, running: number, desired = 2, status = 'ACTIVE'): Service {
@@ -58,5 +61,35 @@ describe('rollout watcher: pure parts', () => {
     });
     assert.deepEqual(pollFinding(before, undefined), { kind: 'gone' }, 'MISSING');
     assert.deepEqual(pollFinding(before, ecs('IN_PROGRESS', 0, 2, 'DRAINING')), { kind: 'gone' }, 'being deleted');
+  });
+});
+
+describe('a settled owner (what a rotating wave may take as planned)', () => {
+  test('Ready at its generation, its deployment completed and every wanted task running', () => {
+    const ready = (generation: number) => ({
+      observedGeneration: generation,
+      conditions: [
+        { type: 'Ready', status: 'True' as const, reason: 'Reconciled', message: '', lastTransitionTime: '' },
+      ].map((c) => ({ ...c, observedGeneration: generation })),
+    });
+    assert.ok(readyAtGeneration(ready(3), 3));
+    assert.ok(!readyAtGeneration(ready(2), 3), 'a newer spec than the status shows');
+    assert.ok(!readyAtGeneration(undefined, 3));
+    assert.ok(runsSettled({ rolloutState: 'COMPLETED', runningCount: 2, desiredCount: 2 }));
+    assert.ok(!runsSettled({ rolloutState: 'COMPLETED', runningCount: 1, desiredCount: 2 }), 'a task short');
+    assert.ok(!runsSettled({ rolloutState: 'IN_PROGRESS', runningCount: 2, desiredCount: 2 }));
+    assert.ok(!runsSettled(undefined));
+  });
+
+  test('a service taken as planned keeps the running state the last status showed; one read shows what it read', () => {
+    const plan: Plan = { owner: { clusterId: 'c', kind: 'Service', namespace: 'ns', name: 'web' }, resources: [] };
+    const passWith = (service: Record<string, string>) =>
+      ({ report: { attrs: { 'ecs-service': service } } }) as unknown as PassResult;
+    const previous = { runningCount: 3, desiredCount: 3, rolloutState: 'COMPLETED' };
+    const unread = workloadStatusFields(plan, passWith({ arn: 'a', read: 'false' }), 0, previous);
+    assert.deepEqual([unread.runningCount, unread.desiredCount, unread.rolloutState], [3, 3, 'COMPLETED']);
+    const read = { arn: 'a', runningCount: '1', desiredCount: '3', rolloutState: 'COMPLETED' };
+    const fields = workloadStatusFields(plan, passWith(read), 0, previous);
+    assert.deepEqual([fields.runningCount, fields.desiredCount], [1, 3]);
   });
 });

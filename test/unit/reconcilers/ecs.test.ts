@@ -2,7 +2,7 @@
 // the DescribeServices batcher's grouping, with a stand-in ECS client that records what it is asked.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import type { DescribeServicesCommand, Service, TaskDefinition } from '@aws-sdk/client-ecs';
+import { ECSClient, type DescribeServicesCommand, type Service, type TaskDefinition } from '@aws-sdk/client-ecs';
 import type { AwsClients } from '../../../src/aws/clients.js';
 import { clusterName, EcsDescribeBatcher } from '../../../src/aws/ecs-describe-batcher.js';
 import type { PropsByKind, Resolved } from '../../../src/planner/plan.js';
@@ -10,12 +10,21 @@ import { diffFields } from '../../../src/reconcilers/diff.js';
 import {
   ecsServiceDiffOptions,
   ecsServiceProps,
+  ecsServiceReconciler,
+  ecsServiceTurn,
   parseServiceArn,
   serviceUpdateInput,
+  wasRead,
+  waveServices,
 } from '../../../src/reconcilers/ecs-service.js';
 import { logGroupArnOf, logGroupNameOf } from '../../../src/reconcilers/log-group.js';
 import type { ReconcileContext } from '../../../src/reconcilers/contract.js';
-import { isMissingScaling, parseResourceId, targetsByIds } from '../../../src/reconcilers/scalable-target.js';
+import {
+  isMissingScaling,
+  parseResourceId,
+  scalableTargetReconciler,
+  targetsByIds,
+} from '../../../src/reconcilers/scalable-target.js';
 import {
   DEFAULT_ECS_COOLDOWN_SECONDS,
   parsePolicyArn,
@@ -609,5 +618,107 @@ describe('scaling reads in a resync wave', () => {
     assert.equal(found.get('service/main/s7')?.ScalableDimension, 'ecs:service:DesiredCount');
     assert.deepEqual(await targetsByIds(ctx, []), new Map(), 'no ids, no call');
     assert.equal(sent.length, 3);
+  });
+});
+
+describe('ECS services in a resync wave with a rotation', () => {
+  const cluster = svcProps.clusterArn;
+  const arnOf = (name: string) => `arn:aws:ecs:us-east-1:123456789012:service/main/${name}`;
+  const tags = { 'slipway.dev/owner': 'Service/ns/web', 'slipway.dev/logical-id': 'service' };
+  const desiredService = { id: 'service', kind: 'ecs.Service' as const, props: svcProps, tags };
+  const desiredTarget = {
+    id: 'scaling',
+    kind: 'autoscaling.ScalableTarget' as const,
+    props: { resourceId: 'service/main/web', minCapacity: 1, maxCapacity: 4 },
+    tags: {},
+  };
+  /**
+   * A member pass of a rotating wave whose turn is `inTurn` (by ecsServiceTurn's key): ListServices lists `names`,
+   * DescribeServices answers each name it is asked for, the memo keeps what a pass loaded, and the wave's listing is
+   * loaded through the same turn.
+   */
+  const wavePass = (names: readonly string[], inTurn: (key: string) => boolean) => {
+    const answer = (sent: SentCommand) => {
+      if (sent.command === 'ListServicesCommand') return { serviceArns: names.map(arnOf) };
+      if (sent.command === 'DescribeServicesCommand') {
+        const asked = sent.input.services as string[];
+        const deployments = [{ id: 'd1', status: 'PRIMARY', rolloutState: 'COMPLETED' as const }];
+        const described = asked.map((n) => service({ serviceName: n, serviceArn: arnOf(n), deployments }));
+        return { services: described.map((s) => ({ ...s, tags: [{ key: 'slipway.dev/owner', value: 'x' }] })) };
+      }
+      return {};
+    };
+    const recording = recordingContext(answer);
+    // A real ECS client (the paginator wants one) whose calls are answered before they leave it.
+    const ecs = new ECSClient({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+    ecs.middlewareStack.add(
+      (_next, context) => async (args) => {
+        const call = {
+          client: 'ecs',
+          command: context.commandName ?? '',
+          input: args.input as Record<string, unknown>,
+        };
+        recording.sent.push(call);
+        return { output: answer(call) as never, response: {} };
+      },
+      { step: 'initialize', name: 'answerHere' },
+    );
+    const aws: AwsClients = new Proxy(recording.ctx.aws, {
+      get: (target, name) => (name === 'ecs' ? ecs : name === 'root' ? aws : Reflect.get(target, name)),
+    });
+    const memo = new Map<string, Promise<unknown>>();
+    const ctx: ReconcileContext = {
+      ...recording.ctx,
+      aws,
+      readEach: inTurn,
+      rotating: () => true,
+      memo: <T>(key: string, load: (reads: ReconcileContext) => Promise<T>) => {
+        if (!memo.has(key)) memo.set(key, load(ctx));
+        return memo.get(key) as Promise<T>;
+      },
+      bulk: (_key, load) => load(ctx),
+    };
+    const calls = (command: string) => recording.sent.filter((s) => s.command === command);
+    return { ctx, calls, sent: recording.sent };
+  };
+
+  test('the listing names every service but describes only those whose turn it is', async () => {
+    const { ctx, calls } = wavePass(['web', 'api', 'jobs'], (key) => key === ecsServiceTurn(cluster, 'api'));
+    const listed = await waveServices(ctx, cluster);
+    assert.deepEqual([...(listed?.names ?? [])].sort(), ['api', 'jobs', 'web']);
+    assert.deepEqual([...(listed?.read ?? [])], ['api']);
+    assert.deepEqual(
+      calls('DescribeServicesCommand').map((s) => s.input.services),
+      [['api']],
+    );
+  });
+
+  test("not its turn: a settled owner's service is taken as planned under its recorded ARN, and so are its scalable target and the ownership its scaling follows", async () => {
+    const { ctx, sent } = wavePass(['web'], () => false);
+    const seen = await ecsServiceReconciler.observe(ctx, desiredService, arnOf('web'));
+    assert.equal(seen?.identifier, arnOf('web'));
+    assert.deepEqual(seen?.props, svcProps);
+    assert.deepEqual(seen?.tags, tags);
+    assert.equal(wasRead(seen!.attrs), false, 'no running state: the status keeps what it showed');
+    const target = await scalableTargetReconciler.observe(ctx, desiredTarget, 'service/main/web');
+    assert.deepEqual(target?.props, desiredTarget.props);
+    assert.deepEqual(target?.tags, { 'slipway.dev/owner': 'Service/ns/web' }, "the service's planned owner tags");
+    assert.deepEqual(sent, [], 'nothing read');
+  });
+
+  test('read where nothing is recorded, or in its turn', async () => {
+    const notRecorded = wavePass(['web'], () => false);
+    const read = await ecsServiceReconciler.observe(notRecorded.ctx, desiredService);
+    assert.ok(read && wasRead(read.attrs));
+    // Listed but not described by the listing (not its turn): described by itself.
+    assert.deepEqual(
+      notRecorded.calls('DescribeServicesCommand').map((s) => s.input.services),
+      [['web']],
+    );
+    const turn = wavePass(['web'], () => true);
+    const inTurn = await ecsServiceReconciler.observe(turn.ctx, desiredService, arnOf('web'));
+    assert.ok(inTurn && wasRead(inTurn.attrs));
+    assert.deepEqual([inTurn.attrs.desiredCount, inTurn.attrs.rolloutState], ['7', 'COMPLETED']);
+    assert.equal(turn.calls('DescribeServicesCommand').length, 1);
   });
 });

@@ -320,6 +320,9 @@ test('with a rotation, a wave reads per-resource attributes only for the identif
   // An owner with drift reported reads every one: one left unread would clear the reported drift until its turn.
   const drifted = await readIn({ ...member('Service/ns/c', rotating), drifted: true });
   assert.equal(drifted.length, ids.length);
+  // So does an unsettled owner (not Ready at its generation, rolling, fewer tasks running than wanted).
+  const unsettled = await readIn({ ...member('Service/ns/d', rotating), unsettled: true });
+  assert.equal(unsettled.length, ids.length);
 });
 
 test('with a rotation, a whole listing is read in its turn only; off its turn a member takes it as planned unless it has drift reported or wrote', async () => {
