@@ -95,12 +95,13 @@ const wildcardLiteral = (s: string): string => s.replace(/[\\*]/g, (c) => `\\${c
 /**
  * The event pattern of one rule: CloudTrail's API calls of the given sources, plus EC2's security group calls, plus
  * (given the Environment's ECS cluster name) ECS's own events of that cluster's services: a service's task STOPPED
- * (a crash, a failed health check, a task stopped by hand), its service actions (steady state reached, tasks that
- * cannot be placed or started) and its deployments' state. Not RUNNING: a task that starts either replaces one whose
- * STOPPED event was seen, or is part of a deployment or a scale-out that ECS reports as a deployment or service event
- * once it settles (SERVICE_DEPLOYMENT_COMPLETED, SERVICE_STEADY_STATE), and an owner whose service is not steady
- * reads it every wave anyway; RUNNING would add an event per task start for nothing. The account is not known here:
- * the cluster is matched by the end of its ARN, on the Environment's own bus in its region.
+ * (a crash, a failed health check, a task stopped by hand), its deployments' state, and its service actions of type
+ * WARN or ERROR (tasks that cannot be placed or started). Not the INFO actions: ECS repeats SERVICE_STEADY_STATE
+ * periodically for every service, and each would cost its owner a full pass. Not RUNNING: a task that starts either
+ * replaces one whose STOPPED event was seen (its owner, no longer settled, then reads its service every wave until
+ * its tasks are back) or belongs to a deployment, whose end ECS reports (SERVICE_DEPLOYMENT_COMPLETED); it would
+ * add an event per task start for nothing. The account is not known here: the cluster is matched by the end of its
+ * ARN, on the Environment's own bus in its region.
  */
 export function driftEventPattern(sources: readonly string[], ec2: boolean, ecsCluster?: string): string {
   const branches: unknown[] = [{ source: [...sources].sort() }];
@@ -112,6 +113,8 @@ export function driftEventPattern(sources: readonly string[], ec2: boolean, ecsC
     });
   }
   const cloudTrail = branches.map((b) => ({ 'detail-type': [CLOUDTRAIL_DETAIL_TYPE], ...(b as object) }));
+  // A deployment's and a service action's events name their service's ARN, `...:service/<cluster>/<name>`.
+  const services = [{ wildcard: `*:service/${wildcardLiteral(ecsCluster)}/*` }];
   return canonicalJson({
     $or: [
       ...cloudTrail,
@@ -124,11 +127,12 @@ export function driftEventPattern(sources: readonly string[], ec2: boolean, ecsC
           lastStatus: ['STOPPED'],
         },
       },
+      { 'detail-type': [ECS_DEPLOYMENT_STATE_CHANGE], source: ['aws.ecs'], resources: services },
       {
-        // A deployment's event names no cluster but its service's ARN, `...:service/<cluster>/<name>`.
-        'detail-type': [ECS_DEPLOYMENT_STATE_CHANGE, ECS_SERVICE_ACTION],
+        'detail-type': [ECS_SERVICE_ACTION],
         source: ['aws.ecs'],
-        resources: [{ wildcard: `*:service/${wildcardLiteral(ecsCluster)}/*` }],
+        resources: services,
+        detail: { eventType: ['ERROR', 'WARN'] },
       },
     ],
   });

@@ -103,10 +103,18 @@ describe('the plan of an Environment with drift events', () => {
         lastStatus: ['STOPPED'],
       },
     });
+    const services = [{ wildcard: '*:service/slipway-commerce-dev/*' }];
     assert.deepEqual(pattern.$or[3], {
-      'detail-type': ['ECS Deployment State Change', 'ECS Service Action'],
+      'detail-type': ['ECS Deployment State Change'],
       source: ['aws.ecs'],
-      resources: [{ wildcard: '*:service/slipway-commerce-dev/*' }],
+      resources: services,
+    });
+    // Not the INFO actions: ECS repeats SERVICE_STEADY_STATE for every service.
+    assert.deepEqual(pattern.$or[4], {
+      'detail-type': ['ECS Service Action'],
+      source: ['aws.ecs'],
+      resources: services,
+      detail: { eventType: ['ERROR', 'WARN'] },
     });
     const global = plan.find((r) => r.id === DRIFT_LOGICAL.globalRule)!;
     assert.equal(
