@@ -29,7 +29,7 @@ import {
   quotaRetryDelayMs,
   type QuotaRetry,
 } from '../outcome/load-balancer-quota.js';
-import { withPassContext } from '../reconcilers/contract.js';
+import { WaveReads, withPassContext } from '../reconcilers/contract.js';
 import { quotaUsage } from '../reconcilers/index.js';
 import { isBeingDeleted, keyOf as keyOfObject, refOf, type KubeObject, type ResourceClient } from '../runtime/index.js';
 import {
@@ -225,6 +225,31 @@ export function environmentReconciler(
   /** How many passes in a row found no room for an Environment's shards under the quota, by key. */
   const quotaWaits = new Map<string, number>();
 
+  /** What the Environment's waves are opened with, but their members. */
+  function waveRequest(env: Environment) {
+    const requested = env.metadata.annotations?.[RESYNC_ANNOTATION];
+    return {
+      environment: keyOf(env),
+      intervalMs: resyncOf(deps, env),
+      ...(requested !== undefined ? { requested } : {}),
+      // The attributes' drift events reach the owner only once the Environment's queue exists.
+      rotate: driftEventsEnabled(env) && (env.status?.resources ?? []).some((r) => r.kind === 'sqs.Queue'),
+    };
+  }
+
+  /**
+   * The snapshot the Environment's own pass reads with: the rotation of the wave it is about to open (afterPass), so
+   * that each shard's resources are read in their turn as the workloads' are (ctx.readEach), the others taken as
+   * planned under their recorded identifiers. None (every resource read) for the first wave of a process, after a
+   * drift event named the Environment (WaveRegistry.upcoming), or when no wave is due; one with drift reported, a
+   * changed plan, or not Ready at its generation reads everything too (runPass: PassScope.drifted, steady,
+   * unsettled).
+   */
+  function ownWave(env: Environment): WaveReads | undefined {
+    const rotation = deps.waves?.upcoming(waveRequest(env), `Environment/${keyOfObject(env)}`);
+    return rotation ? new WaveReads(Date.now(), rotation) : undefined;
+  }
+
   /**
    * Opens the Environment's resync wave when one is due (waves.ts): its own resync timer paces them, and the
    * annotation slipway.dev/resync-requested asks for one now. Its members are the workloads that have applied a plan.
@@ -240,15 +265,7 @@ export function environmentReconciler(
         .filter(applied)
         .map((o) => `PreviewDeployment/${keyOfObject(o)}`),
     ];
-    const requested = env.metadata.annotations?.[RESYNC_ANNOTATION];
-    const opened = deps.waves.open({
-      environment: keyOf(env),
-      intervalMs: resyncOf(deps, env),
-      candidates,
-      ...(requested !== undefined ? { requested } : {}),
-      // The attributes' drift events reach the owner only once the Environment's queue exists.
-      rotate: driftEventsEnabled(env) && (env.status?.resources ?? []).some((r) => r.kind === 'sqs.Queue'),
-    });
+    const opened = deps.waves.open({ ...waveRequest(env), candidates });
     if (opened)
       ctx.log.info({ wave: opened.number, reason: opened.reason, members: opened.members.length }, 'resync wave');
   }
@@ -274,7 +291,8 @@ export function environmentReconciler(
         return plan;
       }
       const adopt = env.metadata.annotations?.[ADOPT_ANNOTATION] === 'true';
-      return { ...prepared(env, plan, env.spec.driftPolicy, adopt), shardState };
+      const wave = ownWave(env);
+      return { ...prepared(env, plan, env.spec.driftPolicy, adopt), shardState, ...(wave ? { wave } : {}) };
     },
 
     async prepareDeletion(env, { signal }) {

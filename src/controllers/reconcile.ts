@@ -68,6 +68,11 @@ export interface Prepared {
   /** The account and region of `aws`, when an ARN AWS answered says (ReconcileContext.account). */
   readonly account?: ArnBase;
   /**
+   * The snapshot the pass reads with when the kind has its own (the Environment's: the rotation of the wave it is
+   * about to open), in place of the wave the object is a member of.
+   */
+  readonly wave?: WaveReads;
+  /**
    * The object as the API server answered a write prepare made to it (a workload's placement in status): the pass
    * goes on from it, so adding the finalizer does not fail on the resourceVersion that write moved on.
    */
@@ -355,7 +360,7 @@ export function customResourceReconciler<
       driftPolicy: prepared.driftPolicy,
       adopt: prepared.adopt,
       now: ctx.now,
-      ...(ctx.wave ? { wave: ctx.wave } : {}),
+      ...((prepared.wave ?? ctx.wave) ? { wave: prepared.wave ?? ctx.wave } : {}),
       ...(prepared.discover ? { discover: prepared.discover } : {}),
       ...(prepared.account ? { account: prepared.account } : {}),
       ...(readyAtGeneration(obj.status, obj.metadata?.generation) && (hooks.settled?.(obj) ?? true)

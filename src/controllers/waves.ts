@@ -80,6 +80,18 @@ export interface OpenRequest {
   readonly rotate: boolean;
 }
 
+/** Which slot of ROTATION_SLOTS a wave reads per-resource attributes for (WaveReads.rotation). */
+export interface WaveRotation {
+  readonly slot: number;
+  readonly of: number;
+}
+
+/** The rotation of the wave numbered `number`: none without drift events, nor for the first wave of a process. */
+export function rotationOf(number: number, rotate: boolean): WaveRotation | undefined {
+  // The first wave of a process reads every attribute: the count of waves before it is lost with a restart.
+  return rotate && number > 0 ? { slot: number % ROTATION_SLOTS, of: ROTATION_SLOTS } : undefined;
+}
+
 export interface OpenedWave {
   readonly number: number;
   readonly reason: 'requested' | 'first' | 'interval';
@@ -110,6 +122,8 @@ export class WaveRegistry {
   private readonly memberOf = new Map<string, Wave>();
   /** When each workload's last pass began: a timed wave leaves out one that has just been looked at. */
   private readonly lastPass = new Map<string, number>();
+  /** Owners a drift event named since their pass last asked (leave): an Environment's next pass reads fresh. */
+  private readonly changed = new Map<string, number>();
 
   constructor(options: WaveRegistryOptions) {
     this.enqueue = options.enqueue;
@@ -132,8 +146,7 @@ export class WaveRegistry {
     this.last.set(req.environment, { openedAt: now, number, requested: req.requested });
     const recent = reason === 'requested' ? 0 : req.intervalMs * (1 - DUE_FRACTION);
     const members = req.candidates.filter((m) => !(now - (this.lastPass.get(m) ?? -Infinity) < recent));
-    // The first wave of a process reads every attribute: the count of waves before it is lost with a restart.
-    const rotation = req.rotate && number > 0 ? { slot: number % ROTATION_SLOTS, of: ROTATION_SLOTS } : undefined;
+    const rotation = rotationOf(number, req.rotate);
     const lasts = waveDeadlineMs(req.intervalMs);
     const wave: Wave = {
       environment: req.environment,
@@ -172,8 +185,25 @@ export class WaveRegistry {
     return wave.reads;
   }
 
-  /** The member's next pass reads fresh (a drift event says its resources changed since the snapshot). */
+  /**
+   * The rotation an Environment's own pass reads its shards with (environment.ts): that of the wave its pass is about
+   * to open, when one is due; undefined when none is due, for the first wave of a process, or when a drift event
+   * named `self` (`Environment/namespace/name`) since the last ask (leave). Asked before the pass reads AWS, so an
+   * event that came before is seen by this pass's reads, and one that comes after by the next pass's.
+   */
+  upcoming(req: Omit<OpenRequest, 'candidates'>, self: string): WaveRotation | undefined {
+    const changed = this.changed.delete(self);
+    const previous = this.last.get(req.environment);
+    if (changed || !isDue(previous, this.now(), req.intervalMs, req.requested)) return undefined;
+    return rotationOf(previous ? previous.number + 1 : 0, req.rotate);
+  }
+
+  /**
+   * The owner's next pass reads fresh (a drift event says its resources changed since the snapshot): a member
+   * leaves its wave, and an Environment's next pass reads every shard (upcoming).
+   */
   leave(member: string): void {
+    this.changed.set(member, this.now());
     const wave = this.memberOf.get(member);
     if (!wave) return;
     this.memberOf.delete(member);
@@ -210,7 +240,9 @@ export class WaveRegistry {
   /** Drops what is past use: waves past their deadline, pass times older than a wave can span. */
   private prune(now: number): void {
     for (const [env, wave] of this.open_) if (now > wave.closesAt) this.close(env);
-    if (this.lastPass.size < 1_024) return;
-    for (const [m, at] of this.lastPass) if (now - at > 24 * 60 * 60_000) this.lastPass.delete(m);
+    for (const times of [this.lastPass, this.changed]) {
+      if (times.size < 1_024) continue;
+      for (const [m, at] of times) if (now - at > 24 * 60 * 60_000) times.delete(m);
+    }
   }
 }

@@ -19,6 +19,12 @@ import { writeTags } from './tags.js';
 
 const listenersKey = (loadBalancerArn: string): string => `elbv2:listeners:${loadBalancerArn}`;
 
+/** `arn:...:listener/app/<name>/<lb-id>/<listener-id>` → `arn:...:loadbalancer/app/<name>/<lb-id>`. */
+export function loadBalancerArnOf(listenerArn: string): string | undefined {
+  const m = /^(arn:[^:]+:elasticloadbalancing:[^:]*:[^:]*:)listener\/(.+)\/[^/]+$/.exec(listenerArn);
+  return m ? `${m[1]}loadbalancer/${m[2]}` : undefined;
+}
+
 /** Every listener of a load balancer, read once per pass. */
 export function listenersOf(ctx: ReconcileContext, loadBalancerArn: string): Promise<readonly Listener[]> {
   return ctx.memo(listenersKey(loadBalancerArn), async () => {
@@ -85,9 +91,18 @@ async function describeByArn(ctx: ReconcileContext, arn: string): Promise<Observ
 export const listenerReconciler: KindReconciler<'elbv2.Listener'> = {
   kind: 'elbv2.Listener',
 
-  async observe(ctx, desired) {
+  // Read in its load balancer's turn (ctx.readEach by the load balancer's ARN, so that a shard's listing of listeners
+  // and their tags are read together); otherwise the listener the inventory records on that load balancer is taken
+  // as planned: with drift events on, ModifyListener, DeleteListener and tag changes reconcile the Environment within
+  // seconds.
+  async observe(ctx, desired, recorded) {
     // An unresolved load balancer (deleting after it vanished) means no listener either.
     if (!desired.props.loadBalancerArn) return undefined;
+    if (recorded && loadBalancerArnOf(recorded) === desired.props.loadBalancerArn) {
+      if (!ctx.readEach(desired.props.loadBalancerArn)) {
+        return { identifier: recorded, props: desired.props, tags: { ...desired.tags }, attrs: { arn: recorded } };
+      }
+    }
     const listeners = await unlessNotFound(() => listenersOf(ctx, desired.props.loadBalancerArn));
     const l = listeners?.find((x) => x.Port === desired.props.port);
     if (!l?.ListenerArn) return undefined;

@@ -14,7 +14,7 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { unlessNotFound } from '../aws/errors.js';
 import { loadBalancersOfRegion } from '../aws/load-balancer-limits.js';
-import type { KindReconciler, Observed, ReconcileContext } from './contract.js';
+import type { Desired, KindReconciler, Observed, ReconcileContext } from './contract.js';
 import { diffProps, type DiffOptions } from './diff.js';
 import { elbv2TagApi, recordToTags, tagsOf, UserActionRequired } from './elbv2-shared.js';
 import { writeTags } from './tags.js';
@@ -43,12 +43,20 @@ async function setIdleTimeout(ctx: ReconcileContext, LoadBalancerArn: string, se
   );
 }
 
-async function toObserved(ctx: ReconcileContext, lb: LoadBalancer): Promise<Observed<'elbv2.LoadBalancer'>> {
+async function toObserved(
+  ctx: ReconcileContext,
+  lb: LoadBalancer,
+  planned?: Desired<'elbv2.LoadBalancer'>,
+): Promise<Observed<'elbv2.LoadBalancer'>> {
   const arn = lb.LoadBalancerArn ?? '';
-  const [tags, attributes] = await Promise.all([
-    tagsOf(ctx, arn),
-    ctx.aws.elbv2.send(new DescribeLoadBalancerAttributesCommand({ LoadBalancerArn: arn })),
-  ]);
+  const [tags, idleTimeoutSeconds] = planned
+    ? [{ ...planned.tags }, planned.props.idleTimeoutSeconds]
+    : await Promise.all([
+        tagsOf(ctx, arn),
+        ctx.aws.elbv2
+          .send(new DescribeLoadBalancerAttributesCommand({ LoadBalancerArn: arn }))
+          .then((a) => idleTimeoutOf(a.Attributes)),
+      ]);
   return {
     identifier: arn,
     props: {
@@ -56,7 +64,7 @@ async function toObserved(ctx: ReconcileContext, lb: LoadBalancer): Promise<Obse
       scheme: lb.Scheme === 'internal' ? 'internal' : 'internet-facing',
       subnetIds: (lb.AvailabilityZones ?? []).flatMap((z) => (z.SubnetId ? [z.SubnetId] : [])).sort(),
       securityGroupIds: [...(lb.SecurityGroups ?? [])].sort(),
-      idleTimeoutSeconds: idleTimeoutOf(attributes.Attributes),
+      idleTimeoutSeconds,
     },
     tags,
     attrs: {
@@ -95,9 +103,15 @@ function loadBalancersByName(ctx: ReconcileContext): Promise<ReadonlyMap<string,
 export const loadBalancerReconciler: KindReconciler<'elbv2.LoadBalancer'> = {
   kind: 'elbv2.LoadBalancer',
 
-  async observe(ctx, desired) {
+  // The listing shows scheme, subnets and security groups. The tags and the idle timeout are read in the shard's
+  // turn (ctx.readEach by the load balancer's ARN, with drift events on: their AddTags, RemoveTags and
+  // ModifyLoadBalancerAttributes events reconcile the Environment within seconds); otherwise, for the load balancer
+  // the inventory records, they are taken as planned.
+  async observe(ctx, desired, recorded) {
     const lb = (await loadBalancersByName(ctx)).get(desired.props.name);
-    return lb ? toObserved(ctx, lb) : undefined;
+    if (!lb) return undefined;
+    const unread = !!recorded && lb.LoadBalancerArn === recorded && !ctx.readEach(recorded);
+    return toObserved(ctx, lb, unread ? desired : undefined);
   },
   observeByIdentifier: (ctx, arn) => describe(ctx, { LoadBalancerArns: [arn] }),
 

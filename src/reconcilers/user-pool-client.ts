@@ -203,10 +203,22 @@ function splitIdentifier(identifier: string): { poolId: string; clientId: string
 export const userPoolClient: KindReconciler<'cognito.UserPoolClient'> = {
   kind: 'cognito.UserPoolClient',
 
-  async observe(ctx, desired) {
+  // Read in its turn (ctx.readEach by its identifier, with drift events on: UpdateUserPoolClient and
+  // DeleteUserPoolClient reconcile the Environment within seconds); otherwise the client the inventory records in the
+  // pool is taken as planned, its ownership still the pool's (read once per pass for the pool itself).
+  async observe(ctx, desired, recorded) {
     const { userPoolId, name } = desired.props;
     const pool = await describePool(ctx, userPoolId);
     if (!pool) return undefined;
+    const id = recorded ? splitIdentifier(recorded) : undefined;
+    if (recorded && id?.poolId === userPoolId && !ctx.readEach(recorded)) {
+      return {
+        identifier: recorded,
+        props: { ...desired.props, oauth: MANAGED_OAUTH } as ObservedClientProps,
+        tags: clientOwnerTags(poolTags(pool), name, { name, tags: desired.tags }),
+        attrs: { id: id.clientId, name },
+      };
+    }
     const summary = (await listClients(ctx, userPoolId)).find((c) => c.ClientName === name && c.ClientId);
     const client = summary ? await describeClient(ctx, userPoolId, summary.ClientId!) : undefined;
     return client

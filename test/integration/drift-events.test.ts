@@ -9,7 +9,12 @@ import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { DescribeUserPoolClientCommand, UpdateUserPoolClientCommand } from '@aws-sdk/client-cognito-identity-provider';
 import { DescribeServicesCommand, UpdateServiceCommand } from '@aws-sdk/client-ecs';
-import { DescribeRulesCommand, ModifyRuleCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
+import {
+  DescribeLoadBalancerAttributesCommand,
+  DescribeRulesCommand,
+  ModifyLoadBalancerAttributesCommand,
+  ModifyRuleCommand,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
 import { DescribeRuleCommand, ListTagsForResourceCommand, ListTargetsByRuleCommand } from '@aws-sdk/client-eventbridge';
 import { ChangeResourceRecordSetsCommand, ListResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
 import { GetQueueAttributesCommand, GetQueueUrlCommand } from '@aws-sdk/client-sqs';
@@ -17,6 +22,8 @@ import pino from 'pino';
 import type { Environment, Service } from '../../src/api/index.js';
 import type { AwsClients } from '../../src/aws/clients.js';
 import { ENVIRONMENT_TYPE, SERVICE_TYPE } from '../../src/controllers/resource-types.js';
+import { RESYNC_ANNOTATION, ROTATION_SLOTS } from '../../src/controllers/waves.js';
+import { rotationSlotOf } from '../../src/reconcilers/contract.js';
 import type { Operator } from '../../src/operator.js';
 import { createLandscape, testAws, uniqueSuffix, type Landscape } from '../support/aws-fixtures.js';
 import { createNamespace, eventually, installCrds, kubeClient, kubectl, waitForCondition } from '../support/kube.js';
@@ -46,11 +53,14 @@ const reconciles = new Map<string, number>();
 const FINISHED = /^(reconciled|reconcile failed)/;
 /** The `why` of each "malformed event dropped" warning the operator logged. */
 const malformedLogged: string[] = [];
+/** The number of each resync wave the operator opened, from its log. */
+const wavesLogged: number[] = [];
 const logSink = new Writable({
   write(chunk: Buffer, _enc, done) {
     for (const line of chunk.toString('utf8').split('\n')) {
       if (line.includes('"drift events: malformed event dropped"'))
         malformedLogged.push((JSON.parse(line) as { why?: string }).why ?? '');
+      if (line.includes('"msg":"resync wave"')) wavesLogged.push((JSON.parse(line) as { wave: number }).wave);
       if (!line.includes('"reconcileId"')) continue;
       const entry = JSON.parse(line) as { controller?: string; key?: string; msg?: string };
       if (entry.controller && entry.key && FINISHED.test(entry.msg ?? '')) {
@@ -357,6 +367,63 @@ describe('drift events', { timeout: 900_000 }, () => {
     await handled(received, 1);
     assert.equal(await counter('slipway_drift_events_received_total'), received + 1, 'only the own cluster event');
     assert.deepEqual(reconciledSince(snapshot), { [`service/${ns}/catalog`]: 1 });
+  });
+
+  test("a rotating wave reads a shard's load balancer, listeners and app client only in their turn; a change to one out of turn is seen by its drift event", async () => {
+    const env = await environments.get({ namespace: ns, name: 'dev' });
+    const lbArn = env.status!.loadBalancer!.arn!;
+    const client = `${env.status!.cognito!.userPoolId}/${env.status!.cognito!.clientId}`;
+    assert.ok(!env.status?.driftCount, 'no drift reported: the Environment reads with the rotation');
+    const idleTimeout = async () =>
+      (await aws.elbv2.send(new DescribeLoadBalancerAttributesCommand({ LoadBalancerArn: lbArn }))).Attributes?.find(
+        (a) => a.Key === 'idle_timeout.timeout_seconds',
+      )?.Value;
+    /** Asks for a resync wave and waits until it has opened and every pass it caused has finished. */
+    const wave = async (): Promise<Record<string, number>> => {
+      const next = (wavesLogged.at(-1) ?? 0) + 1;
+      await waitQuiet(operator);
+      const before = operator.calls.snapshot();
+      kubectl(['annotate', '--overwrite', 'environments.slipway.dev', 'dev', '-n', ns, `${RESYNC_ANNOTATION}=${next}`]);
+      await eventually(`wave ${next} to open`, async () => (wavesLogged.includes(next) ? true : undefined));
+      await waitQuiet(operator);
+      const calls: Record<string, number> = {};
+      for (const [key, n] of operator.calls.snapshot()) {
+        const op = key.split(':').slice(0, 2).join(':');
+        if (n > (before.get(key) ?? 0)) calls[op] = (calls[op] ?? 0) + n - (before.get(key) ?? 0);
+      }
+      return calls;
+    };
+    // A wave whose slot is neither the shard's (its load balancer and listeners) nor its app client's.
+    const turns = new Set([rotationSlotOf(lbArn, ROTATION_SLOTS), rotationSlotOf(client, ROTATION_SLOTS)]);
+    while (turns.has(((wavesLogged.at(-1) ?? 0) + 1) % ROTATION_SLOTS)) await wave();
+
+    await aws.elbv2.send(
+      new ModifyLoadBalancerAttributesCommand({
+        LoadBalancerArn: lbArn,
+        Attributes: [{ Key: 'idle_timeout.timeout_seconds', Value: '61' }],
+      }),
+    );
+    const calls = await wave();
+    for (const op of [
+      'elbv2:DescribeLoadBalancerAttributes',
+      'elbv2:DescribeListeners',
+      'cognito-idp:DescribeUserPoolClient',
+      'cognito-idp:ListUserPoolClients',
+    ])
+      assert.equal(calls[op], undefined, `${op} in ${JSON.stringify(calls)}`);
+    assert.equal(await idleTimeout(), '61', 'left unread: not corrected by the wave');
+    assert.ok(!(await environments.get({ namespace: ns, name: 'dev' })).status?.driftCount, 'and no drift reported');
+
+    // Its drift event: the Environment's next pass reads every shard.
+    const snapshot = new Map(reconciles);
+    const received = await counter('slipway_drift_events_received_total');
+    await injectCloudTrail('elasticloadbalancing', 'ModifyLoadBalancerAttributes', {
+      loadBalancerArn: lbArn,
+      attributes: [{ key: 'idle_timeout.timeout_seconds', value: '61' }],
+    });
+    await handled(received, 1);
+    assert.deepEqual(reconciledSince(snapshot), { [`environment/${ns}/dev`]: 1 });
+    assert.equal(await idleTimeout(), '60', 'corrected');
   });
 
   test("UpdateUserPoolClient: the Environment owning the gate's app client is reconciled and its callback URL restored", async () => {

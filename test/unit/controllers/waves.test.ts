@@ -96,3 +96,24 @@ test('with drift events on, the first wave reads every attribute and the next on
   waves.open(request(['Service/ns/a'], { rotate: false }));
   assert.equal(waves.take('Service/ns/a')?.rotation, undefined, 'events off: every wave reads them all');
 });
+
+test("the Environment's own pass reads with the rotation of the wave it is about to open, unless a drift event named it", () => {
+  const { clock, waves } = registry();
+  const self = 'Environment/ns/env';
+  const ask = (extra: { requested?: string; rotate?: boolean } = {}) => {
+    const { candidates: _c, ...req } = request([], { rotate: true, ...extra });
+    return waves.upcoming(req, self);
+  };
+  assert.equal(ask(), undefined, 'the first wave of a process reads everything');
+  waves.open(request(['Service/ns/a'], { rotate: true }));
+  assert.equal(ask(), undefined, 'no wave due: the pass is no wave');
+  clock.now += INTERVAL;
+  assert.deepEqual(ask(), { slot: 1, of: ROTATION_SLOTS }, "the next wave's slot");
+  assert.equal(ask({ rotate: false }), undefined, 'drift events off');
+  waves.leave(self);
+  assert.equal(ask(), undefined, 'a drift event since the last ask: this pass reads everything');
+  assert.deepEqual(ask(), { slot: 1, of: ROTATION_SLOTS }, 'once');
+  waves.open(request(['Service/ns/a'], { rotate: true }));
+  assert.equal(waves.take('Service/ns/a')?.rotation?.slot, 1, 'the wave it opened has the same slot');
+  assert.deepEqual(ask({ requested: 'now' }), { slot: 2, of: ROTATION_SLOTS }, 'a requested wave rotates as well');
+});

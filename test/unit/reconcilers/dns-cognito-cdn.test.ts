@@ -25,7 +25,9 @@ import {
   clientOwnerTags,
   diffClient,
   mergeClientUpdate,
+  MANAGED_OAUTH,
   observedClientProps,
+  userPoolClient,
 } from '../../../src/reconcilers/user-pool-client.js';
 import { poolIdOf } from '../../../src/reconcilers/user-pool.js';
 import { userPoolDomainFqdn } from '../../../src/reconcilers/user-pool-domain.js';
@@ -40,6 +42,8 @@ import {
 } from '../../../src/reconcilers/distribution.js';
 import { RetryLater } from '../../../src/reconcilers/retry-later.js';
 import { TAG_CLUSTER, TAG_OWNER } from '../../../src/planner/naming.js';
+import type { ReconcileContext } from '../../../src/reconcilers/contract.js';
+import { recordingContext } from '../../support/recording-context.js';
 
 const owner = recordOwnerValue('c1', 'Service/team-a/web');
 
@@ -457,4 +461,70 @@ describe('cloudfront.Distribution helpers', () => {
     assert.equal(e.name, 'RetryLater');
     assert.equal(e.afterSeconds, 60);
   });
+});
+
+test("a shard's app client out of its turn is taken as planned under the recorded identifier, its owner the pool's", async () => {
+  const poolTags = { [TAG_CLUSTER]: 'c1', [TAG_OWNER]: 'Environment/ns/dev' };
+  const recorded = 'us-east-1_pool/client1';
+  const desired = {
+    id: 'user-pool-client-shard-1',
+    kind: 'cognito.UserPoolClient' as const,
+    props: {
+      userPoolId: 'us-east-1_pool',
+      name: 'slipway1-ns-dev',
+      callbackUrls: ['https://a/oauth2/idpresponse'],
+      logoutUrls: [],
+    },
+    tags: poolTags,
+  };
+  const aws = () =>
+    recordingContext(({ command }) =>
+      command === 'DescribeUserPoolCommand'
+        ? { UserPool: { Id: 'us-east-1_pool', UserPoolTags: poolTags } }
+        : command === 'DescribeUserPoolClientCommand'
+          ? { UserPoolClient: { UserPoolId: 'us-east-1_pool', ClientId: 'client1', ClientName: 'slipway1-ns-dev' } }
+          : {},
+    );
+  // The clients' listing is paginated (the SDK's paginator wants a real client): answered through memo.
+  const listed = [{ ClientId: 'client1', ClientName: 'slipway1-ns-dev' }];
+  const withListing = (rec: ReturnType<typeof recordingContext>, readEach: (id: string) => boolean) => {
+    const ctx: ReconcileContext = {
+      ...rec.ctx,
+      memo: <T>(key: string, load: (c: ReconcileContext) => Promise<T>): Promise<T> => {
+        if (!key.startsWith('cognito:clients:')) return load(ctx);
+        rec.sent.push({ client: 'cognito', command: 'ListUserPoolClients', input: {} });
+        return Promise.resolve(listed as T);
+      },
+      readEach,
+    };
+    return ctx;
+  };
+  const out = aws();
+  const observed = await userPoolClient.observe(
+    withListing(out, (id) => id !== recorded),
+    desired,
+    recorded,
+  );
+  assert.deepEqual(observed, {
+    identifier: recorded,
+    props: { ...desired.props, oauth: MANAGED_OAUTH },
+    tags: poolTags,
+    attrs: { id: 'client1', name: 'slipway1-ns-dev' },
+  });
+  assert.deepEqual(diffClient(desired.props, observed.props), []);
+  assert.deepEqual(
+    out.sent.map((c) => c.command),
+    ['DescribeUserPoolCommand'],
+    'the pool only (its tags are the ownership)',
+  );
+  const inTurn = aws();
+  await userPoolClient.observe(
+    withListing(inTurn, () => true),
+    desired,
+    recorded,
+  );
+  assert.deepEqual(
+    inTurn.sent.map((c) => c.command),
+    ['DescribeUserPoolCommand', 'ListUserPoolClients', 'DescribeUserPoolClientCommand'],
+  );
 });

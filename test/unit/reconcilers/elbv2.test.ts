@@ -34,7 +34,7 @@ import {
   RuleTags,
   toConditions,
 } from '../../../src/reconcilers/listener-rule.js';
-import { listenerTagsOf } from '../../../src/reconcilers/listener.js';
+import { listenerReconciler, listenerTagsOf, loadBalancerArnOf } from '../../../src/reconcilers/listener.js';
 import { idleTimeoutOf, loadBalancerReconciler } from '../../../src/reconcilers/load-balancer.js';
 import {
   deleteError,
@@ -633,6 +633,90 @@ describe('load balancers, target groups, clusters', () => {
       /throttled/,
     );
     assert.deepEqual(sg.invalidated, ['ec2:owned:ec2.SecurityGroup:']);
+  });
+
+  test("a shard out of its turn: its load balancer's tags and idle timeout, and its listeners, are taken as planned under the recorded identifiers", async () => {
+    const lbArn = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/sw-ns-dev/50dc6c495c0c9188';
+    const listenerArn =
+      'arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/sw-ns-dev/50dc6c495c0c9188/f2f7dc8efc522ab2';
+    assert.equal(loadBalancerArnOf(listenerArn), lbArn);
+    const tags = { 'slipway.dev/owner': 'Environment/ns/dev' };
+    const lbProps = {
+      name: 'sw-ns-dev',
+      scheme: 'internet-facing' as const,
+      subnetIds: ['subnet-a'],
+      securityGroupIds: ['sg-1'],
+      idleTimeoutSeconds: 60,
+    };
+    const lbDesired: Desired<'elbv2.LoadBalancer'> = { id: 'lb', kind: 'elbv2.LoadBalancer', props: lbProps, tags };
+    const listenerDesired: Desired<'elbv2.Listener'> = {
+      id: 'https',
+      kind: 'elbv2.Listener',
+      props: { loadBalancerArn: lbArn, port: 443, protocol: 'HTTPS', defaultAction: { type: 'redirect-https' } },
+      tags,
+    };
+    // The listings are paginated (the SDK's paginators want a real client): answered through memo.
+    const lbListed = { LoadBalancerArn: lbArn, LoadBalancerName: 'sw-ns-dev', Scheme: 'internet-facing' as const };
+    const listed = {
+      ...lbListed,
+      AvailabilityZones: [{ SubnetId: 'subnet-b' }],
+      SecurityGroups: ['sg-1'],
+    };
+    const listings: Record<string, unknown> = {
+      'elbv2:load-balancers': new Map([['sw-ns-dev', listed]]),
+      [`elbv2:listeners:${lbArn}`]: [
+        { ListenerArn: listenerArn, LoadBalancerArn: lbArn, Port: 443, Protocol: 'HTTPS' },
+      ],
+    };
+    const aws = () => recordingContext();
+    const calls = (rec: ReturnType<typeof recordingContext>) => [
+      ...Object.keys(listings).filter((k) => rec.invalidated.includes(`listed:${k}`)),
+      ...rec.sent.map((c) => c.command).sort(),
+    ];
+    const withListings = (rec: ReturnType<typeof recordingContext>, turn: boolean): ReconcileContext => {
+      const ctx: ReconcileContext = {
+        ...rec.ctx,
+        memo: <T>(key: string, load: (c: ReconcileContext) => Promise<T>): Promise<T> => {
+          if (!(key in listings)) return load(ctx);
+          rec.invalidated.push(`listed:${key}`);
+          return Promise.resolve(listings[key] as T);
+        },
+        readEach: (id) => turn || id !== lbArn,
+        rotating: () => true,
+      };
+      return ctx;
+    };
+    const notItsTurn = (rec: ReturnType<typeof recordingContext>) => withListings(rec, false);
+    const out = aws();
+    const lb = await loadBalancerReconciler.observe(notItsTurn(out), lbDesired, lbArn);
+    assert.deepEqual(lb?.tags, tags);
+    assert.equal(lb?.props.idleTimeoutSeconds, 60);
+    assert.deepEqual(lb?.props.subnetIds, ['subnet-b'], 'what the listing shows is still seen');
+    const listener = await listenerReconciler.observe(notItsTurn(out), listenerDesired, listenerArn);
+    assert.deepEqual(listener, {
+      identifier: listenerArn,
+      props: listenerDesired.props,
+      tags,
+      attrs: { arn: listenerArn },
+    });
+    assert.deepEqual(calls(out), ['elbv2:load-balancers'], 'only the listing of the load balancers');
+
+    // Not recorded (or recorded on another load balancer): read.
+    const unrecorded = aws();
+    await loadBalancerReconciler.observe(notItsTurn(unrecorded), lbDesired, undefined);
+    await listenerReconciler.observe(notItsTurn(unrecorded), listenerDesired, listenerArn.replace('50dc', '60dc'));
+    assert.deepEqual(calls(unrecorded), [
+      'elbv2:load-balancers',
+      `elbv2:listeners:${lbArn}`,
+      'DescribeLoadBalancerAttributesCommand',
+      'DescribeTagsCommand',
+      'DescribeTagsCommand',
+    ]);
+
+    const inTurn = aws();
+    await loadBalancerReconciler.observe(withListings(inTurn, true), lbDesired, lbArn);
+    await listenerReconciler.observe(withListings(inTurn, true), listenerDesired, listenerArn);
+    assert.deepEqual(calls(inTurn), calls(unrecorded), 'its turn: everything read');
   });
 
   test('health check updates send only the fields that changed', () => {
