@@ -29,6 +29,7 @@ import {
   quotaRetryDelayMs,
   type QuotaRetry,
 } from '../outcome/load-balancer-quota.js';
+import { clusterScanKey } from '../reconcilers/cluster-tags.js';
 import { WaveReads, withPassContext } from '../reconcilers/contract.js';
 import { quotaUsage } from '../reconcilers/index.js';
 import { isBeingDeleted, keyOf as keyOfObject, refOf, type KubeObject, type ResourceClient } from '../runtime/index.js';
@@ -56,7 +57,7 @@ import {
   type PlannedShards,
 } from './shards.js';
 import { ADOPT_ANNOTATION, awsFor, commonStatus, mergeConditions, type OperatorDeps } from './shared.js';
-import { sweepDue, sweepOrphans, type SweepMark } from './sweeper.js';
+import { sweepDue, sweepOrphans, sweepScope, type SweepMark } from './sweeper.js';
 import { RESYNC_ANNOTATION } from './waves.js';
 import { BY_ENVIRONMENT, environmentKey, resyncOf } from './workload.js';
 
@@ -225,6 +226,13 @@ export function environmentReconciler(
   /** How many passes in a row found no room for an Environment's shards under the quota, by key. */
   const quotaWaits = new Map<string, number>();
 
+  /**
+   * Whether the Environment's waves rotate their reads (waves.ts): drift events are on and delivering. The attributes'
+   * drift events reach the owner only once the Environment's queue exists.
+   */
+  const rotates = (env: Environment): boolean =>
+    driftEventsEnabled(env) && (env.status?.resources ?? []).some((r) => r.kind === 'sqs.Queue');
+
   /** What the Environment's waves are opened with, but their members. */
   function waveRequest(env: Environment) {
     const requested = env.metadata.annotations?.[RESYNC_ANNOTATION];
@@ -232,8 +240,7 @@ export function environmentReconciler(
       environment: keyOf(env),
       intervalMs: resyncOf(deps, env),
       ...(requested !== undefined ? { requested } : {}),
-      // The attributes' drift events reach the owner only once the Environment's queue exists.
-      rotate: driftEventsEnabled(env) && (env.status?.resources ?? []).some((r) => r.kind === 'sqs.Queue'),
+      rotate: rotates(env),
     };
   }
 
@@ -395,7 +402,7 @@ export function environmentReconciler(
     // Workloads joining or leaving a shard change the others' share of its load balancer: their status.cost is
     // brought up to date here (a status write each, no AWS call) rather than by a pass of each of them.
     // The sweep rides on the Environment's pass: one tag scan per resync, or when a workload went, finds what
-    // deleted workloads left (sweepDue).
+    // deleted workloads left (sweepDue); with drift events on, in the waves whose turn the scan is (sweepScope).
     async afterPass(env, { prepared: p, pass }, ctx: HookContext) {
       if (!pass.summary.failure) openWave(env, ctx);
       for (const { workload, cost } of staleWorkloadCosts(deps, env, placedWorkloads(env), ctx.now)) {
@@ -411,17 +418,35 @@ export function environmentReconciler(
         holders: new Set(holders(env).map((h) => `${h.kind}/${h.name}`)),
         self: JSON.stringify([env.metadata.generation, env.metadata.annotations ?? {}]),
       };
-      if (!sweepDue(sweeps.get(keyOf(env)), mark, p.resyncMs / 2)) return;
+      const last = sweeps.get(keyOf(env));
+      if (!sweepDue(last, mark, p.resyncMs / 2)) return;
+      // With drift events on, a sweep of every owner rides on a wave whose turn the cluster's tag scan is (sweepScope).
+      const wave = deps.waves?.snapshot(keyOf(env));
+      const rotating = rotates(env) && !!deps.waves?.running(keyOf(env), p.resyncMs);
+      const scope = sweepScope(last, rotating, !!wave?.turn(clusterScanKey(deps.clusterId)));
+      if (!scope) return;
       sweeps.delete(keyOf(env));
       try {
-        const wave = deps.waves?.snapshot(keyOf(env));
-        const { swept, pending } = await sweepOrphans(deps, env, p.aws.withSignal(ctx.signal), kubeClients, wave);
-        sweeps.set(keyOf(env), { ...mark, pending: pending.length > 0 });
+        const { swept, pending } = await sweepOrphans(
+          deps,
+          env,
+          p.aws.withSignal(ctx.signal),
+          kubeClients,
+          wave,
+          scope === 'pending' ? last?.pendingOwners : undefined,
+        );
+        sweeps.set(keyOf(env), {
+          ...mark,
+          // A sweep of only the pending owners does not stand for one of all: the next due one looks at all again.
+          ...(scope === 'pending' && last ? { at: last.at, holders: last.holders, self: last.self } : {}),
+          pending: pending.length > 0,
+          pendingOwners: pending,
+        });
         for (const owner of swept) {
           await deps.events.normal(env, 'Swept', `deleted the AWS resources of ${owner}, which no longer exists`);
         }
       } catch (err) {
-        ctx.log.warn({ err }, 'sweep failed; it runs again with the next pass');
+        ctx.log.warn({ err }, 'sweep failed; a later pass sweeps again');
       }
     },
   });

@@ -40,6 +40,8 @@ export interface SweepMark {
   readonly self: string;
   /** Owners the sweep left resources of (a distribution disabling, a failure): the next pass goes on. */
   readonly pending?: boolean;
+  /** Those owners' keys (their owner tag values): between the scan's turns the sweep goes on with them alone. */
+  readonly pendingOwners?: readonly string[];
 }
 
 /**
@@ -54,6 +56,24 @@ export function sweepDue(last: SweepMark | undefined, now: Omit<SweepMark, 'pend
   return false;
 }
 
+/**
+ * What a sweep that is due (sweepDue) looks at: 'all', every owner's resources of the Environment, found in the
+ * cluster's tag scan; 'pending', only the owners the last sweep left something of, each found by its own tags (a
+ * filtered listing of a few resources); undefined, nothing now. With drift events on, the waves read the cluster's tag
+ * scan only in its turn, one wave in ROTATION_SLOTS (cluster-tags.ts): a sweep of every owner then runs with a wave
+ * whose turn the scan is (`scanTurn`), filtering the wave's scan, rather than start a whole scan of its own in the
+ * other waves (89 pages at 1,000 Services and 1,000 previews). So an orphan is swept within ROTATION_SLOTS waves of
+ * its owner going, and a sweep that left something goes on promptly. Without a rotation every due sweep looks at all.
+ */
+export function sweepScope(
+  last: SweepMark | undefined,
+  rotating: boolean,
+  scanTurn: boolean,
+): 'all' | 'pending' | undefined {
+  if (!rotating || scanTurn) return 'all';
+  return last?.pendingOwners?.length ? 'pending' : undefined;
+}
+
 export async function sweepOrphans(
   deps: OperatorDeps,
   env: Environment,
@@ -65,23 +85,29 @@ export async function sweepOrphans(
    * members read anyway, instead of reading all of it a second time.
    */
   wave?: WaveReads,
+  /** Only these owners (owner tag values), each found by its own tags, outside any wave (sweepScope 'pending'). */
+  only?: readonly string[],
 ): Promise<SweepResult> {
   const ns = env.metadata.namespace ?? 'default';
   /** Whether the informer of the owner's kind holds it: a live owner, whose resources the sweep leaves alone. */
   const inCache = (owner: ReturnType<typeof parseOwner>): boolean =>
     !!owner && !!(owner.kind === 'Service' ? deps.services : deps.previews).get(`${owner.namespace}/${owner.name}`);
-  const scope = wave ? { owner: `${deps.clusterId}/sweep/${ns}/${env.metadata.name}`, steady: true, wave } : undefined;
+  const passScope =
+    wave && !only ? { owner: `${deps.clusterId}/sweep/${ns}/${env.metadata.name}`, steady: true, wave } : undefined;
   return withPassContext(
     aws,
     async (ctx) => {
-      const found = await discoverOwned(ctx, {
+      const scope = {
         clusterId: deps.clusterId,
         environment: `${ns}/${env.metadata.name}`,
         // Every shard's: an orphan's rule is on the listener of the shard its workload was placed on.
         listenerArns: environmentListenerArns(env),
         hostedZoneIds: [env.spec.domain.hostedZoneId],
-        live: (key) => inCache(parseOwner(key, deps.clusterId)),
-      });
+        live: (key: string) => inCache(parseOwner(key, deps.clusterId)),
+      };
+      const found: Discovered[] = [];
+      if (!only) found.push(...(await discoverOwned(ctx, scope)));
+      for (const owner of only ?? []) found.push(...(await discoverOwned(ctx, { ...scope, owner })));
       const byOwner = new Map<string, Discovered[]>();
       for (const item of found) byOwner.set(item.owner, [...(byOwner.get(item.owner) ?? []), item]);
       const swept: string[] = [];
@@ -96,6 +122,6 @@ export async function sweepOrphans(
       }
       return { swept, pending };
     },
-    scope,
+    passScope,
   );
 }

@@ -6,7 +6,9 @@
 // Identifier: `<zoneId>/<name>/A`. Attrs: `name` (the record's name, without the trailing dot).
 //
 // Reads: the records at the record's name, by one lookup from that name (`route53:records:<zoneId>:name:<name>`); in a
-// resync wave, the zone's whole listing (`route53:records:<zoneId>`), shared by the wave's members. Writes go through
+// resync wave, the zone's whole listing (`route53:records:<zoneId>`), shared by the wave's members. With drift events
+// on, a wave reads the zone only in its turn (listingRead): in the others a member takes the record its inventory
+// records as planned, and one with drift reported or that wrote looks up its name. Writes go through
 // the zone's write queue (route53-zone-writer.ts), which merges concurrent changes.
 // Names are normalised: lowercase, no trailing dot, `\052` read back as `*`. Changes are sent without the trailing
 // dot (Route53 treats names as absolute either way). moto caveat: a CREATE over an existing record may duplicate
@@ -20,7 +22,14 @@ import { bareZoneId, zoneWriterFor } from '../aws/route53-zone-writer.js';
 import { TAG_CLUSTER, TAG_OWNER } from '../planner/naming.js';
 import type { Resolved, RecordProps } from '../planner/plan.js';
 import { parseRecordOwnerValue, recordOwnerValue } from '../planner/record-owner.js';
-import type { Change, Desired, KindReconciler, Observed, ReconcileContext } from './contract.js';
+import {
+  listingRead,
+  type Change,
+  type Desired,
+  type KindReconciler,
+  type Observed,
+  type ReconcileContext,
+} from './contract.js';
 import { diffFields } from './diff.js';
 
 export { parseRecordOwnerValue, recordOwnerValue };
@@ -74,9 +83,12 @@ export function parseRecordIdentifier(identifier: string): { zoneId: string; nam
   return m ? { zoneId: m[1]!, name: normaliseRecordName(m[2]!) } : undefined;
 }
 
+/** The key of a zone's whole listing: shared by a wave's members (ctx.memo), and its turn in the rotation. */
+const zoneKey = (id: string): string => `route53:records:${id}`;
+
 async function zoneRecords(ctx: ReconcileContext, zoneId: string): Promise<readonly ResourceRecordSet[]> {
   const id = bareZoneId(zoneId);
-  return ctx.memo(`route53:records:${id}`, async (reads) => {
+  return ctx.memo(zoneKey(id), async (reads) => {
     const out: ResourceRecordSet[] = [];
     let start: {
       StartRecordName?: string;
@@ -107,8 +119,9 @@ async function zoneRecords(ctx: ReconcileContext, zoneId: string): Promise<reado
  * a write to the zone drops it.
  */
 async function recordsAtName(ctx: ReconcileContext, zoneId: string, name: string): Promise<AtName> {
-  if (ctx.waveMember?.()) return recordsAt(await zoneRecords(ctx, zoneId), name);
   const id = bareZoneId(zoneId);
+  if (ctx.waveMember?.() && listingRead(ctx, zoneKey(id)) === 'listing')
+    return recordsAt(await zoneRecords(ctx, zoneId), name);
   const records = await ctx.memo(`route53:records:${id}:name:${name}`, async (reads) => {
     const out: ResourceRecordSet[] = [];
     let start: { StartRecordName: string; StartRecordType?: ResourceRecordSet['Type'] } = { StartRecordName: name };
@@ -245,8 +258,15 @@ function fromDesired(p: Props): Observed<'route53.Record'> {
 export const dnsRecord: KindReconciler<'route53.Record'> = {
   kind: 'route53.Record',
 
-  async observe(ctx, desired) {
+  async observe(ctx, desired, recorded) {
     const p = normaliseRecordProps(desired.props);
+    // With drift events on, a wave reads the zone only in its turn: in the others the record the inventory records
+    // is taken as planned (ChangeResourceRecordSets' drift event reports a change in between).
+    if (
+      recorded === recordIdentifier(p.hostedZoneId, p.name) &&
+      listingRead(ctx, zoneKey(p.hostedZoneId)) === 'planned'
+    )
+      return fromDesired(p);
     return observedAt(p.hostedZoneId, p.name, await recordsAtName(ctx, p.hostedZoneId, p.name), p.ownerValue);
   },
 

@@ -14,9 +14,15 @@ import {
 } from '@aws-sdk/client-cloudwatch-logs';
 import { errorName, unlessNotFound } from '../aws/errors.js';
 import { advancingPages } from '../aws/pages.js';
-import { TAG_CLUSTER } from '../planner/naming.js';
-import { clusterTags } from './cluster-tags.js';
-import type { ArnBase, KindReconciler, Observed, ReconcileContext } from './contract.js';
+import { waveTagsOf } from './cluster-tags.js';
+import {
+  listingRead,
+  type ArnBase,
+  type Desired,
+  type KindReconciler,
+  type Observed,
+  type ReconcileContext,
+} from './contract.js';
 import { diffProps } from './diff.js';
 import { writeTags } from './tags.js';
 
@@ -57,17 +63,38 @@ async function listGroups(ctx: ReconcileContext, prefix: string): Promise<Map<st
   return out;
 }
 
+/**
+ * A log group by name. In a wave, from the wave's listing of its prefix (`/slipway/`), its tags from the wave's scan of
+ * the cluster's tags (cluster-tags.ts); elsewhere by one DescribeLogGroups and ListTagsForResource. With drift events
+ * on, a wave reads the prefix's listing only in its turn (listingRead): in the others, the log group the owner's
+ * inventory records is taken to have the planned retention (PutRetentionPolicy's drift event reports a change in
+ * between), and its tags are the scan's in the scan's turn, planned otherwise. One the scan does not carry in its
+ * turn, one not recorded, and an owner with drift reported or that wrote are read as outside a wave.
+ */
 async function observeName(
   ctx: ReconcileContext,
   name: string,
-  clusterId?: string,
+  desired?: Desired<'logs.LogGroup'>,
+  recorded?: string,
 ): Promise<Observed<'logs.LogGroup'> | undefined> {
   const prefix = /^\/[^/]+\//.exec(name)?.[0];
-  const all = prefix ? await ctx.bulk(`logs:groups:${prefix}`, (listing) => listGroups(listing, prefix)) : undefined;
+  const key = prefix && `logs:groups:${prefix}`;
+  const turn = key ? listingRead(ctx, key) : 'own';
+  if (turn === 'planned' && desired && recorded && logGroupNameOf(recorded) === name) {
+    const tags = await waveTagsOf(ctx, desired.tags, recorded, recorded);
+    if (tags)
+      return {
+        identifier: recorded,
+        props: { name, retentionDays: desired.props.retentionDays },
+        tags,
+        attrs: { name, arn: recorded },
+      };
+  }
+  const all = key && turn === 'listing' ? await ctx.bulk(key, (listing) => listGroups(listing, prefix)) : undefined;
   const group = all ? all.get(name) : await find(ctx, name);
   if (!group) return undefined;
   const arn = logGroupArnOf(group);
-  let tags = (await clusterTags(ctx, clusterId))?.get(arn);
+  let tags = desired ? await waveTagsOf(ctx, desired.tags, arn, recorded) : undefined;
   if (!tags) {
     const listed = await unlessNotFound(() => ctx.aws.logs.send(new ListTagsForResourceCommand({ resourceArn: arn })));
     if (!listed) return undefined; // deleted between the two calls
@@ -89,7 +116,7 @@ async function applyRetention(ctx: ReconcileContext, name: string, days: number)
 export const logGroupReconciler: KindReconciler<'logs.LogGroup'> = {
   kind: 'logs.LogGroup',
 
-  observe: (ctx, desired) => observeName(ctx, desired.props.name, desired.tags[TAG_CLUSTER]),
+  observe: (ctx, desired, recorded) => observeName(ctx, desired.props.name, desired, recorded),
   observeByIdentifier: (ctx, identifier) => observeName(ctx, logGroupNameOf(identifier)),
 
   diff: diffProps(),

@@ -20,7 +20,7 @@ import { TAG_CLUSTER, TAG_OWNER } from '../planner/naming.js';
 import type { TargetGroupProps } from '../planner/plan.js';
 import type { Desired, KindReconciler, Observed, ReconcileContext } from './contract.js';
 import { diffProps } from './diff.js';
-import { clusterTags } from './cluster-tags.js';
+import { waveTagsOf } from './cluster-tags.js';
 import { elbv2TagApi, recordToTags, tagsOf, UserActionRequired } from './elbv2-shared.js';
 import { writeTags } from './tags.js';
 import { forwardsTo, listenerRuleReconciler, ruleArnsOf, ruleOwner, rulesOf } from './listener-rule.js';
@@ -178,19 +178,22 @@ async function listTargetGroups(ctx: ReconcileContext): Promise<Map<string, Targ
  * By name: from the wave's listing where the pass may use it, else one DescribeTargetGroups. In a wave the tags come
  * from the wave's scan of the cluster's tags (cluster-tags.ts); a target group the scan does not carry has no cluster
  * tag (removed by hand, or not ours) and its tags are read, so a removed ownership tag is still seen as drift and a
- * foreign owner is named in the conflict. A target group whose attributes are not this wave's turn (ctx.readEach)
- * is taken to have the planned delay: a change to it is left to its drift event, and to the wave whose turn it is.
+ * foreign owner is named in the conflict. In a rotating wave whose turn the scan is not, the tags of the target group
+ * the inventory records are taken as planned (waveTagsOf); one it does not record has its tags read. A target group
+ * whose attributes are not this wave's turn (ctx.readEach) is taken to have the planned delay: a change to it is left
+ * to its drift event, and to the wave whose turn it is.
  */
 async function observeByName(
   ctx: ReconcileContext,
   desired: Desired<'elbv2.TargetGroup'>,
+  recorded: string | undefined,
 ): Promise<Observed<'elbv2.TargetGroup'> | undefined> {
   const all = await ctx.bulk('elbv2:target-groups', listTargetGroups);
   if (!all) return describe(ctx, { Names: [desired.props.name] });
   const tg = all.get(desired.props.name);
   if (!tg) return undefined;
   const arn = tg.TargetGroupArn ?? '';
-  const scanned = (await clusterTags(ctx, desired.tags[TAG_CLUSTER]))?.get(arn);
+  const scanned = await waveTagsOf(ctx, desired.tags, arn, recorded);
   const unread = !ctx.readEach(arn);
   return toObserved(ctx, tg, {
     ...(scanned ? { tags: { ...scanned } } : {}),
@@ -211,7 +214,7 @@ export async function targetGroupCount(ctx: ReconcileContext, loadBalancerArn: s
 export const targetGroupReconciler: KindReconciler<'elbv2.TargetGroup'> = {
   kind: 'elbv2.TargetGroup',
 
-  observe: (ctx, desired) => observeByName(ctx, desired),
+  observe: (ctx, desired, recorded) => observeByName(ctx, desired, recorded),
   observeByIdentifier: (ctx, arn) => describe(ctx, { TargetGroupArns: [arn] }),
 
   diff: diffProps(),

@@ -25,7 +25,7 @@ import { userError } from '../outcome/outcome.js';
 import { TAG_CLUSTER, TAG_OWNER } from '../planner/naming.js';
 import type { Resolved, TaskDefinitionProps } from '../planner/plan.js';
 import { MAX_WAVE_MS, type Desired, type KindReconciler, type Observed, type ReconcileContext } from './contract.js';
-import { clusterTags } from './cluster-tags.js';
+import { waveTagsOf } from './cluster-tags.js';
 import { diffProps, type DiffOptions } from './diff.js';
 import { ecsTagApi, tagsFromEcs, tagsToEcs, writeTags } from './tags.js';
 
@@ -197,13 +197,17 @@ async function newestRevisions(ctx: ReconcileContext): Promise<Map<string, strin
   return out;
 }
 
-/** From the wave's listing: the family's newest ACTIVE revision, described only the first time it is seen. */
+/**
+ * From the wave's listing: the family's newest ACTIVE revision, described only the first time it is seen. Its tags
+ * from the wave's scan of the cluster's tags, or taken as planned where the scan's turn it is not and the inventory
+ * records this revision (waveTagsOf).
+ */
 async function observeListed(
   ctx: ReconcileContext,
   arn: string,
-  clusterId: string | undefined,
+  planned: Planned | undefined,
 ): Promise<Observed<'ecs.TaskDefinition'> | undefined> {
-  const tags = (await clusterTags(ctx, clusterId))?.get(arn);
+  const tags = planned ? await waveTagsOf(ctx, planned.tags, arn, planned.recorded) : undefined;
   const known = revisions.get(arn);
   if (known && tags) return { ...known, tags };
   const found = await describe(ctx, arn);
@@ -226,10 +230,16 @@ async function activeFamilies(ctx: ReconcileContext): Promise<ReadonlySet<string
   return names;
 }
 
+/** What observe knows of a planned revision: its planned tags, and the revision the owner's inventory records. */
+interface Planned {
+  readonly tags: Readonly<Record<string, string>>;
+  readonly recorded: string | undefined;
+}
+
 async function observeFamily(
   ctx: ReconcileContext,
   family: string,
-  clusterId?: string,
+  planned?: Planned,
 ): Promise<Observed<'ecs.TaskDefinition'> | undefined> {
   // A brand-new owner's family is looked for among the account's active families first: absent there, it is not
   // described. A registration that follows a stale listing (someone registered the family since) is taken back by
@@ -246,7 +256,7 @@ async function observeFamily(
   const listed = await ctx.bulk('ecs:task-definitions', newestRevisions);
   if (listed) {
     const arn = listed.get(family);
-    return arn ? observeListed(ctx, arn, clusterId) : undefined;
+    return arn ? observeListed(ctx, arn, planned) : undefined;
   }
   // By family, AWS describes the latest ACTIVE revision: one call in the common case.
   const latest = await describe(ctx, family);
@@ -383,7 +393,7 @@ async function tidyOlderRevisions(
 export const taskDefinitionReconciler: KindReconciler<'ecs.TaskDefinition'> = {
   kind: 'ecs.TaskDefinition',
 
-  observe: (ctx, desired) => observeFamily(ctx, desired.props.family, desired.tags[TAG_CLUSTER]),
+  observe: (ctx, desired, recorded) => observeFamily(ctx, desired.props.family, { tags: desired.tags, recorded }),
   // The inventory holds the revision seen last; the family's newest ACTIVE revision is what exists now.
   observeByIdentifier: (ctx, identifier) => observeFamily(ctx, familyOf(identifier)),
 

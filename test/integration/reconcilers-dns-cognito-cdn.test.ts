@@ -30,11 +30,19 @@ import {
 import { AwsClients } from '../../src/aws/clients.js';
 import { eventually } from '../support/kube.js';
 import { CallCounter } from '../../src/aws/calls.js';
-import { newContext, type Desired } from '../../src/reconcilers/contract.js';
+import { ROTATION_SLOTS } from '../../src/controllers/waves.js';
+import { bareZoneId } from '../../src/aws/route53-zone-writer.js';
+import {
+  newContext,
+  rotationSlotOf,
+  WaveReads,
+  withPassContext,
+  type Desired,
+} from '../../src/reconcilers/contract.js';
 import { applyPlan } from '../../src/reconcilers/applier.js';
 import { ownerKey, ownershipTags, TAG_CLUSTER, TAG_OWNER } from '../../src/planner/naming.js';
 import type { Owner, Plan, PlannedResource, ResourceKind } from '../../src/planner/plan.js';
-import { dnsRecord, recordOwnerValue } from '../../src/reconcilers/dns-record.js';
+import { dnsRecord, recordIdentifier, recordOwnerValue } from '../../src/reconcilers/dns-record.js';
 import { userPool } from '../../src/reconcilers/user-pool.js';
 import { userPoolDomain } from '../../src/reconcilers/user-pool-domain.js';
 import { userPoolClient } from '../../src/reconcilers/user-pool-client.js';
@@ -219,6 +227,60 @@ describe('route53.Record', () => {
     const all = pass();
     await Promise.all(desired.map(async (d) => dnsRecord.delete(all, (await dnsRecord.observe(all, d))!)));
     assert.deepEqual(await recordsAt(`near.${zone}`), []);
+  });
+
+  test('with a rotation a wave reads the zone only in its turn: off it the recorded record is taken as planned; a drifted owner looks up its name', async () => {
+    const desired = record('turns');
+    await dnsRecord.create(pass(), desired);
+    const recorded = recordIdentifier(zoneId, `turns.${zone}`);
+    const slot = rotationSlotOf(`route53:records:${bareZoneId(zoneId)}`, ROTATION_SLOTS);
+    const notItsTurn = { slot: (slot + 1) % ROTATION_SLOTS, of: ROTATION_SLOTS };
+    const lookups = () => counter.snapshot().get('route53:ListResourceRecordSets:success') ?? 0;
+    /** A steady member's observe in a wave: what it saw against the plan, and its ListResourceRecordSets calls. */
+    const inWave = async (rotation: typeof notItsTurn, known: string | undefined, drifted = false) => {
+      const before = lookups();
+      const seen = await withPassContext(aws, (ctx) => dnsRecord.observe(ctx, desired, known), {
+        owner: `it/${owner.name}`,
+        steady: true,
+        wave: new WaveReads(Date.now(), rotation),
+        ...(drifted ? { drifted } : {}),
+      });
+      return { changes: dnsRecord.diff(desired, seen!).map((c) => c.path), lookups: lookups() - before };
+    };
+    try {
+      assert.deepEqual(await inWave(notItsTurn, recorded), { changes: [], lookups: 0 });
+      assert.deepEqual(await inWave(notItsTurn, undefined), { changes: [], lookups: 1 }, 'not recorded: its name');
+      assert.deepEqual(await inWave(notItsTurn, recorded, true), { changes: [], lookups: 1 }, 'drifted: its name');
+      assert.deepEqual((await inWave({ slot, of: ROTATION_SLOTS }, recorded)).changes, []);
+      // The alias moved by hand: left to its drift event off the zone's turn, seen in it and by a drifted owner.
+      await aws.route53.send(
+        new ChangeResourceRecordSetsCommand({
+          HostedZoneId: zoneId,
+          ChangeBatch: {
+            Changes: [
+              {
+                Action: 'UPSERT',
+                ResourceRecordSet: {
+                  Name: `turns.${zone}`,
+                  Type: 'A',
+                  AliasTarget: {
+                    DNSName: `x${alb.dnsName}`,
+                    HostedZoneId: alb.hostedZoneId,
+                    EvaluateTargetHealth: false,
+                  },
+                },
+              },
+            ],
+          },
+        }),
+      );
+      assert.deepEqual(await inWave(notItsTurn, recorded), { changes: [], lookups: 0 });
+      assert.deepEqual((await inWave(notItsTurn, recorded, true)).changes, ['alias.dnsName']);
+      assert.deepEqual((await inWave({ slot, of: ROTATION_SLOTS }, recorded)).changes, ['alias.dnsName']);
+    } finally {
+      const all = pass();
+      await dnsRecord.delete(all, (await dnsRecord.observe(all, desired))!);
+    }
   });
 
   test('an A record deleted out of band is not observed; creating it again keeps one owner TXT', async () => {

@@ -12,6 +12,7 @@ import {
 import {
   CreateLogGroupCommand,
   PutRetentionPolicyCommand,
+  TagResourceCommand,
   UntagResourceCommand,
 } from '@aws-sdk/client-cloudwatch-logs';
 import { CreateSecurityGroupCommand, CreateSubnetCommand, CreateVpcCommand } from '@aws-sdk/client-ec2';
@@ -937,6 +938,95 @@ describe('applyPlan with the ECS kinds', () => {
     assert.equal(fixed?.props.maxCapacity, 3);
 
     await applyPlan(pass(), registry, p, { mode: 'delete', inventory: corrected.inventory });
+  });
+
+  test("with a rotation a wave reads the cluster's tag scan and the log groups' listing only in their turns; a removed ownership tag is seen by a drift event's pass, a drifted owner and the scan's turn", async () => {
+    const who: Owner = { ...owner, name: `lst-${suffix}` };
+    const tags = (id: string) => ownershipTags(who, id);
+    const name = `lst-${suffix}`;
+    const td = taskDefinitionProps(name);
+    const p = plan(who, [
+      { id: 'logs', kind: 'logs.LogGroup', props: { name: `/slipway/${name}`, retentionDays: 7 }, tags: tags('logs') },
+      {
+        id: 'td',
+        kind: 'ecs.TaskDefinition',
+        props: { ...td, container: { ...td.container, logGroup: ref('logs', 'name') } },
+        tags: tags('td'),
+      },
+    ]);
+    const first = await applyPlan(pass(), registry, p, { mode: 'apply', inventory: [] });
+    assert.deepEqual(
+      first.outcomes.map((o) => o.action),
+      ['created', 'created'],
+    );
+    // Outside a wave the revision is described once; no wave describes it again.
+    await applyPlan(pass(), registry, p, { mode: 'apply', inventory: first.inventory });
+    const scanSlot = rotationSlotOf(`tagging:${who.clusterId}`, ROTATION_SLOTS);
+    const logsSlot = rotationSlotOf('logs:groups:/slipway/', ROTATION_SLOTS);
+    const neither = [...Array(ROTATION_SLOTS).keys()].find((s) => s !== scanSlot && s !== logsSlot)!;
+    const READS = ['tagging:GetResources', 'logs:DescribeLogGroups', 'logs:ListTagsForResource'];
+    /** One steady pass under driftPolicy Report: a member of a wave in `slot` (none: no wave), or outside a wave. */
+    const steady = async (slot: number | 'outside', drifted = false) => {
+      const before = counter.snapshot();
+      const wave = slot === 'outside' ? {} : { wave: new WaveReads(Date.now(), { slot, of: ROTATION_SLOTS }) };
+      const report = await withPassContext(
+        aws,
+        (ctx) => applyPlan(ctx, registry, p, { mode: 'report', inventory: first.inventory }),
+        { owner: `${who.clusterId}/${ownerKey(who)}`, steady: true, ...wave, ...(drifted ? { drifted } : {}) },
+      );
+      const reads: Record<string, number> = {};
+      for (const [key, n] of counter.snapshot()) {
+        const op = key.split(':').slice(0, 2).join(':');
+        if (READS.includes(op) && n > (before.get(key) ?? 0)) reads[op] = (reads[op] ?? 0) + n - (before.get(key) ?? 0);
+      }
+      const writes = writesBy(before);
+      return { logs: report.outcomes.find((o) => o.id === 'logs')!.action, outcomes: report.outcomes, reads, writes };
+    };
+    try {
+      // Neither's turn: nothing of either listing is read, and nothing is reported.
+      const off = await steady(neither);
+      assert.deepEqual(
+        off.outcomes.map((o) => [o.id, o.action, o.changes.length]),
+        [
+          ['logs', 'in-sync', 0],
+          ['td', 'in-sync', 0],
+        ],
+      );
+      assert.deepEqual([off.reads, off.writes], [{}, {}]);
+      // The scan's turn: the tags from the scan, none read one by one.
+      const scanned = await steady(scanSlot);
+      assert.equal(scanned.logs, 'in-sync');
+      assert.ok((scanned.reads['tagging:GetResources'] ?? 0) >= 1);
+      assert.equal(scanned.reads['logs:ListTagsForResource'], undefined);
+      if (logsSlot !== scanSlot) {
+        const listed = await steady(logsSlot);
+        assert.equal(listed.logs, 'in-sync');
+        assert.deepEqual(listed.reads, { 'logs:DescribeLogGroups': 1 }, "the prefix's listing; the tags as planned");
+      }
+
+      // The cluster tag removed by hand: the scan no longer carries the log group.
+      const logArn = first.attrs.logs!.arn!;
+      await aws.logs.send(new UntagResourceCommand({ resourceArn: logArn, tagKeys: [TAG_CLUSTER] }));
+      // Off the turns it is left to its drift event, whose pass (outside any wave) reads the log group and sees it.
+      const unseen = await steady(neither);
+      assert.deepEqual([unseen.logs, unseen.reads], ['in-sync', {}]);
+      const event = await steady('outside');
+      assert.equal(event.logs, 'conflict');
+      assert.equal(event.reads['tagging:GetResources'], undefined);
+      // An owner with drift reported reads its own resources, one by one, and starts no scan for itself.
+      const drifted = await steady(neither, true);
+      assert.equal(drifted.logs, 'conflict');
+      assert.deepEqual(drifted.reads, { 'logs:DescribeLogGroups': 1, 'logs:ListTagsForResource': 1 });
+      // The scan's turn, the backstop for a lost event: the scan does not carry it, so its tags are read.
+      const backstop = await steady(scanSlot);
+      assert.equal(backstop.logs, 'conflict');
+      assert.equal(backstop.reads['logs:ListTagsForResource'], 1);
+    } finally {
+      await aws.logs.send(
+        new TagResourceCommand({ resourceArn: first.attrs.logs!.arn!, tags: { [TAG_CLUSTER]: who.clusterId } }),
+      );
+      await applyPlan(pass(), registry, p, { mode: 'delete', inventory: first.inventory });
+    }
   });
 
   test("with a rotation a wave reads the scaling policies only of the services whose turn it is; scalable targets by the listed services' ids", async () => {

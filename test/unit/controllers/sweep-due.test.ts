@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Environment } from '../../../src/api/index.js';
-import { sweepDue, type SweepMark } from '../../../src/controllers/sweeper.js';
+import { sweepDue, sweepScope, type SweepMark } from '../../../src/controllers/sweeper.js';
 import { environmentListenerArns } from '../../../src/controllers/workload.js';
 import { environment } from '../../support/objects.js';
 
@@ -28,6 +28,19 @@ test('a workload gone, a sweep that left something, or a change of the Environme
   assert.equal(sweepDue(last, now({ holders: new Set(['Service/a', 'Service/c']) }), GAP), true);
   assert.equal(sweepDue({ ...last, pending: true }, now(), GAP), true);
   assert.equal(sweepDue(last, now({ self: '[1,{"nudge":"1"}]' }), GAP), true);
+});
+
+test('with drift events on, a sweep of every owner waits for a wave whose turn the tag scan is; one that left something goes on with those owners', () => {
+  // Without a rotation every due sweep looks at every owner (the wave's scan, or a scan of its own between waves).
+  assert.equal(sweepScope(last, false, false), 'all');
+  assert.equal(sweepScope(undefined, false, false), 'all');
+  // With one: in the scan's turn, every owner, from the wave's scan; otherwise nothing, not a scan of its own.
+  assert.equal(sweepScope(last, true, true), 'all');
+  assert.equal(sweepScope(last, true, false), undefined);
+  assert.equal(sweepScope(undefined, true, false), undefined);
+  assert.equal(sweepScope({ ...last, pending: true, pendingOwners: [] }, true, false), undefined);
+  // Resources left (a distribution disabling): those owners, by their own tags, at once.
+  assert.equal(sweepScope({ ...last, pending: true, pendingOwners: ['Service/ns/gone'] }, true, false), 'pending');
 });
 
 test("the sweep and a workload's discovery look on every shard's listener, each once", () => {
