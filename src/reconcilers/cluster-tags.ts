@@ -31,23 +31,27 @@ export function clusterTags(
 
 /**
  * The tags of a planned resource a member found as `arn`, as its wave serves them: from the wave's scan in the scan's
- * turn; in another wave, the planned tags (its ownership as recorded) when the owner's inventory records `arn` and the
- * owner may take it as planned (listingRead). Undefined: the pass reads them itself (outside a wave, a resource the
- * scan does not carry, one not recorded under `arn`, an owner with drift reported or that wrote).
+ * turn; in another wave, the planned tags (its ownership as recorded, `planned: true`) when the owner's inventory
+ * records `arn` and the owner may take it as planned (listingRead). Tags taken as planned settle no ownership for a
+ * write: a kind whose resource differs from its plan reads them before it is changed. Undefined: the pass reads them
+ * itself (outside a wave, a resource the scan does not carry, one not recorded under `arn`, an owner with drift
+ * reported or that wrote).
  */
 export async function waveTagsOf(
   ctx: ReconcileContext,
   planned: Readonly<Record<string, string>>,
   arn: string,
   recorded: string | undefined,
-): Promise<Readonly<Record<string, string>> | undefined> {
+): Promise<{ readonly tags: Readonly<Record<string, string>>; readonly planned: boolean } | undefined> {
   const clusterId = planned[TAG_CLUSTER];
   if (!clusterId) return undefined;
   switch (listingRead(ctx, clusterScanKey(clusterId))) {
-    case 'listing':
-      return (await clusterTags(ctx, clusterId))?.get(arn);
+    case 'listing': {
+      const scanned = (await clusterTags(ctx, clusterId))?.get(arn);
+      return scanned && { tags: scanned, planned: false };
+    }
     case 'planned':
-      return recorded === arn ? { ...planned } : undefined;
+      return recorded === arn ? { tags: { ...planned }, planned: true } : undefined;
     case 'own':
       return undefined;
   }

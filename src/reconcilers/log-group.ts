@@ -69,7 +69,8 @@ async function listGroups(ctx: ReconcileContext, prefix: string): Promise<Map<st
  * on, a wave reads the prefix's listing only in its turn (listingRead): in the others, the log group the owner's
  * inventory records is taken to have the planned retention (PutRetentionPolicy's drift event reports a change in
  * between), and its tags are the scan's in the scan's turn, planned otherwise. One the scan does not carry in its
- * turn, one not recorded, and an owner with drift reported or that wrote are read as outside a wave.
+ * turn, one not recorded, and an owner with drift reported or that wrote are read as outside a wave; so are the tags of
+ * one whose listed retention differs from the plan, about to be changed.
  */
 async function observeName(
   ctx: ReconcileContext,
@@ -81,12 +82,12 @@ async function observeName(
   const key = prefix && `logs:groups:${prefix}`;
   const turn = key ? listingRead(ctx, key) : 'own';
   if (turn === 'planned' && desired && recorded && logGroupNameOf(recorded) === name) {
-    const tags = await waveTagsOf(ctx, desired.tags, recorded, recorded);
-    if (tags)
+    const scanned = await waveTagsOf(ctx, desired.tags, recorded, recorded);
+    if (scanned)
       return {
         identifier: recorded,
         props: { name, retentionDays: desired.props.retentionDays },
-        tags,
+        tags: scanned.tags,
         attrs: { name, arn: recorded },
       };
   }
@@ -94,7 +95,10 @@ async function observeName(
   const group = all ? all.get(name) : await find(ctx, name);
   if (!group) return undefined;
   const arn = logGroupArnOf(group);
-  let tags = desired ? await waveTagsOf(ctx, desired.tags, arn, recorded) : undefined;
+  const retentionDays = group.retentionInDays ?? 0;
+  const scanned = desired ? await waveTagsOf(ctx, desired.tags, arn, recorded) : undefined;
+  // Tags taken as planned settle no ownership for a write: a retention that differs from the plan has them read.
+  let tags = scanned?.planned && retentionDays !== desired?.props.retentionDays ? undefined : scanned?.tags;
   if (!tags) {
     const listed = await unlessNotFound(() => ctx.aws.logs.send(new ListTagsForResourceCommand({ resourceArn: arn })));
     if (!listed) return undefined; // deleted between the two calls
@@ -102,7 +106,7 @@ async function observeName(
   }
   return {
     identifier: arn,
-    props: { name, retentionDays: group.retentionInDays ?? 0 },
+    props: { name, retentionDays },
     tags,
     attrs: { name, arn },
   };

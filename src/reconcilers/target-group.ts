@@ -195,10 +195,14 @@ async function observeByName(
   const arn = tg.TargetGroupArn ?? '';
   const scanned = await waveTagsOf(ctx, desired.tags, arn, recorded);
   const unread = !ctx.readEach(arn);
-  return toObserved(ctx, tg, {
-    ...(scanned ? { tags: { ...scanned } } : {}),
+  const observed = await toObserved(ctx, tg, {
+    ...(scanned ? { tags: { ...scanned.tags } } : {}),
     ...(unread ? { deregistrationDelaySeconds: desired.props.deregistrationDelaySeconds } : {}),
   });
+  // Tags taken as planned settle no ownership for a write: one that differs from its plan has them read first.
+  if (scanned?.planned && targetGroupReconciler.diff(desired, observed).length > 0)
+    return { ...observed, tags: await tagsOf(ctx, arn) };
+  return observed;
 }
 
 /** How many target groups a load balancer serves (quota headroom for the Environment's status). */

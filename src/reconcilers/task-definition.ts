@@ -207,7 +207,9 @@ async function observeListed(
   arn: string,
   planned: Planned | undefined,
 ): Promise<Observed<'ecs.TaskDefinition'> | undefined> {
-  const tags = planned ? await waveTagsOf(ctx, planned.tags, arn, planned.recorded) : undefined;
+  // A revision is immutable: one the inventory records is as it was registered, so tags taken as planned (waveTagsOf)
+  // come with no change to write to it.
+  const tags = planned ? (await waveTagsOf(ctx, planned.tags, arn, planned.recorded))?.tags : undefined;
   const known = revisions.get(arn);
   if (known && tags) return { ...known, tags };
   const found = await describe(ctx, arn);

@@ -1021,6 +1021,14 @@ describe('applyPlan with the ECS kinds', () => {
       const backstop = await steady(scanSlot);
       assert.equal(backstop.logs, 'conflict');
       assert.equal(backstop.reads['logs:ListTagsForResource'], 1);
+      await aws.logs.send(new TagResourceCommand({ resourceArn: logArn, tags: { [TAG_CLUSTER]: who.clusterId } }));
+      // The retention changed by hand, listed in the prefix's turn: about to be changed, its tags are read first.
+      await aws.logs.send(new PutRetentionPolicyCommand({ logGroupName: `/slipway/${name}`, retentionInDays: 30 }));
+      if (logsSlot !== scanSlot) {
+        const listed = await steady(logsSlot);
+        assert.equal(listed.logs, 'drifted');
+        assert.deepEqual(listed.reads, { 'logs:DescribeLogGroups': 1, 'logs:ListTagsForResource': 1 });
+      }
     } finally {
       await aws.logs.send(
         new TagResourceCommand({ resourceArn: first.attrs.logs!.arn!, tags: { [TAG_CLUSTER]: who.clusterId } }),
