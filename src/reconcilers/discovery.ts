@@ -205,15 +205,24 @@ export async function discoverOwned(ctx: ReconcileContext, scope: DiscoveryScope
       }
     }
   }
-  found.push(...(await scalableTargetsOf(ctx, found)));
+  found.push(...(await scalableTargetsOf(ctx, scope, found)));
   const rank = (k: ResourceKind) => CREATION_ORDER.indexOf(k);
   return found.sort((a, b) => rank(a.kind) - rank(b.kind));
 }
 
-/** Scalable targets carry no tags: they are ours when the ECS service they scale is (a preview's has none). */
-async function scalableTargetsOf(ctx: ReconcileContext, found: readonly Discovered[]): Promise<Discovered[]> {
+/**
+ * Scalable targets carry no tags: they are ours when the ECS service they scale is (a preview's has none). A sweep
+ * reads none of a live owner's (scope.live), whose resources it leaves alone: with the drift-event rotation the wave
+ * reads only the targets whose turn it is, and the sweep would otherwise read every other one by itself.
+ */
+async function scalableTargetsOf(
+  ctx: ReconcileContext,
+  scope: DiscoveryScope,
+  found: readonly Discovered[],
+): Promise<Discovered[]> {
   const services = new Map<string, string>();
-  for (const s of found.filter((f) => f.kind === 'ecs.Service' && ownerMayScale(f.owner))) {
+  const wanted = (f: Discovered) => f.kind === 'ecs.Service' && ownerMayScale(f.owner) && !scope.live?.(f.owner);
+  for (const s of found.filter(wanted)) {
     // arn:aws:ecs:region:account:service/CLUSTER/NAME → service/CLUSTER/NAME
     const id = s.identifier.slice(s.identifier.indexOf(':service/') + 1);
     if (id.split('/').length === 3) services.set(id, s.owner);
