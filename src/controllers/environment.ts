@@ -32,6 +32,7 @@ import {
 import { clusterScanKey } from '../reconcilers/cluster-tags.js';
 import { WaveReads, withPassContext } from '../reconcilers/contract.js';
 import { quotaUsage } from '../reconcilers/index.js';
+import { readTurnTags } from '../reconcilers/listener-rule.js';
 import { isBeingDeleted, keyOf as keyOfObject, refOf, type KubeObject, type ResourceClient } from '../runtime/index.js';
 import {
   appliedSide,
@@ -56,7 +57,14 @@ import {
   shardCapacity,
   type PlannedShards,
 } from './shards.js';
-import { ADOPT_ANNOTATION, awsFor, commonStatus, mergeConditions, type OperatorDeps } from './shared.js';
+import {
+  ADOPT_ANNOTATION,
+  awsFor,
+  commonStatus,
+  mergeConditions,
+  type OperatorDeps,
+  type PassResult,
+} from './shared.js';
 import { sweepDue, sweepOrphans, sweepScope, type SweepMark } from './sweeper.js';
 import { RESYNC_ANNOTATION } from './waves.js';
 import { BY_ENVIRONMENT, environmentKey, resyncOf } from './workload.js';
@@ -261,8 +269,8 @@ export function environmentReconciler(
    * Opens the Environment's resync wave when one is due (waves.ts): its own resync timer paces them, and the
    * annotation slipway.dev/resync-requested asks for one now. Its members are the workloads that have applied a plan.
    */
-  function openWave(env: Environment, ctx: HookContext): void {
-    if (!deps.waves) return;
+  function openWave(env: Environment, ctx: HookContext): boolean {
+    if (!deps.waves) return false;
     const applied = (o: Service | PreviewDeployment) => !!o.status?.appliedPlanHash && !isBeingDeleted(o);
     const candidates = [
       ...services(env)
@@ -275,6 +283,23 @@ export function environmentReconciler(
     const opened = deps.waves.open({ ...waveRequest(env), candidates });
     if (opened)
       ctx.log.info({ wave: opened.number, reason: opened.reason, members: opened.members.length }, 'resync wave');
+    return !!opened;
+  }
+
+  /**
+   * With a rotation, the tags of the rules whose turn it is on every shard's listener, 20 a call across listeners,
+   * read for the wave just opened before its members ask (readTurnTags): each member would otherwise read its
+   * listener's, one call per listener for a few rules each.
+   */
+  async function readRuleTurns(env: Environment, pass: PassResult, shards: readonly number[], ctx: HookContext) {
+    const wave = deps.waves?.snapshot(keyOf(env));
+    if (!wave?.rotation) return;
+    const attrs = pass.report.attrs;
+    const listeners = shards.flatMap((i) => attrs[shardLogical(i).httpsListener]?.arn ?? []);
+    const scope = { owner: `${deps.clusterId}/rule-turns/${keyOf(env)}`, steady: true, wave };
+    await withPassContext(awsFor(deps, env).withSignal(ctx.signal), (c) => readTurnTags(c, listeners), scope).catch(
+      (err: unknown) => ctx.log.debug({ err }, "the wave's members read their rules' tags themselves"),
+    );
   }
 
   const kubeClients = {
@@ -404,7 +429,7 @@ export function environmentReconciler(
     // The sweep rides on the Environment's pass: one tag scan per resync, or when a workload went, finds what
     // deleted workloads left (sweepDue); with drift events on, in the waves whose turn the scan is (sweepScope).
     async afterPass(env, { prepared: p, pass }, ctx: HookContext) {
-      if (!pass.summary.failure) openWave(env, ctx);
+      if (!pass.summary.failure && openWave(env, ctx)) await readRuleTurns(env, pass, p.shardState?.shards ?? [0], ctx);
       for (const { workload, cost } of staleWorkloadCosts(deps, env, placedWorkloads(env), ctx.now)) {
         await kubeClients[workload.kind]
           .patchStatus(refOf(workload.obj), { status: { cost } })

@@ -24,6 +24,8 @@ import type { Desired, KindReconciler, Observed, ReconcileContext } from './cont
 import { diffFields, type DiffOptions } from './diff.js';
 import { writeTags } from './tags.js';
 import {
+  chunk,
+  DESCRIBE_TAGS_BATCH,
   describeTags,
   elbv2TagApi,
   fromSdkActions,
@@ -51,6 +53,10 @@ export interface ListenerRules {
    * rule's tags on its first ask (with a rotation, every rule's whose turn it is), since each member asks for its own.
    */
   tagsOf(ctx: ReconcileContext, ruleArns: readonly string[]): Promise<ReadonlyMap<string, Tags>>;
+  /** The tags a wave member's first ask would read and no one has read yet (RuleTags.unread). */
+  readonly unread?: (ctx: ReconcileContext) => string[];
+  /** Takes tags read for several listings at once (RuleTags.adopt). */
+  readonly adopt?: (arns: readonly string[], read: Promise<ReadonlyMap<string, Tags>>) => void;
 }
 
 const rulesKey = (listenerArn: string): string => `elbv2:rules:${listenerArn}`;
@@ -81,25 +87,52 @@ export class RuleTags {
     }
   }
 
+  /**
+   * The rules a wave member asks for at once: all of them, or with a rotation (drift events on) those whose turn it
+   * is (ctx.readEach), the only ones the members read (observe).
+   */
+  private turn(ctx: ReconcileContext): readonly string[] {
+    return ctx.rotating() ? this.all.filter((arn) => ctx.readEach(arn)) : this.all;
+  }
+
+  /** The rules of a wave member's first ask whose tags no one has read yet (or is reading). */
+  unread(ctx: ReconcileContext): string[] {
+    return this.turn(ctx).filter((arn) => !this.read.has(arn));
+  }
+
+  /**
+   * Takes the tags of `arns` from a read made for several listings at once (readTurnTags), for those not read yet.
+   * A read that fails is forgotten, and a member's ask then reads for itself.
+   */
+  adopt(arns: readonly string[], read: Promise<ReadonlyMap<string, Tags>>): void {
+    this.remember(
+      arns.filter((arn) => !this.read.has(arn)),
+      read,
+    );
+  }
+
+  private remember(arns: readonly string[], read: Promise<ReadonlyMap<string, Tags>>): void {
+    for (const arn of arns) {
+      const one = read.then((tags) => tags.get(arn) ?? {});
+      this.read.set(arn, one);
+      one.catch(() => {
+        if (this.read.get(arn) === one) this.read.delete(arn);
+      });
+    }
+  }
+
   private async get(ctx: ReconcileContext, ruleArns: readonly string[]): Promise<ReadonlyMap<string, Tags>> {
     const wanted = [...new Set(ruleArns)];
-    // A wave member asks for the listing's rules at once: all of them, or with a rotation (drift events on) those
-    // whose turn it is (ctx.readEach), the only ones the members read (observe).
-    const turn = ctx.rotating() ? this.all.filter((arn) => ctx.readEach(arn)) : this.all;
-    const ask = ctx.waveMember?.() ? [...new Set([...turn, ...wanted])] : wanted;
+    const ask = ctx.waveMember?.() ? [...new Set([...this.turn(ctx), ...wanted])] : wanted;
     const missing = ask.filter((arn) => !this.read.has(arn));
     if (missing.length > 0) {
-      const batch = describeTags(ctx, missing).catch((err: unknown) => {
-        if (isNotFound(err)) this.gone(ctx);
-        throw err;
-      });
-      for (const arn of missing) {
-        const one = batch.then((tags) => tags.get(arn) ?? {});
-        this.read.set(arn, one);
-        one.catch(() => {
-          if (this.read.get(arn) === one) this.read.delete(arn);
-        });
-      }
+      this.remember(
+        missing,
+        describeTags(ctx, missing).catch((err: unknown) => {
+          if (isNotFound(err)) this.gone(ctx);
+          throw err;
+        }),
+      );
     }
     // Taken before the first await: a read that fails meanwhile is forgotten, and its ARN read again on retry.
     const reads = wanted.map((arn) => [arn, this.read.get(arn)!] as const);
@@ -125,8 +158,40 @@ export function rulesOf(ctx: ReconcileContext, listenerArn: string): Promise<Lis
       Marker = page.NextMarker;
     } while (Marker);
     const tags = new RuleTags(ruleArnsOf(rules), (c) => c.invalidate(rulesKey(listenerArn)));
-    return { rules, tagsOf: (c: ReconcileContext, arns: readonly string[]) => tags.tagsOf(c, arns) };
+    return {
+      rules,
+      tagsOf: (c: ReconcileContext, arns: readonly string[]) => tags.tagsOf(c, arns),
+      unread: (c: ReconcileContext) => tags.unread(c),
+      adopt: (arns: readonly string[], read: Promise<ReadonlyMap<string, Tags>>) => tags.adopt(arns, read),
+    };
   });
+}
+
+/**
+ * For a resync wave with a rotation: reads the listeners' rules (shared with the wave's members) and the tags of the
+ * rules whose turn it is across all of them, 20 a call, before the members ask. Each member asks on its first need for
+ * its listener's rules in turn (RuleTags), which is one DescribeTags per listener for about a twelfth of its rules
+ * (some 8 of 100). Best effort: a listing or a read that fails is left to the members, which read as before; a rule
+ * deleted since the listing fails its batch (RuleNotFound), and its listener's members then find that out themselves.
+ */
+export async function readTurnTags(ctx: ReconcileContext, listenerArns: readonly string[]): Promise<void> {
+  if (!ctx.rotating() || !ctx.waveMember?.()) return;
+  const listings = await Promise.all(listenerArns.map((arn) => rulesOf(ctx, arn).catch(() => undefined)));
+  const wanted = listings.flatMap((listed) => (listed?.unread?.(ctx) ?? []).map((arn) => ({ arn, listed })));
+  const reads = chunk(wanted, DESCRIBE_TAGS_BATCH).map(async (batch) => {
+    const read = describeTags(
+      ctx,
+      batch.map((w) => w.arn),
+    );
+    for (const listed of new Set(batch.map((w) => w.listed))) {
+      listed?.adopt?.(
+        batch.filter((w) => w.listed === listed).map((w) => w.arn),
+        read,
+      );
+    }
+    await read;
+  });
+  await Promise.allSettled(reads);
 }
 
 // ---- Pure helpers ----

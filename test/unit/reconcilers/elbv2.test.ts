@@ -31,6 +31,8 @@ import {
   ruleCandidates,
   ruleOwner,
   ruleQuotaHeadroom,
+  readTurnTags,
+  rulesOf,
   RuleTags,
   toConditions,
 } from '../../../src/reconcilers/listener-rule.js';
@@ -402,6 +404,62 @@ describe("listener rules: a rule's tags read only where its ownership is asked",
       of: 'arn:rule/30',
     });
     assert.deepEqual(other.asked(), []);
+  });
+
+  test("readTurnTags: with a rotation, the in-turn rules' tags of every listener are read 20 a call across listeners, and the members ask no more", async () => {
+    // Three listeners of 30 rules; a rule is in turn when its number is a multiple of 4 (8 a listener, 24 in all).
+    const listeners = ['arn:listener/a', 'arn:listener/b', 'arn:listener/c'];
+    const rulesOn = (l: string) =>
+      Array.from({ length: 30 }, (_, i) => ({ RuleArn: `${l}/rule/${i}`, Priority: String(i + 1) }));
+    const inTurn = (arn: string) => Number(arn.split('/').at(-1)) % 4 === 0;
+    const shared = new Map<string, Promise<unknown>>();
+    const wave = (extra: Partial<ReconcileContext> = {}) => {
+      const rec = recordingContext(({ command, input }) =>
+        command === 'DescribeRulesCommand'
+          ? { Rules: rulesOn(input.ListenerArn as string) }
+          : {
+              TagDescriptions: (input.ResourceArns as string[]).map((arn) => ({
+                ResourceArn: arn,
+                Tags: [{ Key: 'of', Value: arn }],
+              })),
+            },
+      );
+      // The wave's shared reads: one listing per listener for all its passes.
+      const ctx: ReconcileContext = {
+        ...rec.ctx,
+        memo: <T>(key: string, load: (c: ReconcileContext) => Promise<T>): Promise<T> => {
+          if (!shared.has(key)) shared.set(key, load(ctx));
+          return shared.get(key) as Promise<T>;
+        },
+        rotating: () => true,
+        readEach: inTurn,
+        waveMember: () => true,
+        ...extra,
+      };
+      const tagCalls = () =>
+        rec.sent.filter((c) => c.command === 'DescribeTagsCommand').map((c) => c.input.ResourceArns as string[]);
+      return { ctx, tagCalls };
+    };
+    const environment = wave();
+    await readTurnTags(environment.ctx, listeners);
+    assert.deepEqual(
+      environment.tagCalls().map((a) => a.length),
+      [20, 4],
+      '24 rules in turn, in 2 calls rather than one a listener',
+    );
+    assert.ok(environment.tagCalls().flat().every(inTurn));
+
+    const member = wave();
+    const listed = await rulesOf(member.ctx, 'arn:listener/b');
+    const tags = await listed.tagsOf(member.ctx, ['arn:listener/b/rule/8']);
+    assert.deepEqual(tags.get('arn:listener/b/rule/8'), { of: 'arn:listener/b/rule/8' });
+    assert.deepEqual(member.tagCalls(), [], "the member's first ask is answered from the read across listeners");
+    await listed.tagsOf(member.ctx, ['arn:listener/b/rule/9']);
+    assert.deepEqual(member.tagCalls(), [['arn:listener/b/rule/9']], 'a rule out of turn is read when asked for');
+
+    const noRotation = wave({ rotating: () => false });
+    await readTurnTags(noRotation.ctx, listeners);
+    assert.deepEqual(noRotation.tagCalls(), [], 'without a rotation each member reads its listing whole, 20 a call');
   });
 
   test('RuleTags forgets a failed read; a read another pass abandoned is read again by the pass still asking', async () => {
