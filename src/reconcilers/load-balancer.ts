@@ -24,6 +24,7 @@ const IDLE_TIMEOUT = 'idle_timeout.timeout_seconds';
 export const DEFAULT_IDLE_TIMEOUT_SECONDS = 60;
 
 export const loadBalancerDiffOptions: DiffOptions = { unordered: ['subnetIds', 'securityGroupIds'] };
+const diffLoadBalancer = diffProps(loadBalancerDiffOptions);
 
 export function idleTimeoutOf(
   attributes: readonly { readonly Key?: string; readonly Value?: string }[] | undefined,
@@ -106,16 +107,20 @@ export const loadBalancerReconciler: KindReconciler<'elbv2.LoadBalancer'> = {
   // The listing shows scheme, subnets and security groups. The tags and the idle timeout are read in the shard's
   // turn (ctx.readEach by the load balancer's ARN, with drift events on: their AddTags, RemoveTags and
   // ModifyLoadBalancerAttributes events reconcile the Environment within seconds); otherwise, for the load balancer
-  // the inventory records, they are taken as planned.
+  // the inventory records, they are taken as planned. Tags taken as planned settle no ownership for a write: one
+  // listed with a field that differs from its plan is read whole.
   async observe(ctx, desired, recorded) {
     const lb = (await loadBalancersByName(ctx)).get(desired.props.name);
     if (!lb) return undefined;
-    const unread = !!recorded && lb.LoadBalancerArn === recorded && !ctx.readEach(recorded);
-    return toObserved(ctx, lb, unread ? desired : undefined);
+    if (recorded && lb.LoadBalancerArn === recorded && !ctx.readEach(recorded)) {
+      const planned = await toObserved(ctx, lb, desired);
+      if (diffLoadBalancer(desired, planned).length === 0) return planned;
+    }
+    return toObserved(ctx, lb);
   },
   observeByIdentifier: (ctx, arn) => describe(ctx, { LoadBalancerArns: [arn] }),
 
-  diff: diffProps(loadBalancerDiffOptions),
+  diff: diffLoadBalancer,
 
   async create(ctx, desired) {
     const p = desired.props;

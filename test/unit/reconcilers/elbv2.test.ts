@@ -717,7 +717,7 @@ describe('load balancers, target groups, clusters', () => {
     const lbListed = { LoadBalancerArn: lbArn, LoadBalancerName: 'sw-ns-dev', Scheme: 'internet-facing' as const };
     const listed = {
       ...lbListed,
-      AvailabilityZones: [{ SubnetId: 'subnet-b' }],
+      AvailabilityZones: [{ SubnetId: 'subnet-a' }],
       SecurityGroups: ['sg-1'],
     };
     const listings: Record<string, unknown> = {
@@ -749,7 +749,7 @@ describe('load balancers, target groups, clusters', () => {
     const lb = await loadBalancerReconciler.observe(notItsTurn(out), lbDesired, lbArn);
     assert.deepEqual(lb?.tags, tags);
     assert.equal(lb?.props.idleTimeoutSeconds, 60);
-    assert.deepEqual(lb?.props.subnetIds, ['subnet-b'], 'what the listing shows is still seen');
+
     const listener = await listenerReconciler.observe(notItsTurn(out), listenerDesired, listenerArn);
     assert.deepEqual(listener, {
       identifier: listenerArn,
@@ -768,6 +768,19 @@ describe('load balancers, target groups, clusters', () => {
       `elbv2:listeners:${lbArn}`,
       'DescribeLoadBalancerAttributesCommand',
       'DescribeTagsCommand',
+      'DescribeTagsCommand',
+    ]);
+
+    // Listed with a field that differs from the plan: about to be changed, so its tags (its ownership) are read.
+    const differs = aws();
+    await loadBalancerReconciler.observe(
+      notItsTurn(differs),
+      { ...lbDesired, props: { ...lbProps, subnetIds: ['subnet-c'] } },
+      lbArn,
+    );
+    assert.deepEqual(calls(differs), [
+      'elbv2:load-balancers',
+      'DescribeLoadBalancerAttributesCommand',
       'DescribeTagsCommand',
     ]);
 
