@@ -12,6 +12,8 @@ import { DescribeServicesCommand, UpdateServiceCommand } from '@aws-sdk/client-e
 import {
   DescribeLoadBalancerAttributesCommand,
   DescribeRulesCommand,
+  DescribeTagsCommand,
+  RemoveTagsCommand,
   ModifyLoadBalancerAttributesCommand,
   ModifyRuleCommand,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
@@ -23,6 +25,8 @@ import type { Environment, Service } from '../../src/api/index.js';
 import type { AwsClients } from '../../src/aws/clients.js';
 import { ENVIRONMENT_TYPE, SERVICE_TYPE } from '../../src/controllers/resource-types.js';
 import { RESYNC_ANNOTATION, ROTATION_SLOTS } from '../../src/controllers/waves.js';
+import { runsSettled } from '../../src/controllers/workload.js';
+import { TAG_ENVIRONMENT } from '../../src/planner/naming.js';
 import { rotationSlotOf } from '../../src/reconcilers/contract.js';
 import type { Operator } from '../../src/operator.js';
 import { createLandscape, testAws, uniqueSuffix, type Landscape } from '../support/aws-fixtures.js';
@@ -424,6 +428,57 @@ describe('drift events', { timeout: 900_000 }, () => {
     await handled(received, 1);
     assert.deepEqual(reconciledSince(snapshot), { [`environment/${ns}/dev`]: 1 });
     assert.equal(await idleTimeout(), '60', 'corrected');
+  });
+
+  test("a rotating wave out of the turn of the cluster's tag scan reads no page of it, neither for the sweep nor for a member; an unsettled member reads its own resources and restores a removed tag", async () => {
+    const svc = await services.get({ namespace: ns, name: 'catalog' });
+    // The emulator never completes a deployment: the Service is not settled, so it reads every resource every wave
+    // (PassScope.unsettled), its own, one by one, rather than start the scan for itself.
+    assert.ok(!runsSettled(svc.status));
+    const tgArn = inventory(svc).find((r) => r.kind === 'elbv2.TargetGroup')!.arn!;
+    const environmentTag = async () =>
+      (await aws.elbv2.send(new DescribeTagsCommand({ ResourceArns: [tgArn] }))).TagDescriptions?.[0]?.Tags?.find(
+        (t) => t.Key === TAG_ENVIRONMENT,
+      )?.Value;
+    const tagged = await environmentTag();
+    assert.ok(tagged);
+    /** Asks for a resync wave and waits until it has opened and every pass it caused has finished: its calls. */
+    const resyncWave = async (): Promise<Record<string, number>> => {
+      const next = (wavesLogged.at(-1) ?? 0) + 1;
+      await waitQuiet(operator);
+      const before = operator.calls.snapshot();
+      kubectl(['annotate', '--overwrite', 'environments.slipway.dev', 'dev', '-n', ns, `${RESYNC_ANNOTATION}=${next}`]);
+      await eventually(`wave ${next} to open`, async () => (wavesLogged.includes(next) ? true : undefined));
+      await waitQuiet(operator);
+      const calls: Record<string, number> = {};
+      for (const [key, n] of operator.calls.snapshot()) {
+        const op = key.split(':').slice(0, 2).join(':');
+        if (n > (before.get(key) ?? 0)) calls[op] = (calls[op] ?? 0) + n - (before.get(key) ?? 0);
+      }
+      return calls;
+    };
+    const scanTurn = rotationSlotOf('tagging:test', ROTATION_SLOTS);
+    /** The calls of the next wave out of the scan's turn. */
+    const offTurnWave = async () => {
+      while (((wavesLogged.at(-1) ?? 0) + 1) % ROTATION_SLOTS === scanTurn) await resyncWave();
+      return resyncWave();
+    };
+    const drift = async () => (await services.get({ namespace: ns, name: 'catalog' })).status?.drift;
+    const reported = await drift();
+    const quiet = await offTurnWave();
+    assert.equal(quiet['tagging:GetResources'], undefined, JSON.stringify(quiet));
+    assert.deepEqual(
+      Object.keys(quiet).filter((op) => !/:(Describe|List|Get)/.test(op)),
+      [],
+      'no write',
+    );
+    assert.deepEqual(await drift(), reported, 'no drift reported');
+
+    await aws.elbv2.send(new RemoveTagsCommand({ ResourceArns: [tgArn], TagKeys: [TAG_ENVIRONMENT] }));
+    const calls = await offTurnWave();
+    assert.equal(calls['tagging:GetResources'], undefined, JSON.stringify(calls));
+    assert.equal(calls['elbv2:AddTags'], 1, 'the removed tag, seen by its own read of the tags');
+    assert.equal(await environmentTag(), tagged);
   });
 
   test("UpdateUserPoolClient: the Environment owning the gate's app client is reconciled and its callback URL restored", async () => {
