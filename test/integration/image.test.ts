@@ -87,14 +87,15 @@ describe('the image: production dependencies, dist/ and `node dist/main.js`', { 
   test('the directory holds dist/ and production dependencies only', () => {
     assert.ok(existsSync(join(dir, 'dist', 'main.js')), 'dist/main.js is built');
     // The entry point is one bundle (scripts/build.ts): it loads no package of its own, only Node's built-ins.
-    const entryImports = [
-      ...readFileSync(join(dir, 'dist', 'main.js'), 'utf8').matchAll(/^import .* from ["']([^"']+)["']/gm),
-    ];
+    const bundle = readFileSync(join(dir, 'dist', 'main.js'), 'utf8');
+    const entryImports = [...bundle.matchAll(/^import .* from ["']([^"']+)["']/gm)];
     assert.deepEqual(
       entryImports.map((m) => m[1]).filter((spec) => !isBuiltin(spec!)),
       [],
       "dist/main.js imports only Node's built-in modules",
     );
+    // Latin-1 throughout, so that V8 holds its source at one byte a character (scripts/build.ts, latin1Source).
+    assert.equal(bundle.search(/[\u0100-\uffff]/), -1, 'dist/main.js holds only Latin-1 characters');
     // yaml is a production dependency since `slipway plan` reads manifests with it.
     for (const prod of ['@kubernetes/client-node', '@aws-sdk/client-ecs', 'pino', 'prom-client', 'yaml']) {
       assert.ok(existsSync(join(dir, 'node_modules', prod, 'package.json')), `${prod} is installed`);
