@@ -255,6 +255,8 @@ interface SharedReads {
   readonly kindWrites: Map<string, number>;
   /** The brand-new owners' listings (ReconcileContext.existing), by key. */
   readonly existing: Map<string, Shared>;
+  /** When sweepIdleWrites last ran. */
+  sweptAt: number;
 }
 
 /**
@@ -369,9 +371,11 @@ export async function withPassContext<T>(
       dropped: new Map(),
       kindWrites: new Map(),
       existing: new Map(),
+      sweptAt: Date.now(),
     };
     sharedReads.set(aws.root, shared);
   }
+  sweepIdleWrites(shared, Date.now());
   shared.active++;
   try {
     return await fn(newContext(aws, shared, scope));
@@ -423,8 +427,22 @@ function start<T>(map: Map<string, Shared>, key: string, load: () => Promise<T>)
 /** Records when an owner wrote, sweeping out writes older than a wave can be once the map has grown. */
 function rememberWrite(writes: Map<string, number>, owner: string, at: number): void {
   writes.set(owner, at);
-  if (writes.size < PRUNE_AT) return;
-  for (const [k, t] of writes) if (at - t > MAX_WAVE_MS) writes.delete(k);
+  if (writes.size >= PRUNE_AT) sweepWrites(writes, at);
+}
+
+function sweepWrites(writes: Map<string, number>, now: number): void {
+  for (const [k, t] of writes) if (now - t > MAX_WAVE_MS) writes.delete(k);
+}
+
+/**
+ * Sweeps the writes older than MAX_WAVE_MS at most once a minute as passes begin: at rest no write comes to sweep
+ * them, and a converged burst of 2,000 owners leaves about 20,000 (1.9 MiB of heap).
+ */
+function sweepIdleWrites(shared: SharedReads, now: number): void {
+  if (now - shared.sweptAt < 60_000) return;
+  shared.sweptAt = now;
+  sweepWrites(shared.writes, now);
+  sweepWrites(shared.kindWrites, now);
 }
 
 /**
