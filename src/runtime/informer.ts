@@ -295,7 +295,7 @@ export class Informer<T extends KubeObject> {
   }
 
   private upsert(key: string, received: T): void {
-    const obj = trimmed(received);
+    const obj = interned(trimmed(received));
     const old = this.cache.get(key);
     this.cache.set(key, obj);
     for (const [name, index] of this.indexes) this.fileInIndex(name, index, key, obj);
@@ -483,4 +483,40 @@ export function trimmed<T extends KubeObject>(obj: T): T {
   const annotations =
     meta.annotations && Object.fromEntries(Object.entries(meta.annotations).filter(([k]) => k !== LAST_APPLIED));
   return { ...obj, metadata: { ...rest, ...(annotations ? { annotations } : {}) } };
+}
+
+/**
+ * JSON parsing gives each object its own copy of every string, and the custom resources' statuses repeat the same
+ * values across thousands of objects (a resource's kind, a condition's reason and message, a cost line's basis):
+ * at 2,000 workloads, 7.6 MiB of the heap at rest were such copies. The cache keeps one, through a pool of the
+ * values seen. The pool is emptied when full rather than tracked per use, so a value unique to one object (an ARN, a
+ * uid) costs a pool entry only until then, and a repeated one ends up in a few copies instead of one per object.
+ */
+const INTERN_POOL_MAX = 16_384;
+/** Longer strings are rarely repeated across objects (a status message listing names). */
+const INTERN_MAX_LENGTH = 256;
+const internPool = new Map<string, string>();
+
+function internString(value: string): string {
+  if (value.length > INTERN_MAX_LENGTH) return value;
+  const pooled = internPool.get(value);
+  if (pooled !== undefined) return pooled;
+  if (internPool.size >= INTERN_POOL_MAX) internPool.clear();
+  internPool.set(value, value);
+  return value;
+}
+
+/** The object with its string values replaced by the pool's copies, in place (the cache owns what it received). */
+export function interned<T>(value: T): T {
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) value[i] = internValue(value[i]);
+  } else if (typeof value === 'object' && value !== null) {
+    const record = value as Record<string, unknown>;
+    for (const key of Object.keys(record)) record[key] = internValue(record[key]);
+  }
+  return value;
+}
+
+function internValue(value: unknown): unknown {
+  return typeof value === 'string' ? internString(value) : interned(value);
 }

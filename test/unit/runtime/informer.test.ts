@@ -5,7 +5,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import { ManualClock, flushMicrotasks } from '../../../src/runtime/clock.js';
-import { Informer, type WatchFunction } from '../../../src/runtime/informer.js';
+import { Informer, interned, type WatchFunction } from '../../../src/runtime/informer.js';
 import { type KubeClient, type KubeObject, type ResourceType, keyOf } from '../../../src/runtime/kube.js';
 
 interface Widget extends KubeObject {
@@ -267,5 +267,26 @@ describe('Informer readiness', () => {
     } finally {
       await informer.stop();
     }
+  });
+});
+
+describe('interned', () => {
+  test('keeps every value of a parsed object as it was, nested arrays, nulls, numbers and long strings included', () => {
+    const long = 'x'.repeat(1_000);
+    const source = {
+      metadata: { name: 'a', labels: { k: 'v' } },
+      status: {
+        conditions: [{ type: 'Ready', status: 'True', reason: 'Reconciled', observedGeneration: 3 }],
+        resources: [{ kind: 'elbv2.TargetGroup', identifier: 'arn:aws:x', tags: ['a', 'b', 'a'] }],
+        drift: [],
+        cost: { usd: 1.5, lines: [{ basis: long, usd: null }] },
+        ready: true,
+      },
+    };
+    const parsed = JSON.parse(JSON.stringify(source)) as typeof source;
+    assert.equal(interned(parsed), parsed);
+    assert.deepEqual(parsed, source);
+    // A second object with the same values comes out equal too (served from the pool).
+    assert.deepEqual(interned(JSON.parse(JSON.stringify(source))), source);
   });
 });
