@@ -64,6 +64,11 @@ export interface RolloutTarget {
 export interface RolloutFollower {
   /** After a pass: follow the owner's ECS service while `state` rolls; forget it otherwise. */
   follow(target: RolloutTarget, state: RolloutAttrs | undefined): void;
+  /**
+   * The owner is being deleted: stop following it. Its deletion removes the ECS service, and a poll finding it gone
+   * would queue a pass of an object that is on its way out or already gone.
+   */
+  forget(owner: string): void;
 }
 
 export interface RolloutWatcherOptions {
@@ -128,7 +133,7 @@ export class RolloutWatcher implements RolloutFollower {
     this.schedule(key, group);
   }
 
-  private forget(owner: string): void {
+  forget(owner: string): void {
     const key = this.groupOf.get(owner);
     if (key === undefined) return;
     this.groupOf.delete(owner);

@@ -424,6 +424,7 @@ export function prepareWorkloadDeletion(
   /** The shard the workload is placed on (its status). */
   shard = 0,
 ): Prepared | Stop<never> | 'release' {
+  deps.rollouts?.forget(`${owner.kind}/${owner.namespace}/${owner.name}`);
   if (!lookup.env) {
     if ((status?.resources ?? []).length === 0) return 'release';
     const message =

@@ -599,6 +599,8 @@ describe('drift events', { timeout: 900_000 }, () => {
       async () => ((await services.find({ namespace: ns, name: 'catalog' })) ? undefined : true),
       240_000,
     );
+    // Nor is its ECS service followed any more: a rollout poll finding it gone queued a pass of the deleted Service.
+    assert.equal(operator.rollouts.size, 0, 'no rollout followed');
     await assert.rejects(
       aws.events.send(new DescribeRuleCommand({ Name: rule.split('/').at(-1)! })),
       /ResourceNotFound|does not exist/,

@@ -2,9 +2,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Service } from '@aws-sdk/client-ecs';
-import { isRolling, pollFinding, rolloutChanged } from '../../../src/controllers/rollouts.js';
-import { readyAtGeneration, type PassResult } from '../../../src/controllers/shared.js';
-import { runsSettled, workloadStatusFields } from '../../../src/controllers/workload.js';
+import { pino } from 'pino';
+import type { AwsClients } from '../../../src/aws/clients.js';
+import { isRolling, pollFinding, RolloutWatcher, rolloutChanged } from '../../../src/controllers/rollouts.js';
+import { readyAtGeneration, type OperatorDeps, type PassResult } from '../../../src/controllers/shared.js';
+import { prepareWorkloadDeletion, runsSettled, workloadStatusFields } from '../../../src/controllers/workload.js';
+import { outcome, WATCH } from '../../../src/outcome/outcome.js';
 import type { Plan } from '../../../src/planner/plan.js';
 import { rolloutAttrsOf } from '../../../src/reconcilers/ecs-service.js';
 
@@ -91,5 +94,30 @@ describe('a settled owner (what a rotating wave may take as planned)', () => {
     const read = { arn: 'a', runningCount: '1', desiredCount: '3', rolloutState: 'COMPLETED' };
     const fields = workloadStatusFields(plan, passWith(read), 0, previous);
     assert.deepEqual([fields.runningCount, fields.desiredCount], [1, 3]);
+  });
+});
+
+describe('rollout watcher: a workload being deleted', () => {
+  test('is no longer followed once its deletion begins: a poll would find its ECS service gone and queue a pass of it', () => {
+    const enqueued: string[] = [];
+    const watcher = new RolloutWatcher({
+      intervalMs: 60_000,
+      timeoutMs: 1_000,
+      enqueue: (owner) => enqueued.push(owner),
+      log: pino({ level: 'silent' }),
+    });
+    watcher.start();
+    const owner = { clusterId: 'c', kind: 'Service' as const, namespace: 'ns', name: 'web' };
+    watcher.follow(
+      { owner: 'Service/ns/web', environment: 'ns/dev', aws: {} as AwsClients, cluster: 'c', service: 'web' },
+      rolloutAttrsOf(ecs('IN_PROGRESS', 0)),
+    );
+    assert.equal(watcher.size, 1);
+    const gone = { ok: false as const, stop: outcome('EnvironmentNotFound', 'gone', WATCH) };
+    const deps = { rollouts: watcher } as unknown as OperatorDeps;
+    assert.equal(prepareWorkloadDeletion(deps, owner, undefined, gone, undefined), 'release');
+    assert.equal(watcher.size, 0, 'forgotten, its poll timer with it');
+    watcher.stop();
+    assert.deepEqual(enqueued, []);
   });
 });
