@@ -2,9 +2,10 @@
 // exists (its finalizer was removed by hand, or the operator was down when it went) are deleted. It rides on the
 // Environment's pass, so it shares its resync, and finds them by tag (reconcilers/discovery.ts), so it needs
 // nothing from any status. With drift events on it runs with the waves that read the cluster's tag scan, one in
-// ROTATION_SLOTS (sweepScope): an orphan is then swept within that many resync intervals of its owner going. Before deleting, each owner is re-checked against the API server, so an object created
-// a moment ago is never mistaken for a gone one; and the delete itself is the applier's, with an empty plan, so the
-// ownership rule is the same as everywhere: only what carries exactly that owner's tags is deleted.
+// ROTATION_SLOTS (sweepScope): an orphan is then swept within that many resync intervals of its owner going. Before
+// deleting, each owner is re-checked against the API server, so an object created a moment ago is never mistaken for
+// a gone one; and the delete itself is the applier's, with an empty plan, so the ownership rule is the same as
+// everywhere: only what carries exactly that owner's tags is deleted.
 import type { Environment } from '../api/index.js';
 import type { AwsClients } from '../aws/clients.js';
 import type { Owner } from '../planner/plan.js';

@@ -83,7 +83,7 @@ export interface ReconcileContext {
   /**
    * Whether this pass reads with a wave's rotation (drift events on): then what a listing of every resource would
    * serve in a wave without one (the scaling policies) is read per resource instead, and only where it is the
-   * resource's turn (readEach), so the listing is not read for a twelfth of it.
+   * resource's turn (readEach), so the listing is not read for a 24th of it.
    */
   rotating(): boolean;
   /**

@@ -170,7 +170,7 @@ export function rulesOf(ctx: ReconcileContext, listenerArn: string): Promise<Lis
 /**
  * For a resync wave with a rotation: reads the listeners' rules (shared with the wave's members) and the tags of the
  * rules whose turn it is across all of them, 20 a call, before the members ask. Each member asks on its first need for
- * its listener's rules in turn (RuleTags), which is one DescribeTags per listener for about a twelfth of its rules
+ * its listener's rules in turn (RuleTags), which is one DescribeTags per listener for about a 24th of its rules
  * (some 8 of 100). Best effort: a listing or a read that fails is left to the members, which read as before; a rule
  * deleted since the listing fails its batch (RuleNotFound), and its listener's members then find that out themselves.
  */

@@ -118,8 +118,8 @@ async function setDeregistrationDelay(ctx: ReconcileContext, TargetGroupArn: str
  * group: the only read that sees the delay changed out of band (BENCHMARKS.md, "The target-group attributes read").
  * Outside a resync wave every pass reads it. In a wave it is read for every target group unless the Environment has
  * drift events on: then ModifyTargetGroupAttributes' CloudTrail event reconciles the owner within seconds
- * (events/cloudtrail.ts maps it by targetGroupArn), and the wave reads only a rotating twelfth of its target groups,
- * the backstop for a lost event, so that each is still read at least every 12 waves (ctx.readEach).
+ * (events/cloudtrail.ts maps it by targetGroupArn), and the wave reads only a rotating 24th of its target groups,
+ * the backstop for a lost event, so that each is still read at least every ROTATION_SLOTS waves (ctx.readEach).
  */
 async function deregistrationDelayOf(ctx: ReconcileContext, arn: string): Promise<number> {
   const attributes = await ctx.aws.elbv2.send(new DescribeTargetGroupAttributesCommand({ TargetGroupArn: arn }));
