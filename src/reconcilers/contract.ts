@@ -81,6 +81,13 @@ export interface ReconcileContext {
    */
   readEach(identifier: string): boolean;
   /**
+   * Whether this pass may take an immutable resource its inventory records (a task-definition revision, still its
+   * family's newest) as it was registered, without describing it: a steady wave member whose owner has no drift
+   * reported, is settled and has not written in the wave. Unlike readEach, also in a wave without a rotation (the
+   * first of a process): what cannot change needs no backstop. Absent (contexts built by hand) means false.
+   */
+  trustsRecorded?(): boolean;
+  /**
    * Whether this pass reads with a wave's rotation (drift events on): then what a listing of every resource would
    * serve in a wave without one (the scaling policies) is read per resource instead, and only where it is the
    * resource's turn (readEach), so the listing is not read for a 24th of it.
@@ -465,6 +472,8 @@ export function newContext(
     w.account ??= aws.root;
     return w.account === aws.root ? w : undefined;
   };
+  /** The owner may be taken at its record: no drift reported, settled, and no write since the wave opened. */
+  const trusting = (snapshot: WaveReads): boolean => !scope?.drifted && !scope?.unsettled && wroteAt() < snapshot.at;
   const droppedSince = (key: string, seq: number): boolean => {
     for (const [prefix, dropped] of shared?.dropped ?? []) if (dropped > seq && key.startsWith(prefix)) return true;
     return false;
@@ -531,8 +540,12 @@ export function newContext(
     },
     readEach(identifier: string): boolean {
       const snapshot = wave();
-      if (!snapshot?.rotation || scope?.drifted || scope?.unsettled || wroteAt() >= snapshot.at) return true;
+      if (!snapshot?.rotation || !trusting(snapshot)) return true;
       return snapshot.turn(identifier);
+    },
+    trustsRecorded(): boolean {
+      const snapshot = wave();
+      return !!snapshot && trusting(snapshot);
     },
     listingTurn(key: string): boolean {
       return wave()?.turn(key) ?? true;

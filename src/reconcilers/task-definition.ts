@@ -210,7 +210,11 @@ async function observeListed(
   // A revision is immutable: one the inventory records is as it was registered, so tags taken as planned (waveTagsOf)
   // come with no change to write to it.
   const tags = planned ? (await waveTagsOf(ctx, planned.tags, arn, planned.recorded))?.tags : undefined;
-  const known = revisions.get(arn);
+  // Nor is the revision the inventory records described after a restart emptied `revisions`: a steady pass of an
+  // owner with nothing reported registered it from this very plan (ctx.trustsRecorded).
+  const known =
+    revisions.get(arn) ??
+    (planned?.recorded === arn && ctx.trustsRecorded?.() ? asRegistered(arn, planned.props) : undefined);
   if (known && tags) return { ...known, tags };
   const found = await describe(ctx, arn);
   if (!found || found.td.status !== 'ACTIVE') return undefined;
@@ -232,10 +236,16 @@ async function activeFamilies(ctx: ReconcileContext): Promise<ReadonlySet<string
   return names;
 }
 
-/** What observe knows of a planned revision: its planned tags, and the revision the owner's inventory records. */
+/** What observe knows of a planned revision: its planned props and tags, and the revision the inventory records. */
 interface Planned {
+  readonly props: Props;
   readonly tags: Readonly<Record<string, string>>;
   readonly recorded: string | undefined;
+}
+
+/** A recorded revision taken as registered from the planned props (observeListed), without its tags. */
+function asRegistered(arn: string, props: Props): Observed<'ecs.TaskDefinition'> {
+  return { identifier: arn, props, tags: {}, attrs: { arn, family: familyOf(arn), revision: String(revisionOf(arn)) } };
 }
 
 async function observeFamily(
@@ -264,7 +274,7 @@ async function observeFamily(
   const latest = await describe(ctx, family);
   if (!latest) return undefined;
   // Remembered here too: a revision described outside a wave is not described again by a wave. (One registered by a
-  // brand-new owner is not described at all until then: the first wave of a process describes it once.)
+  // brand-new owner is not described at all: a wave takes the revision its inventory records as registered.)
   remember(latest.td);
   if (latest.td.status === 'ACTIVE') return toObserved(latest.td, latest.tags);
   // Some implementations (moto) answer with the newest revision even when it is INACTIVE: list the active ones.
@@ -395,7 +405,8 @@ async function tidyOlderRevisions(
 export const taskDefinitionReconciler: KindReconciler<'ecs.TaskDefinition'> = {
   kind: 'ecs.TaskDefinition',
 
-  observe: (ctx, desired, recorded) => observeFamily(ctx, desired.props.family, { tags: desired.tags, recorded }),
+  observe: (ctx, desired, recorded) =>
+    observeFamily(ctx, desired.props.family, { props: desired.props, tags: desired.tags, recorded }),
   // The inventory holds the revision seen last; the family's newest ACTIVE revision is what exists now.
   observeByIdentifier: (ctx, identifier) => observeFamily(ctx, familyOf(identifier)),
 

@@ -1037,6 +1037,39 @@ describe('applyPlan with the ECS kinds', () => {
     }
   });
 
+  test('a steady wave member takes the task-definition revision its inventory records as registered, without describing it, also in the first wave of a process; an owner with drift reported describes it', async () => {
+    const who: Owner = { ...owner, name: `rev-${suffix}` };
+    const p = plan(who, [
+      {
+        id: 'td',
+        kind: 'ecs.TaskDefinition',
+        props: taskDefinitionProps(`rev-${suffix}`),
+        tags: ownershipTags(who, 'td'),
+      },
+    ]);
+    // Registered and not described since, as after a restart: this process has not seen the revision's content.
+    const first = await applyPlan(pass(), registry, p, { mode: 'apply', inventory: [] });
+    const steady = async (drifted: boolean) => {
+      const before = counter.snapshot();
+      const report = await withPassContext(
+        aws,
+        (ctx) => applyPlan(ctx, registry, p, { mode: 'report', inventory: first.inventory }),
+        // A wave without a rotation, as the first of a process is.
+        { owner: `${who.clusterId}/${ownerKey(who)}`, steady: true, wave: new WaveReads(Date.now()), drifted },
+      );
+      let describes = 0;
+      for (const [key, n] of counter.snapshot())
+        if (key.startsWith('ecs:DescribeTaskDefinition')) describes += n - (before.get(key) ?? 0);
+      return { action: report.outcomes[0]!.action, describes, writes: writesBy(before) };
+    };
+    try {
+      assert.deepEqual(await steady(false), { action: 'in-sync', describes: 0, writes: {} });
+      assert.deepEqual(await steady(true), { action: 'in-sync', describes: 1, writes: {} });
+    } finally {
+      await applyPlan(pass(), registry, p, { mode: 'delete', inventory: first.inventory });
+    }
+  });
+
   test("with a rotation a wave reads the scaling policies only of the services whose turn it is; scalable targets by the listed services' ids", async () => {
     // Two owners whose ECS services fall in different slots of the rotation.
     const slotOf = (name: string) => rotationSlotOf(`service/${clusterName}/${name}`, ROTATION_SLOTS);
