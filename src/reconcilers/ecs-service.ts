@@ -83,6 +83,15 @@ export function serviceMemoKey(cluster: string, name: string): string {
 }
 
 /**
+ * The memo key of a service as its pass took it as planned (unreadService), apart from serviceMemoKey's: only what
+ * scales it and is taken as planned too may take its ownership from the planned tags (ownerTagsOfScaledService). A
+ * lookup that reads must find the service's real tags, since a write may follow.
+ */
+export function plannedServiceMemoKey(cluster: string, name: string): string {
+  return `ecs.Service-planned:${clusterName(cluster)}/${name}`;
+}
+
+/**
  * What a service's turn in a wave's rotation is keyed by (ctx.readEach): its Application Auto Scaling resource id,
  * `service/<cluster>/<name>`, so that its scalable target and scaling policies take the same turn.
  */
@@ -327,8 +336,8 @@ async function observeService(
 /**
  * A settled owner's service whose turn it is not in this wave (ctx.readEach): taken to be as planned, under the ARN
  * the owner's inventory records and with the planned tags, without its running state (`read` 'false': the owner's
- * status keeps what it last showed). The pass's later lookups of it (its scalable target's and policies' ownership)
- * find it so. Undefined where it must be read: no recorded ARN, one of another name, or its turn.
+ * status keeps what it last showed). Its scalable target and policies taken as planned find it so
+ * (plannedServiceMemoKey). Undefined where it must be read: no recorded ARN, one of another name, or its turn.
  */
 function unreadService(
   ctx: ReconcileContext,
@@ -347,7 +356,7 @@ function unreadService(
     taskDefinition: p.taskDefinitionArn,
     tags,
   };
-  void ctx.memo(serviceMemoKey(p.clusterArn, p.name), () => Promise.resolve(service));
+  void ctx.memo(plannedServiceMemoKey(p.clusterArn, p.name), () => Promise.resolve(service));
   return {
     identifier: recorded,
     props: { ...p },

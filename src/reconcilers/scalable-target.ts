@@ -22,7 +22,7 @@ import type { Resolved, ScalableTargetProps } from '../planner/plan.js';
 import type { KindReconciler, Observed, ReconcileContext } from './contract.js';
 import { diffProps } from './diff.js';
 import { clusterName } from '../aws/ecs-describe-batcher.js';
-import { findService, waveServices } from './ecs-service.js';
+import { findService, plannedServiceMemoKey, waveServices } from './ecs-service.js';
 
 export const ECS_NAMESPACE = 'ecs';
 export const ECS_DESIRED_COUNT = 'ecs:service:DesiredCount';
@@ -55,14 +55,20 @@ export function parseResourceId(
 /**
  * The ownership tags of whatever scales `resourceId`: the ECS service's tags, without its logical id (which names
  * the service, not the scaling resource). Empty when the service is gone: then nothing proves the target is ours.
+ * `asPlanned`: for a target or policy itself taken as planned (no write follows), the service as its pass took it
+ * as planned, if it did (unreadService); otherwise, and always for one that was read, the service as described.
  */
 export async function ownerTagsOfScaledService(
   ctx: ReconcileContext,
   resourceId: string,
+  asPlanned = false,
 ): Promise<Record<string, string>> {
   const parsed = parseResourceId(resourceId);
   if (!parsed) return {};
-  const service = await findService(ctx, parsed.cluster, parsed.service);
+  const described = () => findService(ctx, parsed.cluster, parsed.service);
+  const service = await (asPlanned
+    ? ctx.memo(plannedServiceMemoKey(parsed.cluster, parsed.service), described)
+    : described());
   return Object.fromEntries(
     (service?.tags ?? []).filter((t) => t.key !== TAG_LOGICAL_ID).map((t) => [t.key ?? '', t.value ?? '']),
   );
@@ -238,7 +244,7 @@ async function unreadTarget(
 ): Promise<Observed<'autoscaling.ScalableTarget'> | undefined> {
   const { resourceId } = desired.props;
   if (!recorded || ctx.readEach(resourceId)) return undefined;
-  const tags = await ownerTagsOfScaledService(ctx, resourceId);
+  const tags = await ownerTagsOfScaledService(ctx, resourceId, true);
   return { identifier: recorded, props: { ...desired.props }, tags, attrs: { resourceId, arn: recorded } };
 }
 

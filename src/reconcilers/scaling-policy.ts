@@ -97,7 +97,7 @@ async function observePolicy(
 ): Promise<Observed<'autoscaling.ScalingPolicy'> | undefined> {
   const known = planned?.recorded && !ctx.readEach(resourceId) ? planned.recorded : undefined;
   if (known) {
-    const tags = await ownerTagsOfScaledService(ctx, resourceId);
+    const tags = await ownerTagsOfScaledService(ctx, resourceId, true);
     return { identifier: known, props: { ...planned!.props }, tags, attrs: { arn: known } };
   }
   const [policy, tags] = await Promise.all([

@@ -706,6 +706,17 @@ describe('ECS services in a resync wave with a rotation', () => {
     assert.deepEqual(sent, [], 'nothing read');
   });
 
+  test('a scalable target that is read takes its ownership from the described service, not the one taken as planned', async () => {
+    const { ctx, calls } = wavePass(['web'], () => false);
+    await ecsServiceReconciler.observe(ctx, desiredService, arnOf('web'));
+    // Not recorded: read, and a write may follow, so the service's real tags decide whose it is: it is described.
+    await scalableTargetReconciler.observe(ctx, desiredTarget);
+    assert.deepEqual(
+      calls('DescribeServicesCommand').map((s) => s.input.services),
+      [['web']],
+    );
+  });
+
   test('read where nothing is recorded, or in its turn', async () => {
     const notRecorded = wavePass(['web'], () => false);
     const read = await ecsServiceReconciler.observe(notRecorded.ctx, desiredService);
