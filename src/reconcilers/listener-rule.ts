@@ -89,10 +89,11 @@ export class RuleTags {
 
   /**
    * The rules a wave member asks for at once: all of them, or with a rotation (drift events on) those whose turn it
-   * is (ctx.readEach), the only ones the members read (observe).
+   * is in the wave (ctx.listingTurn, whoever asks: an owner that reads everything of its own, ctx.readEach, asks for
+   * its own rule on its own, not for every rule of its listener).
    */
   private turn(ctx: ReconcileContext): readonly string[] {
-    return ctx.rotating() ? this.all.filter((arn) => ctx.readEach(arn)) : this.all;
+    return ctx.rotating() ? this.all.filter((arn) => ctx.listingTurn?.(arn) ?? true) : this.all;
   }
 
   /** The rules of a wave member's first ask whose tags no one has read yet (or is reading). */
@@ -171,7 +172,7 @@ export function rulesOf(ctx: ReconcileContext, listenerArn: string): Promise<Lis
  * For a resync wave with a rotation: reads the listeners' rules (shared with the wave's members) and the tags of the
  * rules whose turn it is across all of them, 20 a call, before the members ask. Each member asks on its first need for
  * its listener's rules in turn (RuleTags), which is one DescribeTags per listener for about a 24th of its rules
- * (some 8 of 100). Best effort: a listing or a read that fails is left to the members, which read as before; a rule
+ * (about 4 of 100). Best effort: a listing or a read that fails is left to the members, which read as before; a rule
  * deleted since the listing fails its batch (RuleNotFound), and its listener's members then find that out themselves.
  */
 export async function readTurnTags(ctx: ReconcileContext, listenerArns: readonly string[]): Promise<void> {

@@ -433,6 +433,7 @@ describe("listener rules: a rule's tags read only where its ownership is asked",
         },
         rotating: () => true,
         readEach: inTurn,
+        listingTurn: inTurn,
         waveMember: () => true,
         ...extra,
       };
@@ -456,6 +457,11 @@ describe("listener rules: a rule's tags read only where its ownership is asked",
     assert.deepEqual(member.tagCalls(), [], "the member's first ask is answered from the read across listeners");
     await listed.tagsOf(member.ctx, ['arn:listener/b/rule/9']);
     assert.deepEqual(member.tagCalls(), [['arn:listener/b/rule/9']], 'a rule out of turn is read when asked for');
+
+    // An owner that reads everything of its own (drift reported, unsettled) asks for its own rule, not its listener's.
+    const unsettled = wave({ readEach: () => true });
+    await (await rulesOf(unsettled.ctx, 'arn:listener/c')).tagsOf(unsettled.ctx, ['arn:listener/c/rule/9']);
+    assert.deepEqual(unsettled.tagCalls(), [['arn:listener/c/rule/9']]);
 
     const noRotation = wave({ rotating: () => false });
     await readTurnTags(noRotation.ctx, listeners);
