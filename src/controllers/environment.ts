@@ -471,7 +471,14 @@ export function environmentReconciler(
           await deps.events.normal(env, 'Swept', `deleted the AWS resources of ${owner}, which no longer exists`);
         }
       } catch (err) {
-        ctx.log.warn({ err }, 'sweep failed; a later pass sweeps again');
+        // The owners the last sweep left are still pending: the next pass goes on with them, not the scan's next turn.
+        if (last?.pendingOwners?.length) sweeps.set(keyOf(env), { ...last, pending: true });
+        ctx.log.warn(
+          { err },
+          rotating
+            ? 'sweep failed; it runs again with a wave whose turn the scan is'
+            : 'sweep failed; the next pass sweeps again',
+        );
       }
     },
   });
