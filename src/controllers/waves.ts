@@ -125,7 +125,7 @@ export class WaveRegistry {
   private readonly memberOf = new Map<string, Wave>();
   /** When each workload's last pass began: a timed wave leaves out one that has just been looked at. */
   private readonly lastPass = new Map<string, number>();
-  /** Owners a drift event named since their pass last asked (leave): an Environment's next pass reads fresh. */
+  /** Environments a drift event named since their pass last asked (leave): the next pass reads fresh. */
   private readonly changed = new Map<string, number>();
 
   constructor(options: WaveRegistryOptions) {
@@ -206,7 +206,8 @@ export class WaveRegistry {
    * leaves its wave, and an Environment's next pass reads every shard (upcoming).
    */
   leave(member: string): void {
-    this.changed.set(member, this.now());
+    // Only an Environment's next pass asks (upcoming); a workload's pass is no wave's once it has left.
+    if (member.startsWith('Environment/')) this.changed.set(member, this.now());
     const wave = this.memberOf.get(member);
     if (!wave) return;
     this.memberOf.delete(member);
