@@ -42,7 +42,8 @@ export type EventVerdict =
 /**
  * - `malformed`: not a CloudTrail API call event (not JSON, another detail-type, no event name).
  * - `own-call`: made by this operator (its session name or its user agent's app id).
- * - `aws-service`: made by a service-linked role (Application Auto Scaling changing a desired count).
+ * - `aws-service`: made by a service-linked role (but Application Auto Scaling's UpdateService, which changes the
+ *   desired count the owner's status shows, reaches the owner: isScalingOfService).
  * - `failed-call`: the call failed (`errorCode`): it changed nothing.
  * - `no-resource`: no identifier Slipway could look up.
  */
@@ -208,6 +209,18 @@ export function identifiersOf(detail: CloudTrailDetail, where: Where): string[] 
   return [...new Set(found)];
 }
 
+/**
+ * AWS's own calls are no drift, but Application Auto Scaling's UpdateService changes the desired count the owner's
+ * status shows: with the drift-event rotation a settled owner's service is otherwise described only in its turn, up
+ * to ROTATION_SLOTS resyncs later. Its owner passes once (nothing to correct: autoscaling owns the count).
+ */
+function isScalingOfService(detail: CloudTrailDetail): boolean {
+  return (
+    detail.eventName === 'UpdateService' &&
+    /:assumed-role\/AWSServiceRoleForApplicationAutoScaling_ECSService\//.test(detail.userIdentity?.arn ?? '')
+  );
+}
+
 /** What to do with one message body from a drift events queue: a CloudTrail API call, or one of ECS's own events. */
 export function classifyEvent(body: string, own: OwnIdentity): EventVerdict {
   let event: CloudTrailEvent;
@@ -228,7 +241,7 @@ export function classifyEvent(body: string, own: OwnIdentity): EventVerdict {
     return { action: 'ignore', reason: 'malformed', detail: 'no eventSource or eventName' };
   }
   if (isOwnCall(detail, own)) return { action: 'ignore', reason: 'own-call', detail: eventName };
-  if (/:assumed-role\/AWSServiceRoleFor/.test(detail.userIdentity?.arn ?? '')) {
+  if (/:assumed-role\/AWSServiceRoleFor/.test(detail.userIdentity?.arn ?? '') && !isScalingOfService(detail)) {
     return { action: 'ignore', reason: 'aws-service', detail: eventName };
   }
   if (str(detail.errorCode))

@@ -395,7 +395,16 @@ describe('events that are ignored', () => {
         },
       },
     );
-    assert.equal((classifyEvent(slr, own) as { reason?: string }).reason, 'aws-service');
+    // Application Auto Scaling changing a service's desired count reaches its owner (the status shows the count).
+    assert.equal(classifyEvent(slr, own).action, 'enqueue');
+    const ecsRole = JSON.stringify({
+      ...(JSON.parse(slr) as object),
+      detail: {
+        ...(JSON.parse(slr) as { detail: object }).detail,
+        userIdentity: { type: 'AssumedRole', arn: `arn:aws:sts::${ACCOUNT}:assumed-role/AWSServiceRoleForECS/ecs` },
+      },
+    });
+    assert.equal((classifyEvent(ecsRole, own) as { reason?: string }).reason, 'aws-service');
     const failed = event('elasticloadbalancing', 'ModifyRule', req, { errorCode: 'AccessDenied' });
     assert.equal((classifyEvent(failed, own) as { reason?: string }).reason, 'failed-call');
     for (const body of [
