@@ -9,8 +9,9 @@
 // With a wave's rotation (drift events on) a settled owner's service is described only in its turn
 // (ctx.readEach(ecsServiceTurn)); otherwise it is taken to be as planned under the ARN the inventory records, its
 // running state left as the owner's last status showed it (attribute `read` is 'false'). What changes it in between
-// reaches the owner in seconds: an UpdateService or DeleteService as a CloudTrail event, a task that stopped, a
-// service action or a deployment's state as ECS's own events (events/ecs-events.ts). The turn is the backstop.
+// reaches the owner in seconds: an UpdateService (Application Auto Scaling's too) or DeleteService as a CloudTrail
+// event, a task that stopped, a service action or a deployment's state as ECS's own events (events/ecs-events.ts).
+// The turn is the backstop.
 import {
   CreateServiceCommand,
   DeleteServiceCommand,
