@@ -25,6 +25,7 @@ import type { Environment, Service } from '../../src/api/index.js';
 import type { AwsClients } from '../../src/aws/clients.js';
 import { ENVIRONMENT_TYPE, SERVICE_TYPE } from '../../src/controllers/resource-types.js';
 import { RESYNC_ANNOTATION, ROTATION_SLOTS } from '../../src/controllers/waves.js';
+import { clusterScanKey } from '../../src/reconcilers/cluster-tags.js';
 import { runsSettled } from '../../src/controllers/workload.js';
 import { TAG_ENVIRONMENT } from '../../src/planner/naming.js';
 import { rotationSlotOf } from '../../src/reconcilers/contract.js';
@@ -33,7 +34,7 @@ import { createLandscape, testAws, uniqueSuffix, type Landscape } from '../suppo
 import { createNamespace, eventually, installCrds, kubeClient, kubectl, waitForCondition } from '../support/kube.js';
 import { apply, environmentYaml, serviceYaml } from '../support/manifests.js';
 import { waitQuiet } from '../support/nudge.js';
-import { startOperator } from '../support/operator.js';
+import { TEST_CLUSTER_ID, startOperator } from '../support/operator.js';
 import { CLOUDTRAIL_DETAIL_TYPE, modifyRuleHostCall, putCloudTrailEvent, putEntry } from '../support/cloudtrail.js';
 
 const suffix = uniqueSuffix();
@@ -150,6 +151,22 @@ function reconciledSince(snapshot: ReadonlyMap<string, number>): Record<string, 
   const out: Record<string, number> = {};
   for (const [k, n] of reconciles) if (n !== (snapshot.get(k) ?? 0)) out[k] = n - (snapshot.get(k) ?? 0);
   return out;
+}
+
+/** Asks the dev Environment for a resync wave and waits until it opened and every pass it caused finished: its calls. */
+async function resyncWave(): Promise<Record<string, number>> {
+  const next = (wavesLogged.at(-1) ?? 0) + 1;
+  await waitQuiet(operator);
+  const before = operator.calls.snapshot();
+  kubectl(['annotate', '--overwrite', 'environments.slipway.dev', 'dev', '-n', ns, `${RESYNC_ANNOTATION}=${next}`]);
+  await eventually(`wave ${next} to open`, async () => (wavesLogged.includes(next) ? true : undefined));
+  await waitQuiet(operator);
+  const calls: Record<string, number> = {};
+  for (const [key, n] of operator.calls.snapshot()) {
+    const op = key.split(':').slice(0, 2).join(':');
+    if (n > (before.get(key) ?? 0)) calls[op] = (calls[op] ?? 0) + n - (before.get(key) ?? 0);
+  }
+  return calls;
 }
 
 async function ruleHosts(ruleArn: string): Promise<string[]> {
@@ -382,24 +399,9 @@ describe('drift events', { timeout: 900_000 }, () => {
       (await aws.elbv2.send(new DescribeLoadBalancerAttributesCommand({ LoadBalancerArn: lbArn }))).Attributes?.find(
         (a) => a.Key === 'idle_timeout.timeout_seconds',
       )?.Value;
-    /** Asks for a resync wave and waits until it has opened and every pass it caused has finished. */
-    const wave = async (): Promise<Record<string, number>> => {
-      const next = (wavesLogged.at(-1) ?? 0) + 1;
-      await waitQuiet(operator);
-      const before = operator.calls.snapshot();
-      kubectl(['annotate', '--overwrite', 'environments.slipway.dev', 'dev', '-n', ns, `${RESYNC_ANNOTATION}=${next}`]);
-      await eventually(`wave ${next} to open`, async () => (wavesLogged.includes(next) ? true : undefined));
-      await waitQuiet(operator);
-      const calls: Record<string, number> = {};
-      for (const [key, n] of operator.calls.snapshot()) {
-        const op = key.split(':').slice(0, 2).join(':');
-        if (n > (before.get(key) ?? 0)) calls[op] = (calls[op] ?? 0) + n - (before.get(key) ?? 0);
-      }
-      return calls;
-    };
     // A wave whose slot is neither the shard's (its load balancer and listeners) nor its app client's.
     const turns = new Set([rotationSlotOf(lbArn, ROTATION_SLOTS), rotationSlotOf(client, ROTATION_SLOTS)]);
-    while (turns.has(((wavesLogged.at(-1) ?? 0) + 1) % ROTATION_SLOTS)) await wave();
+    while (turns.has(((wavesLogged.at(-1) ?? 0) + 1) % ROTATION_SLOTS)) await resyncWave();
 
     await aws.elbv2.send(
       new ModifyLoadBalancerAttributesCommand({
@@ -407,7 +409,7 @@ describe('drift events', { timeout: 900_000 }, () => {
         Attributes: [{ Key: 'idle_timeout.timeout_seconds', Value: '61' }],
       }),
     );
-    const calls = await wave();
+    const calls = await resyncWave();
     for (const op of [
       'elbv2:DescribeLoadBalancerAttributes',
       'elbv2:DescribeListeners',
@@ -442,22 +444,7 @@ describe('drift events', { timeout: 900_000 }, () => {
       )?.Value;
     const tagged = await environmentTag();
     assert.ok(tagged);
-    /** Asks for a resync wave and waits until it has opened and every pass it caused has finished: its calls. */
-    const resyncWave = async (): Promise<Record<string, number>> => {
-      const next = (wavesLogged.at(-1) ?? 0) + 1;
-      await waitQuiet(operator);
-      const before = operator.calls.snapshot();
-      kubectl(['annotate', '--overwrite', 'environments.slipway.dev', 'dev', '-n', ns, `${RESYNC_ANNOTATION}=${next}`]);
-      await eventually(`wave ${next} to open`, async () => (wavesLogged.includes(next) ? true : undefined));
-      await waitQuiet(operator);
-      const calls: Record<string, number> = {};
-      for (const [key, n] of operator.calls.snapshot()) {
-        const op = key.split(':').slice(0, 2).join(':');
-        if (n > (before.get(key) ?? 0)) calls[op] = (calls[op] ?? 0) + n - (before.get(key) ?? 0);
-      }
-      return calls;
-    };
-    const scanTurn = rotationSlotOf('tagging:test', ROTATION_SLOTS);
+    const scanTurn = rotationSlotOf(clusterScanKey(TEST_CLUSTER_ID), ROTATION_SLOTS);
     /** The calls of the next wave out of the scan's turn. */
     const offTurnWave = async () => {
       while (((wavesLogged.at(-1) ?? 0) + 1) % ROTATION_SLOTS === scanTurn) await resyncWave();

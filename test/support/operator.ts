@@ -5,13 +5,16 @@ import { createOperator, type Operator } from '../../src/operator.js';
 import type { QuotaRetry } from '../../src/outcome/load-balancer-quota.js';
 import { EMULATOR_LOAD_BALANCER_QUOTA, getTestEnv } from './env.js';
 
+/** The cluster id of every operator the tests start (its resources' slipway.dev/cluster tag). */
+export const TEST_CLUSTER_ID = 'test';
+
 export async function startOperator(
   overrides: Record<string, string> = {},
   options: { now?: () => Date; logger?: Logger; rolloutPollMs?: number; quotaRetry?: QuotaRetry } = {},
 ): Promise<Operator> {
   const env = getTestEnv();
   const config = loadConfig({
-    SLIPWAY_CLUSTER_ID: 'test',
+    SLIPWAY_CLUSTER_ID: TEST_CLUSTER_ID,
     SLIPWAY_AWS_ENDPOINT: env.awsEndpoint,
     AWS_REGION: env.awsRegion,
     SLIPWAY_LEADER_ELECTION: 'false',
