@@ -219,7 +219,8 @@ async function observeListed(
   const found = await describe(ctx, arn);
   if (!found || found.td.status !== 'ACTIVE') return undefined;
   remember(found.td);
-  return toObserved(found.td, tags ?? found.tags);
+  // Described with its tags: those, not any taken as planned.
+  return toObserved(found.td, found.tags);
 }
 
 /**
