@@ -208,9 +208,9 @@ export interface ListedTargets {
 /**
  * The wave's read of the scalable targets of a cluster's ECS services, by resource id (undefined outside a wave):
  * the services are those the wave's listing of the cluster described (ecs-service.ts waveServices: with a rotation,
- * those whose turn it is) that may have one (ownerMayScale: not a preview's), read 50 ids a call. No listing of the whole namespace: it reads every target of
- * the account, and pages it (the emulator repeats its page token past 100 targets). A resource id the read does not
- * cover is read by itself.
+ * those whose turn it is) that may have one (ownerMayScale: not a preview's), read 50 ids a call. No listing of the
+ * whole namespace: it reads every target of the account, and pages it (the emulator repeats its page token past 100
+ * targets). A resource id the read does not cover is read by itself.
  */
 export function waveTargets(ctx: ReconcileContext, cluster: string): Promise<ListedTargets | undefined> {
   const name = clusterName(cluster);
