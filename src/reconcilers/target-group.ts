@@ -179,9 +179,9 @@ async function listTargetGroups(ctx: ReconcileContext): Promise<Map<string, Targ
  * from the wave's scan of the cluster's tags (cluster-tags.ts); a target group the scan does not carry has no cluster
  * tag (removed by hand, or not ours) and its tags are read, so a removed ownership tag is still seen as drift and a
  * foreign owner is named in the conflict. In a rotating wave whose turn the scan is not, the tags of the target group
- * the inventory records are taken as planned (waveTagsOf); one it does not record has its tags read. A target group
- * whose attributes are not this wave's turn (ctx.readEach) is taken to have the planned delay: a change to it is left
- * to its drift event, and to the wave whose turn it is.
+ * the inventory records are taken as planned (waveTagsOf); one it does not record has its tags read. The target
+ * group the inventory records, whose attributes are not this wave's turn (ctx.readEach), is taken to have the planned
+ * delay: a change to it is left to its drift event, and to the wave whose turn it is. One it does not record is read.
  */
 async function observeByName(
   ctx: ReconcileContext,
@@ -194,7 +194,7 @@ async function observeByName(
   if (!tg) return undefined;
   const arn = tg.TargetGroupArn ?? '';
   const scanned = await waveTagsOf(ctx, desired.tags, arn, recorded);
-  const unread = !ctx.readEach(arn);
+  const unread = recorded === arn && !ctx.readEach(arn);
   const observed = await toObserved(ctx, tg, {
     ...(scanned ? { tags: { ...scanned.tags } } : {}),
     ...(unread ? { deregistrationDelaySeconds: desired.props.deregistrationDelaySeconds } : {}),
