@@ -355,12 +355,13 @@ export function customResourceReconciler<
     if (isPlanOnly(found)) return planOnly(found, prepared, ctx);
     // The finalizer goes on before the first AWS create, so nothing created can outlive the object unseen.
     const obj = await addFinalizer(hooks.client, (prepared.written as T | undefined) ?? found, FINALIZER);
+    const wave = prepared.wave ?? ctx.wave;
     const pass = await runPass(prepared.aws.withSignal(ctx.signal), prepared.plan, obj.status, {
       deleting: false,
       driftPolicy: prepared.driftPolicy,
       adopt: prepared.adopt,
       now: ctx.now,
-      ...((prepared.wave ?? ctx.wave) ? { wave: prepared.wave ?? ctx.wave } : {}),
+      ...(wave ? { wave } : {}),
       ...(prepared.discover ? { discover: prepared.discover } : {}),
       ...(prepared.account ? { account: prepared.account } : {}),
       ...(readyAtGeneration(obj.status, obj.metadata?.generation) && (hooks.settled?.(obj) ?? true)
