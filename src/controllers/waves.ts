@@ -7,7 +7,7 @@
 // for its steady reads and leaves the wave; anything else (a nudge, a watch event, a drift event) reads fresh. The
 // wave ends when every member has passed or at its deadline (waveDeadlineMs), whichever comes first; after that,
 // passes read fresh. The registry holds no AWS or Kubernetes client: the clock and the queueing are injected.
-import { MAX_WAVE_MS, WaveReads } from '../reconcilers/contract.js';
+import { MAX_WAVE_MS, WaveReads, type WaveRotation } from '../reconcilers/contract.js';
 import { deadline } from '../runtime/deadline.js';
 
 /** The annotation on an Environment that opens a resync wave now, whatever its value, each time the value changes. */
@@ -81,12 +81,6 @@ export interface OpenRequest {
   readonly requested?: string;
   /** Drift events are on and delivering for the Environment: rotate the per-resource attribute reads. */
   readonly rotate: boolean;
-}
-
-/** Which slot of ROTATION_SLOTS a wave reads per-resource attributes for (WaveReads.rotation). */
-export interface WaveRotation {
-  readonly slot: number;
-  readonly of: number;
 }
 
 /** The rotation of the wave numbered `number`: none without drift events, nor for the first wave of a process. */

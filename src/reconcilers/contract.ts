@@ -266,6 +266,12 @@ interface SharedReads {
   sweptAt: number;
 }
 
+/** Which of `of` slots a rotating wave reads (WaveReads.rotation; controllers/waves.ts rotationOf). */
+export interface WaveRotation {
+  readonly slot: number;
+  readonly of: number;
+}
+
 /**
  * The snapshot of one resync wave (controllers/waves.ts): the bulk listings its members' steady passes read each kind
  * from, started lazily by the first member that needs one, and the listener rules and zone records they share. It
@@ -279,7 +285,7 @@ export class WaveReads {
    * resources (a target group's attributes, a Service's scaling policies, whose change a drift event reports): those
    * whose rotationSlotOf(id, of) is `slot`. Unset: it reads them all.
    */
-  readonly rotation: { readonly slot: number; readonly of: number } | undefined;
+  readonly rotation: WaveRotation | undefined;
   /** @internal */ readonly listings = new Map<string, Shared>();
   /** @internal */ readonly entries = new Map<string, Shared>();
   /** @internal The account the first pass used it with: a pass against another account ignores it. */
@@ -291,7 +297,7 @@ export class WaveReads {
    */
   readonly signal: AbortSignal | undefined;
 
-  constructor(at: number, rotation?: { readonly slot: number; readonly of: number }, signal?: AbortSignal) {
+  constructor(at: number, rotation?: WaveRotation, signal?: AbortSignal) {
     this.at = at;
     this.rotation = rotation;
     this.signal = signal;
