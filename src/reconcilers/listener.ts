@@ -98,11 +98,9 @@ export const listenerReconciler: KindReconciler<'elbv2.Listener'> = {
   async observe(ctx, desired, recorded) {
     // An unresolved load balancer (deleting after it vanished) means no listener either.
     if (!desired.props.loadBalancerArn) return undefined;
-    if (recorded && loadBalancerArnOf(recorded) === desired.props.loadBalancerArn) {
-      if (!ctx.readEach(desired.props.loadBalancerArn)) {
-        return { identifier: recorded, props: desired.props, tags: { ...desired.tags }, attrs: { arn: recorded } };
-      }
-    }
+    const lb = desired.props.loadBalancerArn;
+    if (recorded && loadBalancerArnOf(recorded) === lb && !ctx.readEach(lb))
+      return { identifier: recorded, props: desired.props, tags: { ...desired.tags }, attrs: { arn: recorded } };
     const listeners = await unlessNotFound(() => listenersOf(ctx, desired.props.loadBalancerArn));
     const l = listeners?.find((x) => x.Port === desired.props.port);
     if (!l?.ListenerArn) return undefined;
