@@ -11,6 +11,11 @@ export const TAG_PREVIEW = 'slipway.dev/preview';
 /** `namespace/name` of the Environment a resource belongs to: scopes a sweep by tag to one Environment. */
 export const TAG_ENVIRONMENT = 'slipway.dev/environment';
 
+/** Application Auto Scaling's id of an ECS service's desired count; also the service's turn in a wave's rotation. */
+export function ecsResourceId(clusterName: string, serviceName: string): string {
+  return `service/${clusterName}/${serviceName}`;
+}
+
 export function hash(input: string, length = 8): string {
   return createHash('sha256').update(input).digest('hex').slice(0, length);
 }

@@ -9,7 +9,7 @@
 import type { Environment, ServiceSpec } from '../api/index.js';
 import { gateEnabled, shardLogicalId } from './environment.js';
 import { PlanningError } from './errors.js';
-import { boundedName, ownershipTags, TAG_PREVIEW } from './naming.js';
+import { boundedName, ecsResourceId, ownershipTags, TAG_PREVIEW } from './naming.js';
 import { ref, type Owner, type Plan, type PlannedResource, type PropsByKind, type ResourceKind } from './plan.js';
 import { recordOwnerValue } from './record-owner.js';
 
@@ -214,7 +214,7 @@ export function planWorkload(w: Workload, view: EnvironmentView, clusterId: stri
     [L.listenerRule],
   );
   if (autoscaling) {
-    const resourceId = `service/${view.clusterName}/${w.serviceName}`;
+    const resourceId = ecsResourceId(view.clusterName, w.serviceName);
     add(
       'autoscaling.ScalableTarget',
       L.scalableTarget,

@@ -31,6 +31,7 @@ import {
   ecsDescribeBatcher,
 } from '../aws/ecs-describe-batcher.js';
 import { errorName, isNotFound, unlessNotFound } from '../aws/errors.js';
+import { ecsResourceId } from '../planner/naming.js';
 import type { EcsServiceProps, Resolved } from '../planner/plan.js';
 import type { Change, Desired, KindReconciler, Observed, ReconcileContext } from './contract.js';
 import { diffFields, type DiffOptions } from './diff.js';
@@ -97,7 +98,7 @@ export function plannedServiceMemoKey(cluster: string, name: string): string {
  * `service/<cluster>/<name>`, so that its scalable target and scaling policies take the same turn.
  */
 export function ecsServiceTurn(cluster: string, name: string): string {
-  return `service/${clusterName(cluster)}/${name}`;
+  return ecsResourceId(clusterName(cluster), name);
 }
 
 /** False when the pass took the service as planned without describing it: its running state is not in `attrs`. */

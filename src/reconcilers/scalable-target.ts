@@ -17,7 +17,7 @@ import {
 } from '@aws-sdk/client-application-auto-scaling';
 import { advancingPages, tokenPages } from '../aws/pages.js';
 import { errorName, isNotFound, unlessNotFound } from '../aws/errors.js';
-import { TAG_LOGICAL_ID, TAG_OWNER } from '../planner/naming.js';
+import { ecsResourceId, TAG_LOGICAL_ID, TAG_OWNER } from '../planner/naming.js';
 import type { Resolved, ScalableTargetProps } from '../planner/plan.js';
 import type { KindReconciler, Observed, ReconcileContext } from './contract.js';
 import { diffProps } from './diff.js';
@@ -219,7 +219,7 @@ export function waveTargets(ctx: ReconcileContext, cluster: string): Promise<Lis
     if (!services) throw new Error(`the wave has no listing of the ECS services of cluster ${name}`);
     const ids = [...services.services]
       .filter(([, s]) => ownerMayScale(s.tags?.find((t) => t.key === TAG_OWNER)?.value))
-      .map(([service]) => `service/${name}/${service}`);
+      .map(([service]) => ecsResourceId(name, service));
     return { ids: new Set(ids), targets: await targetsByIds(listing, ids) };
   });
 }
