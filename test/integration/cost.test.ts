@@ -194,6 +194,12 @@ describe('Cost in status', { timeout: 300_000 }, () => {
 
   test('at rest, a pass with an unchanged cost writes no status', async () => {
     await waitQuiet(operator);
+    // Settled first: the Environment's quota usage is in status once a pass has read it (a first read that failed
+    // under load leaves it out, and the next pass writes it: catching up, not a write at rest).
+    await eventually("the dev Environment's quota usage in status", async () =>
+      (await environments.get({ namespace: ns, name: 'dev' })).status?.quota ? true : undefined,
+    );
+    await waitQuiet(operator);
     const svc = await services.get({ namespace: ns, name: 'small' });
     const env = await environments.get({ namespace: ns, name: 'dev' });
     // A pass of the Service, and of its Environment (an annotation change of a Service wakes it too), with
