@@ -9,7 +9,7 @@
 // backstop for a lost event.
 import { findTagged } from '../aws/tagged.js';
 import { TAG_CLUSTER } from '../planner/naming.js';
-import { listingRead, type ReconcileContext } from './contract.js';
+import { listingRead, takenAsPlanned, type ReconcileContext } from './contract.js';
 
 /** The key of the cluster's tag scan in a wave (ReconcileContext.bulk) and in the rotation (listingTurn). */
 export const clusterScanKey = (clusterId: string): string => `tagging:${clusterId}`;
@@ -45,14 +45,10 @@ export async function waveTagsOf(
 ): Promise<{ readonly tags: Readonly<Record<string, string>>; readonly planned: boolean } | undefined> {
   const clusterId = planned[TAG_CLUSTER];
   if (!clusterId) return undefined;
-  switch (listingRead(ctx, clusterScanKey(clusterId))) {
-    case 'listing': {
-      const scanned = (await clusterTags(ctx, clusterId))?.get(arn);
-      return scanned && { tags: scanned, planned: false };
-    }
-    case 'planned':
-      return recorded === arn ? { tags: { ...planned }, planned: true } : undefined;
-    case 'own':
-      return undefined;
+  const key = clusterScanKey(clusterId);
+  if (listingRead(ctx, key) === 'listing') {
+    const scanned = (await clusterTags(ctx, clusterId))?.get(arn);
+    return scanned && { tags: scanned, planned: false };
   }
+  return takenAsPlanned(ctx, recorded, arn, { listing: key }) ? { tags: { ...planned }, planned: true } : undefined;
 }

@@ -321,6 +321,34 @@ export function listingRead(ctx: ReconcileContext, key: string): 'listing' | 'pl
   return ctx.readEach(key) ? 'own' : 'planned';
 }
 
+/**
+ * What a resource's reads take turns by, for takenAsPlanned: `each`, a per-resource read keyed by its own turn
+ * (ctx.readEach); `listing`, a whole listing that serves it (listingRead); `immutable`, no turn at all: what cannot
+ * change needs no backstop (ctx.trustsRecorded).
+ */
+export type PlannedTurn = { readonly each: string } | { readonly listing: string } | 'immutable';
+
+/**
+ * Whether a pass may take a resource to be as planned instead of reading it. The one rule for every kind: the owner's
+ * inventory records it (`recorded` equals `identity`, the identifier the pass found or would find; a kind that cannot
+ * build that identifier passes its own check of what the record names), the pass trusts its record (a steady wave
+ * member whose owner is settled, has no drift reported and has not written in the wave), and it is not the turn of
+ * the read that would see it (`turn`). What a kind takes as planned it marks (Observed.assumed): the applier reads it
+ * fresh before it is the basis of a write.
+ */
+export function takenAsPlanned(
+  ctx: ReconcileContext,
+  recorded: string | undefined,
+  identity: string | ((recorded: string) => boolean),
+  turn: PlannedTurn,
+): recorded is string {
+  if (recorded === undefined || !(typeof identity === 'string' ? recorded === identity : identity(recorded)))
+    return false;
+  if (turn === 'immutable') return ctx.trustsRecorded?.() ?? false;
+  if ('listing' in turn) return listingRead(ctx, turn.listing) === 'planned';
+  return !ctx.readEach(turn.each);
+}
+
 /** Which of `of` slots an identifier's rotating read falls in: deterministic (FNV-1a of the identifier). */
 export function rotationSlotOf(identifier: string, of: number): number {
   let h = 0x811c9dc5;

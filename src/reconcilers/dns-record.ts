@@ -24,6 +24,7 @@ import type { Resolved, RecordProps } from '../planner/plan.js';
 import { parseRecordOwnerValue, recordOwnerValue } from '../planner/record-owner.js';
 import {
   listingRead,
+  takenAsPlanned,
   type Change,
   type Desired,
   type KindReconciler,
@@ -262,10 +263,7 @@ export const dnsRecord: KindReconciler<'route53.Record'> = {
     const p = normaliseRecordProps(desired.props);
     // With drift events on, a wave reads the zone only in its turn: in the others the record the inventory records
     // is taken as planned (ChangeResourceRecordSets' drift event reports a change in between).
-    if (
-      recorded === recordIdentifier(p.hostedZoneId, p.name) &&
-      listingRead(ctx, zoneKey(p.hostedZoneId)) === 'planned'
-    )
+    if (takenAsPlanned(ctx, recorded, recordIdentifier(p.hostedZoneId, p.name), { listing: zoneKey(p.hostedZoneId) }))
       return fromDesired(p);
     return observedAt(p.hostedZoneId, p.name, await recordsAtName(ctx, p.hostedZoneId, p.name), p.ownerValue);
   },

@@ -33,7 +33,14 @@ import {
 import { errorName, isNotFound, unlessNotFound } from '../aws/errors.js';
 import { ecsResourceId } from '../planner/naming.js';
 import type { EcsServiceProps, Resolved } from '../planner/plan.js';
-import type { Change, Desired, KindReconciler, Observed, ReconcileContext } from './contract.js';
+import {
+  takenAsPlanned,
+  type Change,
+  type Desired,
+  type KindReconciler,
+  type Observed,
+  type ReconcileContext,
+} from './contract.js';
 import { diffFields, type DiffOptions } from './diff.js';
 import { rolledBackFrom, type ObservedDeployment } from '../drift/history.js';
 import { ecsTagApi, tagsFromEcs, tagsToEcs, writeTags } from './tags.js';
@@ -347,8 +354,9 @@ function unreadService(
   recorded: string | undefined,
 ): Observed<'ecs.Service'> | undefined {
   const p = desired.props;
-  if (!recorded || parseServiceArn(recorded)?.name !== p.name) return undefined;
-  if (ctx.readEach(ecsServiceTurn(p.clusterArn, p.name))) return undefined;
+  // Its ARN may be of the old, cluster-less form: the record is checked by the name it names.
+  const names = (arn: string): boolean => parseServiceArn(arn)?.name === p.name;
+  if (!takenAsPlanned(ctx, recorded, names, { each: ecsServiceTurn(p.clusterArn, p.name) })) return undefined;
   const tags = tagsToEcs(desired.tags);
   const service: Service = {
     serviceArn: recorded,

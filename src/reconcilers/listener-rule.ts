@@ -20,7 +20,7 @@ import {
 import { errorName, isNotFound, unlessNotFound } from '../aws/errors.js';
 import { outcome, TERMINAL } from '../outcome/outcome.js';
 import { hash, TAG_CLUSTER, TAG_LOGICAL_ID, TAG_OWNER } from '../planner/naming.js';
-import type { Desired, KindReconciler, Observed, ReconcileContext } from './contract.js';
+import { takenAsPlanned, type Desired, type KindReconciler, type Observed, type ReconcileContext } from './contract.js';
 import { diffFields, type DiffOptions } from './diff.js';
 import { writeTags } from './tags.js';
 import {
@@ -387,8 +387,10 @@ function unreadRule(
   near: readonly Rule[],
   recorded: string | undefined,
 ): Rule | undefined {
-  if (!recorded || !ctx.rotating() || ctx.readEach(recorded)) return undefined;
+  if (!recorded) return undefined;
+  // A rule has no name to build its identifier from: the record is checked by finding it among the candidates.
   const rule = near.find((r) => r.RuleArn === recorded);
+  if (!rule || !takenAsPlanned(ctx, recorded, recorded, { each: recorded })) return undefined;
   if (!rule) return undefined;
   const observed = toObserved(rule, desired.props.listenerArn, {});
   return diffFields(desired.props, observed.props, listenerRuleDiffOptions).length === 0 ? rule : undefined;

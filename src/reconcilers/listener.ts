@@ -12,7 +12,7 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { isNotFound, unlessNotFound } from '../aws/errors.js';
 import { advancingPages } from '../aws/pages.js';
-import type { KindReconciler, Observed, ReconcileContext } from './contract.js';
+import { takenAsPlanned, type KindReconciler, type Observed, type ReconcileContext } from './contract.js';
 import { diffProps } from './diff.js';
 import { describeTags, elbv2TagApi, fromSdkDefaultActions, recordToTags, tagsOf, toSdkAction } from './elbv2-shared.js';
 import { writeTags } from './tags.js';
@@ -99,7 +99,8 @@ export const listenerReconciler: KindReconciler<'elbv2.Listener'> = {
     // An unresolved load balancer (deleting after it vanished) means no listener either.
     if (!desired.props.loadBalancerArn) return undefined;
     const lb = desired.props.loadBalancerArn;
-    if (recorded && loadBalancerArnOf(recorded) === lb && !ctx.readEach(lb))
+    // Its port names it on its load balancer, not its ARN: the record is checked by the load balancer it names.
+    if (takenAsPlanned(ctx, recorded, (r) => loadBalancerArnOf(r) === lb, { each: lb }))
       return { identifier: recorded, props: desired.props, tags: { ...desired.tags }, attrs: { arn: recorded } };
     const listeners = await unlessNotFound(() => listenersOf(ctx, desired.props.loadBalancerArn));
     const l = listeners?.find((x) => x.Port === desired.props.port);

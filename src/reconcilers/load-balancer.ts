@@ -14,7 +14,7 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { unlessNotFound } from '../aws/errors.js';
 import { loadBalancersOfRegion } from '../aws/load-balancer-limits.js';
-import type { Desired, KindReconciler, Observed, ReconcileContext } from './contract.js';
+import { takenAsPlanned, type Desired, type KindReconciler, type Observed, type ReconcileContext } from './contract.js';
 import { diffProps, type DiffOptions } from './diff.js';
 import { elbv2TagApi, recordToTags, tagsOf, UserActionRequired } from './elbv2-shared.js';
 import { writeTags } from './tags.js';
@@ -112,7 +112,7 @@ export const loadBalancerReconciler: KindReconciler<'elbv2.LoadBalancer'> = {
   async observe(ctx, desired, recorded) {
     const lb = (await loadBalancersByName(ctx)).get(desired.props.name);
     if (!lb) return undefined;
-    if (recorded && lb.LoadBalancerArn === recorded && !ctx.readEach(recorded)) {
+    if (lb.LoadBalancerArn && takenAsPlanned(ctx, recorded, lb.LoadBalancerArn, { each: lb.LoadBalancerArn })) {
       const planned = await toObserved(ctx, lb, desired);
       if (diffLoadBalancer(desired, planned).length === 0) return planned;
     }

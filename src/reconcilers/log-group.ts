@@ -17,6 +17,7 @@ import { advancingPages } from '../aws/pages.js';
 import { waveTagsOf } from './cluster-tags.js';
 import {
   listingRead,
+  takenAsPlanned,
   type ArnBase,
   type Desired,
   type KindReconciler,
@@ -81,7 +82,9 @@ async function observeName(
   const prefix = /^\/[^/]+\//.exec(name)?.[0];
   const key = prefix && `logs:groups:${prefix}`;
   const turn = key ? listingRead(ctx, key) : 'own';
-  if (turn === 'planned' && desired && recorded && logGroupNameOf(recorded) === name) {
+  // The record is checked by the name it names (an ARN's suffix may differ).
+  const names = (r: string): boolean => logGroupNameOf(r) === name;
+  if (desired && key && takenAsPlanned(ctx, recorded, names, { listing: key })) {
     const scanned = await waveTagsOf(ctx, desired.tags, recorded, recorded);
     if (scanned)
       return {

@@ -19,7 +19,7 @@ import { advancingPages, tokenPages } from '../aws/pages.js';
 import { errorName, isNotFound, unlessNotFound } from '../aws/errors.js';
 import { ecsResourceId, TAG_LOGICAL_ID, TAG_OWNER } from '../planner/naming.js';
 import type { Resolved, ScalableTargetProps } from '../planner/plan.js';
-import type { KindReconciler, Observed, ReconcileContext } from './contract.js';
+import { takenAsPlanned, type KindReconciler, type Observed, type ReconcileContext } from './contract.js';
 import { diffProps } from './diff.js';
 import { clusterName } from '../aws/ecs-describe-batcher.js';
 import { findService, plannedServiceMemoKey, waveServices } from './ecs-service.js';
@@ -243,7 +243,8 @@ async function unreadTarget(
   recorded: string | undefined,
 ): Promise<Observed<'autoscaling.ScalableTarget'> | undefined> {
   const { resourceId } = desired.props;
-  if (!recorded || ctx.readEach(resourceId)) return undefined;
+  // Its ARN names no resource id: any record of this logical id is this service's target.
+  if (!takenAsPlanned(ctx, recorded, () => true, { each: resourceId })) return undefined;
   const tags = await ownerTagsOfScaledService(ctx, resourceId, true);
   return { identifier: recorded, props: { ...desired.props }, tags, attrs: { resourceId, arn: recorded } };
 }

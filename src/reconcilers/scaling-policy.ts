@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/client-application-auto-scaling';
 import { advancingPages } from '../aws/pages.js';
 import type { Resolved, ScalingPolicyProps } from '../planner/plan.js';
-import type { Desired, KindReconciler, Observed, ReconcileContext } from './contract.js';
+import { takenAsPlanned, type Desired, type KindReconciler, type Observed, type ReconcileContext } from './contract.js';
 import { diffProps } from './diff.js';
 import { unlessNotFound } from '../aws/errors.js';
 import {
@@ -95,10 +95,15 @@ async function observePolicy(
   name: string,
   planned?: { readonly props: Props; readonly recorded: string | undefined },
 ): Promise<Observed<'autoscaling.ScalingPolicy'> | undefined> {
-  const known = planned?.recorded && !ctx.readEach(resourceId) ? planned.recorded : undefined;
-  if (known) {
+  // Its ARN holds an id AWS picks, so the record is checked by the service and the name it names.
+  const names = (arn: string): boolean => {
+    const named = parsePolicyArn(arn);
+    return named?.resourceId === resourceId && named.name === name;
+  };
+  const known = planned?.recorded;
+  if (planned && takenAsPlanned(ctx, known, names, { each: resourceId })) {
     const tags = await ownerTagsOfScaledService(ctx, resourceId, true);
-    return { identifier: known, props: { ...planned!.props }, tags, attrs: { arn: known } };
+    return { identifier: known, props: { ...planned.props }, tags, attrs: { arn: known } };
   }
   const [policy, tags] = await Promise.all([
     describePolicy(ctx, resourceId, name),

@@ -18,7 +18,7 @@ import { classifyError, isNotFound, unlessNotFound } from '../aws/errors.js';
 import { advancingPages } from '../aws/pages.js';
 import { TAG_CLUSTER, TAG_OWNER } from '../planner/naming.js';
 import type { TargetGroupProps } from '../planner/plan.js';
-import type { Desired, KindReconciler, Observed, ReconcileContext } from './contract.js';
+import { takenAsPlanned, type Desired, type KindReconciler, type Observed, type ReconcileContext } from './contract.js';
 import { diffProps } from './diff.js';
 import { waveTagsOf } from './cluster-tags.js';
 import { elbv2TagApi, recordToTags, tagsOf, UserActionRequired } from './elbv2-shared.js';
@@ -194,7 +194,7 @@ async function observeByName(
   if (!tg) return undefined;
   const arn = tg.TargetGroupArn ?? '';
   const scanned = await waveTagsOf(ctx, desired.tags, arn, recorded);
-  const unread = recorded === arn && !ctx.readEach(arn);
+  const unread = takenAsPlanned(ctx, recorded, arn, { each: arn });
   const observed = await toObserved(ctx, tg, {
     ...(scanned ? { tags: { ...scanned.tags } } : {}),
     ...(unread ? { deregistrationDelaySeconds: desired.props.deregistrationDelaySeconds } : {}),

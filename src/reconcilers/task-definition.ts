@@ -24,7 +24,14 @@ import { advancingPages } from '../aws/pages.js';
 import { userError } from '../outcome/outcome.js';
 import { TAG_CLUSTER, TAG_OWNER } from '../planner/naming.js';
 import type { Resolved, TaskDefinitionProps } from '../planner/plan.js';
-import { MAX_WAVE_MS, type Desired, type KindReconciler, type Observed, type ReconcileContext } from './contract.js';
+import {
+  MAX_WAVE_MS,
+  takenAsPlanned,
+  type Desired,
+  type KindReconciler,
+  type Observed,
+  type ReconcileContext,
+} from './contract.js';
 import { waveTagsOf } from './cluster-tags.js';
 import { diffProps, type DiffOptions } from './diff.js';
 import { ecsTagApi, tagsFromEcs, tagsToEcs, writeTags } from './tags.js';
@@ -214,7 +221,7 @@ async function observeListed(
   // owner with nothing reported registered it from this very plan (ctx.trustsRecorded).
   const known =
     revisions.get(arn) ??
-    (planned?.recorded === arn && ctx.trustsRecorded?.() ? asRegistered(arn, planned.props) : undefined);
+    (planned && takenAsPlanned(ctx, planned.recorded, arn, 'immutable') ? asRegistered(arn, planned.props) : undefined);
   if (known && tags) return { ...known, tags };
   const found = await describe(ctx, arn);
   if (!found || found.td.status !== 'ACTIVE') return undefined;

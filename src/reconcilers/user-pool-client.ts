@@ -30,7 +30,7 @@ import { isNotFound } from '../aws/errors.js';
 import { advancingPages } from '../aws/pages.js';
 import { TAG_CLUSTER, TAG_OWNER } from '../planner/naming.js';
 import type { Resolved, UserPoolClientProps } from '../planner/plan.js';
-import type { Change, KindReconciler, Observed, ReconcileContext } from './contract.js';
+import { takenAsPlanned, type Change, type KindReconciler, type Observed, type ReconcileContext } from './contract.js';
 import { diffFields } from './diff.js';
 import { describePool, isSlipwayPool, poolTags } from './user-pool.js';
 
@@ -211,7 +211,8 @@ export const userPoolClient: KindReconciler<'cognito.UserPoolClient'> = {
     const pool = await describePool(ctx, userPoolId);
     if (!pool) return undefined;
     const id = recorded ? splitIdentifier(recorded) : undefined;
-    if (recorded && id?.poolId === userPoolId && !ctx.readEach(recorded)) {
+    // The client id is AWS's: the record is checked by the pool it names.
+    if (recorded && id && takenAsPlanned(ctx, recorded, () => id.poolId === userPoolId, { each: recorded })) {
       return {
         identifier: recorded,
         props: { ...desired.props, oauth: MANAGED_OAUTH } as ObservedClientProps,

@@ -5,6 +5,7 @@ import {
   beganLeading,
   listingRead,
   MAX_WAVE_MS,
+  takenAsPlanned,
   NEW_OWNER_LISTING_MS,
   rotationSlotOf,
   WaveReads,
@@ -346,6 +347,56 @@ test('with a rotation, a whole listing is read in its turn only; off its turn a 
   // Each listing has its turn once in 12 waves.
   const turns = Array.from({ length: 12 }, (_, s) => new WaveReads(0, { slot: s, of: 12 }).turn(key));
   assert.equal(turns.filter(Boolean).length, 1);
+});
+
+test('takenAsPlanned: only what the inventory records, for an owner whose record the pass trusts, out of its turn', async () => {
+  const { view } = views();
+  const arn = 'arn:aws:elasticloadbalancing:r:1:targetgroup/tg/x';
+  const other = 'arn:aws:elasticloadbalancing:r:1:targetgroup/other/y';
+  const slot = rotationSlotOf(arn, 24);
+  const itsTurn = new WaveReads(Date.now(), { slot, of: 24 });
+  const notItsTurn = new WaveReads(Date.now(), { slot: (slot + 1) % 24, of: 24 });
+  const asked = (
+    scope: Parameters<typeof withPassContext>[2],
+    recorded: string | undefined,
+    turn: Parameters<typeof takenAsPlanned>[3],
+    write = false,
+  ) =>
+    withPassContext(
+      view(fresh()),
+      async (ctx) => (write && ctx.wrote(), takenAsPlanned(ctx, recorded, arn, turn)),
+      scope,
+    );
+  for (const turn of [{ each: arn }, { listing: arn }]) {
+    assert.equal(await asked(member('Service/ns/a', notItsTurn), arn, turn), true, JSON.stringify(turn));
+    // Not recorded, recorded as something else, or its turn: read.
+    assert.equal(await asked(member('Service/ns/a', notItsTurn), undefined, turn), false);
+    assert.equal(await asked(member('Service/ns/a', notItsTurn), other, turn), false);
+    assert.equal(await asked(member('Service/ns/a', itsTurn), arn, turn), false);
+    // An owner the pass does not trust: drift reported, unsettled, or written in the wave.
+    assert.equal(await asked({ ...member('Service/ns/a', notItsTurn), drifted: true }, arn, turn), false);
+    assert.equal(await asked({ ...member('Service/ns/a', notItsTurn), unsettled: true }, arn, turn), false);
+    assert.equal(await asked(member('Service/ns/b', notItsTurn), arn, turn, true), false);
+    // No rotation, no wave, a changed plan.
+    assert.equal(await asked(member('Service/ns/a', new WaveReads(Date.now())), arn, turn), false);
+    assert.equal(await asked({ owner: 'Service/ns/a', steady: true }, arn, turn), false);
+    assert.equal(await asked({ owner: 'Service/ns/a', steady: false, wave: notItsTurn }, arn, turn), false);
+  }
+  // An immutable resource has no turn: trusted also in a wave without a rotation, and in its turn.
+  assert.equal(await asked(member('Service/ns/a', new WaveReads(Date.now())), arn, 'immutable'), true);
+  assert.equal(await asked(member('Service/ns/a', itsTurn), arn, 'immutable'), true);
+  assert.equal(await asked({ ...member('Service/ns/a', itsTurn), drifted: true }, arn, 'immutable'), false);
+  assert.equal(await asked({ owner: 'Service/ns/a', steady: true }, arn, 'immutable'), false);
+  // A kind's own check of what the record names (a policy's ARN holds an id AWS picks).
+  const byCheck = await withPassContext(
+    view(fresh()),
+    async (ctx) => [
+      takenAsPlanned(ctx, other, (r) => r.includes('/other/'), { each: arn }),
+      takenAsPlanned(ctx, arn, (r) => r.includes('/other/'), { each: arn }),
+    ],
+    member('Service/ns/a', notItsTurn),
+  );
+  assert.deepEqual(byCheck, [true, false]);
 });
 
 test("in a wave, the sweep's discovery filters the wave's scan of the cluster's tags instead of scanning again", async () => {
