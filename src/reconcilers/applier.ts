@@ -196,8 +196,22 @@ class Walk {
 }
 
 /**
+ * Whether the applier would act on an observation: change it (its fields or tags differ from the plan), delete its
+ * duplicates, or adopt it or report a conflict (it is not this owner's). Every write the applier drives from an
+ * observation follows one of these.
+ */
+function actsOn(r: KindReconciler<ResourceKind>, desired: Desired, plan: Plan, observed: Observed): boolean {
+  if (!ownedBy(observed.tags, plan.owner) || (observed.duplicates?.length ?? 0) > 0) return true;
+  if (r.diff(desired, observed).length > 0) return true;
+  return r.tagging === 'tags' && diffTags(desired.tags, observed.tags).changes.length > 0;
+}
+
+/**
  * Observes one planned resource and settles ownership: undefined when it does not exist; a conflict when it
- * exists without our tag value (unless adopting). Shared by converging and deleting.
+ * exists without our tag value (unless adopting). Shared by converging and deleting (`deleting`: what is found is
+ * deleted). An observation a kind took in part as planned (Observed.assumed) that the applier would act on is
+ * observed again, fresh, outside the pass's wave, and that is what ownership, the diff and any write rest on: what
+ * was taken as planned is no basis for a write, nor for a change or conflict reported in report and plan modes.
  */
 async function observeOwned(
   ctx: ReconcileContext,
@@ -206,8 +220,11 @@ async function observeOwned(
   plan: Plan,
   adopt: boolean,
   recorded?: string,
+  deleting = false,
 ): Promise<{ observed?: Observed; conflict?: Outcome }> {
-  const observed = await r.observe(ctx, desired, recorded);
+  let observed = await r.observe(ctx, desired, recorded);
+  if (observed?.assumed && (deleting || actsOn(r, desired, plan, observed)))
+    observed = await r.observe(newContext(ctx.aws), desired, recorded);
   if (!observed || ownedBy(observed.tags, plan.owner)) return observed ? { observed } : {};
   if (!adopt) {
     const found = r.conflict?.(desired, observed);
@@ -457,7 +474,7 @@ async function deleteOwned(
       if (p.external) continue;
       const resolved = resolveProps(p.props, walk.attrs);
       const desired: Desired = { id: p.id, kind: p.kind, props: resolved.value as Desired['props'], tags: p.tags };
-      const { observed, conflict } = await observeOwned(ctx, r, desired, plan, false);
+      const { observed, conflict } = await observeOwned(ctx, r, desired, plan, false, undefined, true);
       if (conflict || !observed) continue; // what is not ours, or not there, is not deleted
       walk.attrs.set(p.id, observed.attrs);
       walk.observed.set(p.id, observed);
@@ -543,7 +560,9 @@ async function settleLeftovers(
     }
     try {
       const r = reconcilerFor(registry, item.kind);
-      const found = await r.observeByIdentifier(ctx, item.identifier);
+      const seen = await r.observeByIdentifier(ctx, item.identifier);
+      // Deleted or reported by what it is now: never by what a kind took as planned (see observeOwned).
+      const found = seen?.assumed ? await r.observeByIdentifier(newContext(ctx.aws), item.identifier) : seen;
       if (!found || !ownedBy(found.tags, plan.owner)) continue; // never delete what does not carry our tag value
       if (opts.mode === 'plan') {
         survivors.push(item);

@@ -39,6 +39,12 @@ export interface Observed<K extends ResourceKind = ResourceKind> {
    * one and deletes the rest (applier.ts settleDuplicates).
    */
   readonly duplicates?: readonly Observed<K>[];
+  /**
+   * Set where the kind took it, wholly or in part, to be as planned instead of reading it (takenAsPlanned: a wave's
+   * member out of the resource's turn). Never the basis of a write: before one that would change, adopt or delete
+   * anything by it, or report it drifted or in conflict, the applier observes the resource again, fresh.
+   */
+  readonly assumed?: true;
 }
 
 /** One field that differs, addressed by path (`healthCheck.path`, `actions[0].type`); values rendered for humans. */

@@ -264,7 +264,7 @@ export const dnsRecord: KindReconciler<'route53.Record'> = {
     // With drift events on, a wave reads the zone only in its turn: in the others the record the inventory records
     // is taken as planned (ChangeResourceRecordSets' drift event reports a change in between).
     if (takenAsPlanned(ctx, recorded, recordIdentifier(p.hostedZoneId, p.name), { listing: zoneKey(p.hostedZoneId) }))
-      return fromDesired(p);
+      return { ...fromDesired(p), assumed: true };
     return observedAt(p.hostedZoneId, p.name, await recordsAtName(ctx, p.hostedZoneId, p.name), p.ownerValue);
   },
 

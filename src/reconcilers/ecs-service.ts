@@ -378,6 +378,7 @@ function unreadService(
       taskDefinition: p.taskDefinitionArn,
       read: 'false',
     },
+    assumed: true,
   };
 }
 

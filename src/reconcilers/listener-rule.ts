@@ -484,7 +484,8 @@ export const listenerRuleReconciler: KindReconciler<'elbv2.ListenerRule'> = {
     }
     if (ours.length > 0) {
       const [first, ...rest] = ours.map((r) => toObserved(r, listenerArn, tagsOf(r)));
-      return rest.length > 0 ? { ...first!, duplicates: rest } : first;
+      const marked = assumed && ours.includes(assumed) ? { ...first!, assumed: true as const } : first!;
+      return rest.length > 0 ? { ...marked, duplicates: rest } : marked;
     }
     // Someone else's rule on the same route: surfaced so the applier reports the conflict.
     const rival = near.find((r) => {

@@ -101,7 +101,13 @@ export const listenerReconciler: KindReconciler<'elbv2.Listener'> = {
     const lb = desired.props.loadBalancerArn;
     // Its port names it on its load balancer, not its ARN: the record is checked by the load balancer it names.
     if (takenAsPlanned(ctx, recorded, (r) => loadBalancerArnOf(r) === lb, { each: lb }))
-      return { identifier: recorded, props: desired.props, tags: { ...desired.tags }, attrs: { arn: recorded } };
+      return {
+        identifier: recorded,
+        props: desired.props,
+        tags: { ...desired.tags },
+        attrs: { arn: recorded },
+        assumed: true,
+      };
     const listeners = await unlessNotFound(() => listenersOf(ctx, desired.props.loadBalancerArn));
     const l = listeners?.find((x) => x.Port === desired.props.port);
     if (!l?.ListenerArn) return undefined;

@@ -74,6 +74,7 @@ async function toObserved(
       canonicalHostedZoneId: lb.CanonicalHostedZoneId ?? '',
       name: lb.LoadBalancerName ?? '',
     },
+    ...(planned ? { assumed: true } : {}),
   };
 }
 

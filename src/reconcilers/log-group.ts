@@ -92,6 +92,7 @@ async function observeName(
         props: { name, retentionDays: desired.props.retentionDays },
         tags: scanned.tags,
         attrs: { name, arn: recorded },
+        assumed: true,
       };
   }
   const all = key && turn === 'listing' ? await ctx.bulk(key, (listing) => listGroups(listing, prefix)) : undefined;
@@ -112,6 +113,7 @@ async function observeName(
     props: { name, retentionDays },
     tags,
     attrs: { name, arn },
+    ...(tags === scanned?.tags && scanned.planned ? { assumed: true } : {}),
   };
 }
 

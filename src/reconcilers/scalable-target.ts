@@ -246,7 +246,13 @@ async function unreadTarget(
   // Its ARN names no resource id: any record of this logical id is this service's target.
   if (!takenAsPlanned(ctx, recorded, () => true, { each: resourceId })) return undefined;
   const tags = await ownerTagsOfScaledService(ctx, resourceId, true);
-  return { identifier: recorded, props: { ...desired.props }, tags, attrs: { resourceId, arn: recorded } };
+  return {
+    identifier: recorded,
+    props: { ...desired.props },
+    tags,
+    attrs: { resourceId, arn: recorded },
+    assumed: true,
+  };
 }
 
 async function observeResource(

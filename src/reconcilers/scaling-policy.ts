@@ -103,7 +103,7 @@ async function observePolicy(
   const known = planned?.recorded;
   if (planned && takenAsPlanned(ctx, known, names, { each: resourceId })) {
     const tags = await ownerTagsOfScaledService(ctx, resourceId, true);
-    return { identifier: known, props: { ...planned.props }, tags, attrs: { arn: known } };
+    return { identifier: known, props: { ...planned.props }, tags, attrs: { arn: known }, assumed: true };
   }
   const [policy, tags] = await Promise.all([
     describePolicy(ctx, resourceId, name),

@@ -201,8 +201,8 @@ async function observeByName(
   });
   // Tags taken as planned settle no ownership for a write: one that differs from its plan has them read first.
   if (scanned?.planned && targetGroupReconciler.diff(desired, observed).length > 0)
-    return { ...observed, tags: await tagsOf(ctx, arn) };
-  return observed;
+    return { ...observed, tags: await tagsOf(ctx, arn), ...(unread ? { assumed: true } : {}) };
+  return scanned?.planned || unread ? { ...observed, assumed: true } : observed;
 }
 
 /** How many target groups a load balancer serves (quota headroom for the Environment's status). */

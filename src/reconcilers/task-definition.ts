@@ -216,13 +216,17 @@ async function observeListed(
 ): Promise<Observed<'ecs.TaskDefinition'> | undefined> {
   // A revision is immutable: one the inventory records is as it was registered, so tags taken as planned (waveTagsOf)
   // come with no change to write to it.
-  const tags = planned ? (await waveTagsOf(ctx, planned.tags, arn, planned.recorded))?.tags : undefined;
+  const scanned = planned ? await waveTagsOf(ctx, planned.tags, arn, planned.recorded) : undefined;
   // Nor is the revision the inventory records described after a restart emptied `revisions`: a steady pass of an
   // owner with nothing reported registered it from this very plan (ctx.trustsRecorded).
+  const described = revisions.get(arn);
   const known =
-    revisions.get(arn) ??
+    described ??
     (planned && takenAsPlanned(ctx, planned.recorded, arn, 'immutable') ? asRegistered(arn, planned.props) : undefined);
-  if (known && tags) return { ...known, tags };
+  if (known && scanned) {
+    const assumed = scanned.planned || !described;
+    return { ...known, tags: scanned.tags, ...(assumed ? { assumed: true } : {}) };
+  }
   const found = await describe(ctx, arn);
   if (!found || found.td.status !== 'ACTIVE') return undefined;
   remember(found.td);

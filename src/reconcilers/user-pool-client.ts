@@ -218,6 +218,7 @@ export const userPoolClient: KindReconciler<'cognito.UserPoolClient'> = {
         props: { ...desired.props, oauth: MANAGED_OAUTH } as ObservedClientProps,
         tags: clientOwnerTags(poolTags(pool), name, { name, tags: desired.tags }),
         attrs: { id: id.clientId, name },
+        assumed: true,
       };
     }
     const summary = (await listClients(ctx, userPoolId)).find((c) => c.ClientName === name && c.ClientId);

@@ -510,6 +510,7 @@ test("a shard's app client out of its turn is taken as planned under the recorde
     props: { ...desired.props, oauth: MANAGED_OAUTH },
     tags: poolTags,
     attrs: { id: 'client1', name: 'slipway1-ns-dev' },
+    assumed: true,
   });
   assert.deepEqual(diffClient(desired.props, observed.props), []);
   assert.deepEqual(

@@ -586,11 +586,13 @@ describe('scaling reads in a resync wave', () => {
     assert.deepEqual(unread?.props, planned);
     assert.equal(unread?.identifier, policyArn);
     assert.equal(unread?.attrs.arn, policyArn);
+    assert.equal(unread?.assumed, true, 'marked: the applier reads it fresh before any write by it');
     // Not recorded (a policy not yet in the inventory): read, and its drift seen.
     const read = await scalingPolicyReconciler.observe(notItsTurn, desiredPolicy);
     assert.equal(policyReads().length, 1);
     assert.equal(read?.identifier, policyArn);
     assert.equal(read?.props.targetValue, 90);
+    assert.equal(read?.assumed, undefined);
     // Its turn (another wave's pass): read whatever the inventory records.
     const turn = wavePass(true, true);
     const seen = await scalingPolicyReconciler.observe(turn.ctx, desiredPolicy, policyArn);

@@ -755,6 +755,7 @@ describe('load balancers, target groups, clusters', () => {
     const lb = await loadBalancerReconciler.observe(notItsTurn(out), lbDesired, lbArn);
     assert.deepEqual(lb?.tags, tags);
     assert.equal(lb?.props.idleTimeoutSeconds, 60);
+    assert.equal(lb?.assumed, true);
 
     const listener = await listenerReconciler.observe(notItsTurn(out), listenerDesired, listenerArn);
     assert.deepEqual(listener, {
@@ -762,6 +763,7 @@ describe('load balancers, target groups, clusters', () => {
       props: listenerDesired.props,
       tags,
       attrs: { arn: listenerArn },
+      assumed: true,
     });
     assert.deepEqual(calls(out), ['elbv2:load-balancers'], 'only the listing of the load balancers');
 
