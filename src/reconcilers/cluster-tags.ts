@@ -32,8 +32,9 @@ export function clusterTags(
 /**
  * The tags of a planned resource a member found as `arn`, as its wave serves them: from the wave's scan in the scan's
  * turn; in another wave, the planned tags (its ownership as recorded, `planned: true`) when the owner's inventory
- * records `arn` and the owner may take it as planned (listingRead). Tags taken as planned settle no ownership for a
- * write: a kind whose resource differs from its plan reads them before it is changed. Undefined: the pass reads them
+ * records `arn` and the owner may take it as planned (takenAsPlanned). Tags taken as planned settle no ownership for a
+ * write: the kind marks its observation (Observed.assumed), and the applier reads it fresh before a write rests on
+ * it. Undefined: the pass reads them
  * itself (outside a wave, a resource the scan does not carry, one not recorded under `arn`, an owner with drift
  * reported or that wrote).
  */

@@ -376,24 +376,17 @@ function toObserved(
 /**
  * The rule whose tags a wave leaves unread, taken to carry the planned tags: in a wave with a rotation (drift events
  * on: AddTags and RemoveTags on a rule reconcile its owner within seconds), the candidate the owner's inventory
- * records, when it is not the rule's turn (ctx.readEach) and it matches the plan. A rule that differs from the plan
- * would be modified, and what Slipway modifies must be seen to carry its tags, so its tags are read; so are any other
- * candidate's (a rival on the route, a duplicate). Each rule's tags are still read at least every ROTATION_SLOTS
- * waves, the backstop for a lost event; without a rotation every wave reads them all.
+ * records, when it is not the rule's turn (ctx.readEach). Any other candidate's tags are read (a rival on the route, a
+ * duplicate). What Slipway modifies must be seen to carry its tags: the observation is marked (Observed.assumed), and
+ * a rule that differs from the plan is read again, fresh, before it is modified (applier.ts observeOwned). Each
+ * rule's tags are still read at least every ROTATION_SLOTS waves, the backstop for a lost event; without a rotation
+ * every wave reads them all.
  */
-function unreadRule(
-  ctx: ReconcileContext,
-  desired: Desired<'elbv2.ListenerRule'>,
-  near: readonly Rule[],
-  recorded: string | undefined,
-): Rule | undefined {
+function unreadRule(ctx: ReconcileContext, near: readonly Rule[], recorded: string | undefined): Rule | undefined {
   if (!recorded) return undefined;
   // A rule has no name to build its identifier from: the record is checked by finding it among the candidates.
   const rule = near.find((r) => r.RuleArn === recorded);
-  if (!rule || !takenAsPlanned(ctx, recorded, recorded, { each: recorded })) return undefined;
-  if (!rule) return undefined;
-  const observed = toObserved(rule, desired.props.listenerArn, {});
-  return diffFields(desired.props, observed.props, listenerRuleDiffOptions).length === 0 ? rule : undefined;
+  return rule && takenAsPlanned(ctx, recorded, recorded, { each: recorded }) ? rule : undefined;
 }
 
 function describeByArn(ctx: ReconcileContext, arn: string): Promise<Observed<'elbv2.ListenerRule'> | undefined> {
@@ -459,7 +452,7 @@ export const listenerRuleReconciler: KindReconciler<'elbv2.ListenerRule'> = {
     // drift to correct or report). A brand-new owner has no such rule: it has had no rule to move. In a wave with a
     // rotation, the rule the inventory records may be left unread (unreadRule).
     const near = ruleCandidates(listed.rules, desired.props);
-    const assumed = unreadRule(ctx, desired, near, recorded);
+    const assumed = unreadRule(ctx, near, recorded);
     const tags = new Map(
       await listed.tagsOf(
         ctx,

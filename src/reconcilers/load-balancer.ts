@@ -108,16 +108,13 @@ export const loadBalancerReconciler: KindReconciler<'elbv2.LoadBalancer'> = {
   // The listing shows scheme, subnets and security groups. The tags and the idle timeout are read in the shard's
   // turn (ctx.readEach by the load balancer's ARN, with drift events on: their AddTags, RemoveTags and
   // ModifyLoadBalancerAttributes events reconcile the Environment within seconds); otherwise, for the load balancer
-  // the inventory records, they are taken as planned. Tags taken as planned settle no ownership for a write: one
-  // listed with a field that differs from its plan is read whole.
+  // the inventory records, they are taken as planned (marked: one listed with a field that differs from its plan is
+  // read again, fresh, before it is changed, applier.ts observeOwned).
   async observe(ctx, desired, recorded) {
     const lb = (await loadBalancersByName(ctx)).get(desired.props.name);
     if (!lb) return undefined;
-    if (lb.LoadBalancerArn && takenAsPlanned(ctx, recorded, lb.LoadBalancerArn, { each: lb.LoadBalancerArn })) {
-      const planned = await toObserved(ctx, lb, desired);
-      if (diffLoadBalancer(desired, planned).length === 0) return planned;
-    }
-    return toObserved(ctx, lb);
+    const arn = lb.LoadBalancerArn;
+    return toObserved(ctx, lb, arn && takenAsPlanned(ctx, recorded, arn, { each: arn }) ? desired : undefined);
   },
   observeByIdentifier: (ctx, arn) => describe(ctx, { LoadBalancerArns: [arn] }),
 

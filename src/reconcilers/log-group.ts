@@ -70,8 +70,8 @@ async function listGroups(ctx: ReconcileContext, prefix: string): Promise<Map<st
  * on, a wave reads the prefix's listing only in its turn (listingRead): in the others, the log group the owner's
  * inventory records is taken to have the planned retention (PutRetentionPolicy's drift event reports a change in
  * between), and its tags are the scan's in the scan's turn, planned otherwise. One the scan does not carry in its
- * turn, one not recorded, and an owner with drift reported or that wrote are read as outside a wave; so are the tags of
- * one whose listed retention differs from the plan, about to be changed.
+ * turn, one not recorded, and an owner with drift reported or that wrote are read as outside a wave. What is taken as
+ * planned is marked (Observed.assumed): the applier reads it fresh before a write rests on it.
  */
 async function observeName(
   ctx: ReconcileContext,
@@ -101,8 +101,7 @@ async function observeName(
   const arn = logGroupArnOf(group);
   const retentionDays = group.retentionInDays ?? 0;
   const scanned = desired ? await waveTagsOf(ctx, desired.tags, arn, recorded) : undefined;
-  // Tags taken as planned settle no ownership for a write: a retention that differs from the plan has them read.
-  let tags = scanned?.planned && retentionDays !== desired?.props.retentionDays ? undefined : scanned?.tags;
+  let tags = scanned?.tags;
   if (!tags) {
     const listed = await unlessNotFound(() => ctx.aws.logs.send(new ListTagsForResourceCommand({ resourceArn: arn })));
     if (!listed) return undefined; // deleted between the two calls
@@ -113,7 +112,8 @@ async function observeName(
     props: { name, retentionDays },
     tags,
     attrs: { name, arn },
-    ...(tags === scanned?.tags && scanned.planned ? { assumed: true } : {}),
+    // Tags taken as planned: a retention that differs from the plan is read again, fresh, before it is changed.
+    ...(scanned?.planned ? { assumed: true } : {}),
   };
 }
 

@@ -182,6 +182,8 @@ async function listTargetGroups(ctx: ReconcileContext): Promise<Map<string, Targ
  * the inventory records are taken as planned (waveTagsOf); one it does not record has its tags read. The target
  * group the inventory records, whose attributes are not this wave's turn (ctx.readEach), is taken to have the planned
  * delay: a change to it is left to its drift event, and to the wave whose turn it is. One it does not record is read.
+ * Either is marked (Observed.assumed), so that a target group that differs from its plan is read again, fresh, before
+ * it is changed (applier.ts observeOwned).
  */
 async function observeByName(
   ctx: ReconcileContext,
@@ -199,9 +201,7 @@ async function observeByName(
     ...(scanned ? { tags: { ...scanned.tags } } : {}),
     ...(unread ? { deregistrationDelaySeconds: desired.props.deregistrationDelaySeconds } : {}),
   });
-  // Tags taken as planned settle no ownership for a write: one that differs from its plan has them read first.
-  if (scanned?.planned && targetGroupReconciler.diff(desired, observed).length > 0)
-    return { ...observed, tags: await tagsOf(ctx, arn), ...(unread ? { assumed: true } : {}) };
+  // What was taken as planned is marked: the applier reads it fresh before a write rests on it.
   return scanned?.planned || unread ? { ...observed, assumed: true } : observed;
 }
 

@@ -1022,12 +1022,13 @@ describe('applyPlan with the ECS kinds', () => {
       assert.equal(backstop.logs, 'conflict');
       assert.equal(backstop.reads['logs:ListTagsForResource'], 1);
       await aws.logs.send(new TagResourceCommand({ resourceArn: logArn, tags: { [TAG_CLUSTER]: who.clusterId } }));
-      // The retention changed by hand, listed in the prefix's turn: about to be changed, its tags are read first.
+      // The retention changed by hand, listed in the prefix's turn with its tags taken as planned: about to be
+      // changed (reported here), it is read again fresh first, by name and with its tags (applier.ts observeOwned).
       await aws.logs.send(new PutRetentionPolicyCommand({ logGroupName: `/slipway/${name}`, retentionInDays: 30 }));
       if (logsSlot !== scanSlot) {
         const listed = await steady(logsSlot);
         assert.equal(listed.logs, 'drifted');
-        assert.deepEqual(listed.reads, { 'logs:DescribeLogGroups': 1, 'logs:ListTagsForResource': 1 });
+        assert.deepEqual(listed.reads, { 'logs:DescribeLogGroups': 2, 'logs:ListTagsForResource': 1 });
       }
     } finally {
       await aws.logs.send(
