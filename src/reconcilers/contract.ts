@@ -144,8 +144,9 @@ export interface KindReconciler<K extends ResourceKind> {
   readonly kind: K;
   /**
    * Finds the resource by its deterministic identity (name, or tags where names are not unique). `recorded` is the
-   * identifier the owner's inventory records for it, if any: a kind that leaves a resource unread in a wave whose
-   * turn it is not (ctx.readEach) reports it under that identifier, which it cannot build (a scaling policy's ARN).
+   * identifier the owner's inventory records for it, if any: a kind that takes a resource as planned in a wave whose
+   * turn it is not (takenAsPlanned) reports it under that identifier, which it cannot build (a scaling policy's ARN),
+   * and marks it (Observed.assumed).
    */
   observe(ctx: ReconcileContext, desired: Desired<K>, recorded?: string): Promise<Observed<K> | undefined>;
   /** Finds a resource by the identifier recorded in the inventory (for resources no longer in the plan). */

@@ -55,8 +55,9 @@ export function parseResourceId(
 /**
  * The ownership tags of whatever scales `resourceId`: the ECS service's tags, without its logical id (which names
  * the service, not the scaling resource). Empty when the service is gone: then nothing proves the target is ours.
- * `asPlanned`: for a target or policy itself taken as planned (no write follows), the service as its pass took it
- * as planned, if it did (unreadService); otherwise, and always for one that was read, the service as described.
+ * `asPlanned`: for a target or policy itself taken as planned (marked, so no write follows: applier.ts observeOwned),
+ * the service as its pass took it as planned, if it did (unreadService); otherwise, and always for one that was read,
+ * the service as described: a read observation carries no mark, so its ownership must be read too.
  */
 export async function ownerTagsOfScaledService(
   ctx: ReconcileContext,
