@@ -75,6 +75,22 @@ export default tseslint.config(
     },
   },
   {
+    files: ['src/lib/**'],
+    rules: restrict('lib/ holds pure helpers every layer may use: it imports none of them and does no I/O.', [
+      io,
+      '@aws-sdk/*',
+      '@kubernetes/*',
+      '**/aws/**',
+      '**/runtime/**',
+      '**/api/**',
+      '**/planner/**',
+      '**/reconcilers/**',
+      '**/controllers/**',
+      '**/drift/**',
+      '**/outcome/**',
+    ]),
+  },
+  {
     files: ['src/aws/**'],
     rules: restrict('aws/ is a thin SDK layer: it knows nothing of Kubernetes, the runtime or controllers.', [
       '@kubernetes/*',

@@ -3,6 +3,7 @@
 import type { AwsClients } from '../aws/clients.js';
 import type { Outcome } from '../outcome/outcome.js';
 import type { PropsByKind, ResourceKind, Resolved } from '../planner/plan.js';
+import { pooledStrings } from '../lib/string-pool.js';
 
 /** The partition, region and account id that ARNs of one account and region begin with. */
 export interface ArnBase {
@@ -564,7 +565,9 @@ export function newContext(
       // resources rather than each start it again (the next wave tries it afresh).
       let hit = snapshot.listings.get(key);
       if (!hit) {
-        hit = { at: Date.now(), seq: ++sequence, value: load(newContext(listingAws, undefined, undefined, snapshot)) };
+        // Kept for the whole wave: its strings pooled, as a listing repeats them (a VPC id, a load balancer's ARN).
+        const value = load(newContext(listingAws, undefined, undefined, snapshot)).then(pooledStrings);
+        hit = { at: Date.now(), seq: ++sequence, value };
         hit.value.catch(() => undefined);
         snapshot.listings.set(key, hit);
       }

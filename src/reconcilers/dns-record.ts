@@ -22,6 +22,7 @@ import { bareZoneId, zoneWriterFor } from '../aws/route53-zone-writer.js';
 import { TAG_CLUSTER, TAG_OWNER } from '../planner/naming.js';
 import type { Resolved, RecordProps } from '../planner/plan.js';
 import { parseRecordOwnerValue, recordOwnerValue } from '../planner/record-owner.js';
+import { pooledStrings } from '../lib/string-pool.js';
 import {
   listingRead,
   takenAsPlanned,
@@ -101,7 +102,8 @@ async function zoneRecords(ctx: ReconcileContext, zoneId: string): Promise<reado
         new ListResourceRecordSetsCommand({ HostedZoneId: id, MaxItems: 300, ...start }),
       );
       out.push(...(page.ResourceRecordSets ?? []));
-      if (!page.IsTruncated) return out;
+      // Shared by the wave's members: records repeat their types, alias targets and zone ids.
+      if (!page.IsTruncated) return pooledStrings(out);
       start = {
         StartRecordName: page.NextRecordName,
         StartRecordType: page.NextRecordType,

@@ -9,6 +9,7 @@ import {
   type Tag,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { ListenerAction, Resolved } from '../planner/plan.js';
+import { pooledStrings } from '../lib/string-pool.js';
 import type { ReconcileContext } from './contract.js';
 import type { TagApi } from './tags.js';
 import { outcome, OutcomeError, TERMINAL } from '../outcome/outcome.js';
@@ -60,7 +61,8 @@ export async function describeTags(
     const res = await ctx.aws.elbv2.send(new DescribeTagsCommand({ ResourceArns: batch }));
     for (const d of res.TagDescriptions ?? []) if (d.ResourceArn) out.set(d.ResourceArn, tagsToRecord(d.Tags));
   }
-  return out;
+  // A wave keeps the tags of every rule it read: their keys and most values repeat (the cluster, the shard).
+  return pooledStrings(out);
 }
 
 export async function tagsOf(ctx: ReconcileContext, arn: string): Promise<Record<string, string>> {

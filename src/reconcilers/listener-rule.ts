@@ -20,6 +20,7 @@ import {
 import { errorName, isNotFound, unlessNotFound } from '../aws/errors.js';
 import { outcome, TERMINAL } from '../outcome/outcome.js';
 import { hash, TAG_CLUSTER, TAG_LOGICAL_ID, TAG_OWNER } from '../planner/naming.js';
+import { pooledStrings } from '../lib/string-pool.js';
 import { takenAsPlanned, type Desired, type KindReconciler, type Observed, type ReconcileContext } from './contract.js';
 import { diffFields, type DiffOptions } from './diff.js';
 import { writeTags } from './tags.js';
@@ -158,6 +159,8 @@ export function rulesOf(ctx: ReconcileContext, listenerArn: string): Promise<Lis
       rules.push(...(page.Rules ?? []));
       Marker = page.NextMarker;
     } while (Marker);
+    // Shared by the wave's members for as long as it lasts: a listener's rules repeat most of their values.
+    pooledStrings(rules);
     const tags = new RuleTags(ruleArnsOf(rules), (c) => c.invalidate(rulesKey(listenerArn)));
     return {
       rules,
