@@ -266,8 +266,11 @@ interface SharedReads {
   readonly writes: Map<string, number>;
   /** Each shareable read last dropped by a write (its sequence number): a wave's copy from before is stale. */
   readonly dropped: Map<string, number>;
-  /** When each owner last wrote each kind (`owner|kind`): what a brand-new owner's listing must have begun after. */
-  readonly kindWrites: Map<string, number>;
+  /**
+   * When each owner last wrote each kind: what a brand-new owner's listing must have begun after. By owner, then by
+   * kind, so that a burst of 2,000 owners does not keep 20,000 keys of their own; swept with the owner's `writes`.
+   */
+  readonly kindWrites: Map<string, Map<ResourceKind, number>>;
   /** The brand-new owners' listings (ReconcileContext.existing), by key. */
   readonly existing: Map<string, Shared>;
   /** When sweepIdleWrites last ran. */
@@ -473,25 +476,34 @@ function start<T>(map: Map<string, Shared>, key: string, load: () => Promise<T>)
   return entry;
 }
 
-/** Records when an owner wrote, sweeping out writes older than a wave can be once the map has grown. */
-function rememberWrite(writes: Map<string, number>, owner: string, at: number): void {
-  writes.set(owner, at);
-  if (writes.size >= PRUNE_AT) sweepWrites(writes, at);
+/** Records when an owner wrote (a resource of `kind`), sweeping out writes older than a wave can be once grown. */
+function rememberWrite(shared: SharedReads, owner: string, kind: ResourceKind | undefined, at: number): void {
+  shared.writes.set(owner, at);
+  if (kind) {
+    let kinds = shared.kindWrites.get(owner);
+    if (!kinds) shared.kindWrites.set(owner, (kinds = new Map()));
+    kinds.set(kind, at);
+  }
+  if (shared.writes.size >= PRUNE_AT) sweepWrites(shared, at);
 }
 
-function sweepWrites(writes: Map<string, number>, now: number): void {
-  for (const [k, t] of writes) if (now - t > MAX_WAVE_MS) writes.delete(k);
+/** An owner's kinds were written no later than the owner last wrote: they go with it. */
+function sweepWrites(shared: SharedReads, now: number): void {
+  for (const [owner, t] of shared.writes) {
+    if (now - t <= MAX_WAVE_MS) continue;
+    shared.writes.delete(owner);
+    shared.kindWrites.delete(owner);
+  }
 }
 
 /**
  * Sweeps the writes older than MAX_WAVE_MS at most once a minute as passes begin: at rest no write comes to sweep
- * them, and a converged burst of 2,000 owners leaves about 20,000 (1.9 MiB of heap).
+ * them, and a converged burst of 2,000 owners leaves each owner's and each of its kinds'.
  */
 function sweepIdleWrites(shared: SharedReads, now: number): void {
   if (now - shared.sweptAt < 60_000) return;
   shared.sweptAt = now;
-  sweepWrites(shared.writes, now);
-  sweepWrites(shared.kindWrites, now);
+  sweepWrites(shared, now);
 }
 
 /**
@@ -605,7 +617,7 @@ export function newContext(
     ): Promise<T | undefined> {
       if (!shared || !scope?.newOwner) return undefined;
       const now = Date.now();
-      const wroteAt = shared.kindWrites.get(`${scope.owner}|${kind}`) ?? -Infinity;
+      const wroteAt = shared.kindWrites.get(scope.owner)?.get(kind) ?? -Infinity;
       // No older than MAX_WAVE_MS: writes older than that may be swept from kindWrites (rememberWrite).
       const maxAge = Math.min(maxAgeMs, MAX_WAVE_MS);
       let hit = shared.existing.get(key);
@@ -630,8 +642,7 @@ export function newContext(
     wrote(kind?: ResourceKind): void {
       if (!shared || !scope) return;
       const now = Date.now();
-      rememberWrite(shared.writes, scope.owner, now);
-      if (kind) rememberWrite(shared.kindWrites, `${scope.owner}|${kind}`, now);
+      rememberWrite(shared, scope.owner, kind, now);
     },
     newOwner: () => scope?.newOwner === true,
     waveMember: () => wave() !== undefined,
