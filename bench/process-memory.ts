@@ -33,7 +33,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Environment, PreviewDeployment, Service } from '../src/api/index.js';
 import { ENVIRONMENT_TYPE, PREVIEW_TYPE, SERVICE_TYPE } from '../src/controllers/resource-types.js';
-import { RESYNC_ANNOTATION } from '../src/controllers/waves.js';
+import { RESYNC_ANNOTATION, ROTATION_SLOTS } from '../src/controllers/waves.js';
 import type { KubeObject, ResourceClient, ResourceType } from '../src/runtime/index.js';
 import { startLocalEnvironment, type LocalEnvironment } from '../test/env/index.js';
 import { onInterrupt } from '../test/env/interrupt.js';
@@ -111,7 +111,8 @@ function parseOptions(): Options {
     throw new Error(`--until must be reconciled or ready, got "${until}"`);
   if (until === 'ready' && environment === 'absent')
     throw new Error('--until ready needs --environment ready: with the Environment absent nothing becomes Ready');
-  const waves = int('waves', values.waves, 0, 20);
+  // Up to a whole rotation (drift events on): each listing read in its own wave shows up in one of them.
+  const waves = int('waves', values.waves, 0, ROTATION_SLOTS + 1);
   if (waves > 0 && environment === 'absent')
     throw new Error('--waves needs --environment ready: an absent Environment opens no wave');
   return {
@@ -141,6 +142,11 @@ export interface WaveResult {
   readonly settled: boolean;
   readonly calls: CallDelta;
   readonly readsPerWorkload: number;
+  /**
+   * The slot of the rotation it read (drift events on), from the last 'resync wave' the operator logged: its wave
+   * number modulo ROTATION_SLOTS. Undefined when the log does not say.
+   */
+  readonly slot?: number;
   /** After the wave, queue quiet. */
   readonly sample: ProcessSample;
 }
@@ -577,19 +583,36 @@ async function main(): Promise<void> {
     );
     const settled = await op.waitQuiet(3000, options.settleTimeoutMs);
     const calls = snapshotDelta(await op.awsCalls(), before);
+    const number = lastWaveNumber(readFileSync(logFile, 'utf8'));
     const wave: WaveResult = {
       durationS: round((Date.now() - began) / 1000, 1),
       reconciles: (await op.workloadPasses()) - passesBefore,
       settled,
       calls,
       readsPerWorkload: round(calls.reads / Math.max(workloads, 1), 2),
+      ...(options.driftEvents && number !== undefined ? { slot: number % ROTATION_SLOTS } : {}),
       sample: await op.sample(),
     };
     results.waves.push(wave);
     log(
-      `wave ${i}: ${calls.reads} reads, ${calls.writes} writes (${wave.readsPerWorkload} reads per workload) in ${wave.durationS}s; rss ${wave.sample.rssMiB} MiB`,
+      `wave ${i}${wave.slot === undefined ? '' : ` (slot ${wave.slot})`}: ${calls.reads} reads, ${calls.writes} writes (${wave.readsPerWorkload} reads per workload) in ${wave.durationS}s; rss ${wave.sample.rssMiB} MiB`,
     );
   }
+}
+
+/** The number of the last resync wave in the operator's JSON log lines (controllers/environment.ts logs it). */
+function lastWaveNumber(log: string): number | undefined {
+  let number: number | undefined;
+  for (const line of log.split('\n')) {
+    if (!line.includes('"resync wave"')) continue;
+    try {
+      const entry = JSON.parse(line) as { wave?: unknown };
+      if (typeof entry.wave === 'number') number = entry.wave;
+    } catch {
+      // not a whole JSON line
+    }
+  }
+  return number;
 }
 
 function markdown(r: Results): string {
