@@ -29,8 +29,12 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 #    MALLOC_ARENA_MAX: glibc gives each thread that allocates an arena of its own, and the freed memory of each stays
 #    with the process; two arenas held 11-13 MiB less at rest and at the peak of a cold burst of 2,000 workloads
 #    (BENCHMARKS.md, eighth session).
+#    MALLOC_TRIM_THRESHOLD_, MALLOC_MMAP_THRESHOLD_: glibc raises both after the process frees a large block, up to
+#    32 and 64 MiB, and then keeps that much freed memory; fixed at their initial 128 KiB, what a resync wave frees
+#    goes back to the system: 8-10 MiB less outside the heap at rest and in waves (BENCHMARKS.md, ninth session).
 FROM node:22-bookworm-slim
-ENV NODE_ENV=production NODE_OPTIONS="--max-old-space-size=384 --max-semi-space-size=2" MALLOC_ARENA_MAX=2
+ENV NODE_ENV=production NODE_OPTIONS="--max-old-space-size=384 --max-semi-space-size=2" MALLOC_ARENA_MAX=2 \
+    MALLOC_TRIM_THRESHOLD_=131072 MALLOC_MMAP_THRESHOLD_=131072
 WORKDIR /app
 COPY package.json ./
 COPY --from=deps /app/node_modules ./node_modules
