@@ -1,11 +1,15 @@
 // The operator process: configuration, logging, the operator, and a graceful shutdown on SIGTERM/SIGINT
 // (stop taking work, let running reconciles finish, release the leader lease).
+import { setFlagsFromString } from 'node:v8';
 import pino from 'pino';
 import { loadConfig } from './config.js';
 import { createOperator } from './operator.js';
 import { loadKubeConfig } from './runtime/index.js';
 
 const config = loadConfig();
+// V8 reads the flag at each full collection, so setting it now (not on the command line, which the chart's command
+// and NODE_OPTIONS leave no room for) governs every collection after start-up.
+if (config.heapGrowingPercent > 0) setFlagsFromString(`--heap-growing-percent=${config.heapGrowingPercent}`);
 const logger = pino({
   level: config.logLevel,
   base: { pod: config.podName },

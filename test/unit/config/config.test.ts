@@ -32,3 +32,11 @@ test("the Lease's timings default to 10s / 7s / 2s and must leave a leader time 
   assert.throws(() => loadConfig({ SLIPWAY_LEASE_DURATION: '7s' }), /RENEW_DEADLINE < SLIPWAY_LEASE_DURATION/);
   assert.throws(() => loadConfig({ SLIPWAY_LEASE_RETRY_PERIOD: '10s' }), /SLIPWAY_LEASE_RETRY_PERIOD </);
 });
+
+test("the old generation's growth past the live heap: 10% by default, 0 leaves V8's own, anything else refused", () => {
+  assert.equal(loadConfig({}).heapGrowingPercent, 10);
+  assert.equal(loadConfig({ SLIPWAY_HEAP_GROWING_PERCENT: '0' }).heapGrowingPercent, 0);
+  assert.equal(loadConfig({ SLIPWAY_HEAP_GROWING_PERCENT: '50' }).heapGrowingPercent, 50);
+  assert.throws(() => loadConfig({ SLIPWAY_HEAP_GROWING_PERCENT: '-5' }), /SLIPWAY_HEAP_GROWING_PERCENT must be/);
+  assert.throws(() => loadConfig({ SLIPWAY_HEAP_GROWING_PERCENT: '10%' }), /SLIPWAY_HEAP_GROWING_PERCENT must be/);
+});
