@@ -25,6 +25,7 @@ import { parseRecordOwnerValue, recordOwnerValue } from '../planner/record-owner
 import { pooledStrings } from '../lib/string-pool.js';
 import {
   listingRead,
+  newContext,
   takenAsPlanned,
   type Change,
   type Desired,
@@ -142,6 +143,16 @@ async function recordsAtName(ctx: ReconcileContext, zoneId: string, name: string
     }
   });
   return recordsAt(records, name);
+}
+
+/**
+ * The records at a name that a write rests on. A write sends the name's TXT set whole (UPSERT), or its A record's
+ * exact values (DELETE): a wave's snapshot of the zone can be minutes old, and a TXT value someone added at the name
+ * since (a site verification) would be dropped with it. A wave member reads the name afresh; any other pass's read
+ * is its own, from moments ago.
+ */
+function atNameForWrite(ctx: ReconcileContext, zoneId: string, name: string): Promise<AtName> {
+  return recordsAtName(ctx.waveMember?.() ? newContext(ctx.aws) : ctx, zoneId, name);
 }
 
 interface AtName {
@@ -287,7 +298,7 @@ export const dnsRecord: KindReconciler<'route53.Record'> = {
         `route53.Record ${p.name}: ownerValue ${JSON.stringify(p.ownerValue)} is not a Slipway owner value`,
       );
     // A TXT record may already sit at the name (a site verification, or ours left behind): keep its other values.
-    const at = await recordsAtName(ctx, p.hostedZoneId, p.name);
+    const at = await atNameForWrite(ctx, p.hostedZoneId, p.name);
     // UPSERT, not CREATE: observe has just found no A record here, and an UPSERT cannot fail on a record that a
     // stale read missed (or that the emulator's journal still remembers after an out-of-band delete).
     await write(ctx, p.hostedZoneId, [
@@ -299,7 +310,7 @@ export const dnsRecord: KindReconciler<'route53.Record'> = {
 
   async update(ctx, desired, observed) {
     const p = normaliseRecordProps(desired.props);
-    const at = await recordsAtName(ctx, p.hostedZoneId, p.name);
+    const at = await atNameForWrite(ctx, p.hostedZoneId, p.name);
     const owner =
       p.ownerValue !== observed.props.ownerValue
         ? txtChange(p.name, at.txt, p.ownerValue, observed.props.ownerValue)
@@ -310,7 +321,7 @@ export const dnsRecord: KindReconciler<'route53.Record'> = {
 
   async delete(ctx, observed) {
     const { hostedZoneId, name, ownerValue } = observed.props;
-    const at = await recordsAtName(ctx, hostedZoneId, name);
+    const at = await atNameForWrite(ctx, hostedZoneId, name);
     // Route53 deletes a record set only when given its exact current values: send them back as read.
     await write(ctx, hostedZoneId, [
       at.a ? { Action: 'DELETE', ResourceRecordSet: at.a } : undefined,
@@ -329,7 +340,7 @@ export const dnsRecord: KindReconciler<'route53.Record'> = {
     const owner = tags[TAG_OWNER];
     if (!cluster || !owner)
       throw new Error(`route53.Record ${name}: adopting needs the ${TAG_CLUSTER} and ${TAG_OWNER} tags`);
-    const at = await recordsAtName(ctx, hostedZoneId, name);
+    const at = await atNameForWrite(ctx, hostedZoneId, name);
     const previous = ownerValueIn(at.txt);
     await write(ctx, hostedZoneId, [txtChange(name, at.txt, recordOwnerValue(cluster, owner), previous)]);
   },

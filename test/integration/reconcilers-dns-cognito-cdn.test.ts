@@ -38,6 +38,7 @@ import {
   WaveReads,
   withPassContext,
   type Desired,
+  type ReconcileContext,
 } from '../../src/reconcilers/contract.js';
 import { applyPlan } from '../../src/reconcilers/applier.js';
 import { ownerKey, ownershipTags, TAG_CLUSTER, TAG_OWNER } from '../../src/planner/naming.js';
@@ -316,6 +317,50 @@ describe('route53.Record', () => {
     assert.equal(txts.length, 1);
     assert.deepEqual(txts[0]!.ResourceRecords, [{ Value: `"${ownerValue()}"` }]);
     await dnsRecord.delete(pass(), again!);
+  });
+
+  test("a wave member's write reads the name afresh: a TXT value added since the wave's snapshot of the zone is kept", async () => {
+    const desired = record('fresh');
+    const txtAt = (values: string[]) =>
+      aws.route53.send(
+        new ChangeResourceRecordSetsCommand({
+          HostedZoneId: zoneId,
+          ChangeBatch: {
+            Changes: [
+              {
+                Action: 'UPSERT',
+                ResourceRecordSet: {
+                  Name: `fresh.${zone}`,
+                  Type: 'TXT',
+                  TTL: 300,
+                  ResourceRecords: values.map((Value) => ({ Value })),
+                },
+              },
+            ],
+          },
+        }),
+      );
+    // Someone else's TXT at the name, and no record of ours.
+    const first = '"site-verification=first"';
+    const second = '"site-verification=second"';
+    await txtAt([first]);
+    const wave = new WaveReads(Date.now());
+    const member = <T>(fn: (ctx: ReconcileContext) => Promise<T>) =>
+      withPassContext(aws, fn, { owner: `it/${owner.name}`, steady: true, wave });
+    // The wave's snapshot of the zone: nothing of ours at the name, their TXT with one value.
+    assert.equal(await member((ctx) => dnsRecord.observe(ctx, desired)), undefined);
+    // Since then, a second value added to their TXT.
+    await txtAt([first, second]);
+    // The member creates the record, adding its owner value to the TXT set it sends whole.
+    await member((ctx) => dnsRecord.create(ctx, desired));
+    const txt = (await recordsAt(`fresh.${zone}`)).find((r) => r.Type === 'TXT');
+    assert.deepEqual(txt?.ResourceRecords?.map((r) => r.Value).sort(), [first, second, `"${ownerValue()}"`].sort());
+    await dnsRecord.delete(pass(), (await dnsRecord.observe(pass(), desired))!);
+    assert.deepEqual(
+      (await recordsAt(`fresh.${zone}`)).map((r) => r.ResourceRecords?.map((v) => v.Value)),
+      [[first, second]],
+      'deleting ours leaves their values',
+    );
   });
 
   test('a foreign A record at our name is a conflict and is left untouched', async () => {
