@@ -590,7 +590,8 @@ async function main(): Promise<void> {
       settled,
       calls,
       readsPerWorkload: round(calls.reads / Math.max(workloads, 1), 2),
-      ...(options.driftEvents && number !== undefined ? { slot: number % ROTATION_SLOTS } : {}),
+      // Wave 0 of a process has no rotation (controllers/waves.ts rotationOf): it reads everything.
+      ...(options.driftEvents && number !== undefined && number > 0 ? { slot: number % ROTATION_SLOTS } : {}),
       sample: await op.sample(),
     };
     results.waves.push(wave);

@@ -561,7 +561,7 @@ async function settleLeftovers(
     try {
       const r = reconcilerFor(registry, item.kind);
       const seen = await r.observeByIdentifier(ctx, item.identifier);
-      // Deleted or reported by what it is now: never by what a kind took as planned (see observeOwned).
+      // Deleted or reported by what was read, never by what a kind took as planned (see observeOwned).
       const found = seen?.assumed ? await r.observeByIdentifier(newContext(ctx.aws), item.identifier) : seen;
       if (!found || !ownedBy(found.tags, plan.owner)) continue; // never delete what does not carry our tag value
       if (opts.mode === 'plan') {

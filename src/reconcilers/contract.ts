@@ -478,7 +478,8 @@ function start<T>(map: Map<string, Shared>, key: string, load: () => Promise<T>)
 
 /** Records when an owner wrote (a resource of `kind`), sweeping out writes older than a wave can be once grown. */
 function rememberWrite(shared: SharedReads, owner: string, kind: ResourceKind | undefined, at: number): void {
-  shared.writes.set(owner, at);
+  // Never earlier than before (a wall clock stepped back): the owner's kinds are swept with this time.
+  shared.writes.set(owner, Math.max(shared.writes.get(owner) ?? at, at));
   if (kind) {
     let kinds = shared.kindWrites.get(owner);
     if (!kinds) shared.kindWrites.set(owner, (kinds = new Map()));
@@ -618,7 +619,7 @@ export function newContext(
       if (!shared || !scope?.newOwner) return undefined;
       const now = Date.now();
       const wroteAt = shared.kindWrites.get(scope.owner)?.get(kind) ?? -Infinity;
-      // No older than MAX_WAVE_MS: writes older than that may be swept from kindWrites (rememberWrite).
+      // No older than MAX_WAVE_MS: writes older than that may be swept from kindWrites (sweepWrites).
       const maxAge = Math.min(maxAgeMs, MAX_WAVE_MS);
       let hit = shared.existing.get(key);
       // A failed listing expires after NEW_OWNER_LISTING_MS whatever maxAgeMs the kind allows an answer.
