@@ -106,6 +106,10 @@ export async function sweepOrphans(
         listenerArns: environmentListenerArns(env),
         hostedZoneIds: [env.spec.domain.hostedZoneId],
         live: (key: string) => inCache(parseOwner(key, deps.clusterId)),
+        orphan: (key: string) => {
+          const owner = parseOwner(key, deps.clusterId);
+          return !!owner && !inCache(owner);
+        },
       };
       const found: Discovered[] = [];
       if (!only) found.push(...(await discoverOwned(ctx, scope)));

@@ -36,6 +36,11 @@ export interface DiscoveryScope {
    * rules that forward to their target groups are theirs, and their tags are not read.
    */
   readonly live?: (owner: string) => boolean;
+  /**
+   * A sweep's owners that may be gone (a workload not in the cache): only when the scan found something of one does
+   * the sweep read the zone (below). Absent, every owner found may be.
+   */
+  readonly orphan?: (owner: string) => boolean;
 }
 
 export interface Discovered extends InventoryItem {
@@ -192,8 +197,12 @@ export async function discoverOwned(ctx: ReconcileContext, scope: DiscoveryScope
   // Records: an owner's record is created after its tagged resources (the alias points at its rule's load balancer)
   // and deleted before them, so an owner of whom nothing else was found has none to find; its own observe looks up
   // the name it plans. Not reading the zone then spares a brand-new owner a listing of the whole zone (14 pages at
-  // 4,000 records).
-  for (const zoneId of sweep || found.length > 0 ? scope.hostedZoneIds : []) {
+  // 4,000 records). Likewise a sweep reads it only when the scan found something of an owner that may be gone: a
+  // sweep that finds no orphan (most of them) spares the zone, which its wave does not read otherwise. An orphan's
+  // record whose tagged resources were all deleted by hand is then left, routing its host to the shared load
+  // balancer's default action, until someone deletes it.
+  const zoneWanted = sweep ? found.some((f) => scope.orphan?.(f.owner) ?? true) : found.length > 0;
+  for (const zoneId of zoneWanted ? scope.hostedZoneIds : []) {
     for (const r of await zoneRecordSets(ctx, zoneId)) {
       if (r.Type !== 'TXT' || !r.Name) continue;
       for (const v of r.ResourceRecords ?? []) {

@@ -14,6 +14,7 @@ import {
 } from '../../../src/reconcilers/contract.js';
 import { discoverOwned } from '../../../src/reconcilers/discovery.js';
 import { TAG_CLUSTER, TAG_ENVIRONMENT, TAG_LOGICAL_ID, TAG_OWNER } from '../../../src/planner/naming.js';
+import { recordOwnerValue } from '../../../src/planner/record-owner.js';
 
 /** Two passes' views of one account's clients: what withPassContext keys shared reads by. */
 function views() {
@@ -447,6 +448,57 @@ test("in a wave, the sweep's discovery filters the wave's scan of the cluster's 
     ].sort(),
   );
   assert.deepEqual(sent, [], 'no call of its own: the scan and the scalable targets come from the wave');
+});
+
+test('a sweep reads the zone only when the scan found something of an owner that may be gone', async () => {
+  const tags = (owner: string, id: string) => ({
+    [TAG_CLUSTER]: 'c1',
+    [TAG_ENVIRONMENT]: 'ns/dev',
+    [TAG_OWNER]: owner,
+    [TAG_LOGICAL_ID]: id,
+  });
+  const scanned = new Map([
+    ['arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/a/1', tags('Service/ns/a', 'target-group')],
+    ['arn:aws:elasticloadbalancing:us-east-1:1:loadbalancer/app/env/1', tags('Environment/ns/dev', 'alb')],
+  ]);
+  const zone = [
+    {
+      Name: 'a.example.com.',
+      Type: 'TXT',
+      ResourceRecords: [{ Value: `"${recordOwnerValue('c1', 'Service/ns/a')}"` }],
+    },
+  ];
+  const sweep = async (orphan: (owner: string) => boolean) => {
+    const asked: string[] = [];
+    const ctx = {
+      aws: { region: 'us-east-1' },
+      memo: async (key: string) => {
+        asked.push(key);
+        return key.startsWith('elbv2:rules:') ? { rules: [], tags: new Map() } : zone;
+      },
+      invalidate: () => undefined,
+      bulk: async (key: string) => (key === 'tagging:c1' ? scanned : { ids: new Set(), targets: new Map() }),
+      readEach: () => true,
+      rotating: () => false,
+      wrote: () => undefined,
+    } as unknown as ReconcileContext;
+    const found = await discoverOwned(ctx, {
+      clusterId: 'c1',
+      environment: 'ns/dev',
+      listenerArns: [],
+      hostedZoneIds: ['Z1'],
+      live: (owner) => !orphan(owner),
+      orphan,
+    });
+    return { zoneRead: asked.some((k) => k.startsWith('route53:records:')), kinds: found.map((f) => f.kind).sort() };
+  };
+  // Every workload found is live (the Environment's own resources are never an orphan): the zone is not read.
+  assert.deepEqual(await sweep(() => false), { zoneRead: false, kinds: ['elbv2.LoadBalancer', 'elbv2.TargetGroup'] });
+  // Service/ns/a is gone: its record is found with its target group.
+  assert.deepEqual(await sweep((owner) => owner === 'Service/ns/a'), {
+    zoneRead: true,
+    kinds: ['elbv2.LoadBalancer', 'elbv2.TargetGroup', 'route53.Record'].sort(),
+  });
 });
 
 test("a brand-new owner's listing is shared, but not by an owner that wrote that kind after it began, nor across a new leadership, and a failed one is kept", async () => {
