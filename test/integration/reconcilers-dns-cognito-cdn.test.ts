@@ -25,6 +25,7 @@ import {
   ChangeResourceRecordSetsCommand,
   CreateHostedZoneCommand,
   ListResourceRecordSetsCommand,
+  type Change,
   type ResourceRecordSet,
 } from '@aws-sdk/client-route-53';
 import { AwsClients } from '../../src/aws/clients.js';
@@ -102,6 +103,9 @@ describe('route53.Record', () => {
       alias: alb,
       ownerValue: ownerValue(),
     });
+  /** A change to the zone made by hand, as someone other than Slipway would. */
+  const changeZone = (...changes: Change[]) =>
+    aws.route53.send(new ChangeResourceRecordSetsCommand({ HostedZoneId: zoneId, ChangeBatch: { Changes: changes } }));
   const recordsAt = async (name: string): Promise<ResourceRecordSet[]> => {
     const out = await aws.route53.send(new ListResourceRecordSetsCommand({ HostedZoneId: zoneId }));
     return (out.ResourceRecordSets ?? []).filter((r) => r.Name?.replace(/\.$/, '') === name);
@@ -127,23 +131,14 @@ describe('route53.Record', () => {
     const txt = (await recordsAt(`app.${zone}`)).find((r) => r.Type === 'TXT');
     assert.deepEqual(txt?.ResourceRecords, [{ Value: `"${ownerValue()}"` }]);
 
-    await aws.route53.send(
-      new ChangeResourceRecordSetsCommand({
-        HostedZoneId: zoneId,
-        ChangeBatch: {
-          Changes: [
-            {
-              Action: 'UPSERT',
-              ResourceRecordSet: {
-                Name: `app.${zone}`,
-                Type: 'A',
-                AliasTarget: { DNSName: 'elsewhere.example.net', HostedZoneId: 'Z1', EvaluateTargetHealth: false },
-              },
-            },
-          ],
-        },
-      }),
-    );
+    await changeZone({
+      Action: 'UPSERT',
+      ResourceRecordSet: {
+        Name: `app.${zone}`,
+        Type: 'A',
+        AliasTarget: { DNSName: 'elsewhere.example.net', HostedZoneId: 'Z1', EvaluateTargetHealth: false },
+      },
+    });
     const drifted = await dnsRecord.observe(pass(), desired);
     assert.deepEqual(
       dnsRecord.diff(desired, drifted!).map((c) => c.path),
@@ -254,27 +249,18 @@ describe('route53.Record', () => {
       assert.deepEqual(await inWave(notItsTurn, recorded, true), { changes: [], lookups: 1 }, 'drifted: its name');
       assert.deepEqual((await inWave({ slot, of: ROTATION_SLOTS }, recorded)).changes, []);
       // The alias moved by hand: left to its drift event off the zone's turn, seen in it and by a drifted owner.
-      await aws.route53.send(
-        new ChangeResourceRecordSetsCommand({
-          HostedZoneId: zoneId,
-          ChangeBatch: {
-            Changes: [
-              {
-                Action: 'UPSERT',
-                ResourceRecordSet: {
-                  Name: `turns.${zone}`,
-                  Type: 'A',
-                  AliasTarget: {
-                    DNSName: `x${alb.dnsName}`,
-                    HostedZoneId: alb.hostedZoneId,
-                    EvaluateTargetHealth: false,
-                  },
-                },
-              },
-            ],
+      await changeZone({
+        Action: 'UPSERT',
+        ResourceRecordSet: {
+          Name: `turns.${zone}`,
+          Type: 'A',
+          AliasTarget: {
+            DNSName: `x${alb.dnsName}`,
+            HostedZoneId: alb.hostedZoneId,
+            EvaluateTargetHealth: false,
           },
-        }),
-      );
+        },
+      });
       assert.deepEqual(await inWave(notItsTurn, recorded), { changes: [], lookups: 0 });
       assert.deepEqual((await inWave(notItsTurn, recorded, true)).changes, ['alias.dnsName']);
       assert.deepEqual((await inWave({ slot, of: ROTATION_SLOTS }, recorded)).changes, ['alias.dnsName']);
@@ -287,23 +273,14 @@ describe('route53.Record', () => {
   test('an A record deleted out of band is not observed; creating it again keeps one owner TXT', async () => {
     const desired = record('gone');
     await dnsRecord.create(pass(), desired);
-    await aws.route53.send(
-      new ChangeResourceRecordSetsCommand({
-        HostedZoneId: zoneId,
-        ChangeBatch: {
-          Changes: [
-            {
-              Action: 'DELETE',
-              ResourceRecordSet: {
-                Name: `gone.${zone}`,
-                Type: 'A',
-                AliasTarget: { DNSName: alb.dnsName, HostedZoneId: alb.hostedZoneId, EvaluateTargetHealth: false },
-              },
-            },
-          ],
-        },
-      }),
-    );
+    await changeZone({
+      Action: 'DELETE',
+      ResourceRecordSet: {
+        Name: `gone.${zone}`,
+        Type: 'A',
+        AliasTarget: { DNSName: alb.dnsName, HostedZoneId: alb.hostedZoneId, EvaluateTargetHealth: false },
+      },
+    });
     assert.equal(await dnsRecord.observe(pass(), desired), undefined);
 
     // moto refuses a CREATE identical to one in its change journal while other records sit at or after that name
@@ -322,24 +299,15 @@ describe('route53.Record', () => {
   test("a wave member's write reads the name afresh: a TXT value added since the wave's snapshot of the zone is kept", async () => {
     const desired = record('fresh');
     const txtAt = (values: string[]) =>
-      aws.route53.send(
-        new ChangeResourceRecordSetsCommand({
-          HostedZoneId: zoneId,
-          ChangeBatch: {
-            Changes: [
-              {
-                Action: 'UPSERT',
-                ResourceRecordSet: {
-                  Name: `fresh.${zone}`,
-                  Type: 'TXT',
-                  TTL: 300,
-                  ResourceRecords: values.map((Value) => ({ Value })),
-                },
-              },
-            ],
-          },
-        }),
-      );
+      changeZone({
+        Action: 'UPSERT',
+        ResourceRecordSet: {
+          Name: `fresh.${zone}`,
+          Type: 'TXT',
+          TTL: 300,
+          ResourceRecords: values.map((Value) => ({ Value })),
+        },
+      });
     // Someone else's TXT at the name, and no record of ours.
     const first = '"site-verification=first"';
     const second = '"site-verification=second"';
@@ -366,12 +334,7 @@ describe('route53.Record', () => {
   test('a foreign A record at our name is a conflict and is left untouched', async () => {
     const desired = record('taken');
     const foreign = { Name: `taken.${zone}`, Type: 'A' as const, TTL: 60, ResourceRecords: [{ Value: '192.0.2.10' }] };
-    await aws.route53.send(
-      new ChangeResourceRecordSetsCommand({
-        HostedZoneId: zoneId,
-        ChangeBatch: { Changes: [{ Action: 'CREATE', ResourceRecordSet: foreign }] },
-      }),
-    );
+    await changeZone({ Action: 'CREATE', ResourceRecordSet: foreign });
     const before = await recordsAt(`taken.${zone}`);
 
     const report = await applyPlan(pass(), registry, planOf(desired), { mode: 'apply', inventory: [] });
