@@ -14,6 +14,7 @@ import type {
   ReconcileContext,
   ReconcilerRegistry,
 } from '../../../src/reconcilers/contract.js';
+import { recordingContext } from '../../support/recording-context.js';
 
 const owner: Owner = { clusterId: 'test', kind: 'Service', namespace: 'shop', name: 'catalog' };
 const ours = ownershipTags(owner, 'tg');
@@ -81,18 +82,7 @@ function kind(cloud: { current?: Stored }) {
 }
 
 /** A wave member's context out of the resource's turn: what it records may be taken as planned. */
-const outOfTurn = (): ReconcileContext => ({
-  aws: { root: undefined } as never,
-  memo(_key, load) {
-    return load(this);
-  },
-  invalidate: () => undefined,
-  bulk: async () => undefined,
-  existing: async () => undefined,
-  readEach: () => false,
-  rotating: () => true,
-  wrote: () => undefined,
-});
+const outOfTurn = (): ReconcileContext => ({ ...recordingContext().ctx, readEach: () => false, rotating: () => true });
 
 const plan = {
   owner,

@@ -13,6 +13,7 @@ import type {
   ReconcileContext,
   ReconcilerRegistry,
 } from '../../../src/reconcilers/contract.js';
+import { recordingContext } from '../../support/recording-context.js';
 
 const owner: Owner = { clusterId: 'test', kind: 'Service', namespace: 'shop', name: 'catalog' };
 
@@ -62,18 +63,7 @@ function registry(cloud: Cloud): ReconcilerRegistry {
   } as unknown as ReconcilerRegistry;
 }
 
-const ctx: ReconcileContext = {
-  aws: undefined as never,
-  memo(_key, load) {
-    return load(this);
-  },
-  invalidate: () => undefined,
-  bulk: async () => undefined,
-  existing: async () => undefined,
-  readEach: () => true,
-  rotating: () => false,
-  wrote: () => undefined,
-};
+const ctx: ReconcileContext = recordingContext().ctx;
 
 // Creation order, as a pass that applied the plan records it.
 const created: InventoryItem[] = [

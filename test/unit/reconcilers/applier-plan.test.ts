@@ -14,6 +14,7 @@ import type {
   ReconcileContext,
   ReconcilerRegistry,
 } from '../../../src/reconcilers/contract.js';
+import { recordingContext } from '../../support/recording-context.js';
 
 const owner: Owner = { clusterId: 'test', kind: 'Service', namespace: 'shop', name: 'catalog' };
 
@@ -56,18 +57,7 @@ function fakeKind(kind: ResourceKind, cloud: Map<string, Stored>, writes: string
   } as unknown as KindReconciler<ResourceKind>;
 }
 
-const ctx = (): ReconcileContext => ({
-  aws: undefined as never,
-  memo(_key, load) {
-    return load(this);
-  },
-  invalidate: () => undefined,
-  bulk: async () => undefined,
-  existing: async () => undefined,
-  readEach: () => true,
-  rotating: () => false,
-  wrote: () => undefined,
-});
+const ctx = (): ReconcileContext => recordingContext().ctx;
 
 test('plan mode reports create, update and delete, and writes nothing', async () => {
   const writes: string[] = [];
