@@ -72,6 +72,15 @@ import { BY_ENVIRONMENT, environmentKey, resyncOf } from './workload.js';
 /** How often an Environment being deleted looks again while Services or previews still reference it. */
 const HELD_POLL_MS = 15_000;
 
+/**
+ * How soon an Environment whose quota usage could not be read, and is not in its status yet, passes again: 15 s,
+ * doubling with each failure in a row, never later than its resync would. A read that failed under load would
+ * otherwise leave status.quota out until the next resync, and a status written then that a pass at rest did not.
+ */
+export function quotaReadRetryMs(failures: number, resyncMs: number): number {
+  return Math.min(15_000 * 2 ** Math.min(Math.max(failures - 1, 0), 10), resyncMs);
+}
+
 /** How many referencing objects status.heldBy names (heldByCount has them all): a status must fit its schema. */
 export const HELD_BY_LISTED = 100;
 /** How many the InUse message names before "and N more". */
@@ -233,6 +242,8 @@ export function environmentReconciler(
   const sweeps = new Map<string, SweepMark>();
   /** How many passes in a row found no room for an Environment's shards under the quota, by key. */
   const quotaWaits = new Map<string, number>();
+  /** How many passes in a row failed to read the quota usage of an Environment whose status has none yet, by key. */
+  const quotaUnread = new Map<string, number>();
 
   /**
    * Whether the Environment's waves rotate their reads (waves.ts): drift events are on and delivering. The attributes'
@@ -365,11 +376,20 @@ export function environmentReconciler(
       const appClient = attrs[LOGICAL.userPoolClient];
       const domain = attrs[LOGICAL.userPoolDomain];
       const listenerArn = attrs[LOGICAL.httpsListener]?.arn;
+      const key = keyOf(env);
       const quota =
         listenerArn && lb?.arn
-          ? // A failed read keeps what status said: dropping it would write a status now and again after the next read.
-            await withPassContext(p.aws.withSignal(signal), (ctx) => quotaUsage(ctx, listenerArn, lb.arn!)).catch(
-              () => env.status?.quota,
+          ? await withPassContext(p.aws.withSignal(signal), (ctx) => quotaUsage(ctx, listenerArn, lb.arn!)).then(
+              (read) => {
+                quotaUnread.delete(key);
+                return read;
+              },
+              // A failed read keeps what status said: dropping it would write a status now and again after the next
+              // read. With nothing to keep, the Environment passes again soon (requeueAfterMs).
+              () => {
+                if (!env.status?.quota) quotaUnread.set(key, (quotaUnread.get(key) ?? 0) + 1);
+                return env.status?.quota;
+              },
             )
           : undefined;
       const status: Partial<EnvironmentStatus> = {
@@ -413,15 +433,18 @@ export function environmentReconciler(
 
     // Shards the quota withholds: nothing wakes the Environment when a load balancer goes elsewhere in the account,
     // so it counts again on a bounded backoff rather than only at its resync.
+    // A quota usage not read yet is read again soon too (quotaReadRetryMs).
     requeueAfterMs(env, { prepared: p }) {
       const key = keyOf(env);
+      const unread = quotaUnread.get(key);
+      const readAgain = unread ? quotaReadRetryMs(unread, resyncOf(deps, env)) : undefined;
       if (!p.shardState?.withheld) {
         quotaWaits.delete(key);
-        return undefined;
+        return readAgain;
       }
       const attempt = quotaWaits.get(key) ?? 0;
       quotaWaits.set(key, attempt + 1);
-      return quotaRetryDelayMs(attempt, settings.quotaRetry ?? QUOTA_RETRY);
+      return Math.min(quotaRetryDelayMs(attempt, settings.quotaRetry ?? QUOTA_RETRY), readAgain ?? Infinity);
     },
 
     // Workloads joining or leaving a shard change the others' share of its load balancer: their status.cost is
