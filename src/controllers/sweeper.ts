@@ -105,10 +105,10 @@ export async function sweepOrphans(
         // Every shard's: an orphan's rule is on the listener of the shard its workload was placed on.
         listenerArns: environmentListenerArns(env),
         hostedZoneIds: [env.spec.domain.hostedZoneId],
-        live: (key: string) => inCache(parseOwner(key, deps.clusterId)),
-        orphan: (key: string) => {
+        // What the sweep leaves alone: a workload that exists, and what is no workload's (the Environment's own).
+        live: (key: string) => {
           const owner = parseOwner(key, deps.clusterId);
-          return !!owner && !inCache(owner);
+          return !owner || inCache(owner);
         },
       };
       const found: Discovered[] = [];

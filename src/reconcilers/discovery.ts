@@ -32,15 +32,12 @@ export interface DiscoveryScope {
   readonly listenerArns: readonly string[];
   readonly hostedZoneIds: readonly string[];
   /**
-   * A sweep's owners known to exist (their custom resource is in the cache), whose resources it leaves alone: the
-   * rules that forward to their target groups are theirs, and their tags are not read.
+   * The owners whose resources a sweep leaves alone: those known to exist (their custom resource is in the cache), and
+   * any it never sweeps for (the Environment's own). The rules that forward to their target groups are theirs, and
+   * their tags are not read; and only when the scan found something of another owner, one that may be gone, does the
+   * sweep read the zone (below). Absent, every owner found may be gone.
    */
   readonly live?: (owner: string) => boolean;
-  /**
-   * A sweep's owners that may be gone (a workload not in the cache): only when the scan found something of one does
-   * the sweep read the zone (below). Absent, every owner found may be.
-   */
-  readonly orphan?: (owner: string) => boolean;
 }
 
 export interface Discovered extends InventoryItem {
@@ -201,7 +198,7 @@ export async function discoverOwned(ctx: ReconcileContext, scope: DiscoveryScope
   // sweep that finds no orphan (most of them) spares the zone, which its wave does not read otherwise. An orphan's
   // record whose tagged resources were all deleted by hand is then left, routing its host to the shared load
   // balancer's default action, until someone deletes it.
-  const zoneWanted = sweep ? found.some((f) => scope.orphan?.(f.owner) ?? true) : found.length > 0;
+  const zoneWanted = sweep ? found.some((f) => !(scope.live?.(f.owner) ?? false)) : found.length > 0;
   for (const zoneId of zoneWanted ? scope.hostedZoneIds : []) {
     for (const r of await zoneRecordSets(ctx, zoneId)) {
       if (r.Type !== 'TXT' || !r.Name) continue;

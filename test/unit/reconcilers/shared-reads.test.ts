@@ -488,11 +488,10 @@ test('a sweep reads the zone only when the scan found something of an owner that
       listenerArns: [],
       hostedZoneIds: ['Z1'],
       live: (owner) => !orphan(owner),
-      orphan,
     });
     return { zoneRead: asked.some((k) => k.startsWith('route53:records:')), kinds: found.map((f) => f.kind).sort() };
   };
-  // Every workload found is live (the Environment's own resources are never an orphan): the zone is not read.
+  // Every owner found is left alone (a live workload, the Environment): the zone is not read.
   assert.deepEqual(await sweep(() => false), { zoneRead: false, kinds: ['elbv2.LoadBalancer', 'elbv2.TargetGroup'] });
   // Service/ns/a is gone: its record is found with its target group.
   assert.deepEqual(await sweep((owner) => owner === 'Service/ns/a'), {
