@@ -578,9 +578,11 @@ export function newContext(
       // resources rather than each start it again (the next wave tries it afresh).
       let hit = snapshot.listings.get(key);
       if (!hit) {
+        // Its time is taken before it starts: a write during its first, synchronous steps is after it began.
+        const at = Date.now();
         // Kept for the whole wave: its strings pooled, as a listing repeats them (a VPC id, a load balancer's ARN).
         const value = load(newContext(listingAws, undefined, undefined, snapshot)).then(pooledStrings);
-        hit = { at: Date.now(), seq: ++sequence, value };
+        hit = { at, seq: ++sequence, value };
         hit.value.catch(() => undefined);
         snapshot.listings.set(key, hit);
       }
