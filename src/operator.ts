@@ -194,7 +194,8 @@ export function createOperator(opts: OperatorOptions): Operator {
   });
   // An Environment's resync wave queues its members on their controllers (bound below, once they exist), behind
   // everything else: a wave of a thousand members must not hold back a change, an event or a retry.
-  const waves = new WaveRegistry({ enqueue: (member) => enqueueOwner(member, true) });
+  const own = { sessionName: config.awsSessionName, userAgentAppId: config.awsSessionName };
+  const waves = new WaveRegistry({ enqueue: (member) => enqueueOwner(member, true), own });
   const deps: OperatorDeps = {
     kube,
     clusterId: config.clusterId,
@@ -330,7 +331,7 @@ export function createOperator(opts: OperatorOptions): Operator {
       waves.leave(owner);
       enqueueOwner(owner);
     },
-    own: { sessionName: config.awsSessionName, userAgentAppId: config.awsSessionName },
+    own,
     log: logger.child({ component: 'drift-events' }),
     registry,
     // The long poll fits in one attempt of an AWS call (SLIPWAY_AWS_REQUEST_TIMEOUT), with 5 s to spare.

@@ -6,6 +6,7 @@
 // takes a view of the clients (withSignal) that gives its abort signal to every call it makes, paginators included.
 import { ApplicationAutoScalingClient } from '@aws-sdk/client-application-auto-scaling';
 import { CloudFrontClient } from '@aws-sdk/client-cloudfront';
+import { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-provider';
 import { EC2Client } from '@aws-sdk/client-ec2';
@@ -360,6 +361,10 @@ export class AwsClients {
   /** EventBridge in us-east-1, where CloudTrail delivers the events of Route53 and CloudFront. */
   get eventsGlobal(): EventBridgeClient {
     return this.get('events-global', (config) => new EventBridgeClient({ ...config, region: 'us-east-1' }));
+  }
+  /** CloudTrail of the region: its event history tells a resync what changed out of band (event-history.ts). */
+  get cloudtrail(): CloudTrailClient {
+    return this.get('cloudtrail', (config) => new CloudTrailClient(config));
   }
   /** SQS of the region (drift events' queues). */
   get sqs(): SQSClient {

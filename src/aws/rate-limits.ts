@@ -27,6 +27,7 @@ export interface RateFamily {
   readonly source: string;
 }
 
+const CLOUDTRAIL = 'https://docs.aws.amazon.com/awscloudtrail/latest/APIReference/API_LookupEvents.html';
 const ELB = 'https://docs.aws.amazon.com/elasticloadbalancing/latest/userguide/elb-api-throttling.html';
 /** The AWS Load Balancer Controller's client-side defaults, which mirror the ELB page's target-registration bucket. */
 const LBC = 'https://github.com/kubernetes-sigs/aws-load-balancer-controller/blob/main/pkg/aws/throttle/defaults.go';
@@ -171,6 +172,8 @@ export const RATE_FAMILIES: readonly RateFamily[] = [
     source: CONSERVATIVE,
   },
   { service: 'cloudfront', family: 'all', operations: /./, burst: 10, perSecond: 10, source: CONSERVATIVE },
+  // CloudTrail's event history: LookupEvents allows two requests a second per account and region, and says so.
+  { service: 'cloudtrail', family: 'lookup', operations: /^LookupEvents$/, burst: 2, perSecond: 2, source: CLOUDTRAIL },
   // Resource Groups Tagging API (GetResources pages of tag reads).
   { service: 'tagging', family: 'all', operations: /./, burst: 5, perSecond: 5, source: CONSERVATIVE },
 ];

@@ -7,7 +7,9 @@
 // for its steady reads and leaves the wave; anything else (a nudge, a watch event, a drift event) reads fresh. The
 // wave ends when every member has passed or at its deadline (waveDeadlineMs), whichever comes first; after that,
 // passes read fresh. The registry holds no AWS or Kubernetes client: the clock and the queueing are injected.
-import { MAX_WAVE_MS, WaveReads, type WaveRotation } from '../reconcilers/contract.js';
+import { HISTORY_OVERLAP_MS } from '../aws/event-history.js';
+import type { OwnIdentity } from '../events/cloudtrail.js';
+import { MAX_WAVE_MS, WaveReads, type WaveHistory, type WaveRotation } from '../reconcilers/contract.js';
 import { deadline } from '../runtime/deadline.js';
 
 /** The annotation on an Environment that opens a resync wave now, whatever its value, each time the value changes. */
@@ -89,6 +91,26 @@ export function rotationOf(number: number, rotate: boolean): WaveRotation | unde
   return rotate && number > 0 ? { slot: number % ROTATION_SLOTS, of: ROTATION_SLOTS } : undefined;
 }
 
+/** CloudTrail's event history reaches back 90 days; a look starts a day inside that. */
+const HISTORY_REACH_MS = 89 * 24 * 3_600_000;
+
+/**
+ * What a wave without a rotation reads out-of-band changes from, when the process opened an earlier wave for the
+ * Environment: the event history since that wave opened, less HISTORY_OVERLAP_MS for CloudTrail's delay in listing
+ * a call. Each resource is still read in its turn (ROTATION_SLOTS), the backstop for a call listed later than that.
+ * None for a wave with a rotation (drift events bring the changes) nor for a process's first (it reads everything).
+ */
+export function historyOf(
+  number: number,
+  previous: LastWave | undefined,
+  now: number,
+  own: OwnIdentity | undefined,
+): WaveHistory | undefined {
+  if (!own || !previous || number === 0) return undefined;
+  const since = Math.max(previous.openedAt - HISTORY_OVERLAP_MS, now - HISTORY_REACH_MS);
+  return { since, slot: number % ROTATION_SLOTS, of: ROTATION_SLOTS, own };
+}
+
 export interface OpenedWave {
   readonly number: number;
   readonly reason: 'requested' | 'first' | 'interval';
@@ -108,11 +130,17 @@ export interface WaveRegistryOptions {
   /** Queues a member's pass (`Kind/namespace/name`). */
   readonly enqueue: (member: string) => void;
   readonly now?: () => number;
+  /**
+   * The operator's own calls, as CloudTrail records them: set, a wave without drift events reads out-of-band changes
+   * from the event history (historyOf). Unset, it reads every resource.
+   */
+  readonly own?: OwnIdentity;
 }
 
 export class WaveRegistry {
   private readonly enqueue: (member: string) => void;
   private readonly now: () => number;
+  private readonly own: OwnIdentity | undefined;
   private readonly open_ = new Map<string, Wave>();
   private readonly last = new Map<string, LastWave>();
   /** The open wave each member belongs to. */
@@ -125,6 +153,7 @@ export class WaveRegistry {
   constructor(options: WaveRegistryOptions) {
     this.enqueue = options.enqueue;
     this.now = options.now ?? Date.now;
+    this.own = options.own;
   }
 
   /**
@@ -150,7 +179,7 @@ export class WaveRegistry {
       closesAt: now + lasts,
       members: new Set(members),
       // Its listings end with it, however long a member that took the snapshot still waits on one.
-      reads: new WaveReads(now, rotation, deadline(lasts).signal),
+      reads: new WaveReads(now, rotation, deadline(lasts).signal, historyOf(number, previous, now, this.own)),
     };
     if (wave.members.size > 0) {
       this.open_.set(req.environment, wave);

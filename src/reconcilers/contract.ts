@@ -3,6 +3,7 @@
 import type { AwsClients } from '../aws/clients.js';
 import type { Outcome } from '../outcome/outcome.js';
 import type { PropsByKind, ResourceKind, Resolved } from '../planner/plan.js';
+import type { OwnIdentity } from '../events/cloudtrail.js';
 import { pooledStrings } from '../lib/string-pool.js';
 
 /** The partition, region and account id that ARNs of one account and region begin with. */
@@ -100,6 +101,12 @@ export interface ReconcileContext {
    * resource's turn (readEach), so the listing is not read for a 24th of it.
    */
   rotating(): boolean;
+  /**
+   * The event history this pass may read a resource's changes from instead of reading the resource (WaveHistory),
+   * keyed by its identifier: set for a steady member of a wave with one whose owner it trusts (as readEach), when it
+   * is not the resource's turn. Undefined means read it. Absent (contexts built by hand) means undefined.
+   */
+  historyFor?(identifier: string): WaveHistory | undefined;
   /**
    * Whether this wave reads a whole listing that serves every member (the cluster's tag scan, a zone's records, a
    * prefix's log groups), by the listing's key: true outside a wave and in a wave without a rotation; in a rotating
@@ -284,6 +291,19 @@ export interface WaveRotation {
 }
 
 /**
+ * A wave without drift events whose process opened an earlier one for the Environment: it reads what changed out of
+ * band from CloudTrail's event history (aws/event-history.ts) instead of reading each resource that no listing
+ * serves (a target group's attributes). A resource is still read in its turn (`slot` of `of`), the backstop for a
+ * call CloudTrail lists later than the look back, and wherever the history cannot be read.
+ */
+export interface WaveHistory extends WaveRotation {
+  /** Calls made at or after this time (ms) are looked up: the previous wave's opening, less HISTORY_OVERLAP_MS. */
+  readonly since: number;
+  /** The operator's own calls, which are no change out of band. */
+  readonly own: OwnIdentity;
+}
+
+/**
  * The snapshot of one resync wave (controllers/waves.ts): the bulk listings its members' steady passes read each kind
  * from, started lazily by the first member that needs one, and the listener rules and zone records they share. It
  * lives as long as the wave, not a fixed age: the wave's deadline bounds it.
@@ -297,6 +317,8 @@ export class WaveReads {
    * whose rotationSlotOf(id, of) is `slot`. Unset: it reads them all.
    */
   readonly rotation: WaveRotation | undefined;
+  /** Set for a wave without a rotation that may read changes from CloudTrail's event history (WaveHistory). */
+  readonly history: WaveHistory | undefined;
   /** @internal */ readonly listings = new Map<string, Shared>();
   /** @internal */ readonly entries = new Map<string, Shared>();
   /** @internal The account the first pass used it with: a pass against another account ignores it. */
@@ -308,10 +330,11 @@ export class WaveReads {
    */
   readonly signal: AbortSignal | undefined;
 
-  constructor(at: number, rotation?: WaveRotation, signal?: AbortSignal) {
+  constructor(at: number, rotation?: WaveRotation, signal?: AbortSignal, history?: WaveHistory) {
     this.at = at;
     this.rotation = rotation;
     this.signal = signal;
+    this.history = rotation ? undefined : history;
   }
 
   /** Whether the wave reads what is keyed `key` (a resource, or a whole listing): always without a rotation. */
@@ -611,6 +634,12 @@ export function newContext(
     },
     rotating(): boolean {
       return wave()?.rotation !== undefined;
+    },
+    historyFor(identifier: string): WaveHistory | undefined {
+      const snapshot = wave();
+      const history = snapshot?.history;
+      if (!history || !trusting(snapshot)) return undefined;
+      return rotationSlotOf(identifier, history.of) === history.slot ? undefined : history;
     },
     async existing<T>(
       key: string,

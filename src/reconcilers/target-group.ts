@@ -15,10 +15,19 @@ import {
   type TargetGroup,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { classifyError, isNotFound, unlessNotFound } from '../aws/errors.js';
+import { lookupEvents } from '../aws/event-history.js';
+import { isOwnCall, type CloudTrailDetail } from '../events/cloudtrail.js';
 import { advancingPages } from '../aws/pages.js';
 import { TAG_CLUSTER, TAG_OWNER } from '../planner/naming.js';
 import type { TargetGroupProps } from '../planner/plan.js';
-import { takenAsPlanned, type Desired, type KindReconciler, type Observed, type ReconcileContext } from './contract.js';
+import {
+  takenAsPlanned,
+  type Desired,
+  type KindReconciler,
+  type Observed,
+  type ReconcileContext,
+  type WaveHistory,
+} from './contract.js';
 import { diffProps } from './diff.js';
 import { waveTagsOf } from './cluster-tags.js';
 import { elbv2TagApi, recordToTags, tagsOf, UserActionRequired } from './elbv2-shared.js';
@@ -26,6 +35,8 @@ import { writeTags } from './tags.js';
 import { forwardsTo, listenerRuleReconciler, ruleArnsOf, ruleOwner, rulesOf } from './listener-rule.js';
 
 const DEREGISTRATION_DELAY = 'deregistration_delay.timeout_seconds';
+/** The one call that changes a target group's attributes. */
+const MODIFY_ATTRIBUTES = 'ModifyTargetGroupAttributes';
 
 /**
  * What keeps a target group from being deleted: the rules and listener default actions that forward to it, on
@@ -116,11 +127,44 @@ async function setDeregistrationDelay(ctx: ReconcileContext, TargetGroupArn: str
 /**
  * The deregistration delay as AWS reports it. ELBv2 has no bulk read of attributes, so this is one call per target
  * group: the only read that sees the delay changed out of band (BENCHMARKS.md, "The target-group attributes read").
- * Outside a resync wave every pass reads it. In a wave it is read for every target group unless the Environment has
- * drift events on: then ModifyTargetGroupAttributes' CloudTrail event reconciles the owner within seconds
- * (events/cloudtrail.ts maps it by targetGroupArn), and the wave reads only a rotating 24th of its target groups,
- * the backstop for a lost event, so that each is still read at least every ROTATION_SLOTS waves (ctx.readEach).
+ * Outside a resync wave every pass reads it. In a wave, with drift events on, ModifyTargetGroupAttributes' CloudTrail
+ * event reconciles the owner within seconds (events/cloudtrail.ts maps it by targetGroupArn), and the wave reads only
+ * a rotating 24th of its target groups, the backstop for a lost event, so that each is still read at least every
+ * ROTATION_SLOTS waves (ctx.readEach). With drift events off, a wave after the process's first reads the same 24th,
+ * and the target groups that CloudTrail's event history lists a ModifyTargetGroupAttributes of since the last wave
+ * (unchangedInHistory): one LookupEvents a wave instead of one read per target group. Where the history cannot be
+ * read, every target group is read, as before.
  */
+/**
+ * The target groups whose attributes someone other than the operator changed since `history.since`, as CloudTrail's
+ * event history lists the calls (ModifyTargetGroupAttributes names its target group): one LookupEvents a wave,
+ * shared by its members, where a read of each target group would cost one call each.
+ */
+async function attributesChanged(ctx: ReconcileContext, history: WaveHistory): Promise<Set<string>> {
+  const changed = new Set<string>();
+  for (const record of await lookupEvents(ctx.aws, MODIFY_ATTRIBUTES, history.since)) {
+    const detail = JSON.parse(record) as CloudTrailDetail;
+    // A failed call changed nothing; the operator's own writes are its plan.
+    if (detail.errorCode || isOwnCall(detail, history.own)) continue;
+    const arn = detail.requestParameters?.targetGroupArn;
+    if (typeof arn === 'string') changed.add(arn);
+  }
+  return changed;
+}
+
+/**
+ * Whether a wave's member may take the recorded target group's attributes as planned because CloudTrail's event
+ * history lists no change to them since the last wave (ctx.historyFor: a wave without drift events, not the target
+ * group's turn). No, whenever the history cannot say: not such a wave, the lookup failed, or the owner wrote since
+ * it began.
+ */
+async function unchangedInHistory(ctx: ReconcileContext, arn: string): Promise<boolean> {
+  const history = ctx.historyFor?.(arn);
+  if (!history) return false;
+  const changed = await ctx.bulk(`cloudtrail:${MODIFY_ATTRIBUTES}`, (listing) => attributesChanged(listing, history));
+  return changed !== undefined && !changed.has(arn);
+}
+
 async function deregistrationDelayOf(ctx: ReconcileContext, arn: string): Promise<number> {
   const attributes = await ctx.aws.elbv2.send(new DescribeTargetGroupAttributesCommand({ TargetGroupArn: arn }));
   const delay = Number(attributes.Attributes?.find((a) => a.Key === DEREGISTRATION_DELAY)?.Value);
@@ -181,7 +225,9 @@ async function listTargetGroups(ctx: ReconcileContext): Promise<Map<string, Targ
  * foreign owner is named in the conflict. In a rotating wave whose turn the scan is not, the tags of the target group
  * the inventory records are taken as planned (waveTagsOf); one it does not record has its tags read. The target
  * group the inventory records, whose attributes are not this wave's turn (ctx.readEach), is taken to have the planned
- * delay: a change to it is left to its drift event, and to the wave whose turn it is. One it does not record is read.
+ * delay: a change to it is left to its drift event, and to the wave whose turn it is. Without drift events, so is one
+ * whose turn it is not and of which the event history lists no change (unchangedInHistory). One the inventory does
+ * not record is read.
  * Either is marked (Observed.assumed), so that a target group that differs from its plan is read again, fresh, before
  * it is changed (applier.ts observeOwned).
  */
@@ -196,7 +242,8 @@ async function observeByName(
   if (!tg) return undefined;
   const arn = tg.TargetGroupArn ?? '';
   const scanned = await waveTagsOf(ctx, desired.tags, arn, recorded);
-  const unread = takenAsPlanned(ctx, recorded, arn, { each: arn });
+  const unread =
+    takenAsPlanned(ctx, recorded, arn, { each: arn }) || (recorded === arn && (await unchangedInHistory(ctx, arn)));
   const observed = await toObserved(ctx, tg, {
     ...(scanned ? { tags: { ...scanned.tags } } : {}),
     ...(unread ? { deregistrationDelaySeconds: desired.props.deregistrationDelaySeconds } : {}),

@@ -20,13 +20,15 @@ export interface CloudTrailCall {
   /** The caller's role session name; default a person's, not the operator's. */
   readonly session?: string;
   readonly account?: string;
+  /** The caller's user agent; default the AWS CLI's. */
+  readonly userAgent?: string;
 }
 
-/** The PutEvents entry CloudTrail's delivery to EventBridge amounts to. */
-export function cloudTrailEntry(call: CloudTrailCall): PutEventsRequestEntry {
+/** The CloudTrail record of one call: EventBridge's `detail`, and the event history's `CloudTrailEvent`. */
+export function cloudTrailRecord(call: CloudTrailCall): Record<string, unknown> {
   const session = call.session ?? 'jane@shop.test';
   const account = call.account ?? EMULATOR_ACCOUNT;
-  const detail = {
+  return {
     eventVersion: '1.09',
     userIdentity: {
       type: 'AssumedRole',
@@ -40,7 +42,8 @@ export function cloudTrailEntry(call: CloudTrailCall): PutEventsRequestEntry {
     eventName: call.eventName,
     awsRegion: call.region,
     sourceIPAddress: '203.0.113.7',
-    userAgent: 'aws-cli/2.15.0 md/Botocore#1.34.0 ua/2.0 os/linux#6.1 md/arch#x86_64 lang/python#3.11.6',
+    userAgent:
+      call.userAgent ?? 'aws-cli/2.15.0 md/Botocore#1.34.0 ua/2.0 os/linux#6.1 md/arch#x86_64 lang/python#3.11.6',
     requestParameters: call.requestParameters,
     responseElements: call.responseElements ?? null,
     requestID: randomUUID(),
@@ -51,6 +54,11 @@ export function cloudTrailEntry(call: CloudTrailCall): PutEventsRequestEntry {
     recipientAccountId: account,
     eventCategory: 'Management',
   };
+}
+
+/** The PutEvents entry CloudTrail's delivery to EventBridge amounts to. */
+export function cloudTrailEntry(call: CloudTrailCall): PutEventsRequestEntry {
+  const detail = cloudTrailRecord(call);
   return { Source: `aws.${call.service}`, DetailType: CLOUDTRAIL_DETAIL_TYPE, Detail: JSON.stringify(detail) };
 }
 

@@ -9,6 +9,7 @@ import { REPO_ROOT } from './helm.js';
 export const PREFIX: Readonly<Record<string, string>> = {
   'client-application-auto-scaling': 'application-autoscaling',
   'client-cloudfront': 'cloudfront',
+  'client-cloudtrail': 'cloudtrail',
   'client-cloudwatch-logs': 'logs',
   'client-cognito-identity-provider': 'cognito-idp',
   'client-ec2': 'ec2',
@@ -49,7 +50,7 @@ export const allows = (pattern: string, action: string) =>
       .join('.*')}$`,
     'i',
   ).test(action);
-export const isRead = (action: string) => /^[\w-]+:(Describe|List|Get|AdminGet)/.test(action);
+export const isRead = (action: string) => /^[\w-]+:(Describe|List|Get|AdminGet|Lookup)/.test(action);
 
 /** service:Operation for every SDK command constructed and paginator called under src/, with the files. */
 export function sdkOperations(): Map<string, string[]> {

@@ -1,14 +1,24 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DUE_FRACTION, isDue, ROTATION_SLOTS, waveDeadlineMs, WaveRegistry } from '../../../src/controllers/waves.js';
+import { HISTORY_OVERLAP_MS } from '../../../src/aws/event-history.js';
+import {
+  DUE_FRACTION,
+  historyOf,
+  isDue,
+  ROTATION_SLOTS,
+  waveDeadlineMs,
+  WaveRegistry,
+} from '../../../src/controllers/waves.js';
 
 const MIN = 60_000;
 const INTERVAL = 5 * MIN;
 
-function registry() {
+const OWN = { sessionName: 'slipway-test', userAgentAppId: 'slipway-test' };
+
+function registry(own?: typeof OWN) {
   const clock = { now: 1_000_000 };
   const queued: string[] = [];
-  const waves = new WaveRegistry({ enqueue: (m) => queued.push(m), now: () => clock.now });
+  const waves = new WaveRegistry({ enqueue: (m) => queued.push(m), now: () => clock.now, ...(own ? { own } : {}) });
   return { clock, queued, waves };
 }
 
@@ -117,4 +127,38 @@ test("the Environment's own pass reads with the rotation of the wave it is about
   waves.open(request(['Service/ns/a'], { rotate: true }));
   assert.equal(waves.take('Service/ns/a')?.rotation?.slot, 1, 'the wave it opened has the same slot');
   assert.deepEqual(ask({ requested: 'now' }), { slot: 2, of: ROTATION_SLOTS }, 'a requested wave rotates as well');
+});
+
+test('with drift events off, a wave after the first reads changes from the event history since the last one opened, less the overlap', () => {
+  const { clock, waves } = registry(OWN);
+  const opened: number[] = [];
+  const histories = [];
+  for (let i = 0; i < 3; i++) {
+    opened.push(clock.now);
+    waves.open(request(['Service/ns/a']));
+    histories.push(waves.take('Service/ns/a')?.history);
+    clock.now += INTERVAL;
+  }
+  assert.equal(histories[0], undefined, "the process's first wave reads everything");
+  assert.deepEqual(histories[1], { since: opened[0]! - HISTORY_OVERLAP_MS, slot: 1, of: ROTATION_SLOTS, own: OWN });
+  assert.deepEqual(histories[2], { since: opened[1]! - HISTORY_OVERLAP_MS, slot: 2, of: ROTATION_SLOTS, own: OWN });
+  // With drift events on, the events bring the changes: a rotation and no history.
+  waves.open(request(['Service/ns/a'], { rotate: true }));
+  const rotating = waves.take('Service/ns/a');
+  assert.ok(rotating?.rotation);
+  assert.equal(rotating?.history, undefined);
+  // Without the operator's identity (a registry built without one), no history.
+  const bare = registry();
+  for (let i = 0; i < 2; i++) {
+    bare.waves.open(request(['Service/ns/a']));
+    assert.equal(bare.waves.take('Service/ns/a')?.history, undefined);
+    bare.clock.now += INTERVAL;
+  }
+});
+
+test('the history never reaches back past what CloudTrail keeps', () => {
+  const now = 200 * 24 * 3_600_000;
+  const history = historyOf(5, { openedAt: 0, number: 4, requested: undefined }, now, OWN);
+  assert.ok(history && now - history.since < 90 * 24 * 3_600_000);
+  assert.equal(historyOf(0, undefined, now, OWN), undefined);
 });

@@ -327,6 +327,32 @@ test('with a rotation, a wave reads per-resource attributes only for the identif
   assert.equal(unsettled.length, ids.length);
 });
 
+test('a wave without a rotation offers its event history for the resources out of their turn, to an owner it trusts', async () => {
+  const { view } = views();
+  const ids = Array.from({ length: 48 }, (_, i) => `arn:aws:elasticloadbalancing:r:1:targetgroup/tg-${i}/x`);
+  const history = { since: 1, slot: 3, of: 24, own: { sessionName: 'slipway-test' } };
+  const offered = (scope: Parameters<typeof withPassContext>[2]) =>
+    withPassContext(view(fresh()), async (ctx) => ids.filter((id) => ctx.historyFor?.(id) === history), scope);
+  const wave = new WaveReads(Date.now(), undefined, undefined, history);
+  assert.deepEqual(
+    await offered(member('Service/ns/a', wave)),
+    ids.filter((id) => rotationSlotOf(id, 24) !== 3),
+    'all but those in its turn, which are read',
+  );
+  // Not outside a wave, nor to an owner with drift reported, unsettled, or that wrote in the wave.
+  assert.deepEqual(await offered({ owner: 'Service/ns/a', steady: true }), []);
+  assert.deepEqual(await offered({ ...member('Service/ns/b', wave), drifted: true }), []);
+  assert.deepEqual(await offered({ ...member('Service/ns/c', wave), unsettled: true }), []);
+  const wrote = await withPassContext(
+    view(fresh()),
+    async (ctx) => (ctx.wrote(), ids.filter((id) => ctx.historyFor?.(id))),
+    member('Service/ns/d', wave),
+  );
+  assert.deepEqual(wrote, []);
+  // A wave with a rotation has none: drift events bring the changes.
+  assert.equal(new WaveReads(Date.now(), { slot: 1, of: 24 }, undefined, history).history, undefined);
+});
+
 test('with a rotation, a whole listing is read in its turn only; off its turn a member takes it as planned unless it has drift reported or wrote', async () => {
   const { view } = views();
   const key = 'tagging:c1';
