@@ -34,6 +34,8 @@ export interface BenchOptions {
   readonly driftResyncS: number;
   /** Environments have spec.drift.events from the start (--drift-events): a wave then rotates attribute reads. */
   readonly driftEvents: boolean;
+  /** CloudTrail's event history is served (--event-history; a relay in front of the emulator, which lacks it). */
+  readonly eventHistory: boolean;
 }
 
 export interface BenchContext {

@@ -5,11 +5,12 @@ import { loadConfig } from '../src/config.js';
 import { createOperator, type Operator } from '../src/operator.js';
 import { EMULATOR_LOAD_BALANCER_QUOTA, getTestEnv } from '../test/support/env.js';
 
-export async function startBenchOperator(workers: number, namespace: string): Promise<Operator> {
+/** `endpoint`: where the operator's AWS calls go, the emulator's URL unless a relay stands in front of it. */
+export async function startBenchOperator(workers: number, namespace: string, endpoint?: string): Promise<Operator> {
   const env = getTestEnv();
   const config = loadConfig({
     SLIPWAY_CLUSTER_ID: 'bench',
-    SLIPWAY_AWS_ENDPOINT: env.awsEndpoint,
+    SLIPWAY_AWS_ENDPOINT: endpoint ?? env.awsEndpoint,
     AWS_REGION: env.awsRegion,
     SLIPWAY_LEADER_ELECTION: 'false',
     SLIPWAY_METRICS_PORT: '0',

@@ -40,6 +40,7 @@ export function parseBenchOptions(
       skip: { type: 'string', default: '' },
       'drift-resync': { type: 'string', default: '60' },
       'drift-events': { type: 'boolean', default: false },
+      'event-history': { type: 'boolean', default: false },
     },
   });
   const int = (name: string, v: string, min: number, max: number) => {
@@ -70,5 +71,6 @@ export function parseBenchOptions(
     // The CRD's bounds of spec.resyncInterval.
     driftResyncS: int('drift-resync', values['drift-resync'], 30, 3600),
     driftEvents: values['drift-events'],
+    eventHistory: values['event-history'],
   };
 }

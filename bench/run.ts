@@ -1,6 +1,6 @@
 // `npm run bench [-- --environments E --services N --previews P --workers W --samples K --phase-timeout S
 //                  --timeout S --idle-window S --ecs-rollouts complete|never --skip fan-out,together,drift
-//                  --drift-resync S --drift-events --reuse-env]`
+//                  --drift-resync S --drift-events --event-history --reuse-env]`
 //
 // Starts the local environment (etcd, kube-apiserver, moto on loopback), installs crds/, creates the AWS
 // prerequisites (one VPC, certificate and zone per Environment), runs the real operator in this process, and
@@ -25,6 +25,7 @@ import { onInterrupt } from '../test/env/interrupt.js';
 import { KUBERNETES_VERSION, MOTO_VERSION } from '../test/env/versions.js';
 import { createLandscape, testAws, uniqueSuffix, type Landscape } from '../test/support/aws-fixtures.js';
 import { getTestEnv } from '../test/support/env.js';
+import { EventHistoryRelay } from '../test/support/event-history-relay.js';
 import { installCrds, kubeClient, kubectl } from '../test/support/kube.js';
 import type { BenchContext } from './context.js';
 import { ENVIRONMENT_NAME } from './manifests.js';
@@ -105,6 +106,7 @@ const results: { -readonly [K in keyof BenchResults]: BenchResults[K] } = {
     skip: options.skip,
     driftResyncS: options.driftResyncS,
     driftEvents: options.driftEvents,
+    eventHistory: options.eventHistory,
   },
   memory,
   checks,
@@ -163,7 +165,12 @@ async function main(): Promise<void> {
     );
   const land = lands[0]!;
   memory.start = sampleMemory();
-  operator = await startBenchOperator(options.workers, namespace);
+  // moto does not serve CloudTrail's event history: with --event-history a relay plays it in front of the emulator,
+  // recording every write, as AWS's history does in every account (without, LookupEvents fails and waves read all).
+  const history = options.eventHistory ? new EventHistoryRelay(new URL(getTestEnv().awsEndpoint)) : undefined;
+  const endpoint = history ? await history.listen() : undefined;
+  if (history) onInterrupt(() => history.close());
+  operator = await startBenchOperator(options.workers, namespace, endpoint);
   // Interrupted, the operator stops before the servers it talks to (test/env/interrupt.ts: newest first).
   // In this process, so bounded: the exit that follows ends whatever it still waits on.
   onInterrupt(() => Promise.race([operator?.stop(), new Promise((r) => setTimeout(r, 10_000).unref())]));
