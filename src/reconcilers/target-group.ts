@@ -16,7 +16,7 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { classifyError, isNotFound, unlessNotFound } from '../aws/errors.js';
 import { lookupEvents } from '../aws/event-history.js';
-import { isOwnCall, type CloudTrailDetail } from '../events/cloudtrail.js';
+import { isOwnCall, type CloudTrailDetail, type OwnIdentity } from '../events/cloudtrail.js';
 import { advancingPages } from '../aws/pages.js';
 import { TAG_CLUSTER, TAG_OWNER } from '../planner/naming.js';
 import type { TargetGroupProps } from '../planner/plan.js';
@@ -141,11 +141,19 @@ async function setDeregistrationDelay(ctx: ReconcileContext, TargetGroupArn: str
  * shared by its members, where a read of each target group would cost one call each.
  */
 async function attributesChanged(ctx: ReconcileContext, history: WaveHistory): Promise<Set<string>> {
+  return targetGroupsChangedIn(await lookupEvents(ctx.aws, MODIFY_ATTRIBUTES, history.since), history.own);
+}
+
+/**
+ * The target groups that CloudTrail records (JSON, one a call of ModifyTargetGroupAttributes) show changed by someone
+ * other than the operator. A failed call changed nothing; the operator's own writes are its plan. A record that is not
+ * JSON throws: the history then cannot say, and every target group is read.
+ */
+export function targetGroupsChangedIn(records: readonly string[], own: OwnIdentity): Set<string> {
   const changed = new Set<string>();
-  for (const record of await lookupEvents(ctx.aws, MODIFY_ATTRIBUTES, history.since)) {
+  for (const record of records) {
     const detail = JSON.parse(record) as CloudTrailDetail;
-    // A failed call changed nothing; the operator's own writes are its plan.
-    if (detail.errorCode || isOwnCall(detail, history.own)) continue;
+    if (detail.errorCode || isOwnCall(detail, own)) continue;
     const arn = detail.requestParameters?.targetGroupArn;
     if (typeof arn === 'string') changed.add(arn);
   }
