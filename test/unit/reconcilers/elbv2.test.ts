@@ -4,7 +4,6 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Rule } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { ownershipTags } from '../../../src/planner/naming.js';
-import { targetGroupsChangedIn } from '../../../src/reconcilers/target-group.js';
 import { cloudTrailRecord, type CloudTrailCall } from '../../support/cloudtrail.js';
 import type { Desired, Observed, ReconcileContext } from '../../../src/reconcilers/contract.js';
 import { containerInsightsEnabled } from '../../../src/reconcilers/ecs-cluster.js';
@@ -46,7 +45,7 @@ import {
   securityGroupReconciler,
   toPermissions,
 } from '../../../src/reconcilers/security-group.js';
-import { healthCheckInput } from '../../../src/reconcilers/target-group.js';
+import { healthCheckInput, targetGroupsChangedIn } from '../../../src/reconcilers/target-group.js';
 import { recordingContext } from '../../support/recording-context.js';
 
 const cognito: ResolvedAction = {
