@@ -1,5 +1,6 @@
 // `npm run bench:memory [-- --services N --previews P --workers W --steady S --settle-timeout S --until reconciled|ready
-//                         --environment ready|absent --waves W --drift-events --no-rate-limits --no-build --reuse-env
+//                         --environment ready|absent --waves W --drift-events --event-history --no-rate-limits
+//                         --no-build --reuse-env
 //                         --root DIR --label L]`
 //
 // The memory of the production entry point: `node dist/main.js` as a process of its own (built first), watching one
@@ -42,6 +43,7 @@ import { KUBERNETES_VERSION, MOTO_VERSION } from '../test/env/versions.js';
 import { createLandscape, testAws, uniqueSuffix } from '../test/support/aws-fixtures.js';
 import { imageEnv } from '../test/support/dockerfile.js';
 import { EMULATOR_LOAD_BALANCER_QUOTA, getTestEnv } from '../test/support/env.js';
+import { EventHistoryRelay } from '../test/support/event-history-relay.js';
 import { installCrds, kubeClient, kubectl } from '../test/support/kube.js';
 import {
   ENVIRONMENT_NAME,
@@ -76,6 +78,8 @@ interface Options {
   readonly waves: number;
   /** spec.drift.events on the Environment (the waves then read the rotating attributes only). */
   readonly driftEvents: boolean;
+  /** CloudTrail's event history served by a relay in front of the emulator (the waves without events read it). */
+  readonly eventHistory: boolean;
 }
 
 function parseOptions(): Options {
@@ -95,6 +99,7 @@ function parseOptions(): Options {
       label: { type: 'string', default: '' },
       waves: { type: 'string', default: '0' },
       'drift-events': { type: 'boolean', default: false },
+      'event-history': { type: 'boolean', default: false },
     },
   });
   const int = (name: string, v: string, min: number, max: number) => {
@@ -130,6 +135,7 @@ function parseOptions(): Options {
     label: values.label,
     waves,
     driftEvents: values['drift-events'],
+    eventHistory: values['event-history'],
   };
 }
 
@@ -449,6 +455,11 @@ async function main(): Promise<void> {
   aws.destroy();
   const testEnv = getTestEnv();
 
+  // moto does not serve CloudTrail's event history: with --event-history a relay in this process plays it in front of
+  // the emulator, recording every write, as AWS's history does in every account.
+  const history = options.eventHistory ? new EventHistoryRelay(new URL(testEnv.awsEndpoint)) : undefined;
+  const awsEndpoint = history ? await history.listen() : testEnv.awsEndpoint;
+  if (history) onInterrupt(() => history.close());
   const port = await freePort();
   const logFile = join(tmpdir(), `slipway-bench-memory-${suffix}.log`);
   operator = new OperatorUnderTest(
@@ -456,7 +467,7 @@ async function main(): Promise<void> {
     {
       KUBECONFIG: testEnv.kubeconfigPath,
       SLIPWAY_CLUSTER_ID: 'bench',
-      SLIPWAY_AWS_ENDPOINT: testEnv.awsEndpoint,
+      SLIPWAY_AWS_ENDPOINT: awsEndpoint,
       AWS_REGION: testEnv.awsRegion,
       AWS_ACCESS_KEY_ID: testEnv.awsCredentials.accessKeyId,
       AWS_SECRET_ACCESS_KEY: testEnv.awsCredentials.secretAccessKey,
@@ -591,7 +602,10 @@ async function main(): Promise<void> {
       calls,
       readsPerWorkload: round(calls.reads / Math.max(workloads, 1), 2),
       // Wave 0 of a process has no rotation (controllers/waves.ts rotationOf): it reads everything.
-      ...(options.driftEvents && number !== undefined && number > 0 ? { slot: number % ROTATION_SLOTS } : {}),
+      // Without drift events, the event history's waves (--event-history) read target groups' attributes in turn too.
+      ...((options.driftEvents || options.eventHistory) && number !== undefined && number > 0
+        ? { slot: number % ROTATION_SLOTS }
+        : {}),
       sample: await op.sample(),
     };
     results.waves.push(wave);
