@@ -1,4 +1,5 @@
-// CloudTrail management events, as EventBridge delivers them ("AWS API Call via CloudTrail"), mapped to the AWS
+// CloudTrail management events, as EventBridge delivers them ("AWS API Call via CloudTrail") and as the event history
+// lists them (aws/event-history.ts), mapped to the AWS
 // identifiers Slipway's status inventories record: an ARN where the kind has one, else the id or name the kind's
 // reconciler uses (a security group id, `<pool id>/<client id>`, `<zone id>/<record name>/A`). Pure.
 //

@@ -125,17 +125,6 @@ async function setDeregistrationDelay(ctx: ReconcileContext, TargetGroupArn: str
 }
 
 /**
- * The deregistration delay as AWS reports it. ELBv2 has no bulk read of attributes, so this is one call per target
- * group: the only read that sees the delay changed out of band (BENCHMARKS.md, "The target-group attributes read").
- * Outside a resync wave every pass reads it. In a wave, with drift events on, ModifyTargetGroupAttributes' CloudTrail
- * event reconciles the owner within seconds (events/cloudtrail.ts maps it by targetGroupArn), and the wave reads only
- * a rotating 24th of its target groups, the backstop for a lost event, so that each is still read at least every
- * ROTATION_SLOTS waves (ctx.readEach). With drift events off, a wave after the process's first reads the same 24th,
- * and the target groups that CloudTrail's event history lists a ModifyTargetGroupAttributes of since the last wave
- * (unchangedInHistory): one LookupEvents a wave instead of one read per target group. Where the history cannot be
- * read, every target group is read, as before.
- */
-/**
  * The target groups whose attributes someone other than the operator changed since `history.since`, as CloudTrail's
  * event history lists the calls (ModifyTargetGroupAttributes names its target group): one LookupEvents a wave,
  * shared by its members, where a read of each target group would cost one call each.
@@ -173,6 +162,17 @@ async function unchangedInHistory(ctx: ReconcileContext, arn: string): Promise<b
   return changed !== undefined && !changed.has(arn);
 }
 
+/**
+ * The deregistration delay as AWS reports it. ELBv2 has no bulk read of attributes, so this is one call per target
+ * group: the only read that sees the delay changed out of band (BENCHMARKS.md, "The target-group attributes read").
+ * Outside a resync wave every pass reads it. In a wave, with drift events on, ModifyTargetGroupAttributes' CloudTrail
+ * event reconciles the owner within seconds (events/cloudtrail.ts maps it by targetGroupArn), and the wave reads only
+ * a rotating 24th of its target groups, the backstop for a lost event, so that each is still read at least every
+ * ROTATION_SLOTS waves (ctx.readEach). With drift events off, a wave after the process's first reads the same 24th,
+ * and the target groups that CloudTrail's event history lists a ModifyTargetGroupAttributes of since the last wave
+ * (unchangedInHistory): one LookupEvents a wave instead of one read per target group. Where the history cannot be
+ * read, every target group is read, as before.
+ */
 async function deregistrationDelayOf(ctx: ReconcileContext, arn: string): Promise<number> {
   const attributes = await ctx.aws.elbv2.send(new DescribeTargetGroupAttributesCommand({ TargetGroupArn: arn }));
   const delay = Number(attributes.Attributes?.find((a) => a.Key === DEREGISTRATION_DELAY)?.Value);
