@@ -1,5 +1,4 @@
-// CloudTrail management events, as EventBridge delivers them ("AWS API Call via CloudTrail") and as the event history
-// lists them (aws/event-history.ts), mapped to the AWS
+// CloudTrail management events, as EventBridge delivers them ("AWS API Call via CloudTrail"), mapped to the AWS
 // identifiers Slipway's status inventories record: an ARN where the kind has one, else the id or name the kind's
 // reconciler uses (a security group id, `<pool id>/<client id>`, `<zone id>/<record name>/A`). Pure.
 //
@@ -7,7 +6,8 @@
 // `hostedZoneId` and the record names of ChangeResourceRecordSets, `cluster` and `service` of UpdateService); not
 // every ARN in the event, since a response also names related resources that another custom resource owns (a
 // rule's response names the gate's user pool, which is the Environment's). APIs not listed fall back to the
-// top-level ARNs of their request. ECS's own events (not API calls) are read by ecs-events.ts.
+// top-level ARNs of their request. ECS's own events (not API calls) are read by ecs-events.ts. The event history's
+// records (aws/event-history.ts) are the same records: isOwnCall tells the operator's own there too.
 import { classifyEcsEvent, isEcsNativeEvent, type EcsNativeEvent } from './ecs-events.js';
 
 /** The EventBridge envelope and the CloudTrail record in its `detail`, as far as Slipway reads them. */
