@@ -6,10 +6,10 @@
 // looks back further than its last look (HISTORY_OVERLAP_MS).
 import { LookupEventsCommand } from '@aws-sdk/client-cloudtrail';
 import type { AwsClients } from './clients.js';
-import { tokenPages } from './pages.js';
+import { advancingPages, tokenPages } from './pages.js';
 
 /**
- * How far before the previous look a look reaches back: a call CloudTrail lists up to this late is still found. One
+ * How far before the last check a look reaches back: a call CloudTrail lists up to this late is still found. One
  * listed later than that is left to the reader's backstop (a full read in its turn).
  */
 export const HISTORY_OVERLAP_MS = 20 * 60_000;
@@ -17,29 +17,41 @@ export const HISTORY_OVERLAP_MS = 20 * 60_000;
 /** After a failed lookup (no permission, an emulator without the API), readers do without it for this long. */
 export const HISTORY_RETRY_MS = 30 * 60_000;
 
+/**
+ * The most pages one look reads (5,000 calls, 50 s at two pages a second): more, and it gives up, so that a look in a
+ * busy account never holds a wave's members near their 2-minute deadline. Its reader then reads what it would have
+ * looked up. The operator's own calls are listed too: just after a cold start of 1,000 Services and 1,000 previews a
+ * look read 40 pages, where reading every target group instead would cost 2,000 calls of ELBv2's describe budget.
+ */
+export const HISTORY_MAX_PAGES = 100;
+
 /** LookupEvents' largest page. */
 const PAGE_SIZE = 50;
 
 /** When each account and region's history may be asked again after a failure, by the shared clients. */
 const unavailableUntil = new WeakMap<AwsClients, number>();
 
+/** The history cannot answer this look: failed lately, or more calls than a look reads. */
 export class EventHistoryUnavailable extends Error {
   override readonly name = 'EventHistoryUnavailable';
 }
 
 /**
- * The CloudTrail records (each the JSON of one event, as EventBridge delivers it in `detail`) of the calls named
- * `eventName` made since `since` (ms), in the clients' account and region. Fails with EventHistoryUnavailable for
- * HISTORY_RETRY_MS after a lookup failed, so that a reader without the permission pays one failed call, not one a
- * resync.
+ * The CloudTrail records (each the parsed JSON of one event, the record EventBridge delivers as `detail`) of the calls
+ * named `eventName` made since `since` (ms), in the clients' account and region. A lookup that fails (an error, or a
+ * record that is not JSON) fails the looks of the next HISTORY_RETRY_MS with EventHistoryUnavailable, so that a reader
+ * without the permission pays one failed call, not one a resync; more than HISTORY_MAX_PAGES pages fail this look
+ * only.
  */
-export async function lookupEvents(aws: AwsClients, eventName: string, since: number): Promise<string[]> {
+export async function lookupEvents(aws: AwsClients, eventName: string, since: number): Promise<object[]> {
   const until = unavailableUntil.get(aws.root) ?? 0;
   if (Date.now() < until)
     throw new EventHistoryUnavailable(`CloudTrail's event history failed lately; asked again after ${until}`);
-  const records: string[] = [];
+  const records: object[] = [];
+  let pages = 0;
+  let more = false;
   try {
-    const pages = tokenPages((NextToken) =>
+    const sent = tokenPages((NextToken) =>
       aws.cloudtrail.send(
         new LookupEventsCommand({
           LookupAttributes: [{ AttributeKey: 'EventName', AttributeValue: eventName }],
@@ -49,12 +61,21 @@ export async function lookupEvents(aws: AwsClients, eventName: string, since: nu
         }),
       ),
     );
-    for await (const page of pages)
-      for (const event of page.Events ?? []) if (event.CloudTrailEvent) records.push(event.CloudTrailEvent);
+    for await (const page of advancingPages(sent, (p) => p.NextToken, 'LookupEvents')) {
+      for (const event of page.Events ?? []) {
+        if (!event.CloudTrailEvent) continue;
+        const record: unknown = JSON.parse(event.CloudTrailEvent);
+        if (typeof record !== 'object' || record === null) throw new SyntaxError(`a ${eventName} record is no object`);
+        records.push(record);
+      }
+      more = !!page.NextToken;
+      if (++pages >= HISTORY_MAX_PAGES && more) break;
+    }
   } catch (err) {
     // A pass's own deadline is not the history's failure.
     if (!aws.signal?.aborted) unavailableUntil.set(aws.root, Date.now() + HISTORY_RETRY_MS);
     throw err;
   }
+  if (more) throw new EventHistoryUnavailable(`more than ${HISTORY_MAX_PAGES} pages of ${eventName} since ${since}`);
   return records;
 }

@@ -95,19 +95,20 @@ export function rotationOf(number: number, rotate: boolean): WaveRotation | unde
 const HISTORY_REACH_MS = 89 * 24 * 3_600_000;
 
 /**
- * What a wave without a rotation reads out-of-band changes from, when the process opened an earlier wave for the
- * Environment: the event history since that wave opened, less HISTORY_OVERLAP_MS for CloudTrail's delay in listing
- * a call. Each resource is still read in its turn (ROTATION_SLOTS), the backstop for a call listed later than that.
- * None for a wave with a rotation (drift events bring the changes) nor for a process's first (it reads everything).
+ * What a wave without a rotation reads out-of-band changes from, after a process's first wave (which reads
+ * everything): the event history since its members were last checked (`checkedSince`, the earliest of their last
+ * checks, WaveRegistry.checkedAt), less HISTORY_OVERLAP_MS for CloudTrail's delay in listing a call. Each resource is
+ * still read in its turn (ROTATION_SLOTS), the backstop for a call listed later than that. None for a wave with a
+ * rotation (drift events bring the changes), nor when a member's last check is unknown.
  */
 export function historyOf(
   number: number,
-  previous: LastWave | undefined,
+  checkedSince: number | undefined,
   now: number,
   own: OwnIdentity | undefined,
 ): WaveHistory | undefined {
-  if (!own || !previous || number === 0) return undefined;
-  const since = Math.max(previous.openedAt - HISTORY_OVERLAP_MS, now - HISTORY_REACH_MS);
+  if (!own || checkedSince === undefined || number === 0) return undefined;
+  const since = Math.max(checkedSince - HISTORY_OVERLAP_MS, now - HISTORY_REACH_MS);
   return { since, slot: number % ROTATION_SLOTS, of: ROTATION_SLOTS, own };
 }
 
@@ -147,6 +148,13 @@ export class WaveRegistry {
   private readonly memberOf = new Map<string, Wave>();
   /** When each workload's last pass began: a timed wave leaves out one that has just been looked at. */
   private readonly lastPass = new Map<string, number>();
+  /**
+   * Up to when each workload's last pass saw its resources: when it began, for a pass that read them itself; when its
+   * wave opened, for a member (whatever its wave's reads saw, by listing or by the event history, was read after).
+   * A wave's event history looks back to the earliest of its members' (historyOf): a member left out of a wave (just
+   * looked at), or moved from a wave that ended before its turn, was last checked before the last wave opened.
+   */
+  private readonly checkedAt = new Map<string, number>();
   /** Environments a drift event named since their pass last asked (leave): the next pass reads fresh. */
   private readonly changed = new Map<string, number>();
 
@@ -179,7 +187,12 @@ export class WaveRegistry {
       closesAt: now + lasts,
       members: new Set(members),
       // Its listings end with it, however long a member that took the snapshot still waits on one.
-      reads: new WaveReads(now, rotation, deadline(lasts).signal, historyOf(number, previous, now, this.own)),
+      reads: new WaveReads(
+        now,
+        rotation,
+        deadline(lasts).signal,
+        historyOf(number, this.lastChecked(members), now, this.own),
+      ),
     };
     if (wave.members.size > 0) {
       this.open_.set(req.environment, wave);
@@ -199,6 +212,7 @@ export class WaveRegistry {
   take(member: string): WaveReads | undefined {
     const now = this.now();
     this.lastPass.set(member, now);
+    this.checkedAt.set(member, now);
     const wave = this.memberOf.get(member);
     if (!wave) return undefined;
     this.memberOf.delete(member);
@@ -208,7 +222,19 @@ export class WaveRegistry {
       return undefined;
     }
     if (wave.members.size === 0) this.close(wave.environment);
+    this.checkedAt.set(member, wave.reads.at);
     return wave.reads;
+  }
+
+  /** The earliest of the members' last checks (checkedAt); undefined when one's is unknown. */
+  private lastChecked(members: readonly string[]): number | undefined {
+    let earliest = Infinity;
+    for (const m of members) {
+      const at = this.checkedAt.get(m);
+      if (at === undefined) return undefined;
+      earliest = Math.min(earliest, at);
+    }
+    return earliest === Infinity ? undefined : earliest;
   }
 
   /**
@@ -267,7 +293,7 @@ export class WaveRegistry {
   /** Drops what is past use: waves past their deadline, pass times older than a wave can span. */
   private prune(now: number): void {
     for (const [env, wave] of this.open_) if (now > wave.closesAt) this.close(env);
-    for (const times of [this.lastPass, this.changed]) {
+    for (const times of [this.lastPass, this.checkedAt, this.changed]) {
       if (times.size < 1_024) continue;
       for (const [m, at] of times) if (now - at > 24 * 60 * 60_000) times.delete(m);
     }

@@ -297,7 +297,7 @@ export interface WaveRotation {
  * call CloudTrail lists later than the look back, and wherever the history cannot be read.
  */
 export interface WaveHistory extends WaveRotation {
-  /** Calls made at or after this time (ms) are looked up: the previous wave's opening, less HISTORY_OVERLAP_MS. */
+  /** Calls made at or after this time (ms) are looked up: the members' earliest last check, less HISTORY_OVERLAP_MS. */
   readonly since: number;
   /** The operator's own calls, which are no change out of band. */
   readonly own: OwnIdentity;

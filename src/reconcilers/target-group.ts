@@ -134,14 +134,13 @@ async function attributesChanged(ctx: ReconcileContext, history: WaveHistory): P
 }
 
 /**
- * The target groups that CloudTrail records (JSON, one a call of ModifyTargetGroupAttributes) show changed by someone
- * other than the operator. A failed call changed nothing; the operator's own writes are its plan. A record that is not
- * JSON throws: the history then cannot say, and every target group is read.
+ * The target groups that CloudTrail records (one a call of ModifyTargetGroupAttributes) show changed by someone other
+ * than the operator. A failed call changed nothing; the operator's own writes are its plan.
  */
-export function targetGroupsChangedIn(records: readonly string[], own: OwnIdentity): Set<string> {
+export function targetGroupsChangedIn(records: readonly object[], own: OwnIdentity): Set<string> {
   const changed = new Set<string>();
   for (const record of records) {
-    const detail = JSON.parse(record) as CloudTrailDetail;
+    const detail = record as CloudTrailDetail;
     if (detail.errorCode || isOwnCall(detail, own)) continue;
     const arn = detail.requestParameters?.targetGroupArn;
     if (typeof arn === 'string') changed.add(arn);

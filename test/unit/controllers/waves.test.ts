@@ -158,7 +158,47 @@ test('with drift events off, a wave after the first reads changes from the event
 
 test('the history never reaches back past what CloudTrail keeps', () => {
   const now = 200 * 24 * 3_600_000;
-  const history = historyOf(5, { openedAt: 0, number: 4, requested: undefined }, now, OWN);
+  const history = historyOf(5, 0, now, OWN);
   assert.ok(history && now - history.since < 90 * 24 * 3_600_000);
-  assert.equal(historyOf(0, undefined, now, OWN), undefined);
+  assert.equal(historyOf(0, now, now, OWN), undefined, "a process's first wave reads everything");
+  assert.equal(historyOf(5, undefined, now, OWN), undefined, "a member's last check unknown: read everything");
+});
+
+test('the history looks back to the earliest last check of its members: one left out of a wave as just looked at', () => {
+  const { clock, waves } = registry(OWN);
+  const a = 'Service/ns/a';
+  const b = 'Service/ns/b';
+  waves.open(request([a, b]));
+  const first = clock.now;
+  waves.take(a);
+  waves.take(b);
+  // b passes again late in the interval (a spec change, a nudge): the next timed wave leaves it out as just looked at.
+  clock.now += INTERVAL - 10_000;
+  waves.take(b);
+  const bChecked = clock.now;
+  clock.now += 10_000;
+  const second = waves.open(request([a, b]));
+  assert.deepEqual(second?.members, [a]);
+  assert.equal(waves.take(a)?.history?.since, first - HISTORY_OVERLAP_MS);
+  // In the wave after, b's last check is its pass before the second wave, earlier than that wave's opening.
+  clock.now += INTERVAL;
+  waves.open(request([a, b]));
+  assert.equal(waves.take(a)?.history?.since, bChecked - HISTORY_OVERLAP_MS);
+});
+
+test('the history looks back to the earliest last check of its members: one moved from a wave that ended before its turn', () => {
+  const { clock, waves } = registry(OWN);
+  const a = 'Service/ns/a';
+  const b = 'Service/ns/b';
+  waves.open(request([a, b]));
+  const first = clock.now;
+  waves.take(a);
+  waves.take(b);
+  clock.now += INTERVAL;
+  waves.open(request([a, b]));
+  waves.take(a);
+  // A requested wave ends the open one before b's pass: b moves to it, last checked when the first wave opened.
+  clock.now += 1_000;
+  waves.open(request([a, b], { requested: 'now' }));
+  assert.equal(waves.take(b)?.history?.since, first - HISTORY_OVERLAP_MS);
 });

@@ -832,32 +832,25 @@ describe("target groups changed out of band, from CloudTrail's event history", (
   const own = { sessionName: 'slipway-test', userAgentAppId: 'slipway-test' };
   const arn = (n: string) => `arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/${n}/0123`;
   const call = (targetGroupArn: string, extra: Partial<CloudTrailCall> = {}) =>
-    JSON.stringify(
-      cloudTrailRecord({
-        service: 'elasticloadbalancing',
-        eventName: 'ModifyTargetGroupAttributes',
-        region: 'us-east-1',
-        requestParameters: {
-          targetGroupArn,
-          attributes: [{ key: 'deregistration_delay.timeout_seconds', value: '300' }],
-        },
-        ...extra,
-      }),
-    );
+    cloudTrailRecord({
+      service: 'elasticloadbalancing',
+      eventName: 'ModifyTargetGroupAttributes',
+      region: 'us-east-1',
+      requestParameters: {
+        targetGroupArn,
+        attributes: [{ key: 'deregistration_delay.timeout_seconds', value: '300' }],
+      },
+      ...extra,
+    });
 
   test("a person's call names its target group; the operator's own (by session or user agent) and failed ones do not", () => {
-    const failed = JSON.stringify({ ...JSON.parse(call(arn('d'))), errorCode: 'TargetGroupNotFound' });
     const records = [
       call(arn('a')),
       call(arn('b'), { session: 'slipway-test' }),
       call(arn('c'), { userAgent: 'aws-sdk-js/3.1169.0 ua/2.1 app/slipway-test' }),
-      failed,
+      { ...call(arn('d')), errorCode: 'TargetGroupNotFound' },
       call(arn('a')),
     ];
     assert.deepEqual([...targetGroupsChangedIn(records, own)], [arn('a')]);
-  });
-
-  test('a record that is not JSON fails the lookup, so that every target group is read', () => {
-    assert.throws(() => targetGroupsChangedIn(['<html>'], own), SyntaxError);
   });
 });
