@@ -6,6 +6,7 @@
 // that earlier task definition, its one deployment saying so. Every other request and answer is relayed byte for
 // byte.
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { listenOnLoopback } from './loopback.js';
 
 interface EcsDeployment {
   id?: string;
@@ -97,10 +98,8 @@ export class EcsRolloutRelay {
   }
 
   /** Starts listening on a free loopback port; resolves to its URL. */
-  async listen(): Promise<string> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    const addr = this.server.address();
-    return `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+  listen(): Promise<string> {
+    return listenOnLoopback(this.server);
   }
 
   async close(): Promise<void> {

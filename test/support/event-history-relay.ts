@@ -6,6 +6,7 @@
 // as CloudTrail lists calls minutes late. Every other request and answer is relayed byte for byte.
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { cloudTrailRecord } from './cloudtrail.js';
+import { listenOnLoopback } from './loopback.js';
 
 interface Recorded {
   readonly eventName: string;
@@ -51,10 +52,8 @@ export class EventHistoryRelay {
   }
 
   /** Starts listening on a free loopback port; resolves to its URL. */
-  async listen(): Promise<string> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    const addr = this.server.address();
-    return `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+  listen(): Promise<string> {
+    return listenOnLoopback(this.server);
   }
 
   async close(): Promise<void> {

@@ -2,6 +2,7 @@
 // drops a connection without telling either end. It relays bytes only, so it stands in front of plain HTTP (the AWS
 // emulator) and TLS (kube-apiserver) alike.
 import { createServer, connect, type Server, type Socket } from 'node:net';
+import { listenOnLoopback } from './loopback.js';
 
 export class SilenceableRelay {
   silent = false;
@@ -23,10 +24,8 @@ export class SilenceableRelay {
   }
 
   /** Starts listening on a free loopback port; resolves to `<scheme>://127.0.0.1:<port>`. */
-  async listen(scheme = 'http'): Promise<string> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    const addr = this.server.address();
-    return `${scheme}://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+  listen(scheme = 'http'): Promise<string> {
+    return listenOnLoopback(this.server, scheme);
   }
 
   /** Goes silent for new connections and for the kept-alive ones, which would otherwise still relay. */
