@@ -199,6 +199,9 @@ describe('Cost in status', { timeout: 300_000 }, () => {
     await eventually("the dev Environment's quota usage in status", async () =>
       (await environments.get({ namespace: ns, name: 'dev' })).status?.quota ? true : undefined,
     );
+    // And counted after the last rule: a workload's rule created after the Environment's last pass (the placement that
+    // woke it comes first) is counted by its next pass, again catching up. One pass of it now makes it current.
+    await nudge(operator, 'environment', ns, 'dev');
     await waitQuiet(operator);
     const svc = await services.get({ namespace: ns, name: 'small' });
     const env = await environments.get({ namespace: ns, name: 'dev' });
