@@ -212,7 +212,13 @@ export class WaveRegistry {
   take(member: string): WaveReads | undefined {
     const now = this.now();
     this.lastPass.set(member, now);
-    this.checkedAt.set(member, now);
+    const reads = this.leaveFor(member, now);
+    this.checkedAt.set(member, reads ? reads.at : now);
+    return reads;
+  }
+
+  /** The member leaves its wave: the wave's snapshot, or undefined when it is none's or the deadline has passed. */
+  private leaveFor(member: string, now: number): WaveReads | undefined {
     const wave = this.memberOf.get(member);
     if (!wave) return undefined;
     this.memberOf.delete(member);
@@ -222,7 +228,6 @@ export class WaveRegistry {
       return undefined;
     }
     if (wave.members.size === 0) this.close(wave.environment);
-    this.checkedAt.set(member, wave.reads.at);
     return wave.reads;
   }
 

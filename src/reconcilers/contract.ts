@@ -339,7 +339,7 @@ export class WaveReads {
 
   /** Whether the wave reads what is keyed `key` (a resource, or a whole listing): always without a rotation. */
   turn(key: string): boolean {
-    return !this.rotation || rotationSlotOf(key, this.rotation.of) === this.rotation.slot;
+    return !this.rotation || inTurn(key, this.rotation);
   }
 }
 
@@ -381,6 +381,11 @@ export function takenAsPlanned(
   if (turn === 'immutable') return ctx.trustsRecorded?.() ?? false;
   if ('listing' in turn) return listingRead(ctx, turn.listing) === 'planned';
   return !ctx.readEach(turn.each);
+}
+
+/** Whether it is the turn of what is keyed `key` (a resource, or a whole listing) in the rotation's slot. */
+function inTurn(key: string, rotation: WaveRotation): boolean {
+  return rotationSlotOf(key, rotation.of) === rotation.slot;
 }
 
 /** Which of `of` slots an identifier's rotating read falls in: deterministic (FNV-1a of the identifier). */
@@ -639,7 +644,7 @@ export function newContext(
       const snapshot = wave();
       const history = snapshot?.history;
       if (!history || !trusting(snapshot)) return undefined;
-      return rotationSlotOf(identifier, history.of) === history.slot ? undefined : history;
+      return inTurn(identifier, history) ? undefined : history;
     },
     async existing<T>(
       key: string,

@@ -20,14 +20,7 @@ import { isOwnCall, type CloudTrailDetail, type OwnIdentity } from '../events/cl
 import { advancingPages } from '../aws/pages.js';
 import { TAG_CLUSTER, TAG_OWNER } from '../planner/naming.js';
 import type { TargetGroupProps } from '../planner/plan.js';
-import {
-  takenAsPlanned,
-  type Desired,
-  type KindReconciler,
-  type Observed,
-  type ReconcileContext,
-  type WaveHistory,
-} from './contract.js';
+import { takenAsPlanned, type Desired, type KindReconciler, type Observed, type ReconcileContext } from './contract.js';
 import { diffProps } from './diff.js';
 import { waveTagsOf } from './cluster-tags.js';
 import { elbv2TagApi, recordToTags, tagsOf, UserActionRequired } from './elbv2-shared.js';
@@ -125,15 +118,6 @@ async function setDeregistrationDelay(ctx: ReconcileContext, TargetGroupArn: str
 }
 
 /**
- * The target groups whose attributes someone other than the operator changed since `history.since`, as CloudTrail's
- * event history lists the calls (ModifyTargetGroupAttributes names its target group): one LookupEvents a wave,
- * shared by its members, where a read of each target group would cost one call each.
- */
-async function attributesChanged(ctx: ReconcileContext, history: WaveHistory): Promise<Set<string>> {
-  return targetGroupsChangedIn(await lookupEvents(ctx.aws, MODIFY_ATTRIBUTES, history.since), history.own);
-}
-
-/**
  * The target groups that CloudTrail records (one a call of ModifyTargetGroupAttributes) show changed by someone other
  * than the operator. A failed call changed nothing; the operator's own writes are its plan.
  */
@@ -152,12 +136,14 @@ export function targetGroupsChangedIn(records: readonly object[], own: OwnIdenti
  * Whether a wave's member may take the recorded target group's attributes as planned because CloudTrail's event
  * history lists no change to them since the last wave (ctx.historyFor: a wave without drift events, not the target
  * group's turn). No, whenever the history cannot say: not such a wave, the lookup failed, or the owner wrote since
- * it began.
+ * it began. One LookupEvents a wave, shared by its members, where a read of each target group costs one call each.
  */
 async function unchangedInHistory(ctx: ReconcileContext, arn: string): Promise<boolean> {
   const history = ctx.historyFor?.(arn);
   if (!history) return false;
-  const changed = await ctx.bulk(`cloudtrail:${MODIFY_ATTRIBUTES}`, (listing) => attributesChanged(listing, history));
+  const changed = await ctx.bulk(`cloudtrail:${MODIFY_ATTRIBUTES}`, async (listing) =>
+    targetGroupsChangedIn(await lookupEvents(listing.aws, MODIFY_ATTRIBUTES, history.since), history.own),
+  );
   return changed !== undefined && !changed.has(arn);
 }
 
