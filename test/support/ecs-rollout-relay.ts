@@ -5,8 +5,8 @@
 // `rollBack(name, arn)`, the service shows as ECS's deployment circuit breaker leaves it once it has rolled back: on
 // that earlier task definition, its one deployment saying so. Every other request and answer is relayed byte for
 // byte.
-import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { listenOnLoopback } from './loopback.js';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { listenOnLoopback, relayTo } from './loopback.js';
 
 interface EcsDeployment {
   id?: string;
@@ -124,40 +124,28 @@ export class EcsRolloutRelay {
   }
 
   private forward(req: IncomingMessage, res: ServerResponse, body: Buffer | undefined, rewrite: boolean): void {
-    const upstream = request(
-      {
-        host: this.upstream.hostname,
-        port: this.upstream.port,
-        method: req.method,
-        path: req.url,
-        headers: req.headers,
-      },
-      (answer) => {
-        if (!rewrite || answer.statusCode !== 200 || answer.headers['content-encoding']) {
-          res.writeHead(answer.statusCode ?? 502, answer.headers);
-          answer.pipe(res);
-          return;
-        }
-        const chunks: Buffer[] = [];
-        answer.on('data', (c: Buffer) => chunks.push(c));
-        answer.on('end', () => {
-          const out = Buffer.from(
-            completeDeployments(Buffer.concat(chunks).toString('utf8'), this.completed, this.rolledBack),
-          );
-          const headers: Record<string, string | string[] | undefined> = {
-            ...answer.headers,
-            'content-length': String(out.length),
-          };
-          delete headers['transfer-encoding'];
-          delete headers['x-amz-crc32'];
-          res.writeHead(200, headers);
-          res.end(out);
-        });
-        answer.on('error', () => res.destroy());
-      },
-    );
-    upstream.on('error', () => res.destroy());
-    if (body) upstream.end(body);
-    else req.pipe(upstream);
+    relayTo(this.upstream, req, res, body, (answer) => {
+      if (!rewrite || answer.statusCode !== 200 || answer.headers['content-encoding']) {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+        return;
+      }
+      const chunks: Buffer[] = [];
+      answer.on('data', (c: Buffer) => chunks.push(c));
+      answer.on('end', () => {
+        const out = Buffer.from(
+          completeDeployments(Buffer.concat(chunks).toString('utf8'), this.completed, this.rolledBack),
+        );
+        const headers: Record<string, string | string[] | undefined> = {
+          ...answer.headers,
+          'content-length': String(out.length),
+        };
+        delete headers['transfer-encoding'];
+        delete headers['x-amz-crc32'];
+        res.writeHead(200, headers);
+        res.end(out);
+      });
+      answer.on('error', () => res.destroy());
+    });
   }
 }

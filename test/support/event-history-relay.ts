@@ -4,9 +4,9 @@
 // agent, which is how the operator's own calls are told apart. LookupEvents is answered from those records, filtered
 // by event name and time as CloudTrail does, newest first, 50 a page. A record is listed `listDelayMs` after its call,
 // as CloudTrail lists calls minutes late. Every other request and answer is relayed byte for byte.
-import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { cloudTrailRecord } from './cloudtrail.js';
-import { listenOnLoopback } from './loopback.js';
+import { listenOnLoopback, relayTo } from './loopback.js';
 
 interface Recorded {
   readonly eventName: string;
@@ -150,22 +150,11 @@ export class EventHistoryRelay {
   }
 
   private forward(req: IncomingMessage, res: ServerResponse, body: Buffer, write: Recorded | undefined): void {
-    const upstream = request(
-      {
-        host: this.upstream.hostname,
-        port: this.upstream.port,
-        method: req.method,
-        path: req.url,
-        headers: req.headers,
-      },
-      (answer) => {
-        // CloudTrail records a failed call too, with its error code; the operator skips those, so only successes matter.
-        if (write && answer.statusCode === 200) this.records.push(write);
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      },
-    );
-    upstream.on('error', () => res.destroy());
-    upstream.end(body);
+    relayTo(this.upstream, req, res, body, (answer) => {
+      // CloudTrail records a failed call too, with its error code; the operator skips those, so only successes matter.
+      if (write && answer.statusCode === 200) this.records.push(write);
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(res);
+    });
   }
 }

@@ -164,14 +164,19 @@ test('the history never reaches back past what CloudTrail keeps', () => {
   assert.equal(historyOf(5, undefined, now, OWN), undefined, "a member's last check unknown: read everything");
 });
 
-test('the history looks back to the earliest last check of its members: one left out of a wave as just looked at', () => {
+/** A registry with the history on, whose first wave (opened at `first`) members a and b both passed in. */
+function bothChecked() {
   const { clock, waves } = registry(OWN);
-  const a = 'Service/ns/a';
-  const b = 'Service/ns/b';
+  const [a, b] = ['Service/ns/a', 'Service/ns/b'];
   waves.open(request([a, b]));
   const first = clock.now;
   waves.take(a);
   waves.take(b);
+  return { clock, waves, a, b, first };
+}
+
+test('the history looks back to the earliest last check of its members: one left out of a wave as just looked at', () => {
+  const { clock, waves, a, b, first } = bothChecked();
   // b passes again late in the interval (a spec change, a nudge): the next timed wave leaves it out as just looked at.
   clock.now += INTERVAL - 10_000;
   waves.take(b);
@@ -187,13 +192,7 @@ test('the history looks back to the earliest last check of its members: one left
 });
 
 test('the history looks back to the earliest last check of its members: one moved from a wave that ended before its turn', () => {
-  const { clock, waves } = registry(OWN);
-  const a = 'Service/ns/a';
-  const b = 'Service/ns/b';
-  waves.open(request([a, b]));
-  const first = clock.now;
-  waves.take(a);
-  waves.take(b);
+  const { clock, waves, a, b, first } = bothChecked();
   clock.now += INTERVAL;
   waves.open(request([a, b]));
   waves.take(a);

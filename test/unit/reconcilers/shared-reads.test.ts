@@ -426,6 +426,21 @@ test('takenAsPlanned: only what the inventory records, for an owner whose record
   assert.deepEqual(byCheck, [true, false]);
 });
 
+/** A hand-built context for discovery: its reads (`aws`, `memo`, `bulk`) given, no rotation, no write. */
+function discoveryContext(reads: {
+  aws: object;
+  memo: (key: string) => Promise<unknown>;
+  bulk: (key: string) => Promise<unknown>;
+}): ReconcileContext {
+  return {
+    ...reads,
+    invalidate: () => undefined,
+    readEach: () => true,
+    rotating: () => false,
+    wrote: () => undefined,
+  } as unknown as ReconcileContext;
+}
+
 test("in a wave, the sweep's discovery filters the wave's scan of the cluster's tags instead of scanning again", async () => {
   const tags = (env: string, owner: string, id: string) => ({
     [TAG_CLUSTER]: 'c1',
@@ -446,19 +461,15 @@ test("in a wave, the sweep's discovery filters the wave's scan of the cluster's 
     targets: new Map([['service/cluster/a', { ScalableTargetARN: 'arn:aws:application-autoscaling:st/1' }]]),
   };
   const sent: string[] = [];
-  const ctx = {
+  const ctx = discoveryContext({
     aws: new Proxy({ region: 'us-east-1' } as Record<string, unknown>, {
       get: (target, name) =>
         name === 'region' ? target.region : { send: async (c: object) => void sent.push(c.constructor.name) },
     }),
     memo: async (key: string) => (key.startsWith('elbv2:rules:') ? { rules: [], tags: new Map() } : []),
-    invalidate: () => undefined,
     bulk: async (key: string) =>
       key === 'tagging:c1' ? scanned : key === 'autoscaling:targets:ecs:cluster' ? targets : undefined,
-    readEach: () => true,
-    rotating: () => false,
-    wrote: () => undefined,
-  } as unknown as ReconcileContext;
+  });
   const found = await discoverOwned(ctx, {
     clusterId: 'c1',
     environment: 'ns/dev',
@@ -496,18 +507,14 @@ test('a sweep reads the zone only when the scan found something of an owner that
   ];
   const sweep = async (orphan: (owner: string) => boolean) => {
     const asked: string[] = [];
-    const ctx = {
+    const ctx = discoveryContext({
       aws: { region: 'us-east-1' },
       memo: async (key: string) => {
         asked.push(key);
         return key.startsWith('elbv2:rules:') ? { rules: [], tags: new Map() } : zone;
       },
-      invalidate: () => undefined,
       bulk: async (key: string) => (key === 'tagging:c1' ? scanned : { ids: new Set(), targets: new Map() }),
-      readEach: () => true,
-      rotating: () => false,
-      wrote: () => undefined,
-    } as unknown as ReconcileContext;
+    });
     const found = await discoverOwned(ctx, {
       clusterId: 'c1',
       environment: 'ns/dev',
