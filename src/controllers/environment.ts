@@ -341,6 +341,7 @@ export function environmentReconciler(
     async prepareDeletion(env, { signal }) {
       sweeps.delete(keyOf(env));
       quotaWaits.delete(keyOf(env));
+      quotaUnread.delete(keyOf(env));
       placements.forget(keyOf(env));
       const held = holders(env);
       if (held.length > 0) {
